@@ -1,0 +1,40 @@
+/**
+ * The one interface between compiled models and everything above them (samplers, actors,
+ * benchmarks). A backend turns a model into this; kernels only ever see this.
+ */
+export interface LogDensity {
+  /** Dimension of the unconstrained parameter vector `q`. */
+  readonly dim: number;
+  /**
+   * Flattened names of the unconstrained coordinates, one per entry of `q`
+   * (e.g. `sigma__log`, `theta1__simplex[1]`). For messages and debugging.
+   */
+  readonly unconstrainedNames: readonly string[];
+  /**
+   * Flattened names, in Stan's form (`theta[1]`, 1-based, row-major for matrices), of every
+   * reported quantity: the parameters in constrained space, then the deterministics.
+   */
+  readonly names: readonly string[];
+  /** How many leading entries of `names` are parameters (the rest are deterministics). */
+  readonly paramCount: number;
+  /**
+   * Log-density (up to a constant) at unconstrained `q`, including every transform's
+   * log-Jacobian; writes d(log-density)/dq into `grad` (overwritten, not accumulated).
+   * Returns -Infinity (or NaN) outside the support; never throws for numeric reasons.
+   */
+  logDensityGradient(q: Float64Array, grad: Float64Array): number;
+  /** Log-density only (same value as `logDensityGradient`). */
+  logDensity(q: Float64Array): number;
+  /** Writes the reported quantities (`names` order) for unconstrained `q` into `out`. */
+  constrainFlat(q: Float64Array, out: Float64Array): void;
+  /** Reported quantities by variable name, with their shapes. */
+  constrain(q: Float64Array): Record<string, ShapedValue>;
+  /** Inverse of the parameter part of `constrain`: constrained values by name -> `q`. */
+  unconstrain(values: Record<string, number | ArrayLike<number>>): Float64Array;
+}
+
+/** A reported value: a scalar is shape [], a vector [n], a matrix [r, c] (row-major). */
+export interface ShapedValue {
+  readonly shape: readonly number[];
+  readonly values: Float64Array;
+}
