@@ -1,0 +1,429 @@
+/**
+ * JavaScript code generation with reverse-mode derivatives.
+ *
+ * The graph is cut into units. A *group* is a loop over one shape that computes a chain of
+ * elementwise operations as loop-local temporaries and ends either in a stored (materialised)
+ * array/scalar or in a sum. Elementwise nodes are fused into their consumer's loop when every
+ * consumer is in that loop; anything read at other indices (custom operations, gathers, a
+ * different loop shape) is materialised. Smaller-shaped operands (a scalar sigma inside a
+ * loop over data) are their own earlier units, so loop-invariant work happens once per call.
+ *
+ * Reverse mode: each log-density term has adjoint 1, so a term's loop does its forward and
+ * backward work in the same iteration and stores nothing. Other units run backward in
+ * reverse order, recomputing their loop temporaries rather than storing them.
+ */
+import { ELEMENTWISE, type CustomCodeContext } from "../model/ops.js";
+import type { Expr } from "../model/expr.js";
+import { broadcastIndexCode, sameShape, type Shape } from "../model/shape.js";
+
+interface Group {
+  readonly root: Expr;
+  readonly domain: Shape;
+  /** Fused elementwise/access nodes, in topological order (root excluded). */
+  readonly members: Expr[];
+}
+
+type Unit = { kind: "group"; group: Group } | { kind: "custom"; node: Expr } | { kind: "scan"; node: Expr };
+
+/** How a node outside this pass (a scan body's placeholders and free variables) is read. */
+interface LeafCode {
+  value(idx: string): string;
+  adjoint(idx: string): string | null;
+}
+
+/** Closure-level declarations shared by every generated function of one model. */
+export class CodeModule {
+  private readonly constNames = new Map<Float64Array | Int32Array, string>();
+  readonly constants: (Float64Array | Int32Array)[] = [];
+  private readonly declarations: string[] = [];
+  private readonly declared = new Set<string>();
+  private counter = 0;
+
+  constant(values: Float64Array | Int32Array): string {
+    let name = this.constNames.get(values);
+    if (!name) {
+      name = `c${this.constants.length}`;
+      this.constNames.set(values, name);
+      this.constants.push(values);
+      this.declarations.push(`const ${name} = C[${this.constants.length - 1}];`);
+    }
+    return name;
+  }
+
+  array(name: string, size: number): string {
+    if (!this.declared.has(name)) {
+      this.declared.add(name);
+      this.declarations.push(`const ${name} = new Float64Array(${size});`);
+    }
+    return name;
+  }
+
+  scratch(size: number): string {
+    return this.array(`w${this.counter++}`, size);
+  }
+
+  fresh(prefix: string): string {
+    return `${prefix}_${this.counter++}`;
+  }
+
+  source(functions: string[], exported: string[]): string {
+    return `"use strict";\n${this.declarations.join("\n")}\n${functions.join("\n")}\nreturn { ${exported.join(", ")} };`;
+  }
+}
+
+const literal = (v: number): string => `(${Object.is(v, -0) ? "-0" : String(v)})`;
+
+interface PassOptions {
+  /** Log-density terms (scalars) to add into `target`; empty for pure evaluation. */
+  readonly terms: readonly Expr[];
+  /** Nodes whose values must be stored (for constrain and context evaluation). */
+  readonly outputs: readonly Expr[];
+  readonly gradient: boolean;
+  /** Nodes provided from outside (scan bodies): not computed, read through these accessors. */
+  readonly leaves?: ReadonlyMap<Expr, LeafCode>;
+}
+
+/** One generated function's schedule and code. */
+export class Pass {
+  private readonly consumers = new Map<Expr, Expr[]>();
+  private readonly groupOf = new Map<Expr, Group>();
+  private readonly units: Unit[] = [];
+  private readonly termSet: Set<Expr>;
+  private readonly fusedTerms = new Set<Expr>();
+  private readonly materialised = new Set<Expr>();
+  private readonly scalarDecls: string[] = [];
+  private readonly arrayAdjoints: string[] = [];
+
+  constructor(
+    private readonly mod: CodeModule,
+    private readonly opts: PassOptions,
+  ) {
+    this.termSet = new Set(opts.terms);
+    const nodes = this.collect([...opts.terms, ...opts.outputs]);
+    this.schedule(nodes);
+  }
+
+  private collect(roots: readonly Expr[]): Expr[] {
+    const seen = new Set<Expr>();
+    const stack = [...roots];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (this.opts.leaves?.has(n)) continue;
+      for (const i of n.inputs) {
+        if (!this.consumers.has(i)) this.consumers.set(i, []);
+        this.consumers.get(i)!.push(n);
+        stack.push(i);
+      }
+    }
+    return [...seen].sort((a, b) => a.id - b.id);
+  }
+
+  private schedule(nodes: Expr[]) {
+    const forced = new Set<Expr>([...this.opts.terms, ...this.opts.outputs]);
+    const rootsReverse: Unit[] = [];
+    for (let k = nodes.length - 1; k >= 0; k--) {
+      const n = nodes[k]!;
+      const kind = n.node.kind;
+      if (kind === "const" || kind === "param" || this.opts.leaves?.has(n)) continue;
+      if (kind === "placeholder") throw new Error(`placeholder ${n.label} used outside its scan`);
+      if (kind === "custom" || kind === "scan") {
+        n.inputs.forEach((i) => forced.add(i));
+        this.materialised.add(n);
+        rootsReverse.push({ kind, node: n });
+        continue;
+      }
+      if (kind === "access") forced.add(n.inputs[0]!);
+      const group = kind === "sum" ? undefined : this.fusionTarget(n, forced);
+      if (group) {
+        group.members.push(n);
+        this.groupOf.set(n, group);
+      } else {
+        const g: Group = { root: n, domain: kind === "sum" ? n.inputs[0]!.shape : n.shape, members: [] };
+        this.groupOf.set(n, g);
+        this.materialised.add(n);
+        rootsReverse.push({ kind: "group", group: g });
+      }
+    }
+    for (const u of rootsReverse) if (u.kind === "group") u.group.members.reverse();
+    this.units.push(...rootsReverse.reverse());
+    for (const t of this.opts.terms) {
+      if (this.opts.gradient && !this.consumers.has(t) && !this.opts.outputs.includes(t)) this.fusedTerms.add(t);
+    }
+  }
+
+  /** The group an elementwise/access node joins, or undefined when it must be stored. */
+  private fusionTarget(n: Expr, forced: Set<Expr>): Group | undefined {
+    if (forced.has(n)) return undefined;
+    const cs = this.consumers.get(n) ?? [];
+    let target: Group | undefined;
+    for (const c of cs) {
+      const k = c.node.kind;
+      if (k !== "elementwise" && k !== "sum") return undefined;
+      const g = this.groupOf.get(c);
+      if (!g || (target && g !== target)) return undefined;
+      target = g;
+    }
+    if (!target || !sameShape(target.domain, n.shape)) return undefined;
+    return target;
+  }
+
+  // ---- storage naming ----
+
+  private isScalarStore(n: Expr): boolean {
+    return n.shape.length === 0;
+  }
+
+  /** Code reading stored node `n` at flat index `idx`. */
+  value(n: Expr, idx: string): string {
+    const leaf = this.opts.leaves?.get(n);
+    if (leaf) return leaf.value(idx);
+    switch (n.node.kind) {
+      case "const":
+        return n.size === 1 ? literal(n.node.values[0]!) : `${this.mod.constant(n.node.values)}[${idx}]`;
+      case "param":
+        return `q[${n.node.block.offset}+${idx}]`;
+      default:
+        if (this.isScalarStore(n)) return `v${n.id}`;
+        return `${this.mod.array(`v${n.id}`, n.size)}[${idx}]`;
+    }
+  }
+
+  /** Lvalue of stored node `n`'s adjoint at `idx`, or null when it has none. */
+  adjoint(n: Expr, idx: string): string | null {
+    if (!this.opts.gradient) return null;
+    const leaf = this.opts.leaves?.get(n);
+    if (leaf) return leaf.adjoint(idx);
+    switch (n.node.kind) {
+      case "const":
+        return null;
+      case "param":
+        return `grad[${n.node.block.offset}+${idx}]`;
+      default:
+        if (this.isScalarStore(n)) return `g${n.id}`;
+        return `${this.mod.array(`g${n.id}`, n.size)}[${idx}]`;
+    }
+  }
+
+  // ---- code ----
+
+  code(): { prologue: string; forward: string; backward: string } {
+    const forward: string[] = [];
+    const backward: string[] = [];
+    for (const n of this.materialised) {
+      if (this.isScalarStore(n)) {
+        this.scalarDecls.push(`let v${n.id} = 0;`);
+        if (this.opts.gradient) this.scalarDecls.push(`let g${n.id} = ${this.termSet.has(n) ? 1 : 0};`);
+      } else if (this.opts.gradient) {
+        this.arrayAdjoints.push(`${this.mod.array(`g${n.id}`, n.size)}.fill(0);`);
+      }
+    }
+    for (const t of this.opts.terms) {
+      if (t.node.kind !== "param") continue;
+      forward.push(`target += ${this.value(t, "0")};`);
+      if (this.opts.gradient) forward.push(`${this.adjoint(t, "0")} += 1;`);
+    }
+    for (const u of this.units) {
+      if (u.kind === "scan") {
+        forward.push(this.scanForward(u.node));
+        if (this.termSet.has(u.node)) forward.push(`target += v${u.node.id};`);
+        if (this.opts.gradient) backward.push(this.scanBackward(u.node));
+        continue;
+      }
+      if (u.kind === "custom") {
+        forward.push(this.customCode(u.node, "fwd"));
+        if (this.termSet.has(u.node)) forward.push(`target += v${u.node.id};`);
+        if (this.opts.gradient) backward.push(this.customCode(u.node, "bwd"));
+        continue;
+      }
+      const root = u.group.root;
+      if (this.fusedTerms.has(root)) {
+        forward.push(this.groupCode(u.group, true, true));
+        continue;
+      }
+      forward.push(this.groupCode(u.group, true, false));
+      if (this.termSet.has(root)) forward.push(`target += v${root.id};`);
+      if (this.opts.gradient) backward.push(this.groupCode(u.group, false, true));
+    }
+    return {
+      prologue: [...this.scalarDecls, ...this.arrayAdjoints].join("\n"),
+      forward: forward.join("\n"),
+      backward: backward.reverse().join("\n"),
+    };
+  }
+
+  private customCode(n: Expr, which: "fwd" | "bwd"): string {
+    if (n.node.kind !== "custom") throw new Error("not a custom node");
+    const ctx: CustomCodeContext = {
+      inShapes: n.inputs.map((i) => i.shape),
+      outShape: n.shape,
+      x: (k, idx) => this.value(n.inputs[k]!, idx),
+      gx: (k, idx) => this.adjoint(n.inputs[k]!, idx),
+      y: (idx) => this.value(n, idx),
+      gy: (idx) => this.adjoint(n, idx) ?? "0",
+      scratch: (size) => this.mod.scratch(size),
+      constant: (values) => this.mod.constant(values),
+      fresh: (prefix) => this.mod.fresh(prefix),
+    };
+    return `{ ${n.node.op[which](ctx)} }`;
+  }
+
+  /** A scan body compiled as a nested pass whose carry and rows are read from buffers. */
+  private scanBody(n: Expr, gradient: boolean, t: string, carryIn: string, carryAdj: string) {
+    if (n.node.kind !== "scan") throw new Error("not a scan");
+    const body = n.node.body;
+    const leaves = new Map<Expr, LeafCode>();
+    leaves.set(body.carry, { value: (i) => `${carryIn}[${i}]`, adjoint: (i) => `${carryAdj}[${i}]` });
+    body.xs.forEach((x, k) => {
+      const seq = n.inputs[1 + k]!;
+      const row = x.size;
+      leaves.set(x, {
+        value: (i) => this.value(seq, `${t}*${row}+${i}`),
+        adjoint: (i) => this.adjoint(seq, `${t}*${row}+${i}`),
+      });
+    });
+    for (const f of body.free) {
+      leaves.set(f, { value: (i) => this.value(f, i), adjoint: (i) => this.adjoint(f, i) });
+    }
+    const pass = new Pass(this.mod, { terms: [], outputs: [body.result], gradient, leaves });
+    return { pass, code: pass.code(), result: body.result };
+  }
+
+  private scanForward(n: Expr): string {
+    if (n.node.kind !== "scan") throw new Error("not a scan");
+    const { length } = n.node.body;
+    const init = n.inputs[0]!;
+    const size = init.size;
+    const carry = this.mod.scratch(size);
+    const t = this.mod.fresh("t");
+    const { pass, code, result } = this.scanBody(n, false, t, carry, "");
+    return `{ for (let k = 0; k < ${size}; k++) ${carry}[k] = ${this.value(init, "k")};
+      for (let ${t} = 0; ${t} < ${length}; ${t}++) {
+        ${code.prologue}
+        ${code.forward}
+        for (let k = 0; k < ${size}; k++) { const r = ${pass.value(result, "k")}; ${this.value(n, `${t}*${size}+k`)} = r; ${carry}[k] = r; }
+      } }`;
+  }
+
+  private scanBackward(n: Expr): string {
+    if (n.node.kind !== "scan") throw new Error("not a scan");
+    const { length } = n.node.body;
+    const init = n.inputs[0]!;
+    const size = init.size;
+    const [carry, carryAdj, nextAdj] = [this.mod.scratch(size), this.mod.scratch(size), this.mod.scratch(size)];
+    const t = this.mod.fresh("t");
+    const { pass, code, result } = this.scanBody(n, true, t, carry, carryAdj);
+    const initAdj = this.adjoint(init, "k");
+    return `{ ${nextAdj}.fill(0);
+      for (let ${t} = ${length - 1}; ${t} >= 0; ${t}--) {
+        for (let k = 0; k < ${size}; k++) ${carry}[k] = ${t} === 0 ? ${this.value(init, "k")} : ${this.value(n, `(${t}-1)*${size}+k`)};
+        ${carryAdj}.fill(0);
+        ${code.prologue}
+        ${code.forward}
+        for (let k = 0; k < ${size}; k++) ${pass.adjoint(result, "k")} = ${this.adjoint(n, `${t}*${size}+k`)} + ${nextAdj}[k];
+        ${code.backward}
+        ${nextAdj}.set(${carryAdj});
+      }
+      ${initAdj === null ? "" : `for (let k = 0; k < ${size}; k++) ${initAdj} += ${nextAdj}[k];`} }`;
+  }
+
+  /**
+   * A group's loop. `fwd`: compute and store (or add to target); `bwd`: propagate the root's
+   * adjoint to the operands. With both, the root is a fused term whose adjoint is 1.
+   */
+  private groupCode(g: Group, fwd: boolean, bwd: boolean): string {
+    const vars = g.domain.map((_, k) => `i${k}`);
+    const flat = broadcastIndexCode(g.domain, g.domain, vars);
+    const inGroup = new Set(g.members);
+    const root = g.root;
+    const isSum = root.node.kind === "sum";
+    const body = isSum ? g.members : [...g.members, root];
+    if (!isSum) inGroup.add(root);
+    const temp = (n: Expr) => `t${n.id}`;
+    const read = (n: Expr, at: string = broadcastIndexCode(n.shape, g.domain, vars)) => (inGroup.has(n) ? temp(n) : this.value(n, at));
+    const fused = fwd && bwd;
+    const lines: string[] = [];
+
+    // Forward temporaries (also recomputed for a backward-only loop).
+    for (const n of body) lines.push(`const ${temp(n)} = ${this.forwardExpr(n, read, flat)};`);
+    const sumInput = isSum ? root.inputs[0]! : undefined;
+    const acc = `s${root.id}`;
+    if (fwd) {
+      if (isSum) lines.push(`${acc} += ${read(sumInput!)};`);
+      else if (fused) lines.push(`target += ${temp(root)};`);
+      else lines.push(`${this.value(root, flat)} = ${temp(root)};`);
+    }
+    if (bwd) lines.push(...this.backwardLines(g, body, inGroup, read, vars, flat, fused));
+
+    let code = lines.join("\n");
+    for (let k = g.domain.length - 1; k >= 0; k--) {
+      code = `for (let ${vars[k]} = 0; ${vars[k]} < ${g.domain[k]}; ${vars[k]}++) {\n${code}\n}`;
+    }
+    if (g.domain.length === 0) code = `{\n${code}\n}`;
+    if (fwd && isSum) {
+      const store = fused ? `target += ${acc};` : `v${root.id} = ${acc};`;
+      code = `{ let ${acc} = 0;\n${code}\n${store} }`;
+    }
+    return code;
+  }
+
+  private forwardExpr(n: Expr, read: (n: Expr, at?: string) => string, flat: string): string {
+    if (n.node.kind === "access") return read(n.inputs[0]!, this.mapIndex(n.node.map, flat));
+    if (n.node.kind !== "elementwise") throw new Error(`cannot fuse ${n.node.kind}`);
+    const op = ELEMENTWISE[n.node.op]!;
+    return op.fwd(n.inputs.map((i) => `(${read(i)})`));
+  }
+
+  private mapIndex(map: Int32Array, flat: string): string {
+    const start = map[0] ?? 0;
+    if (map.every((m, k) => m === start + k)) return start === 0 ? flat : `${start}+${flat}`;
+    return `${this.mod.constant(map)}[${flat}]`;
+  }
+
+  private backwardLines(
+    g: Group,
+    body: Expr[],
+    inGroup: Set<Expr>,
+    read: (n: Expr, at?: string) => string,
+    vars: string[],
+    flat: string,
+    fused: boolean,
+  ): string[] {
+    const lines: string[] = [];
+    const adj = (n: Expr) => `a${n.id}`;
+    const root = g.root;
+    const seed = fused ? "1" : this.adjoint(root, root.node.kind === "sum" ? "0" : flat)!;
+    const push = (target: Expr, at: string, contribution: string) => {
+      if (inGroup.has(target)) lines.push(`${adj(target)} += ${contribution};`);
+      else {
+        const lv = this.adjoint(target, at);
+        if (lv !== null) lines.push(`${lv} += ${contribution};`);
+      }
+    };
+    for (const n of body) if (n !== root) lines.push(`let ${adj(n)} = 0;`);
+    if (root.node.kind === "sum") {
+      const input = root.inputs[0]!;
+      push(input, broadcastIndexCode(input.shape, g.domain, vars), seed);
+    } else {
+      lines.push(`const ${adj(root)} = ${seed};`);
+    }
+    for (let k = body.length - 1; k >= 0; k--) {
+      const n = body[k]!;
+      if (n.node.kind === "access") {
+        push(n.inputs[0]!, this.mapIndex(n.node.map, flat), adj(n));
+        continue;
+      }
+      if (n.node.kind !== "elementwise") continue;
+      const op = ELEMENTWISE[n.node.op]!;
+      const args = n.inputs.map((i) => `(${read(i)})`);
+      n.inputs.forEach((input, j) => {
+        if (input.isConst) return;
+        const d = op.der(j, args, `t${n.id}`);
+        const contribution = d === "1" ? adj(n) : d === "-1" ? `-${adj(n)}` : `${adj(n)}*(${d})`;
+        push(input, broadcastIndexCode(input.shape, g.domain, vars), contribution);
+      });
+    }
+    return lines;
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The model builder: named parameters, data, observed nodes, deterministics and potentials.
+ * Produces a `Model`: everything the compiler needs, as data (no sampling here).
+ */
+import type { Distribution } from "./distributions.js";
+import { normal } from "./distributions.js";
+import { ModelError } from "./errors.js";
+import { add, constant, lift, mul, paramLeaf, sum, type Expr, type ExprLike, type ParamBlock } from "./expr.js";
+import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
+import { applyTransform, contextOf, inverseTransform, unconstrainedSize, type TransformSpec } from "./transforms.js";
+
+/** Data as users hold it: numbers, (nested) arrays, typed arrays. */
+export type DataValue = number | ArrayLike<number> | readonly (readonly number[])[];
+
+export interface ParamOptions {
+  /** Shape of the parameter; defaults to the prior's shape (a scalar without prior). */
+  shape?: Shape;
+  /** Names of the dimensions, like PyMC's dims (reported with the posterior). */
+  dims?: readonly string[];
+  lower?: ExprLike;
+  upper?: ExprLike;
+  /** A structural constraint instead of bounds. */
+  constraint?: "ordered" | "positiveOrdered" | "simplex";
+  /** Set false to keep a Normal parameter with a parameter-dependent scale centred. */
+  noncentered?: boolean;
+}
+
+export interface ParamInfo {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly dims: readonly string[] | undefined;
+  readonly block: ParamBlock;
+  readonly size: number;
+  /** Constrained value reported for this parameter. */
+  readonly value: Expr;
+  /** Expressions (bounds, location and scale) that `unconstrain` evaluates first. */
+  readonly context: readonly Expr[];
+  /** Constrained values (flat) and context values to unconstrained coordinates. */
+  readonly invert: (x: Float64Array, context: Float64Array[]) => Float64Array;
+  readonly unconstrainedLabel: string;
+}
+
+export interface Model {
+  readonly name: string;
+  readonly params: readonly ParamInfo[];
+  readonly dim: number;
+  /** Scalar terms whose sum is the log-density (priors, likelihoods, Jacobians, potentials). */
+  readonly terms: readonly Expr[];
+  /** Reported quantities: parameters first, then deterministics. */
+  readonly outputs: readonly { readonly name: string; readonly expr: Expr; readonly dims: readonly string[] | undefined }[];
+  readonly data: ReadonlyMap<string, Expr>;
+}
+
+export interface ModelOptions {
+  /** Automatic non-centring of Normal parameters with parameter-dependent scale (default true). */
+  noncentered?: boolean;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Flattens numbers, arrays, typed arrays and arrays of rows; infers the shape. */
+export function toArray(name: string, value: DataValue): { values: Float64Array; shape: Shape } {
+  if (typeof value === "number") return { values: Float64Array.of(value), shape: [] };
+  const first = (value as ArrayLike<unknown>)[0];
+  if (value.length > 0 && typeof first === "object" && first !== null) {
+    const rows = value as readonly (readonly number[])[];
+    const cols = rows[0]!.length;
+    rows.forEach((r, i) => {
+      if (r.length !== cols) {
+        throw new ModelError("shape-mismatch", `data ${name}: row ${i} has ${r.length} entries, row 0 has ${cols}`);
+      }
+    });
+    return { values: Float64Array.from(rows.flat()), shape: [rows.length, cols] };
+  }
+  return { values: Float64Array.from(value as ArrayLike<number>), shape: [value.length] };
+}
+
+export class ModelBuilder {
+  private readonly names = new Set<string>();
+  private readonly params: ParamInfo[] = [];
+  private readonly terms: Expr[] = [];
+  private readonly deterministics: { name: string; expr: Expr; dims: readonly string[] | undefined }[] = [];
+  private readonly dataNodes = new Map<string, Expr>();
+  private offset = 0;
+
+  constructor(private readonly options: ModelOptions = {}) {}
+
+  private claim(name: string, what: string) {
+    if (!NAME.test(name)) throw new ModelError("invalid-argument", `${what} name "${name}" is not an identifier`);
+    if (this.names.has(name)) throw new ModelError("duplicate-name", `${what} "${name}" is already defined in this model`);
+    this.names.add(name);
+  }
+
+  /** Declares data. Values must be finite; `integer` also requires whole numbers. */
+  data(name: string, value: DataValue, opts: { shape?: Shape; integer?: boolean } = {}): Expr {
+    this.claim(name, "data");
+    const { values, shape } = toArray(name, value);
+    values.forEach((v, i) => {
+      if (!Number.isFinite(v)) throw new ModelError("non-finite-data", `data ${name}${values.length > 1 ? `[${i}]` : ""} is ${v}`);
+      if (opts.integer && !Number.isInteger(v)) {
+        throw new ModelError("invalid-argument", `data ${name}[${i}] = ${v} must be an integer`);
+      }
+    });
+    const node = constant(values, opts.shape ?? shape, name, opts.integer ?? false);
+    this.dataNodes.set(name, node);
+    return node;
+  }
+
+  /**
+   * Declares a parameter: `param("mu", normal(0, 5))`, `param("sigma", halfCauchy(2.5))`,
+   * `param("beta1", { lower: 0, upper: sub(1, alpha1) })`, `param("theta", dirichlet(a))`.
+   * Returns its value in constrained space.
+   */
+  param(name: string, prior: Distribution, opts?: ParamOptions): Expr;
+  param(name: string, opts?: ParamOptions): Expr;
+  param(name: string, priorOrOpts?: Distribution | ParamOptions, maybeOpts?: ParamOptions): Expr {
+    this.claim(name, "parameter");
+    const prior = priorOrOpts && "logp" in priorOrOpts ? priorOrOpts : undefined;
+    const opts: ParamOptions = (prior ? maybeOpts : (priorOrOpts as ParamOptions | undefined)) ?? {};
+    if (prior?.discrete) throw new ModelError("invalid-argument", `parameter ${name}: ${prior.name} is discrete; parameters must be continuous`);
+    const shape = opts.shape ?? prior?.shape ?? [];
+    if (prior && !sameShape(broadcastShapes(shape, prior.shape, () => `parameter ${name}`), shape)) {
+      throw new ModelError(
+        "shape-mismatch",
+        `parameter ${name} has shape ${formatShape(shape)} but its prior ${prior.name} has shape ${formatShape(prior.shape)}`,
+      );
+    }
+    if (opts.dims && opts.dims.length !== shape.length) {
+      throw new ModelError("shape-mismatch", `parameter ${name}: ${opts.dims.length} dims for shape ${formatShape(shape)}`);
+    }
+    const transform = this.transformFor(name, prior, opts, shape);
+    const block: ParamBlock = { name, offset: this.offset };
+
+    if (prior?.name === "normal" && transform.kind === "identity" && this.shouldNoncenter(prior, opts)) {
+      return this.noncenteredNormal(name, prior, shape, opts, block);
+    }
+
+    const usize = unconstrainedSize(transform, shape);
+    const u = paramLeaf(block, transform.kind === "simplex" ? [usize] : shape);
+    const { value: raw, logJacobian } = applyTransform(transform, u, shape);
+    const value = sameShape(raw.shape, shape) ? raw : raw.reshape(shape);
+    value.label = name;
+    if (logJacobian) this.terms.push(logJacobian);
+    if (prior) this.terms.push(prior.logp(value));
+    const context = contextOf(transform);
+    this.params.push({
+      name,
+      shape,
+      dims: opts.dims,
+      block,
+      size: usize,
+      value,
+      context,
+      invert: (x, ctx) => inverseTransform(transform, x, ctx, name),
+      unconstrainedLabel: transform.kind === "identity" ? name : `${name}__${transform.kind}`,
+    });
+    this.offset += usize;
+    return value;
+  }
+
+  private shouldNoncenter(prior: Distribution, opts: ParamOptions): boolean {
+    if (opts.noncentered === false) return false;
+    if (opts.noncentered === undefined && this.options.noncentered === false) return false;
+    return !prior.args["sigma"]!.isConst;
+  }
+
+  /** theta ~ normal(loc, scale) sampled as z ~ normal(0, 1), theta = loc + scale * z. */
+  private noncenteredNormal(name: string, prior: Distribution, shape: Shape, opts: ParamOptions, block: ParamBlock): Expr {
+    const { mu: loc, sigma: scale } = prior.args as { mu: Expr; sigma: Expr };
+    const size = sizeOf(shape);
+    const z = paramLeaf(block, shape);
+    this.terms.push(normal(0, 1).logp(z));
+    const value = add(loc, mul(scale, z));
+    value.label = name;
+    this.params.push({
+      name,
+      shape,
+      dims: opts.dims,
+      block,
+      size,
+      value: value,
+      context: [loc, scale],
+      invert: (x, [l, s]) => x.map((v, i) => (v - l![l!.length === 1 ? 0 : i]!) / s![s!.length === 1 ? 0 : i]!),
+      unconstrainedLabel: `${name}__noncentered`,
+    });
+    this.offset += size;
+    return value;
+  }
+
+  private transformFor(name: string, prior: Distribution | undefined, opts: ParamOptions, shape: Shape): TransformSpec {
+    const bounded = opts.lower !== undefined || opts.upper !== undefined;
+    if (opts.constraint && bounded) throw new ModelError("invalid-argument", `parameter ${name}: give bounds or a constraint, not both`);
+    if (opts.constraint) {
+      if (shape.length !== 1) throw new ModelError("shape-mismatch", `parameter ${name}: ${opts.constraint} needs a vector, got ${formatShape(shape)}`);
+      if (opts.constraint === "simplex" && shape[0]! < 2) throw new ModelError("shape-mismatch", `parameter ${name}: a simplex needs at least 2 entries`);
+      return { kind: opts.constraint };
+    }
+    const bound = (b: ExprLike, which: string) => {
+      const e = lift(b);
+      broadcastShapes(e.shape, shape, () => `${which} bound of parameter ${name}`);
+      return e;
+    };
+    if (opts.lower !== undefined && opts.upper !== undefined) {
+      const [lo, hi] = [bound(opts.lower, "lower"), bound(opts.upper, "upper")];
+      if (lo.isConst && hi.isConst) {
+        lo.constValues.forEach((l, i) => {
+          const h = hi.constValues[hi.size === 1 ? 0 : i]!;
+          if (!(l < h)) throw new ModelError("invalid-constant", `parameter ${name}: lower bound ${l} is not below upper bound ${h}`);
+        });
+      }
+      return { kind: "interval", lower: lo, upper: hi };
+    }
+    if (opts.lower !== undefined) return { kind: "lower", lower: bound(opts.lower, "lower") };
+    if (opts.upper !== undefined) return { kind: "upper", upper: bound(opts.upper, "upper") };
+    return prior?.defaultTransform() ?? { kind: "identity" };
+  }
+
+  /** Observed data: adds the log-likelihood of `value` under `dist`. */
+  observe(name: string, dist: Distribution, value: DataValue | Expr): void {
+    this.claim(name, "observed node");
+    const v = value instanceof Object && "node" in value ? (value as Expr) : this.dataValue(name, value as DataValue);
+    if (!v.isConst) throw new ModelError("invalid-argument", `observed ${name} must be data, not an expression of parameters (${v.label})`);
+    const shape = broadcastShapes(v.shape, dist.shape, () => `observed ${name} under ${dist.name}`);
+    if (!sameShape(shape, v.shape)) {
+      throw new ModelError(
+        "shape-mismatch",
+        `observed ${name} has shape ${formatShape(v.shape)} but ${dist.name}(${Object.values(dist.args).map((a) => a.label).join(", ")}) has shape ${formatShape(dist.shape)}`,
+      );
+    }
+    dist.checkValue(v.constValues, name);
+    this.terms.push(dist.logp(v));
+  }
+
+  private dataValue(name: string, value: DataValue): Expr {
+    const { values, shape } = toArray(name, value);
+    values.forEach((x, i) => {
+      if (!Number.isFinite(x)) throw new ModelError("non-finite-data", `observed ${name}${values.length > 1 ? `[${i}]` : ""} is ${x}`);
+    });
+    return constant(values, shape, name);
+  }
+
+  /** A named quantity computed from parameters, reported with every draw. */
+  deterministic(name: string, expr: Expr, dims?: readonly string[]): Expr {
+    this.claim(name, "deterministic");
+    this.deterministics.push({ name, expr, dims });
+    return expr;
+  }
+
+  /** An extra log-density term (summed if not scalar), like Stan's `target +=`. */
+  potential(name: string, expr: ExprLike): void {
+    this.claim(name, "potential");
+    this.terms.push(sum(expr));
+  }
+
+  build(name: string): Model {
+    if (this.params.length === 0) throw new ModelError("invalid-argument", `model ${name} has no parameters`);
+    return {
+      name,
+      params: [...this.params],
+      dim: this.offset,
+      terms: this.terms.filter((t) => !t.isConst),
+      outputs: [
+        ...this.params.map((p) => ({ name: p.name, expr: p.value, dims: p.dims })),
+        ...this.deterministics,
+      ],
+      data: new Map(this.dataNodes),
+    };
+  }
+}
+
+/** Declares a model: `model("eight_schools", (m) => { ... })`. */
+export function model(name: string, define: (m: ModelBuilder) => void, options?: ModelOptions): Model {
+  const builder = new ModelBuilder(options);
+  define(builder);
+  return builder.build(name);
+}

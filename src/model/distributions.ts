@@ -1,0 +1,584 @@
+/**
+ * Distributions with Stan's parameterisations. Each log-density is written as an expression of
+ * primitive operations (so its gradient comes from the same templates as everything else, and
+ * loop-invariant parts such as log(sigma) for a scalar sigma are computed once per call), fully
+ * normalised, with its support, default transform, argument checks and a random draw.
+ */
+import { ModelError } from "./errors.js";
+import {
+  abs,
+  add,
+  constant,
+  div,
+  exp,
+  lgamma,
+  lgammaDiff,
+  lift,
+  log,
+  log1m,
+  log1p,
+  log1pExp,
+  mul,
+  neg,
+  square,
+  sub,
+  sum,
+  diagonal,
+  type Expr,
+  type ExprLike,
+} from "./expr.js";
+import { lowerSolve } from "./linalg.js";
+import { broadcastShapes, formatShape, sizeOf, type Shape } from "./shape.js";
+import type { TransformSpec } from "./transforms.js";
+
+const LOG_2PI = Math.log(2 * Math.PI);
+const LOG_PI = Math.log(Math.PI);
+const LN2 = Math.LN2;
+
+/** What values a distribution puts mass on; drives the default transform and data checks. */
+export type Support =
+  | "real"
+  | "positive"
+  | "nonNegative"
+  | "unit"
+  | "interval"
+  | "binary"
+  | "count"
+  | "boundedCount"
+  | "vector"
+  | "simplex";
+
+/** The random source a draw needs (the sampler's RNG satisfies it). */
+export interface RandomSource {
+  uniform(): number;
+  normal(): number;
+}
+
+type ArgCheck = "real" | "positive" | "nonNegative" | "unit" | "count" | "cholesky";
+
+export interface Distribution {
+  readonly name: string;
+  readonly args: Readonly<Record<string, Expr>>;
+  /** Shape of one draw of the whole (batch) distribution. */
+  readonly shape: Shape;
+  readonly support: Support;
+  readonly discrete: boolean;
+  /** Log-density of `x` (broadcast to `shape`), summed to a scalar expression. */
+  logp(x: ExprLike): Expr;
+  /** Log-density per element (univariate) or per draw (multivariate), not summed: Stan's `*_lpdf` inside `log_sum_exp`. */
+  logpdf(x: ExprLike): Expr;
+  /** Transform for a parameter with this prior when the user gives no bounds. */
+  defaultTransform(): TransformSpec;
+  /** Throws a ModelError naming the offending entry when data lie outside the support. */
+  checkValue(values: Float64Array, label: string): void;
+  /** A draw of shape `shape`; the arguments must be constants (data). */
+  sample(rng: RandomSource): Float64Array;
+}
+
+function checkArg(dist: string, argName: string, e: Expr, check: ArgCheck) {
+  if (!e.isConst || check === "real") {
+    if (e.isConst) assertFinite(dist, argName, e.constValues);
+    return;
+  }
+  const v = e.constValues;
+  assertFinite(dist, argName, v);
+  v.forEach((x, i) => {
+    const bad =
+      (check === "positive" && !(x > 0)) ||
+      (check === "nonNegative" && !(x >= 0)) ||
+      (check === "unit" && !(x >= 0 && x <= 1)) ||
+      (check === "count" && !(x >= 0 && Number.isInteger(x)));
+    if (bad) {
+      const need = { positive: "> 0", nonNegative: ">= 0", unit: "in [0, 1]", count: "a non-negative integer" }[check];
+      throw new ModelError("invalid-constant", `${dist}: argument ${argName}${v.length > 1 ? `[${i}]` : ""} = ${x} must be ${need}`);
+    }
+  });
+}
+
+function assertFinite(dist: string, argName: string, v: Float64Array) {
+  v.forEach((x, i) => {
+    if (!Number.isFinite(x)) {
+      throw new ModelError("non-finite-data", `${dist}: argument ${argName}${v.length > 1 ? `[${i}]` : ""} is ${x}`);
+    }
+  });
+}
+
+const supportChecks: Record<Support, ((x: number) => boolean) | null> = {
+  real: null,
+  vector: null,
+  simplex: null,
+  interval: null,
+  positive: (x) => x > 0,
+  nonNegative: (x) => x >= 0,
+  unit: (x) => x >= 0 && x <= 1,
+  binary: (x) => x === 0 || x === 1,
+  count: (x) => x >= 0 && Number.isInteger(x),
+  boundedCount: (x) => x >= 0 && Number.isInteger(x),
+};
+const supportWords: Record<Support, string> = {
+  real: "a real number",
+  vector: "a real vector",
+  simplex: "a simplex",
+  interval: "inside the interval",
+  positive: "> 0",
+  nonNegative: ">= 0",
+  unit: "in [0, 1]",
+  binary: "0 or 1",
+  count: "a non-negative integer",
+  boundedCount: "an integer in 0..n",
+};
+
+interface Univariate {
+  name: string;
+  args: Record<string, [ExprLike, ArgCheck]>;
+  support: Support;
+  discrete?: boolean;
+  /** Elementwise log-density given x and the arguments (in declaration order). */
+  density(x: Expr, a: Expr[]): Expr;
+  transform?(a: Expr[]): TransformSpec;
+  /** Extra data check given the argument values, NaN where not constant (e.g. y <= n). */
+  extraCheck?(x: number, a: number[]): string | null;
+  draw(rng: RandomSource, a: number[]): number;
+}
+
+function univariate(spec: Univariate): Distribution {
+  const names = Object.keys(spec.args);
+  const exprs = names.map((n) => lift(spec.args[n]![0]));
+  names.forEach((n, k) => checkArg(spec.name, n, exprs[k]!, spec.args[n]![1]));
+  const shape = exprs.reduce<Shape>(
+    (s, e) => broadcastShapes(s, e.shape, () => `${spec.name}(${exprs.map(String).join(", ")})`),
+    [],
+  );
+  /** Argument values at element i; NaN for arguments that are not constants. */
+  const argsAt = (i: number) => exprs.map((e) => (e.isConst ? e.constValues[e.size === 1 ? 0 : i % e.size]! : NaN));
+  return {
+    name: spec.name,
+    args: Object.fromEntries(names.map((n, k) => [n, exprs[k]!])),
+    shape,
+    support: spec.support,
+    discrete: spec.discrete ?? false,
+    logp: (x) => sum(spec.density(lift(x), exprs)),
+    logpdf: (x) => spec.density(lift(x), exprs),
+    defaultTransform: () => {
+      if (spec.transform) return spec.transform(exprs);
+      if (spec.support === "positive" || spec.support === "nonNegative") return { kind: "lower", lower: constant(0) };
+      if (spec.support === "unit") return { kind: "interval", lower: constant(0), upper: constant(1) };
+      return { kind: "identity" };
+    },
+    checkValue: (values, label) => {
+      const ok = supportChecks[spec.support];
+      values.forEach((x, i) => {
+        if (ok && !ok(x)) {
+          throw new ModelError(
+            "out-of-support",
+            `observed ${label}${values.length > 1 ? `[${i}]` : ""} = ${x} is outside the support of ${spec.name} (must be ${supportWords[spec.support]})`,
+          );
+        }
+        if (spec.extraCheck) {
+          const why = spec.extraCheck(x, argsAt(i));
+          if (why) throw new ModelError("out-of-support", `observed ${label}${values.length > 1 ? `[${i}]` : ""} = ${x}: ${why}`);
+        }
+      });
+    },
+    sample: (rng) => {
+      if (!exprs.every((e) => e.isConst)) {
+        throw new ModelError("invalid-argument", `${spec.name}: a random draw needs constant arguments`);
+      }
+      const out = new Float64Array(sizeOf(shape));
+      for (let i = 0; i < out.length; i++) out[i] = spec.draw(rng, argsAt(i));
+      return out;
+    },
+  };
+}
+
+// ---------- random draws (exact algorithms) ----------
+
+function gammaDraw(rng: RandomSource, shape: number): number {
+  // Marsaglia & Tsang (2000); shape < 1 through the boost U^(1/shape).
+  if (shape < 1) return gammaDraw(rng, shape + 1) * Math.pow(rng.uniform(), 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = rng.normal();
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = rng.uniform();
+    if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
+
+function poissonDraw(rng: RandomSource, lambda: number): number {
+  if (lambda < 30) {
+    // Knuth: count uniforms until their product drops below exp(-lambda).
+    const l = Math.exp(-lambda);
+    let k = 0;
+    let p = rng.uniform();
+    while (p > l) {
+      k++;
+      p *= rng.uniform();
+    }
+    return k;
+  }
+  // Large rates: split into a gamma-distributed arrival time and recurse (exact).
+  const m = Math.floor(0.875 * lambda);
+  const g = gammaDraw(rng, m);
+  return g > lambda ? binomialDraw(rng, m - 1, lambda / g) : m + poissonDraw(rng, lambda - g);
+}
+
+function binomialDraw(rng: RandomSource, n: number, p: number): number {
+  if (n <= 64) {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (rng.uniform() < p) k++;
+    return k;
+  }
+  // Knuth's recursion through the order statistics (a beta draw), exact for any n.
+  const a = 1 + Math.floor(n / 2);
+  const b = n + 1 - a;
+  const ga = gammaDraw(rng, a);
+  const x = ga / (ga + gammaDraw(rng, b));
+  return x >= p ? binomialDraw(rng, a - 1, p / x) : a + binomialDraw(rng, b - 1, (p - x) / (1 - x));
+}
+
+const uniformOpen = (rng: RandomSource) => {
+  let u = rng.uniform();
+  while (u === 0) u = rng.uniform();
+  return u;
+};
+
+// ---------- continuous ----------
+
+const z = (x: Expr, mu: Expr, sigma: Expr) => div(sub(x, mu), sigma);
+
+export const normal = (mu: ExprLike, sigma: ExprLike): Distribution =>
+  univariate({
+    name: "normal",
+    args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
+    support: "real",
+    density: (x, [m, s]) => sub(mul(-0.5, square(z(x, m!, s!))), add(log(s!), 0.5 * LOG_2PI)),
+    draw: (rng, [m, s]) => m! + s! * rng.normal(),
+  });
+
+export const halfNormal = (sigma: ExprLike): Distribution =>
+  univariate({
+    name: "halfNormal",
+    args: { sigma: [sigma, "positive"] },
+    support: "nonNegative",
+    density: (x, [s]) => sub(mul(-0.5, square(div(x, s!))), add(log(s!), 0.5 * LOG_2PI - LN2)),
+    draw: (rng, [s]) => Math.abs(s! * rng.normal()),
+  });
+
+export const cauchy = (mu: ExprLike, sigma: ExprLike): Distribution =>
+  univariate({
+    name: "cauchy",
+    args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
+    support: "real",
+    density: (x, [m, s]) => neg(add(add(log(s!), LOG_PI), log1p(square(z(x, m!, s!))))),
+    draw: (rng, [m, s]) => m! + s! * Math.tan(Math.PI * (uniformOpen(rng) - 0.5)),
+  });
+
+export const halfCauchy = (sigma: ExprLike): Distribution =>
+  univariate({
+    name: "halfCauchy",
+    args: { sigma: [sigma, "positive"] },
+    support: "nonNegative",
+    density: (x, [s]) => sub(LN2 - LOG_PI, add(log(s!), log1p(square(div(x, s!))))),
+    draw: (rng, [s]) => Math.abs(s! * Math.tan(Math.PI * (uniformOpen(rng) - 0.5))),
+  });
+
+const studentTDensity = (x: Expr, nu: Expr, mu: Expr, s: Expr, extra: number) => {
+  const halfNu = mul(0.5, nu);
+  const norm = sub(sub(lgamma(add(halfNu, 0.5)), lgamma(halfNu)), add(mul(0.5, log(nu)), 0.5 * LOG_PI - extra));
+  return sub(sub(norm, log(s)), mul(add(halfNu, 0.5), log1p(div(square(z(x, mu, s)), nu))));
+};
+const studentTDraw = (rng: RandomSource, nu: number) => rng.normal() / Math.sqrt((2 * gammaDraw(rng, nu / 2)) / nu);
+
+export const studentT = (nu: ExprLike, mu: ExprLike, sigma: ExprLike): Distribution =>
+  univariate({
+    name: "studentT",
+    args: { nu: [nu, "positive"], mu: [mu, "real"], sigma: [sigma, "positive"] },
+    support: "real",
+    density: (x, [n, m, s]) => studentTDensity(x, n!, m!, s!, 0),
+    draw: (rng, [n, m, s]) => m! + s! * studentTDraw(rng, n!),
+  });
+
+export const halfStudentT = (nu: ExprLike, sigma: ExprLike): Distribution =>
+  univariate({
+    name: "halfStudentT",
+    args: { nu: [nu, "positive"], sigma: [sigma, "positive"] },
+    support: "nonNegative",
+    density: (x, [n, s]) => studentTDensity(x, n!, constant(0), s!, LN2),
+    draw: (rng, [n, s]) => Math.abs(s! * studentTDraw(rng, n!)),
+  });
+
+export const exponential = (lambda: ExprLike): Distribution =>
+  univariate({
+    name: "exponential",
+    args: { lambda: [lambda, "positive"] },
+    support: "nonNegative",
+    density: (x, [l]) => sub(log(l!), mul(l!, x)),
+    draw: (rng, [l]) => -Math.log(uniformOpen(rng)) / l!,
+  });
+
+export const gamma = (alpha: ExprLike, beta: ExprLike): Distribution =>
+  univariate({
+    name: "gamma",
+    args: { alpha: [alpha, "positive"], beta: [beta, "positive"] },
+    support: "positive",
+    density: (x, [a, b]) => sub(add(sub(mul(a!, log(b!)), lgamma(a!)), mul(sub(a!, 1), log(x))), mul(b!, x)),
+    draw: (rng, [a, b]) => gammaDraw(rng, a!) / b!,
+  });
+
+export const inverseGamma = (alpha: ExprLike, beta: ExprLike): Distribution =>
+  univariate({
+    name: "inverseGamma",
+    args: { alpha: [alpha, "positive"], beta: [beta, "positive"] },
+    support: "positive",
+    density: (x, [a, b]) => sub(sub(sub(mul(a!, log(b!)), lgamma(a!)), mul(add(a!, 1), log(x))), div(b!, x)),
+    draw: (rng, [a, b]) => b! / gammaDraw(rng, a!),
+  });
+
+export const beta = (alpha: ExprLike, betaArg: ExprLike): Distribution =>
+  univariate({
+    name: "beta",
+    args: { alpha: [alpha, "positive"], beta: [betaArg, "positive"] },
+    support: "unit",
+    density: (x, [a, b]) =>
+      add(sub(lgamma(add(a!, b!)), add(lgamma(a!), lgamma(b!))), add(mul(sub(a!, 1), log(x)), mul(sub(b!, 1), log1m(x)))),
+    draw: (rng, [a, b]) => {
+      const ga = gammaDraw(rng, a!);
+      return ga / (ga + gammaDraw(rng, b!));
+    },
+  });
+
+export const uniform = (lower: ExprLike, upper: ExprLike): Distribution =>
+  univariate({
+    name: "uniform",
+    args: { lower: [lower, "real"], upper: [upper, "real"] },
+    support: "interval",
+    density: (x, [lo, hi]) => sub(mul(0, x), log(sub(hi!, lo!))),
+    transform: ([lo, hi]) => ({ kind: "interval", lower: lo!, upper: hi! }),
+    extraCheck: (x, [lo, hi]) => (x < lo! || x > hi! ? `outside the support of uniform(${lo}, ${hi})` : null),
+    draw: (rng, [lo, hi]) => lo! + (hi! - lo!) * rng.uniform(),
+  });
+
+export const logNormal = (mu: ExprLike, sigma: ExprLike): Distribution =>
+  univariate({
+    name: "logNormal",
+    args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
+    support: "positive",
+    density: (x, [m, s]) => {
+      const lx = log(x);
+      return sub(mul(-0.5, square(z(lx, m!, s!))), add(add(log(s!), 0.5 * LOG_2PI), lx));
+    },
+    draw: (rng, [m, s]) => Math.exp(m! + s! * rng.normal()),
+  });
+
+export const laplace = (mu: ExprLike, sigma: ExprLike): Distribution =>
+  univariate({
+    name: "laplace",
+    args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
+    support: "real",
+    density: (x, [m, s]) => neg(add(add(log(s!), LN2), abs(z(x, m!, s!)))),
+    draw: (rng, [m, s]) => {
+      const u = uniformOpen(rng) - 0.5;
+      return m! - s! * Math.sign(u) * Math.log(1 - 2 * Math.abs(u));
+    },
+  });
+
+export const weibull = (alpha: ExprLike, sigma: ExprLike): Distribution =>
+  univariate({
+    name: "weibull",
+    args: { alpha: [alpha, "positive"], sigma: [sigma, "positive"] },
+    support: "nonNegative",
+    density: (x, [a, s]) => {
+      const logRatio = sub(log(x), log(s!));
+      return sub(add(sub(log(a!), log(s!)), mul(sub(a!, 1), logRatio)), exp(mul(a!, logRatio)));
+    },
+    draw: (rng, [a, s]) => s! * Math.pow(-Math.log(uniformOpen(rng)), 1 / a!),
+  });
+
+export const logistic = (mu: ExprLike, sigma: ExprLike): Distribution =>
+  univariate({
+    name: "logistic",
+    args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
+    support: "real",
+    density: (x, [m, s]) => {
+      const zz = z(x, m!, s!);
+      return neg(add(add(zz, log(s!)), mul(2, log1pExp(neg(zz)))));
+    },
+    draw: (rng, [m, s]) => {
+      const u = uniformOpen(rng);
+      return m! + s! * Math.log(u / (1 - u));
+    },
+  });
+
+// ---------- discrete ----------
+
+/** log(n choose k), folded to a constant when n and k are data. */
+const logChoose = (n: Expr, k: Expr) => sub(lgamma(add(n, 1)), add(lgamma(add(k, 1)), lgamma(add(sub(n, k), 1))));
+
+export const bernoulli = (p: ExprLike): Distribution =>
+  univariate({
+    name: "bernoulli",
+    args: { p: [p, "unit"] },
+    support: "binary",
+    discrete: true,
+    density: (y, [pp]) => add(mul(y, log(pp!)), mul(sub(1, y), log1m(pp!))),
+    draw: (rng, [pp]) => (rng.uniform() < pp! ? 1 : 0),
+  });
+
+export const bernoulliLogit = (alpha: ExprLike): Distribution =>
+  univariate({
+    name: "bernoulliLogit",
+    args: { alpha: [alpha, "real"] },
+    support: "binary",
+    discrete: true,
+    // log p(y) = -log1pExp(-a) for y = 1 and -log1pExp(a) for y = 0: no cancellation for large |a|.
+    density: (y, [a]) => neg(log1pExp(mul(sub(1, mul(2, y)), a!))),
+    draw: (rng, [a]) => (rng.uniform() < 1 / (1 + Math.exp(-a!)) ? 1 : 0),
+  });
+
+const notAboveN = (y: number, [n]: number[]) => (y > n! ? `exceeds the number of trials n = ${n}` : null);
+
+export const binomial = (n: ExprLike, p: ExprLike): Distribution =>
+  univariate({
+    name: "binomial",
+    args: { n: [n, "count"], p: [p, "unit"] },
+    support: "boundedCount",
+    discrete: true,
+    density: (y, [nn, pp]) => add(logChoose(nn!, y), add(mul(y, log(pp!)), mul(sub(nn!, y), log1m(pp!)))),
+    extraCheck: notAboveN,
+    draw: (rng, [nn, pp]) => binomialDraw(rng, nn!, pp!),
+  });
+
+export const binomialLogit = (n: ExprLike, alpha: ExprLike): Distribution =>
+  univariate({
+    name: "binomialLogit",
+    args: { n: [n, "count"], alpha: [alpha, "real"] },
+    support: "boundedCount",
+    discrete: true,
+    // y log p + (n - y) log(1 - p) with log p = -log1pExp(-a), log(1 - p) = -log1pExp(a).
+    density: (y, [nn, a]) => sub(logChoose(nn!, y), add(mul(y, log1pExp(neg(a!))), mul(sub(nn!, y), log1pExp(a!)))),
+    extraCheck: notAboveN,
+    draw: (rng, [nn, a]) => binomialDraw(rng, nn!, 1 / (1 + Math.exp(-a!))),
+  });
+
+export const poisson = (lambda: ExprLike): Distribution =>
+  univariate({
+    name: "poisson",
+    args: { lambda: [lambda, "positive"] },
+    support: "count",
+    discrete: true,
+    density: (y, [l]) => sub(sub(mul(y, log(l!)), l!), lgamma(add(y, 1))),
+    draw: (rng, [l]) => poissonDraw(rng, l!),
+  });
+
+export const poissonLog = (alpha: ExprLike): Distribution =>
+  univariate({
+    name: "poissonLog",
+    args: { alpha: [alpha, "real"] },
+    support: "count",
+    discrete: true,
+    density: (y, [a]) => sub(sub(mul(y, a!), exp(a!)), lgamma(add(y, 1))),
+    draw: (rng, [a]) => poissonDraw(rng, Math.exp(a!)),
+  });
+
+/** Stan's neg_binomial_2: mean mu, dispersion phi, variance mu + mu^2 / phi. */
+export const negativeBinomial = (mu: ExprLike, phi: ExprLike): Distribution =>
+  univariate({
+    name: "negativeBinomial",
+    args: { mu: [mu, "positive"], phi: [phi, "positive"] },
+    support: "count",
+    discrete: true,
+    // lchoose(y + phi - 1, y) + y log(mu / (mu + phi)) - phi log1p(mu / phi).
+    density: (y, [m, ph]) =>
+      add(
+        sub(lgammaDiff(ph!, y), lgamma(add(y, 1))),
+        sub(mul(y, sub(log(m!), log(add(m!, ph!)))), mul(ph!, log1p(div(m!, ph!)))),
+      ),
+    draw: (rng, [m, ph]) => poissonDraw(rng, (gammaDraw(rng, ph!) * m!) / ph!),
+  });
+
+// ---------- multivariate ----------
+
+/** Multivariate normal with mean `mu` and covariance L L^T, L lower-triangular with positive diagonal. */
+export function mvNormalCholesky(mu: ExprLike, choleskyFactor: ExprLike): Distribution {
+  const [m, L] = [lift(mu), lift(choleskyFactor)];
+  const k = L.shape[0]!;
+  if (L.shape.length !== 2 || L.shape[1] !== k || m.shape.length > 1 || (m.shape.length === 1 && m.shape[0] !== k)) {
+    throw new ModelError(
+      "shape-mismatch",
+      `mvNormalCholesky(${m.label}, ${L.label}): mean ${formatShape(m.shape)} and Cholesky factor ${formatShape(L.shape)} do not fit`,
+    );
+  }
+  if (L.isConst) {
+    const v = L.constValues;
+    for (let i = 0; i < k; i++) {
+      if (!(v[i * k + i]! > 0)) {
+        throw new ModelError("invalid-constant", `mvNormalCholesky: Cholesky factor diagonal [${i}, ${i}] = ${v[i * k + i]} must be > 0`);
+      }
+    }
+  }
+  const mvNormalDensity = (x: ExprLike) => {
+    const zz = lowerSolve(L, sub(x, m));
+    return neg(add(add(mul(0.5, sum(square(zz))), sum(log(diagonal(L)))), 0.5 * k * LOG_2PI));
+  };
+  return {
+    name: "mvNormalCholesky",
+    args: { mu: m, L },
+    shape: [k],
+    support: "vector",
+    discrete: false,
+    logp: (x) => mvNormalDensity(x),
+    logpdf: (x) => mvNormalDensity(x),
+    defaultTransform: () => ({ kind: "identity" }),
+    checkValue: () => {},
+    sample: (rng) => {
+      if (!m.isConst || !L.isConst) throw new ModelError("invalid-argument", "mvNormalCholesky: a random draw needs constant arguments");
+      const zs = Array.from({ length: k }, () => rng.normal());
+      const lv = L.constValues;
+      const mv = m.constValues;
+      return Float64Array.from({ length: k }, (_, i) => {
+        let s = mv[mv.length === 1 ? 0 : i]!;
+        for (let j = 0; j <= i; j++) s += lv[i * k + j]! * zs[j]!;
+        return s;
+      });
+    },
+  };
+}
+
+export function dirichlet(alpha: ExprLike): Distribution {
+  const a = lift(alpha);
+  if (a.shape.length !== 1 || a.shape[0]! < 2) {
+    throw new ModelError("shape-mismatch", `dirichlet(${a.label}) needs a vector of at least 2 concentrations, got ${formatShape(a.shape)}`);
+  }
+  checkArg("dirichlet", "alpha", a, "positive");
+  const k = a.shape[0]!;
+  const dirichletDensity = (x: ExprLike) => add(sub(lgamma(sum(a)), sum(lgamma(a))), sum(mul(sub(a, 1), log(x))));
+  return {
+    name: "dirichlet",
+    args: { alpha: a },
+    shape: [k],
+    support: "simplex",
+    discrete: false,
+    logp: (x) => dirichletDensity(x),
+    logpdf: (x) => dirichletDensity(x),
+    defaultTransform: () => ({ kind: "simplex" }),
+    checkValue: (values, label) => {
+      const total = values.reduce((s, v) => s + v, 0);
+      if (!values.every((v) => v >= 0) || Math.abs(total - 1) > 1e-8) {
+        throw new ModelError("out-of-support", `observed ${label} is not a simplex (non-negative, summing to 1; sum is ${total})`);
+      }
+    },
+    sample: (rng) => {
+      if (!a.isConst) throw new ModelError("invalid-argument", "dirichlet: a random draw needs constant arguments");
+      const g = Float64Array.from(a.constValues, (ai) => gammaDraw(rng, ai));
+      const total = g.reduce((s, v) => s + v, 0);
+      return g.map((v) => v / total);
+    },
+  };
+}

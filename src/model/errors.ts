@@ -1,0 +1,21 @@
+/** Why a model was rejected; every message names the node(s), shape(s) or value at fault. */
+export type ModelErrorCode =
+  | "unknown-name"
+  | "duplicate-name"
+  | "shape-mismatch"
+  | "non-finite-data"
+  | "invalid-constant"
+  | "out-of-support"
+  | "index-out-of-range"
+  | "invalid-argument";
+
+/** Raised while a model is built or compiled, never at sampling time. */
+export class ModelError extends Error {
+  override readonly name = "ModelError";
+  constructor(
+    readonly code: ModelErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

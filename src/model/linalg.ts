@@ -1,0 +1,256 @@
+/**
+ * Non-elementwise operations: matrix-vector product, cumulative sum, concatenation,
+ * log-sum-exp, Cholesky factor, triangular solve. Each is a forward code template and a
+ * hand-derived reverse-mode template (the reverse of the forward statements, in reverse order).
+ */
+import { ModelError } from "./errors.js";
+import { custom, lift, type Expr, type ExprLike } from "./expr.js";
+import type { CustomCodeContext, CustomOp } from "./ops.js";
+import { formatShape, sizeOf } from "./shape.js";
+
+const accumulate = (lvalue: string | null, value: string): string => (lvalue === null ? "" : `${lvalue} += ${value};`);
+
+const matvecOp: CustomOp = {
+  name: "matvec",
+  fwd: (c) => {
+    const [m, n] = c.inShapes[0]!;
+    const [i, j, s] = [c.fresh("i"), c.fresh("j"), c.fresh("s")];
+    return `for (let ${i} = 0; ${i} < ${m}; ${i}++) { let ${s} = 0;
+      for (let ${j} = 0; ${j} < ${n}; ${j}++) ${s} += ${c.x(0, `${i}*${n}+${j}`)} * ${c.x(1, j)};
+      ${c.y(i)} = ${s}; }`;
+  },
+  bwd: (c) => {
+    const [m, n] = c.inShapes[0]!;
+    const [i, j, g] = [c.fresh("i"), c.fresh("j"), c.fresh("g")];
+    const body =
+      accumulate(c.gx(0, `${i}*${n}+${j}`), `${g} * ${c.x(1, j)}`) + accumulate(c.gx(1, j), `${g} * ${c.x(0, `${i}*${n}+${j}`)}`);
+    return `for (let ${i} = 0; ${i} < ${m}; ${i}++) { const ${g} = ${c.gy(i)};
+      for (let ${j} = 0; ${j} < ${n}; ${j}++) { ${body} } }`;
+  },
+};
+
+/** Matrix-vector product A x for A of shape [m, n] and x of shape [n]. */
+export function matvec(a: ExprLike, x: ExprLike): Expr {
+  const [A, X] = [lift(a), lift(x)];
+  if (A.shape.length !== 2 || X.shape.length !== 1 || A.shape[1] !== X.shape[0]) {
+    throw new ModelError(
+      "shape-mismatch",
+      `matvec(${A.label}, ${X.label}): shapes ${formatShape(A.shape)} and ${formatShape(X.shape)} do not multiply`,
+    );
+  }
+  return custom(matvecOp, [A, X], [A.shape[0]!], `${A.label} * ${X.label}`);
+}
+
+const cumsumOp: CustomOp = {
+  name: "cumsum",
+  fwd: (c) => {
+    const n = c.outShape[0]!;
+    const [i, s] = [c.fresh("i"), c.fresh("s")];
+    return `let ${s} = 0; for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${s} += ${c.x(0, i)}; ${c.y(i)} = ${s}; }`;
+  },
+  bwd: (c) => {
+    const n = c.outShape[0]!;
+    const [i, s] = [c.fresh("i"), c.fresh("s")];
+    return `let ${s} = 0; for (let ${i} = ${n - 1}; ${i} >= 0; ${i}--) { ${s} += ${c.gy(i)}; ${accumulate(c.gx(0, i), s)} }`;
+  },
+};
+
+export function cumsum(x: ExprLike): Expr {
+  const X = lift(x);
+  if (X.shape.length !== 1) throw new ModelError("shape-mismatch", `cumsum(${X}) needs a vector`);
+  return custom(cumsumOp, [X], X.shape, `cumsum(${X.label})`);
+}
+
+const concatOp: CustomOp = {
+  name: "concat",
+  fwd: (c) => {
+    let offset = 0;
+    return c.inShapes
+      .map((s, k) => {
+        const n = sizeOf(s);
+        const i = c.fresh("i");
+        const code = `for (let ${i} = 0; ${i} < ${n}; ${i}++) ${c.y(`${offset}+${i}`)} = ${c.x(k, i)};`;
+        offset += n;
+        return code;
+      })
+      .join("\n");
+  },
+  bwd: (c) => {
+    let offset = 0;
+    return c.inShapes
+      .map((s, k) => {
+        const n = sizeOf(s);
+        const i = c.fresh("i");
+        const target = c.gx(k, i);
+        const code = target === null ? "" : `for (let ${i} = 0; ${i} < ${n}; ${i}++) ${target} += ${c.gy(`${offset}+${i}`)};`;
+        offset += n;
+        return code;
+      })
+      .join("\n");
+  },
+};
+
+/** Concatenation of scalars and vectors into one vector (Stan's `append_row`, `{a, b}`). */
+export function concat(parts: readonly ExprLike[]): Expr {
+  const xs = parts.map(lift);
+  for (const x of xs) {
+    if (x.shape.length > 1) throw new ModelError("shape-mismatch", `concat: ${x} is not a scalar or vector`);
+  }
+  const n = xs.reduce((s, x) => s + x.size, 0);
+  return custom(concatOp, xs, [n], `concat(${xs.map((x) => x.label).join(", ")})`);
+}
+
+/** Stacks equally shaped scalars or vectors into a vector or a matrix (one row each). */
+export function stack(parts: readonly ExprLike[]): Expr {
+  const xs = parts.map(lift);
+  const first = xs[0];
+  if (!first) throw new ModelError("invalid-argument", "stack of nothing");
+  for (const x of xs) {
+    if (x.shape.length !== first.shape.length || x.shape.some((d, k) => d !== first.shape[k]) || x.shape.length > 1) {
+      throw new ModelError("shape-mismatch", `stack: ${x} does not match ${first} (scalars or vectors of one length)`);
+    }
+  }
+  const flat = concat(xs);
+  return first.shape.length === 0 ? flat : flat.reshape([xs.length, first.shape[0]!]);
+}
+
+const logSumExpOp = (axis: number | null): CustomOp => ({
+  name: `logSumExp${axis ?? ""}`,
+  ...reduceAxis(axis, {
+    fwd: (c, read, write, len) => {
+      const [k, m, s] = [c.fresh("k"), c.fresh("m"), c.fresh("s")];
+      return `let ${m} = -Infinity; for (let ${k} = 0; ${k} < ${len}; ${k}++) { const t = ${read(k)}; if (t > ${m}) ${m} = t; }
+        let ${s} = 0; for (let ${k} = 0; ${k} < ${len}; ${k}++) ${s} += Math.exp(${read(k)} - ${m});
+        ${write} = ${m} === -Infinity ? -Infinity : ${m} + Math.log(${s});`;
+    },
+    bwd: (c, read, adjIn, out, gOut, len) => {
+      const k = c.fresh("k");
+      return adjIn === null ? "" : `for (let ${k} = 0; ${k} < ${len}; ${k}++) ${adjIn(k)} += ${gOut} * Math.exp(${read(k)} - ${out});`;
+    },
+  }),
+});
+
+type Reader = (k: string) => string;
+interface AxisReduction {
+  fwd(c: CustomCodeContext, read: Reader, write: string, len: number): string;
+  bwd(c: CustomCodeContext, read: Reader, adjIn: Reader | null, out: string, gOut: string, len: number): string;
+}
+
+/** Lifts a reduction over one run of elements to a whole input (axis null) or one axis of a matrix. */
+function reduceAxis(axis: number | null, r: AxisReduction): Pick<CustomOp, "fwd" | "bwd"> {
+  const plan = (c: CustomCodeContext) => {
+    const shape = c.inShapes[0]!;
+    if (axis === null) return { outer: 1, len: sizeOf(shape), index: (_o: string, k: string) => k };
+    const [rows, cols] = shape as [number, number];
+    return axis === 0
+      ? { outer: cols, len: rows, index: (o: string, k: string) => `${k}*${cols}+${o}` }
+      : { outer: rows, len: cols, index: (o: string, k: string) => `${o}*${cols}+${k}` };
+  };
+  return {
+    fwd: (c) => {
+      const { outer, len, index } = plan(c);
+      const o = c.fresh("o");
+      return `for (let ${o} = 0; ${o} < ${outer}; ${o}++) { ${r.fwd(c, (k) => c.x(0, index(o, k)), c.y(o), len)} }`;
+    },
+    bwd: (c) => {
+      const { outer, len, index } = plan(c);
+      const o = c.fresh("o");
+      const adj = c.gx(0, "0") === null ? null : (k: string) => c.gx(0, index(o, k))!;
+      return `for (let ${o} = 0; ${o} < ${outer}; ${o}++) { ${r.bwd(c, (k) => c.x(0, index(o, k)), adj, c.y(o), c.gy(o), len)} }`;
+    },
+  };
+}
+
+/** log(sum(exp(x))) over all elements, or over `axis` (0: down columns, 1: along rows) of a matrix. */
+export function logSumExp(x: ExprLike, axis?: 0 | 1): Expr {
+  const X = lift(x);
+  if (axis === undefined) return custom(logSumExpOp(null), [X], [], `logSumExp(${X.label})`);
+  if (X.shape.length !== 2) throw new ModelError("shape-mismatch", `logSumExp(${X}, axis ${axis}) needs a matrix`);
+  return custom(logSumExpOp(axis), [X], [X.shape[1 - axis]!], `logSumExp(${X.label}, ${axis})`);
+}
+
+const choleskyOp: CustomOp = {
+  name: "cholesky",
+  // Cholesky-Banachiewicz; reads the lower triangle only.
+  fwd: (c) => {
+    const n = c.outShape[0]!;
+    const [i, j, k, s] = [c.fresh("i"), c.fresh("j"), c.fresh("k"), c.fresh("s")];
+    return `for (let ${i} = 0; ${i} < ${n}; ${i}++) {
+      for (let ${j} = ${i} + 1; ${j} < ${n}; ${j}++) ${c.y(`${i}*${n}+${j}`)} = 0;
+      for (let ${j} = 0; ${j} <= ${i}; ${j}++) {
+        let ${s} = ${c.x(0, `${i}*${n}+${j}`)};
+        for (let ${k} = 0; ${k} < ${j}; ${k}++) ${s} -= ${c.y(`${i}*${n}+${k}`)} * ${c.y(`${j}*${n}+${k}`)};
+        ${c.y(`${i}*${n}+${j}`)} = ${i} === ${j} ? Math.sqrt(${s}) : ${s} / ${c.y(`${j}*${n}+${j}`)};
+      } }`;
+  },
+  bwd: (c) => {
+    const n = c.outShape[0]!;
+    const gA = (idx: string) => c.gx(0, idx);
+    if (gA("0") === null) return "";
+    const lb = c.scratch(n * n);
+    const [i, j, k, sb] = [c.fresh("i"), c.fresh("j"), c.fresh("k"), c.fresh("sb")];
+    const L = (idx: string) => c.y(idx);
+    return `for (let ${i} = 0; ${i} < ${n * n}; ${i}++) ${lb}[${i}] = ${c.gy(i)};
+      for (let ${i} = ${n - 1}; ${i} >= 0; ${i}--) {
+        for (let ${j} = ${i}; ${j} >= 0; ${j}--) {
+          let ${sb};
+          if (${i} === ${j}) ${sb} = 0.5 * ${lb}[${i}*${n}+${i}] / ${L(`${i}*${n}+${i}`)};
+          else {
+            ${sb} = ${lb}[${i}*${n}+${j}] / ${L(`${j}*${n}+${j}`)};
+            ${lb}[${j}*${n}+${j}] -= ${lb}[${i}*${n}+${j}] * ${L(`${i}*${n}+${j}`)} / ${L(`${j}*${n}+${j}`)};
+          }
+          ${gA(`${i}*${n}+${j}`)} += ${sb};
+          for (let ${k} = 0; ${k} < ${j}; ${k}++) {
+            ${lb}[${i}*${n}+${k}] -= ${sb} * ${L(`${j}*${n}+${k}`)};
+            ${lb}[${j}*${n}+${k}] -= ${sb} * ${L(`${i}*${n}+${k}`)};
+          }
+        } }`;
+  },
+};
+
+/** Lower Cholesky factor of a symmetric positive-definite matrix (reads its lower triangle). */
+export function cholesky(a: ExprLike): Expr {
+  const A = lift(a);
+  if (A.shape.length !== 2 || A.shape[0] !== A.shape[1]) {
+    throw new ModelError("shape-mismatch", `cholesky(${A}) needs a square matrix, got ${formatShape(A.shape)}`);
+  }
+  return custom(choleskyOp, [A], A.shape, `cholesky(${A.label})`);
+}
+
+const lowerSolveOp: CustomOp = {
+  name: "lowerSolve",
+  fwd: (c) => {
+    const n = c.outShape[0]!;
+    const [i, k, s] = [c.fresh("i"), c.fresh("k"), c.fresh("s")];
+    return `for (let ${i} = 0; ${i} < ${n}; ${i}++) { let ${s} = ${c.x(1, i)};
+      for (let ${k} = 0; ${k} < ${i}; ${k}++) ${s} -= ${c.x(0, `${i}*${n}+${k}`)} * ${c.y(k)};
+      ${c.y(i)} = ${s} / ${c.x(0, `${i}*${n}+${i}`)}; }`;
+  },
+  bwd: (c) => {
+    const n = c.outShape[0]!;
+    const xb = c.scratch(n);
+    const [i, k, sb] = [c.fresh("i"), c.fresh("k"), c.fresh("sb")];
+    const gL = (idx: string) => c.gx(0, idx);
+    return `for (let ${i} = 0; ${i} < ${n}; ${i}++) ${xb}[${i}] = ${c.gy(i)};
+      for (let ${i} = ${n - 1}; ${i} >= 0; ${i}--) {
+        const ${sb} = ${xb}[${i}] / ${c.x(0, `${i}*${n}+${i}`)};
+        ${accumulate(gL(`${i}*${n}+${i}`), `-${sb} * ${c.y(i)}`)}
+        ${accumulate(c.gx(1, i), sb)}
+        for (let ${k} = 0; ${k} < ${i}; ${k}++) {
+          ${accumulate(gL(`${i}*${n}+${k}`), `-${sb} * ${c.y(k)}`)}
+          ${xb}[${k}] -= ${sb} * ${c.x(0, `${i}*${n}+${k}`)};
+        } }`;
+  },
+};
+
+/** Solves L x = b for lower-triangular L (reads the lower triangle only). */
+export function lowerSolve(l: ExprLike, b: ExprLike): Expr {
+  const [L, B] = [lift(l), lift(b)];
+  if (L.shape.length !== 2 || L.shape[0] !== L.shape[1] || B.shape.length !== 1 || B.shape[0] !== L.shape[0]) {
+    throw new ModelError(
+      "shape-mismatch",
+      `lowerSolve(${L.label}, ${B.label}): shapes ${formatShape(L.shape)} and ${formatShape(B.shape)} do not fit`,
+    );
+  }
+  return custom(lowerSolveOp, [L, B], B.shape, `lowerSolve(${L.label}, ${B.label})`);
+}

@@ -1,0 +1,58 @@
+/**
+ * Numeric helpers available to generated code as `rt.*` (and to the constant evaluator).
+ * Special functions come from stdlib-js (see DECISIONS.md); the rest are the numerically
+ * stable forms of elementary functions that JavaScript's Math lacks.
+ */
+import gammaln from "@stdlib/math-base-special-gammaln";
+import digammaFn from "@stdlib/math-base-special-digamma";
+
+export const lgamma: (x: number) => number = gammaln;
+export const digamma: (x: number) => number = digammaFn;
+
+/** 1 / (1 + exp(-x)) without overflow. */
+export function logistic(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/** log(1 + exp(x)) without overflow or loss of precision in either tail. */
+export function log1pExp(x: number): number {
+  if (x > 0) return x + Math.log1p(Math.exp(-x));
+  return Math.log1p(Math.exp(x));
+}
+
+/** log(1 - exp(x)) for x < 0 (Mächler's switch at -log 2). */
+export function log1mExp(x: number): number {
+  if (x > -Math.LN2) return Math.log(-Math.expm1(x));
+  return Math.log1p(-Math.exp(x));
+}
+
+/** log(exp(a) + exp(b)). */
+export function logAddExp(a: number, b: number): number {
+  if (a === -Infinity) return b;
+  if (b === -Infinity) return a;
+  return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
+}
+
+/** The Stirling-series remainder lgamma(x) - [(x - 1/2) log x - x + log(2 pi) / 2], for x >= 10. */
+function stirlingRemainder(x: number): number {
+  const r = 1 / (x * x);
+  return (1 / x) * (1 / 12 - r * (1 / 360 - r * (1 / 1260 - r * (1 / 1680 - r / 1188))));
+}
+
+/**
+ * lgamma(x + y) - lgamma(x) for x > 0, y >= 0, without the cancellation of two huge lgammas
+ * when x is large (negative binomial with large dispersion: phi = 1e8).
+ */
+export function lgammaDiff(x: number, y: number): number {
+  if (x < 10) return gammaln(x + y) - gammaln(x);
+  if (y === 0) return 0;
+  const u = y / x;
+  // (x - 1/2) log1p(u) - y, written so that nothing of size y cancels.
+  const l = Math.log1p(u);
+  return y * Math.log(x + y) + y * (l / u - 1) - 0.5 * l + stirlingRemainder(x + y) - stirlingRemainder(x);
+}
+
+export const runtime = { lgamma, digamma, logistic, log1pExp, log1mExp, logAddExp, lgammaDiff };
+export type Runtime = typeof runtime;
