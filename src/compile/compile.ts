@@ -92,7 +92,7 @@ export function compileModel(model: Model, options: CompileOptions = {}): Compil
   };
 
   const functions = [
-    `function logDensityGradient(q, grad) {\ngrad.fill(0);\nlet target = 0;\n${grad.prologue}\n${grad.forward}\n${grad.backward}\nreturn target;\n}`,
+    `function logDensityGradient(q, grad) {\nfor (let k = 0; k < ${model.dim}; k++) grad[k] = 0;\nlet target = 0;\n${grad.prologue}\n${grad.forward}\n${grad.backward}\nreturn target;\n}`,
     `function logDensity(q) {\nlet target = 0;\n${dens.prologue}\n${dens.forward}\nreturn target;\n}`,
     `function constrainFlat(q, out) {\n${consCode.prologue}\n${consCode.forward}\n${copyOut(cons, outputs)}\n}`,
     `function evaluateContext(q, out) {\n${ctxCode.prologue}\n${ctxCode.forward}\n${copyOut(ctx, contexts)}\n}`,

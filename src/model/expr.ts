@@ -140,9 +140,16 @@ export function mul(a: ExprLike, b: ExprLike): Expr {
   if (isConstValue(x, 1) && x.shape.length === 0) return y;
   return elementwise("mul", [x, y]);
 }
+/**
+ * Division, rewritten into the multiplications generated code wants: by a constant scalar,
+ * a multiplication by its reciprocal; a vector by a scalar parameter, a multiplication by one
+ * reciprocal per call (not one division per element); by exp(x), a multiplication by exp(-x).
+ */
 export function div(a: ExprLike, b: ExprLike): Expr {
   const [x, y] = [lift(a), lift(b)];
-  if (isConstValue(y, 1) && y.shape.length === 0) return x;
+  if (y.isConst && !x.isConst) return isConstValue(y, 1) ? x : mul(x, constant(y.constValues.map((v) => 1 / v), y.shape));
+  if (y.shape.length === 0 && x.shape.length > 0 && !x.isConst) return mul(x, elementwise("div", [1, y]));
+  if (y.node.kind === "elementwise" && y.node.op === "exp") return mul(x, exp(neg(y.inputs[0]!)));
   return elementwise("div", [x, y]);
 }
 export const pow = (a: ExprLike, b: ExprLike): Expr => {
