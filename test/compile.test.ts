@@ -2,8 +2,10 @@
  * The compiler: every operation's gradient against central finite differences, transforms and
  * their log-Jacobians, automatic non-centring, serialisation, and early, clear errors.
  */
+import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { compile, compileModel, instantiate } from "../src/compile/compile.js";
+import { loadModuleModel, moduleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import {
   ModelError,
@@ -327,4 +329,21 @@ describe("bad input fails when the model is built, with a message naming the pro
     }), "index-out-of-range", /index\[2\] = 3 is out of range for alpha/));
   test("a discrete prior for a parameter", () =>
     expectError(build((b) => void b.param("k", dist.poisson(3))), "invalid-argument", /poisson is discrete/));
+});
+
+describe("bring-your-own log-density given as a module path", () => {
+  const path = fileURLToPath(new URL("./fixtures/module-model.mjs", import.meta.url));
+  test("loads a factory export with options; the spec is plain data a worker can clone", async () => {
+    const spec = moduleModel(path, "default", { dim: 3 });
+    const ld = await loadModuleModel(structuredClone(spec));
+    expect(ld.dim).toBe(3);
+    const g = new Float64Array(3);
+    expect(ld.logDensityGradient(Float64Array.of(1, 2, 3), g)).toBe(-7);
+    expect(Array.from(g)).toEqual([-1, -2, -3]);
+  });
+  test("clear errors for a relative path, a missing export and an invalid export", async () => {
+    expect(() => moduleModel("./model.mjs")).toThrow(/must be absolute/);
+    await expect(loadModuleModel(moduleModel(path, "nothing"))).rejects.toThrow(/has no export "nothing"/);
+    await expect(loadModuleModel(moduleModel(path, "notAModel"))).rejects.toThrow(/dim must be a positive integer, got 0/);
+  });
 });
