@@ -23,6 +23,12 @@ interface Group {
   readonly members: Expr[];
 }
 
+/** Loop-local accumulators for adjoints, flushed after the loop or after each iteration. */
+interface AdjointLocals {
+  readonly hoisted: Map<Expr, string>;
+  readonly perElement: Map<Expr, string>;
+}
+
 type Unit = { kind: "group"; group: Group } | { kind: "custom"; node: Expr } | { kind: "scan"; node: Expr };
 
 /** How a node outside this pass (a scan body's placeholders and free variables) is read. */
@@ -121,6 +127,9 @@ export class Pass {
   }
 
   private schedule(nodes: Expr[]) {
+    for (const t of this.opts.terms) {
+      if (this.opts.gradient && !this.consumers.has(t) && !this.opts.outputs.includes(t)) this.fusedTerms.add(t);
+    }
     const forced = new Set<Expr>([...this.opts.terms, ...this.opts.outputs]);
     const rootsReverse: Unit[] = [];
     for (let k = nodes.length - 1; k >= 0; k--) {
@@ -148,9 +157,6 @@ export class Pass {
     }
     for (const u of rootsReverse) if (u.kind === "group") u.group.members.reverse();
     this.units.push(...rootsReverse.reverse());
-    for (const t of this.opts.terms) {
-      if (this.opts.gradient && !this.consumers.has(t) && !this.opts.outputs.includes(t)) this.fusedTerms.add(t);
-    }
   }
 
   /** The group an elementwise/access node joins, or undefined when it must be stored. */
@@ -166,6 +172,8 @@ export class Pass {
       target = g;
     }
     if (!target || !sameShape(target.domain, n.shape)) return undefined;
+    // Scalars outside fused terms are stored (a local each), so reverse mode never recomputes them.
+    if (target.domain.length === 0 && !this.fusedTerms.has(target.root)) return undefined;
     return target;
   }
 
@@ -211,6 +219,7 @@ export class Pass {
   code(): { prologue: string; forward: string; backward: string } {
     const forward: string[] = [];
     const backward: string[] = [];
+    const fusedTermGroups: Group[] = [];
     for (const n of this.materialised) {
       if (this.isScalarStore(n)) {
         this.scalarDecls.push(`let v${n.id} = 0;`);
@@ -239,13 +248,20 @@ export class Pass {
       }
       const root = u.group.root;
       if (this.fusedTerms.has(root)) {
-        forward.push(this.groupCode(u.group, true, true));
+        fusedTermGroups.push(u.group);
         continue;
       }
-      forward.push(this.groupCode(u.group, true, false));
+      forward.push(this.loopCode([u.group], true, false));
       if (this.termSet.has(root)) forward.push(`target += v${root.id};`);
-      if (this.opts.gradient) backward.push(this.groupCode(u.group, false, true));
+      if (this.opts.gradient) backward.push(this.loopCode([u.group], false, true));
     }
+    // Terms depend on nothing after them, so they run last, one loop per shape.
+    const byDomain = new Map<string, Group[]>();
+    for (const g of fusedTermGroups) {
+      const key = g.domain.join(",");
+      byDomain.set(key, [...(byDomain.get(key) ?? []), g]);
+    }
+    for (const groups of byDomain.values()) forward.push(this.loopCode(groups, true, true));
     return {
       prologue: [...this.scalarDecls, ...this.arrayAdjoints].join("\n"),
       forward: forward.join("\n"),
@@ -329,12 +345,43 @@ export class Pass {
   }
 
   /**
-   * A group's loop. `fwd`: compute and store (or add to target); `bwd`: propagate the root's
-   * adjoint to the operands. With both, the root is a fused term whose adjoint is 1.
+   * One loop over the groups' common shape. `fwd`: compute and store (or add to target);
+   * `bwd`: propagate the root's adjoint to the operands. With both, each root is a fused term
+   * whose adjoint is 1.
    */
-  private groupCode(g: Group, fwd: boolean, bwd: boolean): string {
-    const vars = g.domain.map((_, k) => `i${k}`);
-    const flat = broadcastIndexCode(g.domain, g.domain, vars);
+  private loopCode(groups: readonly Group[], fwd: boolean, bwd: boolean): string {
+    const domain = groups[0]!.domain;
+    const vars = domain.map((_, k) => `i${k}`);
+    const flat = broadcastIndexCode(domain, domain, vars);
+    const pre: string[] = [];
+    const post: string[] = [];
+    const lines: string[] = [];
+    // Adjoints of stored scalars that a loop accumulates into: a local inside, one store after.
+    const hoisted = new Map<Expr, string>();
+    // Array adjoints written at this loop's own index: summed in a local per iteration first.
+    const perElement = new Map<Expr, string>();
+    for (const g of groups) {
+      const parts = this.groupLines(g, fwd, bwd, vars, flat, { hoisted, perElement });
+      pre.push(...parts.pre);
+      lines.push(...parts.body);
+      post.push(...parts.post);
+    }
+    for (const [n, local] of hoisted) {
+      pre.push(`let ${local} = 0;`);
+      post.push(`${this.adjoint(n, "0")} += ${local};`);
+    }
+    for (const [n, local] of perElement) {
+      lines.unshift(`let ${local} = 0;`);
+      lines.push(`${this.adjoint(n, flat)} += ${local};`);
+    }
+    let code = lines.join("\n");
+    for (let k = domain.length - 1; k >= 0; k--) {
+      code = `for (let ${vars[k]} = 0; ${vars[k]} < ${domain[k]}; ${vars[k]}++) {\n${code}\n}`;
+    }
+    return `{ ${pre.join("\n")}\n{\n${code}\n}\n${post.join("\n")} }`;
+  }
+
+  private groupLines(g: Group, fwd: boolean, bwd: boolean, vars: string[], flat: string, locals: AdjointLocals) {
     const inGroup = new Set(g.members);
     const root = g.root;
     const isSum = root.node.kind === "sum";
@@ -344,28 +391,25 @@ export class Pass {
     const read = (n: Expr, at: string = broadcastIndexCode(n.shape, g.domain, vars)) => (inGroup.has(n) ? temp(n) : this.value(n, at));
     const fused = fwd && bwd;
     const lines: string[] = [];
+    const pre: string[] = [];
+    const post: string[] = [];
 
-    // Forward temporaries (also recomputed for a backward-only loop).
-    for (const n of body) lines.push(`const ${temp(n)} = ${this.forwardExpr(n, read, flat)};`);
-    const sumInput = isSum ? root.inputs[0]! : undefined;
-    const acc = `s${root.id}`;
+    // Forward temporaries (recomputed for a backward-only loop, except the stored root).
+    for (const n of body) {
+      const expr = !fwd && n === root ? this.value(root, flat) : this.forwardExpr(n, read, flat);
+      lines.push(`const ${temp(n)} = ${expr};`);
+    }
     if (fwd) {
-      if (isSum) lines.push(`${acc} += ${read(sumInput!)};`);
-      else if (fused) lines.push(`target += ${temp(root)};`);
+      if (isSum) {
+        const acc = `s${root.id}`;
+        pre.push(`let ${acc} = 0;`);
+        lines.push(`${acc} += ${read(root.inputs[0]!)};`);
+        post.push(fused ? `target += ${acc};` : `v${root.id} = ${acc};`);
+      } else if (fused) lines.push(`target += ${temp(root)};`);
       else lines.push(`${this.value(root, flat)} = ${temp(root)};`);
     }
-    if (bwd) lines.push(...this.backwardLines(g, body, inGroup, read, vars, flat, fused));
-
-    let code = lines.join("\n");
-    for (let k = g.domain.length - 1; k >= 0; k--) {
-      code = `for (let ${vars[k]} = 0; ${vars[k]} < ${g.domain[k]}; ${vars[k]}++) {\n${code}\n}`;
-    }
-    if (g.domain.length === 0) code = `{\n${code}\n}`;
-    if (fwd && isSum) {
-      const store = fused ? `target += ${acc};` : `v${root.id} = ${acc};`;
-      code = `{ let ${acc} = 0;\n${code}\n${store} }`;
-    }
-    return code;
+    if (bwd) lines.push(...this.backwardLines(g, body, inGroup, read, vars, flat, fused, locals));
+    return { pre, body: lines, post };
   }
 
   private forwardExpr(n: Expr, read: (n: Expr, at?: string) => string, flat: string): string {
@@ -389,17 +433,26 @@ export class Pass {
     vars: string[],
     flat: string,
     fused: boolean,
+    { hoisted, perElement }: AdjointLocals,
   ): string[] {
     const lines: string[] = [];
     const adj = (n: Expr) => `a${n.id}`;
     const root = g.root;
     const seed = fused ? "1" : this.adjoint(root, root.node.kind === "sum" ? "0" : flat)!;
     const push = (target: Expr, at: string, contribution: string) => {
-      if (inGroup.has(target)) lines.push(`${adj(target)} += ${contribution};`);
-      else {
-        const lv = this.adjoint(target, at);
-        if (lv !== null) lines.push(`${lv} += ${contribution};`);
+      if (inGroup.has(target)) {
+        lines.push(`${adj(target)} += ${contribution};`);
+        return;
       }
+      const lv = this.adjoint(target, at);
+      if (lv === null) return;
+      if (g.domain.length > 0 && target.size === 1) {
+        if (!hoisted.has(target)) hoisted.set(target, `h${target.id}`);
+        lines.push(`${hoisted.get(target)} += ${contribution};`);
+      } else if (at === flat && sameShape(target.shape, g.domain)) {
+        if (!perElement.has(target)) perElement.set(target, `e${target.id}`);
+        lines.push(`${perElement.get(target)} += ${contribution};`);
+      } else lines.push(`${lv} += ${contribution};`);
     };
     for (const n of body) if (n !== root) lines.push(`let ${adj(n)} = 0;`);
     if (root.node.kind === "sum") {

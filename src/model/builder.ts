@@ -85,6 +85,15 @@ export class ModelBuilder {
 
   constructor(private readonly options: ModelOptions = {}) {}
 
+  /** Adds a log-density term, split at scalar additions so each part's loop fuses on its own. */
+  private addTerm(term: Expr) {
+    if (term.shape.length === 0 && term.node.kind === "elementwise" && term.node.op === "add") {
+      term.inputs.forEach((t) => this.addTerm(t));
+    } else if (!term.isConst) {
+      this.terms.push(term);
+    }
+  }
+
   private claim(name: string, what: string) {
     if (!NAME.test(name)) throw new ModelError("invalid-argument", `${what} name "${name}" is not an identifier`);
     if (this.names.has(name)) throw new ModelError("duplicate-name", `${what} "${name}" is already defined in this model`);
@@ -140,8 +149,8 @@ export class ModelBuilder {
     const { value: raw, logJacobian } = applyTransform(transform, u, shape);
     const value = sameShape(raw.shape, shape) ? raw : raw.reshape(shape);
     value.label = name;
-    if (logJacobian) this.terms.push(logJacobian);
-    if (prior) this.terms.push(prior.logp(value));
+    if (logJacobian) this.addTerm(logJacobian);
+    if (prior) this.addTerm(prior.logp(value));
     const context = contextOf(transform);
     this.params.push({
       name,
@@ -169,7 +178,7 @@ export class ModelBuilder {
     const { mu: loc, sigma: scale } = prior.args as { mu: Expr; sigma: Expr };
     const size = sizeOf(shape);
     const z = paramLeaf(block, shape);
-    this.terms.push(normal(0, 1).logp(z));
+    this.addTerm(normal(0, 1).logp(z));
     const value = add(loc, mul(scale, z));
     value.label = name;
     this.params.push({
@@ -228,7 +237,7 @@ export class ModelBuilder {
       );
     }
     dist.checkValue(v.constValues, name);
-    this.terms.push(dist.logp(v));
+    this.addTerm(dist.logp(v));
   }
 
   private dataValue(name: string, value: DataValue): Expr {
@@ -249,7 +258,7 @@ export class ModelBuilder {
   /** An extra log-density term (summed if not scalar), like Stan's `target +=`. */
   potential(name: string, expr: ExprLike): void {
     this.claim(name, "potential");
-    this.terms.push(sum(expr));
+    this.addTerm(sum(expr));
   }
 
   build(name: string): Model {
@@ -258,7 +267,7 @@ export class ModelBuilder {
       name,
       params: [...this.params],
       dim: this.offset,
-      terms: this.terms.filter((t) => !t.isConst),
+      terms: [...this.terms],
       outputs: [
         ...this.params.map((p) => ({ name: p.name, expr: p.value, dims: p.dims })),
         ...this.deterministics,

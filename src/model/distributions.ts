@@ -133,8 +133,12 @@ interface Univariate {
   args: Record<string, [ExprLike, ArgCheck]>;
   support: Support;
   discrete?: boolean;
-  /** Elementwise log-density given x and the arguments (in declaration order). */
-  density(x: Expr, a: Expr[]): Expr;
+  /**
+   * Elementwise log-density given x and the arguments (in declaration order), as additive
+   * terms: a term of smaller shape (log(sigma) for a scalar sigma, constants) is summed once
+   * and scaled by how often it repeats, instead of once per element.
+   */
+  density(x: Expr, a: Expr[]): Expr | Expr[];
   transform?(a: Expr[]): TransformSpec;
   /** Extra data check given the argument values, NaN where not constant (e.g. y <= n). */
   extraCheck?(x: number, a: number[]): string | null;
@@ -157,8 +161,13 @@ function univariate(spec: Univariate): Distribution {
     shape,
     support: spec.support,
     discrete: spec.discrete ?? false,
-    logp: (x) => sum(spec.density(lift(x), exprs)),
-    logpdf: (x) => spec.density(lift(x), exprs),
+    logp: (x) => {
+      const xs = lift(x);
+      const full = sizeOf(broadcastShapes(xs.shape, shape, () => `${spec.name} log-density of ${xs}`));
+      const terms = [spec.density(xs, exprs)].flat();
+      return terms.map((t) => mul(sum(t), full / t.size)).reduce((a, b) => add(a, b));
+    },
+    logpdf: (x) => [spec.density(lift(x), exprs)].flat().reduce((a, b) => add(a, b)),
     defaultTransform: () => {
       if (spec.transform) return spec.transform(exprs);
       if (spec.support === "positive" || spec.support === "nonNegative") return { kind: "lower", lower: constant(0) };
@@ -258,7 +267,7 @@ export const normal = (mu: ExprLike, sigma: ExprLike): Distribution =>
     name: "normal",
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
-    density: (x, [m, s]) => sub(mul(-0.5, square(z(x, m!, s!))), add(log(s!), 0.5 * LOG_2PI)),
+    density: (x, [m, s]) => [mul(-0.5, square(z(x, m!, s!))), neg(log(s!)), constant(-0.5 * LOG_2PI)],
     draw: (rng, [m, s]) => m! + s! * rng.normal(),
   });
 
@@ -267,7 +276,7 @@ export const halfNormal = (sigma: ExprLike): Distribution =>
     name: "halfNormal",
     args: { sigma: [sigma, "positive"] },
     support: "nonNegative",
-    density: (x, [s]) => sub(mul(-0.5, square(div(x, s!))), add(log(s!), 0.5 * LOG_2PI - LN2)),
+    density: (x, [s]) => [mul(-0.5, square(div(x, s!))), neg(log(s!)), constant(LN2 - 0.5 * LOG_2PI)],
     draw: (rng, [s]) => Math.abs(s! * rng.normal()),
   });
 
@@ -276,7 +285,7 @@ export const cauchy = (mu: ExprLike, sigma: ExprLike): Distribution =>
     name: "cauchy",
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
-    density: (x, [m, s]) => neg(add(add(log(s!), LOG_PI), log1p(square(z(x, m!, s!))))),
+    density: (x, [m, s]) => [neg(log1p(square(z(x, m!, s!)))), neg(log(s!)), constant(-LOG_PI)],
     draw: (rng, [m, s]) => m! + s! * Math.tan(Math.PI * (uniformOpen(rng) - 0.5)),
   });
 
@@ -285,14 +294,14 @@ export const halfCauchy = (sigma: ExprLike): Distribution =>
     name: "halfCauchy",
     args: { sigma: [sigma, "positive"] },
     support: "nonNegative",
-    density: (x, [s]) => sub(LN2 - LOG_PI, add(log(s!), log1p(square(div(x, s!))))),
+    density: (x, [s]) => [neg(log1p(square(div(x, s!)))), neg(log(s!)), constant(LN2 - LOG_PI)],
     draw: (rng, [s]) => Math.abs(s! * Math.tan(Math.PI * (uniformOpen(rng) - 0.5))),
   });
 
 const studentTDensity = (x: Expr, nu: Expr, mu: Expr, s: Expr, extra: number) => {
   const halfNu = mul(0.5, nu);
   const norm = sub(sub(lgamma(add(halfNu, 0.5)), lgamma(halfNu)), add(mul(0.5, log(nu)), 0.5 * LOG_PI - extra));
-  return sub(sub(norm, log(s)), mul(add(halfNu, 0.5), log1p(div(square(z(x, mu, s)), nu))));
+  return [norm, neg(log(s)), neg(mul(add(halfNu, 0.5), log1p(div(square(z(x, mu, s)), nu))))];
 };
 const studentTDraw = (rng: RandomSource, nu: number) => rng.normal() / Math.sqrt((2 * gammaDraw(rng, nu / 2)) / nu);
 
@@ -319,7 +328,7 @@ export const exponential = (lambda: ExprLike): Distribution =>
     name: "exponential",
     args: { lambda: [lambda, "positive"] },
     support: "nonNegative",
-    density: (x, [l]) => sub(log(l!), mul(l!, x)),
+    density: (x, [l]) => [log(l!), neg(mul(l!, x))],
     draw: (rng, [l]) => -Math.log(uniformOpen(rng)) / l!,
   });
 
@@ -328,7 +337,7 @@ export const gamma = (alpha: ExprLike, beta: ExprLike): Distribution =>
     name: "gamma",
     args: { alpha: [alpha, "positive"], beta: [beta, "positive"] },
     support: "positive",
-    density: (x, [a, b]) => sub(add(sub(mul(a!, log(b!)), lgamma(a!)), mul(sub(a!, 1), log(x))), mul(b!, x)),
+    density: (x, [a, b]) => [sub(mul(a!, log(b!)), lgamma(a!)), mul(sub(a!, 1), log(x)), neg(mul(b!, x))],
     draw: (rng, [a, b]) => gammaDraw(rng, a!) / b!,
   });
 
@@ -337,7 +346,7 @@ export const inverseGamma = (alpha: ExprLike, beta: ExprLike): Distribution =>
     name: "inverseGamma",
     args: { alpha: [alpha, "positive"], beta: [beta, "positive"] },
     support: "positive",
-    density: (x, [a, b]) => sub(sub(sub(mul(a!, log(b!)), lgamma(a!)), mul(add(a!, 1), log(x))), div(b!, x)),
+    density: (x, [a, b]) => [sub(mul(a!, log(b!)), lgamma(a!)), neg(mul(add(a!, 1), log(x))), neg(div(b!, x))],
     draw: (rng, [a, b]) => b! / gammaDraw(rng, a!),
   });
 
@@ -372,7 +381,7 @@ export const logNormal = (mu: ExprLike, sigma: ExprLike): Distribution =>
     support: "positive",
     density: (x, [m, s]) => {
       const lx = log(x);
-      return sub(mul(-0.5, square(z(lx, m!, s!))), add(add(log(s!), 0.5 * LOG_2PI), lx));
+      return [mul(-0.5, square(z(lx, m!, s!))), neg(log(s!)), neg(lx), constant(-0.5 * LOG_2PI)];
     },
     draw: (rng, [m, s]) => Math.exp(m! + s! * rng.normal()),
   });
@@ -382,7 +391,7 @@ export const laplace = (mu: ExprLike, sigma: ExprLike): Distribution =>
     name: "laplace",
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
-    density: (x, [m, s]) => neg(add(add(log(s!), LN2), abs(z(x, m!, s!)))),
+    density: (x, [m, s]) => [neg(abs(z(x, m!, s!))), neg(log(s!)), constant(-LN2)],
     draw: (rng, [m, s]) => {
       const u = uniformOpen(rng) - 0.5;
       return m! - s! * Math.sign(u) * Math.log(1 - 2 * Math.abs(u));
@@ -473,7 +482,7 @@ export const poisson = (lambda: ExprLike): Distribution =>
     args: { lambda: [lambda, "positive"] },
     support: "count",
     discrete: true,
-    density: (y, [l]) => sub(sub(mul(y, log(l!)), l!), lgamma(add(y, 1))),
+    density: (y, [l]) => [mul(y, log(l!)), neg(l!), neg(lgamma(add(y, 1)))],
     draw: (rng, [l]) => poissonDraw(rng, l!),
   });
 
@@ -483,7 +492,7 @@ export const poissonLog = (alpha: ExprLike): Distribution =>
     args: { alpha: [alpha, "real"] },
     support: "count",
     discrete: true,
-    density: (y, [a]) => sub(sub(mul(y, a!), exp(a!)), lgamma(add(y, 1))),
+    density: (y, [a]) => [sub(mul(y, a!), exp(a!)), neg(lgamma(add(y, 1)))],
     draw: (rng, [a]) => poissonDraw(rng, Math.exp(a!)),
   });
 
