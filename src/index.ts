@@ -23,3 +23,5 @@ export {
 } from "./diagnostics/index.js";
 /** Diagnostics under one name too (`diagnostics.mean` and `diagnostics.sd` of draws). */
 export * as diagnostics from "./diagnostics/index.js";
+export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
+export { Posterior } from "./api/posterior.js";
