@@ -1,0 +1,137 @@
+/**
+ * `sampleSync`: NUTS chains run one after another on the calling thread. The simple,
+ * deterministic entry point (tests, scripts, small models); the actor-based `sample`
+ * runs the same kernel in chunks on workers.
+ */
+import type { LogDensity } from "../compile/types.js";
+import {
+  initChainState,
+  runIterations,
+  samplerSettings,
+  type ConstrainedInit,
+  type MetricKind,
+  type SamplerSettings,
+} from "../inference/index.js";
+import { allocateStats, Posterior, type ChainResult, type SamplerStatsArrays } from "./posterior.js";
+
+export interface SampleSyncOptions {
+  /** Number of chains (4). */
+  readonly chains?: number;
+  /** Warmup iterations per chain (1000). */
+  readonly warmup?: number;
+  /** Sampling iterations per chain (1000). */
+  readonly draws?: number;
+  /** Seed; chain c uses stream c of it. Random when absent (recorded in the result). */
+  readonly seed?: number;
+  /** Metric adaptation: "diag" (Stan's, default), "dense", or "diag-fisher". */
+  readonly metric?: MetricKind;
+  /** Dual averaging's target acceptance statistic (0.8). */
+  readonly targetAccept?: number;
+  /** Maximum tree depth (10). */
+  readonly maxTreeDepth?: number;
+  /** Initial values in constrained space: one object for all chains or one per chain. */
+  readonly inits?: ConstrainedInit | readonly ConstrainedInit[];
+  /** Random inits are uniform(-initRadius, initRadius) on the unconstrained scale (2). */
+  readonly initRadius?: number;
+  /** Initial step size before the heuristic search (1). */
+  readonly stepSize?: number;
+  /** Keep warmup draws (false); warmup sampler statistics are always kept. */
+  readonly saveWarmup?: boolean;
+  /** Anything else of the kernel's settings (maxDeltaH, gamma, kappa, t0, windows). */
+  readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
+}
+
+function storeStats(to: SamplerStatsArrays, i: number, s: { lp: number; stepSize: number; treeDepth: number; nLeapfrog: number; divergent: boolean; energy: number; acceptStat: number }): void {
+  to.lp[i] = s.lp;
+  to.stepSize[i] = s.stepSize;
+  to.treeDepth[i] = s.treeDepth;
+  to.nLeapfrog[i] = s.nLeapfrog;
+  to.divergent[i] = s.divergent ? 1 : 0;
+  to.energy[i] = s.energy;
+  to.acceptStat[i] = s.acceptStat;
+}
+
+function isInitArray(x: ConstrainedInit | readonly ConstrainedInit[]): x is readonly ConstrainedInit[] {
+  return Array.isArray(x);
+}
+
+export function sampleSync(model: LogDensity, options: SampleSyncOptions = {}): Posterior {
+  const numChains = options.chains ?? 4;
+  const numWarmup = options.warmup ?? 1000;
+  const numDraws = options.draws ?? 1000;
+  if (!Number.isInteger(numChains) || numChains < 1) throw new RangeError(`chains must be a positive integer, got ${numChains}`);
+  if (!Number.isInteger(numDraws) || numDraws < 0) throw new RangeError(`draws must be a non-negative integer, got ${numDraws}`);
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+  const settings = samplerSettings({
+    ...options.sampler,
+    numWarmup,
+    metric: options.metric ?? "diag",
+    targetAccept: options.targetAccept ?? 0.8,
+    maxTreeDepth: options.maxTreeDepth ?? 10,
+    initStepSize: options.stepSize ?? 1,
+    metricUpdate: "self",
+  });
+  const inits = options.inits;
+  if (inits !== undefined && isInitArray(inits) && inits.length !== numChains) {
+    throw new Error(`inits has ${inits.length} entries for ${numChains} chains`);
+  }
+  const nq = model.names.length;
+  const saveWarmup = options.saveWarmup ?? false;
+  const out = new Float64Array(nq);
+  const chains: ChainResult[] = [];
+
+  for (let c = 0; c < numChains; c++) {
+    const init = inits === undefined ? undefined : isInitArray(inits) ? inits[c] : inits;
+    const t0 = performance.now();
+    let state = initChainState(model, settings, {
+      seed,
+      chain: c,
+      ...(init !== undefined ? { init } : {}),
+      ...(options.initRadius !== undefined ? { initRadius: options.initRadius } : {}),
+    });
+    const values = new Float64Array(nq * numDraws);
+    const warmupValues = saveWarmup ? new Float64Array(nq * numWarmup) : null;
+    const stats = allocateStats(numDraws);
+    const warmupStats = allocateStats(numWarmup);
+    let tWarmupEnd = t0;
+    const warm = runIterations(model, state, numWarmup, settings, (d) => {
+      const i = d.iteration;
+      storeStats(warmupStats, i, d.stats);
+      if (warmupValues !== null) {
+        model.constrainFlat(d.position, out);
+        for (let k = 0; k < nq; k++) warmupValues[k * numWarmup + i] = out[k]!;
+      }
+    });
+    state = warm.state;
+    tWarmupEnd = performance.now();
+    const samp = runIterations(model, state, numDraws, settings, (d) => {
+      const i = d.iteration - numWarmup;
+      storeStats(stats, i, d.stats);
+      model.constrainFlat(d.position, out);
+      for (let k = 0; k < nq; k++) values[k * numDraws + i] = out[k]!;
+    });
+    state = samp.state;
+    const t1 = performance.now();
+    chains.push({
+      chain: c,
+      values,
+      stats,
+      warmupValues,
+      warmupStats,
+      stepSize: state.stepSize,
+      metric: state.metric,
+      gradientEvaluations: state.gradientEvaluations,
+      warmupSeconds: (tWarmupEnd - t0) / 1000,
+      samplingSeconds: (t1 - tWarmupEnd) / 1000,
+    });
+  }
+  return new Posterior({
+    names: model.names,
+    paramCount: model.paramCount,
+    numWarmup,
+    numDraws,
+    seed,
+    metric: settings.metric,
+    chains,
+  });
+}

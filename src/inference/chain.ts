@@ -1,0 +1,485 @@
+/**
+ * A NUTS chain as explicit, plain-data state: `initChainState` makes it, `runIterations`
+ * advances it by n iterations (warmup as Stan: dual averaging + windowed metric
+ * adaptation, then sampling) and returns the next state. Nothing else is kept between
+ * calls, so running a chain in one call or in chunks (with a `structuredClone` of the
+ * state in between) gives the same draws bit for bit.
+ *
+ * Window ends are exposed for a coordinator: with `metricUpdate: "external"`,
+ * `runIterations` stops after the last iteration of a slow window with
+ * `awaitingMetric = true`; the coordinator pools the chains' `accumulator`s
+ * (`mergeWindowAccumulators`), turns them into a metric (`metricFromAccumulator`) and
+ * hands it to every chain with `setMetricAtWindowEnd`. With `metricUpdate: "self"` (the
+ * default) the chain does exactly that with its own accumulator, in place.
+ */
+import type { LogDensity } from "../compile/types.js";
+import { Rng, type RngState } from "../rng/index.js";
+import {
+  finalStepSize,
+  initDualAveraging,
+  learnStepSize,
+  restartDualAveraging,
+  type DualAveragingState,
+} from "./dual-averaging.js";
+import { findInitialPoint, type ConstrainedInit } from "./init.js";
+import { cloneMetric, identityMetric, validateMetric, type Metric } from "./metric.js";
+import { emptyStats, NutsKernel, type TransitionStats } from "./nuts.js";
+import {
+  fisherDiagonal,
+  regularizedCovariance,
+  regularizedVariance,
+  welfordDense,
+  welfordDenseAdd,
+  welfordDiag,
+  welfordDiagAdd,
+  welfordMerge,
+  welfordReset,
+  type WelfordDense,
+  type WelfordDiag,
+} from "./welford.js";
+import {
+  computeNextWindow,
+  endOfAdaptationWindow,
+  inAdaptationWindow,
+  initWindowState,
+  STAN_WINDOW_DEFAULTS,
+  type WindowConfig,
+  type WindowState,
+} from "./windows.js";
+
+/**
+ * How the metric is adapted during warmup:
+ * - `"diag"`: Stan's diagonal metric from the draws' variances (default);
+ * - `"dense"`: Stan's dense metric from the draws' covariance;
+ * - `"diag-fisher"`: diagonal from draws and gradients, sqrt(var(q_i) / var(grad_i))
+ *   (nutpie's Fisher-divergence estimate), on Stan's window schedule.
+ */
+export type MetricKind = "diag" | "dense" | "diag-fisher";
+
+export interface SamplerSettings {
+  /** Warmup iterations (adaptation); later iterations are sampling. */
+  readonly numWarmup: number;
+  readonly metric: MetricKind;
+  /** Target acceptance statistic of dual averaging (Stan's adapt_delta). */
+  readonly targetAccept: number;
+  readonly maxTreeDepth: number;
+  /** Energy error above which a leaf is divergent. */
+  readonly maxDeltaH: number;
+  readonly gamma: number;
+  readonly kappa: number;
+  readonly t0: number;
+  /** Initial step size; also sets dual averaging's first mu = log(10 * initStepSize). */
+  readonly initStepSize: number;
+  readonly windows: WindowConfig;
+  /** `"self"`: each chain updates its metric at window ends; `"external"`: a coordinator does. */
+  readonly metricUpdate: "self" | "external";
+}
+
+export const DEFAULT_SETTINGS: SamplerSettings = {
+  numWarmup: 1000,
+  metric: "diag",
+  targetAccept: 0.8,
+  maxTreeDepth: 10,
+  maxDeltaH: 1000,
+  gamma: 0.05,
+  kappa: 0.75,
+  t0: 10,
+  initStepSize: 1,
+  windows: STAN_WINDOW_DEFAULTS,
+  metricUpdate: "self",
+};
+
+export function samplerSettings(partial: Partial<SamplerSettings> = {}): SamplerSettings {
+  const s: SamplerSettings = { ...DEFAULT_SETTINGS, ...partial, windows: { ...STAN_WINDOW_DEFAULTS, ...partial.windows } };
+  if (!Number.isInteger(s.numWarmup) || s.numWarmup < 0) throw new RangeError(`numWarmup must be a non-negative integer, got ${s.numWarmup}`);
+  if (!(s.targetAccept > 0 && s.targetAccept < 1)) throw new RangeError(`targetAccept must be in (0, 1), got ${s.targetAccept}`);
+  if (!Number.isInteger(s.maxTreeDepth) || s.maxTreeDepth < 1 || s.maxTreeDepth > 30) {
+    throw new RangeError(`maxTreeDepth must be an integer in [1, 30], got ${s.maxTreeDepth}`);
+  }
+  if (!(s.maxDeltaH > 0) || !Number.isFinite(s.maxDeltaH)) throw new RangeError(`maxDeltaH must be finite and > 0, got ${s.maxDeltaH}`);
+  if (!(s.initStepSize > 0) || !Number.isFinite(s.initStepSize)) throw new RangeError(`initStepSize must be finite and > 0, got ${s.initStepSize}`);
+  if (!(s.gamma > 0 && s.kappa > 0 && s.t0 > 0)) throw new RangeError("gamma, kappa and t0 must be > 0");
+  if (s.metric !== "diag" && s.metric !== "dense" && s.metric !== "diag-fisher") {
+    throw new RangeError(`metric must be "diag", "dense" or "diag-fisher", got ${String(s.metric)}`);
+  }
+  return s;
+}
+
+/** The draws (and, for "diag-fisher", gradients) of the current slow window. */
+export type WindowAccumulator =
+  | { readonly kind: "diag"; readonly draws: WelfordDiag }
+  | { readonly kind: "dense"; readonly draws: WelfordDense }
+  | { readonly kind: "diag-fisher"; readonly draws: WelfordDiag; readonly grads: WelfordDiag };
+
+export const CHAIN_STATE_FORMAT = "bayests-nuts-chain/1";
+
+/** Everything a chain needs to continue: a checkpoint. Plain data. */
+export interface ChainState {
+  readonly format: typeof CHAIN_STATE_FORMAT;
+  readonly dim: number;
+  /** Chain index (its RNG stream). */
+  readonly chain: number;
+  readonly metricKind: MetricKind;
+  readonly numWarmup: number;
+  /** Iterations completed (warmup and sampling). */
+  iteration: number;
+  /** Current point (unconstrained), its gradient and log density. */
+  position: Float64Array;
+  gradient: Float64Array;
+  logDensity: number;
+  /** Step size of the next transition. */
+  stepSize: number;
+  metric: Metric;
+  dualAveraging: DualAveragingState;
+  windows: WindowState;
+  /** Null when the metric is not adapted (numWarmup < 20). */
+  accumulator: WindowAccumulator | null;
+  /** A slow window has ended and the metric has not been set yet ("external" mode). */
+  awaitingMetric: boolean;
+  rng: RngState;
+  gradientEvaluations: number;
+}
+
+export interface InitChainOptions {
+  readonly seed: number;
+  /** Chain index: selects an independent RNG stream of `seed`. */
+  readonly chain?: number;
+  /** Initial values in constrained space (by name); random inits when absent. */
+  readonly init?: ConstrainedInit;
+  /** Random inits are uniform(-initRadius, initRadius) on the unconstrained scale (2). */
+  readonly initRadius?: number;
+  /** Initial metric (default identity). */
+  readonly metric?: Metric;
+}
+
+function newAccumulator(kind: MetricKind, dim: number): WindowAccumulator {
+  if (kind === "dense") return { kind, draws: welfordDense(dim) };
+  if (kind === "diag-fisher") return { kind, draws: welfordDiag(dim), grads: welfordDiag(dim) };
+  return { kind, draws: welfordDiag(dim) };
+}
+
+function resetAccumulator(acc: WindowAccumulator): void {
+  welfordReset(acc.draws);
+  if (acc.kind === "diag-fisher") welfordReset(acc.grads);
+}
+
+// One kernel (workspace) per model, reused across calls; a fresh one if it is busy.
+const kernels = new WeakMap<LogDensity, NutsKernel>();
+const busy = new WeakSet<NutsKernel>();
+
+function acquireKernel(model: LogDensity, metric: Metric): NutsKernel {
+  let k = kernels.get(model);
+  if (k === undefined || busy.has(k)) {
+    k = new NutsKernel(model, metric);
+    if (!kernels.has(model)) kernels.set(model, k);
+  } else {
+    k.setMetric(metric);
+  }
+  busy.add(k);
+  return k;
+}
+
+function releaseKernel(k: NutsKernel): void {
+  busy.delete(k);
+}
+
+/** Makes the initial state of a chain: inits, identity metric, Stan's initial step size search. */
+export function initChainState(model: LogDensity, settingsIn: Partial<SamplerSettings>, options: InitChainOptions): ChainState {
+  const settings = samplerSettings(settingsIn);
+  const chain = options.chain ?? 0;
+  const d = model.dim;
+  const rng = Rng.fromSeed(options.seed, chain);
+  const init = findInitialPoint(model, rng, {
+    ...(options.init !== undefined ? { values: options.init } : {}),
+    ...(options.initRadius !== undefined ? { radius: options.initRadius } : {}),
+  });
+  const metricKind = settings.metric;
+  const metricShape = metricKind === "dense" ? "dense" : "diag";
+  let metric: Metric;
+  if (options.metric !== undefined) {
+    if (options.metric.kind !== metricShape) throw new Error(`metric "${metricKind}" needs a ${metricShape} initial metric`);
+    validateMetric(options.metric, d);
+    metric = cloneMetric(options.metric);
+  } else {
+    metric = identityMetric(metricShape, d);
+  }
+  const kernel = acquireKernel(model, metric);
+  let stepSize = settings.initStepSize;
+  let evals = 1; // the init's gradient (last attempt)
+  try {
+    kernel.setPoint(init.position, init.gradient, init.logDensity);
+    kernel.gradientEvaluations = 0;
+    // Stan runs init_stepsize when adaptation is engaged (warmup > 0); without warmup
+    // the given step size is used as is.
+    if (settings.numWarmup > 0) stepSize = kernel.findStepSize(rng, stepSize);
+    evals += kernel.gradientEvaluations;
+  } finally {
+    releaseKernel(kernel);
+  }
+  const windows = initWindowState(settings.numWarmup, settings.windows);
+  return {
+    format: CHAIN_STATE_FORMAT,
+    dim: d,
+    chain,
+    metricKind,
+    numWarmup: settings.numWarmup,
+    iteration: 0,
+    position: Float64Array.from(init.position),
+    gradient: Float64Array.from(init.gradient),
+    logDensity: init.logDensity,
+    stepSize,
+    metric,
+    dualAveraging: initDualAveraging(Math.log(10 * settings.initStepSize)),
+    windows,
+    accumulator: windows.enabled ? newAccumulator(metricKind, d) : null,
+    awaitingMetric: false,
+    rng: rng.getState(),
+    gradientEvaluations: evals,
+  };
+}
+
+/** What `runIterations` reports for each iteration. Reused between calls: copy what you keep. */
+export interface DrawInfo {
+  chain: number;
+  /** 0-based index over warmup and sampling iterations. */
+  iteration: number;
+  warmup: boolean;
+  /** Unconstrained position of the draw (a view into the kernel: copy to keep). */
+  position: Float64Array;
+  /** Gradient of the log density at the draw (a view: copy to keep). */
+  gradient: Float64Array;
+  stats: TransitionStats;
+}
+
+export type OnDraw = (draw: DrawInfo) => void;
+
+export interface RunResult {
+  readonly state: ChainState;
+  /** Iterations actually run (fewer than asked when stopped at a window end). */
+  readonly iterations: number;
+  /** True when stopped because a slow window ended and the metric must be set externally. */
+  readonly awaitingMetric: boolean;
+}
+
+export function cloneChainState(state: ChainState): ChainState {
+  return structuredClone(state);
+}
+
+/** The metric a chain would set from its own accumulator at a window end. */
+export function metricFromAccumulator(acc: WindowAccumulator, previous: Metric): Metric {
+  if (acc.kind === "dense") {
+    if (previous.kind !== "dense") throw new Error("dense accumulator needs a dense previous metric");
+    return { kind: "dense", inverse: regularizedCovariance(acc.draws, previous.inverse) };
+  }
+  if (previous.kind !== "diag") throw new Error("diagonal accumulator needs a diagonal previous metric");
+  if (acc.kind === "diag") return { kind: "diag", inverse: regularizedVariance(acc.draws, previous.inverse) };
+  return { kind: "diag", inverse: fisherDiagonal(acc.draws, acc.grads, previous.inverse) };
+}
+
+/** Pools the window accumulators of several chains (parallel Welford merge). */
+export function mergeWindowAccumulators(accs: readonly WindowAccumulator[]): WindowAccumulator {
+  if (accs.length === 0) throw new Error("mergeWindowAccumulators: nothing to merge");
+  let out = accs[0]!;
+  for (let k = 1; k < accs.length; k++) {
+    const b = accs[k]!;
+    if (b.kind !== out.kind) throw new Error("mergeWindowAccumulators: accumulators of different kinds");
+    if (out.kind === "dense") out = { kind: "dense", draws: welfordMerge(out.draws, (b as typeof out).draws) };
+    else if (out.kind === "diag") out = { kind: "diag", draws: welfordMerge(out.draws, (b as typeof out).draws) };
+    else {
+      const bb = b as typeof out;
+      out = { kind: "diag-fisher", draws: welfordMerge(out.draws, bb.draws), grads: welfordMerge(out.grads, bb.grads) };
+    }
+  }
+  return structuredClone(out);
+}
+
+/**
+ * Iteration count after which the next slow window ends (run `nextWindowEnd - iteration`
+ * iterations to reach it), or null when no metric update is ahead.
+ */
+export function nextWindowEnd(state: ChainState): number | null {
+  const w = state.windows;
+  if (!w.enabled || state.iteration >= state.numWarmup) return null;
+  if (w.nextWindow < w.counter || w.nextWindow >= w.numWarmup) return null;
+  return w.nextWindow + 1;
+}
+
+export function isWarmup(state: ChainState): boolean {
+  return state.iteration < state.numWarmup;
+}
+
+// The metric update at a window end, shared by "self" and "external" modes.
+function applyWindowMetric(kernel: NutsKernel, rng: Rng, s: ChainState, metric: Metric): void {
+  validateMetric(metric, s.dim);
+  if ((metric.kind === "dense") !== (s.metricKind === "dense")) {
+    throw new Error(`a ${metric.kind} metric cannot be set on a chain adapting a "${s.metricKind}" metric`);
+  }
+  s.metric = cloneMetric(metric);
+  kernel.setMetric(s.metric);
+  if (s.accumulator !== null) resetAccumulator(s.accumulator);
+  s.stepSize = kernel.findStepSize(rng, s.stepSize);
+  restartDualAveraging(s.dualAveraging, Math.log(10 * s.stepSize));
+  s.awaitingMetric = false;
+  // If the window ended on the very last warmup iteration (term buffer 0), keep the
+  // searched step size; Stan would fall back to exp(0) = 1 here (stan-dev/stan#3023).
+}
+
+function loadKernel(model: LogDensity, s: ChainState): NutsKernel {
+  if (model.dim !== s.dim) throw new Error(`model has dimension ${model.dim}, chain state ${s.dim}`);
+  const kernel = acquireKernel(model, s.metric);
+  kernel.setPoint(s.position, s.gradient, s.logDensity);
+  kernel.gradientEvaluations = 0;
+  return kernel;
+}
+
+function storeKernel(kernel: NutsKernel, rng: Rng, s: ChainState): void {
+  s.position.set(kernel.q);
+  s.gradient.set(kernel.g);
+  s.logDensity = kernel.lp;
+  s.rng = rng.getState();
+  s.gradientEvaluations += kernel.gradientEvaluations;
+}
+
+/**
+ * Sets the metric at a window end (a chain with `awaitingMetric`), then, as Stan: search a
+ * new initial step size and restart dual averaging with mu = log(10 * step size).
+ * Returns the next state; the input is not modified.
+ */
+export function setMetricAtWindowEnd(model: LogDensity, state: ChainState, metric: Metric): ChainState {
+  if (!state.awaitingMetric) throw new Error("setMetricAtWindowEnd: the chain is not at a window end");
+  const s = cloneChainState(state);
+  const kernel = loadKernel(model, s);
+  try {
+    const rng = Rng.fromState(s.rng);
+    applyWindowMetric(kernel, rng, s, metric);
+    storeKernel(kernel, rng, s);
+  } finally {
+    releaseKernel(kernel);
+  }
+  return s;
+}
+
+/**
+ * Runs up to `n` iterations from `state` and returns the next state (the input is not
+ * modified). Calls `onDraw` after every iteration. With `metricUpdate: "external"` it
+ * stops early after the last iteration of a slow window (`awaitingMetric`).
+ * The warmup length and the metric kind are the state's (fixed by `initChainState`);
+ * `settings` supplies the rest (tree depth, target acceptance, ...) and must be the same
+ * for every chunk of a run for chunked and unchunked runs to agree.
+ */
+export function runIterations(
+  model: LogDensity,
+  state: ChainState,
+  n: number,
+  settingsIn: Partial<SamplerSettings>,
+  onDraw?: OnDraw,
+): RunResult {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
+  if (state.format !== CHAIN_STATE_FORMAT) throw new Error(`unknown chain state format ${String(state.format)}`);
+  const settings = samplerSettings(settingsIn);
+  if (state.awaitingMetric) {
+    throw new Error("the chain is at a window end waiting for its metric: call setMetricAtWindowEnd first");
+  }
+  const s = cloneChainState(state);
+  const kernel = loadKernel(model, s);
+  const rng = Rng.fromState(s.rng);
+  const stats = emptyStats();
+  const draw: DrawInfo = {
+    chain: s.chain,
+    iteration: 0,
+    warmup: true,
+    position: kernel.q,
+    gradient: kernel.g,
+    stats,
+  };
+  const da = s.dualAveraging;
+  const daSettings = { delta: settings.targetAccept, gamma: settings.gamma, kappa: settings.kappa, t0: settings.t0 };
+  const w = s.windows;
+  const acc = s.accumulator;
+  let done = 0;
+  try {
+    while (done < n) {
+      const it = s.iteration;
+      const warmup = it < s.numWarmup;
+      kernel.transition(rng, s.stepSize, settings.maxTreeDepth, settings.maxDeltaH, stats);
+      s.iteration = it + 1;
+      done++;
+      if (warmup) {
+        s.stepSize = learnStepSize(da, stats.acceptStat, daSettings);
+        if (acc !== null && inAdaptationWindow(w)) {
+          if (acc.kind === "dense") welfordDenseAdd(acc.draws, kernel.q, kernel.work);
+          else {
+            welfordDiagAdd(acc.draws, kernel.q);
+            if (acc.kind === "diag-fisher") welfordDiagAdd(acc.grads, kernel.g);
+          }
+        }
+        if (endOfAdaptationWindow(w)) {
+          computeNextWindow(w);
+          w.counter++;
+          s.awaitingMetric = true;
+          if (settings.metricUpdate === "self") {
+            applyWindowMetric(kernel, rng, s, metricFromAccumulator(acc!, s.metric));
+          }
+        } else {
+          w.counter++;
+        }
+        if (s.iteration === s.numWarmup && !s.awaitingMetric && da.counter > 0) {
+          // End of warmup: fix the step size to dual averaging's x-bar.
+          s.stepSize = finalStepSize(da);
+        }
+      }
+      draw.iteration = it;
+      draw.warmup = warmup;
+      if (onDraw !== undefined) onDraw(draw);
+      if (s.awaitingMetric) break;
+    }
+    storeKernel(kernel, rng, s);
+  } finally {
+    releaseKernel(kernel);
+  }
+  return { state: s, iterations: done, awaitingMetric: s.awaitingMetric };
+}
+
+// ------------------------------------------------------------------------------------
+// JSON checkpoints (structuredClone needs nothing: the state is plain data).
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function encode(x: unknown): Json {
+  if (x instanceof Float64Array) return { $f64: Array.from(x, encodeNumber) };
+  if (typeof x === "number") return Number.isFinite(x) ? x : { $num: String(x) };
+  if (Array.isArray(x)) return x.map(encode);
+  if (x !== null && typeof x === "object") {
+    const out: { [k: string]: Json } = {};
+    for (const [k, v] of Object.entries(x)) out[k] = encode(v);
+    return out;
+  }
+  return x as Json;
+}
+
+function encodeNumber(v: number): Json {
+  return Number.isFinite(v) ? v : String(v);
+}
+
+function decode(x: Json): unknown {
+  if (Array.isArray(x)) return x.map(decode);
+  if (x !== null && typeof x === "object") {
+    if ("$f64" in x && Array.isArray(x.$f64)) return Float64Array.from(x.$f64, (v) => (typeof v === "string" ? Number(v) : (v as number)));
+    if ("$num" in x && typeof x.$num === "string" && Object.keys(x).length === 1) return Number(x.$num);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) out[k] = decode(v);
+    return out;
+  }
+  return x;
+}
+
+/** JSON text of a chain state; `chainStateFromJSON` restores it exactly (all doubles round-trip). */
+export function chainStateToJSON(state: ChainState): string {
+  return JSON.stringify(encode(state));
+}
+
+export function chainStateFromJSON(text: string): ChainState {
+  const s = decode(JSON.parse(text) as Json) as ChainState;
+  if (s.format !== CHAIN_STATE_FORMAT) throw new Error(`unknown chain state format ${String(s.format)}`);
+  return s;
+}
