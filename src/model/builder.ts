@@ -7,6 +7,7 @@ import { normal } from "./distributions.js";
 import { ModelError } from "./errors.js";
 import { add, constant, lift, mul, paramLeaf, sum, type Expr, type ExprLike, type ParamBlock } from "./expr.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
+import { dependsOn, Substitution } from "./rewrite.js";
 import { applyTransform, contextOf, inverseTransform, unconstrainedSize, type TransformSpec } from "./transforms.js";
 
 /** Data as users hold it: numbers, (nested) arrays, typed arrays. */
@@ -21,7 +22,11 @@ export interface ParamOptions {
   upper?: ExprLike;
   /** A structural constraint instead of bounds. */
   constraint?: "ordered" | "positiveOrdered" | "simplex";
-  /** Set false to keep a Normal parameter with a parameter-dependent scale centred. */
+  /**
+   * Parameterisation of a Normal parameter whose scale depends on a parameter: true samples
+   * z ~ normal(0, 1) and reports loc + scale * z; false keeps Stan's centred form; absent
+   * follows the model option ("auto" by default: see `ModelOptions.noncentered`).
+   */
   noncentered?: boolean;
 }
 
@@ -52,8 +57,25 @@ export interface Model {
 }
 
 export interface ModelOptions {
-  /** Automatic non-centring of Normal parameters with parameter-dependent scale (default true). */
-  noncentered?: boolean;
+  /**
+   * Non-centring of Normal parameters with a parameter-dependent scale. "auto" (default):
+   * non-centred unless the data are informative, i.e. at least `CENTRED_OBSERVATIONS_PER_ELEMENT`
+   * observed values per element depend on the parameter (then the centred form mixes better);
+   * true: always non-centred; false: never.
+   */
+  noncentered?: boolean | "auto";
+}
+
+/** "auto" keeps a parameter centred from this many observations per element (DECISIONS.md D10). */
+export const CENTRED_OBSERVATIONS_PER_ELEMENT = 5;
+
+/** A Normal parameter whose form (centred or not) is chosen once the whole model is known. */
+interface Candidate {
+  readonly info: ParamInfo;
+  /** The free coordinates: z when non-centred, the parameter itself when centred. */
+  readonly leaf: Expr;
+  readonly prior: Distribution;
+  readonly forced: boolean | undefined;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -81,6 +103,9 @@ export class ModelBuilder {
   private readonly terms: Expr[] = [];
   private readonly deterministics: { name: string; expr: Expr; dims: readonly string[] | undefined }[] = [];
   private readonly dataNodes = new Map<string, Expr>();
+  private readonly candidates: Candidate[] = [];
+  /** Observed terms and their number of data values (for the "auto" parameterisation). */
+  private readonly observed: { term: Expr; size: number }[] = [];
   private offset = 0;
 
   constructor(private readonly options: ModelOptions = {}) {}
@@ -173,27 +198,63 @@ export class ModelBuilder {
     return !prior.args["sigma"]!.isConst;
   }
 
-  /** theta ~ normal(loc, scale) sampled as z ~ normal(0, 1), theta = loc + scale * z. */
+  /**
+   * theta ~ normal(loc, scale) with a parameter scale: declared non-centred (z ~ normal(0, 1),
+   * theta = loc + scale * z); `build` may switch it back to the centred form.
+   */
   private noncenteredNormal(name: string, prior: Distribution, shape: Shape, opts: ParamOptions, block: ParamBlock): Expr {
     const { mu: loc, sigma: scale } = prior.args as { mu: Expr; sigma: Expr };
     const size = sizeOf(shape);
     const z = paramLeaf(block, shape);
-    this.addTerm(normal(0, 1).logp(z));
     const value = add(loc, mul(scale, z));
     value.label = name;
-    this.params.push({
+    const info: ParamInfo = {
       name,
       shape,
       dims: opts.dims,
       block,
       size,
-      value: value,
+      value,
       context: [loc, scale],
       invert: (x, [l, s]) => x.map((v, i) => (v - l![l!.length === 1 ? 0 : i]!) / s![s!.length === 1 ? 0 : i]!),
       unconstrainedLabel: `${name}__noncentered`,
-    });
+    };
+    this.params.push(info);
+    const forced = opts.noncentered ?? (this.options.noncentered === true ? true : undefined);
+    this.candidates.push({ info, leaf: z, prior, forced });
     this.offset += size;
     return value;
+  }
+
+  /** Observed values per element of `value` that depend on it. */
+  private observationsPerElement(value: Expr): number {
+    const memo = new Map<Expr, boolean>();
+    const count = this.observed.filter((o) => dependsOn(o.term, value, memo)).reduce((s, o) => s + o.size, 0);
+    return count / value.size;
+  }
+
+  /**
+   * Settles each candidate's form. A centred candidate's leaf becomes the parameter itself:
+   * its reported value and every expression that used loc + scale * z are rebuilt on it.
+   */
+  private settleParameterisations(): { terms: Expr[]; subst: Substitution | null } {
+    const replacements = new Map<Expr, Expr>();
+    const priorTerms: Expr[] = [];
+    for (const c of this.candidates) {
+      const centred = c.forced === undefined ? this.observationsPerElement(c.info.value) >= CENTRED_OBSERVATIONS_PER_ELEMENT : !c.forced;
+      if (!centred) {
+        priorTerms.push(normal(0, 1).logp(c.leaf));
+        continue;
+      }
+      c.leaf.label = c.info.name;
+      replacements.set(c.info.value, c.leaf);
+      priorTerms.push(c.prior.logp(c.leaf));
+      const k = this.params.indexOf(c.info);
+      this.params[k] = { ...c.info, value: c.leaf, context: [], invert: (x) => Float64Array.from(x), unconstrainedLabel: c.info.name };
+    }
+    if (replacements.size === 0) return { terms: priorTerms, subst: null };
+    const subst = new Substitution(replacements);
+    return { terms: priorTerms.map((t) => subst.apply(t)), subst };
   }
 
   private transformFor(name: string, prior: Distribution | undefined, opts: ParamOptions, shape: Shape): TransformSpec {
@@ -237,7 +298,9 @@ export class ModelBuilder {
       );
     }
     dist.checkValue(v.constValues, name);
-    this.addTerm(dist.logp(v));
+    const term = dist.logp(v);
+    this.observed.push({ term, size: v.size });
+    this.addTerm(term);
   }
 
   private dataValue(name: string, value: DataValue): Expr {
@@ -263,14 +326,18 @@ export class ModelBuilder {
 
   build(name: string): Model {
     if (this.params.length === 0) throw new ModelError("invalid-argument", `model ${name} has no parameters`);
+    const { terms: priorTerms, subst } = this.settleParameterisations();
+    priorTerms.forEach((t) => this.addTerm(t));
+    const re = (e: Expr) => (subst ? subst.apply(e) : e);
+    const params = this.params.map((p) => ({ ...p, value: re(p.value), context: p.context.map(re) }));
     return {
       name,
-      params: [...this.params],
+      params,
       dim: this.offset,
-      terms: [...this.terms],
+      terms: this.terms.map(re),
       outputs: [
-        ...this.params.map((p) => ({ name: p.name, expr: p.value, dims: p.dims })),
-        ...this.deterministics,
+        ...params.map((p) => ({ name: p.name, expr: p.value, dims: p.dims })),
+        ...this.deterministics.map((d) => ({ ...d, expr: re(d.expr) })),
       ],
       data: new Map(this.dataNodes),
     };
