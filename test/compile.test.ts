@@ -247,6 +247,37 @@ describe("automatic non-centring", () => {
     });
     diffs.forEach((d) => expect(d).toBeCloseTo(diffs[0]!, 9));
   });
+  test('"auto" keeps a parameter centred when 5+ observations per element inform it', () => {
+    const groups = (perGroup: number) =>
+      compile(
+        model("groups", (b) => {
+          const mu = b.param("mu", dist.normal(0, 5));
+          const tau = b.param("tau", dist.halfNormal(1));
+          const alpha = b.param("alpha", dist.normal(mu, tau), { shape: [2] });
+          const index = Array.from({ length: 2 * perGroup }, (_, i) => i % 2);
+          b.observe("y", dist.normal(gather(alpha, index), 1), index.map((g) => g * 2 - 0.5));
+        }),
+      );
+    expect(groups(5).unconstrainedNames).toContain("alpha[1]");
+    expect(groups(4).unconstrainedNames).toContain("alpha__noncentered[1]");
+    // The centred form is the same density as writing it centred by hand.
+    const centred = groups(5);
+    const byHand = compile(
+      model(
+        "groups",
+        (b) => {
+          const mu = b.param("mu", dist.normal(0, 5));
+          const tau = b.param("tau", dist.halfNormal(1));
+          const alpha = b.param("alpha", dist.normal(mu, tau), { shape: [2] });
+          const index = Array.from({ length: 10 }, (_, i) => i % 2);
+          b.observe("y", dist.normal(gather(alpha, index), 1), index.map((g) => g * 2 - 0.5));
+        },
+        { noncentered: false },
+      ),
+    );
+    for (const q of randomPoints(4, 3, 8)) expect(centred.logDensity(q)).toBeCloseTo(byHand.logDensity(q), 12);
+    expectExactGradient(centred, randomPoints(4, 3, 9));
+  });
   test("opt-out per parameter", () => {
     const ld = compile(
       model("opt-out", (b) => {
