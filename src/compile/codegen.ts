@@ -128,7 +128,7 @@ export class Pass {
 
   private schedule(nodes: Expr[]) {
     for (const t of this.opts.terms) {
-      if (this.opts.gradient && !this.consumers.has(t) && !this.opts.outputs.includes(t)) this.fusedTerms.add(t);
+      if (!this.consumers.has(t) && !this.opts.outputs.includes(t)) this.fusedTerms.add(t);
     }
     const forced = new Set<Expr>([...this.opts.terms, ...this.opts.outputs]);
     const rootsReverse: Unit[] = [];
@@ -261,7 +261,7 @@ export class Pass {
       const key = g.domain.join(",");
       byDomain.set(key, [...(byDomain.get(key) ?? []), g]);
     }
-    for (const groups of byDomain.values()) forward.push(this.loopCode(groups, true, true));
+    for (const groups of byDomain.values()) forward.push(this.loopCode(groups, true, this.opts.gradient));
     return {
       prologue: [...this.scalarDecls, ...this.arrayAdjoints].join("\n"),
       forward: forward.join("\n"),
@@ -345,9 +345,8 @@ export class Pass {
   }
 
   /**
-   * One loop over the groups' common shape. `fwd`: compute and store (or add to target);
-   * `bwd`: propagate the root's adjoint to the operands. With both, each root is a fused term
-   * whose adjoint is 1.
+   * One loop over the groups' common shape. `fwd`: compute and store (a fused term adds to
+   * target instead); `bwd`: propagate the root's adjoint (1 for a fused term) to the operands.
    */
   private loopCode(groups: readonly Group[], fwd: boolean, bwd: boolean): string {
     const domain = groups[0]!.domain;
@@ -389,7 +388,8 @@ export class Pass {
     if (!isSum) inGroup.add(root);
     const temp = (n: Expr) => `t${n.id}`;
     const read = (n: Expr, at: string = broadcastIndexCode(n.shape, g.domain, vars)) => (inGroup.has(n) ? temp(n) : this.value(n, at));
-    const fused = fwd && bwd;
+    // A fused term adds to target (its adjoint is 1) instead of being stored.
+    const fused = this.fusedTerms.has(root);
     const lines: string[] = [];
     const pre: string[] = [];
     const post: string[] = [];

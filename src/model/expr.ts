@@ -80,8 +80,8 @@ export class Expr {
   sum(): Expr { return sum(this); }
   /** Elements `start` (inclusive) to `end` (exclusive) of a vector, 0-based like JavaScript. */
   slice(start: number, end?: number): Expr { return slice(this, start, end); }
-  /** Gather by a 0-based integer index array (group effects: `alpha.at(group)`). */
-  at(index: ArrayLike<number> | Expr): Expr { return gather(this, index); }
+  /** Gather by a 0-based integer index array (group effects: `alpha.at(group)`), or one element/row by a number. */
+  at(index: number | ArrayLike<number> | Expr): Expr { return gather(this, index); }
   reshape(shape: Shape): Expr { return reshape(this, shape); }
   toString(): string {
     return `${this.label}${formatShape(this.shape)}`;
@@ -230,9 +230,12 @@ export function slice(x: Expr, start: number, end = x.shape[0] ?? 0): Expr {
   return access(x, map, [end - start], `${x.label}[${start}:${end}]`);
 }
 
-/** x[index[k]] for a 0-based integer index array; for matrices, selects rows. */
-export function gather(x: Expr, index: ArrayLike<number> | Expr): Expr {
-  const idx = index instanceof Expr ? index : constant(index, undefined, "index", true);
+/**
+ * x[index[k]] for a 0-based integer index array (for matrices, selects rows); a number selects
+ * one element (or row) and drops that axis.
+ */
+export function gather(x: Expr, index: number | ArrayLike<number> | Expr): Expr {
+  const idx = index instanceof Expr ? index : typeof index === "number" ? constant(index, [], String(index), true) : constant(index, undefined, "index", true);
   if (!idx.isConst) throw new ModelError("invalid-argument", `gather index for ${x} must be data, not ${idx}`);
   const vals = idx.constValues;
   const rows = x.shape[0];
