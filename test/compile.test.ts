@@ -278,6 +278,33 @@ describe("automatic non-centring", () => {
     for (const q of randomPoints(4, 3, 8)) expect(centred.logDensity(q)).toBeCloseTo(byHand.logDensity(q), 12);
     expectExactGradient(centred, randomPoints(4, 3, 9));
   });
+  test("a Gaussian random walk with a parameter scale is non-centred as sigma * cumsum(z)", () => {
+    const walk = (noncentered: boolean) =>
+      compile(
+        model(
+          "walk",
+          (b) => {
+            const sigma = b.param("sigma", dist.exponential(1));
+            const s = b.param("s", dist.gaussianRandomWalk(sigma, 5));
+            b.observe("r", dist.normal(s, 1), [0.1, -0.3, 0.2, 0.8, 0.5]);
+          },
+          { noncentered },
+        ),
+      );
+    const [nc, c] = [walk(true), walk(false)];
+    expect(nc.unconstrainedNames[1]).toBe("s__noncentered[1]");
+    expectExactGradient(nc, randomPoints(6, 3, 31));
+    expectExactGradient(c, randomPoints(6, 3, 32));
+    const diffs = randomPoints(6, 4, 33).map((q) => {
+      const v = nc.constrain(q);
+      const cumulative = q.slice(1).reduce<number[]>((acc, z) => [...acc, (acc.at(-1) ?? 0) + z], []);
+      v.s!.values.forEach((x, i) => expect(x).toBeCloseTo(v.sigma!.values[0]! * cumulative[i]!, 12));
+      const qc = c.unconstrain({ sigma: v.sigma!.values, s: v.s!.values });
+      expect(Array.from(nc.unconstrain({ sigma: v.sigma!.values, s: v.s!.values }))).toEqual(Array.from(q).map((x) => expect.closeTo(x, 10)));
+      return nc.logDensity(q) - (c.logDensity(qc) + 5 * Math.log(v.sigma!.values[0]!));
+    });
+    diffs.forEach((d) => expect(d).toBeCloseTo(diffs[0]!, 9));
+  });
   test("opt-out per parameter", () => {
     const ld = compile(
       model("opt-out", (b) => {

@@ -2,10 +2,10 @@
  * The model builder: named parameters, data, observed nodes, deterministics and potentials.
  * Produces a `Model`: everything the compiler needs, as data (no sampling here).
  */
-import type { Distribution } from "./distributions.js";
+import type { Distribution, NoncenteredForm } from "./distributions.js";
 import { normal } from "./distributions.js";
 import { ModelError } from "./errors.js";
-import { add, constant, lift, mul, paramLeaf, sum, type Expr, type ExprLike, type ParamBlock } from "./expr.js";
+import { constant, lift, paramLeaf, sum, type Expr, type ExprLike, type ParamBlock } from "./expr.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { dependsOn, Substitution } from "./rewrite.js";
 import { applyTransform, contextOf, inverseTransform, unconstrainedSize, type TransformSpec } from "./transforms.js";
@@ -165,8 +165,8 @@ export class ModelBuilder {
     const transform = this.transformFor(name, prior, opts, shape);
     const block: ParamBlock = { name, offset: this.offset };
 
-    if (prior?.name === "normal" && transform.kind === "identity" && this.shouldNoncenter(prior, opts)) {
-      return this.noncenteredNormal(name, prior, shape, opts, block);
+    if (prior?.noncentered && transform.kind === "identity" && this.shouldNoncenter(opts)) {
+      return this.noncenteredParam(name, prior, prior.noncentered, shape, opts, block);
     }
 
     const usize = unconstrainedSize(transform, shape);
@@ -192,21 +192,19 @@ export class ModelBuilder {
     return value;
   }
 
-  private shouldNoncenter(prior: Distribution, opts: ParamOptions): boolean {
+  private shouldNoncenter(opts: ParamOptions): boolean {
     if (opts.noncentered === false) return false;
-    if (opts.noncentered === undefined && this.options.noncentered === false) return false;
-    return !prior.args["sigma"]!.isConst;
+    return opts.noncentered === true || this.options.noncentered !== false;
   }
 
   /**
-   * theta ~ normal(loc, scale) with a parameter scale: declared non-centred (z ~ normal(0, 1),
-   * theta = loc + scale * z); `build` may switch it back to the centred form.
+   * A parameter whose prior has a non-centred form (normal with a parameter scale, Gaussian
+   * random walk): declared non-centred, z ~ normal(0, 1); `build` may switch it back.
    */
-  private noncenteredNormal(name: string, prior: Distribution, shape: Shape, opts: ParamOptions, block: ParamBlock): Expr {
-    const { mu: loc, sigma: scale } = prior.args as { mu: Expr; sigma: Expr };
+  private noncenteredParam(name: string, prior: Distribution, form: NoncenteredForm, shape: Shape, opts: ParamOptions, block: ParamBlock): Expr {
     const size = sizeOf(shape);
     const z = paramLeaf(block, shape);
-    const value = add(loc, mul(scale, z));
+    const value = form.value(z);
     value.label = name;
     const info: ParamInfo = {
       name,
@@ -215,8 +213,8 @@ export class ModelBuilder {
       block,
       size,
       value,
-      context: [loc, scale],
-      invert: (x, [l, s]) => x.map((v, i) => (v - l![l!.length === 1 ? 0 : i]!) / s![s!.length === 1 ? 0 : i]!),
+      context: form.context,
+      invert: (x, ctx) => form.invert(x, ctx),
       unconstrainedLabel: `${name}__noncentered`,
     };
     this.params.push(info);

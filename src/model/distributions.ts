@@ -27,7 +27,7 @@ import {
   type Expr,
   type ExprLike,
 } from "./expr.js";
-import { lowerSolve } from "./linalg.js";
+import { concat, cumsum, lowerSolve } from "./linalg.js";
 import { broadcastShapes, formatShape, sizeOf, type Shape } from "./shape.js";
 import type { TransformSpec } from "./transforms.js";
 
@@ -73,7 +73,22 @@ export interface Distribution {
   checkValue(values: Float64Array, label: string): void;
   /** A draw of shape `shape`; the arguments must be constants (data). */
   sample(rng: RandomSource): Float64Array;
+  /**
+   * The non-centred form, for distributions that have one and whose scale is not constant:
+   * the value as a function of standard-normal coordinates z, and its inverse.
+   */
+  noncentered?: NoncenteredForm;
 }
+
+export interface NoncenteredForm {
+  /** Expressions the inverse needs (location, scale), evaluated by `unconstrain`. */
+  readonly context: readonly Expr[];
+  value(z: Expr): Expr;
+  /** Constrained values (flat) to z, given the context values. */
+  invert(x: Float64Array, context: Float64Array[]): Float64Array;
+}
+
+const at = (v: Float64Array, i: number) => v[v.length === 1 ? 0 : i]!;
 
 function checkArg(dist: string, argName: string, e: Expr, check: ArgCheck) {
   if (!e.isConst || check === "real") {
@@ -262,14 +277,70 @@ const uniformOpen = (rng: RandomSource) => {
 
 const z = (x: Expr, mu: Expr, sigma: Expr) => div(sub(x, mu), sigma);
 
-export const normal = (mu: ExprLike, sigma: ExprLike): Distribution =>
-  univariate({
+export const normal = (mu: ExprLike, sigma: ExprLike): Distribution => {
+  const d = univariate({
     name: "normal",
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
     density: (x, [m, s]) => [mul(-0.5, square(z(x, m!, s!))), neg(log(s!)), constant(-0.5 * LOG_2PI)],
     draw: (rng, [m, s]) => m! + s! * rng.normal(),
   });
+  const { mu: loc, sigma: scale } = d.args as { mu: Expr; sigma: Expr };
+  if (scale.isConst) return d;
+  return {
+    ...d,
+    noncentered: {
+      context: [loc, scale],
+      value: (zz) => add(loc, mul(scale, zz)),
+      invert: (x, [l, s]) => x.map((v, i) => (v - at(l!, i)) / at(s!, i)),
+    },
+  };
+};
+
+/**
+ * Gaussian random walk of `length` steps (PyMC's GaussianRandomWalk; Stan's
+ * `s[1] ~ normal(0, sigma); s[2:T] ~ normal(s[1:T-1], sigma)`): x[0] ~ normal(0, sigma),
+ * x[t] - x[t-1] ~ normal(0, sigma). Non-centred as x = sigma * cumsum(z) when sigma is a parameter.
+ */
+export function gaussianRandomWalk(sigma: ExprLike, length: number): Distribution {
+  const s = lift(sigma);
+  if (s.shape.length !== 0) throw new ModelError("shape-mismatch", `gaussianRandomWalk: sigma must be a scalar, got ${s}`);
+  if (!Number.isInteger(length) || length < 2) throw new ModelError("invalid-argument", `gaussianRandomWalk: length must be an integer >= 2, got ${length}`);
+  checkArg("gaussianRandomWalk", "sigma", s, "positive");
+  const steps = (x: Expr) => concat([x.slice(0, 1), sub(x.slice(1, length), x.slice(0, length - 1))]);
+  const density = (x: ExprLike) => {
+    const xs = lift(x);
+    if (xs.shape.length !== 1 || xs.shape[0] !== length) {
+      throw new ModelError("shape-mismatch", `gaussianRandomWalk of length ${length} cannot score ${xs}`);
+    }
+    return normal(0, s).logp(steps(xs));
+  };
+  return {
+    name: "gaussianRandomWalk",
+    args: { sigma: s },
+    shape: [length],
+    support: "vector",
+    discrete: false,
+    logp: density,
+    logpdf: density,
+    defaultTransform: () => ({ kind: "identity" }),
+    checkValue: () => {},
+    sample: (rng) => {
+      if (!s.isConst) throw new ModelError("invalid-argument", "gaussianRandomWalk: a random draw needs a constant sigma");
+      let level = 0;
+      return Float64Array.from({ length }, () => (level += s.constValues[0]! * rng.normal()));
+    },
+    ...(s.isConst
+      ? {}
+      : {
+          noncentered: {
+            context: [s],
+            value: (zz: Expr) => mul(s, cumsum(zz)),
+            invert: (x: Float64Array, [sv]: Float64Array[]) => x.map((v, i) => (v - (i === 0 ? 0 : x[i - 1]!)) / sv![0]!),
+          },
+        }),
+  };
+}
 
 export const halfNormal = (sigma: ExprLike): Distribution =>
   univariate({
