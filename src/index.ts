@@ -25,21 +25,3 @@ export {
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
 export { Posterior } from "./api/posterior.js";
-export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
-export { type SampleOptions } from "./api/sample-options.js";
-export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
-export { InvalidOptionError, InvalidModelError, PoolStartError } from "./api/errors.js";
-export { type ModelInput } from "./api/model-input.js";
-export { DrawBatch, type Draw, type DrawStats, type Phase } from "../actors/batch.js";
-export type {
-  RunEvent,
-  RunProgress,
-  ChainProgress,
-  OnlineDiagnostics,
-  ParamDiagnostics,
-  ChainStatusKind,
-  RunStatusKind,
-} from "../actors/events.js";
-export type { FaultSpec } from "../actors/protocol.js";
-export { liveWorkerThreads } from "../supervisors/pool.js";
-export { defaultRestartSchedule, type RestartSchedule } from "../supervisors/chain-supervisor.js";

@@ -10,7 +10,7 @@
 import type { ChainStatusKind, OnlineDiagnostics, RunStatusKind } from "../../actors/events.js";
 import type { RunOutcome } from "../../supervisors/run-supervisor.js";
 import { ebfmi, summary, type SummaryRow } from "../diagnostics/index.js";
-import { Posterior, type ChainResult, type PosteriorInit, type SamplerStatsArrays } from "./posterior.js";
+import { Posterior, type ChainResult, type SamplerStatsArrays } from "./posterior.js";
 
 export interface ChainStatus {
   readonly chain: number;
@@ -55,7 +55,7 @@ export class RunPosterior extends Posterior {
   /** The last online diagnostics (null if no check point was reached). */
   readonly onlineDiagnostics: OnlineDiagnostics | null;
 
-  constructor(init: Omit<PosteriorInit, "chains"> & { readonly chains: readonly RunChainResult[] }, info: RunInfo) {
+  constructor(init: ConstructorParameters<typeof Posterior>[0] & { readonly chains: readonly RunChainResult[] }, info: RunInfo) {
     super(init);
     this.status = info.status;
     this.abortReason = info.abortReason;

@@ -111,10 +111,6 @@ class RunStreams implements RunSink {
     this.diagnosticsSubject.next(d);
   }
 
-  wantsDiagnostics(): boolean {
-    return this.diagnosticsSubject.observed;
-  }
-
   complete(): void {
     this.batches.complete();
     this.events.complete();
