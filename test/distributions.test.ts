@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { compile } from "../src/compile/compile.js";
-import { constant, dist, model, type Distribution } from "../src/model/index.js";
+import { constant, dist, matvec, model, type Distribution } from "../src/model/index.js";
 import { finiteDifferenceGradient } from "./helpers/finite-diff.js";
 
 interface Case {
@@ -183,4 +183,28 @@ describe("random draws match their distribution's moments", () => {
       expect(Math.abs(v / variance - 1)).toBeLessThan(0.1);
     });
   }
+});
+
+describe("normalIdGlm", () => {
+  test("sufficient statistics give the direct density and its gradient", () => {
+    const X = constant(Array.from({ length: 30 }, (_, i) => Math.sin(i * 1.7) * 3), [10, 3]);
+    const y = Array.from({ length: 10 }, (_, i) => Math.cos(i) * 2 + 1);
+    const build = (glm: boolean) =>
+      compile(
+        model("glm", (b) => {
+          const alpha = b.param("alpha");
+          const beta = b.param("beta", { shape: [3] });
+          const sigma = b.param("sigma", { lower: 0 });
+          b.observe("y", glm ? dist.normalIdGlm(X, alpha, beta, sigma) : dist.normal(alpha.add(matvec(X, beta)), sigma), y);
+        }),
+      );
+    const [glm, direct] = [build(true), build(false)];
+    for (const q of [[0.1, -0.2, 0.3, 0.5, -0.4], [1.2, 0.7, -0.9, 0.1, 0.8]].map((v) => Float64Array.from(v))) {
+      expect(glm.logDensity(q)).toBeCloseTo(direct.logDensity(q), 10);
+      const [g1, g2] = [new Float64Array(5), new Float64Array(5)];
+      glm.logDensityGradient(q, g1);
+      direct.logDensityGradient(q, g2);
+      g1.forEach((v, i) => expect(v).toBeCloseTo(g2[i]!, 9));
+    }
+  });
 });

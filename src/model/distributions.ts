@@ -24,10 +24,11 @@ import {
   sub,
   sum,
   diagonal,
+  dot,
   type Expr,
   type ExprLike,
 } from "./expr.js";
-import { concat, cumsum, lowerSolve } from "./linalg.js";
+import { concat, cumsum, lowerSolve, matvec } from "./linalg.js";
 import { broadcastShapes, formatShape, sizeOf, type Shape } from "./shape.js";
 import type { TransformSpec } from "./transforms.js";
 
@@ -582,6 +583,57 @@ export const negativeBinomial = (mu: ExprLike, phi: ExprLike): Distribution =>
       ),
     draw: (rng, [m, ph]) => poissonDraw(rng, (gammaDraw(rng, ph!) * m!) / ph!),
   });
+
+// ---------- generalised linear models ----------
+
+/**
+ * Stan's normal_id_glm: y ~ normal(alpha + X * beta, sigma) for a data matrix X. With data y
+ * and a scalar sigma its log-density is computed from sufficient statistics (X'X, X'y, y'y,
+ * column sums), so a gradient costs O(K^2) instead of O(N K): the same density, exactly in
+ * exact arithmetic (the expansion of the residual sum of squares).
+ */
+export function normalIdGlm(X: Expr, alpha: ExprLike, beta: ExprLike, sigma: ExprLike): Distribution {
+  const [a, b, s] = [lift(alpha), lift(beta), lift(sigma)];
+  if (!X.isConst || X.shape.length !== 2) throw new ModelError("invalid-argument", `normalIdGlm: X must be a data matrix, got ${X}`);
+  const [n, k] = X.shape as [number, number];
+  if (b.shape.length !== 1 || b.shape[0] !== k) {
+    throw new ModelError("shape-mismatch", `normalIdGlm: beta ${b} does not match the ${k} columns of ${X.label}`);
+  }
+  if (a.shape.length > 0 || s.shape.length > 0) throw new ModelError("shape-mismatch", "normalIdGlm: alpha and sigma must be scalars");
+  checkArg("normalIdGlm", "sigma", s, "positive");
+  const direct = normal(add(a, matvec(X, b)), s);
+  const logp = (y: ExprLike): Expr => {
+    const ys = lift(y);
+    if (!ys.isConst) return direct.logp(ys);
+    if (ys.shape.length !== 1 || ys.shape[0] !== n) throw new ModelError("shape-mismatch", `normalIdGlm: y ${ys} does not match the ${n} rows of ${X.label}`);
+    const x = X.constValues;
+    const yv = ys.constValues;
+    const xtx = new Float64Array(k * k);
+    const xty = new Float64Array(k);
+    const colSums = new Float64Array(k);
+    let yy = 0;
+    let ySum = 0;
+    for (let i = 0; i < n; i++) {
+      const yi = yv[i]!;
+      yy += yi * yi;
+      ySum += yi;
+      for (let p = 0; p < k; p++) {
+        const xp = x[i * k + p]!;
+        xty[p] += xp * yi;
+        colSums[p] += xp;
+        for (let q = 0; q <= p; q++) xtx[p * k + q] += xp * x[i * k + q]!;
+      }
+    }
+    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) xtx[p * k + q] = xtx[q * k + p]!;
+    // sum (y - a - X b)^2 = y'y - 2 a sum(y) - 2 b'X'y + n a^2 + 2 a b'X'1 + b'X'X b
+    const rss = add(
+      sub(sub(yy, mul(2 * ySum, a)), mul(2, dot(b, constant(xty)))),
+      add(add(mul(n, square(a)), mul(mul(2, a), dot(b, constant(colSums)))), dot(b, matvec(constant(xtx, [k, k]), b))),
+    );
+    return add(sub(neg(mul(n, log(s))), div(rss, mul(2, square(s)))), constant(-0.5 * n * LOG_2PI));
+  };
+  return { ...direct, name: "normalIdGlm", args: { alpha: a, beta: b, sigma: s }, logp, noncentered: undefined };
+}
 
 // ---------- multivariate ----------
 

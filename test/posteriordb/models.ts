@@ -96,8 +96,8 @@ function diamonds(raw: Data): Model {
       const intercept = b.param("Intercept", dist.studentT(3, 8, 10));
       // target += student_t_lpdf(sigma | 3, 0, 10) - 1 * student_t_lccdf(0 | 3, 0, 10): the lccdf is a constant.
       const sigma = b.param("sigma", dist.studentT(3, 0, 10), { lower: 0 });
-      // normal_id_glm_lpdf(Y | Xc, Intercept, b, sigma) = normal_lpdf(Y | Intercept + Xc * b, sigma)
-      if (int(d, "prior_only") === 0) b.observe("Y", dist.normal(add(intercept, matvec(xc, beta)), sigma), vector(d, "Y", N));
+      // normal_id_glm_lpdf(Y | Xc, Intercept, b, sigma)
+      if (int(d, "prior_only") === 0) b.observe("Y", dist.normalIdGlm(xc, intercept, beta, sigma), vector(d, "Y", N));
       b.deterministic("b_Intercept", sub(intercept, dot(constant(meansX), beta)));
     },
     STAN,
