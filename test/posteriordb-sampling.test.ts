@@ -15,14 +15,16 @@ const QUICK = [
   "garch-garch11", // recurrence through scan, a bound that depends on another parameter
   "low_dim_gauss_mix-low_dim_gauss_mix", // ordered, log_mix
   "hmm_example-hmm_example", // simplex, positive_ordered, forward algorithm
-  "kilpisjarvi_mod-kilpisjarvi", // badly scaled predictors: metric adaptation
+  "arK-arK", // lagged regression
+  "mesquite-logmesquite", // 8 parameters
 ];
 
 describe("posteriordb, quick", () => {
   for (const name of QUICK) {
     test(name, () => {
       const { model, reference } = loadPosterior(name);
-      const posterior = sampleSync(compile(model), { chains: 4, warmup: 500, draws: 500, seed: 20261121 });
+      const control = (reference.reference_method as { method_arguments?: { control?: { adapt_delta?: number } } }).method_arguments?.control;
+      const posterior = sampleSync(compile(model), { chains: 4, warmup: 500, draws: 500, seed: 20261121, targetAccept: control?.adapt_delta ?? 0.8 });
       const check = checkAgainstReference(posterior, reference.parameters);
       expect(check.failures).toEqual([]);
     });
