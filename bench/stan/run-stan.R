@@ -1,0 +1,114 @@
+# One rstan run of a benchmark model, for bench/stan.ts (`npm run bench:stan`).
+#
+#   Rscript bench/stan/run-stan.R <model> <seed> <out.json> [--recompile]
+#
+# Run from the repository root. Compiles bench/models/<model>/model.stan (or loads the compiled
+# model from bench/stan/.cache/, keyed by an MD5 of the program text and the rstan and R
+# versions), then runs exactly
+#
+#   sampling(sm, data, chains = 4, cores = 2, iter = 2000, warmup = 1000, seed = <seed>)
+#
+# and writes <out.json>:
+#
+#   versions, compile: { seconds (of the cold compile, measured when the cache entry was made,
+#                        or just now), cached (TRUE when loaded from the cache), load_seconds,
+#                        compiled_at },
+#   wall_seconds (what sampling() took, as a user waits for it, compile excluded),
+#   chains: [ { warmup_seconds, sampling_seconds (Stan's own per-chain elapsed times),
+#               n_leapfrog_warmup, n_leapfrog, divergent, stepsize (final),
+#               draws: { <flat name>: [sampling draws, constrained] } } ]
+#
+# Every number is written with 17 significant digits.
+
+suppressPackageStartupMessages(library(rstan))
+
+# JSON with every double at 17 significant digits (jsonlite stops at 15); length-1 vectors
+# are scalars, named lists objects, other lists arrays.
+to_json <- function(v) {
+  if (is.list(v)) {
+    if (!is.null(names(v))) {
+      inner <- vapply(names(v), function(n) paste0("\"", n, "\":", to_json(v[[n]])), "")
+      return(paste0("{", paste(inner, collapse = ","), "}"))
+    }
+    return(paste0("[", paste(vapply(v, to_json, ""), collapse = ","), "]"))
+  }
+  if (is.null(v)) return("null")
+  if (is.character(v)) s <- paste0("\"", gsub("\"", "\\\\\"", v), "\"")
+  else if (is.logical(v)) s <- ifelse(v, "true", "false")
+  else if (is.integer(v)) s <- ifelse(is.na(v), "null", as.character(v))
+  else s <- ifelse(is.finite(v), sprintf("%.17g", v), "null")
+  if (length(v) == 1 && is.null(attr(v, "array"))) s else paste0("[", paste(s, collapse = ","), "]")
+}
+
+args <- commandArgs(trailingOnly = TRUE)
+if (length(args) < 3) stop("usage: Rscript bench/stan/run-stan.R <model> <seed> <out.json> [--recompile]")
+name <- args[1]
+seed <- as.integer(args[2])
+out <- args[3]
+recompile <- "--recompile" %in% args
+
+boost_lib <- "/usr/include" # Debian's r-cran-bh has no include dir (see scripts/stan-logprob.R)
+dir <- file.path("bench", "models", name)
+if (!file.exists(file.path(dir, "model.stan"))) stop("no ", file.path(dir, "model.stan"), " (run from the repository root)")
+cache <- file.path("bench", "stan", ".cache")
+dir.create(cache, showWarnings = FALSE, recursive = TRUE)
+
+code <- paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n")
+versions <- list(
+  R = paste(R.version$major, R.version$minor, sep = "."),
+  rstan = as.character(packageVersion("rstan")),
+  StanHeaders = as.character(packageVersion("StanHeaders"))
+)
+key <- digest::digest(paste(code, versions$rstan, versions$StanHeaders, versions$R, sep = "\n"), algo = "md5", serialize = FALSE)
+rds <- file.path(cache, paste0(name, "-", key, ".rds"))
+meta_file <- file.path(cache, paste0(name, "-", key, ".json"))
+
+compile_info <- NULL
+if (!recompile && file.exists(rds) && file.exists(meta_file)) {
+  t0 <- Sys.time()
+  sm <- readRDS(rds)
+  load_seconds <- as.numeric(Sys.time() - t0, units = "secs")
+  meta <- jsonlite::fromJSON(meta_file)
+  compile_info <- list(seconds = meta$seconds, cached = TRUE, load_seconds = load_seconds, compiled_at = meta$compiled_at)
+} else {
+  t0 <- Sys.time()
+  sm <- stan_model(model_code = code, model_name = name, boost_lib = boost_lib, verbose = FALSE)
+  seconds <- as.numeric(Sys.time() - t0, units = "secs")
+  compiled_at <- format(Sys.time(), "%Y-%m-%d %H:%M:%S %Z")
+  saveRDS(sm, rds)
+  writeLines(jsonlite::toJSON(list(seconds = seconds, compiled_at = compiled_at), auto_unbox = TRUE, digits = NA), meta_file)
+  compile_info <- list(seconds = seconds, cached = FALSE, load_seconds = 0, compiled_at = compiled_at)
+}
+
+data <- jsonlite::fromJSON(file.path(dir, "data.json"), simplifyVector = TRUE)
+
+t0 <- Sys.time()
+fit <- sampling(sm, data = data, chains = 4, cores = 2, iter = 2000, warmup = 1000, seed = seed, refresh = 0)
+wall <- as.numeric(Sys.time() - t0, units = "secs")
+
+if (fit@mode != 0L) stop("sampling failed (mode ", fit@mode, ")")
+elapsed <- get_elapsed_time(fit) # chains x (warmup, sample)
+sp <- get_sampler_params(fit, inc_warmup = TRUE)
+arr <- as.array(fit) # iterations x chains x parameters, sampling draws only, lp__ last
+pars <- setdiff(dimnames(arr)[[3]], "lp__")
+nw <- 1000
+
+chains <- lapply(seq_len(dim(arr)[2]), function(c) {
+  m <- sp[[c]]
+  w <- seq_len(nw)
+  s <- (nw + 1):nrow(m)
+  draws <- lapply(pars, function(p) as.vector(arr[, c, p]))
+  names(draws) <- pars
+  list(
+    warmup_seconds = elapsed[c, 1],
+    sampling_seconds = elapsed[c, 2],
+    n_leapfrog_warmup = as.integer(m[w, "n_leapfrog__"]),
+    n_leapfrog = as.integer(m[s, "n_leapfrog__"]),
+    divergent = as.integer(m[s, "divergent__"]),
+    stepsize = m[nrow(m), "stepsize__"],
+    draws = draws
+  )
+})
+
+res <- list(model = name, seed = seed, versions = versions, compile = compile_info, wall_seconds = wall, chains = chains)
+writeLines(to_json(res), out)

@@ -1,0 +1,13 @@
+/** Reading and writing draws in other tools' formats. */
+export {
+  STAN_CSV_SAMPLER_COLUMNS,
+  formatStanCsv,
+  formatStanNumber,
+  parseStanCsv,
+  parseStanNumber,
+  stanCsvColumns,
+  stanFlatName,
+  writeStanCsv,
+  type StanCsv,
+  type StanCsvOptions,
+} from "./stan-csv.js";
