@@ -1,6 +1,16 @@
 /** Package root: the model language, the compiler, diagnostics, and (as they land) samplers. */
 export * from "./model/index.js";
 export * from "./compile/index.js";
+/** Stan CSV (CmdStan's output format): write draws for R's posterior, ArviZ, CmdStanPy; read them back. */
+export {
+  writeStanCsv,
+  formatStanCsv,
+  parseStanCsv,
+  stanCsvColumns,
+  stanFlatName,
+  type StanCsv,
+  type StanCsvOptions,
+} from "./io/index.js";
 export {
   rhat,
   rhatBasic,
@@ -25,3 +35,21 @@ export {
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
 export { Posterior } from "./api/posterior.js";
+export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
+export { type SampleOptions } from "./api/sample-options.js";
+export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
+export { InvalidOptionError, InvalidModelError, PoolStartError } from "./api/errors.js";
+export { type ModelInput } from "./api/model-input.js";
+export { DrawBatch, type Draw, type DrawStats, type Phase } from "../actors/batch.js";
+export type {
+  RunEvent,
+  RunProgress,
+  ChainProgress,
+  OnlineDiagnostics,
+  ParamDiagnostics,
+  ChainStatusKind,
+  RunStatusKind,
+} from "../actors/events.js";
+export type { FaultSpec } from "../actors/protocol.js";
+export { liveWorkerThreads } from "../supervisors/pool.js";
+export { defaultRestartSchedule, type RestartSchedule } from "../supervisors/chain-supervisor.js";

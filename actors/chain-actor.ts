@@ -1,0 +1,224 @@
+/**
+ * The chain actor. Its state is a checkpoint (`ChainState`, plus a metric the coordinator
+ * handed it at a window end and the worker has not set yet); its work runs as chunk tasks
+ * through an executor the chain supervisor provides (watchdog, restarts). It:
+ * - sizes chunks to about `targetSeconds` of compute, never past a slow-window end, the end
+ *   of warmup, an early-stop check point or the last draw;
+ * - commits a chunk's result: the next checkpoint, the batch into the trace store and to the
+ *   run's streams;
+ * - at a window end reports to the coordinator and waits for the metric (and a possible
+ *   warmup extension); at a check point reports its draw count (and, in early-stop mode,
+ *   waits for the decision);
+ * - waits while the run is paused, and while `maxPendingBatches` of its batches are
+ *   undelivered (credit-based flow control).
+ *
+ * A chunk that fails is retried by the supervisor from the same checkpoint: the kernel is
+ * deterministic given (checkpoint, metric, settings), so a restarted chain continues with
+ * the very draws it would have made.
+ */
+import { Effect } from "effect";
+import { nextWindowEnd, warmupSchedule, type ChainState, type Metric, type SamplerSettings } from "../src/inference/index.js";
+import type { WarmupCoordinator } from "./coordinator.js";
+import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
+import type { ChunkResult, ChunkTask, FaultSpec, InitRequest } from "./protocol.js";
+import type { ChainTrace } from "./trace-store.js";
+import { extendWarmup } from "./warmup-extension.js";
+
+export interface ChunkSizing {
+  /** Iterations of the first chunk (the chain's speed is unknown then). */
+  readonly initial: number;
+  /** Later chunks aim at this much compute (seconds). */
+  readonly targetSeconds: number;
+  readonly max: number;
+}
+
+export interface ChainActorConfig {
+  readonly chain: number;
+  readonly modelId: string;
+  readonly settings: SamplerSettings;
+  readonly init: InitRequest;
+  /** Sampling draws to make (the most; early stop may end the chain sooner). */
+  readonly numDraws: number;
+  readonly faults: readonly FaultSpec[];
+  readonly sizing: ChunkSizing;
+  readonly maxPendingBatches: number;
+}
+
+/** Runs one chunk, with whatever supervision the caller adds; fails when it gives up. */
+export type ChunkExecutor<E> = (task: ChunkTask) => Effect.Effect<ChunkResult, E>;
+
+export interface ChainControl {
+  /** Open while the run is not paused. */
+  readonly running: Effect.Latch;
+}
+
+export class ChainActor {
+  readonly chain: number;
+  /** The last committed checkpoint (null before the first chunk). */
+  state: ChainState | null = null;
+  /** Metric to set at the start of the next chunk (the chain stands at a window end). */
+  pendingMetric: Metric | null = null;
+  status: ChainStatusKind = "running";
+  restarts = 0;
+  /** Iteration from which the chain's draws are placeholders (a failed chain). */
+  failedAt: number | null = null;
+  error: string | null = null;
+  divergences = 0;
+  private chunkSize: number;
+  private secondsPerIteration = NaN;
+  private outstanding = 0;
+  private readonly credit = Effect.unsafeMakeLatch(true);
+  private readonly firstWindowEnd: number | null;
+
+  constructor(
+    readonly config: ChainActorConfig,
+    private readonly trace: ChainTrace,
+    private readonly coordinator: WarmupCoordinator,
+    private readonly sink: RunSink,
+    private readonly control: ChainControl,
+  ) {
+    this.chain = config.chain;
+    this.chunkSize = Math.max(1, config.sizing.initial);
+    const schedule = warmupSchedule(config.settings.numWarmup, config.settings.windows);
+    this.firstWindowEnd = schedule.windows[0]?.end ?? null;
+  }
+
+  get iteration(): number {
+    return this.state?.iteration ?? 0;
+  }
+
+  get numWarmup(): number {
+    return this.state?.numWarmup ?? this.config.settings.numWarmup;
+  }
+
+  get sampledDraws(): number {
+    return Math.max(0, this.iteration - this.numWarmup);
+  }
+
+  get gradientEvaluations(): number {
+    return this.state?.gradientEvaluations ?? 0;
+  }
+
+  private get finished(): boolean {
+    return this.state !== null && this.pendingMetric === null && !this.state.awaitingMetric && this.iteration >= this.numWarmup + this.config.numDraws;
+  }
+
+  /** The next chunk from the current checkpoint. */
+  nextTask(): ChunkTask {
+    const s = this.state;
+    const it = this.iteration;
+    const warm = this.numWarmup;
+    let n = this.chunkSize;
+    if (it < warm) {
+      n = Math.min(n, warm - it);
+      const we = s === null ? this.firstWindowEnd : nextWindowEnd(s);
+      if (we !== null && we > it) n = Math.min(n, we - it);
+    } else {
+      const drawn = it - warm;
+      n = Math.min(n, this.config.numDraws - drawn);
+      const cp = this.coordinator.nextCheckPoint(drawn);
+      if (cp !== null) n = Math.min(n, cp - drawn);
+    }
+    return {
+      modelId: this.config.modelId,
+      chain: this.chain,
+      attempt: 0,
+      state: s,
+      init: s === null ? this.config.init : null,
+      metric: this.pendingMetric,
+      iterations: Math.max(0, n),
+      settings: this.config.settings,
+      faults: this.config.faults,
+    };
+  }
+
+  /** Takes a chunk's result as the new checkpoint and publishes its draws. */
+  commit(result: ChunkResult): void {
+    this.state = result.state;
+    this.pendingMetric = null;
+    const b = result.batch;
+    if (b.count > 0) {
+      const phase = b.warmup ? this.trace.warmup : this.trace.sampling;
+      phase.seconds += result.seconds;
+      this.trace.append(b);
+      if (!b.warmup) for (let i = 0; i < b.count; i++) this.divergences += b.divergent[i]!;
+      const per = result.seconds / b.count;
+      this.secondsPerIteration = Number.isNaN(this.secondsPerIteration) ? per : 0.5 * this.secondsPerIteration + 0.5 * per;
+      const { targetSeconds, max } = this.config.sizing;
+      const want = Math.round(targetSeconds / Math.max(this.secondsPerIteration, 1e-9));
+      this.chunkSize = Math.max(1, Math.min(max, want, this.chunkSize * 4));
+      this.publish(b);
+    } else {
+      this.trace.warmup.seconds += result.seconds;
+    }
+    this.sink.progress(this.progress());
+  }
+
+  private publish(b: ChunkResult["batch"]): void {
+    this.outstanding++;
+    if (this.outstanding >= this.config.maxPendingBatches) this.credit.unsafeClose();
+    let acked = false;
+    this.sink.batch(b, () => {
+      if (acked) return;
+      acked = true;
+      this.outstanding--;
+      if (this.outstanding < this.config.maxPendingBatches) this.credit.unsafeOpen();
+    });
+  }
+
+  progress(): ChainProgress {
+    const it = this.iteration;
+    return {
+      chain: this.chain,
+      status: this.status,
+      iteration: it,
+      phase: it < this.numWarmup ? "warmup" : "sampling",
+      numWarmup: this.numWarmup,
+      numDraws: this.config.numDraws,
+      gradientEvaluations: this.gradientEvaluations,
+      divergences: this.divergences,
+      stepSize: this.state?.stepSize ?? NaN,
+      restarts: this.restarts,
+    };
+  }
+
+  /** The actor's life: chunks until done, early stop, or (through `execute`) giving up. */
+  run<E>(execute: ChunkExecutor<E>): Effect.Effect<ChainStatusKind, E> {
+    const self = this;
+    return Effect.gen(function* () {
+      self.sink.event({ type: "chain-started", chain: self.chain });
+      while (!self.finished) {
+        yield* self.control.running.await;
+        yield* self.credit.await;
+        const result = yield* execute(self.nextTask());
+        self.commit(result);
+        const s = self.state!;
+        if (s.awaitingMetric) {
+          const decision = yield* self.coordinator.windowEnd(self.chain, s);
+          self.pendingMetric = decision.metric;
+          if (decision.extendBy > 0) self.state = extendWarmup(s, decision.extendBy);
+        } else if (result.batch.count > 0 && !result.batch.warmup) {
+          const d = yield* self.coordinator.sampled(self.chain, self.sampledDraws);
+          if (d === "stop") {
+            self.status = "stopped-early";
+            break;
+          }
+        }
+      }
+      if (self.status === "running") self.status = "completed";
+      self.sink.progress(self.progress());
+      return self.status;
+    });
+  }
+
+  /** The supervisor gave up on this chain: the rest of its draws become placeholders. */
+  fail(message: string): void {
+    this.status = "failed";
+    this.failedAt = this.iteration;
+    this.error = message;
+    this.sink.event({ type: "chain-failed", chain: this.chain, atIteration: this.iteration, restarts: this.restarts, message });
+    this.coordinator.chainFailed(this.chain);
+    this.credit.unsafeOpen();
+    this.sink.progress(this.progress());
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * What a run reports besides draws: lifecycle events, progress and online diagnostics, and
+ * the sink through which actors and supervisors hand them (and batches) to the API layer.
+ */
+import type { Phase } from "./batch.js";
+import type { BatchData } from "./protocol.js";
+
+export type ChainStatusKind = "running" | "completed" | "stopped-early" | "failed" | "aborted";
+
+export type RunEvent =
+  | { readonly type: "run-started"; readonly chains: number; readonly threads: number; readonly seed: number }
+  | { readonly type: "chain-started"; readonly chain: number }
+  | {
+      readonly type: "chunk-failed";
+      readonly chain: number;
+      /** Iteration of the checkpoint the chunk started from. */
+      readonly fromIteration: number;
+      readonly attempt: number;
+      readonly reason: "error" | "timeout";
+      readonly message: string;
+    }
+  | { readonly type: "chain-restarted"; readonly chain: number; readonly fromIteration: number; readonly attempt: number }
+  | {
+      readonly type: "chain-failed";
+      readonly chain: number;
+      /** First iteration that will be a placeholder. */
+      readonly atIteration: number;
+      readonly restarts: number;
+      readonly message: string;
+    }
+  | { readonly type: "placeholders"; readonly chain: number; readonly phase: Phase; readonly start: number; readonly count: number }
+  | {
+      readonly type: "window-end";
+      /** 0-based index of the slow window. */
+      readonly window: number;
+      readonly iteration: number;
+      readonly pooled: boolean;
+      /** Chains whose accumulators went into the metric. */
+      readonly chains: readonly number[];
+      readonly draws: number;
+    }
+  | {
+      readonly type: "warmup-extended";
+      readonly iteration: number;
+      readonly by: number;
+      readonly extension: number;
+      readonly maxRhat: number;
+      readonly numWarmup: number;
+    }
+  | { readonly type: "early-stop"; readonly draws: number; readonly maxRhat: number; readonly minEssBulk: number; readonly minEssTail: number }
+  | { readonly type: "paused" }
+  | { readonly type: "resumed" }
+  | { readonly type: "aborted"; readonly reason: string }
+  | { readonly type: "run-completed"; readonly status: RunStatusKind; readonly seconds: number };
+
+export type RunStatusKind = "completed" | "stopped-early" | "aborted";
+
+export interface ChainProgress {
+  readonly chain: number;
+  readonly status: ChainStatusKind;
+  /** Iterations committed (warmup + sampling). */
+  readonly iteration: number;
+  readonly phase: Phase;
+  readonly numWarmup: number;
+  /** Maximum sampling draws (the run may stop earlier). */
+  readonly numDraws: number;
+  readonly gradientEvaluations: number;
+  readonly divergences: number;
+  readonly stepSize: number;
+  readonly restarts: number;
+}
+
+export interface RunProgress {
+  readonly chains: readonly ChainProgress[];
+  /** Committed iterations over planned iterations, all chains (0..1). */
+  readonly fraction: number;
+  readonly elapsedSeconds: number;
+}
+
+export interface ParamDiagnostics {
+  readonly name: string;
+  readonly rhat: number;
+  readonly essBulk: number;
+  readonly essTail: number;
+}
+
+export interface OnlineDiagnostics {
+  /** Sampling draws per chain the diagnostics are computed from. */
+  readonly draws: number;
+  /** Chains included (failed chains are left out). */
+  readonly chains: readonly number[];
+  readonly params: readonly ParamDiagnostics[];
+  readonly maxRhat: number;
+  readonly minEssBulk: number;
+  readonly minEssTail: number;
+  /** All early-stop criteria met (R-hat below and both ESS at or above their targets). */
+  readonly converged: boolean;
+  /** Gradient evaluations of all chains so far (incl. warmup). */
+  readonly gradientEvaluations: number;
+}
+
+/** Where actors and supervisors send what the user sees. Implemented by the API layer. */
+export interface RunSink {
+  /** A committed batch; `ack` must be called once the batch is delivered (flow control). */
+  batch(data: BatchData, ack: () => void): void;
+  event(e: RunEvent): void;
+  progress(p: ChainProgress): void;
+  diagnostics(d: OnlineDiagnostics): void;
+  /** Whether anyone listens to online diagnostics (without early stop they are computed only then). */
+  wantsDiagnostics(): boolean;
+}

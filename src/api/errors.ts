@@ -1,0 +1,20 @@
+/**
+ * Typed errors of `sample` / `sampleEffect`. Each is an `Error` (throwable from the plain
+ * API) and an Effect tagged error (the Effect API's error channel).
+ */
+import { Data } from "effect";
+
+/** An option has a bad value (or is unknown). Raised before any worker starts. */
+export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
+  readonly option: string;
+  readonly value: unknown;
+  readonly message: string;
+}> {}
+
+/** The model cannot be run: not a model, fails to compile or load, or bad inits. Raised before any worker starts. */
+export class InvalidModelError extends Data.TaggedError("InvalidModelError")<{
+  readonly message: string;
+  readonly cause?: unknown;
+}> {}
+
+export { PoolStartError } from "../../supervisors/pool.js";

@@ -1,0 +1,191 @@
+/**
+ * The result of `sample`: the same `Posterior` as `sampleSync` returns, plus how the run
+ * went (per-chain status, restarts, placeholders, the last online diagnostics).
+ *
+ * A failed chain keeps its real draws and is padded with placeholders (NaN values, flagged
+ * per draw in `placeholder`, marked divergent). Summaries, divergence counts and E-BFMI
+ * leave out failed chains (R-hat needs chains of one length, and a chain that crashed is
+ * suspect anyway); `draws(name)` still returns every chain.
+ */
+import type { ChainStatusKind, OnlineDiagnostics, RunStatusKind } from "../../actors/events.js";
+import type { RunOutcome } from "../../supervisors/run-supervisor.js";
+import { ebfmi, summary, type SummaryRow } from "../diagnostics/index.js";
+import { Posterior, type ChainResult, type PosteriorInit, type SamplerStatsArrays } from "./posterior.js";
+
+export interface ChainStatus {
+  readonly chain: number;
+  readonly status: ChainStatusKind;
+  /** Chunk restarts (watchdog or failures) the chain needed. */
+  readonly restarts: number;
+  /** Iteration from which a failed chain's draws are placeholders; null otherwise. */
+  readonly failedAt: number | null;
+  readonly error: string | null;
+  /** Placeholder draws (warmup + sampling) in this chain of the result. */
+  readonly placeholders: number;
+}
+
+export interface RunChainResult extends ChainResult {
+  /** 1 where a sampling draw is a placeholder. */
+  readonly placeholder: Uint8Array;
+  /** 1 where a warmup iteration is a placeholder. */
+  readonly warmupPlaceholder: Uint8Array;
+  readonly status: ChainStatus;
+}
+
+export interface RunInfo {
+  readonly status: RunStatusKind;
+  readonly abortReason: string | null;
+  readonly threads: number;
+  readonly seconds: number;
+  readonly pooledWarmup: boolean;
+  readonly warmupExtensions: number;
+  readonly diagnostics: OnlineDiagnostics | null;
+}
+
+export class RunPosterior extends Posterior {
+  declare readonly chains: readonly RunChainResult[];
+  readonly status: RunStatusKind;
+  readonly abortReason: string | null;
+  readonly chainStatus: readonly ChainStatus[];
+  readonly threads: number;
+  /** Wall-clock seconds of the run (pool start to pool end). */
+  readonly seconds: number;
+  readonly pooledWarmup: boolean;
+  readonly warmupExtensions: number;
+  /** The last online diagnostics (null if no check point was reached). */
+  readonly onlineDiagnostics: OnlineDiagnostics | null;
+
+  constructor(init: Omit<PosteriorInit, "chains"> & { readonly chains: readonly RunChainResult[] }, info: RunInfo) {
+    super(init);
+    this.status = info.status;
+    this.abortReason = info.abortReason;
+    this.chainStatus = init.chains.map((c) => c.status);
+    this.threads = info.threads;
+    this.seconds = info.seconds;
+    this.pooledWarmup = info.pooledWarmup;
+    this.warmupExtensions = info.warmupExtensions;
+    this.onlineDiagnostics = info.diagnostics;
+  }
+
+  /** Chains that did not fail (their draws are all real). */
+  healthyChains(): number[] {
+    return this.chains.filter((c) => c.status.status !== "failed").map((c) => c.chain);
+  }
+
+  /** Gradient evaluations of all chains (warmup and sampling). */
+  get gradientEvaluations(): number {
+    return this.chains.reduce((a, c) => a + c.gradientEvaluations, 0);
+  }
+
+  override summary(names: readonly string[] = this.names, includeLp = true): SummaryRow[] {
+    const healthy = this.healthyChains();
+    if (healthy.length === 0) return [];
+    const params = names.map((name) => {
+      const all = this.draws(name);
+      return { name, chains: healthy.map((c) => all[c]!) as ArrayLike<number>[] };
+    });
+    if (includeLp) params.unshift({ name: "lp__", chains: healthy.map((c) => this.chains[c]!.stats.lp) });
+    return summary(params);
+  }
+
+  /** Divergent sampling transitions per chain, placeholders not counted. */
+  override divergences(): number[] {
+    return this.chains.map((c) => {
+      let n = 0;
+      for (let i = 0; i < c.stats.divergent.length; i++) if (c.placeholder[i] === 0) n += c.stats.divergent[i]!;
+      return n;
+    });
+  }
+
+  override treeDepthHits(maxTreeDepth: number): number[] {
+    return this.chains.map((c) => {
+      let n = 0;
+      for (let i = 0; i < c.stats.treeDepth.length; i++) if (c.placeholder[i] === 0 && c.stats.treeDepth[i]! >= maxTreeDepth) n++;
+      return n;
+    });
+  }
+
+  /** E-BFMI per chain over its real draws (NaN for a chain without any). */
+  override ebfmi(): number[] {
+    return this.chains.map((c) => {
+      const real = realCount(c.placeholder);
+      return real < 2 ? NaN : ebfmi(c.stats.energy.subarray(0, real));
+    });
+  }
+
+  override formatSummary(names?: readonly string[]): string {
+    const lines = [super.formatSummary(names)];
+    const h = this.healthyChains();
+    lines.push(
+      `run: ${this.status}${this.abortReason !== null ? ` (${this.abortReason})` : ""}, ${this.threads} thread${this.threads === 1 ? "" : "s"}, ` +
+        `${this.seconds.toFixed(2)} s, ${this.gradientEvaluations} gradients, warmup ${this.pooledWarmup ? "pooled" : "per chain"}` +
+        (this.warmupExtensions > 0 ? `, extended ${this.warmupExtensions}x` : ""),
+    );
+    for (const s of this.chainStatus) {
+      if (s.status === "failed") {
+        lines.push(`chain ${s.chain}: FAILED at iteration ${s.failedAt} after ${s.restarts} restart(s): ${s.error}; ${s.placeholders} placeholder draws, left out of the table`);
+      } else if (s.restarts > 0) {
+        lines.push(`chain ${s.chain}: ${s.status} after ${s.restarts} restart(s)`);
+      }
+    }
+    if (h.length < this.numChains) lines.push(`summary over chains ${h.join(", ")}`);
+    return lines.join("\n");
+  }
+}
+
+function realCount(flags: Uint8Array): number {
+  let n = 0;
+  while (n < flags.length && flags[n] === 0) n++;
+  return n;
+}
+
+/** Builds the run's result from what the run supervisor committed. */
+export function runPosteriorFromOutcome(
+  outcome: RunOutcome,
+  meta: { names: readonly string[]; paramCount: number; seed: number; metric: string; saveWarmup: boolean; threads: number; pooledWarmup: boolean },
+): RunPosterior {
+  const W = outcome.numWarmup;
+  const D = outcome.numDraws;
+  const chains: RunChainResult[] = outcome.actors.map((a) => {
+    const trace = outcome.store.chains[a.chain]!;
+    const samp = trace.sampling.snapshot(D);
+    const warm = trace.warmup.snapshot(W);
+    let placeholders = 0;
+    for (const f of [samp.placeholder, warm.placeholder]) for (let i = 0; i < f.length; i++) placeholders += f[i]!;
+    const status: ChainStatus = {
+      chain: a.chain,
+      status: a.status,
+      restarts: a.restarts,
+      failedAt: a.failedAt,
+      error: a.error,
+      placeholders,
+    };
+    return {
+      chain: a.chain,
+      values: samp.values,
+      stats: samp.stats as SamplerStatsArrays,
+      warmupValues: meta.saveWarmup ? warm.values : null,
+      warmupStats: warm.stats as SamplerStatsArrays,
+      stepSize: a.state?.stepSize ?? NaN,
+      metric: a.state?.metric ?? { kind: "diag", inverse: new Float64Array(0) },
+      gradientEvaluations: a.gradientEvaluations,
+      warmupSeconds: trace.warmup.seconds,
+      samplingSeconds: trace.sampling.seconds,
+      placeholder: samp.placeholder,
+      warmupPlaceholder: warm.placeholder,
+      status,
+    };
+  });
+  return new RunPosterior(
+    { names: meta.names, paramCount: meta.paramCount, numWarmup: W, numDraws: D, seed: meta.seed, metric: meta.metric, chains },
+    {
+      status: outcome.status,
+      abortReason: outcome.abortReason,
+      threads: meta.threads,
+      seconds: outcome.seconds,
+      pooledWarmup: meta.pooledWarmup,
+      warmupExtensions: outcome.warmupExtensions,
+      diagnostics: outcome.diagnostics,
+    },
+  );
+}

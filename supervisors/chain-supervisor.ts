@@ -1,0 +1,73 @@
+/**
+ * A chain supervisor: runs one chain actor with
+ * - a watchdog: every chunk runs under `Effect.timeoutFail` (counted from when it gets a
+ *   thread); on expiry the task is aborted, which makes piscina terminate the thread it runs
+ *   on (an endless loop cannot be stopped any other way);
+ * - a restart policy, an Effect `Schedule` over chunk failures (default: 3 restarts with
+ *   exponential backoff from 100 ms): a failed chunk is re-run from the same checkpoint,
+ *   usually on a fresh thread (piscina replaces dead ones). The schedule restarts with every
+ *   chunk, so it bounds consecutive failures without progress in between;
+ * - giving up: when the schedule is exhausted (or on a defect in the chain's own main-thread
+ *   code) the chain is marked failed (its remaining draws become placeholders) and the
+ *   coordinator stops waiting for it. Other chains are not touched.
+ */
+import { Duration, Effect, Schedule } from "effect";
+import type { ChainActor } from "../actors/chain-actor.js";
+import type { ChainStatusKind, RunSink } from "../actors/events.js";
+import type { ChunkTask } from "../actors/protocol.js";
+import type { ChunkFailed, ChunkTimeout, Pool } from "./pool.js";
+
+export type ChunkError = ChunkFailed | ChunkTimeout;
+
+export type RestartSchedule = Schedule.Schedule<unknown, ChunkError>;
+
+export interface SupervisionPolicy {
+  readonly restart: RestartSchedule;
+  /** Longest a chunk may run before the watchdog kills it. */
+  readonly chunkTimeout: Duration.DurationInput;
+}
+
+/** The default restart policy: `maxRestarts` restarts, waiting base, 2 base, 4 base, ... */
+export function defaultRestartSchedule(maxRestarts = 3, base: Duration.DurationInput = "100 millis"): RestartSchedule {
+  return Schedule.exponential(base).pipe(Schedule.intersect(Schedule.recurs(maxRestarts)));
+}
+
+export function superviseChain(actor: ChainActor, pool: Pool, policy: SupervisionPolicy, sink: RunSink): Effect.Effect<ChainStatusKind> {
+  const timeout = Duration.decode(policy.chunkTimeout);
+  const execute = (task: ChunkTask) => {
+    let attempt = 0;
+    const once = Effect.suspend(() => {
+      const a = attempt;
+      if (a > 0) {
+        actor.restarts++;
+        sink.event({ type: "chain-restarted", chain: actor.chain, fromIteration: actor.iteration, attempt: a });
+      }
+      return pool.run({ ...task, attempt: a }, timeout).pipe(
+        Effect.tapError((e) =>
+          Effect.sync(() => {
+            attempt = a + 1;
+            sink.event({
+              type: "chunk-failed",
+              chain: actor.chain,
+              fromIteration: actor.iteration,
+              attempt: a,
+              reason: e._tag === "ChunkTimeout" ? "timeout" : "error",
+              message: e.message,
+            });
+          }),
+        ),
+      );
+    });
+    return Effect.retry(once, policy.restart);
+  };
+  const giveUp = (message: string) =>
+    Effect.sync(() => {
+      actor.fail(message);
+      return actor.status;
+    });
+  return actor.run(execute).pipe(
+    Effect.catchAll((e: ChunkError) => giveUp(e.message)),
+    // A defect on the main thread (a bug) fails this chain only, never the run.
+    Effect.catchAllDefect((d) => giveUp(`internal error: ${d instanceof Error ? d.message : String(d)}`)),
+  );
+}

@@ -1,0 +1,187 @@
+/**
+ * The run supervisor: the root of the supervision tree. It owns the pool (a scoped
+ * resource), the warmup coordinator and one chain supervisor per chain, all forked in one
+ * scope. The run ends when every chain has ended (completed, stopped early, or failed) or
+ * when it is aborted; either way the scope closes (no worker thread outlives it) and the
+ * outcome, with whatever was committed, is returned: a run always has a result.
+ *
+ * Chains are cut to a common length, so that R-hat and friends see equal chains: the
+ * draws every healthy chain completed (all of them, unless aborted). A failed chain is
+ * padded with placeholder draws to that length (emitted as placeholder batches).
+ */
+import { Deferred, Effect } from "effect";
+import { ChainActor, type ChunkSizing } from "../actors/chain-actor.js";
+import { WarmupCoordinator, type EarlyStopOptions, type WarmupExtensionOptions } from "../actors/coordinator.js";
+import type { OnlineDiagnostics, RunSink, RunStatusKind } from "../actors/events.js";
+import { placeholderBatch, type FaultSpec, type ModelSpec } from "../actors/protocol.js";
+import { TraceStore } from "../actors/trace-store.js";
+import type { SamplerSettings } from "../src/inference/index.js";
+import { superviseChain, type SupervisionPolicy } from "./chain-supervisor.js";
+import { acquirePool, type PoolStartError, type WorkerResourceLimits } from "./pool.js";
+
+/** A validated run: everything decided before any worker starts. */
+export interface RunPlan {
+  readonly modelId: string;
+  readonly model: ModelSpec;
+  readonly names: readonly string[];
+  readonly paramCount: number;
+  readonly numChains: number;
+  readonly threads: number;
+  readonly seed: number;
+  /** Kernel settings (with `metricUpdate: "external"`: the coordinator sets metrics). */
+  readonly settings: SamplerSettings;
+  readonly numDraws: number;
+  /** Per chain: user inits in the unconstrained space, or null for random inits. */
+  readonly inits: readonly (Float64Array | null)[];
+  readonly initRadius: number | null;
+  readonly pooled: boolean;
+  readonly extension: WarmupExtensionOptions | null;
+  readonly checkEvery: number;
+  readonly earlyStop: EarlyStopOptions | null;
+  readonly faults: readonly FaultSpec[];
+  readonly sizing: ChunkSizing;
+  readonly maxPendingBatches: number;
+  readonly policy: SupervisionPolicy;
+  readonly resourceLimits: WorkerResourceLimits | undefined;
+}
+
+export interface RunControl {
+  /** Closed while paused. */
+  readonly running: Effect.Latch;
+  /** Completed (with a reason) to abort the run. */
+  readonly abort: Deferred.Deferred<string>;
+}
+
+export interface RunOutcome {
+  readonly status: RunStatusKind;
+  readonly abortReason: string | null;
+  /** Common lengths of the chains in the result. */
+  readonly numWarmup: number;
+  readonly numDraws: number;
+  readonly actors: readonly ChainActor[];
+  readonly store: TraceStore;
+  readonly diagnostics: OnlineDiagnostics | null;
+  readonly warmupExtensions: number;
+  readonly seconds: number;
+}
+
+export interface Run {
+  readonly store: TraceStore;
+  readonly actors: readonly ChainActor[];
+  readonly coordinator: WarmupCoordinator;
+  readonly program: Effect.Effect<RunOutcome, PoolStartError>;
+}
+
+export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Run {
+  // Preallocated for the planned draws (no copies while growing, none when the result is
+  // made); with early stop the maximum may be far more than needed, so it starts smaller.
+  const drawsCapacity = plan.earlyStop === null ? plan.numDraws : Math.min(plan.numDraws, 4096);
+  const store = new TraceStore(plan.names, plan.numChains, plan.settings.numWarmup, drawsCapacity);
+  let actors: ChainActor[] = [];
+  const coordinator = new WarmupCoordinator({
+    numChains: plan.numChains,
+    pooled: plan.pooled,
+    extension: plan.extension,
+    checkEvery: plan.checkEvery,
+    earlyStop: plan.earlyStop,
+    store,
+    sink,
+    gradients: () => actors.reduce((a, x) => a + x.gradientEvaluations, 0),
+  });
+  actors = Array.from(
+    { length: plan.numChains },
+    (_, chain) =>
+      new ChainActor(
+        {
+          chain,
+          modelId: plan.modelId,
+          settings: plan.settings,
+          init: { seed: plan.seed, position: plan.inits[chain] ?? null, initRadius: plan.initRadius },
+          numDraws: plan.numDraws,
+          faults: plan.faults,
+          sizing: plan.sizing,
+          maxPendingBatches: plan.maxPendingBatches,
+        },
+        store.chains[chain]!,
+        coordinator,
+        sink,
+        control,
+      ),
+  );
+
+  const program = Effect.gen(function* () {
+    const t0 = performance.now();
+    sink.event({ type: "run-started", chains: plan.numChains, threads: plan.threads, seed: plan.seed });
+    const ended = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const pool = yield* acquirePool({
+          threads: plan.threads,
+          workerData: { models: { [plan.modelId]: plan.model } },
+          ...(plan.resourceLimits !== undefined ? { resourceLimits: plan.resourceLimits } : {}),
+        });
+        const chains = Effect.forEach(actors, (a) => superviseChain(a, pool, plan.policy, sink), {
+          concurrency: "unbounded",
+          discard: true,
+        });
+        return yield* Effect.race(
+          chains.pipe(Effect.as({ aborted: null as string | null })),
+          Deferred.await(control.abort).pipe(Effect.map((reason) => ({ aborted: reason as string | null }))),
+        );
+      }),
+    );
+    yield* Effect.promise(() => coordinator.drain());
+    for (const a of actors) if (a.status === "running") a.status = "aborted";
+    const status: RunStatusKind =
+      ended.aborted !== null ? "aborted" : coordinator.stoppedAt !== null ? "stopped-early" : "completed";
+    if (ended.aborted !== null) sink.event({ type: "aborted", reason: ended.aborted });
+    const { numWarmup, numDraws } = commonLengths(actors, store);
+    padFailedChains(actors, store, sink, numWarmup, numDraws);
+    for (const a of actors) sink.progress(a.progress());
+    const seconds = (performance.now() - t0) / 1000;
+    sink.event({ type: "run-completed", status, seconds });
+    return {
+      status,
+      abortReason: ended.aborted,
+      numWarmup,
+      numDraws,
+      actors,
+      store,
+      diagnostics: coordinator.latest,
+      warmupExtensions: coordinator.extensionsDone,
+      seconds,
+    } satisfies RunOutcome;
+  });
+  return { store, actors, coordinator, program };
+}
+
+/** The draws every healthy chain has (all chains' if none is healthy). */
+function commonLengths(actors: readonly ChainActor[], store: TraceStore): { numWarmup: number; numDraws: number } {
+  const healthy = actors.filter((a) => a.status !== "failed").map((a) => a.chain);
+  const pick = healthy.length > 0 ? healthy : actors.map((a) => a.chain);
+  const reduce = healthy.length > 0 ? Math.min : Math.max;
+  const numWarmup = reduce(...pick.map((c) => store.chains[c]!.warmup.length));
+  const numDraws = reduce(...pick.map((c) => store.chains[c]!.sampling.length));
+  return { numWarmup, numDraws };
+}
+
+function padFailedChains(actors: readonly ChainActor[], store: TraceStore, sink: RunSink, numWarmup: number, numDraws: number): void {
+  const width = store.names.length;
+  for (const a of actors) {
+    if (a.status !== "failed") continue;
+    const trace = store.chains[a.chain]!;
+    const w = trace.warmup.length;
+    if (w < numWarmup) {
+      const b = placeholderBatch(a.chain, w, numWarmup - w, true, width);
+      trace.append(b);
+      sink.event({ type: "placeholders", chain: a.chain, phase: "warmup", start: w, count: b.count });
+      sink.batch(b, () => undefined);
+    }
+    const s = trace.sampling.length;
+    if (s < numDraws) {
+      const b = placeholderBatch(a.chain, numWarmup + s, numDraws - s, false, width);
+      trace.append(b);
+      sink.event({ type: "placeholders", chain: a.chain, phase: "sampling", start: numWarmup + s, count: b.count });
+      sink.batch(b, () => undefined);
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { Effect, Fiber } from "effect";
+import { compile } from "../../src/compile/index.js";
+import { benchmarkModel } from "../../bench/models/index.js";
+import {
+  initChainState,
+  mergeWindowAccumulators,
+  metricFromAccumulator,
+  nextWindowEnd,
+  runIterations,
+  setMetricAtWindowEnd,
+  warmupSchedule,
+  type ChainState,
+} from "../../src/inference/index.js";
+import { WarmupCoordinator, type CoordinatorOptions } from "../../actors/coordinator.js";
+import type { RunEvent, RunSink } from "../../actors/events.js";
+import { TraceStore } from "../../actors/trace-store.js";
+import { atLastWindowEnd, extendWarmup } from "../../actors/warmup-extension.js";
+
+const density = compile(benchmarkModel("eight_schools"));
+const settings = { numWarmup: 300, metricUpdate: "external" as const };
+
+function toFirstWindowEnd(chain: number): ChainState {
+  const s = initChainState(density, settings, { seed: 77, chain });
+  const r = runIterations(density, s, 300, settings);
+  expect(r.awaitingMetric).toBe(true);
+  return r.state;
+}
+
+function coordinator(overrides: Partial<CoordinatorOptions> = {}): { coord: WarmupCoordinator; events: RunEvent[] } {
+  const events: RunEvent[] = [];
+  const sink: RunSink = {
+    batch: () => undefined,
+    event: (e) => events.push(e),
+    progress: () => undefined,
+    diagnostics: () => undefined,
+    wantsDiagnostics: () => false,
+  };
+  const coord = new WarmupCoordinator({
+    numChains: 3,
+    pooled: true,
+    extension: null,
+    checkEvery: 100,
+    earlyStop: null,
+    store: new TraceStore(density.names, 3, 300, 300),
+    sink,
+    gradients: () => 0,
+    ...overrides,
+  });
+  return { coord, events };
+}
+
+describe("warmup coordinator", () => {
+  it("broadcasts the metric of the merged accumulators (chain order, whatever the arrival order)", async () => {
+    const states = [0, 1, 2].map(toFirstWindowEnd);
+    const expected = metricFromAccumulator(mergeWindowAccumulators(states.map((s) => s.accumulator!)), states[0]!.metric);
+    const { coord, events } = coordinator();
+    const decisions = await Effect.runPromise(
+      Effect.all([2, 0, 1].map((c) => coord.windowEnd(c, states[c]!)), { concurrency: "unbounded" }),
+    );
+    for (const d of decisions) {
+      expect(Array.from(d.metric.inverse)).toEqual(Array.from(expected.inverse));
+      expect(d.extendBy).toBe(0);
+    }
+    expect(events).toEqual([expect.objectContaining({ type: "window-end", window: 0, chains: [0, 1, 2], pooled: true })]);
+  });
+
+  it("does not wait for a chain that failed", async () => {
+    const states = [0, 1, 2].map(toFirstWindowEnd);
+    const { coord } = coordinator();
+    const waiting = Effect.runFork(Effect.all([coord.windowEnd(0, states[0]!), coord.windowEnd(2, states[2]!)], { concurrency: "unbounded" }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(waiting.unsafePoll()).toBeNull();
+    coord.chainFailed(1);
+    const [a] = await Effect.runPromise(Fiber.join(waiting));
+    const expected = metricFromAccumulator(mergeWindowAccumulators([states[0]!.accumulator!, states[2]!.accumulator!]), states[0]!.metric);
+    expect(Array.from(a.metric.inverse)).toEqual(Array.from(expected.inverse));
+  });
+
+  it("per-chain warmup: each chain gets its own metric at once", async () => {
+    const states = [0, 1, 2].map(toFirstWindowEnd);
+    const { coord } = coordinator({ pooled: false });
+    const d = await Effect.runPromise(coord.windowEnd(1, states[1]!));
+    expect(Array.from(d.metric.inverse)).toEqual(Array.from(metricFromAccumulator(states[1]!.accumulator!, states[1]!.metric).inverse));
+  });
+});
+
+describe("warmup extension", () => {
+  it("adds one slow window before the terminal buffer; sampling starts after it", () => {
+    const schedule = warmupSchedule(300);
+    const last = schedule.windows.at(-1)!;
+    let s = initChainState(density, settings, { seed: 5 });
+    while (!atLastWindowEnd(s)) {
+      const r = runIterations(density, s, 300, settings);
+      s = r.awaitingMetric && !atLastWindowEnd(r.state) ? setMetricAtWindowEnd(density, r.state, metricFromAccumulator(r.state.accumulator!, r.state.metric)) : r.state;
+    }
+    expect(s.iteration).toBe(last.end);
+    const ext = extendWarmup(s, 60);
+    expect(ext.numWarmup).toBe(360);
+    expect(s.numWarmup).toBe(300); // the input is untouched
+    let t = setMetricAtWindowEnd(density, ext, metricFromAccumulator(ext.accumulator!, ext.metric));
+    expect(nextWindowEnd(t)).toBe(last.end + 60);
+    const r = runIterations(density, t, 1000, settings);
+    expect(r.iterations).toBe(60);
+    expect(r.awaitingMetric).toBe(true);
+    expect(r.state.accumulator!.draws.n).toBe(60);
+    expect(atLastWindowEnd(r.state)).toBe(true);
+    t = setMetricAtWindowEnd(density, r.state, metricFromAccumulator(r.state.accumulator!, r.state.metric));
+    const steps = new Set<number>();
+    let firstSampling = -1;
+    runIterations(density, t, 200, settings, (d) => {
+      if (!d.warmup) {
+        if (firstSampling < 0) firstSampling = d.iteration;
+        steps.add(d.stats.stepSize);
+      }
+    });
+    expect(firstSampling).toBe(360);
+    expect(steps.size).toBe(1);
+    expect(() => extendWarmup(t, 10)).toThrow(/last slow window/);
+  });
+});

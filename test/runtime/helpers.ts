@@ -1,0 +1,26 @@
+import { expect } from "vitest";
+import type { Posterior } from "../../src/api/posterior.js";
+
+/** Every value and sampler statistic of the given chains, bit for bit (NaN equal to NaN). */
+export function expectSameDraws(a: Posterior, b: Posterior, chains: readonly number[] = a.chains.map((c) => c.chain)): void {
+  expect(a.numDraws).toBe(b.numDraws);
+  expect(a.names).toEqual(b.names);
+  for (const c of chains) {
+    const x = a.chains[c]!;
+    const y = b.chains[c]!;
+    expect(same(x.values, y.values), `values of chain ${c}`).toBe(true);
+    for (const k of ["lp", "stepSize", "treeDepth", "nLeapfrog", "divergent", "energy", "acceptStat"] as const) {
+      expect(same(x.stats[k], y.stats[k]), `${k} of chain ${c}`).toBe(true);
+      expect(same(x.warmupStats[k], y.warmupStats[k]), `warmup ${k} of chain ${c}`).toBe(true);
+    }
+    expect(Array.from(x.metric.inverse)).toEqual(Array.from(y.metric.inverse));
+    expect(x.stepSize).toBe(y.stepSize);
+    expect(x.gradientEvaluations).toBe(y.gradientEvaluations);
+  }
+}
+
+function same(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}

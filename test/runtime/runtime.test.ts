@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { firstValueFrom, lastValueFrom, toArray } from "rxjs";
+import { benchmarkModel } from "../../bench/models/index.js";
+import { compile, compileModel } from "../../src/compile/index.js";
+import { essBulk, essTail, rhat } from "../../src/diagnostics/index.js";
+import { Posterior } from "../../src/api/posterior.js";
+import { sampleSync } from "../../src/api/sample-sync.js";
+import { sample } from "../../src/api/sample.js";
+import { RunPosterior } from "../../src/api/run-posterior.js";
+import { warmupSchedule } from "../../src/inference/index.js";
+import type { Draw } from "../../actors/batch.js";
+import type { RunEvent } from "../../actors/events.js";
+import { liveWorkerThreads } from "../../supervisors/pool.js";
+import { expectSameDraws } from "./helpers.js";
+
+const eightSchools = benchmarkModel("eight_schools");
+const small = { chains: 4, warmup: 300, draws: 300, seed: 11 } as const;
+
+describe("sample: the supervised multi-chain runtime", () => {
+  it("with per-chain warmup gives sampleSync's draws bit for bit, on 1 and on 2 threads", async () => {
+    const sync = sampleSync(compile(eightSchools), small);
+    for (const threads of [1, 2]) {
+      const run = sample(eightSchools, { ...small, threads, pooledWarmup: false, warmupExtension: false });
+      const post = await run.result;
+      expect(post).toBeInstanceOf(Posterior);
+      expect(post).toBeInstanceOf(RunPosterior);
+      expect(post.threads).toBe(threads);
+      expect(post.status).toBe("completed");
+      expect(post.chainStatus.map((s) => s.status)).toEqual(["completed", "completed", "completed", "completed"]);
+      expectSameDraws(post, sync);
+      expect(post.summary()).toEqual(sync.summary());
+    }
+    expect(liveWorkerThreads()).toBe(0);
+  });
+
+  it("pools warmup across chains: one metric for all, the same draws on 1 and 2 threads", async () => {
+    const events: RunEvent[] = [];
+    const a = sample(eightSchools, { ...small, threads: 1, warmupExtension: false });
+    a.events$.subscribe((e) => events.push(e));
+    const one = await a.result;
+    const two = await sample(eightSchools, { ...small, threads: 2, warmupExtension: false }).result;
+    expectSameDraws(one, two);
+    const inverse = one.chains.map((c) => Array.from(c.metric.inverse));
+    for (const m of inverse) expect(m).toEqual(inverse[0]);
+    const windows = events.filter((e) => e.type === "window-end");
+    expect(windows.length).toBe(warmupSchedule(small.warmup).windows.length);
+    expect(windows.every((w) => w.type === "window-end" && w.pooled && w.chains.length === 4)).toBe(true);
+    // Not the per-chain result.
+    const perChain = await sample(eightSchools, { ...small, threads: 2, pooledWarmup: false, warmupExtension: false }).result;
+    expect(Array.from(perChain.chains[1]!.metric.inverse)).not.toEqual(inverse[1]);
+    expect(one.summary().every((r) => r.rhat < 1.05)).toBe(true);
+  });
+
+  it("streams every draw in order per chain, with names, phase and statistics; progress and events", async () => {
+    const run = sample(compileModel(eightSchools), { ...small, draws: 200, threads: 2, saveWarmup: true });
+    const draws: Draw[] = [];
+    run.draws$.subscribe((d) => draws.push(d));
+    const events = lastValueFrom(run.events$.pipe(toArray()));
+    const progress = lastValueFrom(run.progress$);
+    const post = await run.result;
+    expect(draws.length).toBe(4 * (300 + 200));
+    for (let c = 0; c < 4; c++) {
+      const mine = draws.filter((d) => d.chain === c);
+      expect(mine.map((d) => d.iteration)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+      expect(mine.slice(0, 300).every((d) => d.phase === "warmup")).toBe(true);
+      expect(mine.slice(300).every((d) => d.phase === "sampling")).toBe(true);
+      const mu = post.draws("mu")[c]!;
+      const theta3 = post.draws("theta[3]")[c]!;
+      mine.slice(300).forEach((d, i) => {
+        expect(d.values.mu).toBe(mu[i]);
+        expect(d.values["theta[3]"]).toBe(theta3[i]);
+        expect(d.stats.lp).toBe(post.chains[c]!.stats.lp[i]);
+        expect(d.stats.treeDepth).toBe(post.chains[c]!.stats.treeDepth[i]);
+        expect(d.placeholder).toBe(false);
+      });
+      const warmTau = post.warmupDraws("tau")![c]!;
+      mine.slice(0, 300).forEach((d, i) => expect(d.values.tau).toBe(warmTau[i]));
+    }
+    expect(Object.keys(draws[0]!.values)).toEqual(post.names);
+    const last = await progress;
+    expect(last.fraction).toBe(1);
+    expect(last.chains.map((c) => c.status)).toEqual(["completed", "completed", "completed", "completed"]);
+    const types = (await events).map((e) => e.type);
+    expect(types[0]).toBe("run-started");
+    expect(types.filter((t) => t === "chain-started").length).toBe(4);
+    expect(types.at(-1)).toBe("run-completed");
+  });
+
+  it("early stop: all chains stop at the first check point where R-hat < 1.01 and bulk/tail ESS >= 400", async () => {
+    const opts = { chains: 4, warmup: 300, draws: 5000, seed: 5, earlyStop: true, checkEvery: 100 } as const;
+    const run = sample(eightSchools, { ...opts, threads: 2 });
+    const diags = lastValueFrom(run.diagnostics$.pipe(toArray()));
+    const post = await run.result;
+    expect(post.status).toBe("stopped-early");
+    expect(post.chainStatus.every((s) => s.status === "stopped-early")).toBe(true);
+    expect(post.numDraws % 100).toBe(0);
+    expect(post.numDraws).toBeLessThan(5000);
+    const all = await diags;
+    expect(all.map((d) => d.draws)).toEqual(Array.from({ length: post.numDraws / 100 }, (_, i) => (i + 1) * 100));
+    expect(all.slice(0, -1).every((d) => !d.converged)).toBe(true);
+    const final = all.at(-1)!;
+    expect(final.converged).toBe(true);
+    // The online numbers are src/diagnostics' numbers on the posterior's draws.
+    for (const p of final.params) {
+      const chains = post.draws(p.name);
+      expect(p.rhat).toBe(rhat(chains));
+      expect(p.essBulk).toBe(essBulk(chains));
+      expect(p.essTail).toBe(essTail(chains));
+      expect(p.rhat).toBeLessThan(1.01);
+      expect(Math.min(p.essBulk, p.essTail)).toBeGreaterThanOrEqual(400);
+    }
+    expect(post.onlineDiagnostics).toEqual(final);
+    // Deterministic: the same stop on one thread.
+    const one = await sample(eightSchools, { ...opts, threads: 1 }).result;
+    expectSameDraws(one, post);
+  });
+
+  it("extends warmup by another slow window when the last window's R-hat is too high", async () => {
+    const run = sample(eightSchools, { ...small, warmupExtension: { rhat: 1.000001, max: 1 } });
+    const events = lastValueFrom(run.events$.pipe(toArray()));
+    const post = await run.result;
+    const ext = (await events).filter((e) => e.type === "warmup-extended");
+    expect(ext.length).toBe(1);
+    const lastWindow = warmupSchedule(300).windows.at(-1)!;
+    const by = lastWindow.end - lastWindow.start;
+    expect(ext[0]).toMatchObject({ iteration: lastWindow.end, by, numWarmup: 300 + by });
+    expect(post.numWarmup).toBe(300 + by);
+    expect(post.warmupExtensions).toBe(1);
+    expect(post.numDraws).toBe(300);
+    for (const c of post.chains) {
+      expect(c.warmupStats.lp.length).toBe(300 + by);
+      expect(new Set(c.stats.stepSize).size).toBe(1);
+    }
+    // One more pooled window end after the extension window.
+    const windows = (await events).filter((e) => e.type === "window-end");
+    expect(windows.length).toBe(warmupSchedule(300).windows.length + 1);
+  });
+
+  it("takes user inits (mapped on the main thread) and module models", async () => {
+    const post = await sample(eightSchools, { ...small, draws: 50, inits: { mu: 1, tau: 2, theta: [0, 0, 0, 0, 0, 0, 0, 0] } }).result;
+    const sync = sampleSync(compile(eightSchools), { ...small, draws: 50, inits: { mu: 1, tau: 2, theta: [0, 0, 0, 0, 0, 0, 0, 0] } });
+    expect(post.chains[0]!.warmupStats.lp[0]).toBeCloseTo(sync.chains[0]!.warmupStats.lp[0]!, 12);
+    const run = sample(
+      { backend: "module", module: new URL("./fixtures/faulty-normal.mjs", import.meta.url).pathname, options: { dim: 3 } },
+      { chains: 2, warmup: 200, draws: 200, seed: 1 },
+    );
+    const first = firstValueFrom(run.draws$);
+    const mod = await run.result;
+    expect(mod.names).toEqual(["x[1]", "x[2]", "x[3]"]);
+    expect((await first).values["x[2]"]).toBeTypeOf("number");
+    expect(mod.summary().every((r) => r.rhat < 1.1)).toBe(true);
+  });
+});
