@@ -1,13 +1,18 @@
 /**
- * `npm run validate:posteriordb`: every posterior of test/posteriordb sampled with the
- * defaults (4 chains, 1000 warmup + 1000 draws, seed 1) and judged by posteriordb's pass rule.
+ * `npm run validate:posteriordb`: every posterior of test/posteriordb sampled by the
+ * supervised runtime with its defaults (4 chains on worker threads, 1000 warmup + 1000 draws,
+ * pooled warmup, seed 1) and judged by posteriordb's pass rule. `--early-stop` uses the
+ * early-stop defaults instead (stop once bulk/tail ESS >= 400 and R-hat < 1.01, checked every
+ * 100 draws, at most `--max-draws` (10000) per chain); `--sync` uses `sampleSync` (chains one
+ * after another on this thread).
  * Where the reference itself was made with a higher adapt_delta or max_treedepth (its
  * `reference_method.control`: gp_pois_regr and the ODE model at 0.99, eight schools at 0.95),
  * the same control is used, and the table shows it: Stan at 0.8 has divergences on those too.
  * Prints a table; last line `posteriordb: N/26 passed`.
  *
- *   node dist/test/validate/posteriordb.js [--only name,name] [--seed 1]
+ *   node dist/test/validate/posteriordb.js [--only name,name] [--seed 1] [--early-stop] [--sync]
  */
+import { sample } from "../../src/api/sample.js";
 import { sampleSync } from "../../src/api/sample-sync.js";
 import { compile } from "../../src/compile/compile.js";
 import { loadPosterior, posteriordbModels } from "../posteriordb/models.js";
@@ -20,9 +25,18 @@ const option = (name: string) => {
 };
 const only = option("only")?.split(",");
 const seed = Number(option("seed") ?? 1);
+const earlyStop = args.includes("--early-stop");
+const sync = args.includes("--sync");
+const maxDraws = Number(option("max-draws") ?? 10000);
 const names = Object.keys(posteriordbModels).filter((n) => !only || only.includes(n));
 
-const header = ["posterior", "pass", "adapt_delta", "worst |mean z|", "worst sd ratio", "divergences", "min ESS", "max R-hat", "seconds"];
+/** Known limits, printed under the table (the issue lets the ODE model wait for its own issue). */
+const NOTES: Record<string, string> = {
+  "one_comp_mm_elim_abs-one_comp_mm_elim_abs":
+    "ODE (RK4 through scan in place of Stan's BDF solver). K_m and V_m have very heavy right tails (reference: K_m median 0.98, sd 7.3; made with 35,000 warmup iterations); 4 x 1000 draws do not pin down their sd. Left for the ODE issue.",
+};
+
+const header = ["posterior", "pass", "adapt_delta", "draws/chain", "worst |mean z|", "worst sd ratio", "divergences", "min ESS", "max R-hat", "seconds"];
 const rows: string[][] = [];
 let passed = 0;
 for (const name of names) {
@@ -32,7 +46,10 @@ for (const name of names) {
     .method_arguments?.control;
   const targetAccept = control?.adapt_delta ?? 0.8;
   const maxTreeDepth = control?.max_treedepth ?? 10;
-  const posterior = sampleSync(compile(model), { chains: 4, warmup: 1000, draws: 1000, seed, targetAccept, maxTreeDepth });
+  const settings = { chains: 4, warmup: 1000, seed, targetAccept, maxTreeDepth };
+  const posterior = sync
+    ? sampleSync(compile(model), { ...settings, draws: 1000 })
+    : await sample(model, { ...settings, draws: earlyStop ? maxDraws : 1000, earlyStop }).result;
   const seconds = (performance.now() - started) / 1000;
   const check = checkAgainstReference(posterior, reference.parameters);
   if (check.passed) passed++;
@@ -40,6 +57,7 @@ for (const name of names) {
     name,
     check.passed ? "yes" : "NO",
     String(targetAccept) + (maxTreeDepth !== 10 ? ` (depth ${maxTreeDepth})` : ""),
+    String(posterior.numDraws),
     check.worstMeanZ.toFixed(2),
     check.worstSdRatio.toFixed(3),
     String(check.divergences),
@@ -55,4 +73,7 @@ const line = (cells: string[]) => cells.map((c, k) => (k === 0 ? c.padEnd(widths
 console.log("\n" + line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
+for (const [name, note] of Object.entries(NOTES)) if (names.includes(name)) console.log(`note: ${name}: ${note}`);
+const mode = sync ? "sampleSync" : earlyStop ? `runtime, early stop (at most ${maxDraws} draws per chain)` : "runtime, 1000 draws per chain";
+console.log(`\n${mode}, seed ${seed}`);
 console.log(`posteriordb: ${passed}/${names.length} passed`);
