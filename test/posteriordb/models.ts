@@ -106,8 +106,11 @@ function diamonds(raw: Data): Model {
 
 // ---------------------------------------------------------------- earnings
 
-/** earn_height and its variants: outcome(earn) ~ normal(beta[1] + beta[2] * x1 + ..., sigma), flat priors. */
-function earnings(name: string, outcomeName: string, outcome: (earn: number) => number, predictors: (d: StanData) => number[][]) {
+/**
+ * earnings and mesquite: outcome(y) ~ normal(beta[1] + beta[2] * x1 + ..., sigma), flat priors,
+ * with `field` the outcome's data name and `outcome` its transformation (log, log10, none).
+ */
+function flatLinearRegression(name: string, outcomeName: string, field: string, outcome: (y: number) => number, predictors: (d: StanData) => number[][]) {
   return (raw: Data): Model => {
     const d = stan(raw);
     const N = int(d, "N");
@@ -117,12 +120,15 @@ function earnings(name: string, outcomeName: string, outcome: (earn: number) => 
       (b) => {
         const beta = b.param("beta", { shape: [xs.length + 1] });
         const sigma = b.param("sigma", { lower: 0 });
-        b.observe(outcomeName, dist.normal(linear(beta, xs.map((x) => constant(x))), sigma), vector(d, "earn", N).map(outcome));
+        b.observe(outcomeName, dist.normal(linear(beta, xs.map((x) => constant(x))), sigma), vector(d, field, N).map(outcome));
       },
       STAN,
     );
   };
 }
+
+const earnings = (name: string, outcomeName: string, outcome: (earn: number) => number, predictors: (d: StanData) => number[][]) =>
+  flatLinearRegression(name, outcomeName, "earn", outcome, predictors);
 const height = (d: StanData) => [vector(d, "height")];
 const heightMale = (d: StanData) => [vector(d, "height"), vector(d, "male")];
 // inter = height .* male
@@ -320,23 +326,8 @@ function lowDimGaussMix(raw: Data): Model {
 
 // ---------------------------------------------------------------- mesquite
 
-/** outcome(weight) ~ normal(beta[1] + beta[2] * x1 + ..., sigma), flat priors. */
-function mesquite(name: string, outcomeName: string, outcome: (w: number) => number, predictors: (d: StanData) => number[][]) {
-  return (raw: Data): Model => {
-    const d = stan(raw);
-    const N = int(d, "N");
-    const xs = predictors(d);
-    return model(
-      name,
-      (b) => {
-        const beta = b.param("beta", { shape: [xs.length + 1] });
-        const sigma = b.param("sigma", { lower: 0 });
-        b.observe(outcomeName, dist.normal(linear(beta, xs.map((x) => constant(x))), sigma), vector(d, "weight", N).map(outcome));
-      },
-      STAN,
-    );
-  };
-}
+const mesquite = (name: string, outcomeName: string, outcome: (w: number) => number, predictors: (d: StanData) => number[][]) =>
+  flatLinearRegression(name, outcomeName, "weight", outcome, predictors);
 const mesquiteAll = (d: StanData) => ["diam1", "diam2", "canopy_height", "total_height", "density", "group"].map((v) => vector(d, v));
 const logMesquiteAll = (d: StanData) => [
   ...["diam1", "diam2", "canopy_height", "total_height", "density"].map((v) => vector(d, v).map(Math.log)),
