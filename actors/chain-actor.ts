@@ -2,8 +2,8 @@
  * The chain actor. Its state is a checkpoint (`ChainState`, plus a metric the coordinator
  * handed it at a window end and the worker has not set yet); its work runs as chunk tasks
  * through an executor the chain supervisor provides (watchdog, restarts). It:
- * - sizes chunks to about `targetSeconds` of compute, never past a slow-window end, the end
- *   of warmup, an early-stop check point or the last draw;
+ * - sizes chunks to about `targetSeconds` of compute (less near the chain's end), never past
+ *   a slow-window end, the end of warmup, an early-stop check point or the last draw;
  * - commits a chunk's result: the next checkpoint, the batch into the trace store and to the
  *   run's streams;
  * - at a window end reports to the coordinator and waits for the metric (and a possible
@@ -21,7 +21,7 @@ import { nextWindowEnd, warmupSchedule, type ChainState, type Metric, type Sampl
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
 import type { ChunkResult, ChunkTask, FaultSpec, InitRequest } from "./protocol.js";
-import type { ChainTrace } from "./trace-store.js";
+import type { BatchData, ChainTrace } from "./trace-store.js";
 import { extendWarmup } from "./warmup-extension.js";
 
 export interface ChunkSizing {
@@ -103,6 +103,15 @@ export class ChainActor {
     return this.state !== null && this.pendingMetric === null && !this.state.awaitingMetric && this.iteration >= this.numWarmup + this.config.numDraws;
   }
 
+  /**
+   * Estimated compute seconds the chain has left (its planned iterations at its recent
+   * seconds per iteration; NaN before its first chunk): the pool runs the chunk of the chain
+   * with the most left first.
+   */
+  remainingSeconds(): number {
+    return Math.max(0, this.numWarmup + this.config.numDraws - this.iteration) * this.secondsPerIteration;
+  }
+
   /** The next chunk from the current checkpoint. */
   nextTask(): ChunkTask {
     const s = this.state;
@@ -119,6 +128,9 @@ export class ChainActor {
       const cp = this.coordinator.nextCheckPoint(drawn);
       if (cp !== null) n = Math.min(n, cp - drawn);
     }
+    const iterations = Math.max(0, n);
+    // The chunk writes its draws straight into this chain's trace (shared arrays).
+    const target = (it < warm ? this.trace.warmup : this.trace.sampling).target(iterations);
     return {
       modelId: this.config.modelId,
       chain: this.chain,
@@ -126,35 +138,56 @@ export class ChainActor {
       state: s,
       init: s === null ? this.config.init : null,
       metric: this.pendingMetric,
-      iterations: Math.max(0, n),
+      iterations,
+      target,
       settings: this.config.settings,
       faults: this.config.faults,
     };
   }
 
-  /** Takes a chunk's result as the new checkpoint and publishes its draws. */
-  commit(result: ChunkResult): void {
+  /**
+   * Whether, once `task` (the chunk `nextTask` just made) is done, the chain goes straight on
+   * to its next chunk (false: it ends there, or waits at a shared window end or an early-stop
+   * check point). The pool keeps the thread for such a chain when it has the most work left.
+   */
+  continuesAfter(task: ChunkTask): boolean {
+    const it = this.iteration;
+    const warm = this.numWarmup;
+    const end = it + task.iterations;
+    if (it < warm) {
+      const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state);
+      return !(we === end && this.coordinator.sharesWindowEnds);
+    }
+    const drawn = end - warm;
+    return drawn < this.config.numDraws && this.coordinator.nextCheckPoint(drawn - 1) !== drawn;
+  }
+
+  /** Takes a chunk's result as the new checkpoint and publishes its draws (views of the trace). */
+  commit(task: ChunkTask, result: ChunkResult): void {
+    const phase = result.warmup ? this.trace.warmup : this.trace.sampling;
+    if (!phase.commit(task.target, result.count)) {
+      throw new Error(`chain ${this.chain}: the chunk's draws (iterations ${result.start}..${result.start + result.count}) do not continue its trace`);
+    }
     this.state = result.state;
     this.pendingMetric = null;
-    const b = result.batch;
-    if (b.count > 0) {
-      const phase = b.warmup ? this.trace.warmup : this.trace.sampling;
-      phase.seconds += result.seconds;
-      this.trace.append(b);
-      if (!b.warmup) for (let i = 0; i < b.count; i++) this.divergences += b.divergent[i]!;
-      const per = result.seconds / b.count;
+    phase.seconds += result.seconds;
+    if (result.count > 0) {
+      if (!result.warmup) this.divergences += result.divergences;
+      const per = result.seconds / result.count;
       this.secondsPerIteration = Number.isNaN(this.secondsPerIteration) ? per : 0.5 * this.secondsPerIteration + 0.5 * per;
       const { targetSeconds, max } = this.config.sizing;
-      const want = Math.round(targetSeconds / Math.max(this.secondsPerIteration, 1e-9));
+      // Towards the end of the chain, chunks shrink (half of what is left, down to a fifth
+      // of the target): the threads then run out of work at nearly the same moment instead
+      // of one finishing a full-size last chunk alone.
+      const seconds = Math.min(targetSeconds, Math.max(targetSeconds / 5, this.remainingSeconds() / 2));
+      const want = Math.round(seconds / Math.max(this.secondsPerIteration, 1e-9));
       this.chunkSize = Math.max(1, Math.min(max, want, this.chunkSize * 4));
-      this.publish(b);
-    } else {
-      this.trace.warmup.seconds += result.seconds;
+      this.publish(phase.view(this.chain, result.start, task.target.offset, result.count, result.warmup));
     }
     this.sink.progress(this.progress());
   }
 
-  private publish(b: ChunkResult["batch"]): void {
+  private publish(b: BatchData): void {
     this.outstanding++;
     if (this.outstanding >= this.config.maxPendingBatches) this.credit.unsafeClose();
     let acked = false;
@@ -190,14 +223,15 @@ export class ChainActor {
       while (!self.finished) {
         yield* self.control.running.await;
         yield* self.credit.await;
-        const result = yield* execute(self.nextTask());
-        self.commit(result);
+        const task = self.nextTask();
+        const result = yield* execute(task);
+        self.commit(task, result);
         const s = self.state!;
         if (s.awaitingMetric) {
           const decision = yield* self.coordinator.windowEnd(self.chain, s);
           self.pendingMetric = decision.metric;
           if (decision.extendBy > 0) self.state = extendWarmup(s, decision.extendBy);
-        } else if (result.batch.count > 0 && !result.batch.warmup) {
+        } else if (result.count > 0 && !result.warmup) {
           const d = yield* self.coordinator.sampled(self.chain, self.sampledDraws);
           if (d === "stop") {
             self.status = "stopped-early";

@@ -104,6 +104,11 @@ export class WarmupCoordinator {
     return this.extensions;
   }
 
+  /** Whether chains may wait for each other at slow-window ends (pooled warmup or extension). */
+  get sharesWindowEnds(): boolean {
+    return this.opts.pooled || this.opts.extension !== null;
+  }
+
   // ---- window ends ---------------------------------------------------------------
 
   /**

@@ -3,7 +3,7 @@
  * the sink through which actors and supervisors hand them (and batches) to the API layer.
  */
 import type { Phase } from "./batch.js";
-import type { BatchData } from "./protocol.js";
+import type { BatchData } from "./trace-store.js";
 
 export type ChainStatusKind = "running" | "completed" | "stopped-early" | "failed" | "aborted";
 

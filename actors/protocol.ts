@@ -3,8 +3,10 @@
  * of the piscina pool. Everything here is structured-clone friendly plain data.
  *
  * One kind of task: a chunk. (model id, checkpoint, optional metric to set first,
- * iterations, settings) -> (next checkpoint, one batch of draws). A chunk whose checkpoint
- * is null first initialises the chain (inits, Stan's step size search) from `init`.
+ * iterations, settings, where to write the draws) -> (next checkpoint, how many draws it
+ * wrote). The draws go straight into the chain's trace arrays (SharedArrayBuffers: see
+ * `DrawTarget`). A chunk whose checkpoint is null first initialises the chain (inits,
+ * Stan's step size search) from `init`.
  */
 import type { CompiledModel } from "../src/compile/compile.js";
 import type { ModuleModelSpec } from "../src/compile/module-model.js";
@@ -44,6 +46,29 @@ export interface FaultSpec {
   readonly attempts: number;
 }
 
+/**
+ * Where a chunk writes its draws: the chain's trace arrays for the phase the chunk runs in,
+ * SharedArrayBuffers the main thread allocated (`actors/trace-store.ts`). The worker
+ * writes draw j of the phase at index j (`offset` is the chunk's first), values
+ * quantity-major: quantity k of draw j at `values[k * capacity + j]`, the layout of the
+ * final posterior, so the main thread neither copies nor transposes anything per draw
+ * (DECISIONS.md D21). A structured clone of a view on a SharedArrayBuffer shares its
+ * memory, so the task carries these arrays at no cost.
+ */
+export interface DrawTarget {
+  readonly values: Float64Array;
+  readonly capacity: number;
+  /** Index within the phase of the chunk's first draw (the phase's committed length). */
+  readonly offset: number;
+  readonly lp: Float64Array;
+  readonly stepSize: Float64Array;
+  readonly treeDepth: Int32Array;
+  readonly nLeapfrog: Int32Array;
+  readonly divergent: Uint8Array;
+  readonly energy: Float64Array;
+  readonly acceptStat: Float64Array;
+}
+
 export interface ChunkTask {
   readonly modelId: string;
   readonly chain: number;
@@ -56,75 +81,31 @@ export interface ChunkTask {
   readonly metric: Metric | null;
   /** Iterations to run (the kernel stops earlier at a slow-window end). */
   readonly iterations: number;
+  /** Where the draws go (room for `iterations` draws from `offset`). */
+  readonly target: DrawTarget;
   readonly settings: SamplerSettings;
   readonly faults: readonly FaultSpec[];
-}
-
-/** Draws of one chain in one phase, draw-major: `values[i * names.length + k]`. */
-export interface BatchData {
-  readonly chain: number;
-  /** Iteration (0-based over warmup and sampling) of the first draw. */
-  readonly start: number;
-  readonly count: number;
-  readonly warmup: boolean;
-  readonly values: Float64Array;
-  readonly lp: Float64Array;
-  readonly stepSize: Float64Array;
-  readonly treeDepth: Int32Array;
-  readonly nLeapfrog: Int32Array;
-  readonly divergent: Uint8Array;
-  readonly energy: Float64Array;
-  readonly acceptStat: Float64Array;
-  /** True for placeholder draws of a chain that could not be restarted (NaN values). */
-  readonly placeholder: boolean;
+  /**
+   * Set by the pool: a shared cell the worker fills in, `[Date.now() when the chunk starts,
+   * the thread's id, Date.now() when it ends]` (0 until then). The watchdog counts from the
+   * start; a chunk that fails with its start still 0 never ran, and one that fails with its
+   * end set had its result lost: either way its thread died under another chunk.
+   */
+  readonly started?: Float64Array;
 }
 
 export interface ChunkResult {
   readonly state: ChainState;
-  readonly batch: BatchData;
+  /** Iteration (0-based over warmup and sampling) of the chunk's first draw. */
+  readonly start: number;
+  /** Draws written into the target (a chunk holds one phase: it never crosses the end of warmup). */
+  readonly count: number;
+  readonly warmup: boolean;
+  /** Divergent transitions among the chunk's draws. */
+  readonly divergences: number;
   /** Worker-side compute seconds (init, metric step-size search and iterations). */
   readonly seconds: number;
 }
 
 export const STAT_KEYS = ["lp", "stepSize", "treeDepth", "nLeapfrog", "divergent", "energy", "acceptStat"] as const;
 export type StatKey = (typeof STAT_KEYS)[number];
-
-type NumericArray = Float64Array | Int32Array | Uint8Array;
-
-function numeric<T extends NumericArray>(Ctor: { new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number }, n: number, shared: boolean): T {
-  return new Ctor(shared ? new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT) : new ArrayBuffer(n * Ctor.BYTES_PER_ELEMENT));
-}
-
-/**
- * A batch of `count` draws. Workers make it `shared` (SharedArrayBuffers): it then crosses
- * to the main thread without a copy and without a transfer. A transfer would detach the
- * worker's buffers, and in V8 one detached buffer invalidates a process-wide (per isolate)
- * protector, after which every typed-array access in the worker's optimised code carries an
- * extra check: the generated log density ran 20% slower (DECISIONS.md D13).
- */
-export function allocateBatch(chain: number, start: number, count: number, warmup: boolean, width: number, placeholder = false, shared = false): BatchData {
-  return {
-    chain,
-    start,
-    count,
-    warmup,
-    values: numeric(Float64Array, count * width, shared),
-    lp: numeric(Float64Array, count, shared),
-    stepSize: numeric(Float64Array, count, shared),
-    treeDepth: numeric(Int32Array, count, shared),
-    nLeapfrog: numeric(Int32Array, count, shared),
-    divergent: numeric(Uint8Array, count, shared),
-    energy: numeric(Float64Array, count, shared),
-    acceptStat: numeric(Float64Array, count, shared),
-    placeholder,
-  };
-}
-
-/** A batch of `count` placeholder draws: NaN values and statistics, flagged divergent. */
-export function placeholderBatch(chain: number, start: number, count: number, warmup: boolean, width: number): BatchData {
-  const b = allocateBatch(chain, start, count, warmup, width, true);
-  b.values.fill(NaN);
-  for (const k of ["lp", "stepSize", "energy", "acceptStat"] as const) b[k].fill(NaN);
-  b.divergent.fill(1);
-  return b;
-}

@@ -1,10 +1,17 @@
 /**
- * The run's trace store: per chain and phase, every committed draw in typed arrays that
- * grow by doubling. Values are quantity-major (`values[k * capacity + i]`), so one
- * quantity's draws of one chain are a contiguous run: online diagnostics read views, and
- * the final `Posterior` needs no transposition.
+ * The run's trace store: per chain and phase, every committed draw in typed arrays on
+ * SharedArrayBuffers that grow by doubling. Values are quantity-major
+ * (`values[k * capacity + i]`), so one quantity's draws of one chain are a contiguous run:
+ * online diagnostics read views, and the final `Posterior` needs no transposition.
+ *
+ * The workers write the draws: a chunk task carries a `DrawTarget` (these arrays, shared,
+ * and the index of its first draw), and the chain actor commits the draws the chunk
+ * reports (`commit`). The main thread does no per-draw work; batches for the streams are
+ * views of the store (`view`). Draws beyond `length` are not part of the trace (a failed or
+ * aborted chunk may have written some; its retry writes the same ones again).
  */
-import { STAT_KEYS, type BatchData, type StatKey } from "./protocol.js";
+import type { DrawTarget, StatKey } from "./protocol.js";
+import { STAT_KEYS } from "./protocol.js";
 
 type StatArrays = {
   lp: Float64Array;
@@ -16,15 +23,48 @@ type StatArrays = {
   acceptStat: Float64Array;
 };
 
-function allocStats(n: number): StatArrays {
+/**
+ * Consecutive draws of one chain in one phase, as views of the trace store (no copies):
+ * values quantity-major, quantity k of the batch's draw i at `values[k * stride + offset + i]`
+ * (`values` is the phase's whole array); statistics `count` long.
+ */
+export interface BatchData {
+  readonly chain: number;
+  /** Iteration (0-based over warmup and sampling) of the first draw. */
+  readonly start: number;
+  readonly count: number;
+  readonly warmup: boolean;
+  /** True for placeholder draws of a chain that could not be restarted (NaN values). */
+  readonly placeholder: boolean;
+  readonly values: Float64Array;
+  readonly stride: number;
+  readonly offset: number;
+  /** The batch's values draw-major (`[i * width + k]`), made on first call (see `PhaseTrace.drawMajor`). */
+  readonly drawMajor: () => Float64Array;
+  readonly lp: Float64Array;
+  readonly stepSize: Float64Array;
+  readonly treeDepth: Int32Array;
+  readonly nLeapfrog: Int32Array;
+  readonly divergent: Uint8Array;
+  readonly energy: Float64Array;
+  readonly acceptStat: Float64Array;
+}
+
+type NumericArray = Float64Array | Int32Array | Uint8Array;
+
+function numeric<T extends NumericArray>(Ctor: { new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number }, n: number, shared: boolean): T {
+  return new Ctor(shared ? new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT) : new ArrayBuffer(n * Ctor.BYTES_PER_ELEMENT));
+}
+
+function allocStats(n: number, shared: boolean): StatArrays {
   return {
-    lp: new Float64Array(n),
-    stepSize: new Float64Array(n),
-    treeDepth: new Int32Array(n),
-    nLeapfrog: new Int32Array(n),
-    divergent: new Uint8Array(n),
-    energy: new Float64Array(n),
-    acceptStat: new Float64Array(n),
+    lp: numeric(Float64Array, n, shared),
+    stepSize: numeric(Float64Array, n, shared),
+    treeDepth: numeric(Int32Array, n, shared),
+    nLeapfrog: numeric(Int32Array, n, shared),
+    divergent: numeric(Uint8Array, n, shared),
+    energy: numeric(Float64Array, n, shared),
+    acceptStat: numeric(Float64Array, n, shared),
   };
 }
 
@@ -32,31 +72,35 @@ function allocStats(n: number): StatArrays {
 export class PhaseTrace {
   length = 0;
   capacity: number;
+  /** Quantity-major, shared with the workers. */
   values: Float64Array;
   stats: StatArrays;
-  /** 1 where the draw is a placeholder. */
+  /** 1 where the draw is a placeholder (main thread only). */
   placeholder: Uint8Array;
   /** Worker compute seconds spent on this phase. */
   seconds = 0;
+  /** Draw-major copies of values, made for stream consumers on demand (null until then). */
+  private drawMajorValues: Float64Array | null = null;
 
   constructor(
     readonly width: number,
     initialCapacity: number,
   ) {
     this.capacity = Math.max(1, initialCapacity);
-    this.values = new Float64Array(width * this.capacity);
-    this.stats = allocStats(this.capacity);
+    this.values = numeric(Float64Array, width * this.capacity, true);
+    this.stats = allocStats(this.capacity, true);
     this.placeholder = new Uint8Array(this.capacity);
   }
 
+  /** Room for `need` draws: new arrays (doubled) with the committed draws copied over. */
   private grow(need: number): void {
     let cap = this.capacity;
     while (cap < need) cap *= 2;
-    const values = new Float64Array(this.width * cap);
+    const values = numeric(Float64Array, this.width * cap, true);
     for (let k = 0; k < this.width; k++) {
       values.set(this.values.subarray(k * this.capacity, k * this.capacity + this.length), k * cap);
     }
-    const stats = allocStats(cap);
+    const stats = allocStats(cap, true);
     for (const key of STAT_KEYS) (stats[key] as Float64Array).set(this.stats[key].subarray(0, this.length) as Float64Array);
     const placeholder = new Uint8Array(cap);
     placeholder.set(this.placeholder.subarray(0, this.length));
@@ -66,20 +110,94 @@ export class PhaseTrace {
     this.capacity = cap;
   }
 
-  append(b: BatchData): void {
-    const n = b.count;
+  /** Where a worker writes the next `n` draws (from `length`); grows the arrays first if needed. */
+  target(n: number): DrawTarget {
     if (this.length + n > this.capacity) this.grow(this.length + n);
+    const s = this.stats;
+    return {
+      values: this.values,
+      capacity: this.capacity,
+      offset: this.length,
+      lp: s.lp,
+      stepSize: s.stepSize,
+      treeDepth: s.treeDepth,
+      nLeapfrog: s.nLeapfrog,
+      divergent: s.divergent,
+      energy: s.energy,
+      acceptStat: s.acceptStat,
+    };
+  }
+
+  /**
+   * The `count` draws a worker wrote at `from` (the target it was given) join the trace.
+   * False (nothing committed) when they were written into arrays the trace has since
+   * replaced, or not at its end: both would be bugs of the caller.
+   */
+  commit(target: DrawTarget, count: number): boolean {
+    if (target.values !== this.values || target.offset !== this.length || this.length + count > this.capacity) return false;
+    this.length += count;
+    return true;
+  }
+
+  /** Appends `count` placeholder draws (NaN values and statistics, flagged divergent). */
+  appendPlaceholders(count: number): void {
+    if (this.length + count > this.capacity) this.grow(this.length + count);
+    const from = this.length;
+    const to = from + count;
+    for (let k = 0; k < this.width; k++) this.values.fill(NaN, k * this.capacity + from, k * this.capacity + to);
+    for (const key of ["lp", "stepSize", "energy", "acceptStat"] as const) this.stats[key].fill(NaN, from, to);
+    this.stats.treeDepth.fill(0, from, to);
+    this.stats.nLeapfrog.fill(0, from, to);
+    this.stats.divergent.fill(1, from, to);
+    this.placeholder.fill(1, from, to);
+    this.length = to;
+  }
+
+  /**
+   * Draws `[from, from + count)` of quantity-major values, draw-major, in a buffer the trace
+   * keeps for this (one per phase, grown like the trace: a consumer reading every batch's
+   * `values` causes one allocation per phase, not one per batch, which kept the main
+   * thread's garbage collector busy).
+   */
+  drawMajor(from: number, count: number): Float64Array {
     const w = this.width;
-    const cap = this.capacity;
-    const at = this.length;
-    const src = b.values;
-    for (let k = 0; k < w; k++) {
-      const base = k * cap + at;
-      for (let i = 0; i < n; i++) this.values[base + i] = src[i * w + k]!;
+    let out = this.drawMajorValues;
+    if (out === null || out.length < (from + count) * w) {
+      // Earlier batches keep their views of the old buffer; it need not be copied.
+      out = new Float64Array(w * Math.max(this.capacity, from + count));
+      this.drawMajorValues = out;
     }
-    for (const key of STAT_KEYS) (this.stats[key] as Float64Array).set(b[key] as Float64Array, at);
-    if (b.placeholder) this.placeholder.fill(1, at, at + n);
-    this.length += n;
+    const src = this.values;
+    const cap = this.capacity;
+    for (let k = 0; k < w; k++) {
+      const base = k * cap;
+      for (let i = from; i < from + count; i++) out[i * w + k] = src[base + i]!;
+    }
+    return out.subarray(from * w, (from + count) * w);
+  }
+
+  /** Draws `[from, from + count)` of the trace as a batch (views, no copies). */
+  view(chain: number, start: number, from: number, count: number, warmup: boolean): BatchData {
+    const s = this.stats;
+    const to = from + count;
+    return {
+      chain,
+      start,
+      count,
+      warmup,
+      placeholder: count > 0 && this.placeholder[from] === 1,
+      values: this.values,
+      stride: this.capacity,
+      offset: from,
+      drawMajor: () => this.drawMajor(from, count),
+      lp: s.lp.subarray(from, to),
+      stepSize: s.stepSize.subarray(from, to),
+      treeDepth: s.treeDepth.subarray(from, to),
+      nLeapfrog: s.nLeapfrog.subarray(from, to),
+      divergent: s.divergent.subarray(from, to),
+      energy: s.energy.subarray(from, to),
+      acceptStat: s.acceptStat.subarray(from, to),
+    };
   }
 
   /** Draws `[0, n)` of quantity k (a view). */
@@ -102,7 +220,7 @@ export class PhaseTrace {
     const m = Math.min(n, this.length);
     const values = new Float64Array(this.width * n).fill(NaN);
     for (let k = 0; k < this.width; k++) values.set(this.quantity(k, m), k * n);
-    const stats = allocStats(n);
+    const stats = allocStats(n, false);
     for (const key of STAT_KEYS) {
       (stats[key] as Float64Array).set(this.stats[key].subarray(0, m) as Float64Array);
     }
@@ -129,9 +247,6 @@ export class ChainTrace {
   constructor(width: number, warmupCapacity: number, drawsCapacity: number) {
     this.warmup = new PhaseTrace(width, warmupCapacity);
     this.sampling = new PhaseTrace(width, drawsCapacity);
-  }
-  append(b: BatchData): void {
-    (b.warmup ? this.warmup : this.sampling).append(b);
   }
 }
 

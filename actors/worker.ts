@@ -1,19 +1,22 @@
 /**
  * The piscina worker: runs chunk tasks. A worker instantiates each model once (by id, from
  * the pool's `workerData`) and keeps it; the model's data stays in the SharedArrayBuffers
- * the main thread made. A batch's draws are written into SharedArrayBuffers, so they reach
- * the main thread without a copy (and without a transfer: see `allocateBatch`); the small
- * checkpoint is cloned.
+ * the main thread made. A chunk's draws are written straight into the chain's trace arrays
+ * (SharedArrayBuffers the task points to: `DrawTarget`), in the posterior's layout, so they
+ * reach the main thread without a copy, a transfer or a transposition; only the small
+ * checkpoint is cloned back.
  *
  * This file must run as compiled JavaScript (`dist/actors/worker.js`): see
  * `supervisors/pool.ts` for how the path is resolved.
  */
-import { workerData } from "piscina";
+// piscina hands the pool's `workerData` to `new Worker` as is; reading it from
+// node:worker_threads spares each thread loading piscina's pool code (~15 ms).
+import { threadId, workerData } from "node:worker_threads";
 import { instantiate } from "../src/compile/compile.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
-import { allocateBatch, STAT_KEYS, type BatchData, type ChunkResult, type ChunkTask, type FaultSpec, type WorkerData } from "./protocol.js";
+import type { ChunkResult, ChunkTask, FaultSpec, WorkerData } from "./protocol.js";
 
 const models = new Map<string, Promise<LogDensity>>();
 
@@ -52,8 +55,20 @@ function injectFault(f: FaultSpec): void {
 }
 
 export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
-  const t0 = performance.now();
+  // A thread may hold two chunks, and piscina may take both from its port at once and
+  // start them together up to their first await; without a turn of the event loop here,
+  // both would run before either result is posted (the first result would wait for the
+  // second chunk, and a crash in the second would lose it).
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const model = await getModel(task.modelId);
+  // From here the chunk runs to its end without yielding: tell the pool's watchdog that it
+  // runs, and where.
+  const started = task.started;
+  if (started !== undefined) {
+    started[1] = threadId;
+    started[0] = Date.now();
+  }
+  const t0 = performance.now();
   let state: ChainState;
   if (task.state === null) {
     const init = task.init;
@@ -73,40 +88,44 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
   const width = model.names.length;
   const start = state.iteration;
   const warmup = start < state.numWarmup;
-  // A batch holds one phase: a chunk never crosses the end of warmup.
+  // A chunk holds one phase: it never crosses the end of warmup.
   const n = warmup ? Math.min(task.iterations, state.numWarmup - start) : task.iterations;
-  const batch = allocateBatch(task.chain, start, n, warmup, width, false, true);
+  const t = task.target;
+  const cap = t.capacity;
+  const offset = t.offset;
+  if (offset !== (warmup ? start : start - state.numWarmup) || offset + n > cap || t.values.length !== width * cap) {
+    throw new Error(`worker: chain ${task.chain}: the draw target (offset ${offset}, capacity ${cap}) does not fit iterations ${start}..${start + n}`);
+  }
   const out = new Float64Array(width);
   const faults = task.faults.filter((f) => f.chain === task.chain && task.attempt < f.attempts && f.atIteration >= start && f.atIteration < start + n);
-  let i = 0;
-  const values = batch.values;
+  const { values, lp, stepSize, treeDepth, nLeapfrog, divergent, energy, acceptStat } = t;
+  let j = offset;
+  let divergences = 0;
   const onDraw = (d: DrawInfo): void => {
     model.constrainFlat(d.position, out);
-    const base = i * width;
-    for (let k = 0; k < width; k++) values[base + k] = out[k]!;
+    for (let k = 0; k < width; k++) values[k * cap + j] = out[k]!;
     const s = d.stats;
-    batch.lp[i] = s.lp;
-    batch.stepSize[i] = s.stepSize;
-    batch.treeDepth[i] = s.treeDepth;
-    batch.nLeapfrog[i] = s.nLeapfrog;
-    batch.divergent[i] = s.divergent ? 1 : 0;
-    batch.energy[i] = s.energy;
-    batch.acceptStat[i] = s.acceptStat;
-    i++;
+    lp[j] = s.lp;
+    stepSize[j] = s.stepSize;
+    treeDepth[j] = s.treeDepth;
+    nLeapfrog[j] = s.nLeapfrog;
+    if (s.divergent) {
+      divergent[j] = 1;
+      divergences++;
+    } else {
+      divergent[j] = 0;
+    }
+    energy[j] = s.energy;
+    acceptStat[j] = s.acceptStat;
+    j++;
   };
   const withFaults = (d: DrawInfo): void => {
     onDraw(d);
     for (const f of faults) if (f.atIteration === d.iteration) injectFault(f);
   };
   const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults);
-  // Stopped early at a window end: hand back only the draws made.
-  const made = i === n ? batch : trimBatch(batch, i, width);
-  return { state: r.state, batch: made, seconds: (performance.now() - t0) / 1000 };
-}
-
-function trimBatch(b: BatchData, count: number, width: number): BatchData {
-  const t = allocateBatch(b.chain, b.start, count, b.warmup, width, b.placeholder, true);
-  t.values.set(b.values.subarray(0, count * width));
-  for (const k of STAT_KEYS) (t[k] as Float64Array).set((b[k] as Float64Array).subarray(0, count));
-  return t;
+  // Stopped early at a window end: only the draws made count.
+  const seconds = (performance.now() - t0) / 1000;
+  if (started !== undefined) started[2] = Date.now();
+  return { state: r.state, start, count: j - offset, warmup, divergences, seconds };
 }

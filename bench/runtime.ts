@@ -1,10 +1,38 @@
 /**
- * The multi-chain runtime's numbers (`npm run bench:runtime`, runs from dist/):
+ * The multi-chain runtime's numbers (`npm run bench:runtime`, runs from dist/).
  *
- * 1. overhead:  runtime on 1 thread vs the bare kernel loop (`sampleSync`: the same kernel,
- *               chains one after another on the main thread). Per-chain warmup, no
- *               extension: both make the very same draws, so the difference is the runtime.
- * 2. speedup:   4 chains on 2 threads vs the same 4 chains in sequence (`sampleSync`).
+ * Sections (`node dist/bench/runtime.js [sections...] [--quick] [--reps N] [--models a,b]`;
+ * default all):
+ *
+ * 1. startup:   the fixed cost of a run: a 4 x (10 + 10) run (no work to speak of) with
+ *               `sample` (first run in a fresh process, and later runs) against `sampleSync`.
+ *               Thread start, module loading and a cold JIT in every worker thread: paid once
+ *               per run, whatever its length.
+ * 2. overhead + speedup, every benchmark model, each in a fresh process (so that the kernel
+ *               on the main thread has seen that model only, as a worker's has), runs
+ *               interleaved (sampleSync, 1 thread, 2 threads; the order rotates per repeat),
+ *               `reps` repeats (5; 1 with --quick). Per-chain warmup and no extension:
+ *               `sample` then makes the very same draws as `sampleSync` (tested), so the
+ *               difference is the runtime. The compiled model is passed to both. Ratios are
+ *               medians over repeats of the ratio within a repeat (the runs of a repeat are
+ *               adjacent in time, which cancels most of this shared machine's drift).
+ *               Two run lengths: the standard 4 x (1000 + 1000), and a long run per model
+ *               sized so that `sampleSync` takes about 4 s on this machine (start-up amortised).
+ *   - overhead: wall-clock of `sample` on 1 thread against `sampleSync` (the bare kernel loop:
+ *               the same chains, same seed, one after another on one thread), minus 1.
+ *   - speedup:  wall-clock of `sampleSync` (4 chains in sequence) against `sample` on 2 threads.
+ *   - contention (long runs): how much slower this machine runs the kernel when both cores
+ *               are busy: two threads each running sampleSync's first 2 chains at once, against
+ *               one such thread alone (both JIT-warm). ceiling = 2 / contention (less if one
+ *               chain is more than half the work): the speedup a runtime with no cost at all
+ *               could reach here.
+ *   HEADLINE (the last line): over the LONG runs of ALL seven models, the geometric mean of
+ *   the per-model ratios: runtime overhead = geomean(1-thread wall / sampleSync wall) - 1;
+ *   4-chain speedup on 2 threads = geomean(sampleSync wall / 2-thread wall). Long runs because
+ *   what the runtime is for is runs of seconds or more (for a run of a few milliseconds
+ *   `sampleSync` is the right tool); the fixed start-up cost is reported on its own (1.) and
+ *   in the standard-length table. All seven models so that nothing is picked: on the small
+ *   ones a 4 s run means 10^5-10^6 draws per chain, the worst case for per-draw costs.
  * 3. pooled:    ESS per 1000 gradients (min bulk ESS over all quantities / gradients of
  *               warmup + sampling, 4 chains, 1000 + 1000), pooled vs per-chain warmup,
  *               seeds 1, 2, 3 (median), the 7 benchmark models.
@@ -14,10 +42,13 @@
  * 6. barriers:  wall-clock cost of waiting at barriers: pooled vs per-chain warmup, and
  *               early-stop check points (a target never met) vs no early stop.
  *
- * `node dist/bench/runtime.js [sections...] [--quick]` (sections: overhead speedup pooled
- * earlystop streaming barriers; default all).
+ * Timings carry the CPU other processes used meanwhile (/proc/stat): rows where that exceeded
+ * 10% of a core are flagged with `*`.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { compile } from "../src/compile/index.js";
 import { sampleSync } from "../src/api/sample-sync.js";
 import { sample } from "../src/api/sample.js";
@@ -27,14 +58,36 @@ import { BENCHMARK_NAMES, benchmarkModel, type BenchmarkName } from "./models/in
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const sections = args.filter((a) => !a.startsWith("--"));
+const flagValue = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const reps = Number(flagValue("--reps") ?? (quick ? 1 : 5));
+const modelFilter = flagValue("--models")?.split(",");
+const sections = args.filter((a, i) => !a.startsWith("--") && !["--reps", "--models", "--child"].includes(args[i - 1] ?? ""));
 const want = (s: string) => sections.length === 0 || sections.includes(s);
 const seeds = quick ? [1] : [1, 2, 3];
+const models = BENCHMARK_NAMES.filter((m) => modelFilter === undefined || modelFilter.includes(m));
 
-function median(xs: number[]): number {
+/** Long-run sampling draws per chain: sampleSync takes about 4 s on this machine (4 x (1000 + draws)). */
+const LONG_DRAWS: Record<BenchmarkName, number> = {
+  simple: 1_000_000,
+  medium: 350_000,
+  stress: 90_000,
+  eight_schools: 350_000,
+  funnel: 500_000,
+  logistic: 4000,
+  sv: 5000,
+};
+
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function geomean(xs: readonly number[]): number {
+  return Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
 }
 
 function gradients(p: Posterior): number {
@@ -49,12 +102,6 @@ function minEss(p: Posterior): { bulk: number; tail: number; rhat: number } {
     tail: Math.min(...finite(rows.map((r) => r.essTail))),
     rhat: Math.max(...finite(rows.map((r) => r.rhat))),
   };
-}
-
-async function timed<T>(f: () => Promise<T> | T): Promise<[T, number]> {
-  const t = performance.now();
-  const r = await f();
-  return [r, (performance.now() - t) / 1000];
 }
 
 /** Busy CPU seconds of the whole machine so far (Linux /proc/stat; NaN elsewhere). */
@@ -72,77 +119,250 @@ interface Timing {
   readonly wall: number;
   /** CPU seconds of this process (main thread and workers). */
   readonly cpu: number;
-  /** CPU seconds other processes used meanwhile (this machine is shared). */
+  /** CPU seconds other processes used meanwhile (this machine may be shared). */
   readonly foreign: number;
 }
 
-async function measureOnce(f: () => Promise<unknown> | unknown): Promise<Timing> {
+async function measure(f: () => Promise<unknown> | unknown): Promise<Timing> {
   const c = process.cpuUsage();
   const b = machineBusySeconds();
-  const [, wall] = await timed(f);
+  const t = performance.now();
+  await f();
+  const wall = (performance.now() - t) / 1000;
   const d = process.cpuUsage(c);
   const cpu = (d.user + d.system) / 1e6;
   return { wall, cpu, foreign: Math.max(0, machineBusySeconds() - b - cpu) };
 }
 
+const busy = (ts: readonly Timing[]) => ts.some((t) => t.foreign > 0.1 * t.wall);
 let foreignNoted = 0;
-
-/**
- * Wall-clock and CPU seconds, retried (up to 6 times) while other processes took more than
- * 10% of a core meanwhile: timings on a shared machine are otherwise meaningless.
- */
-async function cpuTimed(f: () => Promise<unknown> | unknown): Promise<Timing> {
-  let best: Timing | null = null;
-  for (let attempt = 0; attempt < 6; attempt++) {
-    const t = await measureOnce(f);
-    if (best === null || t.foreign / t.wall < best.foreign / best.wall) best = t;
-    if (!(t.foreign > 0.1 * t.wall)) return t;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
+const flag = (ts: readonly Timing[]) => {
+  if (!busy(ts)) return "";
   foreignNoted++;
-  return best!;
-}
+  return "*";
+};
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const base = { chains: 4, warmup: 1000, draws: 1000 } as const;
+const pct = (x: number) => `${x >= 0 ? "+" : ""}${fmt(100 * x, 1)}%`;
 const same: SampleOptions = { pooledWarmup: false, warmupExtension: false };
 
-async function overheadAndSpeedup(): Promise<void> {
-  console.log("\n## Runtime overhead (1 thread) and 4-chain speedup (2 threads), seed 1, 4 x (1000 + 1000), per-chain warmup (same draws)\n");
-  console.log("Wall-clock and CPU seconds (CPU: all threads of the process); medians of " + (quick ? 1 : 3) + " runs.\n");
-  console.log("| model | sampleSync wall / CPU s | runtime 1 thread wall / CPU s | overhead wall / CPU | runtime 2 threads wall s | speedup vs sequential |");
-  console.log("| --- | --- | --- | --- | --- | --- |");
-  const row = async (name: string, opts: SampleOptions, label = name) => {
-    const m = benchmarkModel(name as BenchmarkName);
-    const d = compile(m);
-    sampleSync(d, { ...opts, warmup: 200, draws: 200, seed: 99 }); // JIT warm-up of the main thread
-    const sync: Timing[] = [];
-    const one: Timing[] = [];
-    const two: Timing[] = [];
-    for (let r = 0; r < (quick ? 1 : 3); r++) {
-      sync.push(await cpuTimed(() => sampleSync(d, opts)));
-      if (want("overhead")) one.push(await cpuTimed(() => sample(m, { ...opts, ...same, threads: 1 }).result));
-      if (want("speedup")) two.push(await cpuTimed(() => sample(m, { ...opts, ...same, threads: 2 }).result));
+// ---- child processes and threads ---------------------------------------------------------
+
+interface RunsJob {
+  readonly kind: "runs";
+  readonly model: BenchmarkName;
+  readonly draws: number;
+  readonly reps: number;
+  readonly contention: boolean;
+}
+
+interface StartupJob {
+  readonly kind: "startup";
+  readonly model: BenchmarkName;
+  readonly reps: number;
+}
+
+interface StreamingJob {
+  readonly kind: "streaming";
+  readonly model: BenchmarkName;
+  readonly draws: number;
+  readonly reps: number;
+}
+
+type Job = RunsJob | StartupJob | StreamingJob;
+
+interface RunsResult {
+  readonly sync: Timing[];
+  readonly one: Timing[];
+  readonly two: Timing[];
+  /** Per-chain seconds of sampleSync (median over repeats). */
+  readonly chainSeconds: number[];
+  /** sampleSync of chains 0-1 on one thread alone / on two threads at once (the slower), seconds. */
+  readonly alone: number[];
+  readonly together: number[];
+}
+
+interface StartupResult {
+  readonly sync: number[];
+  /** First `sample` run of the process: time to the first batch and to the result. */
+  readonly coldFirst: number;
+  readonly cold: number;
+  readonly first1: number[];
+  readonly result1: number[];
+  readonly first2: number[];
+  readonly result2: number[];
+}
+
+/** Runs a job in a fresh Node process (dist/bench/runtime.js --child <job>). */
+function inChild<R>(job: Job): R {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify(job)], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return JSON.parse(out.trim().split("\n").at(-1)!) as R;
+}
+
+/** A thread of the contention measurement: runs sampleSync's first 2 chains when told. */
+interface ContentionData {
+  readonly contention: true;
+  readonly model: BenchmarkName;
+  readonly draws: number;
+}
+
+function contentionThread(data: ContentionData): void {
+  const d = compile(benchmarkModel(data.model));
+  sampleSync(d, { chains: 2, warmup: 200, draws: 200, seed: 99 }); // JIT warm-up
+  parentPort!.on("message", () => {
+    const t = performance.now();
+    sampleSync(d, { chains: 2, warmup: 1000, draws: data.draws, seed: 1 });
+    parentPort!.postMessage((performance.now() - t) / 1000);
+  });
+  parentPort!.postMessage("ready");
+}
+
+/** Seconds until the slowest of `n` warm threads, started together, has run sampleSync's first 2 chains. */
+async function threadsAtOnce(n: number, model: BenchmarkName, draws: number): Promise<number> {
+  const threads = Array.from({ length: n }, () => new Worker(fileURLToPath(import.meta.url), { workerData: { contention: true, model, draws } satisfies ContentionData }));
+  const next = (w: Worker) => new Promise<unknown>((r) => w.once("message", r));
+  await Promise.all(threads.map(next));
+  const done = threads.map(next);
+  for (const w of threads) w.postMessage("go");
+  const times = (await Promise.all(done)) as number[];
+  await Promise.all(threads.map((w) => w.terminate()));
+  return Math.max(...times);
+}
+
+async function runsJob(job: RunsJob): Promise<RunsResult> {
+  const d = compile(benchmarkModel(job.model));
+  const opts = { chains: 4, warmup: 1000, draws: job.draws, seed: 1 } as const;
+  // JIT warm-up of the main thread: the kernel (sampleSync) and the runtime's own code.
+  sampleSync(d, { ...opts, warmup: 200, draws: 200, seed: 99 });
+  await sample(d, { ...opts, ...same, warmup: 100, draws: 100, seed: 99, threads: 2 }).result;
+  const r: RunsResult = { sync: [], one: [], two: [], chainSeconds: [], alone: [], together: [] };
+  const perChain: number[][] = [[], [], [], []];
+  const modes = ["sync", "one", "two"] as const;
+  for (let rep = 0; rep < job.reps; rep++) {
+    for (let m = 0; m < 3; m++) {
+      const mode = modes[(m + rep) % 3]!;
+      if (mode === "sync") {
+        let post: Posterior | null = null;
+        r.sync.push(await measure(() => (post = sampleSync(d, opts))));
+        post!.chains.forEach((c, i) => perChain[i]!.push(c.warmupSeconds + c.samplingSeconds));
+      } else {
+        const threads = mode === "one" ? 1 : 2;
+        r[mode].push(await measure(() => sample(d, { ...opts, ...same, threads }).result));
+      }
     }
-    const sw = median(sync.map((x) => x.wall));
-    const sc = median(sync.map((x) => x.cpu));
-    const ow = one.length ? median(one.map((x) => x.wall)) : NaN;
-    const oc = one.length ? median(one.map((x) => x.cpu)) : NaN;
-    const t = two.length ? median(two.map((x) => x.wall)) : NaN;
-    const pct = (a: number, b: number) => `${fmt((100 * (a - b)) / b, 1)}%`;
-    console.log(`| ${label} | ${fmt(sw, 3)} / ${fmt(sc, 3)} | ${fmt(ow, 3)} / ${fmt(oc, 3)} | ${pct(ow, sw)} / ${pct(oc, sc)} | ${fmt(t, 3)} | ${fmt(sw / t)}x |`);
+    if (job.contention) {
+      r.alone.push(await threadsAtOnce(1, job.model, job.draws));
+      r.together.push(await threadsAtOnce(2, job.model, job.draws));
+    }
+  }
+  r.chainSeconds.push(...perChain.map(median));
+  return r;
+}
+
+async function startupJob(job: StartupJob): Promise<StartupResult> {
+  const d = compile(benchmarkModel(job.model));
+  const opts = { chains: 4, warmup: 10, draws: 10, seed: 1 } as const;
+  const timeRun = async (threads: number): Promise<[number, number]> => {
+    const t = performance.now();
+    const run = sample(d, { ...opts, ...same, threads });
+    let first = NaN;
+    run.batches$.subscribe(() => {
+      if (Number.isNaN(first)) first = (performance.now() - t) / 1000;
+    });
+    await run.result;
+    return [first, (performance.now() - t) / 1000];
   };
-  for (const name of BENCHMARK_NAMES) await row(name, { ...base, seed: 1 });
-  // Long runs, where start-up (threads, module loading, cold JIT) is amortised.
-  console.log("\nLong runs (start-up amortised):\n");
-  console.log("| model | sampleSync wall / CPU s | runtime 1 thread wall / CPU s | overhead wall / CPU | runtime 2 threads wall s | speedup vs sequential |");
-  console.log("| --- | --- | --- | --- | --- | --- |");
-  for (const [name, draws] of [
-    ["simple", quick ? 50_000 : 200_000],
-    ["logistic", quick ? 2000 : 5000],
-    ["sv", quick ? 2000 : 4000],
-  ] as const) {
-    await row(name, { chains: 4, warmup: 1000, draws, seed: 1 }, `${name}, 4 x (1000 + ${draws})`);
+  const [coldFirst, cold] = await timeRun(1);
+  const r: StartupResult = { sync: [], coldFirst, cold, first1: [], result1: [], first2: [], result2: [] };
+  sampleSync(d, opts);
+  for (let rep = 0; rep < job.reps; rep++) {
+    const t = performance.now();
+    sampleSync(d, opts);
+    r.sync.push((performance.now() - t) / 1000);
+    const [f1, r1] = await timeRun(1);
+    r.first1.push(f1);
+    r.result1.push(r1);
+    const [f2, r2] = await timeRun(2);
+    r.first2.push(f2);
+    r.result2.push(r2);
+  }
+  return r;
+}
+
+// ---- sections --------------------------------------------------------------------------
+
+async function startup(): Promise<void> {
+  const n = quick ? 3 : 7;
+  console.log(`\n## Start-up: the fixed cost of a run (4 x (10 + 10), per-chain warmup; medians of ${n}; fresh process per model)\n`);
+  console.log("A run of 4 x (10 + 10) iterations does no work to speak of: its wall-clock is the runtime's fixed cost (worker threads started, worker module loaded, each worker's JIT cold, pool torn down).\n");
+  console.log("| model | sampleSync ms | first run of the process: first batch / result ms | 1 thread: first batch / result ms | 2 threads: first batch / result ms |");
+  console.log("| --- | --- | --- | --- | --- |");
+  for (const name of models) {
+    const r = inChild<StartupResult>({ kind: "startup", model: name, reps: n });
+    const ms = (x: number) => fmt(1000 * x, 0);
+    console.log(
+      `| ${name} | ${fmt(1000 * median(r.sync), 1)} | ${ms(r.coldFirst)} / ${ms(r.cold)} | ${ms(median(r.first1))} / ${ms(median(r.result1))} | ${ms(median(r.first2))} / ${ms(median(r.result2))} |`,
+    );
+  }
+}
+
+interface Headline {
+  overhead: number[];
+  speedup: number[];
+}
+const headline: Headline = { overhead: [], speedup: [] };
+
+/** Median over repeats of a / b within each repeat. */
+function pairedRatio(a: readonly Timing[], b: readonly Timing[]): number {
+  return median(a.map((x, i) => x.wall / b[i]!.wall));
+}
+
+async function overheadAndSpeedup(): Promise<void> {
+  for (const long of [false, true]) {
+    const title = long
+      ? "Long runs: 4 x (1000 + draws), sized so that sampleSync takes about 4 s (start-up amortised). THE HEADLINE NUMBERS."
+      : "Standard runs: 4 x (1000 + 1000) (start-up included)";
+    console.log(`\n## Overhead (1 thread) and speedup (2 threads) against sampleSync, seed 1, per-chain warmup (same draws). ${title}\n`);
+    console.log(
+      `Wall-clock seconds: medians of ${reps} interleaved runs (range in brackets), a fresh process per model; overhead and speedup: medians of the ratios within each repeat.` +
+        (long ? " Contention: two threads each running 2 chains at once against one alone; ceiling: what a runtime of no cost could reach here." : "") +
+        "\n",
+    );
+    console.log(
+      "| model | draws/chain | sampleSync s | runtime 1 thread s | overhead | runtime 2 threads s | speedup |" + (long ? " contention | ceiling |" : "") + " CPU s: sampleSync / 2 threads |",
+    );
+    console.log("| --- | --- | --- | --- | --- | --- | --- |" + (long ? " --- | --- |" : "") + " --- |");
+    for (const name of models) {
+      const draws = long ? (quick ? Math.round(LONG_DRAWS[name] / 4) : LONG_DRAWS[name]) : 1000;
+      const r = inChild<RunsResult>({ kind: "runs", model: name, draws, reps, contention: long });
+      const w = (ts: Timing[]) => median(ts.map((t) => t.wall));
+      const range = (ts: Timing[]) => `${fmt(w(ts), 3)} (${fmt(Math.min(...ts.map((t) => t.wall)), 2)}-${fmt(Math.max(...ts.map((t) => t.wall)), 2)})`;
+      const overhead = pairedRatio(r.one, r.sync);
+      const speedup = pairedRatio(r.sync, r.two);
+      const total = r.chainSeconds.reduce((a, b) => a + b, 0);
+      const contention = median(r.together) / median(r.alone);
+      const ceiling = total / Math.max(total / 2, ...r.chainSeconds) / contention;
+      const cpu = `${fmt(median(r.sync.map((t) => t.cpu)), 2)} / ${fmt(median(r.two.map((t) => t.cpu)), 2)}`;
+      const f = flag([...r.sync, ...r.one, ...r.two]);
+      console.log(
+        `| ${name}${f} | ${draws} | ${range(r.sync)} | ${range(r.one)} | ${pct(overhead - 1)} | ${range(r.two)} | ${fmt(speedup)}x |` +
+          (long ? ` ${fmt(contention)}x | ${fmt(ceiling)}x |` : "") +
+          ` ${cpu} |`,
+      );
+      if (long) {
+        headline.overhead.push(overhead);
+        headline.speedup.push(speedup);
+      }
+    }
+    if (long && headline.overhead.length > 0) {
+      console.log(
+        `\nGeometric means over the ${headline.overhead.length} long runs: overhead ${pct(geomean(headline.overhead) - 1)}, speedup ${fmt(geomean(headline.speedup))}x.`,
+      );
+    }
   }
 }
 
@@ -150,7 +370,8 @@ async function pooled(): Promise<void> {
   console.log("\n## Pooled vs per-chain warmup: ESS per 1000 gradients (median over seeds " + seeds.join(", ") + "), 4 x (1000 + 1000)\n");
   console.log("| model | per-chain | pooled | pooled / per-chain | pooled + extension | extensions | max R-hat per-chain / pooled / +ext |");
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
-  for (const name of BENCHMARK_NAMES) {
+  const base = { chains: 4, warmup: 1000, draws: 1000 } as const;
+  for (const name of models) {
     const m = benchmarkModel(name);
     const per: number[] = [];
     const pool: number[] = [];
@@ -183,7 +404,8 @@ async function earlyStop(): Promise<void> {
   console.log("\n## Early stop: gradients to bulk and tail ESS >= 400 with R-hat < 1.01 (4 chains, 1000 warmup, check every 100, at most 10000 draws)\n");
   console.log("| model | seed | stopped at draws/chain | gradients (warmup + sampling) | min bulk / tail ESS at stop | max R-hat | fixed 1000 draws: gradients | ratio |");
   console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-  for (const name of BENCHMARK_NAMES) {
+  const base = { chains: 4, warmup: 1000, draws: 1000 } as const;
+  for (const name of models) {
     const m = benchmarkModel(name);
     for (const seed of seeds) {
       const p = await sample(m, { ...base, draws: 10_000, seed, threads: 2, earlyStop: true, checkEvery: 100 }).result;
@@ -198,65 +420,94 @@ async function earlyStop(): Promise<void> {
   }
 }
 
-async function streaming(): Promise<void> {
-  const name: BenchmarkName = "simple";
-  const m = benchmarkModel(name);
-  const opts: SampleOptions = { chains: 4, warmup: 1000, draws: quick ? 100_000 : 300_000, seed: 1, threads: 2 };
-  const reps = quick ? 3 : 7;
-  console.log(`\n## Streaming cost on ${name}: 4 x (1000 + ${opts.draws}) draws, 2 threads (median of ${reps}, modes interleaved)\n`);
-  const modes = ["none", "batches$", "draws$"] as const;
-  const times: Record<(typeof modes)[number], Timing[]> = { none: [], batches$: [], draws$: [] };
+const STREAM_MODES = ["none", "batches$ quantity(k)", "batches$ values", "draws$"] as const;
+type StreamMode = (typeof STREAM_MODES)[number];
+
+/** The streaming runs, in a fresh process: every mode once to warm the JIT, then `reps` rounds, modes interleaved. */
+async function streamingJob(job: StreamingJob): Promise<Record<StreamMode, Timing[]>> {
+  const d = compile(benchmarkModel(job.model));
+  const opts: SampleOptions = { chains: 4, warmup: 1000, draws: job.draws, seed: 1, threads: 2 };
   let sink = 0;
-  for (let r = 0; r < reps; r++) {
-    for (const mode of modes) {
-      const t = await cpuTimed(() => {
-        const run = sample(m, opts);
-        if (mode === "batches$") run.batches$.subscribe((b) => (sink += b.values[0]! + b.count));
-        if (mode === "draws$") run.draws$.subscribe((d) => (sink += d.values.mu! + d.stats.lp));
-        return run.result;
-      });
-      times[mode].push(t);
+  const once = (mode: StreamMode, o: SampleOptions) => {
+    const run = sample(d, o);
+    if (mode === "batches$ quantity(k)") run.batches$.subscribe((b) => (sink += b.quantity(0)[0]! + b.lp[0]! + b.count));
+    if (mode === "batches$ values") run.batches$.subscribe((b) => (sink += b.values[0]! + b.lp[0]! + b.count));
+    if (mode === "draws$") run.draws$.subscribe((x) => (sink += x.values.mu! + x.stats.lp));
+    return run.result;
+  };
+  for (const mode of STREAM_MODES) await once(mode, { ...opts, draws: Math.min(job.draws, 20_000) });
+  const times = Object.fromEntries(STREAM_MODES.map((m) => [m, [] as Timing[]])) as Record<StreamMode, Timing[]>;
+  for (let r = 0; r < job.reps; r++) {
+    for (let m = 0; m < STREAM_MODES.length; m++) {
+      const mode = STREAM_MODES[(m + r) % STREAM_MODES.length]!;
+      times[mode].push(await measure(() => once(mode, opts)));
     }
   }
-  const w0 = median(times.none.map((t) => t.wall));
-  const c0 = median(times.none.map((t) => t.cpu));
-  const draws = 4 * (1000 + opts.draws!);
+  if (sink === 42) console.error("");
+  return times;
+}
+
+async function streaming(): Promise<void> {
+  const name: BenchmarkName = "simple";
+  const draws = quick ? 100_000 : 300_000;
+  const n = quick ? 3 : 9;
+  console.log(`\n## Streaming cost on ${name}: 4 x (1000 + ${draws}) draws, 2 threads (${n} repeats, modes interleaved, a fresh process; costs are medians of the ratios within a repeat)\n`);
+  console.log(
+    "batches$ quantity(k): a subscriber that reads each batch through its zero-copy views (`quantity(k)`, statistics); batches$ values: one that reads each batch's `values` (a draw-major copy, made on first read); draws$: one that reads every draw's values and statistics (three objects per draw).\n",
+  );
+  const times = inChild<Record<StreamMode, Timing[]>>({ kind: "streaming", model: name, draws, reps: n });
+  const total = 4 * (1000 + draws);
   console.log("| subscribers | wall s | draws/s | wall cost vs none | CPU s (all threads) | CPU cost vs none |");
   console.log("| --- | --- | --- | --- | --- | --- |");
-  for (const mode of modes) {
+  for (const mode of STREAM_MODES) {
     const w = median(times[mode].map((t) => t.wall));
     const c = median(times[mode].map((t) => t.cpu));
-    console.log(`| ${mode} | ${fmt(w, 3)} | ${fmt(draws / w, 0)} | ${fmt((100 * (w - w0)) / w0, 1)}% | ${fmt(c, 3)} | ${fmt((100 * (c - c0)) / c0, 1)}% |`);
+    const wallCost = median(times[mode].map((t, i) => t.wall / times.none[i]!.wall)) - 1;
+    const cpuCost = median(times[mode].map((t, i) => t.cpu / times.none[i]!.cpu)) - 1;
+    console.log(`| ${mode}${flag(times[mode])} | ${fmt(w, 3)} | ${fmt(total / w, 0)} | ${pct(wallCost)} | ${fmt(c, 3)} | ${pct(cpuCost)} |`);
   }
-  if (sink === 42) console.log("");
 }
 
 async function barriers(): Promise<void> {
-  console.log("\n## Barrier cost (wall clock, 2 threads, 4 x (1000 + 3000), seed 1, median of " + (quick ? 1 : 3) + ")\n");
+  console.log("\n## Barrier cost (wall clock, 2 threads, 4 x (1000 + 3000), seed 1, medians of " + reps + "; costs: medians of the ratios within a repeat)\n");
   console.log("| model | per-chain warmup s | pooled warmup s | pooled cost | early-stop checks every 100 s | check cost |");
   console.log("| --- | --- | --- | --- | --- | --- |");
   for (const name of ["eight_schools", "logistic", "sv"] as const) {
-    const m = benchmarkModel(name);
+    if (!models.includes(name)) continue;
+    const m = compile(benchmarkModel(name));
     const opts: SampleOptions = { chains: 4, warmup: 1000, draws: 3000, seed: 1, threads: 2, warmupExtension: false };
-    const t: [number[], number[], number[]] = [[], [], []];
-    for (let r = 0; r < (quick ? 1 : 3); r++) {
-      t[0].push((await cpuTimed(() => sample(m, { ...opts, pooledWarmup: false }).result)).wall);
-      t[1].push((await cpuTimed(() => sample(m, opts).result)).wall);
-      t[2].push((await cpuTimed(() => sample(m, { ...opts, earlyStop: { ess: 1e12 } }).result)).wall);
+    const t: [Timing[], Timing[], Timing[]] = [[], [], []];
+    for (let r = 0; r < reps; r++) {
+      t[0].push(await measure(() => sample(m, { ...opts, pooledWarmup: false }).result));
+      t[1].push(await measure(() => sample(m, opts).result));
+      t[2].push(await measure(() => sample(m, { ...opts, earlyStop: { ess: 1e12 } }).result));
     }
-    const [a, b, c] = t.map(median) as [number, number, number];
-    console.log(`| ${name} | ${fmt(a, 3)} | ${fmt(b, 3)} | ${fmt((100 * (b - a)) / a, 1)}% | ${fmt(c, 3)} | ${fmt((100 * (c - b)) / b, 1)}% |`);
+    const [a, b, c] = t.map((x) => median(x.map((y) => y.wall))) as [number, number, number];
+    console.log(`| ${name}${flag(t.flat())} | ${fmt(a, 3)} | ${fmt(b, 3)} | ${pct(pairedRatio(t[1], t[0]) - 1)} | ${fmt(c, 3)} | ${pct(pairedRatio(t[2], t[1]) - 1)} |`);
   }
 }
 
 async function main(): Promise<void> {
-  console.log(`# bench:runtime (${quick ? "quick" : "full"}), node ${process.version}`);
+  console.log(`# bench:runtime (${quick ? "quick" : "full"}), node ${process.version}, ${reps} repeat(s)`);
+  if (want("startup")) await startup();
   if (want("overhead") || want("speedup")) await overheadAndSpeedup();
   if (want("pooled")) await pooled();
   if (want("earlystop")) await earlyStop();
   if (want("streaming")) await streaming();
   if (want("barriers")) await barriers();
-  if (foreignNoted > 0) console.log(`\nNote: ${foreignNoted} timing(s) were taken while other processes used more than 10% of a core.`);
+  if (foreignNoted > 0) console.log(`\n* ${foreignNoted} row(s) were timed while other processes used more than 10% of a core.`);
+  const o = headline.overhead.length > 0 ? `${fmt(100 * (geomean(headline.overhead) - 1), 1)}%` : "n/a";
+  const s = headline.speedup.length > 0 ? `${fmt(geomean(headline.speedup))}x` : "n/a";
+  console.log(`\nruntime overhead: ${o} ; 4-chain speedup on 2 threads: ${s}`);
 }
 
-await main();
+if (!isMainThread && (workerData as ContentionData | null)?.contention === true) {
+  contentionThread(workerData as ContentionData);
+} else if (args[0] === "--child") {
+  const job = JSON.parse(args[1]!) as Job;
+  const result = job.kind === "runs" ? await runsJob(job) : job.kind === "startup" ? await startupJob(job) : await streamingJob(job);
+  console.log(JSON.stringify(result));
+  process.exit(0);
+} else {
+  await main();
+}

@@ -1,8 +1,10 @@
 /**
  * A chain supervisor: runs one chain actor with
- * - a watchdog: every chunk runs under `Effect.timeoutFail` (counted from when it gets a
- *   thread); on expiry the task is aborted, which makes piscina terminate the thread it runs
- *   on (an endless loop cannot be stopped any other way);
+ * - scheduling: the pool hands out first the chunk of the chain with the most work left;
+ * - a watchdog (kept by the pool): a chunk that has run `chunkTimeout` on its thread (counted
+ *   from when it started there) fails, and its thread is terminated (an endless loop cannot
+ *   be stopped any other way); a chunk that waited behind it on that thread is handed out
+ *   again without counting as a failure;
  * - a restart policy, an Effect `Schedule` over chunk failures (default: 3 restarts with
  *   exponential backoff from 100 ms): a failed chunk is re-run from the same checkpoint,
  *   usually on a fresh thread (piscina replaces dead ones). The schedule restarts with every
@@ -36,13 +38,14 @@ export function superviseChain(actor: ChainActor, pool: Pool, policy: Supervisio
   const timeout = Duration.decode(policy.chunkTimeout);
   const execute = (task: ChunkTask) => {
     let attempt = 0;
+    const continues = actor.continuesAfter(task);
     const once = Effect.suspend(() => {
       const a = attempt;
       if (a > 0) {
         actor.restarts++;
         sink.event({ type: "chain-restarted", chain: actor.chain, fromIteration: actor.iteration, attempt: a });
       }
-      return pool.run({ ...task, attempt: a }, timeout).pipe(
+      return pool.run({ ...task, attempt: a }, timeout, () => actor.remainingSeconds(), continues).pipe(
         Effect.tapError((e) =>
           Effect.sync(() => {
             attempt = a + 1;

@@ -13,7 +13,7 @@ import { Deferred, Effect } from "effect";
 import { ChainActor, type ChunkSizing } from "../actors/chain-actor.js";
 import { WarmupCoordinator, type EarlyStopOptions, type WarmupExtensionOptions } from "../actors/coordinator.js";
 import type { OnlineDiagnostics, RunSink, RunStatusKind } from "../actors/events.js";
-import { placeholderBatch, type FaultSpec, type ModelSpec } from "../actors/protocol.js";
+import type { FaultSpec, ModelSpec } from "../actors/protocol.js";
 import { TraceStore } from "../actors/trace-store.js";
 import type { SamplerSettings } from "../src/inference/index.js";
 import { superviseChain, type SupervisionPolicy } from "./chain-supervisor.js";
@@ -116,6 +116,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
       Effect.gen(function* () {
         const pool = yield* acquirePool({
           threads: plan.threads,
+          chains: plan.numChains,
           workerData: { models: { [plan.modelId]: plan.model } },
           ...(plan.resourceLimits !== undefined ? { resourceLimits: plan.resourceLimits } : {}),
         });
@@ -165,23 +166,20 @@ function commonLengths(actors: readonly ChainActor[], store: TraceStore): { numW
 }
 
 function padFailedChains(actors: readonly ChainActor[], store: TraceStore, sink: RunSink, numWarmup: number, numDraws: number): void {
-  const width = store.names.length;
   for (const a of actors) {
     if (a.status !== "failed") continue;
     const trace = store.chains[a.chain]!;
     const w = trace.warmup.length;
     if (w < numWarmup) {
-      const b = placeholderBatch(a.chain, w, numWarmup - w, true, width);
-      trace.append(b);
-      sink.event({ type: "placeholders", chain: a.chain, phase: "warmup", start: w, count: b.count });
-      sink.batch(b, () => undefined);
+      trace.warmup.appendPlaceholders(numWarmup - w);
+      sink.event({ type: "placeholders", chain: a.chain, phase: "warmup", start: w, count: numWarmup - w });
+      sink.batch(trace.warmup.view(a.chain, w, w, numWarmup - w, true), () => undefined);
     }
     const s = trace.sampling.length;
     if (s < numDraws) {
-      const b = placeholderBatch(a.chain, numWarmup + s, numDraws - s, false, width);
-      trace.append(b);
-      sink.event({ type: "placeholders", chain: a.chain, phase: "sampling", start: numWarmup + s, count: b.count });
-      sink.batch(b, () => undefined);
+      trace.sampling.appendPlaceholders(numDraws - s);
+      sink.event({ type: "placeholders", chain: a.chain, phase: "sampling", start: numWarmup + s, count: numDraws - s });
+      sink.batch(trace.sampling.view(a.chain, numWarmup + s, s, numDraws - s, false), () => undefined);
     }
   }
 }

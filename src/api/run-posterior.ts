@@ -139,6 +139,15 @@ function realCount(flags: Uint8Array): number {
   return n;
 }
 
+/** Number of ones among 0/1 flags (a chain without placeholders costs one native scan). */
+function countFlags(flags: Uint8Array): number {
+  const first = flags.indexOf(1);
+  if (first < 0) return 0;
+  let n = 0;
+  for (let i = first; i < flags.length; i++) n += flags[i]!;
+  return n;
+}
+
 /** Builds the run's result from what the run supervisor committed. */
 export function runPosteriorFromOutcome(
   outcome: RunOutcome,
@@ -150,8 +159,7 @@ export function runPosteriorFromOutcome(
     const trace = outcome.store.chains[a.chain]!;
     const samp = trace.sampling.snapshot(D);
     const warm = trace.warmup.snapshot(W);
-    let placeholders = 0;
-    for (const f of [samp.placeholder, warm.placeholder]) for (let i = 0; i < f.length; i++) placeholders += f[i]!;
+    const placeholders = countFlags(samp.placeholder) + countFlags(warm.placeholder);
     const status: ChainStatus = {
       chain: a.chain,
       status: a.status,

@@ -13,7 +13,7 @@ import { Cause, Deferred, Effect, Exit, FiberId, type Scope } from "effect";
 import { Observable, ReplaySubject, Subject } from "rxjs";
 import { DrawBatch, type Draw } from "../../actors/batch.js";
 import type { ChainProgress, OnlineDiagnostics, RunEvent, RunProgress, RunSink } from "../../actors/events.js";
-import type { BatchData } from "../../actors/protocol.js";
+import type { BatchData } from "../../actors/trace-store.js";
 import type { PoolStartError } from "../../supervisors/pool.js";
 import { createRun, type RunControl, type RunPlan } from "../../supervisors/run-supervisor.js";
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
@@ -41,7 +41,10 @@ export interface SampleRun {
   readonly chains: number;
   /** Stops the run: returns the partial posterior once no worker thread is left. */
   abort(reason?: string): Promise<RunPosterior>;
-  /** No new chunks start until `resume` (running chunks finish and are delivered). */
+  /**
+   * No new chunks are handed out until `resume` (chunks already handed to a thread, at most
+   * two per thread, finish and are delivered).
+   */
   pause(): void;
   resume(): void;
   readonly paused: boolean;

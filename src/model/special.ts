@@ -2,12 +2,40 @@
  * Numeric helpers available to generated code as `rt.*` (and to the constant evaluator).
  * Special functions come from stdlib-js (see DECISIONS.md); the rest are the numerically
  * stable forms of elementary functions that JavaScript's Math lacks.
+ *
+ * The stdlib packages are loaded on first use, not at import: loading them takes ~40 ms
+ * (hundreds of small CommonJS files), which every worker thread of a run would otherwise
+ * pay at start-up whether or not its model needs them (DECISIONS.md D21). On first call a
+ * stub loads the package and puts the stdlib function itself in its place (`lgamma`,
+ * `digamma` and `runtime.lgamma` / `runtime.digamma`, which generated code reads at every
+ * call), so the hot path is the stdlib function as before.
  */
-import gammaln from "@stdlib/math-base-special-gammaln";
-import digammaFn from "@stdlib/math-base-special-digamma";
+import { createRequire } from "node:module";
 
-export const lgamma: (x: number) => number = gammaln;
-export const digamma: (x: number) => number = digammaFn;
+type Special = (x: number) => number;
+const requireCjs = createRequire(import.meta.url);
+
+function loadGammaln(): Special {
+  const f = requireCjs("@stdlib/math-base-special-gammaln") as Special;
+  gammaln = f;
+  lgamma = f;
+  runtime.lgamma = f;
+  return f;
+}
+
+function loadDigamma(): Special {
+  const f = requireCjs("@stdlib/math-base-special-digamma") as Special;
+  digamma = f;
+  runtime.digamma = f;
+  return f;
+}
+
+let gammaln: Special = (x) => loadGammaln()(x);
+
+/** log|Gamma(x)| (stdlib's gammaln, loaded on first use). */
+export let lgamma: Special = (x) => loadGammaln()(x);
+/** The digamma function (stdlib's, loaded on first use). */
+export let digamma: Special = (x) => loadDigamma()(x);
 
 /** 1 / (1 + exp(-x)) without overflow. */
 export function logistic(x: number): number {

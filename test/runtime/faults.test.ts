@@ -43,6 +43,23 @@ describe("supervision: restarts from checkpoints, watchdog, placeholders", () =>
     }
   });
 
+  it("a chunk waiting behind a crashed or hung one on the same thread is run again, not counted as a failure", async () => {
+    // One thread holds the chunk it runs and the next one (another chain's): when the first
+    // kills the thread, the second never ran (or its result was lost) through no fault of
+    // its own chain.
+    const opts: SampleOptions = { ...base, threads: 1 };
+    const clean = await sample(eightSchools, opts).result;
+    for (const [kind, extra] of [
+      ["exit", {}],
+      ["hang", { chunkTimeout: 1000 }],
+    ] as const) {
+      const { post, events } = await runWith({ ...opts, ...extra, faults: [{ chain: 2, atIteration: 350, kind, attempts: 1 }] });
+      expectSameDraws(post, clean);
+      expect(post.chainStatus.map((c) => c.restarts), kind).toEqual([0, 0, 1, 0]);
+      expect(events.filter((e) => e.type === "chunk-failed").map((e) => e.type === "chunk-failed" && e.chain)).toEqual([2]);
+    }
+  });
+
   it("gives up after the restart schedule: placeholders for the rest, other chains undisturbed, summaries without it", async () => {
     const clean = await sample(eightSchools, base).result;
     const run = sample(eightSchools, { ...base, restart: { maxRestarts: 2, backoff: 1 }, faults: [{ chain: 1, atIteration: 450, kind: "exit", attempts: Infinity }] });

@@ -8,7 +8,7 @@ import { sampleSync } from "../../src/api/sample-sync.js";
 import { sample } from "../../src/api/sample.js";
 import { RunPosterior } from "../../src/api/run-posterior.js";
 import { warmupSchedule } from "../../src/inference/index.js";
-import type { Draw } from "../../actors/batch.js";
+import type { Draw, DrawBatch } from "../../actors/batch.js";
 import type { RunEvent } from "../../actors/events.js";
 import { liveWorkerThreads } from "../../supervisors/pool.js";
 import { expectSameDraws } from "./helpers.js";
@@ -84,6 +84,41 @@ describe("sample: the supervised multi-chain runtime", () => {
     expect(types[0]).toBe("run-started");
     expect(types.filter((t) => t === "chain-started").length).toBe(4);
     expect(types.at(-1)).toBe("run-completed");
+  });
+
+  it("batches are views of the trace the workers wrote: values (draw-major), value(i, k) and statistics are the posterior's; the trace grows past its first capacity", async () => {
+    // Early stop with a target never met: the sampling trace starts at 4096 draws and grows.
+    const run = sample(eightSchools, { chains: 2, warmup: 200, draws: 6000, seed: 3, threads: 2, earlyStop: { ess: 1e12 }, checkEvery: 1000, saveWarmup: true });
+    const batches: DrawBatch[] = [];
+    run.batches$.subscribe((b) => batches.push(b));
+    const post = await run.result;
+    expect(post.numDraws).toBe(6000);
+    expect(batches.reduce((a, b) => a + b.count, 0)).toBe(2 * (post.numWarmup + 6000));
+    const W = post.numWarmup;
+    const D = post.numDraws;
+    for (const b of batches) {
+      const w = b.names.length;
+      const chain = post.chains[b.chain]!;
+      const sampling = b.phase === "sampling";
+      const from = sampling ? b.start - W : b.start;
+      const values = b.values;
+      expect(values.length).toBe(b.count * w);
+      for (let k = 0; k < w; k++) {
+        const col = sampling ? chain.values.subarray(k * D + from, k * D + from + b.count) : chain.warmupValues!.subarray(k * W + from, k * W + from + b.count);
+        expect(Array.from(b.quantity(k))).toEqual(Array.from(col));
+      }
+      for (let i = 0; i < b.count; i++) {
+        for (let k = 0; k < w; k++) {
+          const expected = sampling ? chain.values[k * D + from + i]! : chain.warmupValues![k * W + from + i]!;
+          expect(values[i * w + k]).toBe(expected);
+          expect(b.value(i, k)).toBe(expected);
+        }
+        const stats = sampling ? chain.stats : chain.warmupStats;
+        expect(b.lp[i]).toBe(stats.lp[from + i]);
+        expect(b.treeDepth[i]).toBe(stats.treeDepth[from + i]);
+        expect(b.divergent[i]).toBe(stats.divergent[from + i]);
+      }
+    }
   });
 
   it("early stop: all chains stop at the first check point where R-hat < 1.01 and bulk/tail ESS >= 400", async () => {
