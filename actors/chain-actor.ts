@@ -20,7 +20,7 @@ import { Effect } from "effect";
 import { nextWindowEnd, warmupSchedule, type ChainState, type Metric, type SamplerSettings } from "../src/inference/index.js";
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
-import type { ChunkResult, ChunkTask, FaultSpec, InitRequest } from "./protocol.js";
+import type { ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
 import type { BatchData, ChainTrace } from "./trace-store.js";
 import { extendWarmup } from "./warmup-extension.js";
 
@@ -35,6 +35,7 @@ export interface ChunkSizing {
 export interface ChainActorConfig {
   readonly chain: number;
   readonly modelId: string;
+  readonly model: ModelSpec;
   readonly settings: SamplerSettings;
   readonly init: InitRequest;
   /** Sampling draws to make (the most; early stop may end the chain sooner). */
@@ -133,6 +134,7 @@ export class ChainActor {
     const target = (it < warm ? this.trace.warmup : this.trace.sampling).target(iterations);
     return {
       modelId: this.config.modelId,
+      model: this.config.model,
       chain: this.chain,
       attempt: 0,
       state: s,

@@ -2,7 +2,7 @@
  * The typed message protocol between the main thread (chain actors) and the worker threads
  * of the piscina pool. Everything here is structured-clone friendly plain data.
  *
- * One kind of task: a chunk. (model id, checkpoint, optional metric to set first,
+ * One kind of task: a chunk. (model, checkpoint, optional metric to set first,
  * iterations, settings, where to write the draws) -> (next checkpoint, how many draws it
  * wrote). The draws go straight into the chain's trace arrays (SharedArrayBuffers: see
  * `DrawTarget`). A chunk whose checkpoint is null first initialises the chain (inits,
@@ -17,10 +17,6 @@ export type ModelSpec =
   | { readonly kind: "compiled"; readonly compiled: CompiledModel }
   | { readonly kind: "module"; readonly spec: ModuleModelSpec };
 
-/** `workerData` of a run's pool: the models its tasks refer to, by id. */
-export interface WorkerData {
-  readonly models: Readonly<Record<string, ModelSpec>>;
-}
 
 /** How a chain that has no checkpoint yet starts. */
 export interface InitRequest {
@@ -70,7 +66,14 @@ export interface DrawTarget {
 }
 
 export interface ChunkTask {
+  /**
+   * Names the model process-wide (one id per compiled model or module spec): a worker
+   * instantiates `model` the first time it meets the id and keeps the instance, across
+   * runs when the pool is shared. Every task carries the spec (a few kilobytes of source
+   * cloned, the data shared): whichever thread runs it, a fresh one too, can build it.
+   */
   readonly modelId: string;
+  readonly model: ModelSpec;
   readonly chain: number;
   /** 0 for the first try of this chunk, then 1, 2, ... for restarts from the same checkpoint. */
   readonly attempt: number;

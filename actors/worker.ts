@@ -1,33 +1,35 @@
 /**
  * The piscina worker: runs chunk tasks. A worker instantiates each model once (by id, from
- * the pool's `workerData`) and keeps it; the model's data stays in the SharedArrayBuffers
- * the main thread made. A chunk's draws are written straight into the chain's trace arrays
- * (SharedArrayBuffers the task points to: `DrawTarget`), in the posterior's layout, so they
- * reach the main thread without a copy, a transfer or a transposition; only the small
- * checkpoint is cloned back.
+ * the spec the task carries) and keeps the most recent few, so that the runs of a shared
+ * pool find their model built and JIT-compiled; the model's data stays in the
+ * SharedArrayBuffers the main thread made. A chunk's draws are written straight into the
+ * chain's trace arrays (SharedArrayBuffers the task points to: `DrawTarget`), in the
+ * posterior's layout, so they reach the main thread without a copy, a transfer or a
+ * transposition; only the small checkpoint is cloned back.
  *
  * This file must run as compiled JavaScript (`dist/actors/worker.js`): see
- * `supervisors/pool.ts` for how the path is resolved.
+ * `supervisors/worker-pool.ts` for how the path is resolved.
  */
-// piscina hands the pool's `workerData` to `new Worker` as is; reading it from
-// node:worker_threads spares each thread loading piscina's pool code (~15 ms).
-import { threadId, workerData } from "node:worker_threads";
+import { threadId } from "node:worker_threads";
 import { instantiate } from "../src/compile/compile.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
-import type { ChunkResult, ChunkTask, FaultSpec, WorkerData } from "./protocol.js";
+import type { ChunkResult, ChunkTask, FaultSpec, ModelSpec } from "./protocol.js";
 
+/** Models a thread keeps instantiated (least recently used dropped first). */
+const MODELS_KEPT = 8;
 const models = new Map<string, Promise<LogDensity>>();
 
-function getModel(id: string): Promise<LogDensity> {
+function getModel(id: string, spec: ModelSpec): Promise<LogDensity> {
   let m = models.get(id);
   if (m === undefined) {
-    const spec = (workerData as WorkerData).models[id];
-    if (spec === undefined) throw new Error(`worker: unknown model id ${id}`);
     m = spec.kind === "compiled" ? Promise.resolve(instantiate(spec.compiled)) : loadModuleModel(spec.spec);
-    models.set(id, m);
+    if (models.size >= MODELS_KEPT) models.delete(models.keys().next().value!);
+  } else {
+    models.delete(id);
   }
+  models.set(id, m);
   return m;
 }
 
@@ -60,7 +62,7 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
   // both would run before either result is posted (the first result would wait for the
   // second chunk, and a crash in the second would lose it).
   await new Promise<void>((resolve) => setImmediate(resolve));
-  const model = await getModel(task.modelId);
+  const model = await getModel(task.modelId, task.model);
   // From here the chunk runs to its end without yielding: tell the pool's watchdog that it
   // runs, and where.
   const started = task.started;

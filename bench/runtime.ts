@@ -7,10 +7,12 @@
  * 1. startup:   the fixed cost of a run: a 4 x (10 + 10) run (no work to speak of) with
  *               `sample` (first run in a fresh process, and later runs) against `sampleSync`.
  *               Thread start, module loading and a cold JIT in every worker thread: paid once
- *               per run, whatever its length.
+ *               per run, whatever its length, by a run with a pool of its own (the default);
+ *               not by a run on a warm shared pool (`createWorkerPool`), also shown.
  * 2. overhead + speedup, every benchmark model, each in a fresh process (so that the kernel
  *               on the main thread has seen that model only, as a worker's has), runs
- *               interleaved (sampleSync, 1 thread, 2 threads; the order rotates per repeat),
+ *               interleaved (sampleSync, 1 thread, 2 threads, 2 threads with a default pool;
+ *               the order rotates per repeat),
  *               `reps` repeats (5; 1 with --quick). Per-chain warmup and no extension:
  *               `sample` then makes the very same draws as `sampleSync` (tested), so the
  *               difference is the runtime. The compiled model is passed to both. Ratios are
@@ -18,6 +20,10 @@
  *               adjacent in time, which cancels most of this shared machine's drift).
  *               Two run lengths: the standard 4 x (1000 + 1000), and a long run per model
  *               sized so that `sampleSync` takes about 4 s on this machine (start-up amortised).
+ *               Like sampleSync's main thread, which has run the model before it is timed, the
+ *               runtime is timed warm: on shared pools (`createWorkerPool`) of 1 and 2 threads
+ *               that ran the model once before; the same 2-thread run with a pool of its own
+ *               (started and ended with the run, cold) is reported next to it.
  *   - overhead: wall-clock of `sample` on 1 thread against `sampleSync` (the bare kernel loop:
  *               the same chains, same seed, one after another on one thread), minus 1.
  *   - speedup:  wall-clock of `sampleSync` (4 chains in sequence) against `sample` on 2 threads.
@@ -31,7 +37,8 @@
  *   4-chain speedup on 2 threads = geomean(sampleSync wall / 2-thread wall). Long runs because
  *   what the runtime is for is runs of seconds or more (for a run of a few milliseconds
  *   `sampleSync` is the right tool); the fixed start-up cost is reported on its own (1.) and
- *   in the standard-length table. All seven models so that nothing is picked: on the small
+ *   in the standard-length table, and the same speedup with a default pool per run is
+ *   printed next to the headline's. All seven models so that nothing is picked: on the small
  *   ones a 4 s run means 10^5-10^6 draws per chain, the worst case for per-draw costs.
  * 3. pooled:    ESS per 1000 gradients (min bulk ESS over all quantities / gradients of
  *               warmup + sampling, 4 chains, 1000 + 1000), pooled vs per-chain warmup,
@@ -43,7 +50,10 @@
  *               early-stop check points (a target never met) vs no early stop.
  *
  * Timings carry the CPU other processes used meanwhile (/proc/stat): rows where that exceeded
- * 10% of a core are flagged with `*`.
+ * 10% of a core are flagged with `*` (this includes kernel threads, e.g. returning the memory
+ * of a previous long run). What the host does to this VM's two vCPUs is not visible there:
+ * their speed varies by up to ~60% from minute to minute, hence interleaved repeats and
+ * medians of ratios. The decisions behind these numbers: DECISIONS.md D21.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -52,6 +62,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import { compile } from "../src/compile/index.js";
 import { sampleSync } from "../src/api/sample-sync.js";
 import { sample } from "../src/api/sample.js";
+import { createWorkerPool } from "../src/api/worker-pool.js";
 import type { SampleOptions } from "../src/api/sample-options.js";
 import type { Posterior } from "../src/api/posterior.js";
 import { BENCHMARK_NAMES, benchmarkModel, type BenchmarkName } from "./models/index.js";
@@ -173,8 +184,11 @@ type Job = RunsJob | StartupJob | StreamingJob;
 
 interface RunsResult {
   readonly sync: Timing[];
+  /** On a warm shared pool (`createWorkerPool`) of 1 and of 2 threads. */
   readonly one: Timing[];
   readonly two: Timing[];
+  /** The default: a pool of the run's own, started and ended with the run. */
+  readonly fresh: Timing[];
   /** Per-chain seconds of sampleSync (median over repeats). */
   readonly chainSeconds: number[];
   /** sampleSync of chains 0-1 on one thread alone / on two threads at once (the slower), seconds. */
@@ -191,6 +205,9 @@ interface StartupResult {
   readonly result1: number[];
   readonly first2: number[];
   readonly result2: number[];
+  /** On a warm shared pool of 2 threads. */
+  readonly firstWarm: number[];
+  readonly resultWarm: number[];
 }
 
 /** Runs a job in a fresh Node process (dist/bench/runtime.js --child <job>). */
@@ -236,22 +253,28 @@ async function threadsAtOnce(n: number, model: BenchmarkName, draws: number): Pr
 async function runsJob(job: RunsJob): Promise<RunsResult> {
   const d = compile(benchmarkModel(job.model));
   const opts = { chains: 4, warmup: 1000, draws: job.draws, seed: 1 } as const;
-  // JIT warm-up of the main thread: the kernel (sampleSync) and the runtime's own code.
-  sampleSync(d, { ...opts, warmup: 200, draws: 200, seed: 99 });
-  await sample(d, { ...opts, ...same, warmup: 100, draws: 100, seed: 99, threads: 2 }).result;
-  const r: RunsResult = { sync: [], one: [], two: [], chainSeconds: [], alone: [], together: [] };
+  const pools = { one: createWorkerPool({ threads: 1 }), two: createWorkerPool({ threads: 2 }) };
+  // JIT warm-up, as much for every contender: the main thread's kernel (sampleSync) and
+  // runtime code, and the threads of the shared pools.
+  const warm = { ...opts, ...same, warmup: 200, draws: 200, seed: 99 };
+  sampleSync(d, warm);
+  await sample(d, { ...warm, threads: 2 }).result;
+  await sample(d, { ...warm, pool: pools.one }).result;
+  await sample(d, { ...warm, pool: pools.two }).result;
+  const r: RunsResult = { sync: [], one: [], two: [], fresh: [], chainSeconds: [], alone: [], together: [] };
   const perChain: number[][] = [[], [], [], []];
-  const modes = ["sync", "one", "two"] as const;
+  const modes = ["sync", "one", "two", "fresh"] as const;
   for (let rep = 0; rep < job.reps; rep++) {
-    for (let m = 0; m < 3; m++) {
-      const mode = modes[(m + rep) % 3]!;
+    for (let m = 0; m < modes.length; m++) {
+      const mode = modes[(m + rep) % modes.length]!;
       if (mode === "sync") {
         let post: Posterior | null = null;
         r.sync.push(await measure(() => (post = sampleSync(d, opts))));
         post!.chains.forEach((c, i) => perChain[i]!.push(c.warmupSeconds + c.samplingSeconds));
+      } else if (mode === "fresh") {
+        r.fresh.push(await measure(() => sample(d, { ...opts, ...same, threads: 2 }).result));
       } else {
-        const threads = mode === "one" ? 1 : 2;
-        r[mode].push(await measure(() => sample(d, { ...opts, ...same, threads }).result));
+        r[mode].push(await measure(() => sample(d, { ...opts, ...same, pool: pools[mode] }).result));
       }
     }
     if (job.contention) {
@@ -260,15 +283,16 @@ async function runsJob(job: RunsJob): Promise<RunsResult> {
     }
   }
   r.chainSeconds.push(...perChain.map(median));
+  await Promise.all([pools.one.close(), pools.two.close()]);
   return r;
 }
 
 async function startupJob(job: StartupJob): Promise<StartupResult> {
   const d = compile(benchmarkModel(job.model));
   const opts = { chains: 4, warmup: 10, draws: 10, seed: 1 } as const;
-  const timeRun = async (threads: number): Promise<[number, number]> => {
+  const timeRun = async (where: Pick<SampleOptions, "threads" | "pool">): Promise<[number, number]> => {
     const t = performance.now();
-    const run = sample(d, { ...opts, ...same, threads });
+    const run = sample(d, { ...opts, ...same, ...where });
     let first = NaN;
     run.batches$.subscribe(() => {
       if (Number.isNaN(first)) first = (performance.now() - t) / 1000;
@@ -276,20 +300,26 @@ async function startupJob(job: StartupJob): Promise<StartupResult> {
     await run.result;
     return [first, (performance.now() - t) / 1000];
   };
-  const [coldFirst, cold] = await timeRun(1);
-  const r: StartupResult = { sync: [], coldFirst, cold, first1: [], result1: [], first2: [], result2: [] };
+  const [coldFirst, cold] = await timeRun({ threads: 1 });
+  const r: StartupResult = { sync: [], coldFirst, cold, first1: [], result1: [], first2: [], result2: [], firstWarm: [], resultWarm: [] };
   sampleSync(d, opts);
+  const pool = createWorkerPool({ threads: 2 });
+  await timeRun({ pool });
   for (let rep = 0; rep < job.reps; rep++) {
     const t = performance.now();
     sampleSync(d, opts);
     r.sync.push((performance.now() - t) / 1000);
-    const [f1, r1] = await timeRun(1);
+    const [f1, r1] = await timeRun({ threads: 1 });
     r.first1.push(f1);
     r.result1.push(r1);
-    const [f2, r2] = await timeRun(2);
+    const [f2, r2] = await timeRun({ threads: 2 });
     r.first2.push(f2);
     r.result2.push(r2);
+    const [fw, rw] = await timeRun({ pool });
+    r.firstWarm.push(fw);
+    r.resultWarm.push(rw);
   }
+  await pool.close();
   return r;
 }
 
@@ -298,14 +328,16 @@ async function startupJob(job: StartupJob): Promise<StartupResult> {
 async function startup(): Promise<void> {
   const n = quick ? 3 : 7;
   console.log(`\n## Start-up: the fixed cost of a run (4 x (10 + 10), per-chain warmup; medians of ${n}; fresh process per model)\n`);
-  console.log("A run of 4 x (10 + 10) iterations does no work to speak of: its wall-clock is the runtime's fixed cost (worker threads started, worker module loaded, each worker's JIT cold, pool torn down).\n");
-  console.log("| model | sampleSync ms | first run of the process: first batch / result ms | 1 thread: first batch / result ms | 2 threads: first batch / result ms |");
-  console.log("| --- | --- | --- | --- | --- |");
+  console.log(
+    "A run of 4 x (10 + 10) iterations does no work to speak of: its wall-clock is the runtime's fixed cost (by default: worker threads started, worker module loaded, each worker's JIT cold, pool torn down; on a warm shared pool, `createWorkerPool`, none of that).\n",
+  );
+  console.log("| model | sampleSync ms | first run of the process: first batch / result ms | 1 thread: first batch / result ms | 2 threads: first batch / result ms | warm pool of 2 threads: first batch / result ms |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
   for (const name of models) {
     const r = inChild<StartupResult>({ kind: "startup", model: name, reps: n });
     const ms = (x: number) => fmt(1000 * x, 0);
     console.log(
-      `| ${name} | ${fmt(1000 * median(r.sync), 1)} | ${ms(r.coldFirst)} / ${ms(r.cold)} | ${ms(median(r.first1))} / ${ms(median(r.result1))} | ${ms(median(r.first2))} / ${ms(median(r.result2))} |`,
+      `| ${name} | ${fmt(1000 * median(r.sync), 1)} | ${ms(r.coldFirst)} / ${ms(r.cold)} | ${ms(median(r.first1))} / ${ms(median(r.result1))} | ${ms(median(r.first2))} / ${ms(median(r.result2))} | ${ms(median(r.firstWarm))} / ${ms(median(r.resultWarm))} |`,
     );
   }
 }
@@ -313,8 +345,10 @@ async function startup(): Promise<void> {
 interface Headline {
   overhead: number[];
   speedup: number[];
+  /** The same with the default pool per run (start-up paid in every run). */
+  speedupFresh: number[];
 }
-const headline: Headline = { overhead: [], speedup: [] };
+const headline: Headline = { overhead: [], speedup: [], speedupFresh: [] };
 
 /** Median over repeats of a / b within each repeat. */
 function pairedRatio(a: readonly Timing[], b: readonly Timing[]): number {
@@ -328,14 +362,17 @@ async function overheadAndSpeedup(): Promise<void> {
       : "Standard runs: 4 x (1000 + 1000) (start-up included)";
     console.log(`\n## Overhead (1 thread) and speedup (2 threads) against sampleSync, seed 1, per-chain warmup (same draws). ${title}\n`);
     console.log(
-      `Wall-clock seconds: medians of ${reps} interleaved runs (range in brackets), a fresh process per model; overhead and speedup: medians of the ratios within each repeat.` +
+      `Wall-clock seconds: medians of ${reps} interleaved runs (range in brackets), a fresh process per model; overhead and speedup: medians of the ratios within each repeat. ` +
+        "Runtime 1 and 2 threads: on a warm shared pool (`createWorkerPool`, as warm as sampleSync's main thread); default pool: `sample` with a pool of its own (threads started, modules loaded and JIT cold in every run)." +
         (long ? " Contention: two threads each running 2 chains at once against one alone; ceiling: what a runtime of no cost could reach here." : "") +
         "\n",
     );
     console.log(
-      "| model | draws/chain | sampleSync s | runtime 1 thread s | overhead | runtime 2 threads s | speedup |" + (long ? " contention | ceiling |" : "") + " CPU s: sampleSync / 2 threads |",
+      "| model | draws/chain | sampleSync s | runtime 1 thread s | overhead | runtime 2 threads s | speedup |" +
+        (long ? " contention | ceiling |" : "") +
+        " default pool, 2 threads s | speedup | CPU s: sampleSync / 2 threads / default pool |",
     );
-    console.log("| --- | --- | --- | --- | --- | --- | --- |" + (long ? " --- | --- |" : "") + " --- |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- |" + (long ? " --- | --- |" : "") + " --- | --- | --- |");
     for (const name of models) {
       const draws = long ? (quick ? Math.round(LONG_DRAWS[name] / 4) : LONG_DRAWS[name]) : 1000;
       const r = inChild<RunsResult>({ kind: "runs", model: name, draws, reps, contention: long });
@@ -343,24 +380,27 @@ async function overheadAndSpeedup(): Promise<void> {
       const range = (ts: Timing[]) => `${fmt(w(ts), 3)} (${fmt(Math.min(...ts.map((t) => t.wall)), 2)}-${fmt(Math.max(...ts.map((t) => t.wall)), 2)})`;
       const overhead = pairedRatio(r.one, r.sync);
       const speedup = pairedRatio(r.sync, r.two);
+      const speedupFresh = pairedRatio(r.sync, r.fresh);
       const total = r.chainSeconds.reduce((a, b) => a + b, 0);
       const contention = median(r.together) / median(r.alone);
       const ceiling = total / Math.max(total / 2, ...r.chainSeconds) / contention;
-      const cpu = `${fmt(median(r.sync.map((t) => t.cpu)), 2)} / ${fmt(median(r.two.map((t) => t.cpu)), 2)}`;
-      const f = flag([...r.sync, ...r.one, ...r.two]);
+      const cpu = [r.sync, r.two, r.fresh].map((ts) => fmt(median(ts.map((t) => t.cpu)), 2)).join(" / ");
+      const f = flag([...r.sync, ...r.one, ...r.two, ...r.fresh]);
       console.log(
         `| ${name}${f} | ${draws} | ${range(r.sync)} | ${range(r.one)} | ${pct(overhead - 1)} | ${range(r.two)} | ${fmt(speedup)}x |` +
           (long ? ` ${fmt(contention)}x | ${fmt(ceiling)}x |` : "") +
-          ` ${cpu} |`,
+          ` ${range(r.fresh)} | ${fmt(speedupFresh)}x | ${cpu} |`,
       );
       if (long) {
         headline.overhead.push(overhead);
         headline.speedup.push(speedup);
+        headline.speedupFresh.push(speedupFresh);
       }
     }
     if (long && headline.overhead.length > 0) {
       console.log(
-        `\nGeometric means over the ${headline.overhead.length} long runs: overhead ${pct(geomean(headline.overhead) - 1)}, speedup ${fmt(geomean(headline.speedup))}x.`,
+        `\nGeometric means over the ${headline.overhead.length} long runs: overhead ${pct(geomean(headline.overhead) - 1)}, speedup ${fmt(geomean(headline.speedup))}x ` +
+          `(with a default pool per run: ${fmt(geomean(headline.speedupFresh))}x).`,
       );
     }
   }
@@ -495,7 +535,7 @@ async function main(): Promise<void> {
   if (want("earlystop")) await earlyStop();
   if (want("streaming")) await streaming();
   if (want("barriers")) await barriers();
-  if (foreignNoted > 0) console.log(`\n* ${foreignNoted} row(s) were timed while other processes used more than 10% of a core.`);
+  if (foreignNoted > 0) console.log(`\n* ${foreignNoted} row(s) were timed while other processes (or kernel threads) used more than 10% of a core.`);
   const o = headline.overhead.length > 0 ? `${fmt(100 * (geomean(headline.overhead) - 1), 1)}%` : "n/a";
   const s = headline.speedup.length > 0 ? `${fmt(geomean(headline.speedup))}x` : "n/a";
   console.log(`\nruntime overhead: ${o} ; 4-chain speedup on 2 threads: ${s}`);

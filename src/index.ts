@@ -51,5 +51,6 @@ export type {
   RunStatusKind,
 } from "../actors/events.js";
 export type { FaultSpec } from "../actors/protocol.js";
-export { liveWorkerThreads } from "../supervisors/pool.js";
+export { liveWorkerThreads, type WorkerResourceLimits } from "../supervisors/worker-pool.js";
+export { createWorkerPool, workerPoolScoped, WorkerPool, type WorkerPoolOptions } from "./api/worker-pool.js";
 export { defaultRestartSchedule, type RestartSchedule } from "../supervisors/chain-supervisor.js";

@@ -17,7 +17,7 @@ import { Duration, Effect, Schedule } from "effect";
 import type { ChainActor } from "../actors/chain-actor.js";
 import type { ChainStatusKind, RunSink } from "../actors/events.js";
 import type { ChunkTask } from "../actors/protocol.js";
-import type { ChunkFailed, ChunkTimeout, Pool } from "./pool.js";
+import type { ChunkFailed, ChunkTimeout, Scheduler } from "./scheduler.js";
 
 export type ChunkError = ChunkFailed | ChunkTimeout;
 
@@ -34,7 +34,7 @@ export function defaultRestartSchedule(maxRestarts = 3, base: Duration.DurationI
   return Schedule.exponential(base).pipe(Schedule.intersect(Schedule.recurs(maxRestarts)));
 }
 
-export function superviseChain(actor: ChainActor, pool: Pool, policy: SupervisionPolicy, sink: RunSink): Effect.Effect<ChainStatusKind> {
+export function superviseChain(actor: ChainActor, pool: Scheduler, policy: SupervisionPolicy, sink: RunSink): Effect.Effect<ChainStatusKind> {
   const timeout = Duration.decode(policy.chunkTimeout);
   const execute = (task: ChunkTask) => {
     let attempt = 0;

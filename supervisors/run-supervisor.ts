@@ -1,9 +1,11 @@
 /**
- * The run supervisor: the root of the supervision tree. It owns the pool (a scoped
- * resource), the warmup coordinator and one chain supervisor per chain, all forked in one
+ * The run supervisor: the root of the supervision tree. It owns the chunk scheduler and,
+ * unless the user gave a shared `WorkerPool`, the pool of worker threads (scoped
+ * resources), the warmup coordinator and one chain supervisor per chain, all forked in one
  * scope. The run ends when every chain has ended (completed, stopped early, or failed) or
- * when it is aborted; either way the scope closes (no worker thread outlives it) and the
- * outcome, with whatever was committed, is returned: a run always has a result.
+ * when it is aborted; either way the scope closes (no thread of the run's own pool
+ * outlives it; on a shared pool, the run's running chunks are ended) and the outcome, with
+ * whatever was committed, is returned: a run always has a result.
  *
  * Chains are cut to a common length, so that R-hat and friends see equal chains: the
  * draws every healthy chain completed (all of them, unless aborted). A failed chain is
@@ -17,7 +19,8 @@ import type { FaultSpec, ModelSpec } from "../actors/protocol.js";
 import { TraceStore } from "../actors/trace-store.js";
 import type { SamplerSettings } from "../src/inference/index.js";
 import { superviseChain, type SupervisionPolicy } from "./chain-supervisor.js";
-import { acquirePool, type PoolStartError, type WorkerResourceLimits } from "./pool.js";
+import { acquireScheduler } from "./scheduler.js";
+import type { PoolStartError, WorkerPool, WorkerResourceLimits } from "./worker-pool.js";
 
 /** A validated run: everything decided before any worker starts. */
 export interface RunPlan {
@@ -26,7 +29,10 @@ export interface RunPlan {
   readonly names: readonly string[];
   readonly paramCount: number;
   readonly numChains: number;
+  /** Threads of the run's own pool (ignored with `pool`). */
   readonly threads: number;
+  /** The user's pool to run on (left open), or null for a pool of the run's own. */
+  readonly pool: WorkerPool | null;
   readonly seed: number;
   /** Kernel settings (with `metricUpdate: "external"`: the coordinator sets metrics). */
   readonly settings: SamplerSettings;
@@ -95,6 +101,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
         {
           chain,
           modelId: plan.modelId,
+          model: plan.model,
           settings: plan.settings,
           init: { seed: plan.seed, position: plan.inits[chain] ?? null, initRadius: plan.initRadius },
           numDraws: plan.numDraws,
@@ -114,13 +121,13 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
     sink.event({ type: "run-started", chains: plan.numChains, threads: plan.threads, seed: plan.seed });
     const ended = yield* Effect.scoped(
       Effect.gen(function* () {
-        const pool = yield* acquirePool({
+        const scheduler = yield* acquireScheduler({
+          shared: plan.pool,
           threads: plan.threads,
           chains: plan.numChains,
-          workerData: { models: { [plan.modelId]: plan.model } },
-          ...(plan.resourceLimits !== undefined ? { resourceLimits: plan.resourceLimits } : {}),
+          resourceLimits: plan.resourceLimits,
         });
-        const chains = Effect.forEach(actors, (a) => superviseChain(a, pool, plan.policy, sink), {
+        const chains = Effect.forEach(actors, (a) => superviseChain(a, scheduler, plan.policy, sink), {
           concurrency: "unbounded",
           discard: true,
         });

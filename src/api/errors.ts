@@ -17,4 +17,4 @@ export class InvalidModelError extends Data.TaggedError("InvalidModelError")<{
   readonly cause?: unknown;
 }> {}
 
-export { PoolStartError } from "../../supervisors/pool.js";
+export { PoolStartError } from "../../supervisors/worker-pool.js";

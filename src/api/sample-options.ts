@@ -9,14 +9,24 @@ import type { ChunkSizing } from "../../actors/chain-actor.js";
 import type { EarlyStopOptions, WarmupExtensionOptions } from "../../actors/coordinator.js";
 import type { FaultSpec } from "../../actors/protocol.js";
 import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
-import type { WorkerResourceLimits } from "../../supervisors/pool.js";
+import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
 import { samplerSettings, type SamplerSettings } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
 import type { SampleSyncOptions } from "./sample-sync.js";
 
 export interface SampleOptions extends SampleSyncOptions {
-  /** Worker threads (default: min(chains, available cores)). Draws do not depend on it. */
+  /**
+   * Worker threads (default: min(chains, available cores); with `pool`, at most the pool's,
+   * default all of them). Draws do not depend on it.
+   */
   readonly threads?: number;
+  /**
+   * A pool of worker threads to run on (`createWorkerPool`), shared with other runs and left
+   * open at the end: its threads stay warm (modules loaded, the model built and compiled by
+   * the JIT), so a run on it pays no start-up. Without it a run starts threads of its own
+   * and ends them when it ends.
+   */
+  readonly pool?: WorkerPool;
   /** Pool the chains' window accumulators into one metric at every slow-window end (true). */
   readonly pooledWarmup?: boolean;
   /**
@@ -69,6 +79,7 @@ const KNOWN = new Set([
   "saveWarmup",
   "sampler",
   "threads",
+  "pool",
   "pooledWarmup",
   "warmupExtension",
   "checkEvery",
@@ -85,7 +96,9 @@ const KNOWN = new Set([
 export interface ValidatedOptions {
   readonly numChains: number;
   readonly numDraws: number;
+  /** Threads the run uses: its own pool's size, or how many of `pool`'s. */
   readonly threads: number;
+  readonly pool: WorkerPool | null;
   readonly seed: number;
   readonly settings: SamplerSettings;
   readonly saveWarmup: boolean;
@@ -147,6 +160,21 @@ function duration(option: string, value: unknown, fallback: Duration.Duration): 
   return d.value;
 }
 
+/** Checks the `workerResourceLimits` option (of `sample` or `createWorkerPool`). */
+export function validateResourceLimits(value: unknown): WorkerResourceLimits | undefined {
+  if (value === undefined) return undefined;
+  const r = record("workerResourceLimits", value, ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"]);
+  for (const [k, v] of Object.entries(r)) num(`workerResourceLimits.${k}`, v, (x) => x > 0, "a number > 0", 1);
+  return r as WorkerResourceLimits;
+}
+
+/** Checks the options of `createWorkerPool`. */
+export function validatePoolOptions(options: unknown): { threads: number; resourceLimits: WorkerResourceLimits | undefined } {
+  if (typeof options !== "object" || options === null) bad("options", options, "an object");
+  const o = record("options", options, ["threads", "workerResourceLimits"]);
+  return { threads: int("threads", o.threads, 1, availableParallelism(), 256), resourceLimits: validateResourceLimits(o.workerResourceLimits) };
+}
+
 export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   if (typeof options !== "object" || options === null) bad("options", options, "an object");
   for (const k of Object.keys(options)) if (!KNOWN.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...KNOWN].join(", ")})`);
@@ -154,7 +182,18 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   const numChains = int("chains", o.chains, 1, 4, 1024);
   const numWarmup = int("warmup", o.warmup, 0, 1000);
   const numDraws = int("draws", o.draws, 0, 1000);
-  const threads = Math.min(numChains, int("threads", o.threads, 1, Math.min(numChains, availableParallelism()), 256));
+  let pool: WorkerPool | null = null;
+  if (o.pool !== undefined) {
+    if (!(o.pool instanceof WorkerPool)) bad("pool", o.pool, "a WorkerPool (createWorkerPool)");
+    if (o.pool.isClosed) bad("pool", "a closed WorkerPool", "an open WorkerPool");
+    if (o.workerResourceLimits !== undefined) {
+      bad("workerResourceLimits", o.workerResourceLimits, "left out with `pool` (the pool's threads have theirs: createWorkerPool({ workerResourceLimits }))");
+    }
+    pool = o.pool;
+  }
+  const maxThreads = pool === null ? 256 : pool.threads;
+  const defaultThreads = pool === null ? Math.min(numChains, availableParallelism()) : pool.threads;
+  const threads = Math.min(numChains, int("threads", o.threads, 1, defaultThreads, maxThreads));
   const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
   if (o.metric !== undefined && o.metric !== "diag" && o.metric !== "dense" && o.metric !== "diag-fisher") {
     bad("metric", o.metric, '"diag", "dense" or "diag-fisher"');
@@ -226,12 +265,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   const maxPendingBatches = int("stream.maxPendingBatches", s.maxPendingBatches, 1, 16);
   if (s.ack !== undefined && s.ack !== "auto" && s.ack !== "manual") bad("stream.ack", s.ack, '"auto" or "manual"');
 
-  let resourceLimits: WorkerResourceLimits | undefined;
-  if (o.workerResourceLimits !== undefined) {
-    const r = record("workerResourceLimits", o.workerResourceLimits, ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"]);
-    for (const [k, v] of Object.entries(r)) num(`workerResourceLimits.${k}`, v, (x) => x > 0, "a number > 0", 1);
-    resourceLimits = r as WorkerResourceLimits;
-  }
+  const resourceLimits = validateResourceLimits(o.workerResourceLimits);
 
   const faults: FaultSpec[] = [];
   if (o.faults !== undefined) {
@@ -252,6 +286,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     numChains,
     numDraws,
     threads,
+    pool,
     seed,
     settings,
     saveWarmup,

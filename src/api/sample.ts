@@ -14,7 +14,8 @@ import { Observable, ReplaySubject, Subject } from "rxjs";
 import { DrawBatch, type Draw } from "../../actors/batch.js";
 import type { ChainProgress, OnlineDiagnostics, RunEvent, RunProgress, RunSink } from "../../actors/events.js";
 import type { BatchData } from "../../actors/trace-store.js";
-import type { PoolStartError } from "../../supervisors/pool.js";
+import type { ModelSpec } from "../../actors/protocol.js";
+import type { PoolStartError } from "../../supervisors/worker-pool.js";
 import { createRun, type RunControl, type RunPlan } from "../../supervisors/run-supervisor.js";
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
 import { resolveInits, resolveModel, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
@@ -50,7 +51,19 @@ export interface SampleRun {
   readonly paused: boolean;
 }
 
-let runCounter = 0;
+// One id per model process-wide, so that the threads of a shared pool keep one instance of it.
+const modelIds = new WeakMap<object, string>();
+let modelCounter = 0;
+
+function modelIdOf(name: string, spec: ModelSpec): string {
+  const key = spec.kind === "compiled" ? spec.compiled : spec.spec;
+  let id = modelIds.get(key);
+  if (id === undefined) {
+    id = `${name}#${++modelCounter}`;
+    modelIds.set(key, id);
+  }
+  return id;
+}
 
 /** The API side of a run: RxJS subjects behind the actors' sink. */
 class RunStreams implements RunSink {
@@ -128,12 +141,13 @@ class RunStreams implements RunSink {
 
 function planOf(resolved: ResolvedModel, opts: ValidatedOptions, inits: (Float64Array | null)[]): RunPlan {
   return {
-    modelId: `${resolved.name}#${++runCounter}`,
+    modelId: modelIdOf(resolved.name, resolved.spec),
     model: resolved.spec,
     names: resolved.density.names,
     paramCount: resolved.density.paramCount,
     numChains: opts.numChains,
     threads: opts.threads,
+    pool: opts.pool,
     seed: opts.seed,
     settings: opts.settings,
     numDraws: opts.numDraws,

@@ -15,9 +15,12 @@ import { createRequire } from "node:module";
 type Special = (x: number) => number;
 const requireCjs = createRequire(import.meta.url);
 
+let gammalnFn: Special | null = null;
+let digammaFn: Special | null = null;
+
 function loadGammaln(): Special {
   const f = requireCjs("@stdlib/math-base-special-gammaln") as Special;
-  gammaln = f;
+  gammalnFn = f;
   lgamma = f;
   runtime.lgamma = f;
   return f;
@@ -25,17 +28,19 @@ function loadGammaln(): Special {
 
 function loadDigamma(): Special {
   const f = requireCjs("@stdlib/math-base-special-digamma") as Special;
+  digammaFn = f;
   digamma = f;
   runtime.digamma = f;
   return f;
 }
 
-let gammaln: Special = (x) => loadGammaln()(x);
+// A stub kept by someone before the first call still works (and costs one check).
+const gammaln: Special = (x) => (gammalnFn ?? loadGammaln())(x);
 
 /** log|Gamma(x)| (stdlib's gammaln, loaded on first use). */
-export let lgamma: Special = (x) => loadGammaln()(x);
+export let lgamma: Special = gammaln;
 /** The digamma function (stdlib's, loaded on first use). */
-export let digamma: Special = (x) => loadDigamma()(x);
+export let digamma: Special = (x) => (digammaFn ?? loadDigamma())(x);
 
 /** 1 / (1 + exp(-x)) without overflow. */
 export function logistic(x: number): number {

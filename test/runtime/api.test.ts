@@ -8,7 +8,7 @@ import { sample, sampleEffect, sampleRunEffect } from "../../src/api/sample.js";
 import type { SampleOptions } from "../../src/api/sample-options.js";
 import { RunPosterior } from "../../src/api/run-posterior.js";
 import * as root from "../../src/index.js";
-import { liveWorkerThreads } from "../../supervisors/pool.js";
+import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { expectSameDraws } from "./helpers.js";
 
 const eightSchools = benchmarkModel("eight_schools");

@@ -8,7 +8,7 @@ import type { SampleOptions } from "../../src/api/sample-options.js";
 import type { Draw } from "../../actors/batch.js";
 import type { RunEvent } from "../../actors/events.js";
 import type { FaultSpec } from "../../actors/protocol.js";
-import { liveWorkerThreads } from "../../supervisors/pool.js";
+import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { expectSameDraws } from "./helpers.js";
 
 const eightSchools = benchmarkModel("eight_schools");

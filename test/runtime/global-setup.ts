@@ -1,5 +1,5 @@
 /**
- * Worker threads run compiled JavaScript (`dist/actors/worker.js`, see supervisors/pool.ts),
+ * Worker threads run compiled JavaScript (`dist/actors/worker.js`, see supervisors/worker-pool.ts),
  * while tests run from sources. Before the tests, compile the worker and everything it
  * imports into dist/ (tsc follows the imports from actors/worker.ts), unless dist/ is newer
  * than every source file it comes from. Type errors elsewhere in the project do not block it.

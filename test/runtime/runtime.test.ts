@@ -10,7 +10,7 @@ import { RunPosterior } from "../../src/api/run-posterior.js";
 import { warmupSchedule } from "../../src/inference/index.js";
 import type { Draw, DrawBatch } from "../../actors/batch.js";
 import type { RunEvent } from "../../actors/events.js";
-import { liveWorkerThreads } from "../../supervisors/pool.js";
+import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { expectSameDraws } from "./helpers.js";
 
 const eightSchools = benchmarkModel("eight_schools");

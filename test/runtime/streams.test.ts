@@ -5,7 +5,7 @@ import { sample, type SampleRun } from "../../src/api/sample.js";
 import type { SampleOptions } from "../../src/api/sample-options.js";
 import type { DrawBatch } from "../../actors/batch.js";
 import type { RunProgress } from "../../actors/events.js";
-import { liveWorkerThreads } from "../../supervisors/pool.js";
+import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { expectSameDraws } from "./helpers.js";
 
 const eightSchools = benchmarkModel("eight_schools");

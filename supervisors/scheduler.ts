@@ -1,80 +1,17 @@
 /**
- * The run's piscina pool as a scoped resource: made when the run starts, destroyed when its
- * scope closes (completion, abort, failure or interruption), and only released once every
- * worker thread it ever started has exited.
- *
- * Worker file. Workers run compiled JavaScript: from `dist/` (the package as installed, or
- * `npm run build` output) this module finds `../actors/worker.js` next to itself. When this
- * module runs from TypeScript sources (vitest), it uses `<project>/dist/actors/worker.js`;
- * the test suite builds it first (`test/runtime/global-setup.ts`).
+ * The run's chunk scheduler, on a `WorkerPool` (the run's own, or one the user shares between
+ * runs): which chain's chunk a thread gets next, how many chunks a thread holds, the
+ * watchdog, and re-queueing chunks whose thread died under another chunk.
  */
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { Worker } from "node:worker_threads";
 import { Data, Duration, Effect, Exit, type Scope } from "effect";
-import { Piscina } from "piscina";
-import type { ChunkResult, ChunkTask, WorkerData } from "../actors/protocol.js";
-
-/** V8 heap limits of each worker thread (Node's `resourceLimits`). */
-export interface WorkerResourceLimits {
-  readonly maxOldGenerationSizeMb?: number;
-  readonly maxYoungGenerationSizeMb?: number;
-  readonly codeRangeSizeMb?: number;
-  readonly stackSizeMb?: number;
-}
-
-export interface PoolConfig {
-  readonly threads: number;
-  /** Chains of the run (whether threads can hold a second chunk without tying chains to threads). */
-  readonly chains: number;
-  readonly workerData: WorkerData;
-  readonly resourceLimits?: WorkerResourceLimits;
-}
-
-export class PoolStartError extends Data.TaggedError("PoolStartError")<{ readonly message: string }> {}
+import type { ChunkResult, ChunkTask } from "../actors/protocol.js";
+import { acquireWorkerPool, MAX_CHUNKS_PER_THREAD, type PoolStartError, type WorkerPool, type WorkerResourceLimits } from "./worker-pool.js";
 
 /** A chunk task that failed: the worker threw, exited, ran out of memory, or was aborted. */
 export class ChunkFailed extends Data.TaggedError("ChunkFailed")<{ readonly message: string }> {}
 
 /** The watchdog ended a chunk that ran too long (its thread was terminated). */
 export class ChunkTimeout extends Data.TaggedError("ChunkTimeout")<{ readonly message: string }> {}
-
-function findProjectRoot(from: string): string | null {
-  let dir = dirname(from);
-  for (;;) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
-}
-
-/** Absolute path of the compiled worker entry. */
-export function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith(".js")) return join(dirname(here), "..", "actors", "worker.js");
-  const root = findProjectRoot(here);
-  return join(root ?? dirname(here), "dist", "actors", "worker.js");
-}
-
-// Every worker thread started by any run's pool, until it has exited.
-const liveThreads = new Set<Worker>();
-
-/** Worker threads started by runs that have not exited yet (0 once every run has ended). */
-export function liveWorkerThreads(): number {
-  return liveThreads.size;
-}
-
-function track(worker: Worker, mine: Set<Worker>): void {
-  if (mine.has(worker)) return;
-  mine.add(worker);
-  liveThreads.add(worker);
-  worker.once("exit", () => {
-    liveThreads.delete(worker);
-    mine.delete(worker);
-  });
-}
 
 type JobExit = Exit.Exit<ChunkResult, ChunkFailed | ChunkTimeout>;
 
@@ -87,7 +24,7 @@ type JobExit = Exit.Exit<ChunkResult, ChunkFailed | ChunkTimeout>;
  * instead of 1.61x on 2 threads). On one thread there is nothing to balance.
  */
 export function chunksPerThread(threads: number, chains: number): number {
-  return threads === 1 || chains >= 3 * threads ? 2 : 1;
+  return threads === 1 || chains >= 3 * threads ? MAX_CHUNKS_PER_THREAD : 1;
 }
 /** How long a thread is kept for the chain with the most work left while it commits its last chunk. */
 const RESERVE_MS = 2;
@@ -116,9 +53,7 @@ interface Job {
   readonly resume: (exit: JobExit) => void;
 }
 
-export class Pool {
-  /** Threads of this pool that have not exited. */
-  private readonly started = new Set<Worker>();
+export class Scheduler {
   /**
    * Chunks not yet handed to a thread. A thread may be handed two chunks (of different
    * chains; see `chunksPerThread`): the one it runs and the next, which it starts the moment
@@ -152,19 +87,15 @@ export class Pool {
    */
   private reserved: { readonly chain: number; readonly timer: ReturnType<typeof setTimeout> } | null = null;
 
+  /**
+   * @param threads the pool's threads this run uses (at most one per chain)
+   * @param perThread chunks handed to each of them at once (`chunksPerThread`)
+   */
   constructor(
-    private readonly piscina: Piscina,
+    private readonly pool: WorkerPool,
     private readonly threads: number,
     private readonly perThread: number,
-  ) {
-    const scan = () => {
-      for (const w of piscina.threads) track(w, this.started);
-    };
-    scan();
-    piscina.on("workerCreate", scan);
-    // Without a listener piscina would throw errors of idle workers at the process.
-    piscina.on("error", () => undefined);
-  }
+  ) {}
 
   private pump(): void {
     const slots = this.threads * this.perThread - (this.reserved !== null ? 1 : 0);
@@ -212,14 +143,11 @@ export class Pool {
     // [start time (Date.now()), thread id, end time]: written by the worker.
     const started = new Float64Array(new SharedArrayBuffer(3 * Float64Array.BYTES_PER_ELEMENT));
     job.started = started;
-    this.piscina.run({ ...job.task, started }).then(
+    this.pool.run({ ...job.task, started }).then(
       (r: ChunkResult) => this.settle(job, started, Exit.succeed(r)),
       (e: unknown) => this.failed(job, started, e),
     );
     this.arm(job, started, Duration.toMillis(job.timeout));
-    // Threads start lazily and are replaced when they die: keep track of every one.
-    this.scan();
-    setImmediate(() => this.scan());
   }
 
   private arm(job: Job, started: Float64Array, ms: number): void {
@@ -243,8 +171,7 @@ export class Pool {
 
   /** Terminates the thread a started chunk runs on (nothing else stops an endless loop). */
   private terminateThreadOf(started: Float64Array): void {
-    const id = started[1]!;
-    for (const w of this.piscina.threads) if (w.threadId === id) void w.terminate();
+    this.pool.terminateThread(started[1]!);
   }
 
   private settle(job: Job, started: Float64Array, exit: JobExit): void {
@@ -319,74 +246,29 @@ export class Pool {
     });
   }
 
-  private scan(): void {
-    for (const w of this.piscina.threads) track(w, this.started);
-  }
-
-  private exited(workers: Iterable<Worker>, terminate: boolean): Promise<void> {
-    return Promise.all(
-      [...workers].map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (!this.started.has(w)) return resolve();
-            w.once("exit", () => resolve());
-            if (terminate) void w.terminate();
-          }),
-      ),
-    ).then(() => undefined);
-  }
-
-  /**
-   * Destroys the pool and waits until every thread it started has exited.
-   *
-   * piscina replaces a worker when it sees the exit of one it had already let go (an
-   * aborted task's), unless it is destroying at that moment; such an exit arriving after
-   * `destroy()` returned would start a fresh thread nobody stops. So: first wait for the
-   * threads already on their way out, then destroy, then check that nothing is left.
-   */
-  async destroy(): Promise<void> {
+  /** The run is over (its chains' fibers have ended, so nothing is queued): drops the thread kept for a chain. */
+  stop(): void {
     if (this.reserved !== null) clearTimeout(this.reserved.timer);
     this.reserved = null;
-    for (let round = 0; round < 5; round++) {
-      this.scan();
-      const current = new Set(this.piscina.threads);
-      await this.exited([...this.started].filter((w) => !current.has(w)), false);
-      this.scan();
-      await this.piscina.destroy();
-      await this.exited([...this.started], true);
-      if (this.started.size === 0 && this.piscina.threads.length === 0) return;
-    }
   }
 }
 
-/** The pool as a scoped resource. */
-export function acquirePool(config: PoolConfig): Effect.Effect<Pool, PoolStartError, Scope.Scope> {
-  return Effect.acquireRelease(
-    Effect.try({
-      try: () => {
-        const filename = workerFile();
-        if (!existsSync(filename)) {
-          throw new Error(`the compiled worker ${filename} is missing: run \`npm run build\` first`);
-        }
-        const perThread = chunksPerThread(config.threads, config.chains);
-        return new Pool(
-          new Piscina({
-            filename,
-            minThreads: config.threads,
-            maxThreads: config.threads,
-            // A thread may hold the chunk it runs and the next (tasks carry no abort
-            // signal: piscina gives a thread running an abortable task nothing else).
-            concurrentTasksPerWorker: perThread,
-            idleTimeout: 60_000,
-            workerData: config.workerData,
-            ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
-          }),
-          config.threads,
-          perThread,
-        );
-      },
-      catch: (e) => new PoolStartError({ message: e instanceof Error ? e.message : String(e) }),
-    }),
-    (pool) => Effect.promise(() => pool.destroy()),
-  );
+/**
+ * The run's scheduler, on the user's pool (left open at the end) or on a pool of its own
+ * (`threads` threads, closed when the scope closes: every thread has exited by then).
+ */
+export function acquireScheduler(config: {
+  readonly shared: WorkerPool | null;
+  readonly threads: number;
+  readonly chains: number;
+  readonly resourceLimits?: WorkerResourceLimits | undefined;
+}): Effect.Effect<Scheduler, PoolStartError, Scope.Scope> {
+  return Effect.gen(function* () {
+    const pool = config.shared ?? (yield* acquireWorkerPool({ threads: config.threads, resourceLimits: config.resourceLimits }));
+    const threads = Math.min(config.chains, pool.threads);
+    return yield* Effect.acquireRelease(
+      Effect.sync(() => new Scheduler(pool, threads, chunksPerThread(threads, config.chains))),
+      (scheduler) => Effect.sync(() => scheduler.stop()),
+    );
+  });
 }
