@@ -43,8 +43,8 @@ export interface SampleRun {
   /** Stops the run: returns the partial posterior once no worker thread is left. */
   abort(reason?: string): Promise<RunPosterior>;
   /**
-   * No new chunks are handed out until `resume` (chunks already handed to a thread, at most
-   * two per thread, finish and are delivered).
+   * No new chunks are handed out until `resume` (each chain finishes the chunk it has already
+   * handed out, and its draws are delivered).
    */
   pause(): void;
   resume(): void;
@@ -73,6 +73,8 @@ class RunStreams implements RunSink {
   readonly diagnosticsSubject = new ReplaySubject<OnlineDiagnostics>();
   readonly draws$: Observable<Draw>;
   private names: readonly string[] = [];
+  private readonly queued: DrawBatch[] = [];
+  private flushScheduled = false;
   private chainProgress: ChainProgress[] = [];
   private readonly t0 = performance.now();
 
@@ -93,13 +95,30 @@ class RunStreams implements RunSink {
     this.names = names;
   }
 
+  /**
+   * Batches go to the subscribers on the next turn of the event loop, in order: the chain
+   * that committed one first hands its next chunk to a thread (emitting a batch of `simple`
+   * one draw at a time on `draws$` takes ~1-2 ms, a thread would wait that long).
+   */
   batch(data: BatchData, ack: () => void): void {
     const b = new DrawBatch(data, this.names, ack);
-    if (this.manualAck && this.batches.observed) {
-      this.batches.next(b);
-    } else {
-      this.batches.next(b);
+    if (!this.batches.observed) {
       b.ack();
+      return;
+    }
+    this.queued.push(b);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batches = this.queued.splice(0);
+    for (const b of batches) {
+      this.batches.next(b);
+      if (!this.manualAck || !this.batches.observed) b.ack();
     }
   }
 
@@ -132,6 +151,7 @@ class RunStreams implements RunSink {
   }
 
   complete(): void {
+    this.flush();
     this.batches.complete();
     this.events.complete();
     this.progressSubject.complete();
