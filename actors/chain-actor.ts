@@ -160,8 +160,7 @@ export class ChainActor {
       const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state);
       return !(we === end && this.coordinator.sharesWindowEnds);
     }
-    const drawn = end - warm;
-    return drawn < this.config.numDraws && this.coordinator.nextCheckPoint(drawn - 1) !== drawn;
+    return end - warm < this.config.numDraws && this.coordinator.stoppedAt === null && this.coordinator.withinLead(end - warm);
   }
 
   /** Takes a chunk's result as the new checkpoint and publishes its draws (views of the trace). */
@@ -184,21 +183,40 @@ export class ChainActor {
       const seconds = Math.min(targetSeconds, Math.max(targetSeconds / 5, this.remainingSeconds() / 2));
       const want = Math.round(seconds / Math.max(this.secondsPerIteration, 1e-9));
       this.chunkSize = Math.max(1, Math.min(max, want, this.chunkSize * 4));
-      this.publish(phase.view(this.chain, result.start, task.target.offset, result.count, result.warmup));
+      this.publish(phase.view(this.chain, result.start, task.target.offset, result.count, result.warmup), result.warmup ? null : task.target.offset);
     }
     this.sink.progress(this.progress());
   }
 
-  private publish(b: BatchData): void {
+  /**
+   * Sends a batch to the streams; a sampling batch (`fromDraw`: sampling draws before it)
+   * goes through the coordinator, which holds it while an early stop could still discard it.
+   * Until acknowledged (or dropped) it counts against the chain's credit.
+   */
+  private publish(b: BatchData, fromDraw: number | null): void {
     this.outstanding++;
     if (this.outstanding >= this.config.maxPendingBatches) this.credit.unsafeClose();
     let acked = false;
-    this.sink.batch(b, () => {
+    const ack = () => {
       if (acked) return;
       acked = true;
       this.outstanding--;
       if (this.outstanding < this.config.maxPendingBatches) this.credit.unsafeOpen();
-    });
+    };
+    const emit = () => this.sink.batch(b, ack);
+    if (fromDraw === null) emit();
+    else this.coordinator.publishSampling(this.chain, fromDraw, emit, ack);
+  }
+
+  /**
+   * Gradient evaluations of the sampling draws from `numDraws` on (made beyond an early stop
+   * or an abort, left out of the result): one per leapfrog step.
+   */
+  gradientsBeyond(numDraws: number): number {
+    const n = this.trace.sampling.stat("nLeapfrog");
+    let sum = 0;
+    for (let i = numDraws; i < this.trace.sampling.length; i++) sum += n[i]!;
+    return sum;
   }
 
   progress(): ChainProgress {
@@ -225,6 +243,10 @@ export class ChainActor {
       while (!self.finished) {
         yield* self.control.running.await;
         yield* self.credit.await;
+        if (self.coordinator.stoppedAt !== null && self.iteration >= self.numWarmup) {
+          self.status = "stopped-early";
+          break;
+        }
         const task = self.nextTask();
         const result = yield* execute(task);
         self.commit(task, result);
@@ -234,8 +256,7 @@ export class ChainActor {
           self.pendingMetric = decision.metric;
           if (decision.extendBy > 0) self.state = extendWarmup(s, decision.extendBy);
         } else if (result.count > 0 && !result.warmup) {
-          const d = yield* self.coordinator.sampled(self.chain, self.sampledDraws);
-          if (d === "stop") {
+          if ((yield* self.coordinator.sampled(self.chain, self.sampledDraws)) === "stop") {
             self.status = "stopped-early";
             break;
           }

@@ -15,14 +15,17 @@
  *   one more slow window of the same length (or `length`), up to `max` times.
  * - Check points: every `checkEvery` sampling draws (per chain), R-hat and bulk/tail ESS of
  *   every quantity over the first `k * checkEvery` draws of every healthy chain, with the
- *   functions of `src/diagnostics`. In early-stop mode the chains wait at each check point
- *   for the decision, which examines quantities worst-first and stops at the first that
- *   fails; all chains stop there once every quantity has R-hat < target and bulk and tail
- *   ESS >= target. The full table for `diagnostics$` is computed only if someone listens,
- *   after the chains were released, a quantity at a time between event-loop turns (it costs
- *   ~1.5 ms per quantity at 4 x 1000 draws). Without early stop nobody waits: the table is
- *   computed when the slowest chain passes a point (the latest point, if a chunk passed
- *   several).
+ *   functions of `src/diagnostics`. Nobody waits at a check point (DECISIONS.md D23): it is
+ *   examined once the slowest healthy chain has passed it, while the others sample on. In
+ *   early-stop mode every check point is examined, in order, quantities worst-first,
+ *   stopping at the first that fails; at the first where every quantity has R-hat < target
+ *   and bulk and tail ESS >= target the run stops there: chains end at their next chunk
+ *   boundary and the result is cut back to that point (the draws made beyond it are
+ *   discarded, and sampling batches are only published once no earlier check point can stop
+ *   the run, so the streams carry exactly the result's draws). The full table for
+ *   `diagnostics$` is computed only if someone listens, a quantity at a time between
+ *   event-loop turns (it costs ~1.5 ms per quantity at 4 x 1000 draws). Without early stop
+ *   only the latest point a chunk passed is tabled.
  * - A failed chain leaves every barrier at once; the others never wait for it.
  */
 import { Deferred, Effect, FiberId } from "effect";
@@ -69,6 +72,20 @@ export interface WindowDecision {
 
 export type CheckDecision = "continue" | "stop";
 
+/**
+ * In early-stop mode a chain samples on past check points not yet examined, up to this
+ * many check intervals beyond the last one examined; then it waits. Bounds the draws an
+ * early stop discards (at most this many intervals per chain).
+ */
+export const MAX_LEAD = 1;
+
+/** A sampling batch waiting until no check point at or before its first draw can stop the run. */
+interface HeldBatch {
+  readonly fromDraw: number;
+  readonly publish: () => void;
+  readonly drop: () => void;
+}
+
 interface Rendezvous<P, R> {
   readonly arrivals: Map<number, P>;
   readonly waiters: Map<number, Deferred.Deferred<R>>;
@@ -83,8 +100,12 @@ export class WarmupCoordinator {
   private readonly alive: Set<number>;
   private readonly windowIndex: number[];
   private readonly windows = new Map<number, Rendezvous<ChainState, WindowDecision>>();
-  private readonly checks = new Map<number, Rendezvous<number, CheckDecision>>();
   private readonly reached: number[];
+  /** Sampling draws per chain up to which no check point can stop the run any more. */
+  private decidedThrough = 0;
+  private readonly held: HeldBatch[][];
+  /** Chains waiting for the examined check points to catch up with them (`MAX_LEAD`). */
+  private leaders: Deferred.Deferred<void>[] = [];
   private nextCheck = 1;
   private extensions = 0;
   /** The quantity that failed the last early-stop examination (examined first next time). */
@@ -98,6 +119,7 @@ export class WarmupCoordinator {
     this.alive = new Set(Array.from({ length: opts.numChains }, (_, c) => c));
     this.windowIndex = new Array<number>(opts.numChains).fill(0);
     this.reached = new Array<number>(opts.numChains).fill(0);
+    this.held = Array.from({ length: opts.numChains }, () => []);
   }
 
   get extensionsDone(): number {
@@ -208,58 +230,110 @@ export class WarmupCoordinator {
 
   // ---- sampling check points -------------------------------------------------------
 
-  /** True when a chunk should end at `draws` sampling draws (an early-stop check point). */
-  isCheckPoint(draws: number): boolean {
-    return this.opts.earlyStop !== null && draws > 0 && draws % this.opts.checkEvery === 0;
-  }
-
-  /** Next sampling draw count at which a chain must stop for a check (early-stop mode), or null. */
+  /**
+   * Next sampling draw count at which a chunk ends in early-stop mode (a check point), or
+   * null. Chunks do not span check points: a batch is then held or dropped as a whole.
+   */
   nextCheckPoint(draws: number): number | null {
     if (this.opts.earlyStop === null) return null;
     return (Math.floor(draws / this.opts.checkEvery) + 1) * this.opts.checkEvery;
   }
 
   /**
-   * A chain committed sampling draws up to `draws`. In early-stop mode, at a check point,
-   * waits for the decision of all chains; otherwise returns "continue" at once.
+   * A chain committed sampling draws up to `draws`: examines the check points every healthy
+   * chain has now passed. Never waits; "stop" once the run has stopped early (at
+   * `stoppedAt`, which may be behind `draws`).
    */
   sampled(chain: number, draws: number): Effect.Effect<CheckDecision> {
     return Effect.suspend(() => {
       this.reached[chain] = draws;
-      if (!this.isCheckPoint(draws)) {
+      if (this.opts.earlyStop === null) {
         this.runFreeChecks();
         return Effect.succeed<CheckDecision>("continue");
       }
-      const k = draws / this.opts.checkEvery;
-      let r = this.checks.get(k);
-      if (r === undefined) {
-        r = rendezvous();
-        this.checks.set(k, r);
-      }
-      r.arrivals.set(chain, draws);
-      const d = Deferred.unsafeMake<CheckDecision>(FiberId.none);
-      r.waiters.set(chain, d);
-      this.tryResolveCheck(k);
-      return Deferred.await(d);
+      this.examineCheckPoints();
+      return this.leadAllowed(draws);
     });
   }
 
-  private tryResolveCheck(k: number): void {
-    const r = this.checks.get(k);
-    if (r === undefined || r.resolved || !this.allArrived(r.arrivals)) return;
-    r.resolved = true;
-    if (r.waiters.size === 0) return;
-    const draws = k * this.opts.checkEvery;
-    const es = this.opts.earlyStop!;
-    const full = this.decide(draws);
-    const stop = full !== null && draws >= es.minDraws;
-    if (full !== null) this.publish(full);
-    else this.schedule(draws);
-    if (stop) {
-      this.stoppedAt = draws;
-      this.opts.sink.event({ type: "early-stop", draws, maxRhat: full.maxRhat, minEssBulk: full.minEssBulk, minEssTail: full.minEssTail });
+  /** Whether a chain that will be at `draws` after its next chunk is within `MAX_LEAD` of the examined check points. */
+  withinLead(draws: number): boolean {
+    return this.opts.earlyStop === null || draws - this.decidedThrough <= MAX_LEAD * this.opts.checkEvery;
+  }
+
+  /** "stop" once the run stopped; "continue" once a chain at `draws` is within `MAX_LEAD` (waits until then). */
+  private leadAllowed(draws: number): Effect.Effect<CheckDecision> {
+    return Effect.suspend(() => {
+      if (this.stoppedAt !== null) return Effect.succeed<CheckDecision>("stop");
+      if (draws - this.decidedThrough <= MAX_LEAD * this.opts.checkEvery) return Effect.succeed<CheckDecision>("continue");
+      const d = Deferred.unsafeMake<void>(FiberId.none);
+      this.leaders.push(d);
+      return Deferred.await(d).pipe(Effect.zipRight(this.leadAllowed(draws)));
+    });
+  }
+
+  private wakeLeaders(): void {
+    const waiting = this.leaders;
+    this.leaders = [];
+    for (const d of waiting) Deferred.unsafeDone(d, Effect.void);
+  }
+
+  /**
+   * Publishes a chain's sampling batch that starts after `fromDraw` draws now, or holds it
+   * until no check point at or before `fromDraw` can stop the run (then it is published, in
+   * order, or dropped if the run stopped before it).
+   */
+  publishSampling(chain: number, fromDraw: number, publish: () => void, drop: () => void): void {
+    const q = this.held[chain]!;
+    if (q.length === 0 && this.mayPublish(fromDraw)) return publish();
+    q.push({ fromDraw, publish, drop });
+  }
+
+  private mayPublish(fromDraw: number): boolean {
+    if (this.stoppedAt !== null) return fromDraw < this.stoppedAt;
+    const es = this.opts.earlyStop;
+    if (es === null) return true;
+    // The last check point at or before the batch's start: the batch is kept unless the run stops there.
+    const point = Math.floor(fromDraw / this.opts.checkEvery) * this.opts.checkEvery;
+    return point < es.minDraws || point <= this.decidedThrough;
+  }
+
+  /** The run is over with `numDraws` per chain: held batches within them are published, the rest dropped. */
+  finish(numDraws: number): void {
+    for (const q of this.held) for (const b of q.splice(0)) (b.fromDraw < numDraws ? b.publish : b.drop)();
+  }
+
+  private releaseHeld(): void {
+    for (const q of this.held) {
+      while (q.length > 0 && (this.mayPublish(q[0]!.fromDraw) || this.stoppedAt !== null)) {
+        const b = q.shift()!;
+        if (this.mayPublish(b.fromDraw)) b.publish();
+        else b.drop();
+      }
     }
-    for (const d of r.waiters.values()) Deferred.unsafeDone(d, Effect.succeed<CheckDecision>(stop ? "stop" : "continue"));
+  }
+
+  /** Early-stop mode: every check point all healthy chains have passed, in order, until one stops the run. */
+  private examineCheckPoints(): void {
+    if (this.alive.size === 0) return;
+    let min = Infinity;
+    for (const c of this.alive) min = Math.min(min, this.reached[c]!);
+    const es = this.opts.earlyStop!;
+    while (this.stoppedAt === null && this.nextCheck * this.opts.checkEvery <= min) {
+      const draws = this.nextCheck * this.opts.checkEvery;
+      this.nextCheck++;
+      const full = this.decide(draws);
+      if (full !== null) this.publish(full);
+      else this.schedule(draws);
+      if (full !== null && draws >= es.minDraws) {
+        this.stoppedAt = draws;
+        this.opts.sink.event({ type: "early-stop", draws, maxRhat: full.maxRhat, minEssBulk: full.minEssBulk, minEssTail: full.minEssTail });
+      } else {
+        this.decidedThrough = draws;
+      }
+    }
+    this.releaseHeld();
+    this.wakeLeaders();
   }
 
   /**
@@ -267,7 +341,7 @@ export class WarmupCoordinator {
    * only the latest point when a chunk passed several.
    */
   private runFreeChecks(): void {
-    if (this.opts.earlyStop !== null || this.alive.size === 0) return;
+    if (this.alive.size === 0) return;
     let min = Infinity;
     for (const c of this.alive) min = Math.min(min, this.reached[c]!);
     const k = Math.floor(min / this.opts.checkEvery);
@@ -372,8 +446,8 @@ export class WarmupCoordinator {
   chainFailed(chain: number): void {
     if (!this.alive.delete(chain)) return;
     for (const w of [...this.windows.keys()].sort((a, b) => a - b)) this.tryResolveWindow(w);
-    for (const k of [...this.checks.keys()].sort((a, b) => a - b)) this.tryResolveCheck(k);
-    this.runFreeChecks();
+    if (this.opts.earlyStop === null) this.runFreeChecks();
+    else this.examineCheckPoints();
   }
 
   isAlive(chain: number): boolean {

@@ -142,7 +142,12 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
     const status: RunStatusKind =
       ended.aborted !== null ? "aborted" : coordinator.stoppedAt !== null ? "stopped-early" : "completed";
     if (ended.aborted !== null) sink.event({ type: "aborted", reason: ended.aborted });
-    const { numWarmup, numDraws } = commonLengths(actors, store);
+    const lengths = commonLengths(actors, store);
+    const numWarmup = lengths.numWarmup;
+    // Stopped early: chains that sampled on past the stop point are cut back to it.
+    const numDraws = coordinator.stoppedAt === null ? lengths.numDraws : Math.min(lengths.numDraws, coordinator.stoppedAt);
+    if (coordinator.stoppedAt !== null) for (const a of actors) if (a.status === "completed") a.status = "stopped-early";
+    coordinator.finish(numDraws);
     padFailedChains(actors, store, sink, numWarmup, numDraws);
     for (const a of actors) sink.progress(a.progress());
     const seconds = (performance.now() - t0) / 1000;

@@ -176,7 +176,8 @@ export function runPosteriorFromOutcome(
       warmupStats: warm.stats as SamplerStatsArrays,
       stepSize: a.state?.stepSize ?? NaN,
       metric: a.state?.metric ?? { kind: "diag", inverse: new Float64Array(0) },
-      gradientEvaluations: a.gradientEvaluations,
+      // Those the result's draws took (not those of draws made past an early stop or an abort).
+      gradientEvaluations: a.gradientEvaluations - a.gradientsBeyond(D),
       warmupSeconds: trace.warmup.seconds,
       samplingSeconds: trace.sampling.seconds,
       placeholder: samp.placeholder,

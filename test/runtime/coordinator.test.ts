@@ -12,7 +12,7 @@ import {
   warmupSchedule,
   type ChainState,
 } from "../../src/inference/index.js";
-import { WarmupCoordinator, type CoordinatorOptions } from "../../actors/coordinator.js";
+import { MAX_LEAD, WarmupCoordinator, type CoordinatorOptions } from "../../actors/coordinator.js";
 import type { RunEvent, RunSink } from "../../actors/events.js";
 import { TraceStore } from "../../actors/trace-store.js";
 import { atLastWindowEnd, extendWarmup } from "../../actors/warmup-extension.js";
@@ -117,5 +117,38 @@ describe("warmup extension", () => {
     expect(firstSampling).toBe(360);
     expect(steps.size).toBe(1);
     expect(() => extendWarmup(t, 10)).toThrow(/last slow window/);
+  });
+
+  it("early stop without barriers: a chain samples at most MAX_LEAD check intervals past the last examined point; sampling batches wait for the decision", async () => {
+    // Sampling draws that never converge (ESS target out of reach), 3 chains x 400.
+    const store = new TraceStore(density.names, 3, 300, 400);
+    let x = 1;
+    for (const c of store.chains) {
+      const t = c.sampling.target(400);
+      for (let i = 0; i < t.values.length; i++) t.values[i] = Math.sin((x += 1.7)) * 3 + (i % 7);
+      expect(c.sampling.commit(t, 400)).toBe(true);
+    }
+    const { coord, events } = coordinator({ store, earlyStop: { rhat: 1.01, essBulk: 1e12, essTail: 400, minDraws: 0 } });
+    expect(MAX_LEAD).toBe(1);
+    const published: string[] = [];
+    const publish = (chain: number, from: number) => coord.publishSampling(chain, from, () => published.push(`${chain}@${from}`), () => published.push(`dropped ${chain}@${from}`));
+    publish(0, 0);
+    expect(await Effect.runPromise(coord.sampled(0, 100))).toBe("continue"); // one interval ahead: goes on
+    publish(0, 100); // after the first check point, not examined yet: held
+    expect(published).toEqual(["0@0"]);
+    const ahead = Effect.runFork(coord.sampled(0, 200)); // two ahead: waits
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ahead.unsafePoll()).toBeNull();
+    expect(await Effect.runPromise(coord.sampled(1, 100))).toBe("continue");
+    expect(ahead.unsafePoll()).toBeNull();
+    expect(await Effect.runPromise(coord.sampled(2, 100))).toBe("continue"); // point 100 examined: not converged
+    expect(await Effect.runPromise(Fiber.join(ahead))).toBe("continue");
+    expect(published).toEqual(["0@0", "0@100"]);
+    publish(0, 200);
+    expect(coord.stoppedAt).toBeNull();
+    // The run ends (say, aborted at 200 draws): held batches within it are published, the rest dropped.
+    coord.finish(200);
+    expect(published).toEqual(["0@0", "0@100", "dropped 0@200"]);
+    expect(events.filter((e) => e.type === "early-stop")).toEqual([]);
   });
 });

@@ -125,11 +125,25 @@ describe("sample: the supervised multi-chain runtime", () => {
     const opts = { chains: 4, warmup: 300, draws: 5000, seed: 5, earlyStop: true, checkEvery: 100 } as const;
     const run = sample(eightSchools, { ...opts, threads: 2 });
     const diags = lastValueFrom(run.diagnostics$.pipe(toArray()));
+    // Chains do not wait at check points: some sample past the stop point, but the streams
+    // carry exactly the result's draws (batches beyond it are held, then dropped).
+    const sampling: [number, number][][] = [[], [], [], []];
+    run.batches$.subscribe((b) => {
+      if (b.phase === "sampling") sampling[b.chain]!.push([b.start, b.count]);
+    });
     const post = await run.result;
     expect(post.status).toBe("stopped-early");
     expect(post.chainStatus.every((s) => s.status === "stopped-early")).toBe(true);
     expect(post.numDraws % 100).toBe(0);
     expect(post.numDraws).toBeLessThan(5000);
+    for (const batches of sampling) {
+      let next = post.numWarmup;
+      for (const [start, count] of batches) {
+        expect(start).toBe(next);
+        next += count;
+      }
+      expect(next).toBe(post.numWarmup + post.numDraws);
+    }
     const all = await diags;
     expect(all.map((d) => d.draws)).toEqual(Array.from({ length: post.numDraws / 100 }, (_, i) => (i + 1) * 100));
     expect(all.slice(0, -1).every((d) => !d.converged)).toBe(true);
