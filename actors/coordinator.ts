@@ -265,7 +265,7 @@ export class WarmupCoordinator {
   private leadAllowed(draws: number): Effect.Effect<CheckDecision> {
     return Effect.suspend(() => {
       if (this.stoppedAt !== null) return Effect.succeed<CheckDecision>("stop");
-      if (draws - this.decidedThrough <= MAX_LEAD * this.opts.checkEvery) return Effect.succeed<CheckDecision>("continue");
+      if (this.withinLead(draws)) return Effect.succeed<CheckDecision>("continue");
       const d = Deferred.unsafeMake<void>(FiberId.none);
       this.leaders.push(d);
       return Deferred.await(d).pipe(Effect.zipRight(this.leadAllowed(draws)));
