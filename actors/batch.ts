@@ -2,6 +2,7 @@
  * What the run's streams carry: `DrawBatch` (the unit of transport and of flow control:
  * typed arrays straight from the worker) and `Draw` (one draw, made on demand from a batch).
  */
+import type { SamplerStatsArrays } from "../src/inference/stats.js";
 import type { BatchData } from "./trace-store.js";
 
 export type Phase = "warmup" | "sampling";
@@ -38,7 +39,7 @@ export interface Draw {
  * trace directly, and `values` is made (a draw-major copy, into a buffer the trace keeps)
  * when first read.
  */
-export class DrawBatch {
+export class DrawBatch implements SamplerStatsArrays {
   readonly chain: number;
   readonly start: number;
   readonly count: number;

@@ -10,7 +10,7 @@
  */
 import type { CompiledModel } from "../src/compile/compile.js";
 import type { ModuleModelSpec } from "../src/compile/module-model.js";
-import type { ChainState, Metric, SamplerSettings } from "../src/inference/index.js";
+import type { ChainState, Metric, SamplerSettings, SamplerStatsArrays } from "../src/inference/index.js";
 
 /** How a worker gets a model: compiled source (constants in SharedArrayBuffers) or a module path. */
 export type ModelSpec =
@@ -51,18 +51,11 @@ export interface FaultSpec {
  * (DECISIONS.md D21). A structured clone of a view on a SharedArrayBuffer shares its
  * memory, so the task carries these arrays at no cost.
  */
-export interface DrawTarget {
+export interface DrawTarget extends SamplerStatsArrays {
   readonly values: Float64Array;
   readonly capacity: number;
   /** Index within the phase of the chunk's first draw (the phase's committed length). */
   readonly offset: number;
-  readonly lp: Float64Array;
-  readonly stepSize: Float64Array;
-  readonly treeDepth: Int32Array;
-  readonly nLeapfrog: Int32Array;
-  readonly divergent: Uint8Array;
-  readonly energy: Float64Array;
-  readonly acceptStat: Float64Array;
 }
 
 export interface ChunkTask {
@@ -109,6 +102,3 @@ export interface ChunkResult {
   /** Worker-side compute seconds (init, metric step-size search and iterations). */
   readonly seconds: number;
 }
-
-export const STAT_KEYS = ["lp", "stepSize", "treeDepth", "nLeapfrog", "divergent", "energy", "acceptStat"] as const;
-export type StatKey = (typeof STAT_KEYS)[number];

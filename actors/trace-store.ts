@@ -10,25 +10,15 @@
  * views of the store (`view`). Draws beyond `length` are not part of the trace (a failed or
  * aborted chunk may have written some; its retry writes the same ones again).
  */
-import type { DrawTarget, StatKey } from "./protocol.js";
-import { STAT_KEYS } from "./protocol.js";
-
-type StatArrays = {
-  lp: Float64Array;
-  stepSize: Float64Array;
-  treeDepth: Int32Array;
-  nLeapfrog: Int32Array;
-  divergent: Uint8Array;
-  energy: Float64Array;
-  acceptStat: Float64Array;
-};
+import { allocateStats, STAT_KEYS, typedArray, type SamplerStatName, type SamplerStatsArrays } from "../src/inference/stats.js";
+import type { DrawTarget } from "./protocol.js";
 
 /**
  * Consecutive draws of one chain in one phase, as views of the trace store (no copies):
  * values quantity-major, quantity k of the batch's draw i at `values[k * stride + offset + i]`
  * (`values` is the phase's whole array); statistics `count` long.
  */
-export interface BatchData {
+export interface BatchData extends SamplerStatsArrays {
   readonly chain: number;
   /** Iteration (0-based over warmup and sampling) of the first draw. */
   readonly start: number;
@@ -41,31 +31,6 @@ export interface BatchData {
   readonly offset: number;
   /** The batch's values draw-major (`[i * width + k]`), made on first call (see `PhaseTrace.drawMajor`). */
   readonly drawMajor: () => Float64Array;
-  readonly lp: Float64Array;
-  readonly stepSize: Float64Array;
-  readonly treeDepth: Int32Array;
-  readonly nLeapfrog: Int32Array;
-  readonly divergent: Uint8Array;
-  readonly energy: Float64Array;
-  readonly acceptStat: Float64Array;
-}
-
-type NumericArray = Float64Array | Int32Array | Uint8Array;
-
-function numeric<T extends NumericArray>(Ctor: { new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number }, n: number, shared: boolean): T {
-  return new Ctor(shared ? new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT) : new ArrayBuffer(n * Ctor.BYTES_PER_ELEMENT));
-}
-
-function allocStats(n: number, shared: boolean): StatArrays {
-  return {
-    lp: numeric(Float64Array, n, shared),
-    stepSize: numeric(Float64Array, n, shared),
-    treeDepth: numeric(Int32Array, n, shared),
-    nLeapfrog: numeric(Int32Array, n, shared),
-    divergent: numeric(Uint8Array, n, shared),
-    energy: numeric(Float64Array, n, shared),
-    acceptStat: numeric(Float64Array, n, shared),
-  };
 }
 
 /** The draws of one chain in one phase. */
@@ -74,7 +39,7 @@ export class PhaseTrace {
   capacity: number;
   /** Quantity-major, shared with the workers. */
   values: Float64Array;
-  stats: StatArrays;
+  stats: SamplerStatsArrays;
   /** 1 where the draw is a placeholder (main thread only). */
   placeholder: Uint8Array;
   /** Worker compute seconds spent on this phase. */
@@ -87,8 +52,8 @@ export class PhaseTrace {
     initialCapacity: number,
   ) {
     this.capacity = Math.max(1, initialCapacity);
-    this.values = numeric(Float64Array, width * this.capacity, true);
-    this.stats = allocStats(this.capacity, true);
+    this.values = typedArray(Float64Array, width * this.capacity, true);
+    this.stats = allocateStats(this.capacity, true);
     this.placeholder = new Uint8Array(this.capacity);
   }
 
@@ -96,11 +61,11 @@ export class PhaseTrace {
   private grow(need: number): void {
     let cap = this.capacity;
     while (cap < need) cap *= 2;
-    const values = numeric(Float64Array, this.width * cap, true);
+    const values = typedArray(Float64Array, this.width * cap, true);
     for (let k = 0; k < this.width; k++) {
       values.set(this.values.subarray(k * this.capacity, k * this.capacity + this.length), k * cap);
     }
-    const stats = allocStats(cap, true);
+    const stats = allocateStats(cap, true);
     for (const key of STAT_KEYS) (stats[key] as Float64Array).set(this.stats[key].subarray(0, this.length) as Float64Array);
     const placeholder = new Uint8Array(cap);
     placeholder.set(this.placeholder.subarray(0, this.length));
@@ -215,12 +180,12 @@ export class PhaseTrace {
    * store's own arrays when they are exactly that (the usual case: preallocated and full),
    * copies otherwise (padded with placeholders beyond `length`).
    */
-  snapshot(n: number): { values: Float64Array; stats: StatArrays; placeholder: Uint8Array } {
+  snapshot(n: number): { values: Float64Array; stats: SamplerStatsArrays; placeholder: Uint8Array } {
     if (n === this.length && n === this.capacity) return { values: this.values, stats: this.stats, placeholder: this.placeholder };
     const m = Math.min(n, this.length);
     const values = new Float64Array(this.width * n).fill(NaN);
     for (let k = 0; k < this.width; k++) values.set(this.quantity(k, m), k * n);
-    const stats = allocStats(n, false);
+    const stats = allocateStats(n, false);
     for (const key of STAT_KEYS) {
       (stats[key] as Float64Array).set(this.stats[key].subarray(0, m) as Float64Array);
     }
@@ -235,8 +200,8 @@ export class PhaseTrace {
     return { values, stats, placeholder };
   }
 
-  stat<K extends StatKey>(key: K): StatArrays[K] {
-    return this.stats[key].subarray(0, this.length) as StatArrays[K];
+  stat<K extends SamplerStatName>(key: K): SamplerStatsArrays[K] {
+    return this.stats[key].subarray(0, this.length) as SamplerStatsArrays[K];
   }
 }
 

@@ -5,32 +5,9 @@
  */
 import { ebfmi, formatSummary, summary, type SummaryRow } from "../diagnostics/index.js";
 import type { Metric } from "../inference/metric.js";
+import type { SamplerStatName, SamplerStatsArrays } from "../inference/stats.js";
 
-/** Per-draw sampler statistics of one chain (Stan's lp__, stepsize__, ...). */
-export interface SamplerStatsArrays {
-  readonly lp: Float64Array;
-  readonly stepSize: Float64Array;
-  readonly treeDepth: Int32Array;
-  readonly nLeapfrog: Int32Array;
-  /** 1 for a divergent transition. */
-  readonly divergent: Uint8Array;
-  readonly energy: Float64Array;
-  readonly acceptStat: Float64Array;
-}
-
-export type SamplerStatName = keyof SamplerStatsArrays;
-
-export function allocateStats(n: number): SamplerStatsArrays {
-  return {
-    lp: new Float64Array(n),
-    stepSize: new Float64Array(n),
-    treeDepth: new Int32Array(n),
-    nLeapfrog: new Int32Array(n),
-    divergent: new Uint8Array(n),
-    energy: new Float64Array(n),
-    acceptStat: new Float64Array(n),
-  };
-}
+export { allocateStats, type SamplerStatName, type SamplerStatsArrays } from "../inference/stats.js";
 
 export interface ChainResult {
   readonly chain: number;

@@ -10,7 +10,7 @@
 import type { ChainStatusKind, OnlineDiagnostics, RunStatusKind } from "../../actors/events.js";
 import type { RunOutcome } from "../../supervisors/run-supervisor.js";
 import { ebfmi, summary, type SummaryRow } from "../diagnostics/index.js";
-import { Posterior, type ChainResult, type PosteriorInit, type SamplerStatsArrays } from "./posterior.js";
+import { Posterior, type ChainResult, type PosteriorInit } from "./posterior.js";
 
 export interface ChainStatus {
   readonly chain: number;
@@ -171,9 +171,9 @@ export function runPosteriorFromOutcome(
     return {
       chain: a.chain,
       values: samp.values,
-      stats: samp.stats as SamplerStatsArrays,
+      stats: samp.stats,
       warmupValues: meta.saveWarmup ? warm.values : null,
-      warmupStats: warm.stats as SamplerStatsArrays,
+      warmupStats: warm.stats,
       stepSize: a.state?.stepSize ?? NaN,
       metric: a.state?.metric ?? { kind: "diag", inverse: new Float64Array(0) },
       // Those the result's draws took (not those of draws made past an early stop or an abort).

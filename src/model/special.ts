@@ -15,32 +15,32 @@ import { createRequire } from "node:module";
 type Special = (x: number) => number;
 const requireCjs = createRequire(import.meta.url);
 
-let gammalnFn: Special | null = null;
-let digammaFn: Special | null = null;
-
-function loadGammaln(): Special {
-  const f = requireCjs("@stdlib/math-base-special-gammaln") as Special;
-  gammalnFn = f;
-  lgamma = f;
-  runtime.lgamma = f;
-  return f;
+/**
+ * Loads a stdlib package on first call and hands its function to `install` (which puts it in
+ * place of the stub, in the exports and in `runtime`); a stub kept by someone before that
+ * still works (and costs one check).
+ */
+function lazySpecial(pkg: string, install: (f: Special) => void): Special {
+  let loaded: Special | null = null;
+  return (x) => {
+    if (loaded === null) {
+      loaded = requireCjs(pkg) as Special;
+      install(loaded);
+    }
+    return loaded(x);
+  };
 }
-
-function loadDigamma(): Special {
-  const f = requireCjs("@stdlib/math-base-special-digamma") as Special;
-  digammaFn = f;
-  digamma = f;
-  runtime.digamma = f;
-  return f;
-}
-
-// A stub kept by someone before the first call still works (and costs one check).
-const gammaln: Special = (x) => (gammalnFn ?? loadGammaln())(x);
 
 /** log|Gamma(x)| (stdlib's gammaln, loaded on first use). */
-export let lgamma: Special = gammaln;
+export let lgamma: Special = lazySpecial("@stdlib/math-base-special-gammaln", (f) => {
+  lgamma = f;
+  runtime.lgamma = f;
+});
 /** The digamma function (stdlib's, loaded on first use). */
-export let digamma: Special = (x) => (digammaFn ?? loadDigamma())(x);
+export let digamma: Special = lazySpecial("@stdlib/math-base-special-digamma", (f) => {
+  digamma = f;
+  runtime.digamma = f;
+});
 
 /** 1 / (1 + exp(-x)) without overflow. */
 export function logistic(x: number): number {
@@ -79,7 +79,7 @@ function stirlingRemainder(x: number): number {
  * when x is large (negative binomial with large dispersion: phi = 1e8).
  */
 export function lgammaDiff(x: number, y: number): number {
-  if (x < 10) return gammaln(x + y) - gammaln(x);
+  if (x < 10) return lgamma(x + y) - lgamma(x);
   if (y === 0) return 0;
   const u = y / x;
   // (x - 1/2) log1p(u) - y, written so that nothing of size y cancels.
