@@ -45,6 +45,22 @@ export interface ParamInfo {
   readonly unconstrainedLabel: string;
 }
 
+/**
+ * An observed node as declared: what pointwise log-likelihoods and predictive draws need.
+ * `logLik` and `args` are the model's final expressions (after the centring choice).
+ */
+export interface ObservedNode {
+  readonly name: string;
+  /** The likelihood as declared (its `args` may predate the centring choice: use `args` here). */
+  readonly dist: Distribution;
+  /** The observed values (a constant). */
+  readonly value: Expr;
+  /** The distribution's arguments, as final model expressions. */
+  readonly args: Readonly<Record<string, Expr>>;
+  /** Log density per observation (Stan's `log_lik`): one per element, or one per draw of a multivariate distribution. */
+  readonly logLik: Expr;
+}
+
 export interface Model {
   readonly name: string;
   readonly params: readonly ParamInfo[];
@@ -54,6 +70,8 @@ export interface Model {
   /** Reported quantities: parameters first, then deterministics. */
   readonly outputs: readonly { readonly name: string; readonly expr: Expr; readonly dims: readonly string[] | undefined }[];
   readonly data: ReadonlyMap<string, Expr>;
+  /** Observed nodes in declaration order. */
+  readonly observed: readonly ObservedNode[];
 }
 
 export interface ModelOptions {
@@ -106,6 +124,7 @@ export class ModelBuilder {
   private readonly candidates: Candidate[] = [];
   /** Observed terms and their number of data values (for the "auto" parameterisation). */
   private readonly observed: { term: Expr; size: number }[] = [];
+  private readonly observedNodes: ObservedNode[] = [];
   private offset = 0;
 
   constructor(private readonly options: ModelOptions = {}) {}
@@ -298,6 +317,7 @@ export class ModelBuilder {
     dist.checkValue(v.constValues, name);
     const term = dist.logp(v);
     this.observed.push({ term, size: v.size });
+    this.observedNodes.push({ name, dist, value: v, args: dist.args, logLik: dist.logpdf(v) });
     this.addTerm(term);
   }
 
@@ -338,6 +358,11 @@ export class ModelBuilder {
         ...this.deterministics.map((d) => ({ ...d, expr: re(d.expr) })),
       ],
       data: new Map(this.dataNodes),
+      observed: this.observedNodes.map((o) => ({
+        ...o,
+        args: Object.fromEntries(Object.entries(o.args).map(([k, e]) => [k, re(e)])),
+        logLik: re(o.logLik),
+      })),
     };
   }
 }
