@@ -26,15 +26,34 @@ export {
   quantile,
   summary,
   formatSummary,
+  hdi,
+  mad,
   ebfmi,
+  loo,
+  waic,
+  looCompare,
+  psis,
+  relativeEff,
+  paretoKTable,
+  formatLoo,
+  formatLooCompare,
   type Chains,
   type SummaryRow,
   type SummaryParam,
+  type SummaryOptions,
+  type LogLikArray,
+  type LogLikSource,
+  type LooOptions,
+  type LooResult,
+  type WaicResult,
+  type LooCompareRow,
+  type PsisResult,
+  type ParetoKTable,
 } from "./diagnostics/index.js";
 /** Diagnostics under one name too (`diagnostics.mean` and `diagnostics.sd` of draws). */
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
-export { Posterior } from "./api/posterior.js";
+export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api/posterior.js";
 export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
 export { type SampleOptions } from "./api/sample-options.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
