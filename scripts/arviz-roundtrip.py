@@ -1,5 +1,6 @@
 """Opens an InferenceData file written by @bayests/runtime with ArviZ and compares az.summary and
-az.loo with the runtime's own numbers (ours.json). Run by `npm run check:arviz`.
+az.loo with the runtime's own numbers (ours.json); reads the run's Stan CSV files with
+az.from_cmdstan too. Run by `npm run check:arviz`.
 
     python3 scripts/arviz-roundtrip.py eight_schools.nc ours.json
 
@@ -111,6 +112,16 @@ default = ours["loo"]
 print(f"\nours with R loo's per-observation r_eff: elpd_loo {default['elpdLoo']:.6f} (ArviZ {az_loo['elpd_loo']:.6f}), "
       f"p_loo {default['pLoo']:.6f}, se {default['seElpdLoo']:.6f}, max |k diff| "
       f"{np.max(np.abs(np.array(default['paretoK']) - az_loo['pareto_k'].values)):.3g}")
+
+# The Stan CSV files of the same run: ArviZ's CmdStan reader with log_lik as the likelihood.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from_csv = az.from_cmdstan(posterior=ours["csv"], log_likelihood="log_lik")
+    csv_loo = az.loo(from_csv, pointwise=True)
+print(f"\naz.from_cmdstan({len(ours['csv'])} Stan CSV files, log_likelihood='log_lik'): groups {from_csv.groups()}")
+check("CSV posterior theta vs netCDF", from_csv.posterior["theta"].values, idata.posterior["theta"].values, 0)
+check("CSV log_lik vs netCDF log_likelihood", from_csv.log_likelihood["log_lik"].values, idata.log_likelihood["y"].values, 0)
+check("az.loo from CSV vs from netCDF", csv_loo["loo_i"].values, az_loo["loo_i"].values, 1e-12)
 
 print("\nall equal" if not failures else f"\nDIFFERENT: {', '.join(failures)}")
 sys.exit(1 if failures else 0)

@@ -124,8 +124,9 @@ function defaultDims(name: string, shape: readonly number[], dims: readonly stri
   return dims !== undefined ? [...dims] : shape.map((_, k) => `${name}_dim_${k}`);
 }
 
-function isWrapped(v: GroupVariable): v is ShapedDraws {
-  return typeof v === "object" && v !== null && "draws" in v && !Array.isArray(v);
+/** A group variable in its wrapped form (shape and dims undefined when not given). */
+export function shapedDraws(v: GroupVariable): ShapedDraws {
+  return typeof v === "object" && v !== null && "draws" in v && !Array.isArray(v) ? (v as ShapedDraws) : { draws: v as DrawsArray };
 }
 
 /** Gathers `[chain][draw]` values (numbers or flat arrays) into one row-major array. */
@@ -170,15 +171,15 @@ function knownLayout(posterior: Posterior, name: string): { shape: readonly numb
 function drawsGroup(name: string, given: DrawsGroup, posterior: Posterior, options: InferenceDataOptions, attrs: Record<string, string | number>): IdGroup {
   const g = new GroupBuilder(name, options.coords);
   for (const [v, value] of Object.entries(given)) {
-    const raw = isWrapped(value) ? value.draws : value;
-    const got = gatherDraws(name, v, raw);
+    const wrapped = shapedDraws(value);
+    const got = gatherDraws(name, v, wrapped.draws);
     const known = knownLayout(posterior, v);
     let shape: readonly number[];
-    if (isWrapped(value) && value.shape !== undefined) shape = value.shape;
+    if (wrapped.shape !== undefined) shape = wrapped.shape;
     else if (known !== undefined && product(known.shape) === got.size) shape = known.shape;
     else shape = got.scalar ? [] : [got.size];
     if (product(shape) !== got.size) throw new RangeError(`InferenceData ${name}/${v}: shape [${shape.join(", ")}] does not hold ${got.size} values per draw`);
-    const dims = isWrapped(value) && value.dims !== undefined ? value.dims : known !== undefined && known.shape.length === shape.length ? known.dims : undefined;
+    const dims = wrapped.dims ?? (known !== undefined && known.shape.length === shape.length ? known.dims : undefined);
     g.add(v, ["chain", "draw", ...defaultDims(v, shape, dims)], [got.chains, got.draws, ...shape], got.data);
   }
   return g.build(attrs);

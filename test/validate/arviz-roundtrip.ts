@@ -1,8 +1,9 @@
 /**
  * `npm run check:arviz`: the InferenceData file as ArviZ sees it. Samples eight schools with the
  * supervised runtime, writes it with `writeInferenceData` (netCDF-4), writes our summary and
- * LOO next to it, then runs scripts/arviz-roundtrip.py, which opens the file with
- * `arviz.from_netcdf` and compares `az.summary` and `az.loo` with ours. Needs python3 with
+ * LOO next to it, and the Stan CSV files, then runs scripts/arviz-roundtrip.py, which opens the
+ * file with `arviz.from_netcdf` and compares `az.summary` and `az.loo` with ours (and reads the
+ * Stan CSV with `az.from_cmdstan(..., log_likelihood="log_lik")`). Needs python3 with
  * arviz (0.23 here: xarray, h5netcdf). Exit status: the script's (0 when everything agrees).
  *
  *   node dist/test/validate/arviz-roundtrip.js [--out folder] [--seed 1] [--python python3]
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sample } from "../../src/api/sample.js";
 import { essMean, loo } from "../../src/diagnostics/index.js";
-import { writeInferenceData } from "../../src/io/index.js";
+import { writeInferenceData, writeStanCsv } from "../../src/io/index.js";
 import { dist, model } from "../../src/model/index.js";
 import { projectRoot } from "../../bench/paths.js";
 
@@ -43,7 +44,9 @@ const S = posterior.numChains * posterior.numDraws;
 const ess = posterior.names.map((n) => essMean(posterior.draws(n)));
 const arvizReff = ess.reduce((a, b) => a + b, 0) / ess.length / S;
 const silent = { onWarning: () => {} };
+const csv = writeStanCsv(posterior, join(out, "eight_schools"));
 const ours = {
+  csv,
   summary: posterior.summary(posterior.names, false),
   loo: loo(posterior, silent),
   looArvizReff: loo(posterior, { ...silent, rEff: new Float64Array(8).fill(arvizReff) }),
