@@ -1,16 +1,11 @@
 /** Package root: the model language, the compiler, diagnostics, and (as they land) samplers. */
 export * from "./model/index.js";
 export * from "./compile/index.js";
-/** Stan CSV (CmdStan's output format): write draws for R's posterior, ArviZ, CmdStanPy; read them back. */
-export {
-  writeStanCsv,
-  formatStanCsv,
-  parseStanCsv,
-  stanCsvColumns,
-  stanFlatName,
-  type StanCsv,
-  type StanCsvOptions,
-} from "./io/index.js";
+/**
+ * Stan CSV (CmdStan's output format): write draws for R's posterior, ArviZ, CmdStanPy; read them
+ * back. InferenceData (ArviZ's groups) in netCDF-4 for `arviz.from_netcdf`.
+ */
+export * from "./io/index.js";
 export {
   rhat,
   rhatBasic,

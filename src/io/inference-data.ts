@@ -328,7 +328,9 @@ type H5Dataset = ReturnType<H5Group["create_dataset"]>;
 
 function writeGroup(file: InstanceType<H5Module["default"]["File"]>, group: IdGroup): void {
   const g = file.create_group(group.name);
-  for (const [k, v] of Object.entries(group.attrs)) g.create_attribute(k, typeof v === "number" ? Float64Array.of(v) : v);
+  for (const [k, v] of Object.entries(group.attrs)) {
+    g.create_attribute(k, typeof v === "string" ? v : Number.isSafeInteger(v) ? BigInt64Array.of(BigInt(v)) : Float64Array.of(v));
+  }
   // Every dimension gets a coordinate variable marked as a dimension scale (netCDF-4's dimensions).
   for (const [dim, values] of group.coords) {
     let data: string[] | BigInt64Array | Float64Array;
