@@ -117,6 +117,16 @@ describe("Posterior.logLikelihood", () => {
     expect(waic(post, { variable: "z" }).observations).toBe(3);
   });
 
+  test("a placeholder draw (a failed chain's) scores NaN, and loo names it", () => {
+    const p = sampleSync(compile(schools()), { chains: 2, warmup: 100, draws: 30, seed: 4 });
+    const values = p.chains[1]!.values;
+    for (let k = 0; k < p.names.length; k++) values[k * 30 + 12] = NaN;
+    const ll = p.logLikelihood();
+    expect(Array.from(ll[1]![12]!).every(Number.isNaN)).toBe(true);
+    expect(Number.isFinite(ll[1]![11]![0]!)).toBe(true);
+    expect(() => loo(p, { onWarning: () => {} })).toThrow(/chain 1, draw 12, observation 0 is NaN/);
+  });
+
   test("errors name the problem", () => {
     expect(() => post.logLikelihood("w")).toThrow(/unknown observed node "w" of model eight_schools; observed: y, z/);
     const noData = sampleSync(compile(model("prior", (b) => void b.param("mu", dist.normal(0, 1)))), { chains: 1, warmup: 10, draws: 10, seed: 1 });

@@ -167,11 +167,11 @@ export class Posterior {
         let placeholder = false;
         for (let k = 0; k < nq; k++) {
           row[k] = v[k * n + i]!;
-          if (Number.isNaN(row[k]!)) placeholder = true;
+          if (k < this.paramCount && Number.isNaN(row[k]!)) placeholder = true;
         }
         const out = buffer.subarray(i * size, (i + 1) * size);
         if (placeholder) {
-          // A failed chain's placeholder draw (or a NaN deterministic): nothing to score.
+          // A failed chain's placeholder draw: no parameter values to score.
           out.fill(NaN);
           draws.push(out);
           continue;

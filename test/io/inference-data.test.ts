@@ -87,7 +87,7 @@ describe("inferenceData groups", () => {
     expect([ll.name, ll.dims, ll.shape]).toEqual(["y", ["chain", "draw", "school"], [2, 50, 8]]);
     expect(ll.data[(1 * 50 + 9) * 8 + 4]).toBe(post.logLikelihood("y")[1]![9]![4]);
     const y = g.get("observed_data")!.variables[0]!;
-    expect([y.name, y.dims, Array.from(y.data)]).toEqual(["y", ["school"], [28, 8, -3, 7, -1, 1, 18, 12]]);
+    expect([y.name, y.dims, Array.from(y.data as Float64Array)]).toEqual(["y", ["school"], [28, 8, -3, 7, -1, 1, 18, 12]]);
     expect(g.get("observed_data")!.coords.get("school")).toEqual(SCHOOLS);
     const sigma = g.get("constant_data")!.variables[0]!;
     expect([sigma.name, sigma.dims]).toEqual(["sigma", ["sigma_dim_0"]]);
@@ -101,7 +101,7 @@ describe("inferenceData groups", () => {
       ["mu", [1, 3]],
       ["tau", [1, 3]],
     ]);
-    expect(Array.from(prior.variables[1]!.data)).toEqual([1, 2, 3]);
+    expect(Array.from(prior.variables[1]!.data as Float64Array)).toEqual([1, 2, 3]);
   });
 
   test("mistakes are named", () => {
