@@ -133,7 +133,7 @@ interface GeneratedFunctions {
   logDensity(q: Float64Array): number;
   constrainFlat(q: Float64Array, out: Float64Array): void;
   evaluateContext(q: Float64Array, out: Float64Array): void;
-  pointwiseLogLik(x: Float64Array, out: Float64Array): void;
+  pointwiseLogLik(q: Float64Array, out: Float64Array): void;
 }
 
 /**
