@@ -1,16 +1,11 @@
 /** Package root: the model language, the compiler, diagnostics, and (as they land) samplers. */
 export * from "./model/index.js";
 export * from "./compile/index.js";
-/** Stan CSV (CmdStan's output format): write draws for R's posterior, ArviZ, CmdStanPy; read them back. */
-export {
-  writeStanCsv,
-  formatStanCsv,
-  parseStanCsv,
-  stanCsvColumns,
-  stanFlatName,
-  type StanCsv,
-  type StanCsvOptions,
-} from "./io/index.js";
+/**
+ * Stan CSV (CmdStan's output format): write draws for R's posterior, ArviZ, CmdStanPy; read them
+ * back. InferenceData (ArviZ's groups) in netCDF-4 for `arviz.from_netcdf`.
+ */
+export * from "./io/index.js";
 export {
   rhat,
   rhatBasic,
@@ -26,15 +21,34 @@ export {
   quantile,
   summary,
   formatSummary,
+  hdi,
+  mad,
   ebfmi,
+  loo,
+  waic,
+  looCompare,
+  psis,
+  relativeEff,
+  paretoKTable,
+  formatLoo,
+  formatLooCompare,
   type Chains,
   type SummaryRow,
   type SummaryParam,
+  type SummaryOptions,
+  type LogLikArray,
+  type LogLikSource,
+  type LooOptions,
+  type LooResult,
+  type WaicResult,
+  type LooCompareRow,
+  type PsisResult,
+  type ParetoKTable,
 } from "./diagnostics/index.js";
 /** Diagnostics under one name too (`diagnostics.mean` and `diagnostics.sd` of draws). */
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
-export { Posterior } from "./api/posterior.js";
+export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api/posterior.js";
 export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
 export { type SampleOptions } from "./api/sample-options.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";

@@ -9,7 +9,8 @@
  */
 import type { ChainStatusKind, OnlineDiagnostics, RunStatusKind } from "../../actors/events.js";
 import type { RunOutcome } from "../../supervisors/run-supervisor.js";
-import { ebfmi, summary, type SummaryRow } from "../diagnostics/index.js";
+import type { ModelInfo } from "../compile/types.js";
+import { ebfmi, type SummaryOptions } from "../diagnostics/index.js";
 import { Posterior, type ChainResult, type PosteriorInit } from "./posterior.js";
 
 export interface ChainStatus {
@@ -77,15 +78,8 @@ export class RunPosterior extends Posterior {
     return this.chains.reduce((a, c) => a + c.gradientEvaluations, 0);
   }
 
-  override summary(names: readonly string[] = this.names, includeLp = true): SummaryRow[] {
-    const healthy = this.healthyChains();
-    if (healthy.length === 0) return [];
-    const params = names.map((name) => {
-      const all = this.draws(name);
-      return { name, chains: healthy.map((c) => all[c]!) as ArrayLike<number>[] };
-    });
-    if (includeLp) params.unshift({ name: "lp__", chains: healthy.map((c) => this.chains[c]!.stats.lp) });
-    return summary(params);
+  protected override summaryChains(): number[] {
+    return this.healthyChains();
   }
 
   /** Divergent sampling transitions per chain, placeholders not counted. */
@@ -113,8 +107,8 @@ export class RunPosterior extends Posterior {
     });
   }
 
-  override formatSummary(names?: readonly string[]): string {
-    const lines = [super.formatSummary(names)];
+  override formatSummary(names?: readonly string[], options: SummaryOptions = {}): string {
+    const lines = [super.formatSummary(names, options)];
     const h = this.healthyChains();
     lines.push(
       `run: ${this.status}${this.abortReason !== null ? ` (${this.abortReason})` : ""}, ${this.threads} thread${this.threads === 1 ? "" : "s"}, ` +
@@ -151,7 +145,17 @@ function countFlags(flags: Uint8Array): number {
 /** Builds the run's result from what the run supervisor committed. */
 export function runPosteriorFromOutcome(
   outcome: RunOutcome,
-  meta: { names: readonly string[]; paramCount: number; seed: number; metric: string; saveWarmup: boolean; threads: number; pooledWarmup: boolean },
+  meta: {
+    names: readonly string[];
+    paramCount: number;
+    seed: number;
+    metric: string;
+    saveWarmup: boolean;
+    threads: number;
+    pooledWarmup: boolean;
+    modelName?: string;
+    model?: ModelInfo;
+  },
 ): RunPosterior {
   const W = outcome.numWarmup;
   const D = outcome.numDraws;
@@ -186,7 +190,17 @@ export function runPosteriorFromOutcome(
     };
   });
   return new RunPosterior(
-    { names: meta.names, paramCount: meta.paramCount, numWarmup: W, numDraws: D, seed: meta.seed, metric: meta.metric, chains },
+    {
+      names: meta.names,
+      paramCount: meta.paramCount,
+      numWarmup: W,
+      numDraws: D,
+      seed: meta.seed,
+      metric: meta.metric,
+      chains,
+      ...(meta.modelName !== undefined ? { modelName: meta.modelName } : {}),
+      ...(meta.model ? { model: meta.model } : {}),
+    },
     {
       status: outcome.status,
       abortReason: outcome.abortReason,

@@ -216,6 +216,8 @@ function runProgram(
       saveWarmup: opts.saveWarmup,
       threads: opts.threads,
       pooledWarmup: opts.pooled,
+      modelName: resolved.name,
+      ...(resolved.density.model ? { model: resolved.density.model } : {}),
     });
   }).pipe(Effect.ensuring(Effect.sync(() => streams.complete())));
 }

@@ -31,8 +31,8 @@ interface AdjointLocals {
 
 type Unit = { kind: "group"; group: Group } | { kind: "custom"; node: Expr } | { kind: "scan"; node: Expr };
 
-/** How a node outside this pass (a scan body's placeholders and free variables) is read. */
-interface LeafCode {
+/** How a node outside this pass (a scan body's placeholders, a reported quantity read from a draw) is read. */
+export interface LeafCode {
   value(idx: string): string;
   adjoint(idx: string): string | null;
 }
@@ -54,6 +54,12 @@ export class CodeModule {
       this.declarations.push(`const ${name} = C[${this.constants.length - 1}];`);
     }
     return name;
+  }
+
+  /** Position of `values` in `constants` (registered first if new), for layouts that point at data. */
+  constantIndex(values: Float64Array | Int32Array): number {
+    this.constant(values);
+    return this.constants.indexOf(values);
   }
 
   array(name: string, size: number): string {
@@ -212,6 +218,18 @@ export class Pass {
         if (this.isScalarStore(n)) return `g${n.id}`;
         return `${this.mod.array(`g${n.id}`, n.size)}[${idx}]`;
     }
+  }
+
+  /** Statements copying the values of `exprs` (stored by this pass) one after another into `out`. */
+  copyOut(exprs: readonly Expr[]): string {
+    let offset = 0;
+    return exprs
+      .map((e) => {
+        const line = e.size === 1 ? `out[${offset}] = ${this.value(e, "0")};` : `for (let k = 0; k < ${e.size}; k++) out[${offset}+k] = ${this.value(e, "k")};`;
+        offset += e.size;
+        return line;
+      })
+      .join("\n");
   }
 
   // ---- code ----

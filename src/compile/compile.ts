@@ -11,6 +11,7 @@ import { ModelError } from "../model/errors.js";
 import { runtime } from "../model/special.js";
 import { formatShape, sizeOf } from "../model/shape.js";
 import { CodeModule, Pass } from "./codegen.js";
+import { logLikFunction, modelInfo, type DataLayout, type ObservedLayout } from "./log-lik.js";
 import type { LogDensity, ShapedValue } from "./types.js";
 
 export interface OutputLayout {
@@ -39,6 +40,10 @@ export interface CompiledModel {
   readonly params: readonly ParamLayout[];
   /** Per parameter: the sizes of its context values (bounds, loc/scale) in `evaluateContext` order. */
   readonly contextSizes: readonly (readonly number[])[];
+  /** Observed nodes: where `pointwiseLogLik` writes each one's log-likelihood, and their values. */
+  readonly observed?: readonly ObservedLayout[];
+  /** Named data (`m.data`), for exports. */
+  readonly data?: readonly DataLayout[];
 }
 
 export interface CompileOptions {
@@ -78,26 +83,16 @@ export function compileModel(model: Model, options: CompileOptions = {}): Compil
   const ctx = new Pass(mod, { terms: [], outputs: contexts, gradient: false });
   const ctxCode = ctx.code();
 
-  const copyOut = (pass: Pass, exprs: typeof outputs) => {
-    let offset = 0;
-    return exprs
-      .map((e) => {
-        const lines: string[] = [];
-        if (e.size === 1) lines.push(`out[${offset}] = ${pass.value(e, "0")};`);
-        else lines.push(`for (let k = 0; k < ${e.size}; k++) out[${offset}+k] = ${pass.value(e, "k")};`);
-        offset += e.size;
-        return lines.join("\n");
-      })
-      .join("\n");
-  };
+  const logLik = logLikFunction(mod, model);
 
   const functions = [
     `function logDensityGradient(q, grad) {\nfor (let k = 0; k < ${model.dim}; k++) grad[k] = 0;\nlet target = 0;\n${grad.prologue}\n${grad.forward}\n${grad.backward}\nreturn target;\n}`,
     `function logDensity(q) {\nlet target = 0;\n${dens.prologue}\n${dens.forward}\nreturn target;\n}`,
-    `function constrainFlat(q, out) {\n${consCode.prologue}\n${consCode.forward}\n${copyOut(cons, outputs)}\n}`,
-    `function evaluateContext(q, out) {\n${ctxCode.prologue}\n${ctxCode.forward}\n${copyOut(ctx, contexts)}\n}`,
+    `function constrainFlat(q, out) {\n${consCode.prologue}\n${consCode.forward}\n${cons.copyOut(outputs)}\n}`,
+    `function evaluateContext(q, out) {\n${ctxCode.prologue}\n${ctxCode.forward}\n${ctx.copyOut(contexts)}\n}`,
+    logLik.source,
   ];
-  const source = mod.source(functions, ["logDensityGradient", "logDensity", "constrainFlat", "evaluateContext"]);
+  const source = mod.source(functions, ["logDensityGradient", "logDensity", "constrainFlat", "evaluateContext", "pointwiseLogLik"]);
 
   let offset = 0;
   const outputLayout = model.outputs.map((o) => {
@@ -121,6 +116,8 @@ export function compileModel(model: Model, options: CompileOptions = {}): Compil
       unconstrainedLabel: p.unconstrainedLabel,
     })),
     contextSizes: model.params.map((p) => p.context.map((c) => c.size)),
+    observed: logLik.observed,
+    data: logLik.data,
   };
 }
 
@@ -136,6 +133,7 @@ interface GeneratedFunctions {
   logDensity(q: Float64Array): number;
   constrainFlat(q: Float64Array, out: Float64Array): void;
   evaluateContext(q: Float64Array, out: Float64Array): void;
+  pointwiseLogLik(q: Float64Array, out: Float64Array): void;
 }
 
 /**
@@ -156,7 +154,8 @@ export function instantiate(
   const contextTotal = compiled.contextSizes.flat().reduce((s, n) => s + n, 0);
   const flatOut = new Float64Array(names.length);
 
-  return {
+  const paramOutputs = compiled.outputs.slice(0, compiled.params.length);
+  const density: LogDensity = {
     dim: compiled.dim,
     names,
     paramCount,
@@ -205,6 +204,10 @@ export function instantiate(
       return q;
     },
   };
+  const toUnconstrained = inverses
+    ? (x: Float64Array) => density.unconstrain(Object.fromEntries(paramOutputs.map((o) => [o.name, x.subarray(o.offset, o.offset + sizeOf(o.shape))])))
+    : null;
+  return Object.assign(density, { model: modelInfo(compiled, names, fns.pointwiseLogLik, toUnconstrained) });
 }
 
 /** Compile and instantiate in one step (the usual entry point on the main thread). */

@@ -31,6 +31,51 @@ export interface LogDensity {
   constrain(q: Float64Array): Record<string, ShapedValue>;
   /** Inverse of the parameter part of `constrain`: constrained values by name -> `q`. */
   unconstrain(values: Record<string, number | ArrayLike<number>>): Float64Array;
+  /**
+   * What the model declared beyond the density (variables with shapes and dims, observed nodes
+   * and their pointwise log-likelihood, data): present for models from the builder, absent for
+   * module models.
+   */
+  readonly model?: ModelInfo;
+}
+
+/** A reported variable: its entries are `names[offset .. offset + size)`, row-major. */
+export interface VariableInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dims: readonly string[] | undefined;
+  readonly offset: number;
+  readonly size: number;
+  readonly kind: "parameter" | "deterministic";
+}
+
+/** An observed node: its pointwise log-likelihood is `out[offset .. offset + size)` of `pointwiseLogLik`. */
+export interface ObservedInfo {
+  readonly name: string;
+  /** Shape of the log-likelihood: the observed values' shape, or fewer axes for a multivariate distribution. */
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly offset: number;
+  /** The observed values. */
+  readonly value: ShapedValue;
+  /** Dimension names of the observed values (`observe(..., { dims })`). */
+  readonly dims: readonly string[] | undefined;
+}
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly variables: readonly VariableInfo[];
+  readonly observed: readonly ObservedInfo[];
+  /** Total number of pointwise log-likelihood values (all observed nodes). */
+  readonly logLikSize: number;
+  /** Named data (`m.data`). */
+  readonly data: readonly (ShapedValue & { readonly name: string })[];
+  /**
+   * Writes every observed node's log density per observation, normalising constants included
+   * (Stan's `log_lik`), into `out` (`observed[k].offset` onwards), given one draw of the reported
+   * quantities in `names` order (a kept draw: no unconstrained coordinates needed).
+   */
+  pointwiseLogLik(values: Float64Array, out: Float64Array): void;
 }
 
 /** A reported value: a scalar is shape [], a vector [n], a matrix [r, c] (row-major). */

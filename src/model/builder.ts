@@ -30,6 +30,11 @@ export interface ParamOptions {
   noncentered?: boolean;
 }
 
+export interface ObserveOptions {
+  /** Names of the dimensions of the observed values, like PyMC's dims (reported with exports). */
+  dims?: readonly string[];
+}
+
 export interface ParamInfo {
   readonly name: string;
   readonly shape: Shape;
@@ -55,6 +60,8 @@ export interface ObservedNode {
   readonly dist: Distribution;
   /** The observed values (a constant). */
   readonly value: Expr;
+  /** Names of the dimensions of `value` (like a parameter's dims), for exports such as InferenceData. */
+  readonly dims: readonly string[] | undefined;
   /** The distribution's arguments, as final model expressions. */
   readonly args: Readonly<Record<string, Expr>>;
   /** Log density per observation (Stan's `log_lik`): one per element, or one per draw of a multivariate distribution. */
@@ -302,8 +309,11 @@ export class ModelBuilder {
     return prior?.defaultTransform() ?? { kind: "identity" };
   }
 
-  /** Observed data: adds the log-likelihood of `value` under `dist`. */
-  observe(name: string, dist: Distribution, value: DataValue | Expr): void {
+  /**
+   * Observed data: adds the log-likelihood of `value` under `dist`. `dims` names the
+   * dimensions of `value` (`{ dims: ["school"] }`), as a parameter's dims do.
+   */
+  observe(name: string, dist: Distribution, value: DataValue | Expr, opts: ObserveOptions = {}): void {
     this.claim(name, "observed node");
     const v = value instanceof Object && "node" in value ? (value as Expr) : this.dataValue(name, value as DataValue);
     if (!v.isConst) throw new ModelError("invalid-argument", `observed ${name} must be data, not an expression of parameters (${v.label})`);
@@ -314,10 +324,13 @@ export class ModelBuilder {
         `observed ${name} has shape ${formatShape(v.shape)} but ${dist.name}(${Object.values(dist.args).map((a) => a.label).join(", ")}) has shape ${formatShape(dist.shape)}`,
       );
     }
+    if (opts.dims && opts.dims.length !== v.shape.length) {
+      throw new ModelError("shape-mismatch", `observed ${name}: ${opts.dims.length} dims (${opts.dims.join(", ")}) for shape ${formatShape(v.shape)}`);
+    }
     dist.checkValue(v.constValues, name);
     const term = dist.logp(v);
     this.observed.push({ term, size: v.size });
-    this.observedNodes.push({ name, dist, value: v, args: dist.args, logLik: dist.logpdf(v) });
+    this.observedNodes.push({ name, dist, value: v, dims: opts.dims, args: dist.args, logLik: dist.logpdf(v) });
     this.addTerm(term);
   }
 

@@ -1,4 +1,4 @@
-export { model, ModelBuilder, type Model, type ObservedNode, type ModelOptions, type ParamOptions, type ParamInfo, type DataValue } from "./builder.js";
+export { model, ModelBuilder, type Model, type ObservedNode, type ObserveOptions, type ModelOptions, type ParamOptions, type ParamInfo, type DataValue } from "./builder.js";
 export { ModelError, type ModelErrorCode } from "./errors.js";
 export {
   Expr,
