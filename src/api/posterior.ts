@@ -4,6 +4,7 @@
  * and summaries through the diagnostics module.
  */
 import { ebfmi, formatSummary, summary, type SummaryRow } from "../diagnostics/index.js";
+import type { BackendChoice } from "../compile/types.js";
 import type { Metric } from "../inference/metric.js";
 import type { SamplerStatName, SamplerStatsArrays } from "../inference/stats.js";
 
@@ -38,6 +39,8 @@ export interface PosteriorInit {
   readonly seed: number;
   readonly metric: string;
   readonly chains: readonly ChainResult[];
+  /** Which backend computed the gradients, and why (the model's `backend`). */
+  readonly backend?: BackendChoice | undefined;
 }
 
 export class Posterior {
@@ -50,6 +53,8 @@ export class Posterior {
   readonly seed: number;
   readonly metricKind: string;
   readonly chains: readonly ChainResult[];
+  /** Which backend computed the gradients ("js" or "tfjs", its device) and why; null when the model did not say. */
+  readonly backend: BackendChoice | null;
   private readonly index: Map<string, number>;
 
   constructor(init: PosteriorInit) {
@@ -61,6 +66,7 @@ export class Posterior {
     this.seed = init.seed;
     this.metricKind = init.metric;
     this.chains = init.chains;
+    this.backend = init.backend ?? null;
     this.index = new Map(init.names.map((n, i) => [n, i]));
   }
 

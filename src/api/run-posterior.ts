@@ -9,6 +9,7 @@
  */
 import type { ChainStatusKind, OnlineDiagnostics, RunStatusKind } from "../../actors/events.js";
 import type { RunOutcome } from "../../supervisors/run-supervisor.js";
+import type { BackendChoice } from "../compile/types.js";
 import { ebfmi, summary, type SummaryRow } from "../diagnostics/index.js";
 import { Posterior, type ChainResult, type PosteriorInit } from "./posterior.js";
 
@@ -151,7 +152,7 @@ function countFlags(flags: Uint8Array): number {
 /** Builds the run's result from what the run supervisor committed. */
 export function runPosteriorFromOutcome(
   outcome: RunOutcome,
-  meta: { names: readonly string[]; paramCount: number; seed: number; metric: string; saveWarmup: boolean; threads: number; pooledWarmup: boolean },
+  meta: { names: readonly string[]; paramCount: number; backend?: BackendChoice | undefined; seed: number; metric: string; saveWarmup: boolean; threads: number; pooledWarmup: boolean },
 ): RunPosterior {
   const W = outcome.numWarmup;
   const D = outcome.numDraws;
@@ -186,7 +187,7 @@ export function runPosteriorFromOutcome(
     };
   });
   return new RunPosterior(
-    { names: meta.names, paramCount: meta.paramCount, numWarmup: W, numDraws: D, seed: meta.seed, metric: meta.metric, chains },
+    { names: meta.names, paramCount: meta.paramCount, backend: meta.backend, numWarmup: W, numDraws: D, seed: meta.seed, metric: meta.metric, chains },
     {
       status: outcome.status,
       abortReason: outcome.abortReason,

@@ -133,5 +133,6 @@ export function sampleSync(model: LogDensity, options: SampleSyncOptions = {}): 
     seed,
     metric: settings.metric,
     chains,
+    backend: model.backend,
   });
 }

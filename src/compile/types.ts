@@ -31,6 +31,20 @@ export interface LogDensity {
   constrain(q: Float64Array): Record<string, ShapedValue>;
   /** Inverse of the parameter part of `constrain`: constrained values by name -> `q`. */
   unconstrain(values: Record<string, number | ArrayLike<number>>): Float64Array;
+  /** Which backend computes the gradient and why (absent for hand-written module models). */
+  readonly backend?: BackendChoice;
+}
+
+/** The backend a model was compiled for, and why: recorded in the posterior's metadata. */
+export interface BackendChoice {
+  readonly backend: "js" | "tfjs";
+  /** What was asked for in `compile(model, { backend })`. */
+  readonly requested: "js" | "tfjs" | "auto";
+  /** The tfjs device ("tensorflow", "wasm", "cpu"; "auto" until instantiated). */
+  readonly device?: string;
+  /** Data elements the log-density reads per gradient (what "auto" compares). */
+  readonly dataSize?: number;
+  readonly reason: string;
 }
 
 /** A reported value: a scalar is shape [], a vector [n], a matrix [r, c] (row-major). */
