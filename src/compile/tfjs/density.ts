@@ -80,13 +80,22 @@ export function tensorDensity(
   );
 
   const flat = (t: T): T => tf.reshape(t, [t.size]);
+  // Adjoints may stay smaller than their node (a sum's scalar adjoint, a constant derivative):
+  // broadcastable to it, made full size only where an operation needs it (`full`).
   /** Sums away the axes along which a value of `shape` was broadcast to `g`'s shape. */
-  const unbroadcast = (g: T, shape: Shape): T => {
-    if (g.shape.length === shape.length && g.shape.every((d, k) => d === shape[k])) return g;
+  const reduceTo = (g: T, shape: Shape): T => {
     const lead = g.rank - shape.length;
+    if (lead < 0 || (lead === 0 && g.shape.every((d, k) => d === shape[k] || d === 1))) return g;
     const axes: number[] = [];
     for (let k = 0; k < g.rank; k++) if (k < lead || (shape[k - lead] === 1 && g.shape[k] !== 1)) axes.push(k);
-    return tf.reshape(axes.length > 0 ? tf.sum(g, axes) : g, [...shape]);
+    const r = axes.length > 0 ? tf.sum(g, axes, true) : g;
+    return tf.reshape(r, r.shape.slice(lead));
+  };
+  const full = (a: T, shape: Shape): T => {
+    const size = sizeOf(shape);
+    if (a.size === size) return tf.reshape(a, [...shape]);
+    const ranked = a.rank === shape.length ? a : tf.reshape(a, [...new Array<number>(shape.length - a.rank).fill(1), ...a.shape]);
+    return tf.broadcastTo(ranked, [...shape]);
   };
   const partialSums = (x: T): T[] => {
     const v = flat(x);
@@ -99,14 +108,14 @@ export function tensorDensity(
     return parts;
   };
 
-  function forward(i: number, node: TensorNode, vals: T[], q: T): T | undefined {
+  function forward(i: number, node: TensorNode, vals: T[], q: Float32Array): T | undefined {
     const x = (k: number) => vals[inputsOf(node)[k]!]!;
     switch (node.op) {
       case "const":
       case "scalar":
         return fixed[i];
       case "param":
-        return tf.reshape(tf.slice(q, node.offset, sizeOf(node.shape)), shapeOf(i));
+        return tf.tensor(q.subarray(node.offset, node.offset + sizeOf(node.shape)), shapeOf(i), "float32");
       case "elementwise":
         return TENSOR_OPS[node.fn].fwd(tf, node.inputs.map((j) => vals[j]!));
       case "access": {
@@ -130,7 +139,7 @@ export function tensorDensity(
     }
   }
 
-  function backward(i: number, node: TensorNode, a: T, vals: T[], add: (j: number, g: T) => void, gq: T[]): void {
+  function backward(i: number, node: TensorNode, a: T, vals: T[], add: (j: number, g: T) => void, gq: { offset: number; g: T }[]): void {
     const ins = inputsOf(node);
     const x = (k: number) => vals[ins[k]!]!;
     const to = (k: number, g: T) => {
@@ -138,13 +147,13 @@ export function tensorDensity(
     };
     switch (node.op) {
       case "param":
-        gq.push(tf.pad(flat(a), [[node.offset, dim - node.offset - sizeOf(node.shape)]]));
+        gq.push({ offset: node.offset, g: flat(full(a, node.shape)) });
         return;
       case "elementwise": {
         const op = TENSOR_OPS[node.fn];
         const xs = node.inputs.map((j) => vals[j]!);
         node.inputs.forEach((j, k) => {
-          if (needsGrad[j]) add(j, unbroadcast(op.der(tf, k, xs, vals[i]!, a), nodes[j]!.shape));
+          if (needsGrad[j]) add(j, reduceTo(op.der(tf, k, xs, vals[i]!, a), nodes[j]!.shape));
         });
         return;
       }
@@ -152,28 +161,28 @@ export function tensorDensity(
         const plan = access[i]!;
         const inShape = shapeOf(ins[0]!);
         const size = sizeOf(inShape);
-        if (plan.kind === "reshape") to(0, tf.reshape(a, inShape));
-        else if (plan.kind === "slice") to(0, tf.reshape(tf.pad(flat(a), [[plan.start, size - plan.start - plan.length]]), inShape));
-        else to(0, tf.reshape(tf.scatterND(plan.scatter, flat(a), [size]), inShape));
+        const g = flat(full(a, node.shape));
+        if (plan.kind === "reshape") to(0, tf.reshape(g, inShape));
+        else if (plan.kind === "slice") to(0, tf.reshape(tf.pad(g, [[plan.start, size - plan.start - plan.length]]), inShape));
+        else to(0, tf.reshape(tf.scatterND(plan.scatter, g, [size]), inShape));
         return;
       }
-      case "sum": {
-        const inShape = shapeOf(ins[0]!);
-        to(0, tf.broadcastTo(tf.reshape(a, inShape.map(() => 1)), inShape));
+      case "sum":
+        // The scalar adjoint, broadcast lazily.
+        to(0, tf.reshape(a, shapeOf(ins[0]!).map(() => 1)));
         return;
-      }
       case "matvec": {
         const [m, k] = nodes[ins[0]!]!.shape as [number, number];
-        const g = tf.reshape(a, [m, 1]);
+        const g = tf.reshape(full(a, [m]), [m, 1]);
         if (needsGrad[ins[0]!]) to(0, tf.matMul(g, tf.reshape(x(1), [1, k])));
         to(1, tf.reshape(tf.matMul(x(0), g, true, false), [k]));
         return;
       }
       case "cumsum":
-        to(0, tf.cumsum(a, 0, false, true));
+        to(0, tf.cumsum(full(a, node.shape), 0, false, true));
         return;
       case "concat": {
-        const g = flat(a);
+        const g = flat(full(a, node.shape));
         let offset = 0;
         ins.forEach((j, k) => {
           const size = sizeOf(nodes[j]!.shape);
@@ -185,7 +194,7 @@ export function tensorDensity(
       case "logSumExp": {
         const v = vals[i]!;
         if (node.axis === null) to(0, tf.mul(a, tf.exp(tf.sub(x(0), v))));
-        else to(0, tf.mul(tf.expandDims(a, node.axis), tf.exp(tf.sub(x(0), tf.expandDims(v, node.axis)))));
+        else to(0, tf.mul(tf.expandDims(full(a, node.shape), node.axis), tf.exp(tf.sub(x(0), tf.expandDims(v, node.axis)))));
         return;
       }
       default:
@@ -207,29 +216,36 @@ export function tensorDensity(
       qf.set(q);
       let target = 0;
       tf.tidy(() => {
-        const qT = tf.tensor1d(qf, "float32");
         const vals: T[] = new Array(n);
-        for (let i = 0; i < n; i++) vals[i] = forward(i, nodes[i]!, vals, qT)!;
+        for (let i = 0; i < n; i++) vals[i] = forward(i, nodes[i]!, vals, qf)!;
         const outs: T[] = [];
         for (const t of program.terms) outs.push(...(blocked[t] ? partialSums(vals[inputsOf(nodes[t]!)[0]!]!) : [tf.reshape(vals[t]!, [1])]));
         const partials = outs.reduce((s, o) => s + o.size, 0);
+        const gq: { offset: number; g: T }[] = [];
         if (grad !== null) {
           const adj: (T | undefined)[] = new Array(n);
           const add = (j: number, g: T) => {
             adj[j] = adj[j] === undefined ? g : tf.add(adj[j]!, g);
           };
-          for (const t of program.terms) if (needsGrad[t]) add(t, tf.ones(shapeOf(t)));
-          const gq: T[] = [];
+          const one = tf.scalar(1);
+          for (const t of program.terms) if (needsGrad[t]) add(t, one);
           for (let i = n - 1; i >= 0; i--) {
             const a = adj[i];
             if (a !== undefined && needsGrad[i]) backward(i, nodes[i]!, a, vals, add, gq);
           }
-          outs.push(gq.length === 0 ? tf.zeros([dim]) : gq.length === 1 ? gq[0]! : tf.addN(gq));
+          outs.push(...gq.map((p) => p.g));
         }
-        // One read back per call: partial sums, then the gradient.
-        const data = tf.concat(outs, 0).dataSync();
+        // One read back per call: partial sums, then each parameter node's gradient block.
+        const data = outs.length === 1 ? outs[0]!.dataSync() : tf.concat(outs, 0).dataSync();
         for (let k = 0; k < partials; k++) target += data[k]!;
-        if (grad !== null) for (let k = 0; k < dim; k++) grad[k] = data[partials + k]!;
+        if (grad !== null) {
+          grad.fill(0);
+          let at = partials;
+          for (const { offset, g } of gq) {
+            for (let k = 0; k < g.size; k++) grad[offset + k] += data[at + k]!;
+            at += g.size;
+          }
+        }
       });
       return target;
     },

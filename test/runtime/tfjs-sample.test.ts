@@ -1,0 +1,15 @@
+/**
+ * `sample` runs a tfjs-backed model on its worker threads (each thread validates the tfjs form
+ * and builds its tensors once), and the draws pass posteriordb's pass rule against a js-backend
+ * reference. The large run is `npm run validate:tfjs` (N = 20,000, P = 20); here a smaller one
+ * keeps the suite short.
+ */
+import { expect, test } from "vitest";
+import { runTfjsLogistic } from "../validate/tfjs-logistic.js";
+
+test("a logistic regression sampled with the tfjs backend (wasm) on worker threads passes the pass rule against js", async () => {
+  const { check, tfjs } = await runTfjsLogistic({ n: 2000, p: 5, warmup: 400, draws: 400, device: "wasm" });
+  expect(tfjs.backend).toMatchObject({ backend: "tfjs", device: "wasm", requested: "tfjs" });
+  expect(check.failures).toEqual([]);
+  expect(check.passed).toBe(true);
+}, 300_000);
