@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     "ess-warmup": { type: "string", default: "300" },
     "ess-draws": { type: "string", default: "300" },
     "no-ess": { type: "boolean", default: false },
+    /** Backends of the ESS runs (default: all); the per-gradient ratios tell what the rest would give. */
+    "ess-backends": { type: "string" },
   },
 });
 const sizes = args.sizes.split(",").map(Number);
@@ -140,7 +142,8 @@ async function main() {
     for (const name of modelNames) {
       const m = builders[name]!(n);
       let jsDraws: Float64Array[] | null = null;
-      for (const b of backends) {
+      const essBackends = args["ess-backends"]?.split(",") ?? backends;
+      for (const b of backends.filter((x) => x === "js" || essBackends.includes(x))) {
         const density = b === "js" ? compile(m) : compile(m, { backend: "tfjs", device: b.slice(5) as TfjsDevice });
         const t0 = performance.now();
         const post = await sample(density, { chains: 4, threads: 2, warmup, draws, seed: 1 }).result;

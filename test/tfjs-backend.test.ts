@@ -23,9 +23,12 @@ import {
   instantiateTfjs,
   tfjsReady,
   TfjsUnsupportedError,
+  AUTO_THRESHOLD,
   type TfjsCompiledModel,
   type TfjsDevice,
+  type TfjsLogDensity,
 } from "../src/compile/index.js";
+import { logisticData, logisticModel, poissonGlmData, poissonGlmModel } from "../bench/models/large.js";
 import { tfjs } from "../src/compile/tfjs/backend.js";
 import { ModelError } from "../src/model/errors.js";
 import { add, dist, model, mul, scan } from "../src/model/index.js";
@@ -150,6 +153,19 @@ describe("backend choice", () => {
     const js = compile(garch);
     const q = stanPoints("garch-garch11")[1]!;
     expect(tf.logDensity(q)).toBe(js.logDensity(q));
+  });
+
+  test("'auto' picks tfjs for a dense model above the device's threshold, js for a gather-heavy one or on the cpu device", () => {
+    const n = Math.ceil(AUTO_THRESHOLD.wasm / 51);
+    const dense = logisticModel(logisticData(n, 50));
+    const d = compile(dense, { backend: "auto", device: "wasm" });
+    expect(d.backend).toMatchObject({ backend: "tfjs", requested: "auto", device: "wasm" });
+    expect(d.backend!.dataSize).toBeGreaterThanOrEqual(AUTO_THRESHOLD.wasm);
+    expect(compile(dense, { backend: "auto", device: "cpu" }).backend).toMatchObject({ backend: "js", requested: "auto" });
+    (d as Partial<TfjsLogDensity>).dispose?.();
+    const glm = compile(poissonGlmModel(poissonGlmData(AUTO_THRESHOLD.wasm / 5)), { backend: "auto", device: "wasm" });
+    expect(glm.backend).toMatchObject({ backend: "js", requested: "auto" });
+    expect(glm.backend!.reason).toMatch(/dense/);
   });
 
   test("'auto' below the measured threshold is js, recorded with its reason in the posterior", () => {

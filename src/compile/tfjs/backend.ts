@@ -42,6 +42,8 @@ function loadNative(): boolean {
     const tf = tfjs();
     const before = tf.engine().backendName;
     const errors: string[] = [];
+    // libtensorflow's start-up notices (oneDNN, CPU features) unless the user asked for them.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
     for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
       try {
         require(pkg);

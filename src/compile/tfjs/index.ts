@@ -49,14 +49,15 @@ export function isTfjsCompiled(x: unknown): x is TfjsCompiledModel {
 }
 
 /**
- * Data elements at and above which "auto" picks tfjs. Measured by `npm run bench:backend` on
- * this machine (DECISIONS D63): no tfjs device beat the js backend at any size up to 10^6
- * rows (logistic regression, P = 50; hierarchical Poisson GLM), so "auto" stays on js unless
- * native TensorFlow is loaded, where the threshold is where its gradient is expected to win.
+ * Data elements at and above which "auto" picks tfjs (with `DENSE_PER_COMPUTED`), per device:
+ * the smallest size measured by `npm run bench:backend` on this machine where every
+ * interleaved round of the logistic regression (P = 50, 51 data elements a row) had tfjs
+ * faster than js (DECISIONS D63): wasm from 1e4 rows, tfjs-node from 1e5 rows; tfjs's
+ * JavaScript cpu kernels never (1.7-2.5x slower than js at every size up to 1e6 rows).
  */
 export const AUTO_THRESHOLD: Readonly<Record<TfjsDevice, number>> = {
-  tensorflow: Infinity,
-  wasm: Infinity,
+  tensorflow: 5.1e6,
+  wasm: 5.1e5,
   cpu: Infinity,
 };
 
@@ -76,6 +77,15 @@ function largestComputedNode(root: Expr): number {
   }
   return largest;
 }
+
+/**
+ * "auto" also wants this many data elements in matrix-vector products per computed element:
+ * tfjs makes one pass over memory per operation where js fuses a term into one loop, so it
+ * wins only where a dense product (SIMD and threaded kernels) dominates the work (logistic
+ * regression, P = 50: ~8 per element, tfjs faster from 1e4 rows; the Poisson GLM, 5
+ * predictors and a group gather: ~0.7, tfjs 3x slower at every size; DECISIONS D63).
+ */
+export const DENSE_PER_COMPUTED = 2;
 
 export interface TfjsCompileOptions extends CompileOptions {
   readonly device?: TfjsDevicePreference;
@@ -175,12 +185,18 @@ export function compileWithBackend(
     throw e;
   }
   const device = compiled.device;
-  const size = compiled.program.dataSize;
+  const { dataSize: size, denseData, computedSize } = compiled.program;
   const threshold = AUTO_THRESHOLD[device];
   if (!(size >= threshold)) {
     return jsFallback(`auto: ${size} data elements, below the tfjs-${device} threshold (${threshold})`, size);
   }
-  const choice: BackendChoice = { backend: "tfjs", requested: "auto", device, dataSize: size, reason: `auto: ${size} data elements >= ${threshold} (tfjs-${device})` };
+  if (!(denseData >= DENSE_PER_COMPUTED * computedSize)) {
+    return jsFallback(
+      `auto: ${denseData} elements in dense matrix products for ${computedSize} computed elements (less than ${DENSE_PER_COMPUTED} per element): js's fused loops win`,
+      size,
+    );
+  }
+  const choice: BackendChoice = { backend: "tfjs", requested: "auto", device, dataSize: size, reason: `auto: ${size} data elements >= ${threshold} (tfjs-${device}), ${(denseData / computedSize).toFixed(1)} dense per computed` };
   const chosen: TfjsCompiledModel = { ...compiled, choice };
   return Object.assign(instantiateTfjs(chosen, inverses), { compiled: chosen });
 }

@@ -55,6 +55,10 @@ export interface TensorProgram {
   readonly terms: readonly number[];
   /** Data elements the program reads per gradient (sizes of its constants): what "auto" compares. */
   readonly dataSize: number;
+  /** Elements of data matrices in matrix-vector products (where tensor kernels gain most). */
+  readonly denseData: number;
+  /** Elements of the computed (non-constant) nodes: one elementwise pass each in tfjs. */
+  readonly computedSize: number;
 }
 
 /** A model node the tfjs backend cannot compute (named), so the model stays on js. */
@@ -109,6 +113,8 @@ export function lowerModel(
   const nodes: TensorNode[] = [];
   const index = new Map<Expr, number>();
   let dataSize = 0;
+  let denseData = 0;
+  let computedSize = 0;
   const visit = (root: Expr): number => {
     // Iterative post-order: deep elementwise chains must not overflow the stack.
     const stack: [Expr, boolean][] = [[root, false]];
@@ -121,6 +127,7 @@ export function lowerModel(
         continue;
       }
       const inputs = e.inputs.map((i) => index.get(i)!);
+      if (!e.isConst) computedSize += e.size;
       index.set(e, nodes.length);
       nodes.push(lowerNode(e, inputs));
     }
@@ -152,7 +159,10 @@ export function lowerModel(
         return { op: "sum", shape, inputs: [inputs[0]!] };
       case "custom": {
         const name = n.op.name;
-        if (name === "matvec") return { op: "matvec", shape, inputs: [inputs[0]!, inputs[1]!] };
+        if (name === "matvec") {
+          if (e.inputs[0]!.isConst) denseData += e.inputs[0]!.size;
+          return { op: "matvec", shape, inputs: [inputs[0]!, inputs[1]!] };
+        }
         if (name === "cumsum") return { op: "cumsum", shape, inputs: [inputs[0]!] };
         if (name === "concat") return { op: "concat", shape, inputs };
         if (name === "logSumExp") return { op: "logSumExp", shape, inputs: [inputs[0]!], axis: null };
@@ -170,7 +180,7 @@ export function lowerModel(
     if (t.size !== 1) throw new TfjsUnsupportedError(t.label, "term", `a log-density term must be a scalar, got shape ${formatShape(t.shape)}`);
     return visit(t);
   });
-  return { program: { dim: model.dim, nodes, terms, dataSize }, own };
+  return { program: { dim: model.dim, nodes, terms, dataSize, denseData, computedSize }, own };
 }
 
 const isIndex = (x: unknown, below: number): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) < below;
