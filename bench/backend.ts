@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
     "ess-warmup": { type: "string", default: "300" },
     "ess-draws": { type: "string", default: "300" },
     "no-ess": { type: "boolean", default: false },
-    /** Backends of the ESS runs (default: all); the per-gradient ratios tell what the rest would give. */
+    /** Backends of the ESS runs, e.g. js,tfjs-wasm (default: all); the per-gradient ratios tell what the rest would give. */
     "ess-backends": { type: "string" },
   },
 });
@@ -143,7 +143,7 @@ async function main() {
       const m = builders[name]!(n);
       let jsDraws: Float64Array[] | null = null;
       const essBackends = args["ess-backends"]?.split(",") ?? backends;
-      for (const b of backends.filter((x) => x === "js" || essBackends.includes(x))) {
+      for (const b of backends.filter((x) => essBackends.includes(x))) {
         const density = b === "js" ? compile(m) : compile(m, { backend: "tfjs", device: b.slice(5) as TfjsDevice });
         const t0 = performance.now();
         const post = await sample(density, { chains: 4, threads: 2, warmup, draws, seed: 1 }).result;
@@ -151,6 +151,8 @@ async function main() {
         const params = post.names.slice(0, post.paramCount);
         const ess = Math.min(...params.map((p) => essBulk(post.draws(p))));
         const grads = post.gradientEvaluations;
+        const failed = post.chainStatus.filter((c) => c.status === "failed");
+        if (failed.length > 0) console.log(`${name}\t${b}: ${failed.length} chain(s) failed: ${failed[0]!.error}`);
         console.log(`${name}\t${b.padEnd(16)}\t${seconds.toFixed(1)} s\tmin ESS ${ess.toFixed(0)}\tESS/s ${(ess / seconds).toFixed(2)}\t${(seconds / grads * 1e3 * 2).toFixed(2)} ms/gradient/thread\tdivergent ${post.divergences().reduce((a, c) => a + c, 0)}`);
         if (b === "js") jsDraws = positions(post, density);
         (density as Partial<TfjsLogDensity>).dispose?.();

@@ -41,7 +41,9 @@ export function referenceOf(posterior: Posterior): Record<string, ReferenceStats
   return out;
 }
 
-export async function runTfjsLogistic(o: TfjsLogisticOptions): Promise<{ check: PosteriorCheck; tfjs: Posterior; seconds: { reference: number; tfjs: number } }> {
+export async function runTfjsLogistic(
+  o: TfjsLogisticOptions,
+): Promise<{ check: PosteriorCheck; tfjs: Posterior; seconds: { reference: number; tfjs: number }; float32: { sd: number; range: number } }> {
   const m = logisticModel(logisticData(o.n, o.p));
   const threads = o.threads ?? 2;
   const t0 = performance.now();
@@ -51,7 +53,25 @@ export async function runTfjsLogistic(o: TfjsLogisticOptions): Promise<{ check: 
   const density = compile(m, { backend: "tfjs", device: o.device });
   const tfjs = await sample(density, { chains: 4, threads, warmup: o.warmup, draws: o.draws, seed: 1 }).result;
   const t2 = performance.now();
-  return { check: checkAgainstReference(tfjs, referenceOf(ref)), tfjs, seconds: { reference: (t1 - t0) / 1000, tfjs: (t2 - t1) / 1000 } };
+  // lp_tfjs - lp_js at 200 of the tfjs run's draws: its spread is the energy error float32 adds.
+  const js = compile(m);
+  const diffs: number[] = [];
+  const every = Math.max(1, Math.floor((4 * o.draws) / 200));
+  for (let i = 0; i < 4 * o.draws; i += every) {
+    const [c, k] = [i % 4, Math.floor(i / 4)];
+    const beta = Array.from({ length: o.p }, (_, j) => tfjs.draws(`beta[${j + 1}]`)[c]![k]!);
+    const q = js.unconstrain({ alpha: tfjs.draws("alpha")[c]![k]!, beta });
+    diffs.push(density.logDensity(q) - js.logDensity(q));
+  }
+  const mean = diffs.reduce((s, x) => s + x, 0) / diffs.length;
+  const sd = Math.sqrt(diffs.reduce((s, x) => s + (x - mean) ** 2, 0) / (diffs.length - 1));
+  (density as { dispose?: () => void }).dispose?.();
+  return {
+    check: checkAgainstReference(tfjs, referenceOf(ref)),
+    tfjs,
+    seconds: { reference: (t1 - t0) / 1000, tfjs: (t2 - t1) / 1000 },
+    float32: { sd, range: Math.max(...diffs) - Math.min(...diffs) },
+  };
 }
 
 if (process.argv[1]?.endsWith("tfjs-logistic.js")) {
@@ -65,11 +85,12 @@ if (process.argv[1]?.endsWith("tfjs-logistic.js")) {
     },
   });
   const o = { n: Number(values.n), p: Number(values.p), warmup: Number(values.warmup), draws: Number(values.draws), device: values.device as TfjsDevice };
-  const { check, tfjs, seconds } = await runTfjsLogistic(o);
+  const { check, tfjs, seconds, float32 } = await runTfjsLogistic(o);
   for (const p of check.parameters) {
     console.log(`${p.name.padEnd(10)} mean z ${p.meanZ.toFixed(2).padStart(6)}  sd ratio ${p.sdRatio.toFixed(3)}  R-hat ${p.rhat.toFixed(4)}  ESS ${p.essBulk.toFixed(0)}`);
   }
   for (const f of check.failures) console.log(`FAIL ${f}`);
+  console.log(`float32: lp_tfjs - lp_js at 200 draws: sd ${float32.sd.toExponential(2)}, range ${float32.range.toExponential(2)} (energy error added per transition ~ ${(float32.sd * Math.SQRT2).toExponential(2)})`);
   console.log(`reference (js, 4 x ${4 * o.draws} draws): ${seconds.reference.toFixed(1)} s; tfjs (4 x ${o.draws}): ${seconds.tfjs.toFixed(1)} s; backend ${JSON.stringify(tfjs.backend)}`);
   console.log(
     `tfjs logistic N=${o.n} P=${o.p} on tfjs-${o.device}: pass rule ${check.passed ? "passed" : "FAILED"} (worst |mean z| ${check.worstMeanZ.toFixed(2)}, worst sd ratio ${check.worstSdRatio.toFixed(3)}, max R-hat ${check.maxRhat.toFixed(4)}, min ESS ${check.minEss.toFixed(0)}, divergences ${check.divergences})`,
