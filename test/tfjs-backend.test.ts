@@ -155,15 +155,18 @@ describe("backend choice", () => {
     expect(tf.logDensity(q)).toBe(js.logDensity(q));
   });
 
-  test("'auto' picks tfjs for a dense model above the device's threshold, js for a gather-heavy one or on the cpu device", () => {
-    const n = Math.ceil(AUTO_THRESHOLD.wasm / 51);
-    const dense = logisticModel(logisticData(n, 50));
-    const d = compile(dense, { backend: "auto", device: "wasm" });
+  test("'auto' picks tfjs for a dense model above the threshold, js below it, for a gather-heavy model, or on the cpu device", () => {
+    // The measured thresholds (5.1e6 elements) made small, so that the test data stay small.
+    const autoThreshold = 5e4;
+    const dense = logisticModel(logisticData(1000, 50));
+    const d = compile(dense, { backend: "auto", device: "wasm", autoThreshold });
     expect(d.backend).toMatchObject({ backend: "tfjs", requested: "auto", device: "wasm" });
-    expect(d.backend!.dataSize).toBeGreaterThanOrEqual(AUTO_THRESHOLD.wasm);
+    expect(d.backend!.dataSize).toBeGreaterThanOrEqual(autoThreshold);
+    expect(compile(dense, { backend: "auto", device: "wasm", autoThreshold: 1e6 }).backend).toMatchObject({ backend: "js", requested: "auto" });
+    expect(AUTO_THRESHOLD.cpu).toBe(Infinity);
     expect(compile(dense, { backend: "auto", device: "cpu" }).backend).toMatchObject({ backend: "js", requested: "auto" });
     (d as Partial<TfjsLogDensity>).dispose?.();
-    const glm = compile(poissonGlmModel(poissonGlmData(AUTO_THRESHOLD.wasm / 5)), { backend: "auto", device: "wasm" });
+    const glm = compile(poissonGlmModel(poissonGlmData(10000)), { backend: "auto", device: "wasm", autoThreshold });
     expect(glm.backend).toMatchObject({ backend: "js", requested: "auto" });
     expect(glm.backend!.reason).toMatch(/dense/);
   });

@@ -1,7 +1,7 @@
 /**
  * `sample` runs a tfjs-backed model on its worker threads (each thread validates the tfjs form
  * and builds its tensors once), and the draws pass posteriordb's pass rule against a js-backend
- * reference. The large run is `npm run validate:tfjs` (N = 20,000, P = 20); here a smaller one
+ * reference. The large run is `npm run validate:tfjs` (N = 10,000, P = 20); here a smaller one
  * keeps the suite short.
  */
 import { expect, test } from "vitest";

@@ -4,7 +4,7 @@
  * four times as many draws per chain, another seed. `runTfjsLogistic` is shared by the test
  * (a small size) and `npm run validate:tfjs` (the large one):
  *
- *   node dist/test/validate/tfjs-logistic.js [--n 20000] [--p 20] [--warmup 1000] [--draws 1000] [--device wasm]
+ *   node dist/test/validate/tfjs-logistic.js [--n 10000] [--p 20] [--warmup 500] [--draws 500] [--device wasm]
  *
  * Last line: `tfjs logistic N=... P=... on tfjs-DEVICE: pass rule passed|FAILED (...)`.
  */
@@ -77,10 +77,10 @@ export async function runTfjsLogistic(
 if (process.argv[1]?.endsWith("tfjs-logistic.js")) {
   const { values } = parseArgs({
     options: {
-      n: { type: "string", default: "20000" },
+      n: { type: "string", default: "10000" },
       p: { type: "string", default: "20" },
-      warmup: { type: "string", default: "1000" },
-      draws: { type: "string", default: "1000" },
+      warmup: { type: "string", default: "500" },
+      draws: { type: "string", default: "500" },
       device: { type: "string", default: "wasm" },
     },
   });

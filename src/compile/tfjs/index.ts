@@ -51,13 +51,14 @@ export function isTfjsCompiled(x: unknown): x is TfjsCompiledModel {
 /**
  * Data elements at and above which "auto" picks tfjs (with `DENSE_PER_COMPUTED`), per device:
  * the smallest size measured by `npm run bench:backend` on this machine where every
- * interleaved round of the logistic regression (P = 50, 51 data elements a row) had tfjs
- * faster than js (DECISIONS D63): wasm from 1e4 rows, tfjs-node from 1e5 rows; tfjs's
- * JavaScript cpu kernels never (1.7-2.5x slower than js at every size up to 1e6 rows).
+ * interleaved round of every run of the logistic regression (P = 50, 51 data elements a row)
+ * had tfjs faster than js (DECISIONS D63): 1e5 rows for tfjs-node and wasm (at 1e4 rows the
+ * runs disagreed: 0.2x-1.8x); tfjs's JavaScript cpu kernels never (1.7-2.9x slower than js
+ * at every size up to 1e6 rows).
  */
 export const AUTO_THRESHOLD: Readonly<Record<TfjsDevice, number>> = {
   tensorflow: 5.1e6,
-  wasm: 5.1e5,
+  wasm: 5.1e6,
   cpu: Infinity,
 };
 
@@ -89,6 +90,8 @@ export const DENSE_PER_COMPUTED = 2;
 
 export interface TfjsCompileOptions extends CompileOptions {
   readonly device?: TfjsDevicePreference;
+  /** "auto": data elements from which tfjs is chosen, instead of the device's measured `AUTO_THRESHOLD`. */
+  readonly autoThreshold?: number;
   /** Terms with a node at least this large run as tensors, the rest as js (default `TENSOR_TERM_MIN`; 0: all). */
   readonly tensorTermMin?: number;
 }
@@ -186,7 +189,7 @@ export function compileWithBackend(
   }
   const device = compiled.device;
   const { dataSize: size, denseData, computedSize } = compiled.program;
-  const threshold = AUTO_THRESHOLD[device];
+  const threshold = options.autoThreshold ?? AUTO_THRESHOLD[device];
   if (!(size >= threshold)) {
     return jsFallback(`auto: ${size} data elements, below the tfjs-${device} threshold (${threshold})`, size);
   }
