@@ -8,7 +8,7 @@ import { expect, test } from "vitest";
 import { runTfjsLogistic } from "../validate/tfjs-logistic.js";
 
 test("a logistic regression sampled with the tfjs backend (wasm) on worker threads passes the pass rule against js", async () => {
-  const { check, tfjs, float32 } = await runTfjsLogistic({ n: 2000, p: 5, warmup: 400, draws: 400, device: "wasm" });
+  const { check, tfjs, float32 } = await runTfjsLogistic({ n: 2000, p: 5, warmup: 300, draws: 300, device: "wasm" });
   expect(tfjs.backend).toMatchObject({ backend: "tfjs", device: "wasm", requested: "tfjs" });
   expect(check.failures).toEqual([]);
   expect(check.passed).toBe(true);
