@@ -8,13 +8,13 @@
  * `DrawTarget`). A chunk whose checkpoint is null first initialises the chain (inits,
  * Stan's step size search) from `init`.
  */
-import type { CompiledModel } from "../src/compile/compile.js";
+import type { AnyCompiledModel } from "../src/compile/backends.js";
 import type { ModuleModelSpec } from "../src/compile/module-model.js";
 import type { ChainState, Metric, SamplerSettings, SamplerStatsArrays } from "../src/inference/index.js";
 
-/** How a worker gets a model: compiled source (constants in SharedArrayBuffers) or a module path. */
+/** How a worker gets a model: a compiled form, js or tfjs (constants in SharedArrayBuffers), or a module path. */
 export type ModelSpec =
-  | { readonly kind: "compiled"; readonly compiled: CompiledModel }
+  | { readonly kind: "compiled"; readonly compiled: AnyCompiledModel }
   | { readonly kind: "module"; readonly spec: ModuleModelSpec };
 
 

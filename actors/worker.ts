@@ -11,7 +11,7 @@
  * `supervisors/worker-pool.ts` for how the path is resolved.
  */
 import { threadId } from "node:worker_threads";
-import { instantiate } from "../src/compile/compile.js";
+import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
@@ -24,8 +24,13 @@ const models = new Map<string, Promise<LogDensity>>();
 function getModel(id: string, spec: ModelSpec): Promise<LogDensity> {
   let m = models.get(id);
   if (m === undefined) {
-    m = spec.kind === "compiled" ? Promise.resolve(instantiate(spec.compiled)) : loadModuleModel(spec.spec);
-    if (models.size >= MODELS_KEPT) models.delete(models.keys().next().value!);
+    m = spec.kind === "compiled" ? instantiateAnyAsync(spec.compiled) : loadModuleModel(spec.spec);
+    if (models.size >= MODELS_KEPT) {
+      const oldest = models.keys().next().value!;
+      // A tfjs model holds its data as tensors outside the JavaScript heap: free them.
+      void models.get(oldest)!.then(disposeDensity, () => {});
+      models.delete(oldest);
+    }
   } else {
     models.delete(id);
   }

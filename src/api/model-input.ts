@@ -8,14 +8,15 @@
  */
 import { Effect } from "effect";
 import type { ModelSpec } from "../../actors/protocol.js";
-import { compile, instantiate, type CompiledModel } from "../compile/compile.js";
+import { compile } from "../compile/compile.js";
+import { instantiateAny, isAnyCompiled, type AnyCompiledModel } from "../compile/backends.js";
 import { loadModuleModel, type ModuleModelSpec } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
 import type { ConstrainedInit } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
 
-export type ModelInput = Model | CompiledModel | ModuleModelSpec | (LogDensity & { readonly compiled: CompiledModel });
+export type ModelInput = Model | AnyCompiledModel | ModuleModelSpec | (LogDensity & { readonly compiled: AnyCompiledModel });
 
 export interface ResolvedModel {
   readonly spec: ModelSpec;
@@ -31,10 +32,6 @@ function isModuleSpec(x: unknown): x is ModuleModelSpec {
   return isObject(x) && x.backend === "module" && typeof x.module === "string";
 }
 
-function isCompiled(x: unknown): x is CompiledModel {
-  return isObject(x) && x.backend === "js" && typeof x.source === "string" && Array.isArray(x.outputs);
-}
-
 function isBuilderModel(x: unknown): x is Model {
   return isObject(x) && Array.isArray(x.terms) && Array.isArray(x.outputs) && Array.isArray(x.params) && typeof x.dim === "number";
 }
@@ -47,11 +44,11 @@ function message(e: unknown): string {
 export function resolveModelSync(input: ModelInput): ResolvedModel | null {
   if (isModuleSpec(input)) return null;
   try {
-    if (isObject(input) && isCompiled(input.compiled) && typeof input.logDensityGradient === "function") {
-      const d = input as LogDensity & { compiled: CompiledModel };
+    if (isObject(input) && isAnyCompiled(input.compiled) && typeof input.logDensityGradient === "function") {
+      const d = input as LogDensity & { compiled: AnyCompiledModel };
       return { spec: { kind: "compiled", compiled: d.compiled }, name: d.compiled.name, density: d };
     }
-    if (isCompiled(input)) return { spec: { kind: "compiled", compiled: input }, name: input.name, density: instantiate(input) };
+    if (isAnyCompiled(input)) return { spec: { kind: "compiled", compiled: input }, name: input.name, density: instantiateAny(input) };
     if (isBuilderModel(input)) {
       const d = compile(input);
       return { spec: { kind: "compiled", compiled: d.compiled }, name: input.name, density: d };

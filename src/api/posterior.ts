@@ -4,7 +4,7 @@
  * summaries through the diagnostics module, and the pointwise log-likelihood of the kept draws.
  */
 import { flatNames } from "../compile/compile.js";
-import type { ModelInfo, VariableInfo } from "../compile/types.js";
+import type { BackendChoice, ModelInfo, VariableInfo } from "../compile/types.js";
 import { ebfmi, formatSummary, summary, type SummaryOptions, type SummaryRow } from "../diagnostics/index.js";
 import type { Metric } from "../inference/metric.js";
 import type { SamplerStatName, SamplerStatsArrays } from "../inference/stats.js";
@@ -44,6 +44,8 @@ export interface PosteriorInit {
   readonly model?: ModelInfo;
   /** The model's name (default: the description's, else "model"). */
   readonly modelName?: string;
+  /** Which backend computed the gradients, and why (the model's `backend`). */
+  readonly backend?: BackendChoice | undefined;
 }
 
 export interface PosteriorSummaryOptions extends SummaryOptions {
@@ -88,6 +90,8 @@ export class Posterior {
   readonly modelName: string;
   /** Reported variables with their shapes and dims, in `names` order. */
   readonly variables: readonly VariableInfo[];
+  /** Which backend computed the gradients ("js" or "tfjs", its device) and why; null when the model did not say. */
+  readonly backend: BackendChoice | null;
   private readonly index: Map<string, number>;
 
   constructor(init: PosteriorInit) {
@@ -99,6 +103,7 @@ export class Posterior {
     this.seed = init.seed;
     this.metricKind = init.metric;
     this.chains = init.chains;
+    this.backend = init.backend ?? null;
     this.index = new Map(init.names.map((n, i) => [n, i]));
     this.model = init.model ?? null;
     this.modelName = init.modelName ?? init.model?.name ?? "model";

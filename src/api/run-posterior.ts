@@ -9,7 +9,7 @@
  */
 import type { ChainStatusKind, OnlineDiagnostics, RunStatusKind } from "../../actors/events.js";
 import type { RunOutcome } from "../../supervisors/run-supervisor.js";
-import type { ModelInfo } from "../compile/types.js";
+import type { BackendChoice, ModelInfo } from "../compile/types.js";
 import { ebfmi, type SummaryOptions } from "../diagnostics/index.js";
 import { Posterior, type ChainResult, type PosteriorInit } from "./posterior.js";
 
@@ -148,6 +148,7 @@ export function runPosteriorFromOutcome(
   meta: {
     names: readonly string[];
     paramCount: number;
+    backend?: BackendChoice | undefined;
     seed: number;
     metric: string;
     saveWarmup: boolean;
@@ -193,6 +194,7 @@ export function runPosteriorFromOutcome(
     {
       names: meta.names,
       paramCount: meta.paramCount,
+      backend: meta.backend,
       numWarmup: W,
       numDraws: D,
       seed: meta.seed,

@@ -134,5 +134,6 @@ export function sampleSync(model: LogDensity, options: SampleSyncOptions = {}): 
     metric: settings.metric,
     chains,
     ...(model.model ? { model: model.model } : {}),
+    backend: model.backend,
   });
 }

@@ -211,6 +211,7 @@ function runProgram(
     return runPosteriorFromOutcome(outcome, {
       names: resolved.density.names,
       paramCount: resolved.density.paramCount,
+      backend: resolved.density.backend,
       seed: opts.seed,
       metric: opts.settings.metric,
       saveWarmup: opts.saveWarmup,

@@ -13,6 +13,8 @@ import { formatShape, sizeOf } from "../model/shape.js";
 import { CodeModule, Pass } from "./codegen.js";
 import { logLikFunction, modelInfo, type DataLayout, type ObservedLayout } from "./log-lik.js";
 import type { LogDensity, ShapedValue } from "./types.js";
+import { compileWithBackend, type TfjsCompiledModel } from "./tfjs/index.js";
+import type { TfjsDevicePreference } from "./tfjs/backend.js";
 
 export interface OutputLayout {
   readonly name: string;
@@ -49,6 +51,14 @@ export interface CompiledModel {
 export interface CompileOptions {
   /** Put constant data in SharedArrayBuffers (one copy shared by every worker). Default true. */
   sharedData?: boolean;
+  /**
+   * "js" (default): float64 generated JavaScript. "tfjs": float32 TensorFlow.js tensors (large
+   * data; throws `TfjsUnsupportedError` naming a node it cannot compute). "auto": tfjs when the
+   * data reach the measured threshold and every node has a tensor form, js otherwise.
+   */
+  backend?: "js" | "tfjs" | "auto";
+  /** The tfjs device: "tensorflow" (tfjs-node), "wasm", "cpu" or "auto" (the best available). */
+  device?: TfjsDevicePreference;
 }
 
 /** Flattened names in Stan's form: `theta[1]`, `L[2,1]` (1-based, row-major). */
@@ -121,7 +131,7 @@ export function compileModel(model: Model, options: CompileOptions = {}): Compil
   };
 }
 
-function toShared<T extends Float64Array | Int32Array>(a: T): T {
+export function toShared<T extends Float64Array | Int32Array>(a: T): T {
   const Ctor = a.constructor as { new (b: SharedArrayBuffer): T };
   const copy = new Ctor(new SharedArrayBuffer(a.byteLength));
   copy.set(a);
@@ -211,7 +221,14 @@ export function instantiate(
 }
 
 /** Compile and instantiate in one step (the usual entry point on the main thread). */
-export function compile(model: Model, options?: CompileOptions): LogDensity & { readonly compiled: CompiledModel } {
+export function compile(model: Model, options?: CompileOptions & { backend?: "js" }): LogDensity & { readonly compiled: CompiledModel };
+export function compile(model: Model, options: CompileOptions): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel };
+export function compile(model: Model, options: CompileOptions = {}): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel } {
+  const backend = options.backend ?? "js";
+  if (backend !== "js") return compileWithBackend(model, { ...options, backend });
   const compiled = compileModel(model, options);
-  return Object.assign(instantiate(compiled, model.params.map((p) => p.invert)), { compiled });
+  return Object.assign(instantiate(compiled, model.params.map((p) => p.invert)), {
+    compiled,
+    backend: { backend: "js", requested: "js", reason: "requested" } as const,
+  });
 }

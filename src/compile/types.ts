@@ -37,6 +37,8 @@ export interface LogDensity {
    * module models.
    */
   readonly model?: ModelInfo;
+  /** Which backend computes the gradient and why (absent for hand-written module models). */
+  readonly backend?: BackendChoice;
 }
 
 /** A reported variable: its entries are `names[offset .. offset + size)`, row-major. */
@@ -76,6 +78,18 @@ export interface ModelInfo {
    * quantities in `names` order (a kept draw: no unconstrained coordinates needed).
    */
   pointwiseLogLik(values: Float64Array, out: Float64Array): void;
+}
+
+/** The backend a model was compiled for, and why: recorded in the posterior's metadata. */
+export interface BackendChoice {
+  readonly backend: "js" | "tfjs";
+  /** What was asked for in `compile(model, { backend })`. */
+  readonly requested: "js" | "tfjs" | "auto";
+  /** The tfjs device ("tensorflow", "wasm", "cpu"; "auto" until instantiated). */
+  readonly device?: string;
+  /** Data elements the log-density reads per gradient (what "auto" compares). */
+  readonly dataSize?: number;
+  readonly reason: string;
 }
 
 /** A reported value: a scalar is shape [], a vector [n], a matrix [r, c] (row-major). */
