@@ -1,5 +1,6 @@
 /**
- * The piscina worker: runs chunk tasks. A worker instantiates each model once (by id, from
+ * The piscina worker: runs chunk tasks, and load tasks (a module model imported and described
+ * for the main thread). A worker instantiates each model once (by id, from
  * the spec the task carries) and keeps the most recent few, so that the runs of a shared
  * pool find their model built and JIT-compiled; the model's data stays in the
  * SharedArrayBuffers the main thread made. A chunk's draws are written straight into the
@@ -15,7 +16,8 @@ import { instantiate } from "../src/compile/compile.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
-import type { ChunkResult, ChunkTask, FaultSpec, ModelSpec } from "./protocol.js";
+import { checkGradientLength, describeModel } from "./model-checks.js";
+import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
 
 /** Models a thread keeps instantiated (least recently used dropped first). */
 const MODELS_KEPT = 8;
@@ -56,20 +58,36 @@ function injectFault(f: FaultSpec): void {
   }
 }
 
-export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
+/** Marks the task as running on this thread (the watchdog counts from here). */
+function markStarted(cell: Float64Array | undefined): void {
+  if (cell === undefined) return;
+  cell[TASK_CELL.THREAD] = threadId;
+  cell[TASK_CELL.STARTED] = Date.now();
+}
+
+export default async function runTask(task: WorkerTask): Promise<ChunkResult | ModelDescription> {
   // A thread may hold two chunks, and piscina may take both from its port at once and
   // start them together up to their first await; without a turn of the event loop here,
   // both would run before either result is posted (the first result would wait for the
   // second chunk, and a crash in the second would lose it).
   await new Promise<void>((resolve) => setImmediate(resolve));
-  const model = await getModel(task.modelId, task.model);
-  // From here the chunk runs to its end without yielding: tell the pool's watchdog that it
-  // runs, and where.
+  // Loading a model runs its code (a module's top level, its factory): the watchdog covers
+  // it, as it covers the chunk.
+  markStarted(task.started);
+  return task.kind === "load" ? load(task) : runChunk(task, await getModel(task.modelId, task.model));
+}
+
+async function load(task: LoadTask): Promise<ModelDescription> {
+  const description = describeModel(await getModel(task.modelId, task.model), task.inits, task.initOptions);
+  if (task.started !== undefined) task.started[TASK_CELL.ENDED] = Date.now();
+  return description;
+}
+
+function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
+  // From here the chunk runs to its end without yielding: its running time counts from here
+  // (a chunk that waited for a model another chunk of this thread was loading has not run yet).
   const started = task.started;
-  if (started !== undefined) {
-    started[1] = threadId;
-    started[0] = Date.now();
-  }
+  if (started !== undefined) started[TASK_CELL.STARTED] = Date.now();
   const t0 = performance.now();
   let state: ChainState;
   if (task.state === null) {
@@ -86,6 +104,7 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
     state = task.state;
   }
   if (task.metric !== null) state = setMetricAtWindowEnd(model, state, task.metric);
+  checkGradientLength(model, state.position);
 
   const width = model.names.length;
   const start = state.iteration;
@@ -103,6 +122,10 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
   const { values, lp, stepSize, treeDepth, nLeapfrog, divergent, energy, acceptStat } = t;
   let j = offset;
   let divergences = 0;
+  // Progress for the main thread (kept if the chunk then fails for good).
+  const written = started ?? new Float64Array(TASK_CELL.LENGTH);
+  written[TASK_CELL.GRADIENTS] = state.gradientEvaluations;
+  written[TASK_CELL.WRITTEN] = 0;
   const onDraw = (d: DrawInfo): void => {
     model.constrainFlat(d.position, out);
     for (let k = 0; k < width; k++) values[k * cap + j] = out[k]!;
@@ -120,14 +143,16 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
     energy[j] = s.energy;
     acceptStat[j] = s.acceptStat;
     j++;
+    written[TASK_CELL.WRITTEN] = j - offset;
   };
   const withFaults = (d: DrawInfo): void => {
-    onDraw(d);
+    // The iteration fails before its draw is recorded, as one whose model code fails would.
     for (const f of faults) if (f.atIteration === d.iteration) injectFault(f);
+    onDraw(d);
   };
   const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults);
   // Stopped early at a window end: only the draws made count.
   const seconds = (performance.now() - t0) / 1000;
-  if (started !== undefined) started[2] = Date.now();
+  if (started !== undefined) started[TASK_CELL.ENDED] = Date.now();
   return { state: r.state, start, count: j - offset, warmup, divergences, seconds };
 }

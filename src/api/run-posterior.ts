@@ -151,7 +151,7 @@ function countFlags(flags: Uint8Array): number {
 /** Builds the run's result from what the run supervisor committed. */
 export function runPosteriorFromOutcome(
   outcome: RunOutcome,
-  meta: { names: readonly string[]; paramCount: number; seed: number; metric: string; saveWarmup: boolean; threads: number; pooledWarmup: boolean },
+  meta: { seed: number; metric: string; saveWarmup: boolean; threads: number; pooledWarmup: boolean },
 ): RunPosterior {
   const W = outcome.numWarmup;
   const D = outcome.numDraws;
@@ -160,6 +160,7 @@ export function runPosteriorFromOutcome(
     const samp = trace.sampling.snapshot(D);
     const warm = trace.warmup.snapshot(W);
     const placeholders = countFlags(samp.placeholder) + countFlags(warm.placeholder);
+    const adaptation = a.adaptation();
     const status: ChainStatus = {
       chain: a.chain,
       status: a.status,
@@ -174,8 +175,8 @@ export function runPosteriorFromOutcome(
       stats: samp.stats,
       warmupValues: meta.saveWarmup ? warm.values : null,
       warmupStats: warm.stats,
-      stepSize: a.state?.stepSize ?? NaN,
-      metric: a.state?.metric ?? { kind: "diag", inverse: new Float64Array(0) },
+      stepSize: adaptation.stepSize,
+      metric: adaptation.metric ?? { kind: "diag", inverse: new Float64Array(0) },
       // Those the result's draws took (not those of draws made past an early stop or an abort).
       gradientEvaluations: a.gradientEvaluations - a.gradientsBeyond(D),
       warmupSeconds: trace.warmup.seconds,
@@ -186,7 +187,7 @@ export function runPosteriorFromOutcome(
     };
   });
   return new RunPosterior(
-    { names: meta.names, paramCount: meta.paramCount, numWarmup: W, numDraws: D, seed: meta.seed, metric: meta.metric, chains },
+    { names: outcome.names, paramCount: outcome.paramCount, numWarmup: W, numDraws: D, seed: meta.seed, metric: meta.metric, chains },
     {
       status: outcome.status,
       abortReason: outcome.abortReason,
