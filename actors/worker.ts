@@ -23,9 +23,11 @@ import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadT
 const MODELS_KEPT = 8;
 const models = new Map<string, Promise<LogDensity>>();
 
-function getModel(id: string, spec: ModelSpec): Promise<LogDensity> {
+/** The model `id`, built on first use (`beforeLoad` runs first then: loading runs the model's code). */
+function getModel(id: string, spec: ModelSpec, beforeLoad: () => void): Promise<LogDensity> {
   let m = models.get(id);
   if (m === undefined) {
+    beforeLoad();
     m = spec.kind === "compiled" ? Promise.resolve(instantiate(spec.compiled)) : loadModuleModel(spec.spec);
     if (models.size >= MODELS_KEPT) models.delete(models.keys().next().value!);
   } else {
@@ -71,23 +73,23 @@ export default async function runTask(task: WorkerTask): Promise<ChunkResult | M
   // both would run before either result is posted (the first result would wait for the
   // second chunk, and a crash in the second would lose it).
   await new Promise<void>((resolve) => setImmediate(resolve));
-  // Loading a model runs its code (a module's top level, its factory): the watchdog covers
-  // it, as it covers the chunk.
+  // Loading a model runs its code (a module's top level, its factory): the task that loads it
+  // is under the watchdog from here. One that waits for a load another task of this thread
+  // began has not started (if that load hangs, it is not at fault).
+  const model = await getModel(task.modelId, task.model, () => markStarted(task.started));
+  // From here the task runs to its end without yielding.
   markStarted(task.started);
-  return task.kind === "load" ? load(task) : runChunk(task, await getModel(task.modelId, task.model));
+  return task.kind === "load" ? load(task, model) : runChunk(task, model);
 }
 
-async function load(task: LoadTask): Promise<ModelDescription> {
-  const description = describeModel(await getModel(task.modelId, task.model), task.inits, task.initOptions);
+function load(task: LoadTask, model: LogDensity): ModelDescription {
+  const description = describeModel(model, task.inits, task.initOptions);
   if (task.started !== undefined) task.started[TASK_CELL.ENDED] = Date.now();
   return description;
 }
 
 function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
-  // From here the chunk runs to its end without yielding: its running time counts from here
-  // (a chunk that waited for a model another chunk of this thread was loading has not run yet).
   const started = task.started;
-  if (started !== undefined) started[TASK_CELL.STARTED] = Date.now();
   const t0 = performance.now();
   let state: ChainState;
   if (task.state === null) {

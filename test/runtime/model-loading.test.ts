@@ -48,6 +48,15 @@ describe("module models: loading is supervised, and never runs on the main threa
     expect(liveWorkerThreads()).toBe(0);
   });
 
+  it("abort() while a module model is loading ends the load at once: an aborted run with no draws", async () => {
+    const run = sample(misbehaving("load=top-level-await&where=worker"), { ...opts, chunkTimeout: 600_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const post = await run.abort("not waiting");
+    expect(liveWorkerThreads()).toBe(0);
+    expect(post).toMatchObject({ status: "aborted", abortReason: "not waiting", numDraws: 0, numWarmup: 0, names: [] });
+    expect(post.chainStatus.map((s) => s.status)).toEqual(["aborted", "aborted"]);
+  });
+
   it("a module that throws or exits while loading in a worker: InvalidModelError naming the module and why", async () => {
     const thrown = await rejection(sample(misbehaving("load=throw"), opts).result);
     expect(thrown).toBeInstanceOf(InvalidModelError);
