@@ -20,7 +20,7 @@ import { Effect } from "effect";
 import { nextWindowEnd, warmupSchedule, type ChainState, type Metric, type SamplerSettings } from "../src/inference/index.js";
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
-import type { ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
+import type { ChunkProgress, ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
 import type { BatchData, ChainTrace } from "./trace-store.js";
 import { extendWarmup } from "./warmup-extension.js";
 
@@ -65,6 +65,8 @@ export class ChainActor {
   failedAt: number | null = null;
   error: string | null = null;
   divergences = 0;
+  /** Gradient evaluations of the draws a failed chunk completed, kept when the chain was given up. */
+  private keptGradients = 0;
   private chunkSize: number;
   private secondsPerIteration = NaN;
   private outstanding = 0;
@@ -97,7 +99,7 @@ export class ChainActor {
   }
 
   get gradientEvaluations(): number {
-    return this.state?.gradientEvaluations ?? 0;
+    return (this.state?.gradientEvaluations ?? 0) + this.keptGradients;
   }
 
   private get finished(): boolean {
@@ -133,6 +135,7 @@ export class ChainActor {
     // The chunk writes its draws straight into this chain's trace (shared arrays).
     const target = (it < warm ? this.trace.warmup : this.trace.sampling).target(iterations);
     return {
+      kind: "chunk",
       modelId: this.config.modelId,
       model: this.config.model,
       chain: this.chain,
@@ -268,14 +271,56 @@ export class ChainActor {
     });
   }
 
-  /** The supervisor gave up on this chain: the rest of its draws become placeholders. */
-  fail(message: string): void {
+  /**
+   * The supervisor gave up on this chain: the rest of its draws become placeholders. The
+   * draws the last failed attempt completed (`failed`: its task and progress) are real draws
+   * of the chain, the same on every attempt: they are kept, so where the placeholders start
+   * depends on where the chain failed, not on where its chunk began (chunk sizes follow the
+   * clock).
+   */
+  fail(message: string, failed: { readonly task: ChunkTask; readonly progress: ChunkProgress } | null = null): void {
+    const kept = failed === null ? 0 : this.keepCompleted(failed.task, failed.progress);
     this.status = "failed";
-    this.failedAt = this.iteration;
+    this.failedAt = this.iteration + kept;
     this.error = message;
-    this.sink.event({ type: "chain-failed", chain: this.chain, atIteration: this.iteration, restarts: this.restarts, message });
-    this.coordinator.chainFailed(this.chain);
+    this.sink.event({ type: "chain-failed", chain: this.chain, atIteration: this.failedAt, restarts: this.restarts, message });
+    this.coordinator.chainFailed(this.chain, this.trace.sampling.length);
     this.credit.unsafeOpen();
     this.sink.progress(this.progress());
+  }
+
+  /** Commits and publishes the draws a failed chunk completed; returns how many were kept. */
+  private keepCompleted(task: ChunkTask, progress: ChunkProgress): number {
+    // Only a chunk from the current checkpoint (its attempts all start there) whose iterations began.
+    if (task.state !== this.state || !(progress.gradients > 0)) return 0;
+    const warmup = this.iteration < this.numWarmup;
+    const phase = warmup ? this.trace.warmup : this.trace.sampling;
+    const count = Math.min(Math.max(0, Math.floor(progress.written)), task.iterations);
+    if (!phase.commit(task.target, count)) return 0;
+    // The init or a window end's step-size search, then the kept draws' leapfrog steps.
+    this.keptGradients = progress.gradients - (this.state?.gradientEvaluations ?? 0);
+    const from = task.target.offset;
+    const nLeapfrog = phase.stats.nLeapfrog;
+    const divergent = phase.stats.divergent;
+    for (let i = from; i < from + count; i++) {
+      this.keptGradients += nLeapfrog[i]!;
+      if (!warmup) this.divergences += divergent[i]!;
+    }
+    if (count > 0) this.publish(phase.view(this.chain, this.iteration, from, count, warmup), warmup ? null : from);
+    return count;
+  }
+
+  /**
+   * The step size and metric of the chain's last real draw, for the result. A failed chain's
+   * checkpoint may be older than its last real draw (where depends on chunk sizes): its step
+   * size is that of its last real draw, its metric the one in effect where it failed.
+   */
+  adaptation(): { readonly stepSize: number; readonly metric: Metric | null } {
+    if (this.status !== "failed") return { stepSize: this.state?.stepSize ?? NaN, metric: this.state?.metric ?? null };
+    const sampled = this.trace.sampling.realLength();
+    const phase = sampled > 0 ? this.trace.sampling : this.trace.warmup;
+    const n = sampled > 0 ? sampled : this.trace.warmup.realLength();
+    const stepSize = n > 0 ? phase.stats.stepSize[n - 1]! : NaN;
+    return { stepSize, metric: this.pendingMetric ?? this.state?.metric ?? null };
   }
 }

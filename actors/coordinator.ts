@@ -26,7 +26,10 @@
  *   `diagnostics$` is computed only if someone listens, a quantity at a time between
  *   event-loop turns (it costs ~1.5 ms per quantity at 4 x 1000 draws). Without early stop
  *   only the latest point a chunk passed is tabled.
- * - A failed chain leaves every barrier at once; the others never wait for it.
+ * - A failed chain leaves every barrier at once; the others never wait for it. At a check
+ *   point it counts if it has real draws up to that point (the draws it made before it
+ *   failed are kept): which chains a check point examines depends on where a chain failed,
+ *   never on when, so early-stop decisions stay a function of the seed.
  */
 import { Deferred, Effect, FiberId } from "effect";
 import { DrawSet, essBulkDS, essTailDS, rhatDS } from "../src/diagnostics/convergence.js";
@@ -98,6 +101,8 @@ function rendezvous<P, R>(): Rendezvous<P, R> {
 
 export class WarmupCoordinator {
   private readonly alive: Set<number>;
+  /** Failed chains and the real sampling draws each kept. */
+  private readonly failed = new Map<number, number>();
   private readonly windowIndex: number[];
   private readonly windows = new Map<number, Rendezvous<ChainState, WindowDecision>>();
   private readonly reached: number[];
@@ -350,8 +355,11 @@ export class WarmupCoordinator {
     this.schedule(k * this.opts.checkEvery);
   }
 
-  private healthyChains(): number[] {
-    return [...this.alive].sort((a, b) => a - b);
+  /** The chains a check point at `draws` examines: those still running, and failed ones with real draws up to it. */
+  private participants(draws: number): number[] {
+    const chains = [...this.alive];
+    for (const [c, real] of this.failed) if (real >= draws) chains.push(c);
+    return chains.sort((a, b) => a - b);
   }
 
   private quantity(k: number, chains: readonly number[], draws: number): ParamDiagnostics {
@@ -368,7 +376,7 @@ export class WarmupCoordinator {
    */
   private decide(draws: number): OnlineDiagnostics | null {
     const es = this.opts.earlyStop!;
-    const chains = this.healthyChains();
+    const chains = this.participants(draws);
     if (chains.length < 2) return null;
     const n = this.opts.store.names.length;
     const params: ParamDiagnostics[] = new Array(n);
@@ -418,7 +426,7 @@ export class WarmupCoordinator {
    */
   private schedule(draws: number): void {
     if (!this.opts.sink.wantsDiagnostics()) return;
-    const chains = this.healthyChains();
+    const chains = this.participants(draws);
     if (chains.length === 0) return;
     const gradients = this.opts.gradients();
     this.pending = this.pending.then(async () => {
@@ -442,9 +450,10 @@ export class WarmupCoordinator {
 
   // ---- failures ----------------------------------------------------------------------
 
-  /** A chain gave up: it leaves every barrier, pending ones are re-examined. */
-  chainFailed(chain: number): void {
+  /** A chain gave up with `realDraws` sampling draws: it leaves every barrier, pending ones are re-examined. */
+  chainFailed(chain: number, realDraws: number): void {
     if (!this.alive.delete(chain)) return;
+    this.failed.set(chain, realDraws);
     for (const w of [...this.windows.keys()].sort((a, b) => a - b)) this.tryResolveWindow(w);
     if (this.opts.earlyStop === null) this.runFreeChecks();
     else this.examineCheckPoints();

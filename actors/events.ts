@@ -51,9 +51,22 @@ export type RunEvent =
   | { readonly type: "paused" }
   | { readonly type: "resumed" }
   | { readonly type: "aborted"; readonly reason: string }
+  | {
+      /** A subscriber of one of the run's streams threw: it was unsubscribed, the run goes on. */
+      readonly type: "subscriber-error";
+      readonly stream: "draws$" | "batches$" | "progress$" | "diagnostics$" | "events$";
+      readonly message: string;
+      readonly error: unknown;
+    }
+  /** The run ended (whatever its status: `failed` too). */
   | { readonly type: "run-completed"; readonly status: RunStatusKind; readonly seconds: number };
 
-export type RunStatusKind = "completed" | "stopped-early" | "aborted";
+/**
+ * How a run ended: `completed` (every planned draw, or at least one chain did while others
+ * failed: see the chains' status), `stopped-early`, `aborted`, or `failed`: every chain
+ * failed, there is no usable draw (`result` rejects with a `RunFailedError`).
+ */
+export type RunStatusKind = "completed" | "stopped-early" | "aborted" | "failed";
 
 export interface ChainProgress {
   readonly chain: number;
@@ -101,6 +114,8 @@ export interface OnlineDiagnostics {
 
 /** Where actors and supervisors send what the user sees. Implemented by the API layer. */
 export interface RunSink {
+  /** The names of the model's quantities, once known (before any batch). */
+  model(names: readonly string[]): void;
   /** A committed batch; `ack` must be called once the batch is delivered (flow control). */
   batch(data: BatchData, ack: () => void): void;
   event(e: RunEvent): void;

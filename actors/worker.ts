@@ -1,5 +1,6 @@
 /**
- * The piscina worker: runs chunk tasks. A worker instantiates each model once (by id, from
+ * The piscina worker: runs chunk tasks, and load tasks (a module model imported and described
+ * for the main thread). A worker instantiates each model once (by id, from
  * the spec the task carries) and keeps the most recent few, so that the runs of a shared
  * pool find their model built and JIT-compiled; the model's data stays in the
  * SharedArrayBuffers the main thread made. A chunk's draws are written straight into the
@@ -15,15 +16,18 @@ import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js"
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
-import type { ChunkResult, ChunkTask, FaultSpec, ModelSpec } from "./protocol.js";
+import { checkGradientLength, describeModel } from "./model-checks.js";
+import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
 
 /** Models a thread keeps instantiated (least recently used dropped first). */
 const MODELS_KEPT = 8;
 const models = new Map<string, Promise<LogDensity>>();
 
-function getModel(id: string, spec: ModelSpec): Promise<LogDensity> {
+/** The model `id`, built on first use (`beforeLoad` runs first then: loading runs the model's code). */
+function getModel(id: string, spec: ModelSpec, beforeLoad: () => void): Promise<LogDensity> {
   let m = models.get(id);
   if (m === undefined) {
+    beforeLoad();
     m = spec.kind === "compiled" ? instantiateAnyAsync(spec.compiled) : loadModuleModel(spec.spec);
     if (models.size >= MODELS_KEPT) {
       const oldest = models.keys().next().value!;
@@ -61,20 +65,36 @@ function injectFault(f: FaultSpec): void {
   }
 }
 
-export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
+/** Marks the task as running on this thread (the watchdog counts from here). */
+function markStarted(cell: Float64Array | undefined): void {
+  if (cell === undefined) return;
+  cell[TASK_CELL.THREAD] = threadId;
+  cell[TASK_CELL.STARTED] = Date.now();
+}
+
+export default async function runTask(task: WorkerTask): Promise<ChunkResult | ModelDescription> {
   // A thread may hold two chunks, and piscina may take both from its port at once and
   // start them together up to their first await; without a turn of the event loop here,
   // both would run before either result is posted (the first result would wait for the
   // second chunk, and a crash in the second would lose it).
   await new Promise<void>((resolve) => setImmediate(resolve));
-  const model = await getModel(task.modelId, task.model);
-  // From here the chunk runs to its end without yielding: tell the pool's watchdog that it
-  // runs, and where.
+  // Loading a model runs its code (a module's top level, its factory): the task that loads it
+  // is under the watchdog from here. One that waits for a load another task of this thread
+  // began has not started (if that load hangs, it is not at fault).
+  const model = await getModel(task.modelId, task.model, () => markStarted(task.started));
+  // From here the task runs to its end without yielding.
+  markStarted(task.started);
+  return task.kind === "load" ? load(task, model) : runChunk(task, model);
+}
+
+function load(task: LoadTask, model: LogDensity): ModelDescription {
+  const description = describeModel(model, task.inits, task.initOptions);
+  if (task.started !== undefined) task.started[TASK_CELL.ENDED] = Date.now();
+  return description;
+}
+
+function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   const started = task.started;
-  if (started !== undefined) {
-    started[1] = threadId;
-    started[0] = Date.now();
-  }
   const t0 = performance.now();
   let state: ChainState;
   if (task.state === null) {
@@ -91,6 +111,7 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
     state = task.state;
   }
   if (task.metric !== null) state = setMetricAtWindowEnd(model, state, task.metric);
+  checkGradientLength(model, state.position);
 
   const width = model.names.length;
   const start = state.iteration;
@@ -108,6 +129,10 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
   const { values, lp, stepSize, treeDepth, nLeapfrog, divergent, energy, acceptStat } = t;
   let j = offset;
   let divergences = 0;
+  // Progress for the main thread (kept if the chunk then fails for good).
+  const written = started ?? new Float64Array(TASK_CELL.LENGTH);
+  written[TASK_CELL.GRADIENTS] = state.gradientEvaluations;
+  written[TASK_CELL.WRITTEN] = 0;
   const onDraw = (d: DrawInfo): void => {
     model.constrainFlat(d.position, out);
     for (let k = 0; k < width; k++) values[k * cap + j] = out[k]!;
@@ -125,14 +150,16 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
     energy[j] = s.energy;
     acceptStat[j] = s.acceptStat;
     j++;
+    written[TASK_CELL.WRITTEN] = j - offset;
   };
   const withFaults = (d: DrawInfo): void => {
-    onDraw(d);
+    // The iteration fails before its draw is recorded, as one whose model code fails would.
     for (const f of faults) if (f.atIteration === d.iteration) injectFault(f);
+    onDraw(d);
   };
   const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults);
   // Stopped early at a window end: only the draws made count.
   const seconds = (performance.now() - t0) / 1000;
-  if (started !== undefined) started[2] = Date.now();
+  if (started !== undefined) started[TASK_CELL.ENDED] = Date.now();
   return { state: r.state, start, count: j - offset, warmup, divergences, seconds };
 }

@@ -52,7 +52,7 @@ export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api
 export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
 export { type SampleOptions } from "./api/sample-options.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
-export { InvalidOptionError, InvalidModelError, PoolStartError } from "./api/errors.js";
+export { InvalidOptionError, InvalidModelError, PoolStartError, RunFailedError } from "./api/errors.js";
 export { type ModelInput } from "./api/model-input.js";
 export { DrawBatch, type Draw, type DrawStats, type Phase } from "../actors/batch.js";
 export type {

@@ -146,8 +146,6 @@ function countFlags(flags: Uint8Array): number {
 export function runPosteriorFromOutcome(
   outcome: RunOutcome,
   meta: {
-    names: readonly string[];
-    paramCount: number;
     backend?: BackendChoice | undefined;
     seed: number;
     metric: string;
@@ -165,6 +163,7 @@ export function runPosteriorFromOutcome(
     const samp = trace.sampling.snapshot(D);
     const warm = trace.warmup.snapshot(W);
     const placeholders = countFlags(samp.placeholder) + countFlags(warm.placeholder);
+    const adaptation = a.adaptation();
     const status: ChainStatus = {
       chain: a.chain,
       status: a.status,
@@ -179,8 +178,8 @@ export function runPosteriorFromOutcome(
       stats: samp.stats,
       warmupValues: meta.saveWarmup ? warm.values : null,
       warmupStats: warm.stats,
-      stepSize: a.state?.stepSize ?? NaN,
-      metric: a.state?.metric ?? { kind: "diag", inverse: new Float64Array(0) },
+      stepSize: adaptation.stepSize,
+      metric: adaptation.metric ?? { kind: "diag", inverse: new Float64Array(0) },
       // Those the result's draws took (not those of draws made past an early stop or an abort).
       gradientEvaluations: a.gradientEvaluations - a.gradientsBeyond(D),
       warmupSeconds: trace.warmup.seconds,
@@ -192,8 +191,8 @@ export function runPosteriorFromOutcome(
   });
   return new RunPosterior(
     {
-      names: meta.names,
-      paramCount: meta.paramCount,
+      names: outcome.names,
+      paramCount: outcome.paramCount,
       backend: meta.backend,
       numWarmup: W,
       numDraws: D,

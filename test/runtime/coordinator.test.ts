@@ -30,6 +30,7 @@ function toFirstWindowEnd(chain: number): ChainState {
 function coordinator(overrides: Partial<CoordinatorOptions> = {}): { coord: WarmupCoordinator; events: RunEvent[] } {
   const events: RunEvent[] = [];
   const sink: RunSink = {
+    model: () => undefined,
     batch: () => undefined,
     event: (e) => events.push(e),
     progress: () => undefined,
@@ -71,7 +72,7 @@ describe("warmup coordinator", () => {
     const waiting = Effect.runFork(Effect.all([coord.windowEnd(0, states[0]!), coord.windowEnd(2, states[2]!)], { concurrency: "unbounded" }));
     await new Promise((r) => setTimeout(r, 20));
     expect(waiting.unsafePoll()).toBeNull();
-    coord.chainFailed(1);
+    coord.chainFailed(1, 0);
     const [a] = await Effect.runPromise(Fiber.join(waiting));
     const expected = metricFromAccumulator(mergeWindowAccumulators([states[0]!.accumulator!, states[2]!.accumulator!]), states[0]!.metric);
     expect(Array.from(a.metric.inverse)).toEqual(Array.from(expected.inverse));
