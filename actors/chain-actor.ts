@@ -102,6 +102,14 @@ export class ChainActor {
     return (this.state?.gradientEvaluations ?? 0) + this.keptGradients;
   }
 
+  /** Gradient evaluations up to sampling draw `draws` (all of them if the chain has not got there). */
+  gradientsThrough(draws: number): number {
+    const sampling = this.trace.sampling;
+    let total = this.gradientEvaluations;
+    for (let i = Math.max(0, draws); i < sampling.length; i++) total -= sampling.stats.nLeapfrog[i]!;
+    return total;
+  }
+
   private get finished(): boolean {
     return this.state !== null && this.pendingMetric === null && !this.state.awaitingMetric && this.iteration >= this.numWarmup + this.config.numDraws;
   }

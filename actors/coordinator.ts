@@ -63,8 +63,11 @@ export interface CoordinatorOptions {
   readonly earlyStop: EarlyStopOptions | null;
   readonly store: TraceStore;
   readonly sink: RunSink;
-  /** Gradient evaluations of all chains so far. */
-  readonly gradients: () => number;
+  /**
+   * Gradient evaluations of all chains up to sampling draw `draws` (warmup included): not
+   * what they have done by now, which depends on how far each chain ran past the check point.
+   */
+  readonly gradients: (draws: number) => number;
 }
 
 export interface WindowDecision {
@@ -406,7 +409,7 @@ export class WarmupCoordinator {
     const es = this.opts.earlyStop;
     const converged =
       es !== null && chains.length > 1 && maxRhat < es.rhat && minEssBulk >= es.essBulk && minEssTail >= es.essTail;
-    return { draws, chains, params, maxRhat, minEssBulk, minEssTail, converged, gradientEvaluations: this.opts.gradients() };
+    return { draws, chains, params, maxRhat, minEssBulk, minEssTail, converged, gradientEvaluations: this.opts.gradients(draws) };
   }
 
   /** Emits in check-point order, after any table still being computed. */
@@ -428,7 +431,6 @@ export class WarmupCoordinator {
     if (!this.opts.sink.wantsDiagnostics()) return;
     const chains = this.participants(draws);
     if (chains.length === 0) return;
-    const gradients = this.opts.gradients();
     this.pending = this.pending.then(async () => {
       const params: ParamDiagnostics[] = [];
       let slice = performance.now();
@@ -439,7 +441,7 @@ export class WarmupCoordinator {
           slice = performance.now();
         }
       }
-      this.emit({ ...this.assemble(draws, chains, params), gradientEvaluations: gradients });
+      this.emit(this.assemble(draws, chains, params));
     });
   }
 

@@ -116,7 +116,7 @@ function buildRun(plan: RunPlan, shape: ModelShape, sink: RunSink, control: RunC
     earlyStop: plan.earlyStop,
     store,
     sink,
-    gradients: () => actors.reduce((a, x) => a + x.gradientEvaluations, 0),
+    gradients: (draws) => actors.reduce((a, x) => a + x.gradientsThrough(draws), 0),
   });
   actors = Array.from(
     { length: plan.numChains },
