@@ -6,7 +6,7 @@
  */
 import { basename } from "node:path";
 import { Effect, type Scope } from "effect";
-import type { ModelInput } from "../api/model-input.js";
+import { resolveModelSync, type ModelInput } from "../api/model-input.js";
 import { InvalidModelError, InvalidOptionError } from "../api/errors.js";
 import type { RunPosterior } from "../api/run-posterior.js";
 import { sample as startRun, sampleEffect as runEffect, type SampleError, type SampleRun } from "../api/sample.js";
@@ -78,6 +78,27 @@ class ViewedRunHandle implements ViewedRun {
   }
 }
 
+/** `dashboard.quantities` must name quantities of the model (checked before the run starts, when the names are known without loading a module). */
+function checkDashboardQuantities(model: ModelInput, options: SampleOptions): void {
+  const quantities = validateViewOptions(options).dashboard?.quantities;
+  if (quantities === undefined) return;
+  let names: readonly string[] | null = null;
+  try {
+    names = resolveModelSync(model)?.density.names ?? null;
+  } catch {
+    return; // the model's own error is reported by the run
+  }
+  if (names === null) return;
+  const unknown = quantities.filter((q) => !names!.includes(q));
+  if (unknown.length > 0) {
+    throw new InvalidOptionError({
+      option: "dashboard.quantities",
+      value: quantities,
+      message: `option dashboard.quantities names ${unknown.map((q) => JSON.stringify(q)).join(", ")}, not quantities of the model (${names.slice(0, 10).join(", ")}${names.length > 10 ? ", ..." : ""})`,
+    });
+  }
+}
+
 /** Attaches the displays `options` ask for to a run that was just started. */
 function withViews(run: SampleRun, model: ModelInput, options: SampleOptions): ViewedRun {
   const want = wanted(options);
@@ -101,6 +122,7 @@ function withViews(run: SampleRun, model: ModelInput, options: SampleOptions): V
  * lines elsewhere) and, with `dashboard`, a live dashboard on 127.0.0.1.
  */
 export function sample(model: ModelInput, options: SampleOptions = {}): ViewedRun {
+  checkDashboardQuantities(model, options);
   const run = startRun(model, options);
   return withViews(run, model, options);
 }

@@ -467,7 +467,7 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
     case "chain-started":
       return { text: `chain ${e.chain} started`, level: "info" };
     case "chunk-failed":
-      return { text: `chain ${e.chain} crashed (${e.reason}) in the chunk from iteration ${e.fromIteration}, attempt ${e.attempt}: ${e.message}`, level: "bad" };
+      return { text: `chain ${e.chain} crashed (${e.reason}) in the chunk from iteration ${e.fromIteration} (try ${e.attempt + 1}): ${e.message}`, level: "bad" };
     case "chain-restarted":
       return { text: e.fromIteration >= 0 ? `chain ${e.chain} restarted from its checkpoint at iteration ${e.fromIteration} (restart ${e.attempt})` : `chain ${e.chain} needed ${e.attempt} restart(s)`, level: "warn" };
     case "chain-failed":

@@ -158,6 +158,8 @@ export function serveDashboard(run: SampleRun, options: DashboardOptions = {}): 
     s.on("close", () => sockets.delete(s));
   });
   const wss = new WebSocketServer({ server, path: "/ws", maxPayload: 1 << 16 });
+  // ws re-emits the server's errors (a port in use): the listen promise below reports them.
+  wss.on("error", () => undefined);
 
   const send = (c: Client) => {
     if (c.inFlight || c.ws.readyState !== c.ws.OPEN) return;

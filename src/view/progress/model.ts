@@ -145,7 +145,7 @@ export class ProgressModel {
       case "chunk-failed": {
         const t = this.track(e.chain);
         if (t !== undefined) t.state = "restarting";
-        this.note(`chain ${e.chain}: chunk from iteration ${e.fromIteration} failed (${e.reason}, attempt ${e.attempt}): ${firstLine(e.message)}`);
+        this.note(`chain ${e.chain}: chunk from iteration ${e.fromIteration} failed (${e.reason}, try ${e.attempt + 1}): ${firstLine(e.message)}`);
         break;
       }
       case "chain-restarted": {
@@ -172,8 +172,8 @@ export class ProgressModel {
         break;
       case "early-stop":
         this.stoppedAt = e.draws;
+        // Shown on the convergence line (and at the end of the plain line), not as a note.
         this.latest = { draws: e.draws, maxRhat: e.maxRhat, minEssBulk: e.minEssBulk, minEssTail: e.minEssTail };
-        this.note(`converged at ${e.draws} draws per chain: max R-hat ${e.maxRhat.toFixed(3)}, min bulk ESS ${e.minEssBulk.toFixed(0)}, min tail ESS ${e.minEssTail.toFixed(0)}`);
         break;
       case "paused":
         if (this.status === "running") this.status = "paused";

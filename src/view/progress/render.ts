@@ -98,7 +98,8 @@ function headerLine(f: ProgressFrame, k: Colors): string {
   if (f.seed !== null) parts.push(`seed ${f.seed}`);
   const pct = `${(100 * f.fraction).toFixed(0)}%`;
   const time = [`elapsed ${formatSeconds(f.elapsedSeconds)}`];
-  if (f.status === "running" || f.status === "paused") time.push(`ETA ${formatSeconds(f.etaSeconds)}`);
+  // With early stop the ETA is to the most draws: the run may end sooner.
+  if (f.status === "running" || f.status === "paused") time.push(`ETA ${f.convergence !== null && f.etaSeconds !== null ? "<= " : ""}${formatSeconds(f.etaSeconds)}`);
   const status = f.status === "running" ? "" : f.status === "paused" ? k.yellow("paused") : f.status === "aborted" ? k.yellow("aborted") : k.green(f.status === "stopped-early" ? "stopped early" : "completed");
   return [...parts, ...time, k.bold(pct), status].filter((s) => s !== "").join(" · ");
 }
@@ -129,14 +130,19 @@ export function renderProgress(f: ProgressFrame, options: RenderOptions = {}): s
   const maxChains = options.maxChainLines ?? 16;
   const lines = [headerLine(f, k)];
   const digits = Math.max(4, String(Math.max(...f.chains.map((c) => c.planned), 0)).length);
-  const heads = ["chain", "phase", "", "draws", "div", "step", "grad/draw", "draws/s", "status"];
+  const heads = ["chain", "phase", "progress", "iterations", "div", "step", "grad/draw", "draws/s", "status"];
   const fixed = [5, 8, 0, 2 * digits + 3, 4, 6, 9, 7];
-  const barWidth = Math.max(8, Math.min(40, columns - fixed.reduce((a, b) => a + b, 0) - 2 * fixed.length - 12));
+  const shownChains = f.chains.length > maxChains ? f.chains.slice(0, maxChains - 1) : f.chains;
+  const statusWidth = Math.max(6, ...shownChains.map((c) => stateText(c, k)[0].length));
+  // The bar takes what the other columns (two spaces apart) leave of the width.
+  const barWidth = Math.max(8, Math.min(40, columns - fixed.reduce((a, b) => a + b, 0) - 2 * fixed.length - statusWidth));
   fixed[2] = barWidth;
   const rightAligned = [true, false, false, true, true, true, true, true, false];
-  const row = (cells: readonly Cell[]) => cells.map(([text, color], i) => color(i < fixed.length && i !== 2 ? pad(text, fixed[i]!, rightAligned[i]!) : text)).join("  ");
-  lines.push(row(heads.map((h) => [h, k.dim] as const)));
-  const shown = f.chains.length > maxChains ? f.chains.slice(0, maxChains - 1) : f.chains;
+  // The bar (column 2) comes coloured and exactly barWidth wide; every other cell is padded, then coloured.
+  const row = (cells: readonly Cell[], isHeader = false) =>
+    cells.map(([text, color], i) => color(i < fixed.length && (i !== 2 || isHeader) ? pad(text, fixed[i]!, rightAligned[i]!) : text)).join("  ");
+  lines.push(row(heads.map((h) => [h, k.dim] as const), true));
+  const shown = shownChains;
   for (const c of shown) {
     lines.push(
       row([
