@@ -85,7 +85,7 @@ export const MAX_LEAD = 1;
  * main thread, plus `FREE_TABLE_ALLOWANCE_MS` (so that the first, cheap, tables come at once).
  */
 export const FREE_TABLE_SHARE = 0.01;
-export const FREE_TABLE_ALLOWANCE_MS = 25;
+export const FREE_TABLE_ALLOWANCE_MS = 50;
 /** Without early stop, the last point is still tabled at the end of the run if that should take less (ms). */
 export const FREE_FINAL_MAX_MS = 50;
 

@@ -317,7 +317,7 @@ function forestTicks(): { at: number[]; labels: string[] } {
   const shown = selected.slice(0, 16);
   const params = state.params;
   return {
-    at: shown.map((_, i) => i),
+    at: shown.map((_, i) => shown.length - 1 - i), // the first quantity on top
     labels: shown.map((k) => {
       const p = params?.[k];
       return `${meta.names[k]}${p ? `  R̂ ${fmt(p.rhat, 3)}  ESS ${fmt(p.essBulk, 0)}` : ""}`;
@@ -396,7 +396,7 @@ function update(): void {
   let hi = -Infinity;
   shown.forEach((k, i) => {
     const draws = state.samplingDraws(k);
-    const y0 = i - 0.35;
+    const y0 = shown.length - 1 - i - 0.35;
     const step = 0.7 / (C + 1);
     draws.forEach((d, c) => {
       if (d.length < 2) return;
