@@ -15,6 +15,9 @@ import type { Frame } from "../../src/view/dashboard/protocol.js";
 import { serveDashboard } from "../../src/view/dashboard/server.js";
 import { PageState } from "../../src/view/browser/state.js";
 import { sample } from "../../src/view/run.js";
+import { reportHtml } from "../../src/view/report.js";
+import { sampleSync } from "../../src/api/sample-sync.js";
+import { compile } from "../../src/compile/index.js";
 import { expectSameDraws } from "../runtime/helpers.js";
 import { eightSchools } from "./models.js";
 
@@ -131,6 +134,32 @@ describe("dashboard server", () => {
     const script = join(import.meta.dirname, "..", "..", "dist", "test", "view", "fixtures", "dashboard-exit.js");
     const out = execFileSync(process.execPath, [script], { encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
     expect(out).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/ completed\n$/);
+  });
+
+  it("a report of a run with a failed chain, an aborted run or a sampleSync posterior is one valid page with its data inside", async () => {
+    const failed = await runOnly(eightSchools, { ...small, restart: { maxRestarts: 0 }, faults: [{ chain: 2, atIteration: 500, kind: "throw", attempts: Infinity }] }).result;
+    const run = runOnly(eightSchools, { ...small, draws: 100_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const aborted = await run.abort("enough");
+    for (const [post, status] of [
+      [failed, "completed"],
+      [aborted, "aborted"],
+      [sampleSync(compile(eightSchools), { chains: 2, warmup: 200, draws: 300, seed: 1 }), "completed"],
+    ] as const) {
+      const html = reportHtml(post);
+      expect(html).not.toMatch(/<script src=|<link /); // nothing to fetch
+      const data = JSON.parse(/<script type="application\/json" id="bayests-data">(.*?)<\/script>/s.exec(html)![1]!) as Frame;
+      expect(data.status).toBe(status);
+      expect(data.summary!.map((r) => r.name)).toEqual(["lp__", ...post.names]);
+      expect(data.traces.length).toBe(post.numChains);
+    }
+    const data = JSON.parse(/id="bayests-data">(.*?)<\/script>/s.exec(reportHtml(failed))![1]!) as Frame;
+    expect(data.events.map((e) => e.event.type)).toContain("chain-failed");
+    // The failed chain's placeholders travel as null (no NaN in JSON); its real draws as numbers.
+    const chain2 = data.traces[2]!.values[0]!;
+    expect(chain2.at(-1)).toBeNull();
+    expect(typeof chain2[0]).toBe("number");
+    expect(data.ebfmi[2]).not.toBeNull(); // from its real draws only
   });
 
   it("bad display options fail before the run starts, naming the option", () => {
