@@ -14,7 +14,8 @@ import { InvalidOptionError } from "../../src/api/errors.js";
 import type { Frame } from "../../src/view/dashboard/protocol.js";
 import { serveDashboard } from "../../src/view/dashboard/server.js";
 import { PageState } from "../../src/view/browser/state.js";
-import { sample } from "../../src/view/run.js";
+import { Effect } from "effect";
+import { sample, sampleEffect, sampleRunEffect } from "../../src/view/run.js";
 import { reportHtml } from "../../src/view/report.js";
 import { sampleSync } from "../../src/api/sample-sync.js";
 import { compile } from "../../src/compile/index.js";
@@ -160,6 +161,26 @@ describe("dashboard server", () => {
     expect(chain2.at(-1)).toBeNull();
     expect(typeof chain2[0]).toBe("number");
     expect(data.ebfmi[2]).not.toBeNull(); // from its real draws only
+  });
+
+  it("the Effect twins show the same displays; closing the scope closes the dashboard", async () => {
+    const post = await Effect.runPromise(sampleEffect(eightSchools, { ...small, dashboard: true }));
+    expect(post.status).toBe("completed");
+    const url = await Effect.runPromise(
+      Effect.scoped(
+        sampleRunEffect(eightSchools, { ...small, dashboard: { port: 0 } }).pipe(
+          Effect.flatMap((run) => Effect.promise(async () => {
+            const d = await run.dashboard!;
+            expect((await fetch(d.url)).status).toBe(200);
+            await run.result;
+            return d.url;
+          })),
+        ),
+      ),
+    );
+    await expect(fetch(url)).rejects.toThrow(); // the scope closed the server
+    const error = await Effect.runPromise(Effect.flip(sampleEffect(eightSchools, { ...small, progress: "sometimes" as never })));
+    expect(error).toBeInstanceOf(InvalidOptionError);
   });
 
   it("bad display options fail before the run starts, naming the option", () => {
