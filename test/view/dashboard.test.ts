@@ -138,7 +138,9 @@ describe("dashboard server", () => {
   });
 
   it("a report of a run with a failed chain, an aborted run or a sampleSync posterior is one valid page with its data inside", async () => {
-    const failed = await runOnly(eightSchools, { ...small, restart: { maxRestarts: 0 }, faults: [{ chain: 2, atIteration: 500, kind: "throw", attempts: Infinity }] }).result;
+    // Chunks of at most 50 iterations: the chain fails between iterations 750 and 800, with real sampling draws before.
+    const failed = await runOnly(eightSchools, { ...small, chunk: { max: 50 }, restart: { maxRestarts: 0 }, faults: [{ chain: 2, atIteration: 800, kind: "throw", attempts: Infinity }] }).result;
+    expect(failed.chains[2]!.placeholder.indexOf(1)).toBeGreaterThan(400);
     const run = runOnly(eightSchools, { ...small, draws: 100_000 });
     await new Promise((r) => setTimeout(r, 300));
     const aborted = await run.abort("enough");
