@@ -25,7 +25,8 @@
  *   the run, so the streams carry exactly the result's draws). The full table for
  *   `diagnostics$` is computed only if someone listens, a quantity at a time between
  *   event-loop turns (it costs ~1.5 ms per quantity at 4 x 1000 draws). Without early stop
- *   only the latest point a chunk passed is tabled.
+ *   one table at a time, of the latest point passed, within a small share of the main
+ *   thread's time (`FREE_TABLE_SHARE`).
  * - A failed chain leaves every barrier at once; the others never wait for it. At a check
  *   point it counts if it has real draws up to that point (the draws it made before it
  *   failed are kept): which chains a check point examines depends on where a chain failed,
@@ -84,6 +85,15 @@ export type CheckDecision = "continue" | "stop";
  * early stop discards (at most this many intervals per chain).
  */
 export const MAX_LEAD = 1;
+
+/**
+ * Without early stop, the `diagnostics$` tables may take this share of the run's time on the
+ * main thread, plus `FREE_TABLE_ALLOWANCE_MS` (so that the first, cheap, tables come at once).
+ */
+export const FREE_TABLE_SHARE = 0.01;
+export const FREE_TABLE_ALLOWANCE_MS = 50;
+/** Without early stop, the last point is still tabled at the end of the run if that should take less (ms). */
+export const FREE_FINAL_MAX_MS = 50;
 
 /** A sampling batch waiting until no check point at or before its first draw can stop the run. */
 interface HeldBatch {
@@ -355,7 +365,7 @@ export class WarmupCoordinator {
     const k = Math.floor(min / this.opts.checkEvery);
     if (k < this.nextCheck) return;
     this.nextCheck = k + 1;
-    this.schedule(k * this.opts.checkEvery);
+    this.scheduleFree(k * this.opts.checkEvery);
   }
 
   /** The chains a check point at `draws` examines: those still running, and failed ones with real draws up to it. */
@@ -432,22 +442,87 @@ export class WarmupCoordinator {
     const chains = this.participants(draws);
     if (chains.length === 0) return;
     this.pending = this.pending.then(async () => {
-      const params: ParamDiagnostics[] = [];
-      let slice = performance.now();
-      for (let k = 0; k < this.opts.store.names.length; k++) {
-        params.push(this.quantity(k, chains, draws));
-        if (performance.now() - slice > 4) {
-          await new Promise((r) => setImmediate(r));
-          slice = performance.now();
-        }
-      }
+      const { params } = await this.table(draws, chains);
       this.emit(this.assemble(draws, chains, params));
     });
   }
 
+  /** Every quantity's diagnostics at `draws`, yielding to the event loop every few ms; `busyMs`: the computing time. */
+  private async table(draws: number, chains: readonly number[]): Promise<{ params: ParamDiagnostics[]; busyMs: number }> {
+    const params: ParamDiagnostics[] = [];
+    let busyMs = 0;
+    let slice = performance.now();
+    for (let k = 0; k < this.opts.store.names.length; k++) {
+      params.push(this.quantity(k, chains, draws));
+      if (performance.now() - slice > 4) {
+        busyMs += performance.now() - slice;
+        await new Promise((r) => setImmediate(r));
+        slice = performance.now();
+      }
+    }
+    return { params, busyMs: busyMs + performance.now() - slice };
+  }
+
+  // Without early stop (DECISIONS.md D50): the latest point waiting for its table, the point
+  // and cost of the last table, when the next may start, and the job making them.
+  private freeTarget = 0;
+  private freeGradients = 0;
+  private freeDone = 0;
+  private freeLastMs = 0;
+  private freeSpentMs = 0;
+  private readonly createdAt = performance.now();
+  private freeJob: Promise<void> | null = null;
+  private wakeFree: (() => void) | null = null;
+  private draining = false;
+
+  /**
+   * Without early stop nobody waits for the tables, and a table costs more as the run grows
+   * (every draw so far: about 6 s per quantity at 4 x 10^6 draws). So one table at a time,
+   * always of the latest point passed (points passed meanwhile are skipped), and all tables
+   * together take at most `FREE_TABLE_SHARE` of the run's time so far (plus a small allowance).
+   */
+  private scheduleFree(draws: number): void {
+    if (!this.opts.sink.wantsDiagnostics() || this.healthyChains().length === 0) return;
+    this.freeTarget = draws;
+    this.freeGradients = this.opts.gradients();
+    this.freeJob ??= this.runFree();
+  }
+
+  private async runFree(): Promise<void> {
+    while (this.freeTarget > this.freeDone) {
+      // The next table may start once the time spent on tables is within the share of the time elapsed.
+      const wait = this.createdAt + (this.freeSpentMs - FREE_TABLE_ALLOWANCE_MS) / FREE_TABLE_SHARE - performance.now();
+      if (wait > 0 && !this.draining) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, wait);
+          this.wakeFree = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wakeFree = null;
+      }
+      const draws = this.freeTarget;
+      // At the end of the run the last point is tabled only if that is cheap (the run's result waits for it).
+      if (this.draining && this.freeDone > 0 && (this.freeLastMs * draws) / this.freeDone > FREE_FINAL_MAX_MS) break;
+      const chains = this.healthyChains();
+      if (chains.length === 0) break;
+      const gradients = this.freeGradients;
+      const { params, busyMs } = await this.table(draws, chains);
+      this.emit({ ...this.assemble(draws, chains, params), gradientEvaluations: gradients });
+      this.freeDone = draws;
+      this.freeLastMs = busyMs;
+      this.freeSpentMs += busyMs;
+    }
+    this.freeJob = null;
+  }
+
   /** Completes once every scheduled diagnostics job has been emitted. */
-  drain(): Promise<void> {
-    return this.pending;
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.wakeFree?.();
+    await this.pending;
+    await this.freeJob;
   }
 
   // ---- failures ----------------------------------------------------------------------

@@ -49,8 +49,24 @@ export {
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
 export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api/posterior.js";
-export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
-export { type SampleOptions } from "./api/sample-options.js";
+export { type SampleRun, type SampleError } from "./api/sample.js";
+export { type SampleOptions, type DashboardOption } from "./api/sample-options.js";
+/** `sample` with terminal progress and an optional live dashboard (src/view), the dashboard and reports. */
+export {
+  sample,
+  sampleEffect,
+  sampleRunEffect,
+  showProgress,
+  serveDashboard,
+  writeReport,
+  reportHtml,
+  type ViewedRun,
+  type ProgressDisplay,
+  type ProgressDisplayOptions,
+  type Dashboard,
+  type DashboardOptions,
+  type ReportOptions,
+} from "./view/index.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
 export { InvalidOptionError, InvalidModelError, PoolStartError, RunFailedError } from "./api/errors.js";
 export { type ModelInput } from "./api/model-input.js";

@@ -63,6 +63,10 @@ export interface SampleOptions extends SampleSyncOptions {
   readonly workerResourceLimits?: WorkerResourceLimits;
   /** Test only: faults to inject into chunks (see `FaultSpec`). */
   readonly faults?: readonly FaultSpec[];
+  /** Terminal progress on stderr (src/view): "auto" (default: when stderr is a terminal), true (plain lines when it is not), false. */
+  readonly progress?: boolean | "auto";
+  /** A live dashboard (src/view): true, or where and how (`{ port, host, theme, quantities }`). */
+  readonly dashboard?: boolean | DashboardOption;
 }
 
 const KNOWN = new Set([
@@ -177,6 +181,7 @@ export function validatePoolOptions(options: unknown): { threads: number; resour
 
 export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   if (typeof options !== "object" || options === null) bad("options", options, "an object");
+  validateViewOptions(options);
   for (const k of Object.keys(options)) if (!KNOWN.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...KNOWN].join(", ")})`);
   const o = options;
   const numChains = int("chains", o.chains, 1, 4, 1024);
@@ -302,4 +307,41 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     resourceLimits,
     faults,
   };
+}
+
+// ---- What the view floor (src/view) shows of a run: terminal progress and the dashboard. ----
+// Validated here with every other option; acted on by src/view's `sample`.
+
+export interface DashboardOption {
+  /** TCP port (0: any free one). */
+  readonly port?: number;
+  /** Address to listen on ("127.0.0.1": this machine only). */
+  readonly host?: string;
+  readonly theme?: "dark" | "light";
+  /** Quantities to plot (default: the first 32). */
+  readonly quantities?: readonly string[];
+}
+
+export interface ViewSettings {
+  readonly progress: boolean | "auto";
+  readonly dashboard: DashboardOption | null;
+}
+
+for (const k of ["progress", "dashboard"]) KNOWN.add(k);
+
+export function validateViewOptions(o: Pick<SampleOptions, "progress" | "dashboard">): ViewSettings {
+  if (o.progress !== undefined && o.progress !== true && o.progress !== false && o.progress !== "auto") bad("progress", o.progress, 'true, false or "auto"');
+  let dashboard: DashboardOption | null = null;
+  if (o.dashboard === true) dashboard = {};
+  else if (o.dashboard !== undefined && o.dashboard !== false) {
+    const d = record("dashboard", o.dashboard, ["port", "host", "theme", "quantities"]);
+    int("dashboard.port", d.port, 0, 0, 65535);
+    if (d.host !== undefined && (typeof d.host !== "string" || d.host === "")) bad("dashboard.host", d.host, 'an address to listen on (e.g. "127.0.0.1")');
+    if (d.theme !== undefined && d.theme !== "dark" && d.theme !== "light") bad("dashboard.theme", d.theme, '"dark" or "light"');
+    if (d.quantities !== undefined && (!Array.isArray(d.quantities) || d.quantities.length === 0 || d.quantities.some((q) => typeof q !== "string"))) {
+      bad("dashboard.quantities", d.quantities, "a non-empty array of quantity names");
+    }
+    dashboard = d as DashboardOption;
+  }
+  return { progress: o.progress ?? "auto", dashboard };
 }
