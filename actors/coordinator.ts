@@ -466,7 +466,6 @@ export class WarmupCoordinator {
   // Without early stop (DECISIONS.md D50): the latest point waiting for its table, the point
   // and cost of the last table, when the next may start, and the job making them.
   private freeTarget = 0;
-  private freeGradients = 0;
   private freeDone = 0;
   private freeLastMs = 0;
   private freeSpentMs = 0;
@@ -482,9 +481,8 @@ export class WarmupCoordinator {
    * together take at most `FREE_TABLE_SHARE` of the run's time so far (plus a small allowance).
    */
   private scheduleFree(draws: number): void {
-    if (!this.opts.sink.wantsDiagnostics() || this.healthyChains().length === 0) return;
+    if (!this.opts.sink.wantsDiagnostics() || this.participants(draws).length === 0) return;
     this.freeTarget = draws;
-    this.freeGradients = this.opts.gradients();
     this.freeJob ??= this.runFree();
   }
 
@@ -505,11 +503,10 @@ export class WarmupCoordinator {
       const draws = this.freeTarget;
       // At the end of the run the last point is tabled only if that is cheap (the run's result waits for it).
       if (this.draining && this.freeDone > 0 && (this.freeLastMs * draws) / this.freeDone > FREE_FINAL_MAX_MS) break;
-      const chains = this.healthyChains();
+      const chains = this.participants(draws);
       if (chains.length === 0) break;
-      const gradients = this.freeGradients;
       const { params, busyMs } = await this.table(draws, chains);
-      this.emit({ ...this.assemble(draws, chains, params), gradientEvaluations: gradients });
+      this.emit(this.assemble(draws, chains, params));
       this.freeDone = draws;
       this.freeLastMs = busyMs;
       this.freeSpentMs += busyMs;

@@ -487,7 +487,9 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
     case "aborted":
       return { text: `aborted: ${e.reason}`, level: "warn" };
     case "run-completed":
-      return { text: `run ${e.status} in ${fmt(e.seconds, 2)} s`, level: "good" };
+      return { text: `run ${e.status} in ${fmt(e.seconds, 2)} s`, level: e.status === "failed" ? "bad" : e.status === "aborted" ? "warn" : "good" };
+    case "subscriber-error":
+      return { text: `a ${e.stream} subscriber threw and was dropped: ${e.message}`, level: "warn" };
   }
 }
 

@@ -83,7 +83,7 @@ export interface Frame {
   readonly params: readonly ParamDiagnostics[] | null;
   /** Latest per-chain progress (null entries: not started). */
   readonly progress: readonly (ChainProgress | null)[];
-  readonly status: "running" | "completed" | "stopped-early" | "aborted" | "paused";
+  readonly status: "running" | "completed" | "stopped-early" | "aborted" | "failed" | "paused";
   readonly elapsedSeconds: number;
   readonly events: readonly LoggedEvent[];
   /** Frames the server skipped for this page because the page had not acknowledged the last one. */

@@ -100,7 +100,7 @@ function headerLine(f: ProgressFrame, k: Colors): string {
   const time = [`elapsed ${formatSeconds(f.elapsedSeconds)}`];
   // With early stop the ETA is to the most draws: the run may end sooner.
   if (f.status === "running" || f.status === "paused") time.push(`ETA ${f.convergence !== null && f.etaSeconds !== null ? "<= " : ""}${formatSeconds(f.etaSeconds)}`);
-  const status = f.status === "running" ? "" : f.status === "paused" ? k.yellow("paused") : f.status === "aborted" ? k.yellow("aborted") : k.green(f.status === "stopped-early" ? "stopped early" : "completed");
+  const status = f.status === "running" ? "" : f.status === "paused" ? k.yellow("paused") : f.status === "aborted" ? k.yellow("aborted") : f.status === "failed" ? k.red("failed: every chain failed") : k.green(f.status === "stopped-early" ? "stopped early" : "completed");
   return [...parts, ...time, k.bold(pct), status].filter((s) => s !== "").join(" · ");
 }
 
