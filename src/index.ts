@@ -35,6 +35,14 @@ export {
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
 export { Posterior } from "./api/posterior.js";
+export {
+  priorPredictive,
+  posteriorPredictive,
+  PredictiveDraws,
+  type PredictiveVariable,
+  type PriorPredictiveOptions,
+  type PosteriorPredictiveOptions,
+} from "./api/predictive.js";
 export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
 export { type SampleOptions } from "./api/sample-options.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
