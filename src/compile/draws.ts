@@ -167,12 +167,12 @@ function drawParameter(p: ParamInfo, priorArgs: Float64Array[], context: Float64
     throw new ModelError("invalid-argument", `parameter ${p.name} has no prior: a prior predictive draw needs a proper prior for every parameter`);
   }
   if (!prior.drawWith) throw new ModelError("invalid-argument", `parameter ${p.name}: its prior ${prior.name} has no random draw`);
-  // The prior may have fewer elements than the parameter (a scalar prior on a vector).
-  const expand = (v: Float64Array) => (v.length === size ? v : Float64Array.from({ length: size }, (_, i) => v[i % v.length]!));
+  // The prior may have fewer elements than the parameter (a scalar prior on a vector: i.i.d.).
+  const drawAll = () => drawAtShape(prior, rng, priorArgs, p.shape);
   if (bounded) {
     if (!prior.drawElement || !prior.lcdf) {
       for (let t = 0; t < REJECTION_LIMIT; t++) {
-        const x = expand(prior.drawWith(rng, priorArgs));
+        const x = drawAll();
         if (x.every((v, i) => v >= at(lo, i, -Infinity) && v <= at(hi, i, Infinity))) return x;
       }
       throw new ModelError("invalid-argument", `parameter ${p.name}: no draw of its prior ${prior.name} fell inside its bounds`);
@@ -190,12 +190,12 @@ function drawParameter(p: ParamInfo, priorArgs: Float64Array[], context: Float64
     // Restricted to the ordered cone: sorted i.i.d. draws when the prior is exchangeable.
     const exchangeable = priorArgs.every((a) => a.every((v) => v === a[0]));
     for (let t = 0; t < REJECTION_LIMIT; t++) {
-      const x = expand(prior.drawWith(rng, priorArgs));
+      const x = drawAll();
       if (exchangeable) x.sort();
       const ok = x.every((v, i) => (i === 0 ? p.transform === "ordered" || v > 0 : v > x[i - 1]!));
       if (ok) return x;
     }
     throw new ModelError("invalid-argument", `parameter ${p.name}: no draw of its prior ${prior.name} was ${p.transform}`);
   }
-  return expand(prior.drawWith(rng, priorArgs));
+  return drawAll();
 }
