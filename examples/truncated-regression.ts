@@ -1,8 +1,8 @@
 /**
- * Truncated normal regression: outcomes were only recorded inside [0, 5] (Stan's `T[0, 5]`,
+ * Truncated normal regression: outcomes were only recorded inside [0, 6] (Stan's `T[0, 6]`,
  * `dist.truncated`). Fitting the same data as if nothing were truncated flattens the slope and
- * shrinks sigma; the truncated likelihood recovers them (the data were made with a = 1, b = 1.5,
- * sigma = 1.5).
+ * shrinks sigma; the truncated likelihood recovers them (the data were made with a = 2.5, b = 1,
+ * sigma = 1.2).
  */
 import { add, dist, model, mul, sampleSync, compile } from "../src/index.js";
 import { vector } from "../src/data/stan-json.js";
@@ -17,7 +17,7 @@ const naive = model("naive_regression", (b) => {
   b.observe("y", dist.normal(add(a, mul(slope, b.data("x", vector(data, "x")))), sigma), vector(data, "y"));
 });
 
-for (const [label, m] of [["truncated T[0, 5]", truncated], ["ignoring the truncation", naive]] as const) {
+for (const [label, m] of [["truncated T[0, 6]", truncated], ["ignoring the truncation", naive]] as const) {
   const posterior = sampleSync(compile(m), { chains: 4, warmup: 1000, draws: 1000, seed: 1 });
   const row = (name: string) => {
     const s = posterior.summary([name], false)[0]!;
@@ -25,4 +25,4 @@ for (const [label, m] of [["truncated T[0, 5]", truncated], ["ignoring the trunc
   };
   console.log(`${label.padEnd(24)} ${["a", "b", "sigma"].map(row).join("   ")}`);
 }
-console.log("simulated with a = 1, b = 1.5, sigma = 1.5");
+console.log("simulated with a = 2.5, b = 1, sigma = 1.2");

@@ -11,7 +11,7 @@
 #   data.json       the data, simulated here from fixed seeds (Stan's JSON data format)
 #   reference.json  posteriordb's format: per parameter (Stan's flattened names) the mean, sd
 #                   and 5/25/50/75/95% quantiles of the reference draws, and how they were made
-# The draws: 10 chains, 5,000 warmup + 50,000 iterations each, thinned by 5 (100,000 draws),
+# The draws: 10 chains, 2,000 warmup + 20,000 iterations each, thinned by 2 (100,000 draws),
 # seed 4711, adapt_delta 0.9. The script stops if any chain diverged, R-hat >= 1.01 or bulk
 # ESS < 20,000 (R's posterior package): a reference must be far more precise than the runs
 # judged against it.
@@ -49,12 +49,12 @@ simulate <- list(
     set.seed(20261111)
     N <- 100
     L <- 0
-    U <- 5
+    U <- 6
     x <- numeric(0)
     y <- numeric(0)
     while (length(y) < N) {
       xi <- round(runif(1, -2, 2), 4)
-      yi <- round(1 + 1.5 * xi + rnorm(1, 0, 1.5), 4)
+      yi <- round(2.5 + 1 * xi + rnorm(1, 0, 1.2), 4)
       if (yi > L && yi < U) {
         x <- c(x, xi)
         y <- c(y, yi)
@@ -72,9 +72,9 @@ simulate <- list(
 )
 
 chains <- 10
-warmup <- 5000
-iter <- 55000
-thin <- 5
+warmup <- 2000
+iter <- 22000
+thin <- 2
 seed <- 4711
 adapt_delta <- 0.9
 
@@ -118,4 +118,4 @@ run_one <- function(name) {
 
 args <- commandArgs(trailingOnly = TRUE)
 todo <- if (length(args) > 0) args else names(simulate)
-for (name in todo) run_one(name)
+for (name in todo) tryCatch(run_one(name), error = function(e) message(name, ": FAILED: ", conditionMessage(e)))
