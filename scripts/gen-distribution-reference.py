@@ -57,8 +57,10 @@ Log CDF / log CCDF values (cdf-reference.json)
   condition number with respect to x and the location, from the density,
   above MAX_COND) is written as null and not tested.
 * Every CDF_GRAD_EVERY-th case also carries the exact gradient of both with
-  respect to every continuous argument (and x for continuous distributions),
-  by mpmath.diff at 50 digits.
+  respect to every continuous argument (and x for continuous distributions):
+  with respect to x, and the location and scale of symmetric families, from
+  the density (+-pdf / probability); other arguments by mpmath.diff at 50
+  digits.  A log probability closer to 0 than 1/2 is log1p(-complement).
 
 There is no randomness except a fixed-seed numpy Generator used to pick a few
 vectors for the multivariate distributions, so the output is deterministic.
@@ -529,10 +531,16 @@ SCIPY_CDF = {
 }
 
 
-def log_or_none(v):
-    if v <= 0:
+LOCATION_SCALE = {"normal", "cauchy", "student_t", "laplace", "logistic"}
+SCALE_ONLY = {"half_normal", "half_cauchy", "half_student_t"}
+
+
+def log_prob(prob, other):
+    """log(prob), through log1p(-other) when prob > 1/2 (its complement is exact then);
+    None when it is 0 or -inf."""
+    if prob <= 0:
         return None
-    lv = mpmath.log(v)
+    lv = mpmath.log1p(-other) if prob > 0.5 else mpmath.log(prob)
     return None if lv == 0 else lv
 
 
@@ -542,8 +550,8 @@ def cdf_case(name, params, x, with_grad):
     lp = None
     if name not in DISCRETE:
         lp, _ = MP[name](params, x)
-    for key, prob in (("lcdf", cdf), ("lccdf", ccdf)):
-        lv = log_or_none(prob)
+    for key, prob, other in (("lcdf", cdf, ccdf), ("lccdf", ccdf, cdf)):
+        lv = log_prob(prob, other)
         if lv is not None and lp is not None:
             loc = abs(M(params.get("mu", 0.0))) if name not in ("lognormal",) else 0
             scale = abs(mpmath.log(M(x))) + abs(M(params["mu"])) if name == "lognormal" else abs(M(x)) + loc
@@ -552,27 +560,42 @@ def cdf_case(name, params, x, with_grad):
                 cond = cond / M(params["sigma"])
             if cond > MAX_COND:
                 lv = None
+        if lv is not None and float(lv) == 0.0:
+            lv = None  # below float64's smallest number: nothing to compare
         out[key] = None if lv is None else float(lv)
-        if with_grad and lv is not None:
+        # A log probability beyond 1e12 in size: its derivatives are not resolved by diff.
+        if with_grad and lv is not None and abs(lv) < 1e12:
             grad = OrderedDict()
             which = 0 if key == "lcdf" else 1
+            sign = 1 if key == "lcdf" else -1
             keys = [k for k in params if k not in INTEGER_ARGS] + ([] if name in DISCRETE else ["x"])
             for k in keys:
+                # x, location and scale from the density (exact; no numerical derivative across
+                # the branch points of the symmetric forms): d/dx = +-pdf / prob.
+                if lp is not None and k in ("x", "mu", "sigma") and (name in LOCATION_SCALE or name in SCALE_ONLY):
+                    dx = sign * mpmath.exp(lp - lv)
+                    zz = (M(x) - M(params.get("mu", 0.0))) / M(params["sigma"])
+                    grad[k] = float(dx if k == "x" else -dx if k == "mu" else -zz * dx)
+                    continue
+                if lp is not None and k == "x":
+                    grad[k] = float(sign * mpmath.exp(lp - lv))
+                    continue
+
                 def f(t, k=k):
                     pp = dict(params)
-                    xx = x
-                    if k == "x":
-                        xx = t
-                    else:
-                        pp[k] = t
-                    return mpmath.log(CDF[name](pp, xx)[which])
-                at = M(x) if k == "x" else M(params[k])
+                    pp[k] = t
+                    pr = CDF[name](pp, x)
+                    return log_prob(pr[which], pr[1 - which])
+                at = M(params[k])
                 if at > 0:
                     # through log(at): the steps never leave the positive half-line
                     grad[k] = float(mpmath.diff(lambda s, f=f: f(mpmath.exp(s)), mpmath.log(at)) / at)
                 else:
                     grad[k] = float(mpmath.diff(f, at))
-            out[key + "_grad"] = grad
+            # a derivative beyond float64's range (far tails of the logit forms) is not tested
+            grad = OrderedDict((k, v) for k, v in grad.items() if math.isfinite(v))
+            if grad:
+                out[key + "_grad"] = grad
     return out
 
 

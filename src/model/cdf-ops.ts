@@ -18,8 +18,11 @@ const cdfOp = (name: string, arity: number, gradTakesIndex: boolean): Elementwis
 export const CDF_OPS: readonly ElementwiseOp[] = [
   cdfOp("logPhi", 1, false),
   cdfOp("halfNormalLcdf", 1, false),
+  cdfOp("halfNormalLccdf", 1, false),
   cdfOp("cauchyLcdf", 1, false),
   cdfOp("halfCauchyLcdf", 1, false),
+  cdfOp("halfCauchyLccdf", 1, false),
+  { ...cdfOp("log1mExpNegExp", 1, false), der: (_k, [a]) => `rt.cdf.log1mExpNegExpGrad(${a})` },
   { ...cdfOp("laplaceLcdf", 1, false), der: (_k, [z]) => `rt.cdf.laplaceLcdfGrad(${z})` },
   cdfOp("uniformLcdf", 3, true),
   cdfOp("logDiffExp", 2, true),

@@ -15,7 +15,6 @@ export interface CdfSpec {
   lccdf(x: Expr, a: Expr[]): Expr;
 }
 
-const LN2 = Math.LN2;
 const op = (name: string, ...args: ExprLike[]) => elementwise(name, args);
 const z = (x: Expr, mu: Expr, sigma: Expr) => div(sub(x, mu), sigma);
 /** log I_x(a, b) with y = 1 - x passed as well (the accurate one of the two is used). */
@@ -40,11 +39,11 @@ export const logisticCdf = symmetric((zz) => neg(log1pExp(neg(zz))));
 
 export const halfNormalCdf: CdfSpec = {
   lcdf: (x, [s]) => op("halfNormalLcdf", div(x, s!)),
-  lccdf: (x, [s]) => add(LN2, logPhi(neg(div(x, s!)))),
+  lccdf: (x, [s]) => op("halfNormalLccdf", div(x, s!)),
 };
 export const halfCauchyCdf: CdfSpec = {
   lcdf: (x, [s]) => op("halfCauchyLcdf", div(x, s!)),
-  lccdf: (x, [s]) => add(LN2, op("cauchyLcdf", neg(div(x, s!)))),
+  lccdf: (x, [s]) => op("halfCauchyLccdf", div(x, s!)),
 };
 
 export const studentTCdf: CdfSpec = {
@@ -98,11 +97,11 @@ export const logNormalCdf: CdfSpec = {
   lccdf: (x, [m, s]) => logPhi(neg(z(log(x), m!, s!))),
 };
 
-/** (x / sigma)^alpha as exp(alpha log(x / sigma)), as the density writes it. */
-const weibullPower = (x: Expr, a: Expr, s: Expr) => pow(div(x, s), a);
+/** (x / sigma)^alpha; the log CDF from its logarithm alpha log(x / sigma), finite where the power underflows. */
+const weibullLogPower = (x: Expr, a: Expr, s: Expr) => mul(a, log(div(x, s)));
 export const weibullCdf: CdfSpec = {
-  lcdf: (x, [a, s]) => log1mExp(neg(weibullPower(x, a!, s!))),
-  lccdf: (x, [a, s]) => neg(weibullPower(x, a!, s!)),
+  lcdf: (x, [a, s]) => op("log1mExpNegExp", weibullLogPower(x, a!, s!)),
+  lccdf: (x, [a, s]) => neg(pow(div(x, s!), a!)),
 };
 
 // ---------- discrete: P(Y <= k) through the incomplete beta and gamma functions ----------

@@ -80,11 +80,20 @@ export function halfNormalLcdf(z: number): number {
 export function halfNormalLcdfGrad(z: number, v: number): number {
   return Math.exp(0.5 * Math.log(2 / Math.PI) - 0.5 * z * z - v);
 }
+/** log P(|Z| > z) = log erfc(z / sqrt 2), without cancellation near 0 or underflow far out. */
+export function halfNormalLccdf(z: number): number {
+  if (z < 1) return Math.log1p(-erf(z * SQRT1_2));
+  return LN2 + logPhi(-z);
+}
+export function halfNormalLccdfGrad(z: number, v: number): number {
+  return -Math.exp(0.5 * Math.log(2 / Math.PI) - 0.5 * z * z - v);
+}
 
 // ---------------------------------------------------------------- Cauchy, Laplace
 
 /** log(1/2 + atan(z) / pi), the standard Cauchy log CDF, accurate in both tails. */
 export function cauchyLcdf(z: number): number {
+  if (z === 0) return -LN2;
   if (z < 0) return Math.log(Math.atan(-1 / z)) - LOG_PI;
   return Math.log1p(-Math.atan(1 / z) / Math.PI);
 }
@@ -99,6 +108,28 @@ export function halfCauchyLcdf(z: number): number {
 }
 export function halfCauchyLcdfGrad(z: number, v: number): number {
   return Math.exp(Math.log(2 / Math.PI) - Math.log1p(z * z) - v);
+}
+/** log(1 - (2 / pi) atan(z)) = log((2 / pi) atan(1 / z)), accurate at both ends. */
+export function halfCauchyLccdf(z: number): number {
+  if (z <= 1) return Math.log1p(-(2 / Math.PI) * Math.atan(z));
+  return Math.log((2 / Math.PI) * Math.atan(1 / z));
+}
+export function halfCauchyLccdfGrad(z: number, v: number): number {
+  return -Math.exp(Math.log(2 / Math.PI) - Math.log1p(z * z) - v);
+}
+
+/**
+ * log(1 - exp(-exp(a))): the Weibull log CDF with a = alpha log(x / sigma), finite when
+ * exp(a) underflows (then it is a - exp(a) / 2).
+ */
+export function log1mExpNegExp(a: number): number {
+  const r = Math.exp(a);
+  if (r < 1e-8) return a + Math.log1p(-0.5 * r);
+  return log1mExp(-r);
+}
+export function log1mExpNegExpGrad(a: number): number {
+  const r = Math.exp(a);
+  return r === 0 ? 1 : r / Math.expm1(r);
 }
 
 /** The standard Laplace log CDF. */
@@ -115,12 +146,13 @@ export function laplaceLcdfGrad(z: number): number {
 export function uniformLcdf(x: number, lo: number, hi: number): number {
   if (x <= lo) return -Infinity;
   if (x >= hi) return 0;
-  return Math.log((x - lo) / (hi - lo));
+  const p = (x - lo) / (hi - lo);
+  return p > 0.5 ? Math.log1p(-(hi - x) / (hi - lo)) : Math.log(p);
 }
 export function uniformLcdfGrad(x: number, lo: number, hi: number, _v: number, k: number): number {
   if (x <= lo || x >= hi) return 0;
   if (k === 0) return 1 / (x - lo);
-  if (k === 1) return -1 / (x - lo) + 1 / (hi - lo);
+  if (k === 1) return -(hi - x) / ((x - lo) * (hi - lo));
   return -1 / (hi - lo);
 }
 
@@ -432,10 +464,16 @@ export const cdfRuntime = {
   logPhiGrad,
   halfNormalLcdf,
   halfNormalLcdfGrad,
+  halfNormalLccdf,
+  halfNormalLccdfGrad,
   cauchyLcdf,
   cauchyLcdfGrad,
   halfCauchyLcdf,
   halfCauchyLcdfGrad,
+  halfCauchyLccdf,
+  halfCauchyLccdfGrad,
+  log1mExpNegExp,
+  log1mExpNegExpGrad,
   laplaceLcdf,
   laplaceLcdfGrad,
   uniformLcdf,
