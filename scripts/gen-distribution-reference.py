@@ -448,29 +448,39 @@ def pmf_sums(logpmf, k, lo, hi):
     return total(lo, min(k, hi) if hi is not None else k), total(k + 1, hi)
 
 
-def binom_parts(n, q, k):
+def binom_parts(n, lq, l1q, k):
+    """Binomial(n, q) CDF and CCDF at k from log q and log(1 - q) (each exact)."""
     if k >= n:
         return M(1), M(0)
     if k < 0:
         return M(0), M(1)
-    lq, l1q = mpmath.log(q), mpmath.log1p(-q)
     return pmf_sums(lambda j: lchoose(n, j) + j * lq + (n - j) * l1q, k, 0, n)
 
 
+def logs_of(q):
+    q = M(q)
+    return mpmath.log(q), mpmath.log1p(-q)
+
+
+def logit_logs(alpha):
+    a = M(alpha)
+    return -log1pexp(-a), -log1pexp(a)
+
+
 def cdf_bernoulli(p, x):
-    return binom_parts(1, M(p["p"]), x)
+    return binom_parts(1, *logs_of(p["p"]), x)
 
 
 def cdf_bernoulli_logit(p, x):
-    return binom_parts(1, 1 / (1 + mpmath.exp(-M(p["alpha"]))), x)
+    return binom_parts(1, *logit_logs(p["alpha"]), x)
 
 
 def cdf_binomial(p, x):
-    return binom_parts(p["n"], M(p["p"]), x)
+    return binom_parts(p["n"], *logs_of(p["p"]), x)
 
 
 def cdf_binomial_logit(p, x):
-    return binom_parts(p["n"], 1 / (1 + mpmath.exp(-M(p["alpha"]))), x)
+    return binom_parts(p["n"], *logit_logs(p["alpha"]), x)
 
 
 def cdf_poisson(p, x):
@@ -600,13 +610,15 @@ def cdf_case(name, params, x, with_grad):
 
 
 def write_cdf_file(out):
+    parts = ["{\n"]
+    for i, (name, cases) in enumerate(out.items()):
+        parts.append(json.dumps(name) + ": [\n")
+        parts.append(",\n".join("  " + json.dumps(c, separators=(",", ":"), allow_nan=False) for c in cases))
+        parts.append("\n]" + ("," if i < len(out) - 1 else "") + "\n")
+    parts.append("}\n")
+    text = "".join(parts)  # all of it first: a failure never leaves half a file
     with open(CDF_OUT, "w") as f:
-        f.write("{\n")
-        for i, (name, cases) in enumerate(out.items()):
-            f.write(json.dumps(name) + ": [\n")
-            f.write(",\n".join("  " + json.dumps(c, separators=(",", ":"), allow_nan=False) for c in cases))
-            f.write("\n]" + ("," if i < len(out) - 1 else "") + "\n")
-        f.write("}\n")
+        f.write(text)
 
 
 def write_cdf_reference(grids, resume=False):
