@@ -6,7 +6,7 @@
  * finite differences.
  */
 import { readFileSync } from "node:fs";
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { compile } from "../../src/compile/compile.js";
 import { constant, dist, model, type Distribution, type Expr, type ExprLike } from "../../src/model/index.js";
 import { finiteDifferenceGradient } from "../helpers/finite-diff.js";
@@ -50,6 +50,16 @@ const DISCRETE = new Set(["bernoulli", "bernoulli_logit", "binomial", "binomial_
 
 const relError = (value: number, ref: number) => Math.abs(value - ref) / Math.abs(ref);
 
+/** The worst errors seen, printed at the end (the figures DECISIONS.md D36 quotes). */
+const figures = { values: 0, worstValue: 0, worstValueOutsideNb: 0, gradients: 0, worstGradient: 0, fd: 0, worstFd: 0 };
+afterAll(() => {
+  const f = figures;
+  console.log(
+    `lcdf/lccdf: ${f.values} values, worst relative error ${f.worstValue.toExponential(2)} (${f.worstValueOutsideNb.toExponential(2)} outside neg_binomial_2 with phi >= 1e7); ` +
+      `${f.gradients} gradients vs exact, worst ${f.worstGradient.toExponential(2)}; ${f.fd} vs finite differences, worst ${f.worstFd.toExponential(2)}`,
+  );
+});
+
 /**
  * 1e-10 relative everywhere but the negative binomial with phi >= 1e7: there the continued
  * fraction of I_x(phi, k + 1) cancels near x = 1 - 1e-8 at every odd step (measured 7.6e-10 at
@@ -74,6 +84,9 @@ describe("log CDF and log CCDF against exact values (1e-10 relative)", () => {
           const value = d[which]!(constant(c.x)).constValues[0]!;
           const rel = relError(value, ref);
           worst = Math.max(worst, rel);
+          figures.values++;
+          figures.worstValue = Math.max(figures.worstValue, rel);
+          if (toleranceOf(name, c) === 1e-10) figures.worstValueOutsideNb = Math.max(figures.worstValueOutsideNb, rel);
           if (!(rel <= toleranceOf(name, c))) failures.push(`${which} ${JSON.stringify(c.params)} x=${c.x}: ${value} vs ${ref} (rel ${rel.toExponential(2)})`);
         }
       }
@@ -134,6 +147,8 @@ describe("gradients against mpmath's exact derivatives", () => {
             const theta = a === "x" ? c.x : c.params[a]!;
             const scale = Math.max(1, Math.abs(c[which]!)) / Math.max(1, Math.abs(theta));
             const err = Math.abs(g[k]! - r) / Math.max(Math.abs(r), scale);
+            figures.gradients++;
+            figures.worstGradient = Math.max(figures.worstGradient, err);
             if (!(err <= 1e-8)) failures.push(`d ${which} / d ${a} at ${JSON.stringify(c.params)} x=${c.x}: ${g[k]} vs ${r} (rel ${err.toExponential(2)})`);
           });
         }
@@ -164,6 +179,8 @@ describe("gradients through the generated code against finite differences", () =
           g.forEach((v, i) => {
             const err = Math.abs(v - fd[i]!) / Math.max(1, Math.abs(fd[i]!));
             worst = Math.max(worst, err);
+            figures.fd++;
+            figures.worstFd = Math.max(figures.worstFd, err);
             if (!(err < 1e-5)) failures.push(`d ${which} / d ${ld.unconstrainedNames[i]} at ${JSON.stringify(c.params)} x=${c.x}: ${v} vs ${fd[i]} (${err.toExponential(2)})`);
           });
         }
