@@ -67,6 +67,14 @@ export {
   type DashboardOptions,
   type ReportOptions,
 } from "./view/index.js";
+export {
+  priorPredictive,
+  posteriorPredictive,
+  PredictiveDraws,
+  type PredictiveVariable,
+  type PriorPredictiveOptions,
+  type PosteriorPredictiveOptions,
+} from "./api/predictive.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
 export { InvalidOptionError, InvalidModelError, PoolStartError, RunFailedError } from "./api/errors.js";
 export { type ModelInput } from "./api/model-input.js";

@@ -15,3 +15,4 @@ export {
   type TfjsDevicePreference,
   type TfjsLogDensity,
 } from "./tfjs/index.js";
+export { compileDraws, type DrawProgram, type DrawStep } from "./draws.js";

@@ -5,7 +5,7 @@
 import type { Distribution, NoncenteredForm } from "./distributions.js";
 import { normal } from "./distributions.js";
 import { ModelError } from "./errors.js";
-import { constant, lift, paramLeaf, sum, type Expr, type ExprLike, type ParamBlock } from "./expr.js";
+import { constant, Expr, lift, paramLeaf, sum, type ExprLike, type ParamBlock } from "./expr.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { dependsOn, Substitution } from "./rewrite.js";
 import { applyTransform, contextOf, inverseTransform, unconstrainedSize, type TransformSpec } from "./transforms.js";
@@ -48,6 +48,11 @@ export interface ParamInfo {
   /** Constrained values (flat) and context values to unconstrained coordinates. */
   readonly invert: (x: Float64Array, context: Float64Array[]) => Float64Array;
   readonly unconstrainedLabel: string;
+  /** The prior as declared (prior predictive draws); its arguments as final model expressions in `priorArgs`. */
+  readonly prior?: Distribution;
+  readonly priorArgs?: Readonly<Record<string, Expr>>;
+  /** The constraint transform's kind; bounds (when it has them) are `context`, lower first. */
+  readonly transform: TransformSpec["kind"];
 }
 
 /**
@@ -68,6 +73,22 @@ export interface ObservedNode {
   readonly logLik: Expr;
 }
 
+/**
+ * A generated quantity (Stan's generated quantities block), computed by `priorPredictive` and
+ * `posteriorPredictive` only, never while sampling: a random draw from `dist` (Stan's `_rng`),
+ * with `args` as final model expressions, or an expression `expr` of parameters and earlier
+ * generated quantities. `value` stands for it in later generated quantities.
+ */
+export interface GeneratedNode {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly dims?: readonly string[];
+  readonly dist?: Distribution;
+  readonly args?: Readonly<Record<string, Expr>>;
+  readonly expr?: Expr;
+  readonly value: Expr;
+}
+
 export interface Model {
   readonly name: string;
   readonly params: readonly ParamInfo[];
@@ -79,6 +100,10 @@ export interface Model {
   readonly data: ReadonlyMap<string, Expr>;
   /** Observed nodes in declaration order. */
   readonly observed: readonly ObservedNode[];
+  /** Generated quantities in declaration order (may be absent in models made elsewhere). */
+  readonly generated?: readonly GeneratedNode[];
+  /** Names of the potentials that depend on parameters (a prior predictive draw cannot honour them). */
+  readonly potentials?: readonly string[];
 }
 
 export interface ModelOptions {
@@ -132,6 +157,8 @@ export class ModelBuilder {
   /** Observed terms and their number of data values (for the "auto" parameterisation). */
   private readonly observed: { term: Expr; size: number }[] = [];
   private readonly observedNodes: ObservedNode[] = [];
+  private readonly generatedNodes: GeneratedNode[] = [];
+  private readonly potentialNames: string[] = [];
   private offset = 0;
 
   constructor(private readonly options: ModelOptions = {}) {}
@@ -204,6 +231,8 @@ export class ModelBuilder {
     if (prior) this.addTerm(prior.logp(value));
     const context = contextOf(transform);
     this.params.push({
+      ...(prior ? { prior, priorArgs: prior.args } : {}),
+      transform: transform.kind,
       name,
       shape,
       dims: opts.dims,
@@ -233,6 +262,9 @@ export class ModelBuilder {
     const value = form.value(z);
     value.label = name;
     const info: ParamInfo = {
+      prior,
+      priorArgs: prior.args,
+      transform: "identity",
       name,
       shape,
       dims: opts.dims,
@@ -330,7 +362,10 @@ export class ModelBuilder {
     dist.checkValue(v.constValues, name);
     const term = dist.logp(v);
     this.observed.push({ term, size: v.size });
-    this.observedNodes.push({ name, dist, value: v, dims: opts.dims, args: dist.args, logLik: dist.logpdf(v) });
+    if (opts.dims && opts.dims.length !== v.shape.length) {
+      throw new ModelError("shape-mismatch", `observed ${name}: ${opts.dims.length} dims for shape ${formatShape(v.shape)}`);
+    }
+    this.observedNodes.push({ name, dist, value: v, args: dist.args, logLik: dist.logpdf(v), dims: opts.dims });
     this.addTerm(term);
   }
 
@@ -352,7 +387,46 @@ export class ModelBuilder {
   /** An extra log-density term (summed if not scalar), like Stan's `target +=`. */
   potential(name: string, expr: ExprLike): void {
     this.claim(name, "potential");
-    this.addTerm(sum(expr));
+    const term = sum(expr);
+    if (!term.isConst) this.potentialNames.push(name);
+    this.addTerm(term);
+  }
+
+  /**
+   * A generated quantity, computed by `priorPredictive` / `posteriorPredictive` for every draw
+   * (Stan's generated quantities): a draw from `dist` (Stan's `_rng`; its arguments may use
+   * parameters and earlier generated quantities) or an expression of those. Returns its value,
+   * for later generated quantities only: the log density cannot depend on it.
+   */
+  generated(name: string, what: Distribution | Expr, opts: { dims?: readonly string[] } = {}): Expr {
+    this.claim(name, "generated quantity");
+    const isDist = !(what instanceof Expr);
+    const shape = isDist ? what.shape : what.shape;
+    if (opts.dims && opts.dims.length !== shape.length) {
+      throw new ModelError("shape-mismatch", `generated quantity ${name}: ${opts.dims.length} dims for shape ${formatShape(shape)}`);
+    }
+    if (isDist && !what.drawWith) throw new ModelError("invalid-argument", `generated quantity ${name}: ${what.name} has no random draw`);
+    const value = isDist ? new Expr({ kind: "placeholder" }, shape, [], name) : what;
+    this.generatedNodes.push({ name, shape, value, ...(isDist ? { dist: what, args: what.args } : { expr: what }), ...(opts.dims ? { dims: opts.dims } : {}) });
+    return value;
+  }
+
+  /** Generated draws must stay out of the log density and the reported quantities. */
+  private checkGeneratedUnused(roots: readonly Expr[]) {
+    const draws = new Set(this.generatedNodes.filter((g) => g.dist).map((g) => g.value));
+    if (draws.size === 0) return;
+    const seen = new Set<Expr>();
+    const stack = [...roots];
+    while (stack.length) {
+      const e = stack.pop()!;
+      if (seen.has(e)) continue;
+      seen.add(e);
+      if (draws.has(e)) {
+        throw new ModelError("invalid-argument", `generated quantity ${e.label} is a random draw: only later generated quantities may use it, not the model's density, parameters or deterministics`);
+      }
+      stack.push(...e.inputs);
+      if (e.node.kind === "scan") stack.push(e.node.body.result, ...e.node.body.free);
+    }
   }
 
   build(name: string): Model {
@@ -360,7 +434,14 @@ export class ModelBuilder {
     const { terms: priorTerms, subst } = this.settleParameterisations();
     priorTerms.forEach((t) => this.addTerm(t));
     const re = (e: Expr) => (subst ? subst.apply(e) : e);
-    const params = this.params.map((p) => ({ ...p, value: re(p.value), context: p.context.map(re) }));
+    const reArgs = (args: Readonly<Record<string, Expr>>) => Object.fromEntries(Object.entries(args).map(([k, e]) => [k, re(e)]));
+    const params = this.params.map((p) => ({ ...p, value: re(p.value), context: p.context.map(re), ...(p.priorArgs ? { priorArgs: reArgs(p.priorArgs) } : {}) }));
+    this.checkGeneratedUnused([
+      ...this.terms,
+      ...params.flatMap((p) => [p.value, ...p.context]),
+      ...this.deterministics.map((d) => d.expr),
+      ...this.observedNodes.flatMap((o) => Object.values(o.args)),
+    ]);
     return {
       name,
       params,
@@ -376,6 +457,12 @@ export class ModelBuilder {
         args: Object.fromEntries(Object.entries(o.args).map(([k, e]) => [k, re(e)])),
         logLik: re(o.logLik),
       })),
+      generated: this.generatedNodes.map((g) => ({
+        ...g,
+        ...(g.args ? { args: reArgs(g.args) } : {}),
+        ...(g.expr ? { expr: re(g.expr), value: re(g.expr) } : {}),
+      })),
+      potentials: [...this.potentialNames],
     };
   }
 }

@@ -102,7 +102,7 @@ export function constant(values: number | ArrayLike<number>, shape?: Shape, labe
 
 export const lift = (x: ExprLike): Expr => (typeof x === "number" ? constant(x) : x);
 
-function elementwise(op: string, args: readonly ExprLike[]): Expr {
+export function elementwise(op: string, args: readonly ExprLike[]): Expr {
   const inputs = args.map(lift);
   const shape = inputs.reduce<Shape>(
     (s, e) => broadcastShapes(s, e.shape, () => `${op}(${inputs.map(String).join(", ")})`),

@@ -5,6 +5,7 @@
  * argument. Derivatives therefore cannot drift from the values they differentiate.
  */
 import type { Shape } from "./shape.js";
+import { CDF_OPS } from "./cdf-ops.js";
 
 /** An elementwise operation: forward template and partial derivatives, over scalar code. */
 export interface ElementwiseOp {
@@ -75,6 +76,7 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseOp>> = Object.fromE
       (a, _b, v) => `Math.exp(${a}-${v})`,
       (_a, b, v) => `Math.exp(${b}-${v})`,
     ),
+    ...CDF_OPS,
   ].map((op) => [op.name, op]),
 );
 
