@@ -8,7 +8,7 @@
  */
 import { Effect } from "effect";
 import type { ModelSpec } from "../../actors/protocol.js";
-import { compile, instantiate, type CompiledModel } from "../compile/compile.js";
+import { compile, forThisProcess, instantiate, type CompiledModel } from "../compile/compile.js";
 import { loadModuleModel, type ModuleModelSpec } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
 import type { ConstrainedInit } from "../inference/index.js";
@@ -47,11 +47,17 @@ function message(e: unknown): string {
 export function resolveModelSync(input: ModelInput): ResolvedModel | null {
   if (isModuleSpec(input)) return null;
   try {
+    // A compiled model goes to the worker threads signed with this process's key (which
+    // they know): one made elsewhere must verify here first (DECISIONS.md D24).
     if (isObject(input) && isCompiled(input.compiled) && typeof input.logDensityGradient === "function") {
       const d = input as LogDensity & { compiled: CompiledModel };
-      return { spec: { kind: "compiled", compiled: d.compiled }, name: d.compiled.name, density: d };
+      const compiled = forThisProcess(d.compiled);
+      return { spec: { kind: "compiled", compiled }, name: compiled.name, density: d };
     }
-    if (isCompiled(input)) return { spec: { kind: "compiled", compiled: input }, name: input.name, density: instantiate(input) };
+    if (isCompiled(input)) {
+      const compiled = forThisProcess(input);
+      return { spec: { kind: "compiled", compiled }, name: compiled.name, density: instantiate(compiled) };
+    }
     if (isBuilderModel(input)) {
       const d = compile(input);
       return { spec: { kind: "compiled", compiled: d.compiled }, name: input.name, density: d };
@@ -88,7 +94,7 @@ export function resolveModel(input: ModelInput): Effect.Effect<ResolvedModel, In
 
 /** Maps user inits (constrained, by name) to unconstrained positions, one per chain. */
 export function resolveInits(
-  model: ResolvedModel,
+  density: LogDensity,
   inits: ConstrainedInit | readonly ConstrainedInit[] | undefined,
   numChains: number,
 ): (Float64Array | null)[] {
@@ -102,19 +108,19 @@ export function resolveInits(
     const where = list !== null ? `inits[${c}]` : "inits";
     let q: Float64Array;
     try {
-      q = Float64Array.from(model.density.unconstrain(init));
+      q = Float64Array.from(density.unconstrain(init));
     } catch (e) {
       throw new InvalidOptionError({ option: where, value: init, message: `option ${where}: ${message(e)}` });
     }
-    if (q.length !== model.density.dim) {
-      throw new InvalidOptionError({ option: where, value: init, message: `option ${where} maps to ${q.length} unconstrained values, the model has ${model.density.dim}` });
+    if (q.length !== density.dim) {
+      throw new InvalidOptionError({ option: where, value: init, message: `option ${where} maps to ${q.length} unconstrained values, the model has ${density.dim}` });
     }
     for (let i = 0; i < q.length; i++) {
       if (!Number.isFinite(q[i]!)) {
         throw new InvalidOptionError({
           option: where,
           value: init,
-          message: `option ${where}: ${model.density.unconstrainedNames[i] ?? `q[${i}]`} is ${q[i]} on the unconstrained scale (a value outside the support?)`,
+          message: `option ${where}: ${density.unconstrainedNames[i] ?? `q[${i}]`} is ${q[i]} on the unconstrained scale (a value outside the support?)`,
         });
       }
     }

@@ -20,7 +20,7 @@ import { createRun, type RunControl, type RunPlan } from "../../supervisors/run-
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
 import { resolveInits, resolveModel, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
 import { runPosteriorFromOutcome, type RunPosterior } from "./run-posterior.js";
-import { validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
+import { checkRunSize, validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
 
 export type SampleError = InvalidOptionError | InvalidModelError | PoolStartError;
 
@@ -200,7 +200,10 @@ function runProgram(
       (yield* resolveModel(model).pipe(
         Effect.flatMap((r) =>
           Effect.try({
-            try: () => ({ resolved: r, inits: resolveInits(r, options.inits, opts.numChains) }),
+            try: () => {
+              checkRunSize(opts, r.density.names.length);
+              return { resolved: r, inits: resolveInits(r.density, options.inits, opts.numChains) };
+            },
             catch: (e) => e as InvalidOptionError,
           }),
         ),
@@ -292,7 +295,8 @@ class RunHandle implements SampleRun {
 export function sample(model: ModelInput, options: SampleOptions = {}): SampleRun {
   const opts = validateOptions(options);
   const resolved = resolveModelSync(model);
-  const pre = resolved === null ? null : { resolved, inits: resolveInits(resolved, options.inits, opts.numChains) };
+  if (resolved !== null) checkRunSize(opts, resolved.density.names.length);
+  const pre = resolved === null ? null : { resolved, inits: resolveInits(resolved.density, options.inits, opts.numChains) };
   return new RunHandle(model, options, opts, pre);
 }
 
