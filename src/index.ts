@@ -34,6 +34,8 @@ export {
 /** Diagnostics under one name too (`diagnostics.mean` and `diagnostics.sd` of draws). */
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
+/** No finite starting point was found (sampleSync throws it; a run's chain fails with it). */
+export { InitializationError } from "./inference/init.js";
 export { Posterior } from "./api/posterior.js";
 export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
 export { type SampleOptions } from "./api/sample-options.js";

@@ -24,6 +24,7 @@ import { splitView } from "../src/diagnostics/draws.js";
 import { qbeta, pbeta } from "../src/diagnostics/beta.js";
 import { qnorm } from "../src/diagnostics/normal.js";
 import { Workspace } from "../src/diagnostics/workspace.js";
+import { mulberry32 } from "./helpers/random.js";
 
 const TOL = 1e-8;
 
@@ -274,17 +275,6 @@ describe("folded ranks", () => {
 });
 
 // ---- statistical properties ---------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normals(seed: number): () => number {
   const u = mulberry32(seed);

@@ -133,7 +133,7 @@ function checkModel(model: Model): Model {
     }
     total += size as number;
     const unconstrainedLabel: unknown = p.unconstrainedLabel;
-    if (!isName(unconstrainedLabel)) badModel(`parameter ${pname}: unconstrainedLabel ${describeValue(unconstrainedLabel)} is not a name`);
+    if (!isName(unconstrainedLabel, 256)) badModel(`parameter ${pname}: unconstrainedLabel ${describeValue(unconstrainedLabel)} is not a name`);
     if (typeof p.invert !== "function") badModel(`parameter ${pname}: invert must be a function`);
     const shape = checkShape(p.shape, `parameter ${pname}`);
     return {
@@ -295,7 +295,7 @@ export function verifyCompiledModel(x: unknown): CompiledModel & { readonly sign
     if (poffset !== next) badCompiled(`parameter ${pname} should start at ${next}`);
     next += size;
     const label = r.unconstrainedLabel;
-    if (!isName(label)) badCompiled(`parameter ${pname}: unconstrainedLabel ${describeValue(label)} is not a name`);
+    if (!isName(label, 256)) badCompiled(`parameter ${pname}: unconstrainedLabel ${describeValue(label)} is not a name`);
     return { name: pname, shape, offset: poffset, size, unconstrainedLabel: label as string };
   });
   if (next !== dim) badCompiled(`its parameters have ${next} coordinates, dim is ${dim}`);

@@ -7,7 +7,7 @@
 import { isAbsolute } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ModelError } from "../model/errors.js";
-import { describeValue, MAX_DIMENSION } from "../model/values.js";
+import { describeValue, isFlatName, MAX_DIMENSION } from "../model/values.js";
 import type { LogDensity } from "./types.js";
 
 export interface ModuleModelSpec {
@@ -43,17 +43,17 @@ function checkModulePath(href: unknown, exportName: unknown): void {
 const REQUIRED_FUNCTIONS = ["logDensityGradient", "logDensity", "constrainFlat"] as const;
 
 /**
- * The names of a density's quantities: distinct strings of 1 to 1000 characters without
- * control characters, none a property every object inherits (`__proto__`, ...), since draws
- * and summaries are records keyed by them.
+ * The names of a density's quantities: distinct names in Stan's flat form (`theta`,
+ * `theta[1]`, `L[2,1]`), none a property every object inherits (`__proto__`, ...), since
+ * draws and summaries are records keyed by them.
  */
 export function checkQuantityNames(names: unknown, count: number | null, where: string): readonly string[] {
   if (!Array.isArray(names)) throw new ModelError("invalid-argument", `${where}: names must be an array of strings, got ${describeValue(names)}`);
   if (count !== null && names.length < count) throw new ModelError("invalid-argument", `${where}: names must have at least ${count} entries, got ${names.length}`);
   const seen = new Set<string>();
   names.forEach((n: unknown, i) => {
-    if (typeof n !== "string" || n.length === 0 || n.length > 1000 || /\p{Cc}/u.test(n) || n in Object.prototype) {
-      throw new ModelError("invalid-argument", `${where}: names[${i}] is ${describeValue(n)}; a name must be a string without control characters, not an inherited property name`);
+    if (!isFlatName(n)) {
+      throw new ModelError("invalid-argument", `${where}: names[${i}] is ${describeValue(n)}; a name must be an identifier, optionally with indices (theta[1], L[2,1]), and not a property every object has`);
     }
     if (seen.has(n)) throw new ModelError("duplicate-name", `${where}: the name ${JSON.stringify(n)} appears twice`);
     seen.add(n);

@@ -147,8 +147,21 @@ export function checkName(name: unknown, what: string): string {
   return name;
 }
 
-export const isName = (name: unknown): name is string =>
-  typeof name === "string" && IDENTIFIER.test(name) && name.length <= 200 && !(name in Object.prototype);
+/** Whether `name` passes `checkName` (`maxLength` more for names the library derives, such as `theta__noncentered`). */
+export const isName = (name: unknown, maxLength = 200): name is string =>
+  typeof name === "string" && IDENTIFIER.test(name) && name.length <= maxLength && !(name in Object.prototype);
+
+const FLAT_NAME = /^([A-Za-z_][A-Za-z0-9_]*)(\[[0-9]+(,[0-9]+)*\])?$/;
+
+/**
+ * A name of one reported quantity, as densities give them (`theta`, `theta[1]`, `L[2,1]`):
+ * a name as `checkName` wants it, optionally followed by 1-based indices (Stan's form).
+ */
+export function isFlatName(name: unknown): name is string {
+  if (typeof name !== "string" || name.length > 1000) return false;
+  const m = FLAT_NAME.exec(name);
+  return m !== null && isName(m[1]);
+}
 
 /** Free text users give (model names): a string of 1 to 200 characters without control characters. */
 export function checkText(text: unknown, what: string): string {

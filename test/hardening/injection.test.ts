@@ -4,7 +4,7 @@
  * hostile string here would end the process (`process.exit`) if it were ever run; the test
  * replaces `process.exit` with a throw that records the call.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Worker } from "node:worker_threads";
 import {
   Expr,
@@ -24,6 +24,7 @@ import {
   type CompiledModel,
   type Model,
 } from "../../src/index.js";
+import { guardProcessExit, thrown } from "./helpers.js";
 import { workerTrustData } from "../../src/compile/trust.js";
 
 /** Strings that are code if pasted into generated source, each ending the process if run. */
@@ -44,28 +45,7 @@ export const HOSTILE: readonly string[] = [
   "",
 ];
 
-let exitCalls: unknown[] = [];
-beforeEach(() => {
-  exitCalls = [];
-  vi.spyOn(process, "exit").mockImplementation(((code?: number) => {
-    exitCalls.push(code);
-    throw new Error(`process.exit(${code}) was called`);
-  }) as never);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  expect(exitCalls, "injected code ran").toEqual([]);
-});
-
-/** The error `f` throws (it must throw). */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected an error, got none");
-}
+guardProcessExit();
 
 const simple = (): Model =>
   model("simple", (m) => {

@@ -4,7 +4,7 @@
  * reproduction is in test/diagnostics.test.ts ("folded ranks"); the fuller injection tests
  * are in injection.test.ts, the fuzz suite in fuzz.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   InvalidOptionError,
   ModelError,
@@ -19,29 +19,9 @@ import {
   type Model,
   type SampleOptions,
 } from "../../src/index.js";
+import { guardProcessExit, thrown } from "./helpers.js";
 
-let exitCalls: unknown[] = [];
-beforeEach(() => {
-  exitCalls = [];
-  vi.spyOn(process, "exit").mockImplementation(((code?: number) => {
-    exitCalls.push(code);
-    throw new Error(`process.exit(${code}) was called`);
-  }) as never);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  expect(exitCalls).toEqual([]);
-});
-
-/** The error `f` throws; fails the test when it throws none. */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected an error, got none");
-}
+guardProcessExit();
 
 /** `sample` must throw before any work starts; a run it started anyway is aborted first. */
 async function sampleError(m: Model, options: SampleOptions): Promise<unknown> {

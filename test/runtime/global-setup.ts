@@ -1,8 +1,9 @@
 /**
  * Worker threads run compiled JavaScript (`dist/actors/worker.js`, see supervisors/worker-pool.ts),
- * while tests run from sources. Before the tests, compile the worker and everything it
- * imports into dist/ (tsc follows the imports from actors/worker.ts), unless dist/ is newer
- * than every source file it comes from. Type errors elsewhere in the project do not block it.
+ * and so do the fuzz suite's child processes (`dist/test/fuzz/child.js`), while tests run from
+ * sources. Before the tests, compile both and everything they import into dist/ (tsc follows
+ * the imports), unless dist/ is newer than every source file it comes from. Type errors
+ * elsewhere in the project do not block it.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -22,16 +23,16 @@ function newestSource(dir: string): number {
 }
 
 export default function setup(): void {
-  const worker = join(root, "dist", "actors", "worker.js");
-  const sources = Math.max(newestSource(join(root, "src")), newestSource(join(root, "actors")));
-  if (existsSync(worker) && statSync(worker).mtimeMs >= sources) return;
+  // The worker, and the fuzz suite's child process (test/fuzz), which loads the package root.
+  const outputs = [join(root, "dist", "actors", "worker.js"), join(root, "dist", "test", "fuzz", "child.js")];
+  const sources = Math.max(...["src", "actors", "supervisors", "test/fuzz"].map((d) => newestSource(join(root, d))));
+  const fresh = () => outputs.every((f) => existsSync(f) && statSync(f).mtimeMs >= sources);
+  if (fresh()) return;
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   try {
     execFileSync(process.execPath, [tsc, "-p", join(root, "test", "runtime", "tsconfig.worker.json")], { stdio: "pipe" });
   } catch {
     // tsc still emits when some file has a type error; the check below is what matters.
   }
-  if (!existsSync(worker) || statSync(worker).mtimeMs < sources) {
-    throw new Error(`could not build ${worker} (run npm run build to see why)`);
-  }
+  if (!fresh()) throw new Error(`could not build ${outputs.join(" and ")} (run npm run build to see why)`);
 }
