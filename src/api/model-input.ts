@@ -8,7 +8,8 @@
  */
 import { Effect } from "effect";
 import type { ModelSpec } from "../../actors/protocol.js";
-import { compile, forThisProcess, instantiate, type CompiledModel } from "../compile/compile.js";
+import { forThisProcess } from "../compile/checks.js";
+import { compile, instantiate, type CompiledModel } from "../compile/compile.js";
 import { loadModuleModel, type ModuleModelSpec } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
 import type { ConstrainedInit } from "../inference/index.js";

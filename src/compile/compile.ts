@@ -8,13 +8,13 @@
  */
 import type { Model } from "../model/builder.js";
 import { ModelError } from "../model/errors.js";
-import { Expr } from "../model/expr.js";
 import { checkGeneratedSource } from "../model/source-check.js";
 import { runtime } from "../model/special.js";
 import { formatShape, sizeOf } from "../model/shape.js";
-import { checkName, checkShape, checkText, describeValue, isName, MAX_DIMENSION, toNumbers } from "../model/values.js";
+import { describeValue, toNumbers } from "../model/values.js";
+import { checkModel, verifyCompiledModel } from "./checks.js";
 import { CodeModule, Pass } from "./codegen.js";
-import { keyBytes, sign, signedBy } from "./trust.js";
+import { keyBytes, sign, signedText } from "./trust.js";
 import type { LogDensity, ShapedValue } from "./types.js";
 
 export interface OutputLayout {
@@ -76,93 +76,6 @@ export function flatNames(name: string, shape: readonly number[]): string[] {
     }
   }
   return out;
-}
-
-/** Every node reachable from `roots` (iteratively). */
-function reachable(roots: readonly Expr[]): Set<Expr> {
-  const seen = new Set<Expr>(roots);
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const e = stack.pop()!;
-    const next = e.node.kind === "scan" ? [...e.inputs, e.node.body.result] : e.inputs;
-    for (const i of next) {
-      if (!seen.has(i)) {
-        seen.add(i);
-        stack.push(i);
-      }
-    }
-  }
-  return seen;
-}
-
-const badModel = (why: string): never => {
-  throw new ModelError("invalid-argument", `compile: not a model from model(...): ${why}`);
-};
-
-/**
- * A `Model` as the compiler reads it, checked: `compile` takes any object, and only what
- * passes here reaches the code generator (names, shapes and offsets; expressions made by
- * the `Expr` constructor, which checked the rest).
- */
-function checkModel(model: Model): Model {
-  if (typeof model !== "object" || model === null) return badModel(describeValue(model));
-  const name = checkText(model.name, "the model name");
-  const dim: unknown = model.dim;
-  if (typeof dim !== "number" || !Number.isSafeInteger(dim) || dim < 1 || dim > MAX_DIMENSION) return badModel(`dim must be an integer in 1..${MAX_DIMENSION}, got ${describeValue(dim)}`);
-  const list = <T>(x: unknown, what: string): T[] => (Array.isArray(x) ? [...x] : badModel(`${what} must be an array`));
-  const expr = (e: unknown, what: string): Expr => (Expr.isExpr(e) ? e : badModel(`${what} is not an expression`));
-  const dimsOf = (dims: unknown, shape: readonly number[], what: string): readonly string[] | undefined => {
-    if (dims === undefined) return undefined;
-    const d = list<unknown>(dims, `${what}.dims`);
-    if (d.length !== shape.length) badModel(`${what} has ${d.length} dims for shape ${formatShape(shape)}`);
-    return d.map((x, k) => checkName(x, `${what} dim ${k}`));
-  };
-  const terms = list<unknown>(model.terms, "terms").map((t, k) => {
-    const e = expr(t, `term ${k}`);
-    if (e.shape.length !== 0) badModel(`term ${k} (${e}) is not a scalar`);
-    return e;
-  });
-  let total = 0;
-  const params = list<Model["params"][number]>(model.params, "params").map((p, k) => {
-    if (typeof p !== "object" || p === null) return badModel(`params[${k}] is ${describeValue(p)}`);
-    const pname = checkName(p.name, "parameter");
-    const size: unknown = p.size;
-    const offset: unknown = p.block?.offset;
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 1 || typeof offset !== "number" || offset !== total) {
-      badModel(`parameter ${pname}: its coordinates must follow the previous parameter's (offset ${total}, size >= 1)`);
-    }
-    total += size as number;
-    const unconstrainedLabel: unknown = p.unconstrainedLabel;
-    if (!isName(unconstrainedLabel, 256)) badModel(`parameter ${pname}: unconstrainedLabel ${describeValue(unconstrainedLabel)} is not a name`);
-    if (typeof p.invert !== "function") badModel(`parameter ${pname}: invert must be a function`);
-    const shape = checkShape(p.shape, `parameter ${pname}`);
-    return {
-      ...p,
-      name: pname,
-      shape,
-      dims: dimsOf(p.dims, shape, `parameter ${pname}`),
-      size: size as number,
-      value: expr(p.value, `parameter ${pname}'s value`),
-      context: list<unknown>(p.context, `parameter ${pname}'s context`).map((c, j) => expr(c, `parameter ${pname}'s context ${j}`)),
-    };
-  });
-  if (total !== dim) badModel(`the parameters have ${total} coordinates, dim is ${dim}`);
-  const names = new Set<string>();
-  const outputs = list<Model["outputs"][number]>(model.outputs, "outputs").map((o, k) => {
-    if (typeof o !== "object" || o === null) return badModel(`outputs[${k}] is ${describeValue(o)}`);
-    const oname = checkName(o.name, "output");
-    if (names.has(oname)) throw new ModelError("duplicate-name", `output ${oname} is defined twice`);
-    names.add(oname);
-    const e = expr(o.expr, `output ${oname}`);
-    return { name: oname, expr: e, dims: dimsOf(o.dims, e.shape, `output ${oname}`) };
-  });
-  // Every parameter coordinate the code reads is one of the model's.
-  for (const e of reachable([...terms, ...outputs.map((o) => o.expr), ...params.flatMap((p) => p.context)])) {
-    if (e.node.kind === "param" && e.node.block.offset + e.size > dim) {
-      badModel(`${e.label} reads coordinates ${e.node.block.offset}..${e.node.block.offset + e.size - 1} of a model of dimension ${dim}`);
-    }
-  }
-  return { ...model, name, dim, terms, params, outputs };
 }
 
 export function compileModel(model: Model, options: CompileOptions = {}): CompiledModel {
@@ -231,105 +144,6 @@ export function compileModel(model: Model, options: CompileOptions = {}): Compil
   return { ...unsigned, signature: sign(signedText(unsigned), key) };
 }
 
-/** The text a signature covers: every field of the model, the constants by type and length (their values are data). */
-function signedText(m: Omit<CompiledModel, "signature">): string {
-  return JSON.stringify([
-    "bayests-compiled-model-1",
-    m.name,
-    m.backend,
-    m.dim,
-    m.source,
-    m.constants.map((c) => [c instanceof Int32Array ? "i32" : "f64", c.length]),
-    m.outputs.map((o) => [o.name, o.shape, o.dims ?? null, o.offset]),
-    m.params.map((p) => [p.name, p.shape, p.offset, p.size, p.unconstrainedLabel]),
-    m.contextSizes,
-  ]);
-}
-
-const badCompiled = (why: string): never => {
-  throw new ModelError("invalid-argument", `not a compiled model (compileModel(model)): ${why}`);
-};
-
-const count = (x: unknown, what: string, min = 0): number =>
-  typeof x === "number" && Number.isSafeInteger(x) && x >= min ? x : badCompiled(`${what} must be an integer >= ${min}, got ${describeValue(x)}`);
-
-/**
- * A compiled model received from anywhere, checked field by field and copied (so nothing
- * can change between the check and its use), then its signature verified: throws a
- * ModelError before any of it is evaluated.
- */
-export function verifyCompiledModel(x: unknown): CompiledModel & { readonly signedBy: "process" | "operator" } {
-  if (typeof x !== "object" || x === null) return badCompiled(describeValue(x));
-  const c = x as Record<string, unknown>;
-  if (c.backend !== "js") badCompiled(`backend must be "js", got ${describeValue(c.backend)}`);
-  const name = checkText(c.name, "the compiled model's name");
-  const dim = count(c.dim, "dim", 1);
-  if (dim > MAX_DIMENSION) badCompiled(`dim ${dim} is above the limit of ${MAX_DIMENSION}`);
-  const source = typeof c.source === "string" ? c.source : badCompiled("source must be a string");
-  const signature = typeof c.signature === "string" ? c.signature : badCompiled("it has no signature");
-  const arr = (v: unknown, what: string): unknown[] => (Array.isArray(v) ? [...v] : badCompiled(`${what} must be an array`));
-  const constants = arr(c.constants, "constants").map((k, i) =>
-    (k instanceof Float64Array || k instanceof Int32Array) && ArrayBuffer.isView(k) ? k : badCompiled(`constants[${i}] must be a Float64Array or an Int32Array`),
-  );
-  let offset = 0;
-  const outputNames = new Set<string>();
-  const outputs: OutputLayout[] = arr(c.outputs, "outputs").map((o, k) => {
-    const r = (typeof o === "object" && o !== null ? o : badCompiled(`outputs[${k}] is ${describeValue(o)}`)) as Record<string, unknown>;
-    const oname = checkName(r.name, `compiled model output ${k}`);
-    if (outputNames.has(oname)) badCompiled(`output ${oname} appears twice`);
-    outputNames.add(oname);
-    const shape = checkShape(r.shape, `output ${oname}`);
-    if (count(r.offset, `output ${oname}: offset`) !== offset) badCompiled(`output ${oname} should start at ${offset}`);
-    offset += sizeOf(shape);
-    const dims = r.dims === undefined ? undefined : arr(r.dims, `output ${oname}: dims`).map((d, j) => checkName(d, `output ${oname}: dim ${j}`));
-    if (dims !== undefined && dims.length !== shape.length) badCompiled(`output ${oname} has ${dims.length} dims for shape ${formatShape(shape)}`);
-    return { name: oname, shape, offset: offset - sizeOf(shape), ...(dims !== undefined ? { dims } : {}) };
-  });
-  let next = 0;
-  const params: ParamLayout[] = arr(c.params, "params").map((p, k) => {
-    const r = (typeof p === "object" && p !== null ? p : badCompiled(`params[${k}] is ${describeValue(p)}`)) as Record<string, unknown>;
-    const pname = checkName(r.name, `compiled model parameter ${k}`);
-    const shape = checkShape(r.shape, `parameter ${pname}`, 1);
-    const poffset = count(r.offset, `parameter ${pname}: offset`);
-    const size = count(r.size, `parameter ${pname}: size`, 1);
-    if (poffset !== next) badCompiled(`parameter ${pname} should start at ${next}`);
-    next += size;
-    const label = r.unconstrainedLabel;
-    if (!isName(label, 256)) badCompiled(`parameter ${pname}: unconstrainedLabel ${describeValue(label)} is not a name`);
-    return { name: pname, shape, offset: poffset, size, unconstrainedLabel: label as string };
-  });
-  if (next !== dim) badCompiled(`its parameters have ${next} coordinates, dim is ${dim}`);
-  if (params.some((p) => !outputNames.has(p.name))) badCompiled("every parameter must be an output");
-  const contextSizes = arr(c.contextSizes, "contextSizes").map((l, k) => arr(l, `contextSizes[${k}]`).map((n, j) => count(n, `contextSizes[${k}][${j}]`)));
-  if (contextSizes.length !== params.length) badCompiled(`contextSizes has ${contextSizes.length} entries for ${params.length} parameters`);
-  const checked = { name, backend: "js" as const, dim, source, constants, outputs, params, contextSizes };
-  const by = signedBy(signedText(checked), signature);
-  if (by === null) {
-    throw new ModelError(
-      "untrusted-model",
-      `compiled model ${name}: its signature does not verify, so it was not made by compileModel in this process, nor signed with a key this process trusts (trustModelKey); nothing of it was run`,
-    );
-  }
-  return { ...checked, signature, signedBy: by };
-}
-
-/**
- * This model signed with this process's key, for worker threads (which know only that key):
- * the model itself when it already is, else a copy made once per model.
- */
-const resigned = new WeakMap<object, CompiledModel>();
-export function forThisProcess(compiled: CompiledModel): CompiledModel {
-  const v = verifyCompiledModel(compiled);
-  if (v.signedBy === "process") return compiled;
-  let copy = resigned.get(compiled);
-  if (copy === undefined) {
-    const { signedBy: _by, signature: _sig, ...rest } = v;
-    copy = { ...rest, signature: sign(signedText(rest)) };
-    resigned.set(compiled, copy);
-  }
-  return copy;
-}
-
 function toShared<T extends Float64Array | Int32Array>(a: T): T {
   const Ctor = a.constructor as { new (b: SharedArrayBuffer): T };
   const copy = new Ctor(new SharedArrayBuffer(a.byteLength));
@@ -345,14 +159,15 @@ interface GeneratedFunctions {
 }
 
 /**
- * Turns a compiled model back into a `LogDensity`. `inverses` (parameter inverse transforms)
- * exist only where the model object is at hand; a worker that only has the serialised form
- * can do everything but `unconstrain`.
+ * Turns a compiled model back into a `LogDensity`, once its structure is checked and its
+ * signature verified (`verifyCompiledModel`: a `ModelError` otherwise, before any of it runs).
+ * Made from the serialised form alone, it can do everything but `unconstrain`.
  */
 export function instantiate(compiled: CompiledModel): LogDensity {
   return instantiateChecked(verifyCompiledModel(compiled));
 }
 
+/** `inverses` (parameter inverse transforms) exist only where the model object is at hand. */
 function instantiateChecked(
   compiled: CompiledModel,
   inverses?: readonly ((x: Float64Array, ctx: Float64Array[]) => Float64Array)[],

@@ -14,6 +14,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isMainThread, workerData } from "node:worker_threads";
 import { ModelError } from "../model/errors.js";
+import type { CompiledModel } from "./compile.js";
 
 /** The `workerData` field through which pool threads receive the process key. */
 export const WORKER_KEY_FIELD = "bayestsModelKey";
@@ -61,4 +62,19 @@ export function signedBy(payload: string, signature: string): "process" | "opera
   const matches = (key: Uint8Array) => timingSafeEqual(createHmac("sha256", key).update(payload).digest(), given);
   if (matches(processKey)) return "process";
   return operatorKeys.some(matches) ? "operator" : null;
+}
+
+/** The text a signature covers: every field of the model, the constants by type and length (their values are data). */
+export function signedText(m: Omit<CompiledModel, "signature">): string {
+  return JSON.stringify([
+    "bayests-compiled-model-1",
+    m.name,
+    m.backend,
+    m.dim,
+    m.source,
+    m.constants.map((c) => [c instanceof Int32Array ? "i32" : "f64", c.length]),
+    m.outputs.map((o) => [o.name, o.shape, o.dims ?? null, o.offset]),
+    m.params.map((p) => [p.name, p.shape, p.offset, p.size, p.unconstrainedLabel]),
+    m.contextSizes,
+  ]);
 }
