@@ -152,7 +152,9 @@ export function verifyCompiledModel(x: unknown): CompiledModel & { readonly sign
     return { name: pname, shape, offset: poffset, size, unconstrainedLabel: label as string };
   });
   if (next !== dim) badCompiled(`its parameters have ${next} coordinates, dim is ${dim}`);
-  if (params.some((p) => !outputNames.has(p.name))) badCompiled("every parameter must be an output");
+  // A form that reports quantities reports every parameter (the tfjs backend's form of its
+  // light terms reports none).
+  if (outputs.length > 0 && params.some((p) => !outputNames.has(p.name))) badCompiled("every parameter must be an output");
   const contextSizes = arr(c.contextSizes, "contextSizes").map((l, k) => arr(l, `contextSizes[${k}]`).map((n, j) => count(n, `contextSizes[${k}][${j}]`)));
   if (contextSizes.length !== params.length) badCompiled(`contextSizes has ${contextSizes.length} entries for ${params.length} parameters`);
   const constantIndex = (v: unknown, what: string): number => {

@@ -93,11 +93,26 @@ export function flatNames(name: string, shape: readonly number[]): string[] {
   return out;
 }
 
-export function compileModel(model: Model, options: CompileOptions = {}): CompiledModel {
-  if (typeof options !== "object" || options === null) throw new ModelError("invalid-argument", `compile options must be an object, got ${describeValue(options)}`);
+const JS_OPTIONS = ["sharedData", "key"] as const;
+const ALL_OPTIONS = [...JS_OPTIONS, "backend", "device", "autoThreshold"] as const;
+
+function checkCompileOptions(options: object, known: readonly string[]): void {
   for (const k of Object.keys(options)) {
-    if (k !== "sharedData" && k !== "key") throw new ModelError("invalid-argument", `compile options: unknown option "${k}" (known: sharedData, key)`);
+    if (!known.includes(k)) throw new ModelError("invalid-argument", `compile options: unknown option "${k}" (known: ${known.join(", ")})`);
   }
+}
+
+/** The js form's own options out of `compile`'s. */
+export function jsCompileOptions(options: CompileOptions): Pick<CompileOptions, "sharedData" | "key"> {
+  return {
+    ...(options.sharedData !== undefined ? { sharedData: options.sharedData } : {}),
+    ...(options.key !== undefined ? { key: options.key } : {}),
+  };
+}
+
+export function compileModel(model: Model, options: Pick<CompileOptions, "sharedData" | "key"> = {}): CompiledModel {
+  if (typeof options !== "object" || options === null) throw new ModelError("invalid-argument", `compile options must be an object, got ${describeValue(options)}`);
+  checkCompileOptions(options, JS_OPTIONS);
   const key = options.key === undefined ? undefined : keyBytes(options.key, "compile options: key");
   model = checkModel(model);
   const mod = new CodeModule();
@@ -256,9 +271,11 @@ function instantiateChecked(
 export function compile(model: Model, options?: CompileOptions & { backend?: "js" }): LogDensity & { readonly compiled: CompiledModel };
 export function compile(model: Model, options: CompileOptions): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel };
 export function compile(model: Model, options: CompileOptions = {}): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel } {
+  if (typeof options !== "object" || options === null) throw new ModelError("invalid-argument", `compile options must be an object, got ${describeValue(options)}`);
+  checkCompileOptions(options, ALL_OPTIONS);
   const backend = options.backend ?? "js";
   if (backend !== "js") return compileWithBackend(model, { ...options, backend });
-  const compiled = compileModel(model, options);
+  const compiled = compileModel(model, jsCompileOptions(options));
   return Object.assign(instantiateChecked(compiled, model.params.map((p) => p.invert)), {
     compiled,
     backend: { backend: "js", requested: "js", reason: "requested" } as const,

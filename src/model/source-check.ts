@@ -16,8 +16,8 @@ const FIXED = new Set([
   // globals the templates use
   "Math", "Float64Array", "Int32Array",
   // parameters and locals of the generated functions
-  "rt", "C", "X", "Y", "S", "q", "grad", "out", "target",
-  "logDensityGradient", "logDensity", "constrainFlat", "evaluateContext",
+  "rt", "C", "X", "Y", "S", "R", "q", "grad", "out", "target",
+  "logDensityGradient", "logDensity", "constrainFlat", "evaluateContext", "pointwiseLogLik",
 ]);
 /** Compiler-made names: up to three lowercase letters, optionally numbered (v12, t_3, sb_7). */
 function isGenerated(src: string, start: number, end: number): boolean {
@@ -36,10 +36,19 @@ const MEMBERS = new Set(["fill", "set", "length"]);
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isIdentStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
 const isIdentPart = (c: number) => isIdentStart(c) || isDigit(c);
-const memberOk = (object: string, member: string): boolean =>
-  (object === "Math" && typeof (Math as unknown as Record<string, unknown>)[member] === "function" && Object.hasOwn(Math, member)) ||
-  (object === "rt" && Object.hasOwn(runtime, member)) ||
-  (object !== "Math" && object !== "rt" && MEMBERS.has(member));
+/** The runtime namespace an `rt.a.b` chain has reached (`rt` itself, or one of its own sub-objects). */
+const runtimeAt = (object: string): Record<string, unknown> | null => {
+  if (object === "rt") return runtime as unknown as Record<string, unknown>;
+  if (!object.startsWith("rt.")) return null;
+  const sub = (runtime as unknown as Record<string, unknown>)[object.slice(3)];
+  return typeof sub === "object" && sub !== null ? (sub as Record<string, unknown>) : null;
+};
+const memberOk = (object: string, member: string): boolean => {
+  if (object === "Math") return typeof (Math as unknown as Record<string, unknown>)[member] === "function" && Object.hasOwn(Math, member);
+  const ns = runtimeAt(object);
+  if (ns !== null) return Object.hasOwn(ns, member);
+  return object !== "rt" && !object.startsWith("rt.") && MEMBERS.has(member);
+};
 
 /** Anything but whitespace, word characters and the punctuation the templates use: a quote, backtick, backslash, `#`... */
 const OUTSIDE_ALPHABET = /[^\s\w$.,;:?()[\]{}+\-*/%<>=!&|]/;
@@ -83,7 +92,9 @@ export function checkGeneratedSource(source: string): void {
       } else if (!generated && !FIXED.has(word)) {
         fail(`uses an identifier ${word} outside the allow-list`);
       }
-      object = !generated ? word : j - i === 2 && source.startsWith("rt", i) ? "rt" : "generated";
+      const name = source.slice(i, j);
+      // rt.<namespace> (one level: rt.cdf.logPhi) is followed into the runtime object.
+      object = afterDot && object === "rt" && typeof (runtime as unknown as Record<string, unknown>)[name] === "object" ? `rt.${name}` : !generated ? word : name === "rt" ? "rt" : "generated";
       afterDot = false;
       i = j;
       continue;
