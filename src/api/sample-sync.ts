@@ -11,6 +11,7 @@ import {
   type ConstrainedInit,
   type MetricKind,
   type SamplerSettings,
+  type ScheduleKind,
 } from "../inference/index.js";
 import { allocateStats, Posterior, type ChainResult, type SamplerStatsArrays } from "./posterior.js";
 
@@ -23,8 +24,10 @@ export interface SampleSyncOptions {
   readonly draws?: number;
   /** Seed; chain c uses stream c of it. Random when absent (recorded in the result). */
   readonly seed?: number;
-  /** Metric adaptation: "diag" (Stan's, default), "dense", or "diag-fisher". */
+  /** Metric adaptation: "diag" (Stan's), "dense", "diag-fisher" or "low-rank" (Fisher divergence). */
   readonly metric?: MetricKind;
+  /** Warmup schedule: "stan" (windows 75 / 25 doubling / 50) or "nutpie" (Fisher metrics only). */
+  readonly schedule?: ScheduleKind;
   /** Dual averaging's target acceptance statistic (0.8). */
   readonly targetAccept?: number;
   /** Maximum tree depth (10). */
@@ -38,7 +41,7 @@ export interface SampleSyncOptions {
   /** Keep warmup draws (false); warmup sampler statistics are always kept. */
   readonly saveWarmup?: boolean;
   /** Anything else of the kernel's settings (maxDeltaH, gamma, kappa, t0, windows). */
-  readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
+  readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "schedule" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
 }
 
 function storeStats(to: SamplerStatsArrays, i: number, s: { lp: number; stepSize: number; treeDepth: number; nLeapfrog: number; divergent: boolean; energy: number; acceptStat: number }): void {
@@ -66,6 +69,7 @@ export function sampleSync(model: LogDensity, options: SampleSyncOptions = {}): 
     ...options.sampler,
     numWarmup,
     metric: options.metric ?? "diag",
+    ...(options.schedule !== undefined ? { schedule: options.schedule } : {}),
     targetAccept: options.targetAccept ?? 0.8,
     maxTreeDepth: options.maxTreeDepth ?? 10,
     initStepSize: options.stepSize ?? 1,
