@@ -17,7 +17,7 @@
  * the very draws it would have made.
  */
 import { Effect } from "effect";
-import { nextWindowEnd, warmupSchedule, type ChainState, type Metric, type SamplerSettings } from "../src/inference/index.js";
+import { firstWindowEnd, nextWindowEnd, shortenWarmup, type ChainState, type SamplerSettings, type WindowUpdate } from "../src/inference/index.js";
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
 import type { ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
@@ -57,8 +57,8 @@ export class ChainActor {
   readonly chain: number;
   /** The last committed checkpoint (null before the first chunk). */
   state: ChainState | null = null;
-  /** Metric to set at the start of the next chunk (the chain stands at a window end). */
-  pendingMetric: Metric | null = null;
+  /** Window update (metric, or nutpie's switch) to apply at the start of the next chunk (the chain stands at a window end). */
+  pendingMetric: WindowUpdate | null = null;
   status: ChainStatusKind = "running";
   restarts = 0;
   /** Iteration from which the chain's draws are placeholders (a failed chain). */
@@ -80,8 +80,7 @@ export class ChainActor {
   ) {
     this.chain = config.chain;
     this.chunkSize = Math.max(1, config.sizing.initial);
-    const schedule = warmupSchedule(config.settings.numWarmup, config.settings.windows);
-    this.firstWindowEnd = schedule.windows[0]?.end ?? null;
+    this.firstWindowEnd = firstWindowEnd(config.settings);
   }
 
   get iteration(): number {
@@ -121,7 +120,7 @@ export class ChainActor {
     let n = this.chunkSize;
     if (it < warm) {
       n = Math.min(n, warm - it);
-      const we = s === null ? this.firstWindowEnd : nextWindowEnd(s);
+      const we = s === null ? this.firstWindowEnd : nextWindowEnd(s, this.config.settings);
       if (we !== null && we > it) n = Math.min(n, we - it);
     } else {
       const drawn = it - warm;
@@ -157,7 +156,7 @@ export class ChainActor {
     const warm = this.numWarmup;
     const end = it + task.iterations;
     if (it < warm) {
-      const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state);
+      const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state, this.config.settings);
       return !(we === end && this.coordinator.sharesWindowEnds);
     }
     return end - warm < this.config.numDraws && this.coordinator.stoppedAt === null && this.coordinator.withinLead(end - warm);
@@ -253,8 +252,9 @@ export class ChainActor {
         const s = self.state!;
         if (s.awaitingMetric) {
           const decision = yield* self.coordinator.windowEnd(self.chain, s);
-          self.pendingMetric = decision.metric;
+          self.pendingMetric = decision.update;
           if (decision.extendBy > 0) self.state = extendWarmup(s, decision.extendBy);
+          if (decision.endWarmup !== null) self.state = shortenWarmup(s, decision.endWarmup);
         } else if (result.count > 0 && !result.warmup) {
           if ((yield* self.coordinator.sampled(self.chain, self.sampledDraws)) === "stop") {
             self.status = "stopped-early";

@@ -10,7 +10,7 @@
  */
 import type { CompiledModel } from "../src/compile/compile.js";
 import type { ModuleModelSpec } from "../src/compile/module-model.js";
-import type { ChainState, Metric, SamplerSettings, SamplerStatsArrays } from "../src/inference/index.js";
+import type { ChainState, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
 
 /** How a worker gets a model: compiled source (constants in SharedArrayBuffers) or a module path. */
 export type ModelSpec =
@@ -73,8 +73,8 @@ export interface ChunkTask {
   /** The checkpoint to continue from; null to initialise the chain first. */
   readonly state: ChainState | null;
   readonly init: InitRequest | null;
-  /** A metric to set before running (the chain is at a window end). */
-  readonly metric: Metric | null;
+  /** The window update to apply before running (the chain is at a window end): a metric, or nutpie's switch. */
+  readonly metric: WindowUpdate | null;
   /** Iterations to run (the kernel stops earlier at a slow-window end). */
   readonly iterations: number;
   /** Where the draws go (room for `iterations` draws from `offset`). */

@@ -14,7 +14,7 @@ import { threadId } from "node:worker_threads";
 import { instantiate } from "../src/compile/compile.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
-import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
+import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo } from "../src/inference/index.js";
 import type { ChunkResult, ChunkTask, FaultSpec, ModelSpec } from "./protocol.js";
 
 /** Models a thread keeps instantiated (least recently used dropped first). */
@@ -85,7 +85,7 @@ export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
   } else {
     state = task.state;
   }
-  if (task.metric !== null) state = setMetricAtWindowEnd(model, state, task.metric);
+  if (task.metric !== null) state = applyWindowUpdate(model, state, task.metric, task.settings);
 
   const width = model.names.length;
   const start = state.iteration;

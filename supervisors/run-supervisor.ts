@@ -17,7 +17,7 @@ import { WarmupCoordinator, type EarlyStopOptions, type WarmupExtensionOptions }
 import type { OnlineDiagnostics, RunSink, RunStatusKind } from "../actors/events.js";
 import type { FaultSpec, ModelSpec } from "../actors/protocol.js";
 import { TraceStore } from "../actors/trace-store.js";
-import type { SamplerSettings } from "../src/inference/index.js";
+import type { SamplerSettings, WarmupEndRule } from "../src/inference/index.js";
 import { superviseChain, type SupervisionPolicy } from "./chain-supervisor.js";
 import { acquireScheduler } from "./scheduler.js";
 import type { PoolStartError, WorkerPool, WorkerResourceLimits } from "./worker-pool.js";
@@ -42,6 +42,8 @@ export interface RunPlan {
   readonly initRadius: number | null;
   readonly pooled: boolean;
   readonly extension: WarmupExtensionOptions | null;
+  /** Adaptive warmup length (null: fixed). */
+  readonly adaptiveWarmup: WarmupEndRule | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
   readonly faults: readonly FaultSpec[];
@@ -87,6 +89,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
   const coordinator = new WarmupCoordinator({
     numChains: plan.numChains,
     pooled: plan.pooled,
+    adaptiveWarmup: plan.adaptiveWarmup,
     extension: plan.extension,
     checkEvery: plan.checkEvery,
     earlyStop: plan.earlyStop,

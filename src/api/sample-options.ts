@@ -10,7 +10,7 @@ import type { EarlyStopOptions, WarmupExtensionOptions } from "../../actors/coor
 import type { FaultSpec } from "../../actors/protocol.js";
 import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
-import { samplerSettings, type SamplerSettings } from "../inference/index.js";
+import { samplerSettings, WARMUP_END_DEFAULTS, type SamplerSettings, type WarmupEndRule } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
 import type { SampleSyncOptions } from "./sample-sync.js";
 
@@ -63,6 +63,12 @@ export interface SampleOptions extends SampleSyncOptions {
   readonly workerResourceLimits?: WorkerResourceLimits;
   /** Test only: faults to inject into chunks (see `FaultSpec`). */
   readonly faults?: readonly FaultSpec[];
+  /**
+   * Adaptive warmup length: warmup ends (for all chains together) at the first window end where
+   * the metric has stopped moving and the chains agree (DECISIONS.md D69); `warmup` is then the
+   * cap. `true` for the defaults, or any of { floor, tolerance, rhat, block }.
+   */
+  readonly adaptiveWarmup?: boolean | { readonly floor?: number; readonly tolerance?: number; readonly rhat?: number; readonly block?: number };
 }
 
 const KNOWN = new Set([
@@ -90,6 +96,8 @@ const KNOWN = new Set([
   "stream",
   "workerResourceLimits",
   "faults",
+  "schedule",
+  "adaptiveWarmup",
 ]);
 
 /** Everything of a run that does not depend on the model. */
@@ -105,6 +113,7 @@ export interface ValidatedOptions {
   readonly initRadius: number | null;
   readonly pooled: boolean;
   readonly extension: WarmupExtensionOptions | null;
+  readonly adaptiveWarmup: WarmupEndRule | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
   readonly policy: SupervisionPolicy;
@@ -195,20 +204,19 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   const defaultThreads = pool === null ? Math.min(numChains, availableParallelism()) : pool.threads;
   const threads = Math.min(numChains, int("threads", o.threads, 1, defaultThreads, maxThreads));
   const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
-  if (o.metric !== undefined && o.metric !== "diag" && o.metric !== "dense" && o.metric !== "diag-fisher") {
-    bad("metric", o.metric, '"diag", "dense" or "diag-fisher"');
-  }
+  const adaptation = validateAdaptation(o, numWarmup);
   const targetAccept = num("targetAccept", o.targetAccept, (x) => x > 0 && x < 1, "in (0, 1)", 0.8);
   const maxTreeDepth = int("maxTreeDepth", o.maxTreeDepth, 1, 10, 30);
   const stepSize = num("stepSize", o.stepSize, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
   const initRadius = o.initRadius === undefined ? null : num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", 2);
-  if (o.sampler !== undefined) record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows"]);
+  if (o.sampler !== undefined) record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows", "fisher"]);
   let settings: SamplerSettings;
   try {
     settings = samplerSettings({
       ...o.sampler,
       numWarmup,
-      metric: o.metric ?? "diag",
+      metric: adaptation.metric,
+      schedule: adaptation.schedule,
       targetAccept,
       maxTreeDepth,
       initStepSize: stepSize,
@@ -293,6 +301,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     initRadius,
     pooled,
     extension,
+    adaptiveWarmup: adaptation.adaptiveWarmup,
     checkEvery,
     earlyStop,
     policy: { restart, chunkTimeout },
@@ -302,4 +311,36 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     resourceLimits,
     faults,
   };
+}
+
+// ---- adaptation (metric, schedule, adaptive warmup length: DECISIONS.md D66-D71) -------------
+
+/** The default metric and schedule (D71). */
+export const DEFAULT_ADAPTATION = { metric: "diag", schedule: "stan" } as const satisfies { metric: SamplerSettings["metric"]; schedule: SamplerSettings["schedule"] };
+
+function validateAdaptation(
+  o: SampleOptions,
+  numWarmup: number,
+): { metric: SamplerSettings["metric"]; schedule: SamplerSettings["schedule"]; adaptiveWarmup: WarmupEndRule | null } {
+  const metrics = ["diag", "dense", "diag-fisher", "low-rank"] as const;
+  if (o.metric !== undefined && !metrics.includes(o.metric)) bad("metric", o.metric, '"diag", "dense", "diag-fisher" or "low-rank"');
+  if (o.schedule !== undefined && o.schedule !== "stan" && o.schedule !== "nutpie") bad("schedule", o.schedule, '"stan" or "nutpie"');
+  const metric = o.metric ?? DEFAULT_ADAPTATION.metric;
+  // A metric given without a schedule takes the one it is made for; Fisher metrics nutpie's.
+  const schedule = o.schedule ?? (o.metric === undefined ? DEFAULT_ADAPTATION.schedule : metric === "low-rank" || metric === "diag-fisher" ? "nutpie" : "stan");
+  if (schedule === "nutpie" && metric !== "diag-fisher" && metric !== "low-rank") bad("schedule", o.schedule, `"stan" with metric "${metric}" (nutpie's schedule adapts "diag-fisher" or "low-rank")`);
+  if (schedule === "stan" && metric === "low-rank") bad("schedule", o.schedule, '"nutpie" with metric "low-rank"');
+  let adaptiveWarmup: WarmupEndRule | null = null;
+  if (o.adaptiveWarmup !== undefined && o.adaptiveWarmup !== false) {
+    const a = o.adaptiveWarmup === true ? {} : record("adaptiveWarmup", o.adaptiveWarmup, ["floor", "tolerance", "rhat", "block"]);
+    adaptiveWarmup = {
+      ...WARMUP_END_DEFAULTS,
+      floor: int("adaptiveWarmup.floor", a.floor, 0, WARMUP_END_DEFAULTS.floor),
+      tolerance: num("adaptiveWarmup.tolerance", a.tolerance, (x) => x > 0 && Number.isFinite(x), "finite and > 0", WARMUP_END_DEFAULTS.tolerance),
+      rhat: num("adaptiveWarmup.rhat", a.rhat, (x) => x > 1, "a number > 1", WARMUP_END_DEFAULTS.rhat),
+      block: int("adaptiveWarmup.block", a.block, 1, WARMUP_END_DEFAULTS.block),
+    };
+    if (adaptiveWarmup.floor > numWarmup) bad("adaptiveWarmup.floor", adaptiveWarmup.floor, `at most warmup (${numWarmup}), the cap`);
+  }
+  return { metric, schedule, adaptiveWarmup };
 }

@@ -175,6 +175,7 @@ function planOf(resolved: ResolvedModel, opts: ValidatedOptions, inits: (Float64
     initRadius: opts.initRadius,
     pooled: opts.pooled,
     extension: opts.extension,
+    adaptiveWarmup: opts.adaptiveWarmup,
     checkEvery: opts.checkEvery,
     earlyStop: opts.earlyStop,
     faults: opts.faults,

@@ -51,6 +51,7 @@ import {
   type WelfordDiag,
 } from "./welford.js";
 import {
+  warmupSchedule,
   computeNextWindow,
   endOfAdaptationWindow,
   inAdaptationWindow,
@@ -374,6 +375,19 @@ export function nextWindowEnd(state: ChainState, settings: Partial<SamplerSettin
   if (!w.enabled || state.iteration >= state.numWarmup) return null;
   if (w.nextWindow < w.counter || w.nextWindow >= w.numWarmup) return null;
   return w.nextWindow + 1;
+}
+
+/** The iteration count at which the first window ends (before a chain has a state), or null. */
+export function firstWindowEnd(settingsIn: Partial<SamplerSettings>): number | null {
+  const settings = samplerSettings(settingsIn);
+  if (settings.schedule === "nutpie") {
+    if (settings.numWarmup < 20) return null;
+    const none = new Float64Array(0);
+    const fs = initFisherSchedule("diag", settings.numWarmup, settings.fisher, settings.metricUpdate === "self", none, none);
+    const it = nextFisherSwitch(fs, 0, settings.fisher);
+    return it === null ? null : it + 1;
+  }
+  return warmupSchedule(settings.numWarmup, settings.windows).windows[0]?.end ?? null;
 }
 
 export function isWarmup(state: ChainState): boolean {

@@ -7,3 +7,4 @@ export * from "./fisher.js";
 export * from "./linalg.js";
 export * from "./low-rank.js";
 export * from "./schedule.js";
+export * from "./convergence.js";
