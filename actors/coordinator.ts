@@ -33,6 +33,10 @@ import { DrawSet, essBulkDS, essTailDS, rhatDS } from "../src/diagnostics/conver
 import {
   compactEstimator,
   estimatorDiagonal,
+  learnedLambda,
+  learnsParameterisationNow,
+  mergeReparamStats,
+  type FisherScheduleSettings,
   finalPhaseLength,
   mergeEstimators,
   mergeWindowAccumulators,
@@ -70,6 +74,8 @@ export interface CoordinatorOptions {
   readonly pooled: boolean;
   /** Adaptive warmup length: end warmup at the first window end where the rule holds (null: fixed length). */
   readonly adaptiveWarmup: WarmupEndRule | null;
+  /** nutpie's schedule settings (when the parameterisation is learned). */
+  readonly fisher: FisherScheduleSettings;
   readonly extension: WarmupExtensionOptions | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
@@ -242,10 +248,17 @@ export class WarmupCoordinator {
         this.opts.sink.event({ type: "warmup-ended", iteration: first.iteration, numWarmup: first.iteration + endWarmup, change: verdict.change, maxRhat: verdict.rhat });
       }
     }
+    // Learned parameterisation (pooled): every chain moves to the lambdas of all chains' statistics.
+    let lambda: Float64Array | null = null;
+    if (this.opts.pooled && nutpie && learnsParameterisationNow(first, this.opts.fisher)) {
+      const rp = first.reparam!;
+      lambda = learnedLambda(mergeReparamStats(states.map((s) => s.reparam!.stats)), rp.sizes, rp.lambda);
+      this.opts.sink.event({ type: "reparameterised", iteration: first.iteration, lambda: Array.from(lambda) });
+    }
     let pooledUpdate: WindowUpdate | null = null;
     if (this.opts.pooled) {
       pooledUpdate = nutpie
-        ? { kind: "fisher", foreground: foregrounds?.get(-1) ?? (pooled as FisherEstimator) }
+        ? { kind: "fisher", foreground: foregrounds?.get(-1) ?? (pooled as FisherEstimator), lambda }
         : { kind: "metric", metric: metricFromAccumulator(pooled as WindowAccumulator, first.metric) };
     }
     let extendBy = 0;

@@ -56,6 +56,12 @@ export type RunEvent =
       readonly change: number;
       readonly maxRhat: number;
     }
+  | {
+      /** A learned parameterisation was set (pooled): lambda per learned node (0 non-centred, 1 centred). */
+      readonly type: "reparameterised";
+      readonly iteration: number;
+      readonly lambda: readonly number[];
+    }
   | { readonly type: "early-stop"; readonly draws: number; readonly maxRhat: number; readonly minEssBulk: number; readonly minEssTail: number }
   | { readonly type: "paused" }
   | { readonly type: "resumed" }

@@ -90,6 +90,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
     numChains: plan.numChains,
     pooled: plan.pooled,
     adaptiveWarmup: plan.adaptiveWarmup,
+    fisher: plan.settings.fisher,
     extension: plan.extension,
     checkEvery: plan.checkEvery,
     earlyStop: plan.earlyStop,

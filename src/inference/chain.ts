@@ -32,6 +32,11 @@ import {
   initFisherSchedule,
   nextFisherSwitch,
   NUTPIE_SCHEDULE,
+  initReparam,
+  learnedLambda,
+  newEstimator,
+  reparamAdd,
+  type ReparamState,
   type FisherEstimator,
   type FisherScheduleSettings,
   type FisherScheduleState,
@@ -183,6 +188,8 @@ export interface ChainState {
   accumulator: WindowAccumulator | null;
   /** nutpie's schedule: its estimators and counters (null with Stan's, or numWarmup < 20). */
   fisher: FisherScheduleState | null;
+  /** Learned parameterisation (models with `noncentered: "learn"` nodes; nutpie's schedule learns it). */
+  reparam: ReparamState | null;
   /** A slow window has ended and the metric has not been set yet ("external" mode). */
   awaitingMetric: boolean;
   rng: RngState;
@@ -239,6 +246,9 @@ export function initChainState(model: LogDensity, settingsIn: Partial<SamplerSet
   const chain = options.chain ?? 0;
   const d = model.dim;
   const rng = Rng.fromSeed(options.seed, chain);
+  // The model instance may be shared with other chains: start from the initial lambdas.
+  const rp = model.reparam;
+  if (rp !== undefined) rp.lambda.set(rp.nodes.map((n) => n.initial));
   const init = findInitialPoint(model, rng, {
     ...(options.init !== undefined ? { values: options.init } : {}),
     ...(options.initRadius !== undefined ? { radius: options.initRadius } : {}),
@@ -300,6 +310,7 @@ export function initChainState(model: LogDensity, settingsIn: Partial<SamplerSet
     windows,
     accumulator: windows.enabled ? newAccumulator(metricKind, d) : null,
     fisher,
+    reparam: rp === undefined ? null : initReparam(rp.lambda, rp.nodes.map((n) => n.size)),
     awaitingMetric: false,
     rng: rng.getState(),
     gradientEvaluations: evals,
@@ -412,6 +423,7 @@ function applyWindowMetric(kernel: NutsKernel, rng: Rng, s: ChainState, metric: 
 
 function loadKernel(model: LogDensity, s: ChainState): NutsKernel {
   if (model.dim !== s.dim) throw new Error(`model has dimension ${model.dim}, chain state ${s.dim}`);
+  if (s.reparam !== null && model.reparam !== undefined) model.reparam.lambda.set(s.reparam.lambda);
   const kernel = acquireKernel(model, s.metric);
   kernel.setPoint(s.position, s.gradient, s.logDensity);
   kernel.gradientEvaluations = 0;
@@ -462,19 +474,86 @@ function updateFisherMetric(kernel: NutsKernel, rng: Rng, s: ChainState, it: num
   }
 }
 
+/** Whether the switch the chain stands at is where its parameterisation is learned. */
+export function learnsParameterisationNow(s: ChainState, settings: FisherScheduleSettings): boolean {
+  return s.reparam !== null && !s.reparam.learned && s.fisher !== null && s.iteration >= settings.reparamAt && s.fisher.earlyEnd >= settings.reparamAt;
+}
+
 /** nutpie: the switch (the foreground becomes `foreground`, or the chain's own background), then the metric. */
-function applyFisherSwitch(kernel: NutsKernel, rng: Rng, s: ChainState, foreground: FisherEstimator | null, settings: FisherScheduleSettings): void {
+function applyFisherSwitch(
+  model: LogDensity,
+  kernel: NutsKernel,
+  rng: Rng,
+  s: ChainState,
+  foreground: FisherEstimator | null,
+  lambda: Float64Array | null,
+  settings: FisherScheduleSettings,
+): void {
   const fs = s.fisher!;
   fisherSwitch(fs, foreground, s.dim);
-  updateFisherMetric(kernel, rng, s, s.iteration - 1, fs, settings);
+  if (learnsParameterisationNow(s, settings)) {
+    const rp = s.reparam!;
+    changeParameterisation(model, kernel, s, lambda ?? learnedLambda(rp.stats, rp.sizes, rp.lambda));
+    // The estimators hold draws of the old coordinates: both start again, and the metric stays
+    // (rescaled) until the next switch.
+    fs.foreground = newEstimator(fs.kind, s.dim);
+    fs.background = newEstimator(fs.kind, s.dim);
+    fs.hold = true;
+  } else {
+    updateFisherMetric(kernel, rng, s, s.iteration - 1, fs, settings);
+  }
   s.awaitingMetric = false;
+}
+
+/**
+ * Moves the chain to new lambdas: the point keeps its constrained values (z' = lambda' loc +
+ * scale^(lambda' - 1) (x - loc)); the metric's entries of those coordinates are rescaled by the
+ * typical scale^(lambda' - lambda) (from the collected log scales).
+ */
+function changeParameterisation(model: LogDensity, kernel: NutsKernel, s: ChainState, lambda: Float64Array): void {
+  const rp = s.reparam!;
+  const re = model.reparam!;
+  const q = Float64Array.from(kernel.q);
+  const ls = re.locScale(q);
+  const inverse = Float64Array.from(s.metric.inverse);
+  const n = Math.max(1, rp.stats.n);
+  let e = 0;
+  re.nodes.forEach((node, k) => {
+    const from = rp.lambda[k]!;
+    const to = lambda[k]!;
+    for (let i = 0; i < node.size; i++, e++) {
+      const j = node.offset + i;
+      const loc = ls[k]!.loc[i]!;
+      const sc = ls[k]!.scale[i]!;
+      const x = loc + Math.pow(sc, 1 - from) * (q[j]! - from * loc);
+      q[j] = to * loc + Math.pow(sc, to - 1) * (x - loc);
+      if (s.metric.kind !== "dense") inverse[j] = inverse[j]! * Math.exp(2 * (to - from) * (rp.stats.n > 0 ? rp.stats.sumLogS[e]! / n : 0));
+    }
+  });
+  rp.lambda.set(lambda);
+  rp.learned = true;
+  re.lambda.set(lambda);
+  const g = new Float64Array(s.dim);
+  const lp = model.logDensityGradient(q, g);
+  kernel.gradientEvaluations++;
+  kernel.setPoint(q, g, lp);
+  if (s.metric.kind === "diag") s.metric = { kind: "diag", inverse };
+  else if (s.metric.kind === "low-rank") s.metric = { ...s.metric, inverse };
+  kernel.setMetric(s.metric);
 }
 
 /**
  * What a coordinator hands a chain standing at a window end: Stan's schedule, the metric;
  * nutpie's, the foreground estimator to switch to (pooled), or null for the chain's own.
  */
-export type WindowUpdate = { readonly kind: "metric"; readonly metric: Metric } | { readonly kind: "fisher"; readonly foreground: FisherEstimator | null };
+export type WindowUpdate =
+  | { readonly kind: "metric"; readonly metric: Metric }
+  | {
+      readonly kind: "fisher";
+      readonly foreground: FisherEstimator | null;
+      /** Learned lambdas to move to (pooled), null for the chain's own (where it learns its parameterisation). */
+      readonly lambda?: Float64Array | null;
+    };
 
 /** Applies a `WindowUpdate` at a window end (the chain is `awaitingMetric`); returns the next state. */
 export function applyWindowUpdate(model: LogDensity, state: ChainState, update: WindowUpdate, settingsIn: Partial<SamplerSettings> = {}): ChainState {
@@ -485,7 +564,7 @@ export function applyWindowUpdate(model: LogDensity, state: ChainState, update: 
   const kernel = loadKernel(model, s);
   try {
     const rng = Rng.fromState(s.rng);
-    applyFisherSwitch(kernel, rng, s, update.foreground === null ? null : structuredClone(update.foreground), settings.fisher);
+    applyFisherSwitch(model, kernel, rng, s, update.foreground === null ? null : structuredClone(update.foreground), update.lambda ?? null, settings.fisher);
     storeKernel(kernel, rng, s);
   } finally {
     releaseKernel(kernel);
@@ -562,10 +641,15 @@ export function runIterations(
       done++;
       if (warmup && fs !== null) {
         s.stepSize = learnStepSize(da, stats.acceptStat, daSettings);
-        const action = fisherStep(fs, it, drawMoved(kernel.lastDrawIndex, stats.divergent), kernel.q, kernel.g, settings.fisher);
+        const moved = drawMoved(kernel.lastDrawIndex, stats.divergent);
+        const rp = s.reparam;
+        if (rp !== null && !rp.learned && moved && it >= settings.fisher.reparamFrom && it < settings.fisher.reparamAt) {
+          reparamAdd(rp, kernel.g, model.reparam!.nodes.map((n) => n.offset), model.reparam!.locScale(kernel.q));
+        }
+        const action = fisherStep(fs, it, moved, kernel.q, kernel.g, settings.fisher);
         if (action === "switch") {
           s.awaitingMetric = true;
-          if (settings.metricUpdate === "self") applyFisherSwitch(kernel, rng, s, null, settings.fisher);
+          if (settings.metricUpdate === "self") applyFisherSwitch(model, kernel, rng, s, null, null, settings.fisher);
         } else if (action === "update") {
           updateFisherMetric(kernel, rng, s, it, fs, settings.fisher);
         }

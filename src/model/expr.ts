@@ -16,6 +16,8 @@ let nextId = 0;
 export type NodeKind =
   | { readonly kind: "const"; readonly values: Float64Array; readonly integer: boolean }
   | { readonly kind: "param"; readonly block: ParamBlock }
+  /** A scalar the sampler may change at run time (a learned parameterisation's lambda): never folded, no gradient. */
+  | { readonly kind: "tunable"; readonly slot: TunableSlot }
   | { readonly kind: "elementwise"; readonly op: string }
   /** out[k] = input[map[k]]: slices, gathers by index, reshapes, diagonals. */
   | { readonly kind: "access"; readonly map: Int32Array }
@@ -37,6 +39,12 @@ export interface ScanBody {
   readonly xs: readonly Expr[];
   readonly result: Expr;
   readonly free: readonly Expr[];
+}
+
+/** One run-time tunable scalar: entry `index` of the compiled model's tunable vector. */
+export interface TunableSlot {
+  readonly name: string;
+  index: number;
 }
 
 /** The unconstrained coordinates of one parameter: q[offset .. offset + size). */
@@ -284,6 +292,11 @@ export function custom(op: CustomOp, inputs: readonly ExprLike[], shape: Shape, 
     return constant(values, shape, label);
   }
   return new Expr({ kind: "custom", op }, shape, xs, label);
+}
+
+/** A run-time tunable scalar (used by the builder only). */
+export function tunableLeaf(slot: TunableSlot): Expr {
+  return new Expr({ kind: "tunable", slot }, [], [], slot.name);
 }
 
 /** Free parameter coordinates, before any transform (used by the builder only). */

@@ -8,3 +8,4 @@ export * from "./linalg.js";
 export * from "./low-rank.js";
 export * from "./schedule.js";
 export * from "./convergence.js";
+export * from "./reparam.js";

@@ -29,6 +29,13 @@ export interface FisherScheduleSettings {
   /** Draws between metric re-estimates from the foreground; null: nutpie's (1 diagonal, 20 low-rank). */
   readonly updateEvery: number | null;
   readonly lowRank: LowRankSettings;
+  /**
+   * Learned parameterisations (models with `noncentered: "learn"` nodes): statistics from the
+   * draws of iterations [reparamFrom, reparamAt), lambda set at the first switch from
+   * `reparamAt` on (no learning when the early phase ends before it).
+   */
+  readonly reparamFrom: number;
+  readonly reparamAt: number;
 }
 
 export const NUTPIE_SCHEDULE: FisherScheduleSettings = {
@@ -39,6 +46,8 @@ export const NUTPIE_SCHEDULE: FisherScheduleSettings = {
   growth: 1.5,
   updateEvery: null,
   lowRank: LOW_RANK_DEFAULTS,
+  reparamFrom: 30,
+  reparamAt: 100,
 };
 
 export interface FisherScheduleState {
@@ -62,6 +71,8 @@ export interface FisherScheduleState {
   pendingWindow: number | null;
   /** The adaptation was ended early (adaptive warmup length): the metric stays as it is. */
   ended: boolean;
+  /** After a change of parameterisation: no metric re-estimates until the next switch (the estimators restarted). */
+  hold: boolean;
 }
 
 export type FisherAction = "none" | "update" | "switch";
@@ -97,6 +108,7 @@ export function initFisherSchedule(
     switches: 0,
     pendingWindow: null,
     ended: false,
+    hold: false,
   };
 }
 
@@ -139,7 +151,7 @@ export function fisherStep(
     fs.pendingWindow = early ? null : next;
     return "switch";
   }
-  return it - fs.lastUpdate >= fs.updateEvery ? "update" : "none";
+  return !fs.hold && it - fs.lastUpdate >= fs.updateEvery ? "update" : "none";
 }
 
 /** The switch: the foreground becomes `foreground` (pooled) or the background; a new background. */
@@ -150,6 +162,7 @@ export function fisherSwitch(fs: FisherScheduleState, foreground: FisherEstimato
   if (fs.pendingWindow !== null) fs.currentWindow = fs.pendingWindow;
   fs.pendingWindow = null;
   fs.switches++;
+  fs.hold = false;
 }
 
 /**
