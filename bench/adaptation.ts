@@ -27,13 +27,12 @@
  *   node dist/bench/adaptation.js [--posteriors a,b | --set bench|pdb|all] [--configs x,y] [--seeds 1,2,3]
  *                                 [--no-stan] [--resume] [--render] [--out bench/ADAPTATION.md]
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Posterior } from "../src/api/posterior.js";
 import { sample } from "../src/api/sample.js";
-import type { SampleOptions } from "../src/api/sample-options.js";
 import { createWorkerPool } from "../src/api/worker-pool.js";
 import { compile } from "../src/compile/compile.js";
 import type { Model } from "../src/model/builder.js";
@@ -44,27 +43,7 @@ import { BENCHMARK_NAMES, benchmarkModel, type BenchmarkName } from "./models/in
 import { projectRoot } from "./paths.js";
 import { probeStan, runRstan, type StanOutput } from "./stan-runner.js";
 
-// ---- configurations ---------------------------------------------------------------------
-
-export interface AdaptationConfig {
-  readonly name: string;
-  readonly options: Partial<SampleOptions>;
-}
-
-const METRICS = [
-  ["stan-diag", { metric: "diag", schedule: "stan" }],
-  ["nutpie-diag", { metric: "diag-fisher", schedule: "nutpie" }],
-  ["low-rank", { metric: "low-rank", schedule: "nutpie" }],
-] as const;
-
-export const CONFIGS: readonly AdaptationConfig[] = METRICS.flatMap(([m, opts]) =>
-  (["pooled", "chain"] as const).flatMap((pool) =>
-    (["fixed", "adaptive"] as const).map((len) => ({
-      name: `${m}/${pool}/${len}`,
-      options: { ...opts, pooledWarmup: pool === "pooled", adaptiveWarmup: len === "adaptive" } as Partial<SampleOptions>,
-    })),
-  ),
-);
+import { CONFIGS, type AdaptationConfig } from "./adaptation-configs.js";
 
 /** The present default before this benchmark (D12, D14): the baseline for "new divergences". */
 const BASELINE = "stan-diag/pooled/fixed";
@@ -81,12 +60,14 @@ const { values: args } = parseArgs({
     resume: { type: "boolean", default: false },
     render: { type: "boolean", default: false },
     out: { type: "string" },
+    results: { type: "string", default: "results.json" },
   },
 });
 const ROOT = projectRoot();
 const OUT = args.out ?? join(ROOT, "bench", "ADAPTATION.md");
 const WORK = join(ROOT, "bench", "adaptation");
-const RESULTS = join(WORK, "results.json");
+/** This process's results file; the report merges every results*.json (parts of a grid run at once). */
+const RESULTS = join(WORK, args.results);
 const PDB = Object.keys(posteriordbModels);
 const ALL = [...BENCHMARK_NAMES, ...PDB];
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -229,9 +210,28 @@ interface Saved {
 
 const keyOf = (r: Pick<RunRecord, "posterior" | "system" | "seed">) => `${r.posterior}|${r.system}|${r.seed}`;
 
+function readSaved(file: string): Saved {
+  if (!existsSync(file)) return { records: [], notes: [], runs: [] };
+  return JSON.parse(readFileSync(file, "utf8"), (_, v) => (v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v)) as Saved;
+}
+
 function load(): Saved {
-  if (!existsSync(RESULTS)) return { records: [], notes: [], runs: [] };
-  return JSON.parse(readFileSync(RESULTS, "utf8"), (_, v) => (v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v)) as Saved;
+  return readSaved(RESULTS);
+}
+
+/** Every results*.json of the work folder merged (a later file's record wins for the same key). */
+function loadAll(): Saved {
+  const files = existsSync(WORK) ? readdirSync(WORK).filter((f) => /^results.*\.json$/.test(f)).sort() : [];
+  const byKey = new Map<string, RunRecord>();
+  const out: Saved = { records: [], notes: [], runs: [] };
+  for (const f of files) {
+    const s = readSaved(join(WORK, f));
+    for (const r of s.records) byKey.set(keyOf(r), r);
+    out.notes.push(...s.notes);
+    out.runs.push(...s.runs);
+  }
+  out.records = [...byKey.values()];
+  return out;
 }
 
 function save(s: Saved): void {
@@ -398,7 +398,7 @@ function render(saved: Saved): { text: string; last: string } {
 async function main(): Promise<void> {
   const saved = load();
   if (args.render) {
-    const { text, last } = render(saved);
+    const { text, last } = render(loadAll());
     writeFileSync(OUT, text);
     console.log(last);
     return;
@@ -409,7 +409,7 @@ async function main(): Promise<void> {
   const seeds = args.seeds.split(",").map(Number);
   const stanProblem = args["no-stan"] ? "--no-stan given" : probeStan();
   if (stanProblem !== null) log(`Stan skipped: ${stanProblem}`);
-  const have = new Set(saved.records.map(keyOf));
+  const have = new Set(loadAll().records.map(keyOf));
   const started = new Date().toISOString();
   const loads: number[] = [loadavg()[0]!];
   const pool = await createWorkerPool({ threads: 2 });
@@ -447,7 +447,7 @@ async function main(): Promise<void> {
   }
   saved.runs.push({ started, finished: new Date().toISOString(), load: [Math.min(...loads), Math.max(...loads)], what: `${posteriors.length} posteriors x ${configs.length} configurations x seeds ${seeds.join(",")}` });
   save(saved);
-  const { text, last } = render(saved);
+  const { text, last } = render(loadAll());
   writeFileSync(OUT, text);
   console.log(last);
 }

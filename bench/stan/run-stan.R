@@ -67,6 +67,10 @@ cache <- file.path("bench", "stan", ".cache")
 dir.create(cache, showWarnings = FALSE, recursive = TRUE)
 
 code <- paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n")
+# rstan 2.21 (stanc2) predates the `array[...] T x` declarations of newer posteriordb programs:
+# rewrite them in the old form, `T x[...]` (function arguments `array[] T x` as `T[] x`).
+code <- gsub("array\\[\\]\\s+([A-Za-z_]+)\\s+([A-Za-z_][A-Za-z0-9_]*)", "\\1[] \\2", code, perl = TRUE)
+code <- gsub("array\\[([^\\]]+)\\]\\s+([A-Za-z_]+(?:<[^>]*>)?(?:\\[[^\\]]*\\])?)\\s+([A-Za-z_][A-Za-z0-9_]*)", "\\2 \\3[\\1]", code, perl = TRUE)
 versions <- list(
   R = paste(R.version$major, R.version$minor, sep = "."),
   rstan = as.character(packageVersion("rstan")),

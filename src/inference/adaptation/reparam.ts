@@ -10,9 +10,11 @@
  * Skold 2007's weight). We measure that share from warmup's own draws and gradients: by the
  * score identity E[(d log p / dx)^2] = E[-d^2 log p / dx^2] = E[1/scale^2] + (data precision), so
  *
- *   w_i = 1 - E[1/scale_i^2] / E[(d log p / dx_i)^2],  lambda = mean over the node's elements of w_i,
+ *   w = 1 - sum_i E[1/scale_i^2] / sum_i E[(d log p / dx_i)^2]  (over the node's elements),
  *
- * with d log p / dx = (d log p / dz) scale^(lambda - 1) at the current lambda. Clipped to [0, 1].
+ * with d log p / dx = (d log p / dz) scale^(lambda - 1) at the current lambda; clipped to [0, 1]
+ * and snapped to the pure forms near the ends (`REPARAM_SNAP`: measured, an intermediate lambda
+ * near 1 was far worse than 1 on `stress`, DECISIONS.md D70).
  */
 
 /** Sums over the collected draws, per element of every learned node (nodes concatenated). */
@@ -77,18 +79,29 @@ export function mergeReparamStats(list: readonly ReparamStats[]): ReparamStats {
   return out;
 }
 
-/** The learned lambda per node from the statistics (the current one where fewer than 10 draws were seen). */
-export function learnedLambda(stats: ReparamStats, sizes: readonly number[], current: Float64Array): Float64Array {
+/** Near the pure forms, the pure form: lambda below this is 0, above 1 minus it is 1 (D70). */
+export const REPARAM_SNAP = 0.25;
+
+/**
+ * The learned lambda per node from the statistics (the current one where fewer than 10 draws
+ * were seen): the node's data share w = 1 - sum E[1/scale^2] / sum E[(d log p / dx)^2] over its
+ * elements (a ratio of sums, so that the noise of single elements does not bias it), clipped to
+ * [0, 1], and snapped to 0 or 1 within `snap` of them.
+ */
+export function learnedLambda(stats: ReparamStats, sizes: readonly number[], current: Float64Array, snap = REPARAM_SNAP): Float64Array {
   const out = Float64Array.from(current);
   if (stats.n < 10) return out;
   let e = 0;
   sizes.forEach((size, k) => {
-    let sum = 0;
+    let prior = 0;
+    let total = 0;
     for (let i = 0; i < size; i++, e++) {
-      const w = 1 - stats.sumInvS2[e]! / stats.sumG2[e]!;
-      sum += Number.isFinite(w) ? Math.min(1, Math.max(0, w)) : 0;
+      prior += stats.sumInvS2[e]!;
+      total += stats.sumG2[e]!;
     }
-    out[k] = sum / size;
+    const w = 1 - prior / total;
+    const c = Number.isFinite(w) ? Math.min(1, Math.max(0, w)) : current[k]!;
+    out[k] = c < snap ? 0 : c > 1 - snap ? 1 : c;
   });
   return out;
 }
