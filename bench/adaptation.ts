@@ -282,7 +282,10 @@ interface Summary {
   readonly worstAt: string;
   readonly failed: readonly string[];
   readonly below09: number;
+  /** Posteriors where the baseline had no divergence (all seeds) and this configuration has some. */
   readonly newDivergences: readonly string[];
+  /** Posteriors where it has more divergences than the baseline (information). */
+  readonly moreDivergences: readonly string[];
   readonly answerMedian: number;
   readonly complete: boolean;
 }
@@ -292,6 +295,7 @@ function summarise(records: readonly RunRecord[], posteriors: readonly string[],
     const counted: { p: string; ratio: number; answer: number }[] = [];
     const failed: string[] = [];
     const newDiv: string[] = [];
+    const moreDiv: string[] = [];
     let ran = 0;
     for (const p of posteriors) {
       const stan = records.filter((r) => r.posterior === p && r.system === "rstan");
@@ -301,7 +305,8 @@ function summarise(records: readonly RunRecord[], posteriors: readonly string[],
       if (!c.pass) failed.push(p);
       else counted.push({ p, ratio: c.ratio, answer: c.answer });
       const base = records.filter((r) => r.posterior === p && r.system === BASELINE).reduce((a, r) => a + r.divergences, 0);
-      if (c.divergences > base) newDiv.push(`${p} (${c.divergences} vs ${base})`);
+      if (c.divergences > base) moreDiv.push(`${p} (${c.divergences} vs ${base})`);
+      if (c.divergences > 0 && base === 0) newDiv.push(`${p} (${c.divergences})`);
     }
     const worst = counted.reduce((w, x) => (x.ratio < w.ratio ? x : w), { p: "-", ratio: Infinity, answer: NaN });
     return {
@@ -313,6 +318,7 @@ function summarise(records: readonly RunRecord[], posteriors: readonly string[],
       failed,
       below09: counted.filter((x) => x.ratio < 0.9).length,
       newDivergences: newDiv,
+      moreDivergences: moreDiv,
       answerMedian: median(counted.map((x) => x.answer).filter((x) => !Number.isNaN(x))),
       complete: ran === posteriors.length,
     };
@@ -350,7 +356,7 @@ function render(saved: Saved): { text: string; last: string } {
   lines.push("## Summary per configuration", "");
   lines.push(
     table(
-      ["configuration", "posteriors counted", "median ratio", "worst ratio (where)", "below 0.9x", "failed pass rule", "more divergences than " + BASELINE, "median answer ratio"],
+      ["configuration", "posteriors counted", "median ratio", "worst ratio (where)", "below 0.9x", "failed pass rule", "new divergences (none in " + BASELINE + ")", "more divergences than it", "median answer ratio"],
       summaries.map((s) => [
         s.system === choice?.system ? `**${s.system}**` : s.system,
         `${s.n}${s.complete ? "" : " (not run on all)"}`,
@@ -359,6 +365,7 @@ function render(saved: Saved): { text: string; last: string } {
         String(s.below09),
         s.failed.length ? s.failed.join(", ") : "none",
         s.newDivergences.length ? s.newDivergences.join(", ") : "none",
+        s.moreDivergences.length ? s.moreDivergences.join(", ") : "none",
         `${fmt(s.answerMedian, 1)}x`,
       ]),
     ),

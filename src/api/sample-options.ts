@@ -27,7 +27,7 @@ export interface SampleOptions extends SampleSyncOptions {
    * and ends them when it ends.
    */
   readonly pool?: WorkerPool;
-  /** Pool the chains' window accumulators into one metric at every slow-window end (true). */
+  /** Pool the chains' window statistics into one metric at every window end / switch (true). */
   readonly pooledWarmup?: boolean;
   /**
    * Extend warmup by another slow window when, at the end of the last one, the
@@ -66,7 +66,8 @@ export interface SampleOptions extends SampleSyncOptions {
   /**
    * Adaptive warmup length: warmup ends (for all chains together) at the first window end where
    * the metric has stopped moving and the chains agree (DECISIONS.md D69); `warmup` is then the
-   * cap. `true` for the defaults, or any of { floor, tolerance, rhat, block }.
+   * cap. `true` for the defaults, or any of { floor, tolerance, rhat, block }. Default: on with
+   * nutpie's schedule (the default), off with Stan's.
    */
   readonly adaptiveWarmup?: boolean | { readonly floor?: number; readonly tolerance?: number; readonly rhat?: number; readonly block?: number };
 }
@@ -315,8 +316,12 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
 
 // ---- adaptation (metric, schedule, adaptive warmup length: DECISIONS.md D66-D71) -------------
 
-/** The default metric and schedule (D71). */
-export const DEFAULT_ADAPTATION = { metric: "diag", schedule: "stan" } as const satisfies { metric: SamplerSettings["metric"]; schedule: SamplerSettings["schedule"] };
+/** The default adaptation of `sample` (D71, chosen by `bench:adaptation`): low-rank Fisher metric, nutpie's schedule, adaptive length. */
+export const DEFAULT_ADAPTATION = { metric: "low-rank", schedule: "nutpie", adaptiveWarmup: true } as const satisfies {
+  metric: SamplerSettings["metric"];
+  schedule: SamplerSettings["schedule"];
+  adaptiveWarmup: boolean;
+};
 
 function validateAdaptation(
   o: SampleOptions,
@@ -331,8 +336,10 @@ function validateAdaptation(
   if (schedule === "nutpie" && metric !== "diag-fisher" && metric !== "low-rank") bad("schedule", o.schedule, `"stan" with metric "${metric}" (nutpie's schedule adapts "diag-fisher" or "low-rank")`);
   if (schedule === "stan" && metric === "low-rank") bad("schedule", o.schedule, '"nutpie" with metric "low-rank"');
   let adaptiveWarmup: WarmupEndRule | null = null;
-  if (o.adaptiveWarmup !== undefined && o.adaptiveWarmup !== false) {
-    const a = o.adaptiveWarmup === true ? {} : record("adaptiveWarmup", o.adaptiveWarmup, ["floor", "tolerance", "rhat", "block"]);
+  // On by default with nutpie's schedule; Stan's schedule keeps Stan's fixed windows unless asked.
+  const adaptive = o.adaptiveWarmup ?? (schedule === "nutpie" && DEFAULT_ADAPTATION.adaptiveWarmup);
+  if (adaptive !== false) {
+    const a = adaptive === true ? {} : record("adaptiveWarmup", adaptive, ["floor", "tolerance", "rhat", "block"]);
     adaptiveWarmup = {
       ...WARMUP_END_DEFAULTS,
       floor: int("adaptiveWarmup.floor", a.floor, 0, WARMUP_END_DEFAULTS.floor),
@@ -340,7 +347,11 @@ function validateAdaptation(
       rhat: num("adaptiveWarmup.rhat", a.rhat, (x) => x > 1, "a number > 1", WARMUP_END_DEFAULTS.rhat),
       block: int("adaptiveWarmup.block", a.block, 1, WARMUP_END_DEFAULTS.block),
     };
-    if (adaptiveWarmup.floor > numWarmup) bad("adaptiveWarmup.floor", adaptiveWarmup.floor, `at most warmup (${numWarmup}), the cap`);
+    // With the default rule, a warmup below the floor is simply fixed; an explicit floor must fit.
+    if (adaptiveWarmup.floor > numWarmup) {
+      if (o.adaptiveWarmup === undefined || o.adaptiveWarmup === true) adaptiveWarmup = null;
+      else bad("adaptiveWarmup.floor", adaptiveWarmup.floor, `at most warmup (${numWarmup}), the cap`);
+    }
   }
   return { metric, schedule, adaptiveWarmup };
 }
