@@ -491,9 +491,12 @@ function applyFisherSwitch(
 ): void {
   const fs = s.fisher!;
   fisherSwitch(fs, foreground, s.dim);
-  if (learnsParameterisationNow(s, settings)) {
-    const rp = s.reparam!;
-    changeParameterisation(model, kernel, s, lambda ?? learnedLambda(rp.stats, rp.sizes, rp.lambda));
+  const rp = s.reparam;
+  const next = rp !== null && learnsParameterisationNow(s, settings) ? (lambda ?? learnedLambda(rp.stats, rp.sizes, rp.lambda)) : null;
+  // The lambdas stay where they were: nothing moves, adaptation goes on undisturbed.
+  if (next !== null && next.every((l, k) => l === rp!.lambda[k])) rp!.learned = true;
+  if (next !== null && !rp!.learned) {
+    changeParameterisation(model, kernel, s, next);
     // The estimators hold draws of the old coordinates: both start again, and the metric stays
     // (rescaled) until the next switch.
     fs.foreground = newEstimator(fs.kind, s.dim);

@@ -20,7 +20,7 @@ export interface WarmupEndRule {
   readonly minFinal: number;
 }
 
-export const WARMUP_END_DEFAULTS: WarmupEndRule = { floor: 150, tolerance: 0.2, rhat: 1.1, block: 50, finalFraction: 0.15, minFinal: 50 };
+export const WARMUP_END_DEFAULTS: WarmupEndRule = { floor: 300, tolerance: 0.2, rhat: 1.1, block: 50, finalFraction: 0.15, minFinal: 50 };
 
 /** RMS over coordinates of log(a_i / b_i) (Infinity when any ratio is not finite and positive). */
 export function metricChange(a: ArrayLike<number>, b: ArrayLike<number>): number {
