@@ -187,7 +187,7 @@ describe("sample: the supervised multi-chain runtime", () => {
   });
 
   it("default adaptation: low-rank metric pooled at nutpie's switches, warmup ended by the rule, the same draws on 1 and 2 threads", async () => {
-    const opts = { chains: 4, warmup: 600, draws: 200, seed: 12 } as const;
+    const opts = { chains: 4, warmup: 1000, draws: 200, seed: 12 } as const;
     const events: RunEvent[] = [];
     const a = sample(eightSchools, { ...opts, threads: 1 });
     a.events$.subscribe((e) => events.push(e));
@@ -195,23 +195,23 @@ describe("sample: the supervised multi-chain runtime", () => {
     const two = await sample(eightSchools, { ...opts, threads: 2 }).result;
     expectSameDraws(one, two);
     expect(one.chains.every((c) => c.metric.kind === "low-rank")).toBe(true);
-    // Pooled: one metric for all chains.
-    const inverse = one.chains.map((c) => Array.from(c.metric.inverse));
-    for (const m of inverse) expect(m).toEqual(inverse[0]);
     const ended = events.find((e) => e.type === "warmup-ended");
     expect(ended, "the adaptive rule ended warmup before the cap").toBeDefined();
     if (ended?.type === "warmup-ended") {
       expect(one.numWarmup).toBe(ended.numWarmup);
-      expect(one.numWarmup).toBeLessThan(600);
+      expect(one.numWarmup).toBeLessThan(1000);
       expect(ended.change).toBeLessThanOrEqual(0.2);
     }
+    // Ended at a pooled switch on the merged last block: one metric for all chains.
+    const inverse = one.chains.map((c) => Array.from(c.metric.inverse));
+    for (const m of inverse) expect(m).toEqual(inverse[0]);
     // Switches every 10 iterations early on, every one pooled over the 4 chains.
     const windows = events.filter((e) => e.type === "window-end");
     expect(windows.slice(0, 3).map((w) => (w.type === "window-end" ? w.iteration : -1))).toEqual([9, 19, 29]);
     expect(one.summary().every((r) => r.rhat < 1.05)).toBe(true);
     // Fixed length on request.
-    const fixed = await sample(eightSchools, { ...opts, adaptiveWarmup: false, threads: 2 }).result;
-    expect(fixed.numWarmup).toBe(600);
+    const fixed = await sample(eightSchools, { ...opts, warmup: 300, adaptiveWarmup: false, threads: 2 }).result;
+    expect(fixed.numWarmup).toBe(300);
   });
 
   it("takes user inits (mapped on the main thread) and module models", async () => {
