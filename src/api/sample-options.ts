@@ -10,7 +10,7 @@ import type { EarlyStopOptions, WarmupExtensionOptions } from "../../actors/coor
 import type { FaultSpec } from "../../actors/protocol.js";
 import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
-import { samplerSettings, type ConstrainedInit, type SamplerSettings } from "../inference/index.js";
+import { LOW_RANK_DEFAULTS, samplerSettings, WARMUP_END_DEFAULTS, type ConstrainedInit, type SamplerSettings, type WarmupEndRule } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
 import type { SampleSyncOptions } from "./sample-sync.js";
 
@@ -27,7 +27,7 @@ export interface SampleOptions extends SampleSyncOptions {
    * and ends them when it ends.
    */
   readonly pool?: WorkerPool;
-  /** Pool the chains' window accumulators into one metric at every slow-window end (true). */
+  /** Pool the chains' window statistics into one metric at every window end / switch (true). */
   readonly pooledWarmup?: boolean;
   /**
    * Extend warmup by another slow window when, at the end of the last one, the
@@ -67,10 +67,17 @@ export interface SampleOptions extends SampleSyncOptions {
   readonly progress?: boolean | "auto";
   /** A live dashboard (src/view): true, or where and how (`{ port, host, theme, quantities }`). */
   readonly dashboard?: boolean | DashboardOption;
+  /**
+   * Adaptive warmup length: warmup ends (for all chains together) at the first window end where
+   * the metric has stopped moving and the chains agree (DECISIONS.md D69); `warmup` is then the
+   * cap. `true` for the defaults, or any of { floor, tolerance, rhat, block }. Default: on with
+   * nutpie's schedule (the default), off with Stan's.
+   */
+  readonly adaptiveWarmup?: boolean | { readonly floor?: number; readonly tolerance?: number; readonly rhat?: number; readonly block?: number };
 }
 
 /** The options `sampleSync` takes (and `sample` too). */
-const SYNC_KNOWN = ["chains", "warmup", "draws", "seed", "metric", "targetAccept", "maxTreeDepth", "inits", "initRadius", "stepSize", "saveWarmup", "sampler"];
+const SYNC_KNOWN = ["chains", "warmup", "draws", "seed", "metric", "schedule", "targetAccept", "maxTreeDepth", "inits", "initRadius", "stepSize", "saveWarmup", "sampler"];
 
 const KNOWN = new Set([
   ...SYNC_KNOWN,
@@ -86,6 +93,7 @@ const KNOWN = new Set([
   "stream",
   "workerResourceLimits",
   "faults",
+  "adaptiveWarmup",
 ]);
 
 /** What `sampleSync` needs of its options, checked. */
@@ -114,6 +122,7 @@ export interface ValidatedOptions {
   readonly initRadius: number | null;
   readonly pooled: boolean;
   readonly extension: WarmupExtensionOptions | null;
+  readonly adaptiveWarmup: WarmupEndRule | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
   readonly policy: SupervisionPolicy;
@@ -228,7 +237,7 @@ export function validatePoolOptions(options: unknown): { threads: number; resour
 }
 
 /** The options `sample` and `sampleSync` share; `known` lists the keys the caller accepts. */
-function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpdate: "self" | "external"): ValidatedSyncOptions {
+function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpdate: "self" | "external"): ValidatedSyncOptions & { readonly adaptiveWarmup: WarmupEndRule | null } {
   if (typeof options !== "object" || options === null || Array.isArray(options)) bad("options", options, "an object");
   for (const k of Object.keys(options)) if (!known.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...known].join(", ")})`);
   const o = options as SampleSyncOptions;
@@ -237,16 +246,15 @@ function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpda
   const numWarmup = int("warmup", o.warmup, 0, 1000);
   const numDraws = int("draws", o.draws, 0, 1000);
   const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
-  if (o.metric !== undefined && o.metric !== "diag" && o.metric !== "dense" && o.metric !== "diag-fisher") {
-    bad("metric", o.metric, '"diag", "dense" or "diag-fisher"');
-  }
+  // `sample` adapts as D71 chose; `sampleSync` keeps Stan's diagonal and windows by default.
+  const adaptation = validateAdaptation(o, numWarmup, metricUpdate === "external");
   const targetAccept = num("targetAccept", o.targetAccept, (x) => x > 0 && x < 1, "in (0, 1)", 0.8);
   const maxTreeDepth = int("maxTreeDepth", o.maxTreeDepth, 1, 10, 30);
   const stepSize = num("stepSize", o.stepSize, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
   const initRadius = o.initRadius === undefined ? null : num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", 2);
   const sampler: Record<string, unknown> = {};
   if (o.sampler !== undefined) {
-    const r = record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows"]);
+    const r = record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows", "fisher"]);
     for (const k of ["maxDeltaH", "gamma", "kappa", "t0"]) {
       if (r[k] !== undefined) sampler[k] = num(`sampler.${k}`, r[k], (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
     }
@@ -254,13 +262,15 @@ function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpda
       const w = record("sampler.windows", r.windows, ["initBuffer", "termBuffer", "baseWindow"]);
       sampler.windows = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, int(`sampler.windows.${k}`, v, k === "baseWindow" ? 1 : 0, 0, MAX_TRACE_NUMBERS)]));
     }
+    if (r.fisher !== undefined) sampler.fisher = validateFisher(r.fisher);
   }
   let settings: SamplerSettings;
   try {
     settings = samplerSettings({
       ...sampler,
       numWarmup,
-      metric: o.metric ?? "diag",
+      metric: adaptation.metric,
+      schedule: adaptation.schedule,
       targetAccept,
       maxTreeDepth,
       initStepSize: stepSize,
@@ -280,7 +290,7 @@ function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpda
       if (typeof init !== "object" || init === null || Array.isArray(init)) bad(Array.isArray(inits) ? `inits[${c}]` : "inits", init, "an object of initial values by parameter name");
     });
   }
-  return { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius, inits };
+  return { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius, inits, adaptiveWarmup: adaptation.adaptiveWarmup };
 }
 
 /** Checks the options of `sampleSync` (unknown keys included): `InvalidOptionError` names the option. */
@@ -289,7 +299,7 @@ export function validateSyncOptions(options: SampleSyncOptions = {}): ValidatedS
 }
 
 export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
-  const { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius } = validateCommon(options, KNOWN, "external");
+  const { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius, adaptiveWarmup } = validateCommon(options, KNOWN, "external");
   const o = options;
   validateViewOptions(o);
   let pool: WorkerPool | null = null;
@@ -380,6 +390,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     initRadius,
     pooled,
     extension,
+    adaptiveWarmup,
     checkEvery,
     earlyStop,
     policy: { restart, chunkTimeout },
@@ -426,4 +437,75 @@ export function validateViewOptions(o: Pick<SampleOptions, "progress" | "dashboa
     dashboard = d as DashboardOption;
   }
   return { progress: o.progress ?? "auto", dashboard };
+}
+
+// ---- adaptation (metric, schedule, adaptive warmup length: DECISIONS.md D66-D71) -------------
+
+/** The default adaptation of `sample` (D71, chosen by `bench:adaptation`): low-rank Fisher metric, nutpie's schedule, adaptive length. */
+export const DEFAULT_ADAPTATION = { metric: "low-rank", schedule: "nutpie", adaptiveWarmup: true } as const satisfies {
+  metric: SamplerSettings["metric"];
+  schedule: SamplerSettings["schedule"];
+  adaptiveWarmup: boolean;
+};
+
+function validateAdaptation(
+  o: SampleOptions,
+  numWarmup: number,
+  forSample: boolean,
+): { metric: SamplerSettings["metric"]; schedule: SamplerSettings["schedule"]; adaptiveWarmup: WarmupEndRule | null } {
+  const metrics = ["diag", "dense", "diag-fisher", "low-rank"] as const;
+  if (o.metric !== undefined && !(metrics as readonly unknown[]).includes(o.metric)) bad("metric", o.metric, '"diag", "dense", "diag-fisher" or "low-rank"');
+  if (o.schedule !== undefined && o.schedule !== "stan" && o.schedule !== "nutpie") bad("schedule", o.schedule, '"stan" or "nutpie"');
+  const metric = o.metric ?? (forSample ? DEFAULT_ADAPTATION.metric : "diag");
+  // A metric given without a schedule takes the one it is made for; Fisher metrics nutpie's.
+  // (sampleSync keeps the kernel's defaults: Stan's windows unless the metric is low-rank.)
+  const schedule =
+    o.schedule ??
+    (!forSample ? (metric === "low-rank" ? "nutpie" : "stan") : o.metric === undefined ? DEFAULT_ADAPTATION.schedule : metric === "low-rank" || metric === "diag-fisher" ? "nutpie" : "stan");
+  if (schedule === "nutpie" && metric !== "diag-fisher" && metric !== "low-rank") bad("schedule", o.schedule, `"stan" with metric "${metric}" (nutpie's schedule adapts "diag-fisher" or "low-rank")`);
+  if (schedule === "stan" && metric === "low-rank") bad("schedule", o.schedule, '"nutpie" with metric "low-rank"');
+  let adaptiveWarmup: WarmupEndRule | null = null;
+  // On by default with nutpie's schedule; Stan's schedule keeps Stan's fixed windows unless asked.
+  const adaptive = forSample ? o.adaptiveWarmup ?? (schedule === "nutpie" && DEFAULT_ADAPTATION.adaptiveWarmup) : false;
+  if (adaptive !== false) {
+    const a = adaptive === true ? {} : record("adaptiveWarmup", adaptive, ["floor", "tolerance", "rhat", "block"]);
+    adaptiveWarmup = {
+      ...WARMUP_END_DEFAULTS,
+      floor: int("adaptiveWarmup.floor", a.floor, 0, WARMUP_END_DEFAULTS.floor),
+      tolerance: num("adaptiveWarmup.tolerance", a.tolerance, (x) => x > 0 && Number.isFinite(x), "finite and > 0", WARMUP_END_DEFAULTS.tolerance),
+      rhat: num("adaptiveWarmup.rhat", a.rhat, (x) => x > 1, "a number > 1", WARMUP_END_DEFAULTS.rhat),
+      block: int("adaptiveWarmup.block", a.block, 1, WARMUP_END_DEFAULTS.block),
+    };
+    // With the default rule, a warmup below the floor is simply fixed; an explicit floor must fit.
+    if (adaptiveWarmup.floor > numWarmup) {
+      if (o.adaptiveWarmup === undefined || o.adaptiveWarmup === true) adaptiveWarmup = null;
+      else bad("adaptiveWarmup.floor", adaptiveWarmup.floor, `at most warmup (${numWarmup}), the cap`);
+    }
+  }
+  return { metric, schedule, adaptiveWarmup };
+}
+
+/** `sampler.fisher`: nutpie's schedule settings (`NUTPIE_SCHEDULE` for what is left out). */
+function validateFisher(value: unknown): Record<string, unknown> {
+  const f = record("sampler.fisher", value, ["earlyFraction", "finalFraction", "earlySwitchEvery", "firstWindow", "growth", "updateEvery", "lowRank", "reparamFrom", "reparamAt"]);
+  const out: Record<string, unknown> = {};
+  const fraction = (k: string) => {
+    if (f[k] !== undefined) out[k] = num(`sampler.fisher.${k}`, f[k], (x) => x >= 0 && x < 1, "in [0, 1)", 0);
+  };
+  fraction("earlyFraction");
+  fraction("finalFraction");
+  for (const k of ["earlySwitchEvery", "firstWindow", "reparamFrom", "reparamAt"]) {
+    if (f[k] !== undefined) out[k] = int(`sampler.fisher.${k}`, f[k], 1, 1, MAX_TRACE_NUMBERS);
+  }
+  if (f.growth !== undefined) out.growth = num("sampler.fisher.growth", f.growth, (x) => x >= 1 && Number.isFinite(x), "finite and >= 1", 1.5);
+  if (f.updateEvery !== undefined) out.updateEvery = f.updateEvery === null ? null : int("sampler.fisher.updateEvery", f.updateEvery, 1, 1, MAX_TRACE_NUMBERS);
+  if (f.lowRank !== undefined) {
+    const l = record("sampler.fisher.lowRank", f.lowRank, ["gamma", "cutoff"]);
+    out.lowRank = {
+      ...LOW_RANK_DEFAULTS,
+      ...(l.gamma !== undefined ? { gamma: num("sampler.fisher.lowRank.gamma", l.gamma, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1e-5) } : {}),
+      ...(l.cutoff !== undefined ? { cutoff: num("sampler.fisher.lowRank.cutoff", l.cutoff, (x) => x > 1 && Number.isFinite(x), "finite and > 1", 2) } : {}),
+    };
+  }
+  return out;
 }

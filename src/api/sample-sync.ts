@@ -6,7 +6,7 @@
 import type { CompiledModel } from "../compile/compile.js";
 import { checkLogDensity } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
-import { initChainState, runIterations, type ConstrainedInit, type MetricKind, type SamplerSettings } from "../inference/index.js";
+import { initChainState, runIterations, type ConstrainedInit, type MetricKind, type SamplerSettings, type ScheduleKind } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import { InvalidModelError } from "./errors.js";
 import { resolveInits, resolveModelSync } from "./model-input.js";
@@ -22,8 +22,10 @@ export interface SampleSyncOptions {
   readonly draws?: number;
   /** Seed; chain c uses stream c of it. Random when absent (recorded in the result). */
   readonly seed?: number;
-  /** Metric adaptation: "diag" (Stan's, default), "dense", or "diag-fisher". */
+  /** Metric adaptation: "diag" (Stan's), "dense", "diag-fisher" or "low-rank" (Fisher divergence). */
   readonly metric?: MetricKind;
+  /** Warmup schedule: "stan" (windows 75 / 25 doubling / 50) or "nutpie" (Fisher metrics only). */
+  readonly schedule?: ScheduleKind;
   /** Dual averaging's target acceptance statistic (0.8). */
   readonly targetAccept?: number;
   /** Maximum tree depth (10). */
@@ -37,7 +39,7 @@ export interface SampleSyncOptions {
   /** Keep warmup draws (false); warmup sampler statistics are always kept. */
   readonly saveWarmup?: boolean;
   /** Anything else of the kernel's settings (maxDeltaH, gamma, kappa, t0, windows). */
-  readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
+  readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "schedule" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
 }
 
 function storeStats(to: SamplerStatsArrays, i: number, s: { lp: number; stepSize: number; treeDepth: number; nLeapfrog: number; divergent: boolean; energy: number; acceptStat: number }): void {

@@ -251,6 +251,7 @@ function planOf(prepared: Prepared, opts: ValidatedOptions): RunPlan {
     initRadius: opts.initRadius,
     pooled: opts.pooled,
     extension: opts.extension,
+    adaptiveWarmup: opts.adaptiveWarmup,
     checkEvery: opts.checkEvery,
     earlyStop: opts.earlyStop,
     faults: opts.faults,

@@ -3,7 +3,7 @@
  * code is generated from it, and a compiled model received from anywhere is checked field by
  * field and its signature verified before any of it is evaluated.
  */
-import type { Model } from "../model/builder.js";
+import type { LearnedParameterisation, Model } from "../model/builder.js";
 import { ModelError } from "../model/errors.js";
 import { Expr } from "../model/expr.js";
 import { formatShape, sizeOf } from "../model/shape.js";
@@ -190,6 +190,18 @@ export function verifyCompiledModel(x: unknown): CompiledModel & { readonly sign
           if (constants[constant]!.length !== sizeOf(shape)) badCompiled(`data ${dname}: its values do not fill shape ${formatShape(shape)}`);
           return { name: dname, shape, constant };
         });
+  const tunables =
+    c.tunables === undefined
+      ? undefined
+      : arr(c.tunables, "tunables").map((x, k): LearnedParameterisation => {
+          const r = (typeof x === "object" && x !== null ? x : badCompiled(`tunables[${k}] is ${describeValue(x)}`)) as Record<string, unknown>;
+          const p = params.find((q) => q.name === r.param) ?? badCompiled(`tunables[${k}]: ${describeValue(r.param)} is not a parameter`);
+          if (count(r.index, `tunables[${k}].index`) !== k) badCompiled(`tunables[${k}] should have index ${k}`);
+          const initial = r.initial;
+          if (typeof initial !== "number" || !(initial >= 0 && initial <= 1)) badCompiled(`tunables[${k}].initial must be in [0, 1], got ${describeValue(initial)}`);
+          if (r.offset !== p.offset || r.size !== p.size) badCompiled(`tunables[${k}] must cover parameter ${p.name}'s coordinates`);
+          return { param: p.name, index: k, initial: initial as number, offset: p.offset, size: p.size };
+        });
   const checked = {
     name,
     backend: "js" as const,
@@ -201,6 +213,7 @@ export function verifyCompiledModel(x: unknown): CompiledModel & { readonly sign
     contextSizes,
     ...(observed !== undefined ? { observed } : {}),
     ...(data !== undefined ? { data } : {}),
+    ...(tunables !== undefined ? { tunables } : {}),
   };
   const by = signedBy(signedText(checked), signature);
   if (by === null) {

@@ -159,7 +159,7 @@ export class Pass {
     for (let k = nodes.length - 1; k >= 0; k--) {
       const n = nodes[k]!;
       const kind = n.node.kind;
-      if (kind === "const" || kind === "param" || this.opts.leaves?.has(n)) continue;
+      if (kind === "const" || kind === "param" || kind === "tunable" || this.opts.leaves?.has(n)) continue;
       if (kind === "placeholder") throw new Error(`placeholder ${n.label} used outside its scan`);
       if (kind === "custom" || kind === "scan") {
         n.inputs.forEach((i) => forced.add(i));
@@ -216,6 +216,8 @@ export class Pass {
         return n.size === 1 ? literal(n.node.values[0]!) : `${this.mod.constant(n.node.values)}[${idx}]`;
       case "param":
         return `q[${n.node.block.offset}+${idx}]`;
+      case "tunable":
+        return `T[${n.node.slot.index}]`;
       default:
         if (this.isScalarStore(n)) {
           const slot = this.spillSlot.get(n);
@@ -232,6 +234,7 @@ export class Pass {
     if (leaf) return leaf.adjoint(idx);
     switch (n.node.kind) {
       case "const":
+      case "tunable":
         return null;
       case "param":
         return `grad[${n.node.block.offset}+${idx}]`;

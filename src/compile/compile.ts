@@ -6,7 +6,7 @@
  * the model's TypeScript code. Constants may live in one SharedArrayBuffer so that N chains
  * on N threads hold one copy of the data.
  */
-import type { Model } from "../model/builder.js";
+import type { LearnedParameterisation, Model } from "../model/builder.js";
 import { ModelError } from "../model/errors.js";
 import { checkGeneratedSource } from "../model/source-check.js";
 import { runtime } from "../model/special.js";
@@ -16,7 +16,7 @@ import { checkModel, verifyCompiledModel } from "./checks.js";
 import { CodeModule, Pass } from "./codegen.js";
 import { logLikFunction, modelInfo, type DataLayout, type ObservedLayout } from "./log-lik.js";
 import { keyBytes, sign, signedText } from "./trust.js";
-import type { LogDensity, ShapedValue } from "./types.js";
+import type { LogDensity, Reparameterisation, ShapedValue } from "./types.js";
 import { compileWithBackend, type TfjsCompiledModel } from "./tfjs/index.js";
 import type { TfjsDevicePreference } from "./tfjs/backend.js";
 
@@ -56,6 +56,8 @@ export interface CompiledModel {
    * model only when it verifies (DECISIONS.md D24).
    */
   readonly signature: string;
+  /** Learned parameterisations (their lambdas are the generated code's tunables `T`). */
+  readonly tunables?: readonly LearnedParameterisation[];
 }
 
 export interface CompileOptions {
@@ -162,6 +164,7 @@ export function compileModel(model: Model, options: Pick<CompileOptions, "shared
     contextSizes: model.params.map((p) => p.context.map((c) => c.size)),
     observed: logLik.observed,
     data: logLik.data,
+    tunables: model.tunables ?? [],
   };
   return { ...unsigned, signature: sign(signedText(unsigned), key) };
 }
@@ -199,7 +202,10 @@ function instantiateChecked(
   compiled: CompiledModel,
   inverses?: readonly ((x: Float64Array, ctx: Float64Array[]) => Float64Array)[],
 ): LogDensity {
-  const fns = new Function("rt", "C", compiled.source)(runtime, compiled.constants) as GeneratedFunctions;
+  // Each instance has its own tunables (a chain sets its lambdas before it runs).
+  const tunables = compiled.tunables ?? [];
+  const T = Float64Array.from(tunables, (t) => t.initial);
+  const fns = new Function("rt", "C", "T", compiled.source)(runtime, compiled.constants, T) as GeneratedFunctions;
   const names = compiled.outputs.flatMap((o) => flatNames(o.name, o.shape));
   const paramCount = compiled.params.reduce((s, p) => s + sizeOf(p.shape), 0);
   const unconstrainedNames = compiled.params.flatMap((p) =>
@@ -208,8 +214,36 @@ function instantiateChecked(
   const contextTotal = compiled.contextSizes.flat().reduce((s, n) => s + n, 0);
   const flatOut = new Float64Array(names.length);
 
+  // Where each learned node's location and scale sit in `evaluateContext`'s output.
+  const contextStart = compiled.contextSizes.map((_, k) => compiled.contextSizes.slice(0, k).flat().reduce((s, n) => s + n, 0));
+  const reparamNodes = tunables.map((t) => {
+    const k = compiled.params.findIndex((p) => p.name === t.param);
+    const [locSize, scaleSize] = compiled.contextSizes[k]!;
+    return { ...t, locAt: contextStart[k]!, locSize: locSize!, scaleAt: contextStart[k]! + locSize!, scaleSize: scaleSize! };
+  });
+  const ctxAll = new Float64Array(contextTotal);
+  const reparam: Reparameterisation | undefined =
+    tunables.length === 0
+      ? undefined
+      : {
+          nodes: tunables,
+          lambda: T,
+          locScale(q) {
+            fns.evaluateContext(q, ctxAll);
+            return reparamNodes.map((n) => {
+              const loc = new Float64Array(n.size);
+              const scale = new Float64Array(n.size);
+              for (let i = 0; i < n.size; i++) {
+                loc[i] = ctxAll[n.locAt + (n.locSize === 1 ? 0 : i)]!;
+                scale[i] = ctxAll[n.scaleAt + (n.scaleSize === 1 ? 0 : i)]!;
+              }
+              return { loc, scale };
+            });
+          },
+        };
   const paramOutputs = compiled.outputs.slice(0, compiled.params.length);
   const density: LogDensity = {
+    ...(reparam !== undefined ? { reparam } : {}),
     dim: compiled.dim,
     names,
     paramCount,

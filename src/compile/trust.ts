@@ -78,5 +78,6 @@ export function signedText(m: Omit<CompiledModel, "signature">): string {
     m.contextSizes,
     m.observed?.map((o) => [o.name, o.shape, o.offset, o.valueShape, o.dims ?? null, o.value]) ?? null,
     m.data?.map((d) => [d.name, d.shape, d.constant]) ?? null,
+    m.tunables?.map((t) => [t.param, t.index, t.initial, t.offset, t.size]) ?? null,
   ]);
 }

@@ -5,7 +5,7 @@
 import type { Distribution, NoncenteredForm } from "./distributions.js";
 import { normal } from "./distributions.js";
 import { ModelError } from "./errors.js";
-import { constant, Expr, lift, paramLeaf, sum, type ExprLike, type ParamBlock } from "./expr.js";
+import { add, constant, exp, Expr, lift, log, mul, neg, paramLeaf, square, sub, sum, tunableLeaf, type ExprLike, type ParamBlock } from "./expr.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { dependsOn, Substitution } from "./rewrite.js";
 import { signOf, type Sign } from "./sign.js";
@@ -27,9 +27,10 @@ export interface ParamOptions {
   /**
    * Parameterisation of a Normal parameter whose scale depends on a parameter: true samples
    * z ~ normal(0, 1) and reports loc + scale * z; false keeps Stan's centred form; absent
-   * follows the model option ("auto" by default: see `ModelOptions.noncentered`).
+   * follows the model option ("auto" by default: see `ModelOptions.noncentered`); "learn"
+   * makes it partially non-centred with a lambda the sampler learns during warmup.
    */
-  noncentered?: boolean;
+  noncentered?: boolean | "learn";
 }
 
 export interface ObserveOptions {
@@ -111,6 +112,24 @@ export interface Model {
    * e.g. a distribution argument that must be positive but that nothing keeps positive.
    */
   readonly warnings: readonly string[];
+  /**
+   * Learned parameterisations (`noncentered: "learn"`): per node, the run-time lambda of
+   * x = loc + scale^(1 - lambda) (z - lambda loc), z ~ normal(lambda loc, scale^lambda)
+   * (Gorinova, Moore and Hoffman 2020): lambda 0 is non-centred, 1 centred.
+   */
+  readonly tunables?: readonly LearnedParameterisation[];
+}
+
+export interface LearnedParameterisation {
+  /** The parameter. */
+  readonly param: string;
+  /** Its lambda's index in the tunable vector. */
+  readonly index: number;
+  /** Lambda before any learning (D10's count: 1 with 5 or more observations per element, else 0). */
+  readonly initial: number;
+  /** The parameter's unconstrained coordinates: q[offset .. offset + size). */
+  readonly offset: number;
+  readonly size: number;
 }
 
 export interface ModelOptions {
@@ -118,9 +137,10 @@ export interface ModelOptions {
    * Non-centring of Normal parameters with a parameter-dependent scale. "auto" (default):
    * non-centred unless the data are informative, i.e. at least `CENTRED_OBSERVATIONS_PER_ELEMENT`
    * observed values per element depend on the parameter (then the centred form mixes better);
-   * true: always non-centred; false: never.
+   * true: always non-centred; false: never; "learn": partially non-centred, the degree learned
+   * during warmup (DECISIONS.md D70), starting from what "auto" would choose.
    */
-  noncentered?: boolean | "auto";
+  noncentered?: boolean | "auto" | "learn";
 }
 
 /** "auto" keeps a parameter centred from this many observations per element (DECISIONS.md D10). */
@@ -133,6 +153,7 @@ interface Candidate {
   readonly leaf: Expr;
   readonly prior: Distribution;
   readonly forced: boolean | undefined;
+  readonly learn: boolean;
 }
 
 const PARAM_OPTIONS = ["shape", "dims", "lower", "upper", "constraint", "noncentered"] as const;
@@ -173,6 +194,7 @@ export class ModelBuilder {
   private readonly signs = new Map<Expr, Sign>();
   private offset = 0;
   private readonly options: ModelOptions;
+  private readonly tunables: LearnedParameterisation[] = [];
 
   constructor(options: ModelOptions = {}) {
     const o = checkOptions(options, ["noncentered"], "model options");
@@ -322,7 +344,7 @@ export class ModelBuilder {
 
   private shouldNoncenter(opts: ParamOptions): boolean {
     if (opts.noncentered === false) return false;
-    return opts.noncentered === true || this.options.noncentered !== false;
+    return opts.noncentered === true || opts.noncentered === "learn" || this.options.noncentered !== false;
   }
 
   /**
@@ -349,8 +371,9 @@ export class ModelBuilder {
       unconstrainedLabel: `${name}__noncentered`,
     };
     this.params.push(info);
-    const forced = opts.noncentered ?? (this.options.noncentered === true ? true : undefined);
-    this.candidates.push({ info, leaf: z, prior, forced });
+    const learn = (opts.noncentered === "learn" || (opts.noncentered === undefined && this.options.noncentered === "learn")) && form.context.length === 2;
+    const forced = learn || opts.noncentered === "learn" ? undefined : (opts.noncentered ?? (this.options.noncentered === true ? true : undefined));
+    this.candidates.push({ info, leaf: z, prior, forced, learn });
     this.offset += size;
     return value;
   }
@@ -371,6 +394,10 @@ export class ModelBuilder {
     const priorTerms: Expr[] = [];
     for (const c of this.candidates) {
       const centred = c.forced === undefined ? this.observationsPerElement(c.info.value) >= CENTRED_OBSERVATIONS_PER_ELEMENT : !c.forced;
+      if (c.learn) {
+        priorTerms.push(this.learnedParameterisation(c, centred ? 1 : 0, replacements));
+        continue;
+      }
       if (!centred) {
         priorTerms.push(normal(0, 1).logp(c.leaf));
         continue;
@@ -384,6 +411,35 @@ export class ModelBuilder {
     if (replacements.size === 0) return { terms: priorTerms, subst: null };
     const subst = new Substitution(replacements);
     return { terms: priorTerms.map((t) => subst.apply(t)), subst };
+  }
+
+  /**
+   * A learned candidate: x = loc + scale^(1 - lambda) (z - lambda loc) with z ~ normal(lambda loc,
+   * scale^lambda), lambda a run-time tunable starting at `initial`. Returns z's prior term.
+   */
+  private learnedParameterisation(c: Candidate, initial: number, replacements: Map<Expr, Expr>): Expr {
+    const [loc, scale] = c.info.context as [Expr, Expr];
+    const index = this.tunables.length;
+    const lambda = tunableLeaf({ name: `${c.info.name}__lambda`, index });
+    const logScale = log(scale);
+    const value = add(loc, mul(exp(mul(sub(1, lambda), logScale)), sub(c.leaf, mul(lambda, loc))));
+    value.label = c.info.name;
+    replacements.set(c.info.value, value);
+    this.tunables.push({ param: c.info.name, index, initial, offset: c.info.block.offset, size: c.info.size });
+    const k = this.params.indexOf(c.info);
+    this.params[k] = {
+      ...c.info,
+      value,
+      invert: (x, [l, s]) => x.map((v, i) => {
+        const li = l![l!.length === 1 ? 0 : i]!;
+        const si = s![s!.length === 1 ? 0 : i]!;
+        return initial * li + Math.pow(si, initial - 1) * (v - li);
+      }),
+      unconstrainedLabel: `${c.info.name}__partial`,
+    };
+    // log normal(z | lambda loc, scale^lambda) up to a constant, per element.
+    const zc = mul(sub(c.leaf, mul(lambda, loc)), exp(neg(mul(lambda, logScale))));
+    return sum(sub(mul(-0.5, square(zc)), mul(lambda, logScale)));
   }
 
   private transformFor(name: string, prior: Distribution | undefined, opts: ParamOptions, shape: Shape): TransformSpec {
@@ -551,6 +607,7 @@ export class ModelBuilder {
       })),
       potentials: [...this.potentialNames],
       warnings: [...new Set(this.warnings)],
+      tunables: [...this.tunables],
     };
   }
 }

@@ -17,6 +17,8 @@ let nextId = 0;
 export type NodeKind =
   | { readonly kind: "const"; readonly values: Float64Array; readonly integer: boolean }
   | { readonly kind: "param"; readonly block: ParamBlock }
+  /** A scalar the sampler may change at run time (a learned parameterisation's lambda): never folded, no gradient. */
+  | { readonly kind: "tunable"; readonly slot: TunableSlot }
   | { readonly kind: "elementwise"; readonly op: string }
   /** out[k] = input[map[k]]: slices, gathers by index, reshapes, diagonals. */
   | { readonly kind: "access"; readonly map: Int32Array }
@@ -38,6 +40,12 @@ export interface ScanBody {
   readonly xs: readonly Expr[];
   readonly result: Expr;
   readonly free: readonly Expr[];
+}
+
+/** One run-time tunable scalar: entry `index` of the compiled model's tunable vector. */
+export interface TunableSlot {
+  readonly name: string;
+  readonly index: number;
 }
 
 /** The unconstrained coordinates of one parameter: q[offset .. offset + size). */
@@ -184,6 +192,16 @@ function checkedNode(node: NodeKind, shape: Shape, inputs: readonly Expr[], what
     case "placeholder":
       arity(0);
       return Object.freeze({ kind: "placeholder" });
+    case "tunable": {
+      const slot: unknown = node.slot;
+      const name: unknown = typeof slot === "object" && slot !== null ? (slot as TunableSlot).name : undefined;
+      const index: unknown = typeof slot === "object" && slot !== null ? (slot as TunableSlot).index : undefined;
+      if (typeof name !== "string" || typeof index !== "number" || !Number.isSafeInteger(index) || index < 0 || index >= MAX_DIMENSION || size !== 1) {
+        return bad(what, "a tunable node is a scalar with a slot { name, index } and an integer index");
+      }
+      arity(0);
+      return Object.freeze({ kind: "tunable", slot: Object.freeze({ name, index }) });
+    }
     case "scan": {
       const body: unknown = node.body;
       if (typeof body !== "object" || body === null) return bad(what, "a scan node needs a body");
@@ -432,6 +450,11 @@ export function custom(op: CustomOp, inputs: readonly ExprLike[], shape: Shape, 
     return constant(values, shape, label);
   }
   return new Expr({ kind: "custom", op }, shape, xs, label);
+}
+
+/** A run-time tunable scalar (used by the builder only). */
+export function tunableLeaf(slot: TunableSlot): Expr {
+  return new Expr({ kind: "tunable", slot }, [], [], slot.name);
 }
 
 /** Free parameter coordinates, before any transform (used by the builder only). */

@@ -16,7 +16,7 @@ const FIXED = new Set([
   // globals the templates use
   "Math", "Float64Array", "Int32Array",
   // parameters and locals of the generated functions
-  "rt", "C", "X", "Y", "S", "R", "q", "grad", "out", "target",
+  "rt", "C", "T", "X", "Y", "S", "R", "q", "grad", "out", "target",
   "logDensityGradient", "logDensity", "constrainFlat", "evaluateContext", "pointwiseLogLik",
 ]);
 /** Compiler-made names: up to three lowercase letters, optionally numbered (v12, t_3, sb_7). */
