@@ -198,10 +198,10 @@ export class ModelBuilder {
 
   constructor(options: ModelOptions = {}) {
     const o = checkOptions(options, ["noncentered"], "model options");
-    if (o.noncentered !== undefined && typeof o.noncentered !== "boolean" && o.noncentered !== "auto") {
-      throw new ModelError("invalid-argument", `model options: noncentered must be true, false or "auto", got ${describeValue(o.noncentered)}`);
+    if (o.noncentered !== undefined && typeof o.noncentered !== "boolean" && o.noncentered !== "auto" && o.noncentered !== "learn") {
+      throw new ModelError("invalid-argument", `model options: noncentered must be true, false, "auto" or "learn", got ${describeValue(o.noncentered)}`);
     }
-    this.options = { ...(o.noncentered !== undefined ? { noncentered: o.noncentered as boolean | "auto" } : {}) };
+    this.options = { ...(o.noncentered !== undefined ? { noncentered: o.noncentered as boolean | "auto" | "learn" } : {}) };
   }
 
   /**
@@ -288,8 +288,8 @@ export class ModelBuilder {
     if (o.constraint !== undefined && !CONSTRAINTS.includes(o.constraint as string)) {
       throw new ModelError("invalid-argument", `parameter ${name}: constraint must be one of ${CONSTRAINTS.join(", ")}, got ${describeValue(o.constraint)}`);
     }
-    if (o.noncentered !== undefined && typeof o.noncentered !== "boolean") {
-      throw new ModelError("invalid-argument", `parameter ${name}: noncentered must be true or false, got ${describeValue(o.noncentered)}`);
+    if (o.noncentered !== undefined && typeof o.noncentered !== "boolean" && o.noncentered !== "learn") {
+      throw new ModelError("invalid-argument", `parameter ${name}: noncentered must be true, false or "learn", got ${describeValue(o.noncentered)}`);
     }
     if (prior?.discrete) throw new ModelError("invalid-argument", `parameter ${name}: ${prior.name} is discrete; parameters must be continuous`);
     const shape = checkShape(o.shape ?? prior?.shape ?? [], `parameter ${name}`);
