@@ -10,7 +10,7 @@ import type { EarlyStopOptions, WarmupExtensionOptions } from "../../actors/coor
 import type { FaultSpec } from "../../actors/protocol.js";
 import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
-import { samplerSettings, type SamplerSettings } from "../inference/index.js";
+import { samplerSettings, type ConstrainedInit, type SamplerSettings } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
 import type { SampleSyncOptions } from "./sample-sync.js";
 
@@ -69,19 +69,11 @@ export interface SampleOptions extends SampleSyncOptions {
   readonly dashboard?: boolean | DashboardOption;
 }
 
+/** The options `sampleSync` takes (and `sample` too). */
+const SYNC_KNOWN = ["chains", "warmup", "draws", "seed", "metric", "targetAccept", "maxTreeDepth", "inits", "initRadius", "stepSize", "saveWarmup", "sampler"];
+
 const KNOWN = new Set([
-  "chains",
-  "warmup",
-  "draws",
-  "seed",
-  "metric",
-  "targetAccept",
-  "maxTreeDepth",
-  "inits",
-  "initRadius",
-  "stepSize",
-  "saveWarmup",
-  "sampler",
+  ...SYNC_KNOWN,
   "threads",
   "pool",
   "pooledWarmup",
@@ -96,9 +88,22 @@ const KNOWN = new Set([
   "faults",
 ]);
 
+/** What `sampleSync` needs of its options, checked. */
+export interface ValidatedSyncOptions {
+  readonly numChains: number;
+  readonly numWarmup: number;
+  readonly numDraws: number;
+  readonly seed: number;
+  readonly settings: SamplerSettings;
+  readonly saveWarmup: boolean;
+  readonly initRadius: number | null;
+  readonly inits: ConstrainedInit | readonly ConstrainedInit[] | undefined;
+}
+
 /** Everything of a run that does not depend on the model. */
 export interface ValidatedOptions {
   readonly numChains: number;
+  readonly numWarmup: number;
   readonly numDraws: number;
   /** Threads the run uses: its own pool's size, or how many of `pool`'s. */
   readonly threads: number;
@@ -149,6 +154,33 @@ function bool(option: string, value: unknown, fallback: boolean): boolean {
   return value;
 }
 
+/**
+ * The most numbers a run's traces may hold, in all chains: chains x (warmup + draws) x
+ * (quantities + 8 sampler statistics) <= 2^29 (4 GiB of float64). Checked with the model,
+ * before any work starts (DECISIONS.md D28).
+ */
+export const MAX_TRACE_NUMBERS = 2 ** 29;
+
+/** Throws an `InvalidOptionError` when a run of these sizes would not fit `MAX_TRACE_NUMBERS`. */
+export function checkRunSize(
+  o: { readonly numChains: number; readonly numWarmup: number; readonly numDraws: number; readonly extension?: WarmupExtensionOptions | null },
+  quantities: number,
+): void {
+  // Warmup extensions add up to `max` windows of `length` (by default the last slow window, at most half of warmup).
+  const extra = o.extension ? o.extension.max * (o.extension.length ?? Math.ceil(o.numWarmup / 2)) : 0;
+  const warmup = o.numWarmup + extra;
+  const numbers = o.numChains * (warmup + o.numDraws) * (quantities + 8);
+  if (numbers <= MAX_TRACE_NUMBERS) return;
+  const option = o.numDraws >= warmup ? "draws" : "warmup";
+  throw new InvalidOptionError({
+    option,
+    value: option === "draws" ? o.numDraws : o.numWarmup,
+    message:
+      `option ${option}: ${o.numChains} chains x (${warmup} warmup${extra > 0 ? " with extensions" : ""} + ${o.numDraws} draws) x (${quantities} quantities + 8 statistics) ` +
+      `= ${numbers} numbers to keep, above the limit of 2^29 (${MAX_TRACE_NUMBERS}, 4 GiB): lower draws, warmup or chains, or report fewer quantities`,
+  });
+}
+
 function record(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) bad(option, value, "an object");
   for (const k of Object.keys(value)) {
@@ -164,12 +196,28 @@ function duration(option: string, value: unknown, fallback: Duration.Duration): 
   return d.value;
 }
 
+/**
+ * Ranges of the worker heap limits, in MB. Below them a worker cannot start (a stack under
+ * ~0.25 MB kills the whole process, not the thread: Node exits with code 6) or cannot load
+ * its modules; above them thread creation fails.
+ */
+const RESOURCE_LIMITS: Record<keyof WorkerResourceLimits, [number, number]> = {
+  maxOldGenerationSizeMb: [16, 2 ** 20],
+  maxYoungGenerationSizeMb: [1, 2 ** 16],
+  codeRangeSizeMb: [1, 2 ** 16],
+  stackSizeMb: [1, 1024],
+};
+
 /** Checks the `workerResourceLimits` option (of `sample` or `createWorkerPool`). */
 export function validateResourceLimits(value: unknown): WorkerResourceLimits | undefined {
   if (value === undefined) return undefined;
-  const r = record("workerResourceLimits", value, ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"]);
-  for (const [k, v] of Object.entries(r)) num(`workerResourceLimits.${k}`, v, (x) => x > 0, "a number > 0", 1);
-  return r as WorkerResourceLimits;
+  const r = record("workerResourceLimits", value, Object.keys(RESOURCE_LIMITS));
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r)) {
+    const [lo, hi] = RESOURCE_LIMITS[k as keyof WorkerResourceLimits];
+    out[k] = num(`workerResourceLimits.${k}`, v, (x) => x >= lo && x <= hi, `a number of MB in [${lo}, ${hi}]`, 1);
+  }
+  return out as WorkerResourceLimits;
 }
 
 /** Checks the options of `createWorkerPool`. */
@@ -179,14 +227,71 @@ export function validatePoolOptions(options: unknown): { threads: number; resour
   return { threads: int("threads", o.threads, 1, availableParallelism(), 256), resourceLimits: validateResourceLimits(o.workerResourceLimits) };
 }
 
-export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
-  if (typeof options !== "object" || options === null) bad("options", options, "an object");
-  validateViewOptions(options);
-  for (const k of Object.keys(options)) if (!KNOWN.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...KNOWN].join(", ")})`);
-  const o = options;
+/** The options `sample` and `sampleSync` share; `known` lists the keys the caller accepts. */
+function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpdate: "self" | "external"): ValidatedSyncOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) bad("options", options, "an object");
+  for (const k of Object.keys(options)) if (!known.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...known].join(", ")})`);
+  const o = options as SampleSyncOptions;
   const numChains = int("chains", o.chains, 1, 4, 1024);
+  // Their size is checked with the model's quantities (`checkRunSize`).
   const numWarmup = int("warmup", o.warmup, 0, 1000);
   const numDraws = int("draws", o.draws, 0, 1000);
+  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
+  if (o.metric !== undefined && o.metric !== "diag" && o.metric !== "dense" && o.metric !== "diag-fisher") {
+    bad("metric", o.metric, '"diag", "dense" or "diag-fisher"');
+  }
+  const targetAccept = num("targetAccept", o.targetAccept, (x) => x > 0 && x < 1, "in (0, 1)", 0.8);
+  const maxTreeDepth = int("maxTreeDepth", o.maxTreeDepth, 1, 10, 30);
+  const stepSize = num("stepSize", o.stepSize, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
+  const initRadius = o.initRadius === undefined ? null : num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", 2);
+  const sampler: Record<string, unknown> = {};
+  if (o.sampler !== undefined) {
+    const r = record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows"]);
+    for (const k of ["maxDeltaH", "gamma", "kappa", "t0"]) {
+      if (r[k] !== undefined) sampler[k] = num(`sampler.${k}`, r[k], (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
+    }
+    if (r.windows !== undefined) {
+      const w = record("sampler.windows", r.windows, ["initBuffer", "termBuffer", "baseWindow"]);
+      sampler.windows = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, int(`sampler.windows.${k}`, v, k === "baseWindow" ? 1 : 0, 0, MAX_TRACE_NUMBERS)]));
+    }
+  }
+  let settings: SamplerSettings;
+  try {
+    settings = samplerSettings({
+      ...sampler,
+      numWarmup,
+      metric: o.metric ?? "diag",
+      targetAccept,
+      maxTreeDepth,
+      initStepSize: stepSize,
+      metricUpdate,
+    });
+  } catch (e) {
+    bad("sampler", o.sampler, `valid kernel settings (${(e as Error).message})`);
+  }
+  const saveWarmup = bool("saveWarmup", o.saveWarmup, false);
+  const inits = o.inits;
+  if (inits !== undefined) {
+    const list = Array.isArray(inits) ? inits : [inits];
+    if (Array.isArray(inits) && inits.length !== numChains) {
+      throw new InvalidOptionError({ option: "inits", value: inits, message: `option inits has ${inits.length} entries for ${numChains} chains` });
+    }
+    list.forEach((init, c) => {
+      if (typeof init !== "object" || init === null || Array.isArray(init)) bad(Array.isArray(inits) ? `inits[${c}]` : "inits", init, "an object of initial values by parameter name");
+    });
+  }
+  return { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius, inits };
+}
+
+/** Checks the options of `sampleSync` (unknown keys included): `InvalidOptionError` names the option. */
+export function validateSyncOptions(options: SampleSyncOptions = {}): ValidatedSyncOptions {
+  return validateCommon(options, new Set(SYNC_KNOWN), "self");
+}
+
+export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
+  const { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius } = validateCommon(options, KNOWN, "external");
+  const o = options;
+  validateViewOptions(o);
   let pool: WorkerPool | null = null;
   if (o.pool !== undefined) {
     if (!(o.pool instanceof WorkerPool)) bad("pool", o.pool, "a WorkerPool (createWorkerPool)");
@@ -199,30 +304,6 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   const maxThreads = pool === null ? 256 : pool.threads;
   const defaultThreads = pool === null ? Math.min(numChains, availableParallelism()) : pool.threads;
   const threads = Math.min(numChains, int("threads", o.threads, 1, defaultThreads, maxThreads));
-  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
-  if (o.metric !== undefined && o.metric !== "diag" && o.metric !== "dense" && o.metric !== "diag-fisher") {
-    bad("metric", o.metric, '"diag", "dense" or "diag-fisher"');
-  }
-  const targetAccept = num("targetAccept", o.targetAccept, (x) => x > 0 && x < 1, "in (0, 1)", 0.8);
-  const maxTreeDepth = int("maxTreeDepth", o.maxTreeDepth, 1, 10, 30);
-  const stepSize = num("stepSize", o.stepSize, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
-  const initRadius = o.initRadius === undefined ? null : num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", 2);
-  if (o.sampler !== undefined) record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows"]);
-  let settings: SamplerSettings;
-  try {
-    settings = samplerSettings({
-      ...o.sampler,
-      numWarmup,
-      metric: o.metric ?? "diag",
-      targetAccept,
-      maxTreeDepth,
-      initStepSize: stepSize,
-      metricUpdate: "external",
-    });
-  } catch (e) {
-    bad("sampler", o.sampler, `valid kernel settings (${(e as Error).message})`);
-  }
-  const saveWarmup = bool("saveWarmup", o.saveWarmup, false);
   const pooled = bool("pooledWarmup", o.pooledWarmup, true);
 
   let extension: WarmupExtensionOptions | null = { rhat: 1.05, max: 2, length: null };
@@ -231,8 +312,8 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     const e = record("warmupExtension", o.warmupExtension, ["rhat", "max", "length"]);
     extension = {
       rhat: num("warmupExtension.rhat", e.rhat, (x) => x > 1, "a number > 1", 1.05),
-      max: int("warmupExtension.max", e.max, 0, 2),
-      length: e.length === undefined ? null : int("warmupExtension.length", e.length, 1, 0),
+      max: int("warmupExtension.max", e.max, 0, 2, 1000),
+      length: e.length === undefined ? null : int("warmupExtension.length", e.length, 1, 0, MAX_TRACE_NUMBERS),
     };
   }
 
@@ -289,6 +370,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
 
   return {
     numChains,
+    numWarmup,
     numDraws,
     threads,
     pool,

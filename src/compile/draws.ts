@@ -7,6 +7,7 @@
  * Generated quantities may use earlier ones: a draw's value is read from its buffer (`R[j]`)
  * by the code of every later step, so step k's arguments are evaluated after draws 0..k-1.
  */
+import { checkGeneratedSource } from "../model/source-check.js";
 import type { GeneratedNode, Model, ObservedNode, ParamInfo } from "../model/builder.js";
 import type { Distribution, RandomSource } from "../model/distributions.js";
 import { ModelError } from "../model/errors.js";
@@ -104,6 +105,7 @@ export function compileDraws(model: Model): DrawProgram {
   model.params.forEach((p) => add([...Object.values(p.priorArgs ?? {}), ...p.context]));
 
   const source = mod.source(functions, names);
+  checkGeneratedSource(source);
   const fns = new Function("rt", "C", source)(runtime, mod.constants) as Record<string, Evaluator>;
   const evaluators = names.map((n) => fns[n]!);
   const buffers = layouts.map((l) => new Float64Array(l.sizes.reduce((a, b) => a + b, 0)));

@@ -16,3 +16,5 @@ export {
   type TfjsLogDensity,
 } from "./tfjs/index.js";
 export { compileDraws, type DrawProgram, type DrawStep } from "./draws.js";
+export { verifyCompiledModel } from "./checks.js";
+export { trustModelKey } from "./trust.js";

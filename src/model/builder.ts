@@ -8,7 +8,9 @@ import { ModelError } from "./errors.js";
 import { constant, Expr, findNode, lift, paramLeaf, sum, type ExprLike, type ParamBlock } from "./expr.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { dependsOn, Substitution } from "./rewrite.js";
+import { signOf, type Sign } from "./sign.js";
 import { applyTransform, contextOf, inverseTransform, unconstrainedSize, type TransformSpec } from "./transforms.js";
+import { checkName, checkOptions, checkShape, checkText, describeValue, MAX_DIMENSION, toNumbers } from "./values.js";
 
 /** Data as users hold it: numbers, (nested) arrays, typed arrays. */
 export type DataValue = number | ArrayLike<number> | readonly (readonly number[])[];
@@ -104,6 +106,11 @@ export interface Model {
   readonly generated?: readonly GeneratedNode[];
   /** Names of the potentials that depend on parameters (a prior predictive draw cannot honour them). */
   readonly potentials?: readonly string[];
+  /**
+   * Build-time warnings (also emitted as process warnings of type `BayestsModelWarning`):
+   * e.g. a distribution argument that must be positive but that nothing keeps positive.
+   */
+  readonly warnings: readonly string[];
 }
 
 export interface ModelOptions {
@@ -128,27 +135,30 @@ interface Candidate {
   readonly forced: boolean | undefined;
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PARAM_OPTIONS = ["shape", "dims", "lower", "upper", "constraint", "noncentered"] as const;
+const CONSTRAINTS = ["ordered", "positiveOrdered", "simplex"];
 
-/** Flattens numbers, arrays, typed arrays and arrays of rows; infers the shape. */
-export function toArray(name: string, value: DataValue): { values: Float64Array; shape: Shape } {
-  if (typeof value === "number") return { values: Float64Array.of(value), shape: [] };
-  const first = (value as ArrayLike<unknown>)[0];
-  if (value.length > 0 && typeof first === "object" && first !== null) {
-    const rows = value as readonly (readonly number[])[];
-    const cols = rows[0]!.length;
-    rows.forEach((r, i) => {
-      if (r.length !== cols) {
-        throw new ModelError("shape-mismatch", `data ${name}: row ${i} has ${r.length} entries, row 0 has ${cols}`);
-      }
-    });
-    return { values: Float64Array.from(rows.flat()), shape: [rows.length, cols] };
-  }
-  return { values: Float64Array.from(value as ArrayLike<number>), shape: [value.length] };
+/** Whether `x` is a distribution (from `dist.*`), as opposed to an options object. */
+function isDistribution(x: unknown): x is Distribution {
+  if (typeof x !== "object" || x === null) return false;
+  const d = x as Partial<Distribution>;
+  return typeof d.logp === "function" && typeof d.defaultTransform === "function" && typeof d.checkValue === "function" && Array.isArray(d.shape);
 }
 
+/** Dimension names: one identifier per axis. */
+function checkDims(dims: unknown, shape: Shape, what: string): readonly string[] | undefined {
+  if (dims === undefined) return undefined;
+  if (!Array.isArray(dims)) throw new ModelError("invalid-argument", `${what}: dims must be an array of names, got ${describeValue(dims)}`);
+  if (dims.length !== shape.length) throw new ModelError("shape-mismatch", `${what}: ${dims.length} dims for shape ${formatShape(shape)}`);
+  return Object.freeze(dims.map((d, k) => checkName(d, `${what}: dim ${k}`)));
+}
+
+/** The word for each kind of named node, in messages about clashing names. */
+type NodeKindWord = "parameter" | "data" | "observed node" | "deterministic" | "potential" | "generated quantity";
+
 export class ModelBuilder {
-  private readonly names = new Set<string>();
+  /** Every name declared so far, with the kind of node it names. */
+  private readonly names = new Map<string, NodeKindWord>();
   private readonly params: ParamInfo[] = [];
   private readonly terms: Expr[] = [];
   private readonly deterministics: { name: string; expr: Expr; dims: readonly string[] | undefined }[] = [];
@@ -159,36 +169,74 @@ export class ModelBuilder {
   private readonly observedNodes: ObservedNode[] = [];
   private readonly generatedNodes: GeneratedNode[] = [];
   private readonly potentialNames: string[] = [];
+  private readonly warnings: string[] = [];
+  private readonly signs = new Map<Expr, Sign>();
   private offset = 0;
+  private readonly options: ModelOptions;
 
-  constructor(private readonly options: ModelOptions = {}) {}
+  constructor(options: ModelOptions = {}) {
+    const o = checkOptions(options, ["noncentered"], "model options");
+    if (o.noncentered !== undefined && typeof o.noncentered !== "boolean" && o.noncentered !== "auto") {
+      throw new ModelError("invalid-argument", `model options: noncentered must be true, false or "auto", got ${describeValue(o.noncentered)}`);
+    }
+    this.options = { ...(o.noncentered !== undefined ? { noncentered: o.noncentered as boolean | "auto" } : {}) };
+  }
 
-  /** Adds a log-density term, split at scalar additions so each part's loop fuses on its own. */
+  /**
+   * Adds a log-density term, split at scalar additions so each part's loop fuses on its own
+   * (iteratively: a sum built in a loop may be tens of thousands deep). A constant part only
+   * shifts the density and is left out (constants are finite: see `Expr`).
+   */
   private addTerm(term: Expr) {
-    if (term.shape.length === 0 && term.node.kind === "elementwise" && term.node.op === "add") {
-      term.inputs.forEach((t) => this.addTerm(t));
-    } else if (!term.isConst) {
-      this.terms.push(term);
+    const stack = [term];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (t.shape.length === 0 && t.node.kind === "elementwise" && t.node.op === "add") {
+        stack.push(t.inputs[1]!, t.inputs[0]!);
+      } else if (!t.isConst) {
+        this.terms.push(t);
+      }
     }
   }
 
-  private claim(name: string, what: string) {
-    if (!NAME.test(name)) throw new ModelError("invalid-argument", `${what} name "${name}" is not an identifier`);
-    if (this.names.has(name)) throw new ModelError("duplicate-name", `${what} "${name}" is already defined in this model`);
-    this.names.add(name);
+  private claim(name: unknown, kind: NodeKindWord): string {
+    const n = checkName(name, kind);
+    const earlier = this.names.get(n);
+    if (earlier !== undefined) {
+      throw new ModelError("duplicate-name", `${kind} "${n}" is already defined in this model (as ${earlier === "data" ? "data" : `a ${earlier}`})`);
+    }
+    this.names.set(n, kind);
+    return n;
   }
 
-  /** Declares data. Values must be finite; `integer` also requires whole numbers. */
+  /** Warns where a distribution argument that must be positive may be negative (D27). */
+  private checkArgumentSigns(dist: Distribution, where: string) {
+    for (const [arg, check] of Object.entries(dist.argChecks ?? {})) {
+      if (check !== "positive" && check !== "nonNegative") continue;
+      const e = dist.args[arg];
+      if (e === undefined || e.isConst || signOf(e, this.signs) !== "unknown") continue;
+      this.warnings.push(
+        `${where}: argument ${arg} of ${dist.name} (${e.label}) must be ${check === "positive" ? "> 0" : ">= 0"}, but nothing keeps it so; ` +
+          "where it is negative the log density is not finite and the sampler rejects the point. " +
+          "Give the parameter a lower bound ({ lower: 0 }), a positive prior, or pass it through exp" +
+          (dist.name === "poisson" ? " (or use poissonLog)" : ""),
+      );
+    }
+  }
+
+  /** Declares data. Values must be finite numbers; `integer` also requires whole numbers. */
   data(name: string, value: DataValue, opts: { shape?: Shape; integer?: boolean } = {}): Expr {
-    this.claim(name, "data");
-    const { values, shape } = toArray(name, value);
-    values.forEach((v, i) => {
-      if (!Number.isFinite(v)) throw new ModelError("non-finite-data", `data ${name}${values.length > 1 ? `[${i}]` : ""} is ${v}`);
-      if (opts.integer && !Number.isInteger(v)) {
-        throw new ModelError("invalid-argument", `data ${name}[${i}] = ${v} must be an integer`);
-      }
-    });
-    const node = constant(values, opts.shape ?? shape, name, opts.integer ?? false);
+    name = this.claim(name, "data");
+    const o = checkOptions(opts, ["shape", "integer"], `data ${name}`);
+    if (o.integer !== undefined && typeof o.integer !== "boolean") throw new ModelError("invalid-argument", `data ${name}: integer must be true or false, got ${describeValue(o.integer)}`);
+    const { values, shape } = toNumbers(value, `data ${name}`);
+    if (o.integer) {
+      values.forEach((v, i) => {
+        if (!Number.isInteger(v)) throw new ModelError("invalid-argument", `data ${name}[${i}] = ${v} must be an integer`);
+      });
+    }
+    const declared = o.shape === undefined ? shape : checkShape(o.shape, `data ${name}`);
+    const node = constant(values, declared, name, o.integer === true);
     this.dataNodes.set(name, node);
     return node;
   }
@@ -201,28 +249,53 @@ export class ModelBuilder {
   param(name: string, prior: Distribution, opts?: ParamOptions): Expr;
   param(name: string, opts?: ParamOptions): Expr;
   param(name: string, priorOrOpts?: Distribution | ParamOptions, maybeOpts?: ParamOptions): Expr {
-    this.claim(name, "parameter");
-    const prior = priorOrOpts && "logp" in priorOrOpts ? priorOrOpts : undefined;
-    const opts: ParamOptions = (prior ? maybeOpts : (priorOrOpts as ParamOptions | undefined)) ?? {};
+    name = this.claim(name, "parameter");
+    let prior: Distribution | undefined;
+    let given: unknown;
+    if (isDistribution(priorOrOpts)) {
+      prior = priorOrOpts;
+      given = maybeOpts;
+    } else {
+      if (priorOrOpts !== undefined && (typeof priorOrOpts !== "object" || priorOrOpts === null || Array.isArray(priorOrOpts))) {
+        throw new ModelError("invalid-argument", `parameter ${name}: the second argument must be a distribution (dist.normal(0, 1), ...) or an options object, got ${describeValue(priorOrOpts)}`);
+      }
+      if (maybeOpts !== undefined) throw new ModelError("invalid-argument", `parameter ${name}: options given twice (the second argument is not a distribution)`);
+      given = priorOrOpts;
+    }
+    const o = checkOptions(given, PARAM_OPTIONS, `parameter ${name}`);
+    if (o.constraint !== undefined && !CONSTRAINTS.includes(o.constraint as string)) {
+      throw new ModelError("invalid-argument", `parameter ${name}: constraint must be one of ${CONSTRAINTS.join(", ")}, got ${describeValue(o.constraint)}`);
+    }
+    if (o.noncentered !== undefined && typeof o.noncentered !== "boolean") {
+      throw new ModelError("invalid-argument", `parameter ${name}: noncentered must be true or false, got ${describeValue(o.noncentered)}`);
+    }
     if (prior?.discrete) throw new ModelError("invalid-argument", `parameter ${name}: ${prior.name} is discrete; parameters must be continuous`);
-    const shape = opts.shape ?? prior?.shape ?? [];
+    const shape = checkShape(o.shape ?? prior?.shape ?? [], `parameter ${name}`);
+    if (sizeOf(shape) === 0) {
+      throw new ModelError("shape-mismatch", `parameter ${name} has shape ${formatShape(shape)}: no values to sample (leave it out of the model)`);
+    }
     if (prior && !sameShape(broadcastShapes(shape, prior.shape, () => `parameter ${name}`), shape)) {
       throw new ModelError(
         "shape-mismatch",
         `parameter ${name} has shape ${formatShape(shape)} but its prior ${prior.name} has shape ${formatShape(prior.shape)}`,
       );
     }
-    if (opts.dims && opts.dims.length !== shape.length) {
-      throw new ModelError("shape-mismatch", `parameter ${name}: ${opts.dims.length} dims for shape ${formatShape(shape)}`);
-    }
+    const opts: ParamOptions = { ...o, shape, dims: checkDims(o.dims, shape, `parameter ${name}`) } as ParamOptions;
+    if (prior) this.checkArgumentSigns(prior, `the prior of parameter ${name}`);
     const transform = this.transformFor(name, prior, opts, shape);
+    const usize = unconstrainedSize(transform, shape);
+    if (this.offset + usize > MAX_DIMENSION) {
+      throw new ModelError(
+        "too-large",
+        `parameter ${name} has ${usize} unconstrained coordinates, making the model's ${this.offset + usize}; the limit is 2^22 (${MAX_DIMENSION})`,
+      );
+    }
     const block: ParamBlock = { name, offset: this.offset };
 
     if (prior?.noncentered && transform.kind === "identity" && this.shouldNoncenter(opts)) {
       return this.noncenteredParam(name, prior, prior.noncentered, shape, opts, block);
     }
 
-    const usize = unconstrainedSize(transform, shape);
     const u = paramLeaf(block, transform.kind === "simplex" ? [usize] : shape);
     const { value: raw, logJacobian } = applyTransform(transform, u, shape);
     const value = sameShape(raw.shape, shape) ? raw : raw.reshape(shape);
@@ -236,7 +309,7 @@ export class ModelBuilder {
       name,
       shape,
       dims: opts.dims,
-      block,
+      block: (u.node as { block: ParamBlock }).block,
       size: usize,
       value,
       context,
@@ -268,7 +341,7 @@ export class ModelBuilder {
       name,
       shape,
       dims: opts.dims,
-      block,
+      block: (z.node as { block: ParamBlock }).block,
       size,
       value,
       context: form.context,
@@ -322,7 +395,7 @@ export class ModelBuilder {
       return { kind: opts.constraint };
     }
     const bound = (b: ExprLike, which: string) => {
-      const e = lift(b);
+      const e = lift(b, `the ${which} bound of parameter ${name}`);
       broadcastShapes(e.shape, shape, () => `${which} bound of parameter ${name}`);
       return e;
     };
@@ -346,8 +419,10 @@ export class ModelBuilder {
    * dimensions of `value` (`{ dims: ["school"] }`), as a parameter's dims do.
    */
   observe(name: string, dist: Distribution, value: DataValue | Expr, opts: ObserveOptions = {}): void {
-    this.claim(name, "observed node");
-    const v = value instanceof Object && "node" in value ? (value as Expr) : this.dataValue(name, value as DataValue);
+    name = this.claim(name, "observed node");
+    const o = checkOptions(opts, ["dims"], `observed ${name}`);
+    if (!isDistribution(dist)) throw new ModelError("invalid-argument", `observed ${name}: the second argument must be a distribution (dist.normal(mu, sigma), ...), got ${describeValue(dist)}`);
+    const v = Expr.isExpr(value) ? value : this.dataValue(name, value);
     if (!v.isConst) throw new ModelError("invalid-argument", `observed ${name} must be data, not an expression of parameters (${v.label})`);
     const shape = broadcastShapes(v.shape, dist.shape, () => `observed ${name} under ${dist.name}`);
     if (!sameShape(shape, v.shape)) {
@@ -360,34 +435,42 @@ export class ModelBuilder {
       throw new ModelError("shape-mismatch", `observed ${name}: ${opts.dims.length} dims (${opts.dims.join(", ")}) for shape ${formatShape(v.shape)}`);
     }
     dist.checkValue(v.constValues, name);
-    const term = dist.logp(v);
-    this.observed.push({ term, size: v.size });
-    if (opts.dims && opts.dims.length !== v.shape.length) {
-      throw new ModelError("shape-mismatch", `observed ${name}: ${opts.dims.length} dims for shape ${formatShape(v.shape)}`);
+    this.checkArgumentSigns(dist, `observed ${name}`);
+    let term: Expr;
+    let logLik: Expr;
+    try {
+      logLik = dist.logpdf(v);
+      term = dist.logp(v);
+    } catch (e) {
+      // Constant arguments fold the log-likelihood to numbers at build time: an observation
+      // of probability zero (bernoulli(0) observing a 1) is not finite there.
+      if (e instanceof ModelError && e.code === "invalid-constant") {
+        throw new ModelError("out-of-support", `observed ${name}: its log-likelihood under ${dist.name} is not finite (${e.message}); an observation must have a probability above zero`);
+      }
+      throw e;
     }
-    this.observedNodes.push({ name, dist, value: v, args: dist.args, logLik: dist.logpdf(v), dims: opts.dims });
+    this.observed.push({ term, size: v.size });
+    this.observedNodes.push({ name, dist, value: v, args: dist.args, logLik, dims: checkDims(o.dims, v.shape, `observed ${name}`) });
     this.addTerm(term);
   }
 
-  private dataValue(name: string, value: DataValue): Expr {
-    const { values, shape } = toArray(name, value);
-    values.forEach((x, i) => {
-      if (!Number.isFinite(x)) throw new ModelError("non-finite-data", `observed ${name}${values.length > 1 ? `[${i}]` : ""} is ${x}`);
-    });
+  private dataValue(name: string, value: unknown): Expr {
+    const { values, shape } = toNumbers(value, `observed ${name}`);
     return constant(values, shape, name);
   }
 
   /** A named quantity computed from parameters, reported with every draw. */
-  deterministic(name: string, expr: Expr, dims?: readonly string[]): Expr {
-    this.claim(name, "deterministic");
-    this.deterministics.push({ name, expr, dims });
-    return expr;
+  deterministic(name: string, expr: ExprLike, dims?: readonly string[]): Expr {
+    name = this.claim(name, "deterministic");
+    const e = lift(expr, `deterministic ${name}`);
+    this.deterministics.push({ name, expr: e, dims: checkDims(dims, e.shape, `deterministic ${name}`) });
+    return e;
   }
 
   /** An extra log-density term (summed if not scalar), like Stan's `target +=`. */
   potential(name: string, expr: ExprLike): void {
-    this.claim(name, "potential");
-    const term = sum(expr);
+    name = this.claim(name, "potential");
+    const term = sum(lift(expr, `potential ${name}`));
     if (!term.isConst) this.potentialNames.push(name);
     this.addTerm(term);
   }
@@ -399,17 +482,20 @@ export class ModelBuilder {
    * for later generated quantities only: the log density cannot depend on it.
    */
   generated(name: string, what: Distribution | Expr, opts: { dims?: readonly string[] } = {}): Expr {
-    this.claim(name, "generated quantity");
-    const isDist = !(what instanceof Expr);
-    const shape = isDist ? what.shape : what.shape;
-    if (opts.dims && opts.dims.length !== shape.length) {
-      throw new ModelError("shape-mismatch", `generated quantity ${name}: ${opts.dims.length} dims for shape ${formatShape(shape)}`);
+    name = this.claim(name, "generated quantity");
+    const o = checkOptions(opts, ["dims"], `generated quantity ${name}`);
+    const isDist = !Expr.isExpr(what);
+    if (isDist && !isDistribution(what)) {
+      throw new ModelError("invalid-argument", `generated quantity ${name}: give a distribution (dist.normal(mu, sigma), ...) or an expression, got ${describeValue(what)}`);
     }
+    const shape = what.shape;
+    const dims = checkDims(o.dims, shape, `generated quantity ${name}`);
     if (isDist && !what.drawWith) throw new ModelError("invalid-argument", `generated quantity ${name}: ${what.name} has no random draw`);
     const value = isDist ? new Expr({ kind: "placeholder" }, shape, [], name) : what;
-    this.generatedNodes.push({ name, shape, value, ...(isDist ? { dist: what, args: what.args } : { expr: what }), ...(opts.dims ? { dims: opts.dims } : {}) });
+    this.generatedNodes.push({ name, shape, value, ...(isDist ? { dist: what, args: what.args } : { expr: what }), ...(dims ? { dims } : {}) });
     return value;
   }
+
 
   /** Generated draws must stay out of the log density and the reported quantities. */
   private checkGeneratedUnused(roots: readonly Expr[]) {
@@ -422,6 +508,7 @@ export class ModelBuilder {
   }
 
   build(name: string): Model {
+    name = checkText(name, "the model name");
     if (this.params.length === 0) throw new ModelError("invalid-argument", `model ${name} has no parameters`);
     const { terms: priorTerms, subst } = this.settleParameterisations();
     priorTerms.forEach((t) => this.addTerm(t));
@@ -455,13 +542,21 @@ export class ModelBuilder {
         ...(g.expr ? { expr: re(g.expr), value: re(g.expr) } : {}),
       })),
       potentials: [...this.potentialNames],
+      warnings: [...new Set(this.warnings)],
     };
   }
 }
 
-/** Declares a model: `model("eight_schools", (m) => { ... })`. */
+/**
+ * Declares a model: `model("eight_schools", (m) => { ... })`. Build-time warnings are on
+ * `model.warnings` and emitted once each as process warnings (type `BayestsModelWarning`).
+ */
 export function model(name: string, define: (m: ModelBuilder) => void, options?: ModelOptions): Model {
+  checkText(name, "the model name");
+  if (typeof define !== "function") throw new ModelError("invalid-argument", `model ${name}: the second argument must be a function (m) => { ... }, got ${describeValue(define)}`);
   const builder = new ModelBuilder(options);
   define(builder);
-  return builder.build(name);
+  const built = builder.build(name);
+  for (const w of built.warnings) process.emitWarning(`model ${name}: ${w}`, "BayestsModelWarning");
+  return built;
 }

@@ -39,14 +39,30 @@ function univariateBase(what: string, base: Distribution): Required<Pick<Distrib
   return base as Required<Pick<Distribution, "lcdf" | "lccdf" | "withArgs" | "drawElement">> & Distribution;
 }
 
+/**
+ * A censoring bound as a constant. ±Infinity ("no bound" at that observation) is stored as
+ * ±Number.MAX_VALUE, since model constants are finite (DECISIONS.md D25): no finite
+ * observation lies beyond it, so the classification and the draws' clamping are unchanged.
+ */
 function dataBound(what: string, name: string, b: Bound | undefined, fill: number): Expr {
-  if (b === undefined) return constant(fill);
-  const e = b instanceof Expr ? b : typeof b === "number" ? constant(b) : constant(Float64Array.from(b));
-  if (!e.isConst) throw new ModelError("invalid-argument", `${what}: bound ${name} must be data (numbers), not ${e.label}`);
-  e.constValues.forEach((v, i) => {
-    if (Number.isNaN(v)) throw new ModelError("non-finite-data", `${what}: bound ${name}${e.size > 1 ? `[${i}]` : ""} is NaN`);
+  const finite = (v: number, i: number, n: number) => {
+    if (Number.isNaN(v)) throw new ModelError("non-finite-data", `${what}: bound ${name}${n > 1 ? `[${i}]` : ""} is NaN`);
+    return v === Infinity ? Number.MAX_VALUE : v === -Infinity ? -Number.MAX_VALUE : v;
+  };
+  if (b === undefined) return constant(finite(fill, 0, 1));
+  if (Expr.isExpr(b)) {
+    if (!b.isConst) throw new ModelError("invalid-argument", `${what}: bound ${name} must be data (numbers), not ${b.label}`);
+    return b;
+  }
+  if (typeof b === "number") return constant(finite(b, 0, 1));
+  if (typeof b !== "object" || b === null || typeof (b as ArrayLike<number>).length !== "number") {
+    throw new ModelError("invalid-argument", `${what}: bound ${name} must be data (numbers), got ${typeof b}`);
+  }
+  const values = Array.from(b as ArrayLike<unknown>, (v, i) => {
+    if (typeof v !== "number") throw new ModelError("invalid-argument", `${what}: bound ${name}[${i}] must be a number, got ${typeof v}`);
+    return finite(v, i, (b as ArrayLike<number>).length);
   });
-  return e;
+  return constant(values);
 }
 
 const at = (v: Float64Array, i: number) => v[v.length === 1 ? 0 : i]!;
@@ -215,7 +231,7 @@ export function intervalCensored(base: Distribution, bounds: { upper: Bound }): 
     const interval: number[] = [];
     x.forEach((v, i) => {
       if (!(hi[i]! >= v)) throw new ModelError("invalid-constant", `${what}: interval ${i} has upper end ${hi[i]} below its lower end ${v}`);
-      (hi[i] === v ? exact : hi[i] === Infinity ? right : interval).push(i);
+      (hi[i] === v ? exact : hi[i]! >= Number.MAX_VALUE ? right : interval).push(i);
     });
     return [
       { idx: exact, term: (s, v) => s.logpdf(constant(v)) },

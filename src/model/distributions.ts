@@ -57,7 +57,7 @@ export interface RandomSource {
   normal(): number;
 }
 
-type ArgCheck = "real" | "positive" | "nonNegative" | "unit" | "count" | "cholesky";
+export type ArgCheck = "real" | "positive" | "nonNegative" | "unit" | "count" | "cholesky";
 
 export interface Distribution {
   readonly name: string;
@@ -66,6 +66,8 @@ export interface Distribution {
   readonly shape: Shape;
   readonly support: Support;
   readonly discrete: boolean;
+  /** What each argument must be (the builder warns where an argument that must be positive may not be). */
+  readonly argChecks?: Readonly<Record<string, ArgCheck>>;
   /** Log-density of `x` (broadcast to `shape`), summed to a scalar expression. */
   logp(x: ExprLike): Expr;
   /** Log-density per element (univariate) or per draw (multivariate), not summed: Stan's `*_lpdf` inside `log_sum_exp`. */
@@ -182,7 +184,7 @@ interface Univariate {
 
 function univariate(spec: Univariate): Distribution {
   const names = Object.keys(spec.args);
-  const exprs = names.map((n) => lift(spec.args[n]![0]));
+  const exprs = names.map((n) => lift(spec.args[n]![0], `${spec.name}: argument ${n}`));
   names.forEach((n, k) => checkArg(spec.name, n, exprs[k]!, spec.args[n]![1]));
   const shape = exprs.reduce<Shape>(
     (s, e) => broadcastShapes(s, e.shape, () => `${spec.name}(${exprs.map(String).join(", ")})`),
@@ -204,9 +206,12 @@ function univariate(spec: Univariate): Distribution {
     shape,
     support: spec.support,
     discrete: spec.discrete ?? false,
+    argChecks: Object.fromEntries(names.map((n) => [n, spec.args[n]![1]])),
     logp: (x) => {
-      const xs = lift(x);
+      const xs = lift(x, `${spec.name}: the value`);
       const full = sizeOf(broadcastShapes(xs.shape, shape, () => `${spec.name} log-density of ${xs}`));
+      // No values (empty data): the empty sum.
+      if (full === 0) return constant(0);
       const terms = [spec.density(xs, exprs)].flat();
       return terms.map((t) => mul(sum(t), full / t.size)).reduce((a, b) => add(a, b));
     },
@@ -354,6 +359,7 @@ export function gaussianRandomWalk(sigma: ExprLike, length: number): Distributio
   return {
     name: "gaussianRandomWalk",
     args: { sigma: s },
+    argChecks: { sigma: "positive" },
     shape: [length],
     support: "vector",
     discrete: false,
@@ -762,6 +768,7 @@ export function dirichlet(alpha: ExprLike): Distribution {
   return {
     name: "dirichlet",
     args: { alpha: a },
+    argChecks: { alpha: "positive" },
     shape: [k],
     support: "simplex",
     discrete: false,

@@ -4,6 +4,7 @@
  * density / CDF / CCDF compiled from the same expressions (for inversion), and draws of a
  * distribution restricted to an interval (truncation) by rejection or by inversion.
  */
+import { checkGeneratedSource } from "./source-check.js";
 import { ModelError } from "./errors.js";
 import { Expr } from "./expr.js";
 import { ELEMENTWISE } from "./ops.js";
@@ -72,7 +73,9 @@ function compileScalar(inputs: readonly Expr[], output: Expr): (values: readonly
     return code;
   };
   const result = visit(output);
-  const fn = new Function("rt", "X", `${lines.join("\n")}\nreturn ${result};`) as (rt: typeof runtime, x: readonly number[]) => number;
+  const source = `${lines.join("\n")}\nreturn ${result};`;
+  checkGeneratedSource(source);
+  const fn = new Function("rt", "X", source) as (rt: typeof runtime, x: readonly number[]) => number;
   return (values) => fn(runtime, values);
 }
 
