@@ -180,7 +180,8 @@ const flag = (ts: readonly Timing[]) => {
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${fmt(100 * x, 1)}%`;
-const same: SampleOptions = { pooledWarmup: false, warmupExtension: false };
+// Stan's diagonal metric and windows, per chain: what sampleSync does (sample's default adapts otherwise, D71).
+const same: SampleOptions = { metric: "diag", pooledWarmup: false, warmupExtension: false };
 
 // ---- child processes and threads ---------------------------------------------------------
 
