@@ -47,9 +47,11 @@ cp -r "$work"/x/tensorflow/include/* "$work/stage/include/"
 rm -rf "$work/x"
 (
   cd "$work/stage/lib"
+  # Every link points at the file itself: tar 7.5 (the version package.json's override gives
+  # tfjs-node) refuses, in tfjs-node's strict mode, to extract a link through another link.
   ln -s libtensorflow_cc.so.2 libtensorflow.so.2.9.1
-  ln -s libtensorflow.so.2.9.1 libtensorflow.so.2
-  ln -s libtensorflow.so.2 libtensorflow.so
+  ln -s libtensorflow_cc.so.2 libtensorflow.so.2
+  ln -s libtensorflow_cc.so.2 libtensorflow.so
   ln -s libtensorflow_framework.so.2 libtensorflow_framework.so.2.9.1
   ln -s libtensorflow_framework.so.2 libtensorflow_framework.so
 )
@@ -74,3 +76,9 @@ TFJS_NODE_BASE_URI="http://127.0.0.1:$port/libtensorflow-" \
   npm_config_build_from_source=true \
   npm_config_nodedir="${npm_config_nodedir:-$(dirname "$(dirname "$(command -v node)")")}" \
   "$@"
+# npm treats tfjs-node as optional and carries on when its install fails: say so, and fail.
+if ! node -e 'require("@tensorflow/tfjs-node")' >/dev/null 2>&1; then
+  echo "* @tensorflow/tfjs-node is not loadable after '$*': its install failed (see npm's output above)" >&2
+  exit 1
+fi
+echo "* @tensorflow/tfjs-node loads" >&2

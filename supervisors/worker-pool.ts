@@ -23,6 +23,18 @@ import { Piscina } from "piscina";
 import type { WorkerTask } from "../actors/protocol.js";
 import { workerTrustData } from "../src/compile/trust.js";
 
+/**
+ * Node flags of the threads: the process's own, with `require()` of ES modules off where Node
+ * has it (20.19+). piscina loads the worker with `require()` first and `import()` when that
+ * throws; a thread handed a task while that `import()` is still linking calls `require()`
+ * again, and Node then aborts the whole process (V8: "IsGraphAsync must be used on an
+ * instantiated module"; seen in CI). Without require(esm) every load is an `import()`, and
+ * concurrent imports share one (DECISIONS.md D89).
+ */
+const THREAD_EXEC_ARGV = process.allowedNodeEnvironmentFlags.has("--no-experimental-require-module")
+  ? [...process.execArgv, "--no-experimental-require-module"]
+  : undefined;
+
 /** V8 heap limits of each worker thread (Node's `resourceLimits`). */
 export interface WorkerResourceLimits {
   readonly maxOldGenerationSizeMb?: number;
@@ -99,6 +111,7 @@ export class WorkerPool {
       idleTimeout: 60_000,
       // The process key: a thread runs only compiled models signed with it (DECISIONS.md D24).
       workerData: workerTrustData(),
+      ...(THREAD_EXEC_ARGV !== undefined ? { execArgv: THREAD_EXEC_ARGV } : {}),
       ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
     });
     this.scan();
