@@ -1,0 +1,33 @@
+/**
+ * What the API needs of the cluster without loading it (a run without `cluster` never loads
+ * `@effect/cluster` or a database driver): its typed error and its timings.
+ */
+import { Data, type Duration } from "effect";
+
+/**
+ * A cluster run could not start: the database is unreachable or refused a query, no runner
+ * is alive in it, or the in-process runner's threads could not start.
+ */
+export class ClusterStartError extends Data.TaggedError("ClusterStartError")<{ readonly message: string }> {}
+
+/** Cluster timings of runners and clients (the defaults suit a LAN; the tests shorten them). */
+export interface ClusterTimings {
+  /** A runner that stops renewing its shard locks for this long loses them (its chains move). */
+  readonly lockExpiration: Duration.DurationInput;
+  /** How often a runner pings the others (a dead one is found about this fast). */
+  readonly healthCheck: Duration.DurationInput;
+  /** How often runners and clients re-read who the runners are. */
+  readonly refreshAssignments: Duration.DurationInput;
+  /** How often a runner looks in storage for messages it was not told about. */
+  readonly messagePoll: Duration.DurationInput;
+}
+
+export const DEFAULT_TIMINGS: ClusterTimings = {
+  lockExpiration: "15 seconds",
+  healthCheck: "5 seconds",
+  refreshAssignments: "1 second",
+  messagePoll: "2 seconds",
+};
+
+/** Bytes a cluster key needs at least. */
+export const MIN_KEY_BYTES = 16;
