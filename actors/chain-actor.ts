@@ -17,7 +17,7 @@
  * the very draws it would have made.
  */
 import { Effect } from "effect";
-import { nextWindowEnd, warmupSchedule, type ChainState, type Metric, type SamplerSettings } from "../src/inference/index.js";
+import { firstWindowEnd, nextWindowEnd, shortenWarmup, type ChainState, type Metric, type SamplerSettings, type WindowUpdate } from "../src/inference/index.js";
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
 import type { ChunkProgress, ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
@@ -57,8 +57,8 @@ export class ChainActor {
   readonly chain: number;
   /** The last committed checkpoint (null before the first chunk). */
   state: ChainState | null = null;
-  /** Metric to set at the start of the next chunk (the chain stands at a window end). */
-  pendingMetric: Metric | null = null;
+  /** Window update (metric, or nutpie's switch) to apply at the start of the next chunk (the chain stands at a window end). */
+  pendingMetric: WindowUpdate | null = null;
   status: ChainStatusKind = "running";
   restarts = 0;
   /** Iteration from which the chain's draws are placeholders (a failed chain). */
@@ -82,8 +82,7 @@ export class ChainActor {
   ) {
     this.chain = config.chain;
     this.chunkSize = Math.max(1, config.sizing.initial);
-    const schedule = warmupSchedule(config.settings.numWarmup, config.settings.windows);
-    this.firstWindowEnd = schedule.windows[0]?.end ?? null;
+    this.firstWindowEnd = firstWindowEnd(config.settings);
   }
 
   get iteration(): number {
@@ -131,7 +130,7 @@ export class ChainActor {
     let n = this.chunkSize;
     if (it < warm) {
       n = Math.min(n, warm - it);
-      const we = s === null ? this.firstWindowEnd : nextWindowEnd(s);
+      const we = s === null ? this.firstWindowEnd : nextWindowEnd(s, this.config.settings);
       if (we !== null && we > it) n = Math.min(n, we - it);
     } else {
       const drawn = it - warm;
@@ -168,7 +167,7 @@ export class ChainActor {
     const warm = this.numWarmup;
     const end = it + task.iterations;
     if (it < warm) {
-      const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state);
+      const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state, this.config.settings);
       return !(we === end && this.coordinator.sharesWindowEnds);
     }
     return end - warm < this.config.numDraws && this.coordinator.stoppedAt === null && this.coordinator.withinLead(end - warm);
@@ -264,8 +263,9 @@ export class ChainActor {
         const s = self.state!;
         if (s.awaitingMetric) {
           const decision = yield* self.coordinator.windowEnd(self.chain, s);
-          self.pendingMetric = decision.metric;
+          self.pendingMetric = decision.update;
           if (decision.extendBy > 0) self.state = extendWarmup(s, decision.extendBy);
+          if (decision.endWarmup !== null) self.state = shortenWarmup(s, decision.endWarmup);
         } else if (result.count > 0 && !result.warmup) {
           if ((yield* self.coordinator.sampled(self.chain, self.sampledDraws)) === "stop") {
             self.status = "stopped-early";
@@ -329,6 +329,8 @@ export class ChainActor {
     const phase = sampled > 0 ? this.trace.sampling : this.trace.warmup;
     const n = sampled > 0 ? sampled : this.trace.warmup.realLength();
     const stepSize = n > 0 ? phase.stats.stepSize[n - 1]! : NaN;
-    return { stepSize, metric: this.pendingMetric ?? this.state?.metric ?? null };
+    // A pending Fisher update is made into a metric only when applied: the chain's metric stands.
+    const pending = this.pendingMetric?.kind === "metric" ? this.pendingMetric.metric : null;
+    return { stepSize, metric: pending ?? this.state?.metric ?? null };
   }
 }

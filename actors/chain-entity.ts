@@ -7,7 +7,7 @@
  * next one in the reply; both are persisted by the cluster's message storage (the request
  * before it is delivered, the reply before it is returned). A runner that dies leaves its
  * unanswered requests in storage, the runner that takes over its shards runs them from the
- * checkpoint they carry, and since the kernel is deterministic given (checkpoint, metric,
+ * checkpoint they carry, and since the kernel is deterministic given (checkpoint, window update,
  * settings) the reply is the one the dead runner would have sent.
  *
  * Wire format: request and reply bodies are `node:v8` serialisations (the structured clone
@@ -27,7 +27,7 @@ import * as ClusterSchema from "@effect/cluster/ClusterSchema";
 import * as Entity from "@effect/cluster/Entity";
 import * as Rpc from "@effect/rpc/Rpc";
 import { Schema } from "effect";
-import type { ChainState, Metric, SamplerSettings, SamplerStatsArrays } from "../src/inference/index.js";
+import type { ChainState, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
 import { allocateStats, STAT_KEYS } from "../src/inference/stats.js";
 import type { ChunkProgress, ChunkResult, DrawTarget, FaultSpec, InitRequest } from "./protocol.js";
 
@@ -102,7 +102,8 @@ export interface RemoteTask {
   readonly width: number;
   readonly state: ChainState | null;
   readonly init: InitRequest | null;
-  readonly metric: Metric | null;
+  /** The window update to apply first (a metric, or nutpie's switch), as in `ChunkTask`. */
+  readonly metric: WindowUpdate | null;
   readonly iterations: number;
   /** Index in its phase of the chunk's first draw (`DrawTarget.offset`). */
   readonly offset: number;

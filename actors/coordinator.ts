@@ -34,7 +34,24 @@
  */
 import { Deferred, Effect, FiberId } from "effect";
 import { DrawSet, essBulkDS, essTailDS, rhatDS } from "../src/diagnostics/convergence.js";
-import { mergeWindowAccumulators, metricFromAccumulator, type ChainState, type Metric } from "../src/inference/index.js";
+import {
+  compactEstimator,
+  estimatorDiagonal,
+  learnedLambda,
+  learnsParameterisationNow,
+  mergeReparamStats,
+  type FisherScheduleSettings,
+  finalPhaseLength,
+  mergeEstimators,
+  mergeWindowAccumulators,
+  metricChange,
+  metricFromAccumulator,
+  type ChainState,
+  type FisherEstimator,
+  type WarmupEndRule,
+  type WindowAccumulator,
+  type WindowUpdate,
+} from "../src/inference/index.js";
 import type { OnlineDiagnostics, ParamDiagnostics, RunSink } from "./events.js";
 import type { TraceStore } from "./trace-store.js";
 import { atLastWindowEnd } from "./warmup-extension.js";
@@ -59,6 +76,10 @@ export interface EarlyStopOptions {
 export interface CoordinatorOptions {
   readonly numChains: number;
   readonly pooled: boolean;
+  /** Adaptive warmup length: end warmup at the first window end where the rule holds (null: fixed length). */
+  readonly adaptiveWarmup: WarmupEndRule | null;
+  /** nutpie's schedule settings (when the parameterisation is learned). */
+  readonly fisher: FisherScheduleSettings;
   readonly extension: WarmupExtensionOptions | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
@@ -72,9 +93,22 @@ export interface CoordinatorOptions {
 }
 
 export interface WindowDecision {
-  readonly metric: Metric;
+  /** What the chain applies before its next chunk: a metric (Stan's schedule) or nutpie's switch. */
+  readonly update: WindowUpdate;
   /** Extra warmup iterations (0: none). */
   readonly extendBy: number;
+  /** Adaptive warmup: warmup ends after this many more (step-size only) iterations; null: it goes on. */
+  readonly endWarmup: number | null;
+}
+
+/** One window's draws as the coordinator keeps them for the adaptive-warmup rule. */
+interface WindowRecord {
+  readonly start: number;
+  readonly end: number;
+  /** All chains' window estimators merged (nutpie), or their accumulators merged (Stan). */
+  readonly pooled: FisherEstimator | WindowAccumulator;
+  /** Per chain (nutpie only): its own window estimator, for a per-chain final foreground. */
+  readonly perChain: ReadonlyMap<number, FisherEstimator> | null;
 }
 
 export type CheckDecision = "continue" | "stop";
@@ -112,6 +146,12 @@ function rendezvous<P, R>(): Rendezvous<P, R> {
   return { arrivals: new Map(), waiters: new Map(), resolved: false };
 }
 
+/** The update a chain makes from its own window: its own metric (Stan) or its own switch (nutpie). */
+function ownUpdate(state: ChainState): WindowUpdate {
+  if (state.fisher !== null) return { kind: "fisher", foreground: null };
+  return { kind: "metric", metric: metricFromAccumulator(state.accumulator!, state.metric) };
+}
+
 export class WarmupCoordinator {
   private readonly alive: Set<number>;
   /** Failed chains and the real sampling draws each kept. */
@@ -126,6 +166,12 @@ export class WarmupCoordinator {
   private leaders: Deferred.Deferred<void>[] = [];
   private nextCheck = 1;
   private extensions = 0;
+  /** Recent window ends (adaptive warmup), oldest first. */
+  private history: WindowRecord[] = [];
+  /** Set once the adaptive rule ended warmup. */
+  warmupEndedAt: number | null = null;
+  /** The rule's measures at every window end it examined (for reports). */
+  readonly warmupChecks: { iteration: number; change: number; rhat: number }[] = [];
   /** The quantity that failed the last early-stop examination (examined first next time). */
   private worst = 0;
   private pending: Promise<void> = Promise.resolve();
@@ -144,9 +190,9 @@ export class WarmupCoordinator {
     return this.extensions;
   }
 
-  /** Whether chains may wait for each other at slow-window ends (pooled warmup or extension). */
+  /** Whether chains may wait for each other at slow-window ends (pooled warmup, extension, adaptive length). */
   get sharesWindowEnds(): boolean {
-    return this.opts.pooled || this.opts.extension !== null;
+    return this.opts.pooled || this.opts.extension !== null || this.opts.adaptiveWarmup !== null;
   }
 
   // ---- window ends ---------------------------------------------------------------
@@ -162,10 +208,13 @@ export class WarmupCoordinator {
       const r = this.windowRendezvous(w);
       r.arrivals.set(chain, state);
       const ext = this.opts.extension;
-      const shared = this.opts.pooled || (ext !== null && this.extensions < ext.max && atLastWindowEnd(state));
+      const shared =
+        this.opts.pooled ||
+        (this.opts.adaptiveWarmup !== null && this.warmupEndedAt === null) ||
+        (ext !== null && this.extensions < ext.max && atLastWindowEnd(state));
       if (!shared) {
         this.tryResolveWindow(w);
-        return Effect.succeed({ metric: metricFromAccumulator(state.accumulator!, state.metric), extendBy: 0 });
+        return Effect.succeed({ update: ownUpdate(state), extendBy: 0, endWarmup: null });
       }
       const d = Deferred.unsafeMake<WindowDecision>(FiberId.none);
       r.waiters.set(chain, d);
@@ -196,14 +245,43 @@ export class WarmupCoordinator {
     if (chains.length === 0) return;
     const states = chains.map((c) => r.arrivals.get(c)!);
     const first = states[0]!;
-    let pooledMetric: Metric | null = null;
+    const nutpie = first.fisher !== null;
+    const dim = first.dim;
+    // nutpie: the chains' backgrounds (the window just ended); Stan: their window accumulators.
+    const windows = nutpie ? states.map((s) => compactEstimator(s.fisher!.background, dim)) : null;
+    let pooled: FisherEstimator | WindowAccumulator | null = null;
+    if (this.opts.pooled || (this.opts.adaptiveWarmup !== null && r.waiters.size > 0)) {
+      pooled = nutpie ? mergeEstimators(windows!, dim) : mergeWindowAccumulators(states.map((s) => s.accumulator!));
+    }
+    let endWarmup: number | null = null;
+    let foregrounds: Map<number, FisherEstimator> | null = null;
+    if (this.opts.adaptiveWarmup !== null && this.warmupEndedAt === null && r.waiters.size > 0 && pooled !== null) {
+      const start = this.history.length > 0 ? this.history[this.history.length - 1]!.end : 0;
+      this.history.push({ start, end: first.iteration, pooled, perChain: nutpie ? new Map(chains.map((c, k) => [c, windows![k]!])) : null });
+      const verdict = this.warmupDone(chains, first);
+      if (verdict !== null) {
+        endWarmup = verdict.finalLength;
+        foregrounds = verdict.foregrounds;
+        this.warmupEndedAt = first.iteration;
+        this.opts.sink.event({ type: "warmup-ended", iteration: first.iteration, numWarmup: first.iteration + endWarmup, change: verdict.change, maxRhat: verdict.rhat });
+      }
+    }
+    // Learned parameterisation (pooled): every chain moves to the lambdas of all chains' statistics.
+    let lambda: Float64Array | null = null;
+    if (this.opts.pooled && nutpie && learnsParameterisationNow(first, this.opts.fisher)) {
+      const rp = first.reparam!;
+      lambda = learnedLambda(mergeReparamStats(states.map((s) => s.reparam!.stats)), rp.sizes, rp.lambda);
+      this.opts.sink.event({ type: "reparameterised", iteration: first.iteration, lambda: Array.from(lambda) });
+    }
+    let pooledUpdate: WindowUpdate | null = null;
     if (this.opts.pooled) {
-      const merged = mergeWindowAccumulators(states.map((s) => s.accumulator!));
-      pooledMetric = metricFromAccumulator(merged, first.metric);
+      pooledUpdate = nutpie
+        ? { kind: "fisher", foreground: foregrounds?.get(-1) ?? (pooled as FisherEstimator), lambda }
+        : { kind: "metric", metric: metricFromAccumulator(pooled as WindowAccumulator, first.metric) };
     }
     let extendBy = 0;
     const ext = this.opts.extension;
-    if (r.waiters.size > 0 && ext !== null && this.extensions < ext.max && atLastWindowEnd(first)) {
+    if (r.waiters.size > 0 && endWarmup === null && ext !== null && this.extensions < ext.max && atLastWindowEnd(first)) {
       const windowLength = first.accumulator!.draws.n;
       const end = first.iteration;
       const maxRhat = this.windowRhat(chains, end - windowLength, end);
@@ -226,13 +304,62 @@ export class WarmupCoordinator {
       iteration: first.iteration,
       pooled: this.opts.pooled,
       chains,
-      draws: states.reduce((a, s) => a + s.accumulator!.draws.n, 0),
+      draws: nutpie ? windows!.reduce((a, e) => a + (e.kind === "diag" ? e.draws.n : e.n), 0) : states.reduce((a, s) => a + s.accumulator!.draws.n, 0),
     });
     for (const [c, d] of r.waiters) {
       const s = r.arrivals.get(c)!;
-      const metric = pooledMetric ?? metricFromAccumulator(s.accumulator!, s.metric);
-      Deferred.unsafeDone(d, Effect.succeed({ metric, extendBy }));
+      const own = foregrounds?.get(c);
+      const update = pooledUpdate ?? (own !== undefined ? { kind: "fisher" as const, foreground: own } : ownUpdate(s));
+      Deferred.unsafeDone(d, Effect.succeed({ update, extendBy, endWarmup }));
     }
+  }
+
+  /**
+   * The adaptive-warmup rule (DECISIONS.md D69) at the window that just ended: after `floor`
+   * iterations, the diagonal estimated from the last block of windows (at least `block`
+   * iterations, all chains) must differ from the block before by at most `tolerance` (RMS of
+   * log ratios), and the chains must agree on the last block's draws (R-hat below `rhat`).
+   * When it holds: the final phase's length and, for nutpie, the foregrounds to end on (the
+   * whole last block, pooled under key -1 and per chain).
+   */
+  private warmupDone(chains: readonly number[], first: ChainState): { finalLength: number; change: number; rhat: number; foregrounds: Map<number, FisherEstimator> | null } | null {
+    const rule = this.opts.adaptiveWarmup!;
+    const it = first.iteration;
+    const h = this.history;
+    const blockFrom = (endIndex: number): number => {
+      let k = endIndex;
+      while (k >= 0 && h[endIndex]!.end - h[k]!.start < rule.block) k--;
+      return k;
+    };
+    const lastStart = blockFrom(h.length - 1);
+    if (lastStart < 1) return null;
+    const prevStart = blockFrom(lastStart - 1);
+    if (prevStart < 0) return null;
+    // Older windows are not needed again.
+    if (prevStart > 0) {
+      this.history = h.slice(prevStart);
+      return this.warmupDone(chains, first);
+    }
+    const last = h.slice(lastStart);
+    const prev = h.slice(prevStart, lastStart);
+    const diagOf = (ws: readonly WindowRecord[]): Float64Array => {
+      if (first.fisher !== null) {
+        return estimatorDiagonal(mergeEstimators(ws.map((w) => w.pooled as FisherEstimator), first.dim), first.metric.inverse);
+      }
+      const m = metricFromAccumulator(mergeWindowAccumulators(ws.map((w) => w.pooled as WindowAccumulator)), first.metric);
+      return m.kind === "dense" ? Float64Array.from({ length: first.dim }, (_, i) => m.inverse[i * first.dim + i]!) : m.inverse;
+    };
+    const change = metricChange(diagOf(last), diagOf(prev));
+    const from = last[0]!.start;
+    const rhat = this.windowRhat(chains, from, it);
+    this.warmupChecks.push({ iteration: it, change, rhat });
+    if (it < rule.floor || !(change <= rule.tolerance) || !(rhat < rule.rhat)) return null;
+    let foregrounds: Map<number, FisherEstimator> | null = null;
+    if (first.fisher !== null) {
+      foregrounds = new Map([[-1, mergeEstimators(last.map((w) => w.pooled as FisherEstimator), first.dim)]]);
+      for (const c of chains) foregrounds.set(c, mergeEstimators(last.map((w) => w.perChain!.get(c)!), first.dim));
+    }
+    return { finalLength: finalPhaseLength(it, rule), change, rhat, foregrounds };
   }
 
   /** Max over quantities of the rank-normalised R-hat of warmup draws [from, to) across chains. */

@@ -47,6 +47,21 @@ export type RunEvent =
       readonly maxRhat: number;
       readonly numWarmup: number;
     }
+  | {
+      /** Adaptive warmup length: the metric stopped moving at `iteration`; warmup ends at `numWarmup`. */
+      readonly type: "warmup-ended";
+      readonly iteration: number;
+      readonly numWarmup: number;
+      /** RMS log change of the diagonal between the last two blocks of draws. */
+      readonly change: number;
+      readonly maxRhat: number;
+    }
+  | {
+      /** A learned parameterisation was set (pooled): lambda per learned node (0 non-centred, 1 centred). */
+      readonly type: "reparameterised";
+      readonly iteration: number;
+      readonly lambda: readonly number[];
+    }
   | { readonly type: "early-stop"; readonly draws: number; readonly maxRhat: number; readonly minEssBulk: number; readonly minEssTail: number }
   | { readonly type: "paused" }
   | { readonly type: "resumed" }

@@ -13,7 +13,7 @@
  */
 import type { AnyCompiledModel } from "../src/compile/backends.js";
 import type { ModuleModelSpec } from "../src/compile/module-model.js";
-import type { ChainState, ConstrainedInit, Metric, SamplerSettings, SamplerStatsArrays } from "../src/inference/index.js";
+import type { ChainState, ConstrainedInit, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
 
 /** How a worker gets a model: a compiled form, js or tfjs (constants in SharedArrayBuffers), or a module path. */
 export type ModelSpec =
@@ -102,8 +102,8 @@ export interface ChunkTask {
   /** The checkpoint to continue from; null to initialise the chain first. */
   readonly state: ChainState | null;
   readonly init: InitRequest | null;
-  /** A metric to set before running (the chain is at a window end). */
-  readonly metric: Metric | null;
+  /** The window update to apply before running (the chain is at a window end): a metric, or nutpie's switch. */
+  readonly metric: WindowUpdate | null;
   /** Iterations to run (the kernel stops earlier at a slow-window end). */
   readonly iterations: number;
   /** Where the draws go (room for `iterations` draws from `offset`). */

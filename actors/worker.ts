@@ -15,7 +15,7 @@ import { threadId } from "node:worker_threads";
 import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
-import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
+import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo } from "../src/inference/index.js";
 import { checkGradientLength, describeModel } from "./model-checks.js";
 import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
 
@@ -110,7 +110,7 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   } else {
     state = task.state;
   }
-  if (task.metric !== null) state = setMetricAtWindowEnd(model, state, task.metric);
+  if (task.metric !== null) state = applyWindowUpdate(model, state, task.metric, task.settings);
   checkGradientLength(model, state.position);
 
   const width = model.names.length;

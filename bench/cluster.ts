@@ -51,7 +51,7 @@ import { benchmarkModel } from "./models/index.js";
 const { values } = parseArgs({ options: { draws: { type: "string" }, reps: { type: "string" } } });
 const DRAWS = Number(values.draws ?? 2000);
 const REPS = Number(values.reps ?? 3);
-const KEY = "bench-cluster-key-0123456789";
+const KEY = "bench-cluster-key-0123456789abcdef";
 const CHAINS = 8;
 const WARMUP = 300;
 

@@ -48,6 +48,8 @@ export {
 /** Diagnostics under one name too (`diagnostics.mean` and `diagnostics.sd` of draws). */
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
+/** No finite starting point was found (sampleSync throws it; a run's chain fails with it). */
+export { InitializationError } from "./inference/init.js";
 export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api/posterior.js";
 export { type SampleRun, type SampleError } from "./api/sample.js";
 export { type SampleOptions, type DashboardOption } from "./api/sample-options.js";
@@ -67,6 +69,14 @@ export {
   type DashboardOptions,
   type ReportOptions,
 } from "./view/index.js";
+export {
+  priorPredictive,
+  posteriorPredictive,
+  PredictiveDraws,
+  type PredictiveVariable,
+  type PriorPredictiveOptions,
+  type PosteriorPredictiveOptions,
+} from "./api/predictive.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
 export { InvalidOptionError, InvalidModelError, PoolStartError, RunFailedError } from "./api/errors.js";
 export { type ModelInput } from "./api/model-input.js";

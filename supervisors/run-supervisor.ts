@@ -17,7 +17,7 @@ import { WarmupCoordinator, type EarlyStopOptions, type WarmupExtensionOptions }
 import type { OnlineDiagnostics, RunSink, RunStatusKind } from "../actors/events.js";
 import type { FaultSpec, LoadTask, ModelSpec } from "../actors/protocol.js";
 import { TraceStore } from "../actors/trace-store.js";
-import type { ConstrainedInit, SamplerSettings } from "../src/inference/index.js";
+import type { ConstrainedInit, SamplerSettings, WarmupEndRule } from "../src/inference/index.js";
 import { superviseChain, type ChunkRunner, type SupervisionPolicy } from "./chain-supervisor.js";
 import type { ClusterPlan } from "./cluster/client.js";
 import type { ClusterStartError } from "./cluster/config.js";
@@ -56,6 +56,8 @@ export interface RunPlan {
   readonly initRadius: number | null;
   readonly pooled: boolean;
   readonly extension: WarmupExtensionOptions | null;
+  /** Adaptive warmup length (null: fixed). */
+  readonly adaptiveWarmup: WarmupEndRule | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
   readonly faults: readonly FaultSpec[];
@@ -118,6 +120,8 @@ function buildRun(plan: RunPlan, shape: ModelShape, sink: RunSink, control: RunC
   const coordinator = new WarmupCoordinator({
     numChains: plan.numChains,
     pooled: plan.pooled,
+    adaptiveWarmup: plan.adaptiveWarmup,
+    fisher: plan.settings.fisher,
     extension: plan.extension,
     checkEvery: plan.checkEvery,
     earlyStop: plan.earlyStop,

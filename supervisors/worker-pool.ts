@@ -21,6 +21,7 @@ import type { Worker } from "node:worker_threads";
 import { Data, Effect, type Scope } from "effect";
 import { Piscina } from "piscina";
 import type { WorkerTask } from "../actors/protocol.js";
+import { workerTrustData } from "../src/compile/trust.js";
 
 /** V8 heap limits of each worker thread (Node's `resourceLimits`). */
 export interface WorkerResourceLimits {
@@ -96,6 +97,8 @@ export class WorkerPool {
       // nothing else, and a thread may hold two chunks.
       concurrentTasksPerWorker: MAX_CHUNKS_PER_THREAD,
       idleTimeout: 60_000,
+      // The process key: a thread runs only compiled models signed with it (DECISIONS.md D24).
+      workerData: workerTrustData(),
       ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
     });
     this.scan();

@@ -12,8 +12,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { initPosition } from "../../actors/model-checks.js";
 import type { ModelSpec } from "../../actors/protocol.js";
+import { forThisProcessAny, instantiateAny, isAnyCompiled, type AnyCompiledModel } from "../compile/backends.js";
 import { compile } from "../compile/compile.js";
-import { instantiateAny, isAnyCompiled, type AnyCompiledModel } from "../compile/backends.js";
 import type { ModuleModelSpec } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
 import type { ConstrainedInit } from "../inference/index.js";
@@ -48,11 +48,17 @@ function message(e: unknown): string {
 export function resolveModelSync(input: ModelInput): ResolvedModel | null {
   if (isModuleSpec(input)) return null;
   try {
+    // A compiled model goes to the worker threads signed with this process's key (which
+    // they know): one made elsewhere must verify here first (DECISIONS.md D24).
     if (isObject(input) && isAnyCompiled(input.compiled) && typeof input.logDensityGradient === "function") {
       const d = input as LogDensity & { compiled: AnyCompiledModel };
-      return { spec: { kind: "compiled", compiled: d.compiled }, name: d.compiled.name, density: d };
+      const compiled = forThisProcessAny(d.compiled);
+      return { spec: { kind: "compiled", compiled }, name: compiled.name, density: d };
     }
-    if (isAnyCompiled(input)) return { spec: { kind: "compiled", compiled: input }, name: input.name, density: instantiateAny(input) };
+    if (isAnyCompiled(input)) {
+      const compiled = forThisProcessAny(input);
+      return { spec: { kind: "compiled", compiled }, name: compiled.name, density: instantiateAny(compiled) };
+    }
     if (isBuilderModel(input)) {
       const d = compile(input);
       return { spec: { kind: "compiled", compiled: d.compiled }, name: input.name, density: d };
@@ -100,14 +106,14 @@ export function userInits(
 
 /** Maps user inits (constrained, by name) to unconstrained positions, one per chain (a model this thread can run). */
 export function resolveInits(
-  model: ResolvedModel,
+  density: LogDensity,
   inits: ConstrainedInit | readonly ConstrainedInit[] | undefined,
   numChains: number,
 ): (Float64Array | null)[] {
   const given = userInits(inits, numChains);
   return given.inits.map((init, c) => {
     if (init === null) return null;
-    const q = initPosition(model.density, init, given.options[c]!);
+    const q = initPosition(density, init, given.options[c]!);
     if (typeof q === "string") throw new InvalidOptionError({ option: given.options[c]!, value: init, message: q });
     return q;
   });

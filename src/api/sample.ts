@@ -22,7 +22,7 @@ import { InvalidModelError, InvalidOptionError, RunFailedError } from "./errors.
 import { GuardedObservable } from "./guarded-observable.js";
 import { isModuleSpec, missingModule, resolveInits, resolveModelSync, userInits, type ModelInput, type ResolvedModel } from "./model-input.js";
 import { runPosteriorFromOutcome, type RunPosterior } from "./run-posterior.js";
-import { validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
+import { checkRunSize, validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
 
 export type SampleError = InvalidOptionError | InvalidModelError | PoolStartError | ClusterStartError | RunFailedError;
 
@@ -226,9 +226,14 @@ function prepare(model: ModelInput, options: SampleOptions, opts: ValidatedOptio
       message: `module model ${model.module} cannot run on a cluster (it is a file of this machine): pass the Model from model(...), compile(model) or compileModel(model)`,
     });
   }
-  if (isModuleSpec(model)) return { kind: "module", spec: { kind: "module", spec: model }, inits: userInits(options.inits, opts.numChains) };
+  if (isModuleSpec(model)) {
+    // Its quantities are known once a worker has loaded it: at least one.
+    checkRunSize(opts, 1);
+    return { kind: "module", spec: { kind: "module", spec: model }, inits: userInits(options.inits, opts.numChains) };
+  }
   const resolved = resolveModelSync(model)!;
-  return { kind: "compiled", resolved, inits: resolveInits(resolved, options.inits, opts.numChains) };
+  checkRunSize(opts, resolved.density.names.length);
+  return { kind: "compiled", resolved, inits: resolveInits(resolved.density, options.inits, opts.numChains) };
 }
 
 function planOf(prepared: Prepared, opts: ValidatedOptions): RunPlan {
@@ -252,6 +257,7 @@ function planOf(prepared: Prepared, opts: ValidatedOptions): RunPlan {
     initRadius: opts.initRadius,
     pooled: opts.pooled,
     extension: opts.extension,
+    adaptiveWarmup: opts.adaptiveWarmup,
     checkEvery: opts.checkEvery,
     earlyStop: opts.earlyStop,
     faults: opts.faults,

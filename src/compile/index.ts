@@ -15,3 +15,6 @@ export {
   type TfjsDevicePreference,
   type TfjsLogDensity,
 } from "./tfjs/index.js";
+export { compileDraws, type DrawProgram, type DrawStep } from "./draws.js";
+export { verifyCompiledModel } from "./checks.js";
+export { trustModelKey } from "./trust.js";

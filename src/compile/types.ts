@@ -39,6 +39,8 @@ export interface LogDensity {
   readonly model?: ModelInfo;
   /** Which backend computes the gradient and why (absent for hand-written module models). */
   readonly backend?: BackendChoice;
+  /** Learned parameterisations (`noncentered: "learn"`), when the model has any. */
+  readonly reparam?: Reparameterisation;
 }
 
 /** A reported variable: its entries are `names[offset .. offset + size)`, row-major. */
@@ -90,6 +92,19 @@ export interface BackendChoice {
   /** Data elements the log-density reads per gradient (what "auto" compares). */
   readonly dataSize?: number;
   readonly reason: string;
+}
+
+/**
+ * Partially non-centred nodes: x = loc + scale^(1 - lambda) (z - lambda loc), z in
+ * q[offset .. offset + size), one lambda per node. A sampler sets `lambda` (this instance's)
+ * before it evaluates the density; draws are reported as x whatever lambda is.
+ */
+export interface Reparameterisation {
+  readonly nodes: readonly { readonly param: string; readonly index: number; readonly initial: number; readonly offset: number; readonly size: number }[];
+  /** The lambdas this instance uses now (one per node, in `nodes` order): write to change them. */
+  readonly lambda: Float64Array;
+  /** Each node's location and scale (per element) at q, in `nodes` order. */
+  locScale(q: Float64Array): { loc: Float64Array; scale: Float64Array }[];
 }
 
 /** A reported value: a scalar is shape [], a vector [n], a matrix [r, c] (row-major). */

@@ -11,14 +11,14 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { NodeRuntime } from "@effect/platform-node";
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect";
-import { DEFAULT_TIMINGS, MIN_KEY_BYTES } from "./config.js";
+import { DEFAULT_TIMINGS, MIN_KEY_CHARS } from "./config.js";
 import { runnerLayer, type RunnerConfig } from "./runner.js";
 import { meterSocketBytes } from "./wire-bytes.js";
 
 const HELP = `bayests-runner: a runner of a @bayests/runtime cluster (chains of sample(model, { cluster }) run here)
 
   --database URL         PostgreSQL the runners and clients share (or BAYESTS_CLUSTER_DATABASE)
-  --key-file PATH        file holding the cluster key (or BAYESTS_CLUSTER_KEY); at least ${MIN_KEY_BYTES} bytes
+  --key-file PATH        file holding the cluster key (or BAYESTS_CLUSTER_KEY); at least ${MIN_KEY_CHARS} characters
   --host HOST            address others reach this runner at (127.0.0.1: this machine only)
   --listen-host HOST     address to listen on (default: --host; e.g. 0.0.0.0)
   --port N               port (0, the default: a free one)
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   if (database === undefined) fail("--database URL (or BAYESTS_CLUSTER_DATABASE) is needed: the PostgreSQL the cluster shares");
   const key = values["key-file"] !== undefined ? readFileSync(values["key-file"], "utf8").trim() : process.env.BAYESTS_CLUSTER_KEY;
   if (key === undefined) fail("--key-file PATH (or BAYESTS_CLUSTER_KEY) is needed: the cluster key clients sign with");
-  if (Buffer.byteLength(key) < MIN_KEY_BYTES) fail(`the cluster key must have at least ${MIN_KEY_BYTES} bytes`);
+  if (key.length < MIN_KEY_CHARS) fail(`the cluster key must have at least ${MIN_KEY_CHARS} characters`);
   const level = LEVELS[values["log-level"] ?? "warning"] ?? fail(`--log-level must be one of ${Object.keys(LEVELS).join(", ")}`);
   const host = values.host ?? "127.0.0.1";
   const listenHost = values["listen-host"];

@@ -29,5 +29,5 @@ export const DEFAULT_TIMINGS: ClusterTimings = {
   messagePoll: "2 seconds",
 };
 
-/** Bytes a cluster key needs at least. */
-export const MIN_KEY_BYTES = 16;
+/** Characters a cluster key needs at least (it signs models as an operator key: `trustModelKey`'s minimum). */
+export const MIN_KEY_CHARS = 32;

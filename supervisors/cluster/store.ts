@@ -23,6 +23,8 @@ import type { SqlError } from "@effect/sql/SqlError";
 import { Data, Effect } from "effect";
 import { CHAIN_ENTITY_TYPE, sign, verified } from "../../actors/chain-entity.js";
 import type { ModelSpec } from "../../actors/protocol.js";
+import { forThisProcessAny, isAnyCompiled, signedWithAny } from "../../src/compile/backends.js";
+import { trustModelKey } from "../../src/compile/trust.js";
 
 /** A storage operation failed (the database is unreachable, a query failed). */
 export class StoreError extends Data.TaggedError("StoreError")<{ readonly message: string }> {}
@@ -78,19 +80,35 @@ function shared(x: unknown): unknown {
   return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, shared(v)]));
 }
 
-/** A compiled model as it is stored: serialised, digested, signed. */
+/**
+ * A compiled model as it is stored: signed with the cluster key as an operator key (so a
+ * runner that trusts that key, `trustModelKey`, accepts it; the client's own process key
+ * means nothing elsewhere), serialised, digested, and the whole body signed too (the model's
+ * own signature covers its code and layout, not its data values).
+ */
 export function packModel(key: Uint8Array, spec: ModelSpec & { kind: "compiled" }): { digest: string; model: StoredModel } {
-  const body = serialize(unshared(spec.compiled));
+  const body = serialize(unshared(signedWithAny(spec.compiled, key)));
   const digest = createHash("sha256").update(body).digest("hex");
   const { mac } = sign(key, "model", body);
   return { digest, model: { body, mac } };
 }
 
-/** The model, if it is the one `digest` names and it was signed with `key`; a message saying why not otherwise. */
+/**
+ * The model, if it is the one `digest` names, its body was signed with `key`, and it passes
+ * `verifyCompiledModel` under that key (trusted here once, `trustModelKey`); re-signed with
+ * this process's key for its worker threads. A message saying why not otherwise.
+ */
 export function unpackModel(key: Uint8Array, digest: string, model: StoredModel): ModelSpec | string {
   if (createHash("sha256").update(model.body).digest("hex") !== digest) return `model ${digest} in storage does not match its digest`;
   if (verified(key, "model", model) === null) return `model ${digest} in storage is not signed with this runner's cluster key`;
-  return { kind: "compiled", compiled: shared(deserialize(model.body)) as never };
+  try {
+    trustModelKey(key);
+    const received = shared(deserialize(model.body));
+    if (!isAnyCompiled(received)) return `model ${digest} in storage is not a compiled model`;
+    return { kind: "compiled", compiled: forThisProcessAny(received) };
+  } catch (e) {
+    return `model ${digest} in storage was refused: ${e instanceof Error ? e.message : String(e)}`;
+  }
 }
 
 // ---- PostgreSQL ----

@@ -16,6 +16,8 @@ const eightSchools = compile(benchmarkModel("eight_schools"));
 // Warmup 300: slow windows end at iterations 100, 150 and 250; sampling starts at 300.
 const base: SampleOptions = { chains: 4, warmup: 300, draws: 300, seed: 13, threads: 2 };
 const once = { restart: { maxRestarts: 0 } } as const;
+/** Stan's windows and metric (the default adapts on nutpie's schedule). */
+const stanWindows = { metric: "diag", schedule: "stan" } as const;
 
 async function run(options: SampleOptions): Promise<{ post: RunPosterior; events: RunEvent[] }> {
   const r = sample(eightSchools, options);
@@ -114,9 +116,10 @@ describe("fault scenarios beyond a single crash", () => {
 
   it("a chain failing at a pooled-warmup barrier: the others are released, pool without it, and agree on 1 and 2 threads", async () => {
     for (const at of [99, 100]) {
-      // 99: the last iteration before the first window end (the others wait there for it);
-      // 100: the first after it, in the chunk that sets the pooled metric.
-      const options: SampleOptions = { ...base, ...once, faults: [{ chain: 1, atIteration: at, kind: "throw", attempts: Infinity }] };
+      // Stan's windows (75 + 25 doubling): 99 is the last iteration before the first window end
+      // (the others wait there for it); 100 the first after it, in the chunk that sets the
+      // pooled metric. (nutpie's switches below.)
+      const options: SampleOptions = { ...base, ...once, ...stanWindows, faults: [{ chain: 1, atIteration: at, kind: "throw", attempts: Infinity }] };
       const two = await run(options);
       const one = await run({ ...options, threads: 1 });
       expectSameDraws(one.post, two.post);
@@ -126,6 +129,20 @@ describe("fault scenarios beyond a single crash", () => {
       expect(windows, `fault at ${at}`).toEqual([at === 99 ? [0, 2, 3] : [0, 1, 2, 3], [0, 2, 3], [0, 2, 3]]);
       expect(two.post.healthyChains()).toEqual([0, 2, 3]);
     }
+  });
+
+  it("a chain failing between nutpie's switches (the default adaptation): later switches pool the others only, the same on 1 and 2 threads", async () => {
+    const at = 45;
+    const options: SampleOptions = { ...base, ...once, faults: [{ chain: 1, atIteration: at, kind: "throw", attempts: Infinity }] };
+    const two = await run(options);
+    const one = await run({ ...options, threads: 1 });
+    expectSameDraws(one.post, two.post);
+    expect(two.post.chainStatus[1]).toMatchObject({ status: "failed", failedAt: at });
+    const switches = two.events.flatMap((e) => (e.type === "window-end" ? [e] : []));
+    expect(switches.some((w) => w.iteration <= at)).toBe(true);
+    expect(switches.some((w) => w.iteration > at)).toBe(true);
+    for (const w of switches) expect(w.chains, `switch at ${w.iteration}`).toEqual(w.iteration <= at ? [0, 1, 2, 3] : [0, 2, 3]);
+    expect(two.post.healthyChains()).toEqual([0, 2, 3]);
   });
 
   it("a fault in the final chunk: restarted, or given up with every draw before it kept", async () => {

@@ -4,7 +4,8 @@
  * imports into dist/ (tsc follows the imports from actors/worker.ts), and the package root,
  * `npm start`'s example and the view tests' scripts (run in child processes, e.g. in tmux),
  * unless dist/ is newer than every source file it comes from. Type errors elsewhere in the
- * project do not block it. The dashboard's page is bundled too (esbuild, well under a second).
+ * project do not block it. The dashboard's page is bundled too (esbuild, well under a second),
+ * and the fuzz suite's child processes (`dist/test/fuzz/child.js`) are built the same way.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -32,16 +33,17 @@ function buildPage(): void {
 
 export default function setup(): void {
   buildPage();
-  const worker = join(root, "dist", "actors", "worker.js");
-  const sources = Math.max(...["src", "actors", "supervisors", "examples", join("test", "view", "fixtures")].map((d) => newestSource(join(root, d))));
-  if (existsSync(worker) && statSync(worker).mtimeMs >= sources) return;
+  // The worker, the fuzz suite's child process (test/fuzz), which loads the package root, and
+  // the cluster runner's command (test/cluster starts runner processes).
+  const outputs = [join(root, "dist", "actors", "worker.js"), join(root, "dist", "test", "fuzz", "child.js"), join(root, "dist", "supervisors", "cluster", "cli.js")];
+  const sources = Math.max(...["src", "actors", "supervisors", "examples", join("test", "view", "fixtures"), join("test", "fuzz")].map((d) => newestSource(join(root, d))));
+  const fresh = () => outputs.every((f) => existsSync(f) && statSync(f).mtimeMs >= sources);
+  if (fresh()) return;
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   try {
     execFileSync(process.execPath, [tsc, "-p", join(root, "test", "runtime", "tsconfig.worker.json")], { stdio: "pipe" });
   } catch {
     // tsc still emits when some file has a type error; the check below is what matters.
   }
-  if (!existsSync(worker) || statSync(worker).mtimeMs < sources) {
-    throw new Error(`could not build ${worker} (run npm run build to see why)`);
-  }
+  if (!fresh()) throw new Error(`could not build ${outputs.join(" and ")} (run npm run build to see why)`);
 }

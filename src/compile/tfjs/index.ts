@@ -17,7 +17,7 @@
  */
 import type { Model } from "../../model/builder.js";
 import type { Expr } from "../../model/expr.js";
-import { compileModel, instantiate, toShared, type CompiledModel, type CompileOptions } from "../compile.js";
+import { compileModel, jsCompileOptions, instantiate, toShared, type CompiledModel, type CompileOptions } from "../compile.js";
 import type { BackendChoice, LogDensity } from "../types.js";
 import { readyDevice, tfjsReady, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
 import { tensorDensity } from "./density.js";
@@ -172,7 +172,7 @@ export function compileWithBackend(
 ): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel } {
   const inverses = model.params.map((p) => p.invert);
   const jsFallback = (reason: string, dataSize?: number) => {
-    const compiled = compileModel(model, options);
+    const compiled = compileModel(model, jsCompileOptions(options));
     const backend: BackendChoice = { backend: "js", requested: "auto", reason, ...(dataSize === undefined ? {} : { dataSize }) };
     return Object.assign(instantiate(compiled, inverses), { compiled, backend });
   };

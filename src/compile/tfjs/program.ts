@@ -145,6 +145,8 @@ export function lowerModel(
         return { op: "const", shape, ref: refOf(n.values) };
       case "param":
         return { op: "param", shape, offset: n.block.offset };
+      case "tunable":
+        throw new TfjsUnsupportedError(e.label, "tunable", "a learned parameterisation (noncentered: \"learn\") stays on the js backend");
       case "elementwise":
         if (!(TENSOR_ELEMENTWISE as readonly string[]).includes(n.op)) {
           throw new TfjsUnsupportedError(e.label, n.op, "no tensor implementation of this operation");

@@ -478,6 +478,10 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
       return { text: `warmup window ${e.window} ended at iteration ${e.iteration}${e.pooled ? ` (metric pooled over chains ${e.chains.join(", ")})` : ""}`, level: "info" };
     case "warmup-extended":
       return { text: `warmup extended by ${e.by} to ${e.numWarmup} (R-hat of the last window ${fmt(e.maxRhat, 3)})`, level: "warn" };
+    case "warmup-ended":
+      return { text: `warmup ended at iteration ${e.iteration} (of at most ${e.numWarmup}): metric change ${fmt(e.change, 3)}, R-hat ${fmt(e.maxRhat, 3)}`, level: "info" };
+    case "reparameterised":
+      return { text: `parameterisation learned at iteration ${e.iteration}: lambda ${e.lambda.map((l) => fmt(l, 2)).join(", ")}`, level: "info" };
     case "early-stop":
       return { text: `converged: early stop at ${e.draws} draws per chain (max R-hat ${fmt(e.maxRhat, 3)}, min ESS ${fmt(e.minEssBulk, 0)} / ${fmt(e.minEssTail, 0)})`, level: "good" };
     case "paused":

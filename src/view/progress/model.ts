@@ -170,6 +170,9 @@ export class ProgressModel {
         this.extensions = e.extension;
         this.note(`warmup extended by ${e.by} to ${e.numWarmup} (R-hat of the last window ${e.maxRhat.toFixed(3)})`);
         break;
+      case "warmup-ended":
+        this.note(`warmup ended at iteration ${e.iteration}: the metric stopped moving (change ${e.change.toFixed(3)}, R-hat ${e.maxRhat.toFixed(3)})`);
+        break;
       case "early-stop":
         this.stoppedAt = e.draws;
         // Shown on the convergence line (and at the end of the plain line), not as a note.
