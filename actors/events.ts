@@ -100,6 +100,8 @@ export type RunEvent =
       readonly type: "cluster-stats";
       readonly chunks: number;
       readonly requestBytes: number;
+      /** The largest signed request body (a checkpoint with the adaptation's window: the data never travel in one). */
+      readonly largestRequestBytes: number;
       readonly replyBytes: number;
       readonly moved: number;
       readonly roundTripSeconds: number;

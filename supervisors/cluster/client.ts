@@ -31,7 +31,7 @@ import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage";
 import { layerClientProtocol } from "@effect/platform-node/NodeClusterSocket";
 import * as RpcSerialization from "@effect/rpc/RpcSerialization";
 import { SqlClient } from "@effect/sql/SqlClient";
-import { Context, Duration, Effect, Layer, Option, Schedule, type Scope } from "effect";
+import { Context, Duration, Effect, Layer, Logger, LogLevel, Option, Schedule, type Scope } from "effect";
 import {
   ChainEntity,
   chainEntityId,
@@ -152,6 +152,9 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
     const memoryStore = plan.database === null ? makeMemoryStore() : null;
     const layer = plan.database === null ? inProcessCluster(plan, memoryStore!) : remoteCluster(plan, plan.database);
     const context = yield* Layer.build(layer as Layer.Layer<Sharding.Sharding | SqlClient, unknown>).pipe(
+      // The cluster's own fibers log what this client reports as events (a runner gone, a
+      // shard moving); only its errors reach the user's console.
+      Logger.withMinimumLogLevel(LogLevel.Error),
       Effect.timeoutFail({ duration: plan.connectTimeout, onTimeout: () => `no answer within ${Duration.format(plan.connectTimeout)}` }),
       Effect.mapError(startError),
       Effect.catchAllDefect((d) => Effect.fail(startError(d))),
@@ -172,7 +175,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
     // The lease, renewed three times per period; a failed renewal is retried at the next.
     yield* store.renewRun(run, leaseMs).pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Duration.millis(leaseMs / 3))), Effect.forkScoped);
 
-    const stats = { chunks: 0, requestBytes: 0, replyBytes: 0, moved: 0, roundTripSeconds: 0, runnerSeconds: 0, computeSeconds: 0 };
+    const stats = { chunks: 0, requestBytes: 0, largestRequestBytes: 0, replyBytes: 0, moved: 0, roundTripSeconds: 0, runnerSeconds: 0, computeSeconds: 0 };
     yield* Effect.addFinalizer(() =>
       store.endRun(run).pipe(
         Effect.ignore,
@@ -219,6 +222,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
         const signed = encodeTask(plan.key, remote);
         stats.chunks++;
         stats.requestBytes += signed.body.length;
+        stats.largestRequestBytes = Math.max(stats.largestRequestBytes, signed.body.length);
         const fromIteration = task.state?.iteration ?? 0;
         const t0 = performance.now();
         const elapsed = () => (performance.now() - t0) / 1000;

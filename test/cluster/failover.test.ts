@@ -6,8 +6,11 @@
  * of the same run on the local pool, bit for bit; `chain-moved` events must name every chain
  * of the killed runner, and only those, and where each went; no process may be left behind.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunEvent } from "../../actors/events.js";
 import type { Posterior } from "../../src/api/posterior.js";
@@ -17,13 +20,13 @@ import { compile } from "../../src/compile/index.js";
 import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { benchmarkModel } from "../../bench/models/index.js";
 import { startPostgres, type LocalPostgres } from "../helpers/postgres.js";
-import { alive, FAST_FAILOVER, startRunner, waitForShards, type RunnerProcess } from "../helpers/runners.js";
+import { alive, FAST_FAILOVER, projectRoot, startRunner, waitForShards, type RunnerProcess } from "../helpers/runners.js";
 import { expectSameDraws } from "../runtime/helpers.js";
 
 const KEY = `cluster-test-${randomBytes(12).toString("hex")}`;
 const density = compile(benchmarkModel("logistic"));
-const WARMUP = 300;
-const DRAWS = 2000;
+const WARMUP = 200;
+const DRAWS = 600;
 const OPTIONS: SampleOptions = { chains: 8, warmup: WARMUP, draws: DRAWS, seed: 5, progress: false };
 
 let pg: LocalPostgres;
@@ -42,16 +45,14 @@ function children(): string[] {
   }
 }
 
-async function cluster(name: string, n: number): Promise<{ database: string; runners: RunnerProcess[] }> {
+async function cluster(name: string, n: number, args: readonly string[] = []): Promise<{ database: string; runners: RunnerProcess[] }> {
+  const t0 = performance.now();
   const database = await pg.createDatabase(name);
-  const runners: RunnerProcess[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await startRunner({ database, key: KEY, args: FAST_FAILOVER });
-    runners.push(r);
-    everyRunner.push(r);
-  }
+  const starting = Array.from({ length: n }, () => startRunner({ database, key: KEY, args: [...FAST_FAILOVER, ...args] }).then((r) => (everyRunner.push(r), r)));
+  const runners = await Promise.all(starting);
   // Chains are placed once every runner holds its shards (no hand-over between live runners).
   await waitForShards(database, n);
+  console.log(`${name}: ${n} runner${n > 1 ? "s" : ""} started, shards settled, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { database, runners };
 }
 
@@ -106,8 +107,9 @@ function expectSamePrefix(ref: Posterior, run: Posterior): void {
 
 describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
   beforeAll(async () => {
-    pg = await startPostgres();
-    reference = await sample(density, OPTIONS).result;
+    const t0 = performance.now();
+    [pg, reference] = await Promise.all([startPostgres(), sample(density, OPTIONS).result]);
+    console.log(`PostgreSQL started (pid ${pg.pid ?? "given"}, port ${pg.port}) and the local reference run done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }, 300_000);
 
   afterAll(async () => {
@@ -155,7 +157,7 @@ describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
 
   test("a runner SIGKILLed during pooled warmup: the barriers wait for its chains' new runners, no deadlock", async () => {
     const { database, runners } = await cluster("failover_warmup", 3);
-    const draws = 300;
+    const draws = 200;
     const run = sample(density, { ...OPTIONS, draws, cluster: { database, key: KEY } });
     const w = watch(run);
     let killed: ReturnType<typeof killBusiest> | null = null;
@@ -177,5 +179,52 @@ describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
     expect(after.length).toBeGreaterThan(0);
     for (const e of after) expect(e.chains).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     console.log(`  run completed in ${w.now().toFixed(1)} s; ${after.length} pooled window ends after the kill; draws bit-identical: yes`);
+  });
+
+  test("a client SIGKILLed mid-run leaves nothing running: its lease ends, and what it left in storage is swept", async () => {
+    const { database, runners } = await cluster("dead_client", 1, ["--sweep-every", "1", "--sweep-grace", "1"]);
+    // A client in a process of its own (the package from dist/), a run far too long to finish.
+    const root = pathToFileURL(join(projectRoot(), "dist", "src", "index.js")).href;
+    const script = `
+      import { compile, dist, model, sample } from ${JSON.stringify(root)};
+      const m = model("orphan", (b) => { b.observe("y", dist.normal(b.param("mu", dist.normal(0, 1)), 1), [0.1, -0.3, 0.7]); });
+      const run = sample(compile(m), { chains: 2, warmup: 100, draws: 10000000, seed: 3, progress: false, cluster: { database: process.env.DB, key: process.env.KEY, lease: "2 seconds" } });
+      run.events$.subscribe((e) => { if (e.type === "cluster-connected" || e.type === "chain-placed") console.log(JSON.stringify(e)); });
+      await run.result;`;
+    const client = spawn(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, DB: database, KEY }, stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<void>((resolve) => client.once("exit", () => resolve()));
+    const err: string[] = [];
+    client.stderr!.on("data", (d: Buffer) => err.push(d.toString()));
+    let run = "";
+    let placed = 0;
+    await new Promise<void>((resolve, reject) => {
+      void exited.then(() => reject(new Error(`the client exited early:\n${err.join("")}`)));
+      createInterface({ input: client.stdout! }).on("line", (line) => {
+        const e = JSON.parse(line) as RunEvent;
+        if (e.type === "cluster-connected") run = e.run;
+        if (e.type === "chain-placed" && ++placed === 2) resolve();
+      });
+    });
+    const q = (sql: string) => execFileSync("psql", [database, "-At", "-c", sql], { encoding: "utf8" }).trim();
+    const messages = () => Number(q(`SELECT count(*) FROM cluster_messages WHERE entity_id LIKE '${run}/%'`));
+    expect(messages()).toBeGreaterThan(0);
+    client.kill("SIGKILL");
+    await exited;
+    const killedAt = performance.now();
+    // The lease (2 s) runs out, the janitor (every 1 s, 1 s of grace) sweeps the run.
+    let swept = "";
+    while (swept !== "t" && performance.now() - killedAt < 60_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      swept = q(`SELECT swept_at IS NOT NULL FROM bayests_runs WHERE run_id = '${run}'`);
+    }
+    console.log(`dead client: run ${run} swept ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the SIGKILL`);
+    expect(swept).toBe("t");
+    expect(Number(q(`SELECT EXTRACT(EPOCH FROM (NOW() - lease_until)) FROM bayests_runs WHERE run_id = '${run}'`))).toBeGreaterThan(0);
+    expect(messages()).toBe(0);
+    expect(Number(q(`SELECT count(*) FROM cluster_replies r WHERE NOT EXISTS (SELECT 1 FROM cluster_messages m WHERE m.id = r.request_id)`))).toBe(0);
+    // The runner lives on, and serves the next client.
+    expect(alive(runners[0]!.pid)).toBe(true);
+    const next = await sample(density, { ...OPTIONS, chains: 2, draws: 50, cluster: { database, key: KEY } }).result;
+    expect(next.status).toBe("completed");
   });
 });
