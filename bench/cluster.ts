@@ -3,7 +3,7 @@
  * PostgreSQL, runner processes (`bin/bayests-runner.js`) on loopback, and the same run on
  * the local pool, on this 2-core machine.
  *
- * The run: the `logistic` benchmark model, 8 chains x (300 + draws) (`--draws`, 2000), seed 1,
+ * The run: the `logistic` benchmark model, 8 chains x (300 + draws) (`--draws`, 1000), seed 1,
  * the defaults otherwise (a cluster's chunks aim at 250 ms of compute, the local pool's at
  * 50 ms). Configurations, each with a database of its own and its runners kept between
  * repeats (warm, as the local pool: a shared `createWorkerPool` that ran the model first):
@@ -49,7 +49,7 @@ import { FAST_FAILOVER, startRunner, waitForShards, type RunnerProcess } from ".
 import { benchmarkModel } from "./models/index.js";
 
 const { values } = parseArgs({ options: { draws: { type: "string" }, reps: { type: "string" } } });
-const DRAWS = Number(values.draws ?? 2000);
+const DRAWS = Number(values.draws ?? 1000);
 const REPS = Number(values.reps ?? 3);
 const KEY = "bench-cluster-key-0123456789abcdef";
 const CHAINS = 8;
