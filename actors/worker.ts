@@ -59,8 +59,11 @@ function injectFault(f: FaultSpec): void {
         // An endless loop: only the watchdog (thread termination) ends it.
       }
     case "oom": {
+      // Many small arrays (each below V8's large-object size): V8 then ends the thread at its
+      // heap limit (ERR_WORKER_OUT_OF_MEMORY). Large single allocations can instead abort the
+      // whole process at a worker's limit (nodejs/node#47224): see DECISIONS.md D35.
       const hog: number[][] = [];
-      for (;;) hog.push(Array.from({ length: 1 << 16 }, (_, i) => i + hog.length));
+      for (;;) hog.push(Array.from({ length: 4096 }, (_, i) => i + hog.length));
     }
   }
 }

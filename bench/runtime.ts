@@ -64,6 +64,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { compile } from "../src/compile/index.js";
@@ -77,16 +78,21 @@ import { serveDashboard, type Dashboard } from "../src/view/dashboard/server.js"
 import { showProgress } from "../src/view/progress/terminal.js";
 import { BENCHMARK_NAMES, benchmarkModel, type BenchmarkName } from "./models/index.js";
 
-const args = process.argv.slice(2);
-const quick = args.includes("--quick");
-const flagValue = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const reps = Number(flagValue("--reps") ?? (quick ? 1 : 5));
-const noViews = args.includes("--no-views");
-const modelFilter = flagValue("--models")?.split(",");
-const sections = args.filter((a, i) => !a.startsWith("--") && !["--reps", "--models", "--child"].includes(args[i - 1] ?? ""));
+const { values: args, positionals: sections } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    reps: { type: "string" },
+    "no-views": { type: "boolean", default: false },
+    models: { type: "string" },
+    /** Internal: run one job (JSON) in this fresh process and print its result. */
+    child: { type: "string" },
+  },
+  allowPositionals: true,
+});
+const quick = args.quick;
+const reps = Number(args.reps ?? (quick ? 1 : 5));
+const noViews = args["no-views"];
+const modelFilter = args.models?.split(",");
 const want = (s: string) => sections.length === 0 || sections.includes(s);
 const seeds = quick ? [1] : [1, 2, 3];
 const models = BENCHMARK_NAMES.filter((m) => modelFilter === undefined || modelFilter.includes(m));
@@ -180,7 +186,8 @@ const flag = (ts: readonly Timing[]) => {
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${fmt(100 * x, 1)}%`;
-const same: SampleOptions = { pooledWarmup: false, warmupExtension: false };
+// Stan's diagonal metric and windows, per chain: what sampleSync does (sample's default adapts otherwise, D71).
+const same: SampleOptions = { metric: "diag", pooledWarmup: false, warmupExtension: false };
 
 // ---- child processes and threads ---------------------------------------------------------
 
@@ -340,7 +347,7 @@ async function runsJob(job: RunsJob): Promise<RunsResult> {
   // JIT warm-up, as much for every contender: the main thread's kernel (sampleSync) and
   // runtime code, and the threads of the shared pools.
   const warm = { ...opts, ...same, warmup: 200, draws: 200, seed: 99 };
-  sampleSync(d, warm);
+  sampleSync(d, { ...opts, warmup: 200, draws: 200, seed: 99 });
   await sample(d, { ...warm, threads: 2 }).result;
   await sample(d, { ...warm, pool: pools.one }).result;
   await sample(d, { ...warm, pool: pools.two }).result;
@@ -657,8 +664,8 @@ async function main(): Promise<void> {
 if (!isMainThread && (workerData as ContentionData | null)?.contention === true) {
   contentionThread(workerData as ContentionData);
 
-} else if (args[0] === "--child") {
-  const job = JSON.parse(args[1]!) as Job;
+} else if (args.child !== undefined) {
+  const job = JSON.parse(args.child) as Job;
   const result = job.kind === "runs" ? await runsJob(job) : job.kind === "startup" ? await startupJob(job) : await streamingJob(job);
   console.log(JSON.stringify(result));
   process.exit(0);

@@ -7,6 +7,7 @@
  *
  *   node dist/bench/samplers.js [--models simple,funnel] [--metrics diag,diag-fisher] [--seeds 1,2,3]
  */
+import { parseArgs } from "node:util";
 import { sampleSync } from "../src/api/sample-sync.js";
 import type { Posterior } from "../src/api/posterior.js";
 import { compile } from "../src/compile/compile.js";
@@ -59,14 +60,16 @@ export const spread = (xs: readonly number[], digits = 1) =>
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
-  const args = process.argv.slice(2);
-  const option = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1]!.split(",") : undefined;
-  };
-  const models = (option("models") ?? [...BENCHMARK_NAMES]) as BenchmarkName[];
-  const metrics = (option("metrics") ?? ["diag", "diag-fisher", "dense"]) as MetricKind[];
-  const seeds = (option("seeds") ?? ["1", "2", "3"]).map(Number);
+  const { values: args } = parseArgs({
+    options: {
+      models: { type: "string", default: BENCHMARK_NAMES.join(",") },
+      metrics: { type: "string", default: "diag,diag-fisher,dense" },
+      seeds: { type: "string", default: "1,2,3" },
+    },
+  });
+  const models = args.models.split(",") as BenchmarkName[];
+  const metrics = args.metrics.split(",") as MetricKind[];
+  const seeds = args.seeds.split(",").map(Number);
 
   const header = ["model", "metric", "divergences", "min bulk ESS", "ESS/1000 grads", "max R-hat", "seconds"];
   const rows: string[][] = [];

@@ -32,6 +32,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import type { Posterior } from "../src/api/posterior.js";
 import { sampleSync } from "../src/api/sample-sync.js";
 import { compile } from "../src/compile/compile.js";
@@ -43,19 +44,26 @@ import { probeStan as probeRstan, runRstan, type StanOutput } from "./stan-runne
 
 // ---- options ---------------------------------------------------------------------------
 
-const args = process.argv.slice(2);
-const option = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-let MODELS = (option("models")?.split(",") ?? [...BENCHMARK_NAMES]) as BenchmarkName[];
-let SEEDS = (option("seeds") ?? "1,2,3").split(",").map(Number);
-const RENDER = args.includes("--render");
-const RECOMPILE = args.includes("--recompile");
-const NO_STAN = args.includes("--no-stan");
-const MAX_DRAWS = Number(option("max-draws") ?? 10_000);
+const { values: args } = parseArgs({
+  options: {
+    models: { type: "string" },
+    seeds: { type: "string", default: "1,2,3" },
+    render: { type: "boolean", default: false },
+    recompile: { type: "boolean", default: false },
+    "no-stan": { type: "boolean", default: false },
+    "no-runtime": { type: "boolean", default: false },
+    "max-draws": { type: "string", default: "10000" },
+    out: { type: "string" },
+  },
+});
+let MODELS = (args.models?.split(",") ?? [...BENCHMARK_NAMES]) as BenchmarkName[];
+let SEEDS = args.seeds.split(",").map(Number);
+const RENDER = args.render;
+const RECOMPILE = args.recompile;
+const NO_STAN = args["no-stan"];
+const MAX_DRAWS = Number(args["max-draws"]);
 const ROOT = projectRoot();
-const OUT = option("out") ?? join(ROOT, "bench", "RESULTS.md");
+const OUT = args.out ?? join(ROOT, "bench", "RESULTS.md");
 const WORK = join(ROOT, "bench", "stan", "out");
 for (const m of MODELS) if (!BENCHMARK_NAMES.includes(m)) throw new Error(`unknown model ${m} (known: ${BENCHMARK_NAMES.join(", ")})`);
 
@@ -221,7 +229,7 @@ let sampleFn: SampleFn | null = null;
 let runtimeProblem: string | null = null;
 
 async function loadRuntime(): Promise<void> {
-  if (args.includes("--no-runtime")) {
+  if (args["no-runtime"]) {
     runtimeProblem = "--no-runtime given: fixed-length runs use sampleSync (chains in sequence on one thread); early-stop runs need sample() and were not made";
     return;
   }

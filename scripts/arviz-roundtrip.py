@@ -1,18 +1,26 @@
 """Opens an InferenceData file written by @bayests/runtime with ArviZ and compares az.summary and
-az.loo with the runtime's own numbers (ours.json); reads the run's Stan CSV files with
-az.from_cmdstan too. Run by `npm run check:arviz`.
+az.loo with the runtime's own numbers (ours.json); checks the predictive groups written from
+priorPredictive / posteriorPredictive (groups, dims, coordinates, values; az.plot_ppc and
+az.loo_pit read them); reads the run's Stan CSV files with az.from_cmdstan too. Run by
+`npm run check:arviz`.
 
     python3 scripts/arviz-roundtrip.py eight_schools.nc ours.json
 
 Exit status 0 when every compared number agrees to 1e-9 relative (summary; ESS and R-hat go
-through different FFTs) and 1e-10 (LOO with ArviZ's relative efficiency). R-hat is compared with
-ArviZ's own R-hat functions on the draws folded around an exact median (see below).
+through different FFTs) and 1e-10 (LOO with ArviZ's relative efficiency). R-hat folds the draws
+around the median as R's posterior and NumPy round it (DECISIONS.md D29), so az.summary's r_hat
+is compared as it is.
 """
 import json
 import sys
 import warnings
 
+import matplotlib
+
+matplotlib.use("Agg")  # az.plot_ppc draws into memory: nothing is shown or written
+
 import arviz as az
+import matplotlib.pyplot as plt
 import numpy as np
 
 path, ours_path = sys.argv[1], sys.argv[2]
@@ -38,7 +46,7 @@ def check(what, a, b, tol):
     status = "ok" if d <= tol else "DIFFERENT"
     if d > tol:
         failures.append(what)
-    print(f"  {what:<34} max relative difference {d:.2e}  {status}")
+    print(f"  {what:<44} max relative difference {d:.2e}  {status}")
 
 
 summary = az.summary(idata, round_to="none")
@@ -62,37 +70,8 @@ columns = [
 ]
 print("\naz.summary vs ours (every variable):")
 assert len(summary) == len(ours_rows), (len(summary), len(ours_rows))
-for theirs, mine in columns[:-1]:
+for theirs, mine in columns:
     check(f"summary {theirs}", [r[mine] for r in ours_rows], summary[theirs].values, 1e-9)
-
-# R-hat folds the draws around their median. With an even number of draws the two middle draws
-# are equally far from it, a tie that ranking keeps only if the median is exact: ours ranks the
-# folded draws exactly (src/diagnostics/rank.ts, as the posterior fixtures need); NumPy's
-# (a + b) / 2 rounds, which can break the tie, move one rank by 0.5 and R-hat by ~1e-6.
-# ArviZ's own R-hat functions with the median exact (extended precision) keep the tie:
-from arviz.stats.diagnostics import _rhat, _split_chains, _z_scale
-
-
-def rhat_tie_kept(x):
-    split = _split_chains(x)
-    flat = np.sort(split.ravel())
-    n = flat.size
-    if n % 2 == 0:
-        median = (np.longdouble(flat[n // 2 - 1]) + np.longdouble(flat[n // 2])) / 2  # exact
-        folded = np.abs(split.astype(np.longdouble) - median).astype(float)
-    else:
-        folded = np.abs(split - np.median(split))
-    return max(_rhat(_z_scale(split)), _rhat(_z_scale(folded)))
-
-
-tie_kept = []
-for var in idata.posterior.data_vars:
-    values = idata.posterior[var].values
-    flat = values.reshape(values.shape[0], values.shape[1], -1)
-    tie_kept += [rhat_tie_kept(flat[:, :, k]) for k in range(flat.shape[2])]
-rhat_plain = rel([r["rhat"] for r in ours_rows], summary["r_hat"].values)
-print(f"  {'summary r_hat (as az.summary)':<34} max relative difference {rhat_plain:.2e}  (NumPy's median breaks the fold's tie)")
-check("summary r_hat (ArviZ, tie kept)", [r["rhat"] for r in ours_rows], tie_kept, 1e-9)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -113,15 +92,71 @@ print(f"\nours with R loo's per-observation r_eff: elpd_loo {default['elpdLoo']:
       f"p_loo {default['pLoo']:.6f}, se {default['seElpdLoo']:.6f}, max |k diff| "
       f"{np.max(np.abs(np.array(default['paretoK']) - az_loo['pareto_k'].values)):.3g}")
 
-# The Stan CSV files of the same run: ArviZ's CmdStan reader with log_lik as the likelihood.
+# Predictive groups: where ArviZ users look for each variable (PyMC's and from_cmdstan's layout:
+# replicated observations and random generated quantities are predictions, parameters are
+# prior draws), with the model's dims and coordinates, values equal to the PredictiveDraws'.
+EXPECTED = {
+    "posterior_predictive": ("posteriorPredictive", {"y": ("school",), "theta_new": ()}),
+    "prior": ("priorPredictive", {"mu": (), "tau": (), "theta": ("school",)}),
+    "prior_predictive": ("priorPredictive", {"y": ("school",), "theta_new": ()}),
+}
+print("\npredictive groups (from priorPredictive / posteriorPredictive) vs ours:")
+for group, (source, variables) in EXPECTED.items():
+    if group not in idata.groups():
+        failures.append(f"{group} missing")
+        print(f"  {group}: MISSING")
+        continue
+    ds = idata[group]
+    if sorted(ds.data_vars) != sorted(variables):
+        failures.append(f"{group} variables")
+        print(f"  {group}: variables {sorted(ds.data_vars)}, expected {sorted(variables)}  DIFFERENT")
+    for name, dims in variables.items():
+        mine = ours[source][name]
+        shape = (mine["chains"], mine["draws"], *mine["shape"])
+        got = ds[name]
+        layout_ok = got.dims == ("chain", "draw", *dims) and got.shape == shape
+        if not layout_ok:
+            failures.append(f"{group}/{name} layout")
+        print(f"  {group + '/' + name:<44} dims {got.dims} shape {got.shape}  {'ok' if layout_ok else 'DIFFERENT'}")
+        check(f"{group}/{name} values", got.values.ravel(), mine["values"], 0)
+    if "school" in ds.coords and list(ds.coords["school"].values) != ours["schools"]:
+        failures.append(f"{group} school coordinates")
+        print(f"  {group}: school coordinates {list(ds.coords['school'].values)}  DIFFERENT")
+
+# What az.plot_ppc reads: observed_data's y against the predictive y over the same dims; it
+# flattens every dimension but chain and draw and pairs observations element by element.
+for group, predictive in [("posterior", idata.posterior_predictive), ("prior", idata.prior_predictive)]:
+    same = predictive["y"].dims[2:] == idata.observed_data["y"].dims and bool(
+        (predictive["y"].coords["school"] == idata.observed_data["y"].coords["school"]).all()
+    )
+    ax = az.plot_ppc(idata, group=group, num_pp_samples=50, random_seed=1, show=False)
+    lines = len(np.ravel(ax)[0].get_lines())
+    plt.close("all")
+    status = "ok" if same and lines >= 50 else "DIFFERENT"
+    if status != "ok":
+        failures.append(f"plot_ppc {group}")
+    print(f"  az.plot_ppc(group={group!r}): y {predictive['y'].dims} against observed {idata.observed_data['y'].dims}, {lines} lines  {status}")
+pp_samples = az.extract(idata, group="posterior_predictive", var_names="y")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from_csv = az.from_cmdstan(posterior=ours["csv"], log_likelihood="log_lik")
+    pit = np.asarray(az.loo_pit(idata, y="y"))
+pit_ok = pp_samples.dims == ("school", "sample") and pit.shape == (8,) and bool(((pit >= 0) & (pit <= 1)).all())
+if not pit_ok:
+    failures.append("extract / loo_pit")
+print(f"  az.extract(posterior_predictive, y): dims {pp_samples.dims} shape {pp_samples.shape}; az.loo_pit(y='y'): {np.round(pit, 3)}  {'ok' if pit_ok else 'DIFFERENT'}")
+
+# The Stan CSV files of the same run: ArviZ's CmdStan reader with log_lik as the likelihood and
+# the replicates written as Stan names them (y_rep, theta_new) as posterior_predictive.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from_csv = az.from_cmdstan(posterior=ours["csv"], log_likelihood="log_lik", posterior_predictive=["y_rep", "theta_new"])
     csv_loo = az.loo(from_csv, pointwise=True)
-print(f"\naz.from_cmdstan({len(ours['csv'])} Stan CSV files, log_likelihood='log_lik'): groups {from_csv.groups()}")
+print(f"\naz.from_cmdstan({len(ours['csv'])} Stan CSV files, log_likelihood='log_lik', posterior_predictive=['y_rep', 'theta_new']): groups {from_csv.groups()}")
 check("CSV posterior theta vs netCDF", from_csv.posterior["theta"].values, idata.posterior["theta"].values, 0)
 check("CSV log_lik vs netCDF log_likelihood", from_csv.log_likelihood["log_lik"].values, idata.log_likelihood["y"].values, 0)
 check("az.loo from CSV vs from netCDF", csv_loo["loo_i"].values, az_loo["loo_i"].values, 1e-12)
+check("CSV y_rep vs netCDF posterior_predictive y", from_csv.posterior_predictive["y_rep"].values, idata.posterior_predictive["y"].values, 0)
+check("CSV theta_new vs netCDF", from_csv.posterior_predictive["theta_new"].values, idata.posterior_predictive["theta_new"].values, 0)
 
 print("\nall equal" if not failures else f"\nDIFFERENT: {', '.join(failures)}")
 sys.exit(1 if failures else 0)

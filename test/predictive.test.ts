@@ -50,6 +50,7 @@ describe("prior predictive", () => {
     expect(y.shape).toEqual([3]);
     expect(y.dims).toEqual(["obs"]);
     expect(y.group).toBe("observed");
+    expect([y.random, pp.variable("mu").random]).toEqual([true, false]);
     expectMean(pp.variable("mu").values, 1);
     expectVariance(pp.variable("mu").values, 4);
     expectMean(pp.variable("sigma").values, Math.sqrt(2 / Math.PI));
@@ -144,6 +145,12 @@ describe("posterior predictive", () => {
     expect(pp.numDraws).toBe(1500);
     expect(pp.variable("y").shape).toEqual([data.length]);
     expect(pp.variable("y").dims).toEqual(["obs"]);
+    // random given the parameters: the replicate, the draw and an expression of the draw
+    expect(pp.variables.map((v) => [v.name, v.random])).toEqual([
+      ["y", true],
+      ["y_new", true],
+      ["y_new_shifted", true],
+    ]);
     for (const name of ["y[1]", "y[7]", "y_new"]) {
       const chains = pp.draws(name);
       const all = Float64Array.from(chains.flatMap((c) => Array.from(c)));

@@ -26,6 +26,13 @@ export interface PredictiveVariable {
   readonly dims?: readonly string[];
   /** "parameter" (prior predictive only), "observed" (replicated data) or "generated". */
   readonly group: "parameter" | "observed" | "generated";
+  /**
+   * Random given the parameters: observed nodes, generated draws (`_rng`) and expressions of
+   * them. False for parameters and generated expressions of the parameters alone. Exports use
+   * it as ArviZ's groups do: random ones are predictions (posterior_predictive,
+   * prior_predictive), the others sit beside the parameters (posterior, prior).
+   */
+  readonly random: boolean;
   /** All draws, row-major over [chain, draw, ...shape]. */
   readonly values: Float64Array;
 }
@@ -105,6 +112,7 @@ const stepVariable = (s: DrawStep, values: Float64Array): PredictiveVariable => 
   name: s.name,
   shape: s.shape,
   group: s.group,
+  random: s.random,
   values,
   ...(s.dims ? { dims: s.dims } : {}),
 });
@@ -141,7 +149,7 @@ export function priorPredictive(model: Model, options: PriorPredictiveOptions = 
     }
   }
   return new PredictiveDraws("prior", 1, draws, seed, [
-    ...model.params.map((p, k) => ({ name: p.name, shape: p.shape, group: "parameter" as const, values: paramValues[k]!, ...(p.dims ? { dims: p.dims } : {}) })),
+    ...model.params.map((p, k) => ({ name: p.name, shape: p.shape, group: "parameter" as const, random: false, values: paramValues[k]!, ...(p.dims ? { dims: p.dims } : {}) })),
     ...program.steps.map((s, k) => stepVariable(s, stepValues[k]!)),
   ]);
 }

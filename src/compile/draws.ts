@@ -11,7 +11,7 @@ import { checkGeneratedSource } from "../model/source-check.js";
 import type { GeneratedNode, Model, ObservedNode, ParamInfo } from "../model/builder.js";
 import type { Distribution, RandomSource } from "../model/distributions.js";
 import { ModelError } from "../model/errors.js";
-import type { Expr } from "../model/expr.js";
+import { findNode, type Expr } from "../model/expr.js";
 import { broadcastMap, drawTruncated, scalarForms } from "../model/random.js";
 import { sizeOf, type Shape } from "../model/shape.js";
 import { runtime } from "../model/special.js";
@@ -25,6 +25,12 @@ export interface DrawStep {
   readonly group: "observed" | "generated";
   /** Present for a random draw; absent for a generated expression. */
   readonly dist?: Distribution;
+  /**
+   * Random given the parameters: observed nodes, generated draws and generated expressions that
+   * use a draw. False for a generated expression of the parameters alone (Stan's deterministic
+   * generated quantities), which exports put beside the parameters, not among the predictions.
+   */
+  readonly random: boolean;
 }
 
 type Evaluator = (q: Float64Array, R: readonly Float64Array[], out: Float64Array) => void;
@@ -85,11 +91,12 @@ export function compileDraws(model: Model): DrawProgram {
   };
   model.observed.forEach((o: ObservedNode) => {
     if (!o.dist.drawWith) throw new ModelError("invalid-argument", `observed ${o.name}: ${o.dist.name} has no random draw`);
-    steps.push({ name: o.name, shape: o.value.shape, group: "observed", dist: o.dist, ...(o.dims ? { dims: o.dims } : {}) });
+    steps.push({ name: o.name, shape: o.value.shape, group: "observed", dist: o.dist, random: true, ...(o.dims ? { dims: o.dims } : {}) });
     add(Object.values(o.args));
   });
   generated.forEach((g) => {
-    steps.push({ name: g.name, shape: g.shape, group: "generated", ...(g.dist ? { dist: g.dist } : {}), ...(g.dims ? { dims: g.dims } : {}) });
+    const random = g.dist !== undefined || findNode([g.expr!], (e) => drawIndex.has(e)) !== undefined;
+    steps.push({ name: g.name, shape: g.shape, group: "generated", random, ...(g.dist ? { dist: g.dist } : {}), ...(g.dims ? { dims: g.dims } : {}) });
     add(g.dist ? Object.values(g.args!) : [g.expr!]);
     // Later steps read this one from its buffer (observed draws are never read back).
     if (g.dist) drawIndex.set(g.value, steps.length - 1);

@@ -9,8 +9,12 @@
  * the format of ArviZ's own `to_netcdf`, so `arviz.from_netcdf(path)` opens it with no code on
  * the user's side (DECISIONS.md D45). The HDF5 library is h5wasm (the HDF Group's C library in
  * WebAssembly), loaded only when a file is written.
+ *
+ * Predictive draws come in as `priorPredictive` / `posteriorPredictive` results (D78) or as
+ * plain arrays.
  */
 import type { Posterior } from "../api/posterior.js";
+import type { PredictiveDraws, PredictiveVariable } from "../api/predictive.js";
 import type { ShapedValue } from "../compile/types.js";
 import type { SamplerStatsArrays } from "../inference/stats.js";
 
@@ -33,12 +37,21 @@ export type DrawsGroup = Readonly<Record<string, GroupVariable>>;
 export interface InferenceDataOptions {
   /** Coordinate values of named dimensions, e.g. `{ school: ["Choate", "Deerfield", ...] }` (default 0, 1, ...). */
   readonly coords?: Readonly<Record<string, readonly (string | number)[]>>;
-  /** Posterior predictive draws (same chains and draws as the posterior). */
-  readonly posteriorPredictive?: DrawsGroup;
-  /** Prior draws of the parameters (their own chains and draws). */
+  /**
+   * Posterior predictive draws: `posteriorPredictive(model, posterior)`'s result, whose
+   * replicated observed nodes and random generated quantities (draws, and expressions of draws)
+   * go to posterior_predictive and whose generated expressions of the parameters alone go to
+   * posterior; or plain arrays for posterior_predictive (same chains and draws as the posterior).
+   */
+  readonly posteriorPredictive?: DrawsGroup | PredictiveDraws;
+  /** Prior draws of the parameters as plain arrays (their own chains and draws); a `priorPredictive` result fills this group itself. */
   readonly prior?: DrawsGroup;
-  /** Prior predictive draws. */
-  readonly priorPredictive?: DrawsGroup;
+  /**
+   * Prior predictive draws: `priorPredictive(model)`'s result, whose parameters (and generated
+   * expressions of them) go to prior and whose observed nodes and random generated quantities go
+   * to prior_predictive; or plain arrays for prior_predictive alone.
+   */
+  readonly priorPredictive?: DrawsGroup | PredictiveDraws;
   /** The pointwise log-likelihood group (default true when the model has observed nodes). */
   readonly logLikelihood?: boolean;
   /** observed_data: default the model's observed values; false leaves the group out. */
@@ -160,6 +173,45 @@ function product(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** A `priorPredictive` / `posteriorPredictive` result, told apart from a plain group (whose values are arrays). */
+export function isPredictiveDraws(x: unknown): x is PredictiveDraws {
+  if (typeof x !== "object" || x === null) return false;
+  const p = x as Partial<PredictiveDraws>;
+  return (p.kind === "prior" || p.kind === "posterior") && Array.isArray(p.variables) && typeof p.numChains === "number" && typeof p.numDraws === "number";
+}
+
+/**
+ * Predictive draws of the kind an option takes (posterior ones: as many chains and draws as
+ * the posterior), split as ArviZ groups them: `fixed` beside the parameters (posterior or
+ * prior), `random` among the predictions.
+ */
+export function checkedPredictive(
+  what: string,
+  draws: PredictiveDraws,
+  kind: "prior" | "posterior",
+  posterior: Posterior,
+): { fixed: PredictiveVariable[]; random: PredictiveVariable[] } {
+  if (draws.kind !== kind) {
+    throw new TypeError(`${what} holds ${draws.kind} predictive draws (from ${draws.kind}Predictive); it takes ${kind}Predictive's result`);
+  }
+  if (kind === "posterior" && (draws.numChains !== posterior.numChains || draws.numDraws !== posterior.numDraws)) {
+    throw new RangeError(
+      `${what} has ${draws.numChains} chains x ${draws.numDraws} draws, the posterior ${posterior.numChains} x ${posterior.numDraws}: was it drawn from this posterior?`,
+    );
+  }
+  return { fixed: draws.variables.filter((v) => !v.random), random: draws.variables.filter((v) => v.random) };
+}
+
+/** Adds predictive variables to a group, keeping chains `chains` (indices into the draws' chains). */
+function addPredictive(g: GroupBuilder, variables: readonly PredictiveVariable[], numDraws: number, chains: readonly number[]): void {
+  for (const v of variables) {
+    const block = numDraws * product(v.shape);
+    const data = new Float64Array(chains.length * block);
+    chains.forEach((c, ci) => data.set(v.values.subarray(c * block, (c + 1) * block), ci * block));
+    g.add(v.name, ["chain", "draw", ...defaultDims(v.name, v.shape, v.dims)], [chains.length, numDraws, ...v.shape], data);
+  }
+}
+
 /** Shapes and dims known for a name: an observed node's values, else a posterior variable. */
 function knownLayout(posterior: Posterior, name: string): { shape: readonly number[]; dims: readonly string[] | undefined } | undefined {
   const o = posterior.model?.observed.find((x) => x.name === name);
@@ -218,7 +270,7 @@ export function inferenceData(posterior: Posterior, options: InferenceDataOption
   const warmup = (options.warmup ?? true) && posterior.chains.every((c) => c.warmupValues !== null) && posterior.numWarmup > 0;
   const chainCoords = { ...options.coords, chain: chains };
 
-  const drawsOf = (n: number, values: (c: number) => Float64Array, name: string) => {
+  const drawsOf = (n: number, values: (c: number) => Float64Array, name: string, predicted: readonly PredictiveVariable[] = []) => {
     const g = new GroupBuilder(name, chainCoords);
     for (const v of posterior.variables) {
       const data = new Float64Array(chains.length * n * v.size);
@@ -231,6 +283,7 @@ export function inferenceData(posterior: Posterior, options: InferenceDataOption
       });
       g.add(v.name, ["chain", "draw", ...defaultDims(v.name, v.shape, v.dims)], [chains.length, n, ...v.shape], data);
     }
+    addPredictive(g, predicted, n, chains);
     return g.build(attrs);
   };
   const statsOf = (n: number, stats: (c: number) => SamplerStatsArrays, name: string) => {
@@ -267,12 +320,35 @@ export function inferenceData(posterior: Posterior, options: InferenceDataOption
     throw new RangeError(`InferenceData: logLikelihood needs observed nodes; model ${posterior.modelName} has none${posterior.model === null ? " (a module model)" : ""}`);
   }
 
-  groups.push(drawsOf(posterior.numDraws, (c) => posterior.chains[c]!.values, "posterior"));
-  if (options.posteriorPredictive) groups.push(drawsGroup("posterior_predictive", options.posteriorPredictive, posterior, options, attrs));
+  // Predictive draws from the runtime's own functions: each variable to the group ArviZ users look in.
+  const pp = options.posteriorPredictive;
+  const postPred = isPredictiveDraws(pp) ? checkedPredictive("InferenceData: options.posteriorPredictive", pp, "posterior", posterior) : null;
+  const priorDraws = isPredictiveDraws(options.priorPredictive) ? options.priorPredictive : null;
+  const priorPred = priorDraws === null ? null : checkedPredictive("InferenceData: options.priorPredictive", priorDraws, "prior", posterior);
+  if (priorPred !== null && options.prior !== undefined) {
+    throw new RangeError("InferenceData: options.prior and the priorPredictive result both give the prior group; pass one of them");
+  }
+  const predictiveGroup = (name: string, variables: readonly PredictiveVariable[], draws: PredictiveDraws, keep: readonly number[], coords: InferenceDataOptions["coords"]) => {
+    const g = new GroupBuilder(name, coords);
+    addPredictive(g, variables, draws.numDraws, keep);
+    return g.build({ ...attrs, predictive_seed: draws.seed });
+  };
+  const priorChains = Array.from({ length: priorDraws?.numChains ?? 0 }, (_, c) => c);
+  const priorCoords = { ...options.coords, chain: priorChains };
+
+  groups.push(drawsOf(posterior.numDraws, (c) => posterior.chains[c]!.values, "posterior", postPred?.fixed));
+  if (postPred !== null) {
+    if (postPred.random.length > 0) groups.push(predictiveGroup("posterior_predictive", postPred.random, pp as PredictiveDraws, chains, chainCoords));
+  } else if (pp) groups.push(drawsGroup("posterior_predictive", pp as DrawsGroup, posterior, options, attrs));
   if (logLik) groups.push(logLikOf((name) => posterior.logLikelihood(name), "log_likelihood"));
   groups.push(statsOf(posterior.numDraws, (c) => posterior.chains[c]!.stats, "sample_stats"));
-  if (options.prior) groups.push(drawsGroup("prior", options.prior, posterior, options, attrs));
-  if (options.priorPredictive) groups.push(drawsGroup("prior_predictive", options.priorPredictive, posterior, options, attrs));
+  if (priorPred !== null) {
+    if (priorPred.fixed.length > 0) groups.push(predictiveGroup("prior", priorPred.fixed, priorDraws!, priorChains, priorCoords));
+    if (priorPred.random.length > 0) groups.push(predictiveGroup("prior_predictive", priorPred.random, priorDraws!, priorChains, priorCoords));
+  } else {
+    if (options.prior) groups.push(drawsGroup("prior", options.prior, posterior, options, attrs));
+    if (options.priorPredictive) groups.push(drawsGroup("prior_predictive", options.priorPredictive as DrawsGroup, posterior, options, attrs));
+  }
 
   const observed =
     options.observedData === false

@@ -31,7 +31,8 @@ import { dirname } from "node:path";
 import type { Posterior, SamplerStatsArrays } from "../api/posterior.js";
 import { flatNames } from "../compile/compile.js";
 import type { Metric } from "../inference/metric.js";
-import { shapedDraws, type GroupVariable } from "./inference-data.js";
+import type { PredictiveDraws } from "../api/predictive.js";
+import { checkedPredictive, isPredictiveDraws, shapedDraws, type GroupVariable } from "./inference-data.js";
 
 /** The sampler's columns, in CmdStan's order. */
 export const STAN_CSV_SAMPLER_COLUMNS = ["lp__", "accept_stat__", "stepsize__", "treedepth__", "n_leapfrog__", "divergent__", "energy__"] as const;
@@ -72,11 +73,16 @@ export interface StanCsvOptions {
    */
   readonly logLik?: boolean;
   /**
-   * More generated quantities, e.g. posterior predictive draws: name -> `[chain][draw]` values
+   * More generated quantities: `posteriorPredictive(model, posterior)`'s result (every variable;
+   * a replicated observed node `y` is named `y_rep`, as a Stan program names it, since a
+   * generated quantity cannot reuse the data's name), or name -> `[chain][draw]` values
    * (numbers, or flattened row-major arrays), optionally with their shape.
    */
-  readonly generatedQuantities?: Readonly<Record<string, GroupVariable>>;
+  readonly generatedQuantities?: Readonly<Record<string, GroupVariable>> | PredictiveDraws;
 }
+
+/** Stan's name for the replicate of observed node `y`: `y_rep`. */
+const STAN_REPLICATE_SUFFIX = "_rep";
 
 /** Per chain: the extra columns' names and, per column, its values over the draws (and warmup draws). */
 interface ExtraColumns {
@@ -110,6 +116,28 @@ function flatDraws(name: string, v: GroupVariable, posterior: Posterior): { name
   return { names: flatNames(name, shape), perChain };
 }
 
+/** The variables of posterior predictive draws as columns: replicated observed nodes renamed `<name>_rep`. */
+function predictiveColumns(draws: PredictiveDraws, posterior: Posterior): { names: string[]; perChain: Float64Array[][] } {
+  checkedPredictive("Stan CSV: generatedQuantities", draws, "posterior", posterior);
+  const names: string[] = [];
+  const perChain: Float64Array[][] = posterior.chains.map(() => []);
+  const taken = new Set(draws.variables.map((v) => v.name));
+  const n = draws.numDraws;
+  for (const v of draws.variables) {
+    const name = v.group === "observed" ? v.name + STAN_REPLICATE_SUFFIX : v.name;
+    if (v.group === "observed" && taken.has(name)) {
+      throw new RangeError(`Stan CSV: the replicate of observed ${v.name} is written as ${name}, a name the model's generated quantities use too`);
+    }
+    const flat = flatNames(name, v.shape);
+    names.push(...flat);
+    const size = flat.length;
+    perChain.forEach((cols, c) => {
+      for (let k = 0; k < size; k++) cols.push(Float64Array.from({ length: n }, (_, d) => v.values[(c * n + d) * size + k]!));
+    });
+  }
+  return { names, perChain };
+}
+
 /** Columns of `[chain][draw][k]` values: per chain, one array over the draws per k. */
 function columnsOf(values: Float64Array[][]): Float64Array[][] {
   return values.map((chain) => Array.from({ length: chain[0]?.length ?? 0 }, (_, k) => Float64Array.from(chain, (draw) => draw[k]!)));
@@ -131,8 +159,9 @@ function extraColumns(posterior: Posterior, o: StanCsvOptions): ExtraColumns {
     const w = o.saveWarmup ? posterior.warmupLogLikelihood() : null;
     if (w !== null) columnsOf(w).forEach((cols, c) => warmup[c]!.push(...cols));
   }
-  for (const [name, v] of Object.entries(o.generatedQuantities ?? {})) {
-    const { names: flat, perChain } = flatDraws(name, v, posterior);
+  const gq = o.generatedQuantities;
+  const given = isPredictiveDraws(gq) ? [predictiveColumns(gq, posterior)] : Object.entries(gq ?? {}).map(([name, v]) => flatDraws(name, v, posterior));
+  for (const { names: flat, perChain } of given) {
     names.push(...flat);
     perChain.forEach((cols, c) => chains[c]!.push(...cols));
   }

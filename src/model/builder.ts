@@ -5,7 +5,7 @@
 import type { Distribution, NoncenteredForm } from "./distributions.js";
 import { normal } from "./distributions.js";
 import { ModelError } from "./errors.js";
-import { add, constant, exp, Expr, lift, log, mul, neg, paramLeaf, square, sub, sum, tunableLeaf, type ExprLike, type ParamBlock } from "./expr.js";
+import { add, constant, exp, Expr, findNode, lift, log, mul, neg, paramLeaf, square, sub, sum, tunableLeaf, type ExprLike, type ParamBlock } from "./expr.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { dependsOn, Substitution } from "./rewrite.js";
 import { signOf, type Sign } from "./sign.js";
@@ -557,17 +557,9 @@ export class ModelBuilder {
   private checkGeneratedUnused(roots: readonly Expr[]) {
     const draws = new Set(this.generatedNodes.filter((g) => g.dist).map((g) => g.value));
     if (draws.size === 0) return;
-    const seen = new Set<Expr>();
-    const stack = [...roots];
-    while (stack.length) {
-      const e = stack.pop()!;
-      if (seen.has(e)) continue;
-      seen.add(e);
-      if (draws.has(e)) {
-        throw new ModelError("invalid-argument", `generated quantity ${e.label} is a random draw: only later generated quantities may use it, not the model's density, parameters or deterministics`);
-      }
-      stack.push(...e.inputs);
-      if (e.node.kind === "scan") stack.push(e.node.body.result, ...e.node.body.free);
+    const used = findNode(roots, (e) => draws.has(e));
+    if (used !== undefined) {
+      throw new ModelError("invalid-argument", `generated quantity ${used.label} is a random draw: only later generated quantities may use it, not the model's density, parameters or deterministics`);
     }
   }
 

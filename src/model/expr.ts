@@ -457,6 +457,21 @@ export function tunableLeaf(slot: TunableSlot): Expr {
   return new Expr({ kind: "tunable", slot }, [], [], slot.name);
 }
 
+/** The first node reachable from `roots` (through inputs and scan bodies) that `test` accepts, if any. */
+export function findNode(roots: readonly Expr[], test: (e: Expr) => boolean): Expr | undefined {
+  const seen = new Set<Expr>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if (seen.has(e)) continue;
+    seen.add(e);
+    if (test(e)) return e;
+    stack.push(...e.inputs);
+    if (e.node.kind === "scan") stack.push(e.node.body.result, ...e.node.body.free);
+  }
+  return undefined;
+}
+
 /** Free parameter coordinates, before any transform (used by the builder only). */
 export function paramLeaf(block: ParamBlock, shape: Shape): Expr {
   return new Expr({ kind: "param", block }, shape, [], `${block.name}__unconstrained`);

@@ -10,8 +10,9 @@ import h5wasm from "h5wasm/node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sampleSync } from "../../src/api/sample-sync.js";
 import { compile } from "../../src/compile/compile.js";
+import { posteriorPredictive, priorPredictive } from "../../src/api/predictive.js";
 import { inferenceData, writeInferenceData, type IdGroup } from "../../src/io/index.js";
-import { dist, model } from "../../src/model/index.js";
+import { dist, model, sub } from "../../src/model/index.js";
 
 const SCHOOLS = ["Choate", "Deerfield", "Phillips Andover", "Phillips Exeter", "Hotchkiss", "Lawrenceville", "St. Paul's", "Mt. Hermon"];
 const eightSchools = model("eight_schools", (m) => {
@@ -21,6 +22,10 @@ const eightSchools = model("eight_schools", (m) => {
   const theta = m.param("theta", dist.normal(mu, tau), { shape: [8], dims: ["school"] });
   m.deterministic("theta_mean", theta.sum().div(8));
   m.observe("y", dist.normal(theta, sigma), [28, 8, -3, 7, -1, 1, 18, 12], { dims: ["school"] });
+  // generated quantities: a new school's effect (a draw), an expression of that draw, one of the parameters alone
+  const thetaNew = m.generated("theta_new", dist.normal(mu, tau));
+  m.generated("theta_new_gap", sub(thetaNew, mu));
+  m.generated("tau_sq", tau.square());
 });
 const post = sampleSync(compile(eightSchools), { chains: 2, warmup: 100, draws: 50, seed: 11, saveWarmup: true });
 
@@ -111,6 +116,81 @@ describe("inferenceData groups", () => {
   });
 });
 
+describe("inferenceData from priorPredictive and posteriorPredictive results", () => {
+  const replicated = posteriorPredictive(eightSchools, post, { seed: 5 });
+  const prior = priorPredictive(eightSchools, { draws: 30, seed: 6 });
+  const groups = inferenceData(post, { coords: { school: SCHOOLS }, posteriorPredictive: replicated, priorPredictive: prior });
+  const g = byName(groups);
+  const layout = (name: string) => g.get(name)!.variables.map((v) => [v.name, v.dims, v.shape]);
+
+  test("a prior predictive result fills prior and prior_predictive, in ArviZ's order", () => {
+    expect(groups.map((x) => x.name).slice(0, 6)).toEqual(["posterior", "posterior_predictive", "log_likelihood", "sample_stats", "prior", "prior_predictive"]);
+  });
+
+  test("replicated observations and random generated quantities are posterior_predictive, with the model's dims", () => {
+    expect(layout("posterior_predictive")).toEqual([
+      ["y", ["chain", "draw", "school"], [2, 50, 8]],
+      ["theta_new", ["chain", "draw"], [2, 50]],
+      ["theta_new_gap", ["chain", "draw"], [2, 50]],
+    ]);
+    const pp = g.get("posterior_predictive")!;
+    expect(pp.coords.get("school")).toEqual(SCHOOLS);
+    expect(pp.coords.get("chain")).toEqual([0, 1]);
+    expect(pp.attrs["predictive_seed"]).toBe(5);
+    expect(pp.variables[0]!.data).toEqual(replicated.variable("y").values);
+    // chain 1, draw 7, school 3 is y[3] of that replicate
+    expect(pp.variables[0]!.data[(1 * 50 + 7) * 8 + 2]).toBe(replicated.draws("y[3]")[1]![7]);
+    expect(pp.variables[2]!.data).toEqual(replicated.variable("theta_new_gap").values);
+  });
+
+  test("a generated expression of the parameters alone sits in posterior, beside them", () => {
+    expect(layout("posterior").map(([name]) => name)).toEqual(["mu", "tau", "theta", "theta_mean", "tau_sq"]);
+    const tauSq = g.get("posterior")!.variables[4]!;
+    expect([tauSq.dims, tauSq.shape]).toEqual([["chain", "draw"], [2, 50]]);
+    expect(tauSq.data).toEqual(replicated.variable("tau_sq").values);
+    expect(tauSq.data[50 + 9]).toBeCloseTo(post.draws("tau")[1]![9]! ** 2, 12);
+  });
+
+  test("prior: the parameters (and tau_sq); prior_predictive: y and the random generated quantities", () => {
+    expect(layout("prior")).toEqual([
+      ["mu", ["chain", "draw"], [1, 30]],
+      ["tau", ["chain", "draw"], [1, 30]],
+      ["theta", ["chain", "draw", "school"], [1, 30, 8]],
+      ["tau_sq", ["chain", "draw"], [1, 30]],
+    ]);
+    expect(layout("prior_predictive")).toEqual([
+      ["y", ["chain", "draw", "school"], [1, 30, 8]],
+      ["theta_new", ["chain", "draw"], [1, 30]],
+      ["theta_new_gap", ["chain", "draw"], [1, 30]],
+    ]);
+    for (const group of ["prior", "prior_predictive"]) {
+      expect(g.get(group)!.coords.get("chain")).toEqual([0]);
+      expect(g.get(group)!.coords.get("school")).toEqual(SCHOOLS);
+      for (const v of g.get(group)!.variables) expect(v.data, `${group}/${v.name}`).toEqual(prior.variable(v.name).values);
+    }
+  });
+
+  test("a run's failed chains are left out of the predictive groups as of the posterior", () => {
+    const chainOne = Object.assign(Object.create(post) as typeof post, { healthyChains: () => [1] });
+    const one = byName(inferenceData(chainOne, { posteriorPredictive: replicated }));
+    const y = one.get("posterior_predictive")!.variables[0]!;
+    expect(y.shape).toEqual([1, 50, 8]);
+    expect(y.data).toEqual(replicated.variable("y").values.subarray(50 * 8));
+    expect(one.get("posterior_predictive")!.coords.get("chain")).toEqual([1]);
+    expect(one.get("posterior")!.variables[4]!.data).toEqual(replicated.variable("tau_sq").values.subarray(50));
+  });
+
+  test("mistakes are named: the wrong kind, another posterior's draws, the prior group twice", () => {
+    expect(() => inferenceData(post, { posteriorPredictive: prior })).toThrow(/options.posteriorPredictive holds prior predictive draws.*takes posteriorPredictive's result/);
+    expect(() => inferenceData(post, { priorPredictive: replicated })).toThrow(/options.priorPredictive holds posterior predictive draws/);
+    const other = sampleSync(compile(eightSchools), { chains: 2, warmup: 50, draws: 20, seed: 1 });
+    expect(() => inferenceData(post, { posteriorPredictive: posteriorPredictive(eightSchools, other, { seed: 1 }) })).toThrow(
+      /has 2 chains x 20 draws, the posterior 2 x 50: was it drawn from this posterior\?/,
+    );
+    expect(() => inferenceData(post, { prior: { mu: [[1]] }, priorPredictive: prior })).toThrow(/options.prior and the priorPredictive result both give the prior group/);
+  });
+});
+
 describe("writeInferenceData: a netCDF-4 file", () => {
   let dir = "";
   beforeAll(async () => {
@@ -134,6 +214,33 @@ describe("writeInferenceData: a netCDF-4 file", () => {
       const diverging = f.get("sample_stats/diverging") as InstanceType<typeof h5wasm.Dataset>;
       expect(diverging.attrs["dtype"]!.value).toBe("bool");
       expect((f.get("posterior") as InstanceType<typeof h5wasm.Group>).attrs["model_name"]!.value).toBe("eight_schools");
+    } finally {
+      f.close();
+    }
+  });
+
+  test("predictive groups from priorPredictive and posteriorPredictive: dimension scales and values", async () => {
+    const replicated = posteriorPredictive(eightSchools, post, { seed: 5 });
+    const prior = priorPredictive(eightSchools, { draws: 30, seed: 6 });
+    const path = await writeInferenceData(join(dir, "predictive.nc"), post, { coords: { school: SCHOOLS }, posteriorPredictive: replicated, priorPredictive: prior });
+    const f = new h5wasm.File(path, "r");
+    try {
+      expect(f.keys()).toEqual(expect.arrayContaining(["posterior_predictive", "prior", "prior_predictive"]));
+      const dataset = (name: string) => f.get(name) as InstanceType<typeof h5wasm.Dataset>;
+      const cases: [string, number[], Float64Array][] = [
+        ["posterior_predictive/y", [2, 50, 8], replicated.variable("y").values],
+        ["posterior_predictive/theta_new", [2, 50], replicated.variable("theta_new").values],
+        ["posterior/tau_sq", [2, 50], replicated.variable("tau_sq").values],
+        ["prior/theta", [1, 30, 8], prior.variable("theta").values],
+        ["prior_predictive/y", [1, 30, 8], prior.variable("y").values],
+      ];
+      for (const [name, shape, values] of cases) {
+        expect(dataset(name).shape, name).toEqual(shape);
+        expect(dataset(name).value, name).toEqual(values);
+      }
+      expect(dataset("posterior_predictive/y").get_attached_scales(2)).toEqual(["/posterior_predictive/school"]);
+      expect(dataset("prior_predictive/y").get_attached_scales(0)).toEqual(["/prior_predictive/chain"]);
+      expect(dataset("prior_predictive/school").value).toEqual(SCHOOLS);
     } finally {
       f.close();
     }

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { allocateStats, Posterior, type ChainResult } from "../../src/api/posterior.js";
 import { sampleSync } from "../../src/api/sample-sync.js";
 import { compile } from "../../src/compile/compile.js";
+import { posteriorPredictive, priorPredictive } from "../../src/api/predictive.js";
 import {
   formatStanCsv,
   formatStanNumber,
@@ -215,5 +216,44 @@ describe("Stan CSV writer", () => {
     expect(parseStanCsv(formatStanCsv(post, 0, { logLik: false })).columns).not.toContain("log_lik.1");
     expect(() => formatStanCsv(post, 0, { generatedQuantities: { z: [[1]] } })).toThrow(/generated quantity z has 1 chains, the posterior 2/);
     expect(() => formatStanCsv(sampleSync(smallModel(), { chains: 1, warmup: 10, draws: 5, seed: 1 }), 0, { logLik: true })).toThrow(/logLik needs observed nodes/);
+  });
+
+  it("writes a posteriorPredictive result as generated quantities: y_rep in Stan's order, draws equal", () => {
+    const m = model("replicates_csv", (b) => {
+      const mu = b.param("mu", dist.normal(0, 5));
+      const sigma = b.param("sigma", dist.halfNormal(5));
+      b.observe("y", dist.normal(mu, sigma), [
+        [1, 2.5, -0.5],
+        [0.3, 1.1, 2],
+      ]);
+      b.generated("y_new", dist.normal(mu, sigma));
+      b.generated("cv", sigma.div(mu));
+    });
+    const post = sampleSync(compile(m), { chains: 2, warmup: 60, draws: 20, seed: 3, saveWarmup: true });
+    const replicated = posteriorPredictive(m, post, { seed: 8 });
+    const csv = parseStanCsv(formatStanCsv(post, 1, { saveWarmup: true, generatedQuantities: replicated }));
+    const yRep = ["y_rep.1.1", "y_rep.2.1", "y_rep.1.2", "y_rep.2.2", "y_rep.1.3", "y_rep.2.3"];
+    expect(csv.columns.slice(7)).toEqual(["mu", "sigma", ...[1, 2, 3, 4, 5, 6].map((k) => `log_lik.${k}`), ...yRep, "y_new", "cv"]);
+    const col = (name: string) => csv.columns.indexOf(name);
+    // y_rep[2,1] is y[2,1] of the replicate: element 3 of the row-major draw.
+    expect(csv.draws.map((r) => r[col("y_rep.2.1")])).toEqual(Array.from(replicated.draws("y[2,1]")[1]!));
+    expect(csv.draws.map((r) => r[col("y_rep.1.3")])).toEqual(Array.from(replicated.draws("y[1,3]")[1]!));
+    expect(csv.draws.map((r) => r[col("y_new")])).toEqual(Array.from(replicated.draws("y_new")[1]!));
+    expect(csv.draws.map((r) => r[col("cv")])).toEqual(Array.from(replicated.draws("cv")[1]!));
+    expect(csv.warmup.every((r) => Number.isNaN(r[col("y_rep.1.1")]!))).toBe(true);
+    expect(() => formatStanCsv(post, 0, { generatedQuantities: priorPredictive(m, { draws: 20, seed: 1 }) })).toThrow(
+      /generatedQuantities holds prior predictive draws.*takes posteriorPredictive's result/,
+    );
+    const shorter = sampleSync(compile(m), { chains: 2, warmup: 20, draws: 10, seed: 4 });
+    expect(() => formatStanCsv(post, 0, { generatedQuantities: posteriorPredictive(m, shorter, { seed: 1 }) })).toThrow(/has 2 chains x 10 draws, the posterior 2 x 20/);
+    const clash = model("clash", (b) => {
+      const mu = b.param("mu", dist.normal(0, 5));
+      b.observe("y", dist.normal(mu, 1), [1, 2]);
+      b.generated("y_rep", dist.normal(mu, 1));
+    });
+    const clashPost = sampleSync(compile(clash), { chains: 1, warmup: 20, draws: 5, seed: 1 });
+    expect(() => formatStanCsv(clashPost, 0, { generatedQuantities: posteriorPredictive(clash, clashPost, { seed: 1 }) })).toThrow(
+      /replicate of observed y is written as y_rep, a name the model's generated quantities use too/,
+    );
   });
 });

@@ -1,10 +1,14 @@
 /**
  * `npm run check:arviz`: the InferenceData file as ArviZ sees it. Samples eight schools with the
- * supervised runtime, writes it with `writeInferenceData` (netCDF-4), writes our summary and
- * LOO next to it, and the Stan CSV files, then runs scripts/arviz-roundtrip.py, which opens the
- * file with `arviz.from_netcdf` and compares `az.summary` and `az.loo` with ours (and reads the
- * Stan CSV with `az.from_cmdstan(..., log_likelihood="log_lik")`). Needs python3 with
- * arviz (0.23 here: xarray, h5netcdf). Exit status: the script's (0 when everything agrees).
+ * supervised runtime, draws prior and posterior predictive replicates with `priorPredictive` /
+ * `posteriorPredictive`, writes it all with `writeInferenceData` (netCDF-4), writes our summary,
+ * LOO and predictive draws next to it, and the Stan CSV files (log_lik, y_rep), then runs
+ * scripts/arviz-roundtrip.py, which opens the file with `arviz.from_netcdf`, compares `az.summary`
+ * and `az.loo` with ours, checks the predictive groups' dims, coordinates and values and runs
+ * `az.plot_ppc` on them (Agg backend, nothing shown), and reads the Stan CSV with
+ * `az.from_cmdstan(..., posterior_predictive="y_rep", log_likelihood="log_lik")`. Needs python3
+ * with arviz (0.23 here: xarray, h5netcdf, matplotlib). Exit status: the script's (0 when
+ * everything agrees).
  *
  *   node dist/test/validate/arviz-roundtrip.js [--out folder] [--seed 1] [--python python3]
  */
@@ -13,6 +17,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { posteriorPredictive, priorPredictive, type PredictiveDraws } from "../../src/api/predictive.js";
 import { sample } from "../../src/api/sample.js";
 import { essMean, loo } from "../../src/diagnostics/index.js";
 import { writeInferenceData, writeStanCsv } from "../../src/io/index.js";
@@ -32,10 +37,18 @@ const eightSchools = model("eight_schools", (m) => {
   const tau = m.param("tau", dist.halfCauchy(5));
   const theta = m.param("theta", dist.normal(mu, tau), { shape: [8], dims: ["school"] });
   m.observe("y", dist.normal(theta, sigma), [28, 8, -3, 7, -1, 1, 18, 12], { dims: ["school"] });
+  m.generated("theta_new", dist.normal(mu, tau)); // random: ArviZ users look for it beside the replicates of y
 });
 
-const posterior = await sample(eightSchools, { chains: 4, warmup: 1000, draws: 1000, seed: Number(args.seed), targetAccept: 0.95 }).result;
-const file = await writeInferenceData(join(out, "eight_schools.nc"), posterior, { coords: { school: SCHOOLS } });
+const seed = Number(args.seed);
+const posterior = await sample(eightSchools, { chains: 4, warmup: 1000, draws: 1000, seed, targetAccept: 0.95 }).result;
+const replicated = posteriorPredictive(eightSchools, posterior, { seed: seed + 1 });
+const prior = priorPredictive(eightSchools, { draws: 500, seed: seed + 2 });
+const file = await writeInferenceData(join(out, "eight_schools.nc"), posterior, {
+  coords: { school: SCHOOLS },
+  posteriorPredictive: replicated,
+  priorPredictive: prior,
+});
 
 // ArviZ's az.loo takes one relative efficiency for all observations: the mean ESS (mean) of the
 // posterior's variables over the number of draws. Ours follows R's loo (per observation, from
@@ -44,9 +57,15 @@ const S = posterior.numChains * posterior.numDraws;
 const ess = posterior.names.map((n) => essMean(posterior.draws(n)));
 const arvizReff = ess.reduce((a, b) => a + b, 0) / ess.length / S;
 const silent = { onWarning: () => {} };
-const csv = writeStanCsv(posterior, join(out, "eight_schools"));
+const csv = writeStanCsv(posterior, join(out, "eight_schools"), { generatedQuantities: replicated });
+/** Predictive draws by variable name: values row-major over chain, draw, then the variable's shape. */
+const predictive = (draws: PredictiveDraws) =>
+  Object.fromEntries(draws.variables.map((v) => [v.name, { chains: draws.numChains, draws: draws.numDraws, shape: v.shape, values: v.values }]));
 const ours = {
   csv,
+  schools: SCHOOLS,
+  posteriorPredictive: predictive(replicated),
+  priorPredictive: predictive(prior),
   summary: posterior.summary(posterior.names, false),
   loo: loo(posterior, silent),
   looArvizReff: loo(posterior, { ...silent, rEff: new Float64Array(8).fill(arvizReff) }),

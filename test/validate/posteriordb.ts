@@ -12,22 +12,27 @@
  *
  *   node dist/test/validate/posteriordb.js [--only name,name] [--seed 1] [--early-stop] [--sync]
  */
+import { parseArgs } from "node:util";
 import { sample } from "../../src/api/sample.js";
 import { sampleSync } from "../../src/api/sample-sync.js";
 import { compile } from "../../src/compile/compile.js";
 import { loadPosterior, posteriordbModels } from "../posteriordb/models.js";
 import { checkAgainstReference } from "./pass-rule.js";
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const only = option("only")?.split(",");
-const seed = Number(option("seed") ?? 1);
-const earlyStop = args.includes("--early-stop");
-const sync = args.includes("--sync");
-const maxDraws = Number(option("max-draws") ?? 10000);
+const { values: args } = parseArgs({
+  options: {
+    only: { type: "string" },
+    seed: { type: "string", default: "1" },
+    "early-stop": { type: "boolean", default: false },
+    sync: { type: "boolean", default: false },
+    "max-draws": { type: "string", default: "10000" },
+  },
+});
+const only = args.only?.split(",");
+const seed = Number(args.seed);
+const earlyStop = args["early-stop"];
+const sync = args.sync;
+const maxDraws = Number(args["max-draws"]);
 const names = Object.keys(posteriordbModels).filter((n) => !only || only.includes(n));
 
 /** Known limits, printed under the table (the issue lets the ODE model wait for its own issue). */
