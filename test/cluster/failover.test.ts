@@ -19,7 +19,8 @@ import type { SampleOptions } from "../../src/api/sample-options.js";
 import { compile } from "../../src/compile/index.js";
 import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { benchmarkModel } from "../../bench/models/index.js";
-import { startPostgres, type LocalPostgres } from "../helpers/postgres.js";
+import { ClusterStartError } from "../../src/api/errors.js";
+import { freePort, startPostgres, type LocalPostgres } from "../helpers/postgres.js";
 import { alive, FAST_FAILOVER, projectRoot, startRunner, waitForShards, type RunnerProcess } from "../helpers/runners.js";
 import { expectSameDraws } from "../runtime/helpers.js";
 
@@ -226,5 +227,16 @@ describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
     expect(alive(runners[0]!.pid)).toBe(true);
     const next = await sample(density, { ...OPTIONS, chains: 2, draws: 50, cluster: { database, key: KEY } }).result;
     expect(next.status).toBe("completed");
+  });
+
+  test("no runner in the database, or no database: ClusterStartError at the start, no thread left", async () => {
+    const database = await pg.createDatabase("no_runners");
+    const empty = sample(density, { ...OPTIONS, cluster: { database, key: KEY } }).result;
+    await expect(empty).rejects.toThrow(ClusterStartError);
+    await expect(empty).rejects.toThrow(/no runner is alive/);
+    const nowhere = `postgres://bayests@127.0.0.1:${await freePort()}/nothing`;
+    const unreachable = sample(density, { ...OPTIONS, cluster: { database: nowhere, key: KEY, connectTimeout: "3 seconds" } }).result;
+    await expect(unreachable).rejects.toThrow(ClusterStartError);
+    expect(liveWorkerThreads()).toBe(0);
   });
 });
