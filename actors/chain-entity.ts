@@ -27,7 +27,7 @@ import * as ClusterSchema from "@effect/cluster/ClusterSchema";
 import * as Entity from "@effect/cluster/Entity";
 import * as Rpc from "@effect/rpc/Rpc";
 import { Schema } from "effect";
-import type { ChainState, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
+import { compactEstimator, newEstimator, type ChainState, type SamplerSettings, type SamplerStatsArrays, type WindowUpdate } from "../src/inference/index.js";
 import { allocateStats, STAT_KEYS } from "../src/inference/stats.js";
 import type { ChunkProgress, ChunkResult, DrawTarget, FaultSpec, InitRequest } from "./protocol.js";
 
@@ -152,6 +152,35 @@ export function decodeTask(key: Uint8Array, signed: Signed, expect: { run: strin
     return `the request's task belongs to ${task.run}/${task.chain} #${task.seq}.${task.attempt}, not to ${expect.run}/${expect.chain} #${expect.seq}.${expect.attempt}`;
   }
   return task;
+}
+
+/**
+ * A checkpoint as it crosses machines. nutpie's schedule keeps its window estimators in the
+ * checkpoint (the low-rank one: every draw and gradient of the window, in arrays that grow by
+ * doubling), which would make most of a chunk's bytes:
+ * - `strip` (a request for a chunk wholly in sampling, no window update pending: the kernel
+ *   never reads the estimators there): they travel empty, and the client puts its own back
+ *   into the reply's checkpoint (`restoreEstimators`);
+ * - otherwise they travel without their spare capacity (`compactEstimator`: the same values).
+ * Both give the checkpoint a local run would have, bit for bit.
+ */
+export function wireState(state: ChainState | null, strip: boolean): ChainState | null {
+  const f = state?.fisher ?? null;
+  if (state === null || f === null) return state;
+  const dim = state.dim;
+  const pack = (e: typeof f.foreground) => (strip ? newEstimator(e.kind, dim) : compactEstimator(e, dim));
+  return { ...state, fisher: { ...f, foreground: pack(f.foreground), background: pack(f.background) } };
+}
+
+/** Whether a request's checkpoint may travel without its window estimators (see `wireState`). */
+export function samplingOnly(state: ChainState | null, update: WindowUpdate | null): boolean {
+  return state !== null && update === null && !state.awaitingMetric && state.iteration >= state.numWarmup;
+}
+
+/** The reply's checkpoint with the estimators of the checkpoint the request was stripped of. */
+export function restoreEstimators(reply: ChainState, sent: ChainState): ChainState {
+  if (reply.fisher === null || sent.fisher === null) return reply;
+  return { ...reply, fisher: { ...reply.fisher, foreground: sent.fisher.foreground, background: sent.fisher.background } };
 }
 
 /** A scratch target for a runner's worker: room for the chunk's draws only (`base` = its first draw). */

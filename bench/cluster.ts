@@ -20,11 +20,13 @@
  * the round trip (request to reply, as the client sees it), the time on the runner (from the
  * request reaching the entity to its reply: queueing behind other chains' chunks and the
  * compute), the transport (round trip minus time on the runner: network, storage, the
- * cluster's machinery), the CPU it cost outside the workers' compute (this process, the
- * runners' processes minus the workers' compute, PostgreSQL: /proc), and bytes: the signed
- * request and reply bodies, what the client's sockets carried to the runners (cluster RPC)
- * and to the database, and what the runners' sockets carried to the database (read from
- * their goodbye line; it includes their idle polling).
+ * cluster's machinery), and bytes: the signed request (mean and largest) and reply bodies,
+ * what the client's sockets carried to the runners (cluster RPC) and to the database, and
+ * what the runners' sockets carried to the database (read from their goodbye line; it
+ * includes their idle polling). CPU seconds of the whole run (/proc: this process with its
+ * threads, the runner processes, PostgreSQL and its backends) and their ratio to the local
+ * 2-thread run's: less noisy than the wall on a shared machine, and the cluster path's cost in
+ * work rather than in waiting.
  *
  * Failover: 3 runners x 1 thread with the tests' timings (lock expiration 4 s, health check
  * every 1 s); once every chain samples, the runner holding the most chains is SIGKILLed.
@@ -146,13 +148,16 @@ async function main(): Promise<void> {
     for (const c of configs) await Promise.all(c.runners.map((r) => r.stop()));
     const iterations = CHAINS * (WARMUP + DRAWS);
     const local2 = median(configs[1]!.results.map((m) => m.wall));
+    const cpuOf = (m: Measured) => m.cpu.client + m.cpu.runners + m.cpu.database;
+    const local2Cpu = median(configs[1]!.results.map(cpuOf));
     const rows: string[][] = [
-      ["configuration", "wall s", "draws/s", "efficiency", "chunks", "round trip ms", "on runner ms", "transport ms", "CPU ms client/runner/db", "request B", "reply B", "client RPC B", "client DB B", "runners DB B"],
+      ["configuration", "wall s", "draws/s", "efficiency", "CPU s", "CPU x", "chunks", "round trip ms", "on runner ms", "transport ms", "request B", "largest B", "reply B", "client RPC B", "client DB B", "runners DB B"],
     ];
     const kb = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(0)}k` : x.toFixed(0));
     for (const c of configs) {
       const wall = median(c.results.map((m) => m.wall));
-      const row = [c.name, wall.toFixed(2), (iterations / wall).toFixed(0), (local2 / wall).toFixed(2)];
+      const cpu = median(c.results.map(cpuOf));
+      const row = [c.name, wall.toFixed(2), (iterations / wall).toFixed(0), (local2 / wall).toFixed(2), cpu.toFixed(1), (cpu / local2Cpu).toFixed(2)];
       if (c.runners.length === 0) {
         rows.push([...row, ...Array.from({ length: rows[0]!.length - row.length }, () => "")]);
         continue;
@@ -160,7 +165,6 @@ async function main(): Promise<void> {
       const stats = c.results.map((m) => m.stats!);
       const chunks = median(stats.map((s) => s.chunks));
       const per = (f: (s: (typeof stats)[number]) => number) => median(stats.map((s) => f(s) / s.chunks));
-      const cpuPer = (f: (m: Measured) => number) => median(c.results.map((m) => (1000 * f(m)) / m.stats!.chunks)).toFixed(1);
       const runnerDb = (await Promise.all(c.runners.map((r) => r.stopped))).reduce((a, s) => a + (s?.wireBytes.database ?? 0), 0);
       // Every run of this configuration (the warm-up too) went through its runners.
       const allChunks = stats.reduce((a, s) => a + s.chunks, 0) * ((REPS + 1) / REPS);
@@ -170,8 +174,8 @@ async function main(): Promise<void> {
         per((s) => 1000 * s.roundTripSeconds).toFixed(0),
         per((s) => 1000 * s.runnerSeconds).toFixed(0),
         per((s) => 1000 * (s.roundTripSeconds - s.runnerSeconds)).toFixed(1),
-        `${cpuPer((m) => m.cpu.client)} / ${cpuPer((m) => m.cpu.runners - m.stats!.computeSeconds)} / ${cpuPer((m) => m.cpu.database)}`,
         kb(per((s) => s.requestBytes)),
+        kb(median(stats.map((s) => s.largestRequestBytes))),
         kb(per((s) => s.replyBytes)),
         kb(per((s) => s.wireBytes!.cluster)),
         kb(per((s) => s.wireBytes!.database)),

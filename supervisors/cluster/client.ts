@@ -38,7 +38,10 @@ import {
   decodePartial,
   decodeReply,
   encodeTask,
+  restoreEstimators,
+  samplingOnly,
   unpackDraws,
+  wireState,
   type RemoteChunkError,
   type RemoteTask,
 } from "../../actors/chain-entity.js";
@@ -204,12 +207,13 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
         if (task.attempt === 0 || seqs[chain] === undefined) seqs[chain] = (seqs[chain] ?? -1) + 1;
         const seq = seqs[chain]!;
         const which = { run, chain, seq };
+        const strip = samplingOnly(task.state, task.metric);
         const remote: RemoteTask = {
           ...which,
           attempt: task.attempt,
           model: digest,
           width: spec.width,
-          state: task.state,
+          state: wireState(task.state, strip),
           init: task.init,
           metric: task.metric,
           iterations: task.iterations,
@@ -238,7 +242,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           stats.runnerSeconds += reply.runnerSeconds;
           stats.computeSeconds += reply.result.seconds;
           track(chain, ok.runner, fromIteration, elapsed());
-          return reply.result;
+          return strip && task.state !== null ? { ...reply.result, state: restoreEstimators(reply.result.state, task.state) } : reply.result;
         };
         const failed = (e: RemoteChunkError): ChunkFailed | ChunkTimeout => {
           stats.replyBytes += e.partial?.body.length ?? 0;

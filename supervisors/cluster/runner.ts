@@ -31,6 +31,7 @@ import {
   packDraws,
   RemoteChunkError,
   scratchTarget,
+  wireState,
   type Signed,
 } from "../../actors/chain-entity.js";
 import type { ChunkTask, ModelSpec } from "../../actors/protocol.js";
@@ -143,7 +144,8 @@ export function chainEntityLayer(host: ChunkHost, options: { readonly maxIdle: D
             );
             const draws = packDraws(target, task.width, result.count);
             const runnerSeconds = (performance.now() - received) / 1000;
-            return { runner: host.runner, reply: encodeReply(host.key, { ...which, result, draws, runnerSeconds }) };
+            const checkpoint = wireState(result.state, false)!;
+            return { runner: host.runner, reply: encodeReply(host.key, { ...which, result: { ...result, state: checkpoint }, draws, runnerSeconds }) };
           }),
       };
     }),
