@@ -120,8 +120,9 @@ function remoteCluster(plan: ClusterPlan, database: string) {
     Layer.provide(shardingConfig(plan.timings, Option.none(), Option.none())),
     Layer.provide(RpcSerialization.layerMsgPack),
   );
+  // The tables first (a database no runner has prepared yet has none), then the cluster.
   const prepared = Layer.effectDiscard(ensureSchema(plan.timings));
-  return Layer.provideMerge(Layer.merge(sharding, prepared), pgLayer(database, 4));
+  return Layer.provideMerge(sharding.pipe(Layer.provide(prepared)), pgLayer(database, 4));
 }
 
 /**
