@@ -34,9 +34,9 @@ const HELP = `bayests-runner: a runner of a @bayests/runtime cluster (chains of 
   --log-level LEVEL      error, warning (default), info, debug
   --help`;
 
-function fail(message: string): never {
+function fail(message: string, code = 2): never {
   process.stderr.write(`bayests-runner: ${message}\n`);
-  process.exit(2);
+  process.exit(code);
 }
 
 function seconds(name: string, value: string | undefined, fallback: Duration.DurationInput): Duration.DurationInput {
@@ -128,7 +128,10 @@ async function main(): Promise<void> {
   const meter = meterSocketBytes();
   const line = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
   const program = Effect.gen(function* () {
-    yield* Layer.build(runnerLayer(config));
+    yield* Layer.build(runnerLayer(config)).pipe(
+      // One line saying why, and exit code 1 (no stack trace: the reason is the database's or the port's).
+      Effect.catchAll((e) => Effect.sync(() => fail(`could not join the cluster at ${address}: ${e.message}`, 1))),
+    );
     line({ event: "runner-ready", address, pid: process.pid, threads: config.threads });
     yield* Effect.addFinalizer(() => Effect.sync(() => line({ event: "runner-stopped", address, pid: process.pid, wireBytes: meter.stop() })));
     return yield* Effect.never;

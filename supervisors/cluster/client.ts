@@ -50,7 +50,7 @@ import type { ChunkProgress, ChunkResult, ChunkTask, ModelSpec } from "../../act
 import type { ChunkRunner } from "../chain-supervisor.js";
 import { ChunkFailed, ChunkTimeout, chunksPerThread, Scheduler } from "../scheduler.js";
 import { acquireWorkerPool, type WorkerResourceLimits } from "../worker-pool.js";
-import { ClusterStartError, type ClusterTimings } from "./config.js";
+import { ClusterStartError, withCause, type ClusterTimings } from "./config.js";
 import { chainEntityLayer, ensureSchema, pgLayer, shardingConfig } from "./runner.js";
 import { makeMemoryStore, makeSqlStore, packModel, type ClusterStore } from "./store.js";
 import { meterSocketBytes, type ByteMeter } from "./wire-bytes.js";
@@ -136,10 +136,6 @@ const liveRunners: Effect.Effect<string[], unknown, SqlClient> = Effect.gen(func
   return rows.map((r) => r.address);
 });
 
-function message(e: unknown): string {
-  if (typeof e === "object" && e !== null && "message" in e) return String((e as { message: unknown }).message);
-  return String(e);
-}
 
 const NOTHING: ChunkProgress = { written: 0, gradients: 0 };
 
@@ -150,7 +146,7 @@ const NOTHING: ChunkProgress = { written: 0, gradients: 0 };
 export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, sink: RunSink): Effect.Effect<ChunkRunner, ClusterStartError, Scope.Scope> {
   return Effect.gen(function* () {
     const where = plan.database === null ? "the in-process runner" : `the cluster at ${redactedDatabase(plan.database)}`;
-    const startError = (e: unknown) => new ClusterStartError({ message: `could not join ${where}: ${message(e)}` });
+    const startError = (e: unknown) => new ClusterStartError({ message: `could not join ${where}: ${withCause(e)}` });
     const meter: ByteMeter | null = plan.database === null ? null : meterSocketBytes();
     yield* Effect.addFinalizer(() => Effect.sync(() => meter?.stop()));
     const memoryStore = plan.database === null ? makeMemoryStore() : null;
@@ -272,8 +268,8 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
               duration: deadline,
               onTimeout: () => new ChunkTimeout({ message: `no runner answered ${what} within ${Duration.format(deadline)} (chunkTimeout + cluster.replyTimeout)`, progress: NOTHING }),
             }),
-            Effect.catchAllDefect((d) => Effect.fail(new ChunkFailed({ message: `${what}: the cluster failed: ${message(d)}`, progress: NOTHING }))),
-            Effect.flatMap((ok) => Effect.try({ try: () => accept(ok), catch: (e) => new ChunkFailed({ message: message(e), progress: NOTHING }) })),
+            Effect.catchAllDefect((d) => Effect.fail(new ChunkFailed({ message: `${what}: the cluster failed: ${withCause(d)}`, progress: NOTHING }))),
+            Effect.flatMap((ok) => Effect.try({ try: () => accept(ok), catch: (e) => new ChunkFailed({ message: withCause(e), progress: NOTHING }) })),
             Effect.mapError((e) => {
               switch (e._tag) {
                 case "ChunkFailed":
@@ -282,7 +278,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
                 case "RemoteChunkError":
                   return failed(e);
                 default:
-                  return new ChunkFailed({ message: `${what}: ${e._tag}: ${message(e)}`, progress: NOTHING });
+                  return new ChunkFailed({ message: `${what}: ${e._tag}: ${withCause(e)}`, progress: NOTHING });
               }
             }),
           );

@@ -31,3 +31,10 @@ export const DEFAULT_TIMINGS: ClusterTimings = {
 
 /** Characters a cluster key needs at least (it signs models as an operator key: `trustModelKey`'s minimum). */
 export const MIN_KEY_CHARS = 32;
+
+/** An error's message and its cause's (the database driver's reason: "connect ECONNREFUSED ..."). */
+export function withCause(e: unknown): string {
+  const text = (x: unknown) => (typeof x === "object" && x !== null && "message" in x ? String((x as { message: unknown }).message) : String(x));
+  const cause = typeof e === "object" && e !== null && "cause" in e ? (e as { cause: unknown }).cause : undefined;
+  return cause === undefined || cause === null ? text(e) : `${text(e)} (${text(cause)})`;
+}

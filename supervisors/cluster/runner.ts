@@ -37,7 +37,7 @@ import {
 import type { ChunkTask, ModelSpec } from "../../actors/protocol.js";
 import { chunksPerThread, Scheduler } from "../scheduler.js";
 import { acquireWorkerPool, type PoolStartError, type WorkerResourceLimits } from "../worker-pool.js";
-import type { ClusterTimings } from "./config.js";
+import { withCause, type ClusterTimings } from "./config.js";
 import { databaseSocket } from "./wire-bytes.js";
 import { ensureSqlSchema, makeSqlStore, StoreError, unpackModel, type ClusterStore } from "./store.js";
 
@@ -253,6 +253,6 @@ export function runnerLayer(config: RunnerConfig): Layer.Layer<never, RunnerStar
   return host.pipe(
     Layer.provide(sharding),
     Layer.provide(pgLayer(config.database)),
-    Layer.catchAll((e) => Layer.fail(e._tag === "PoolStartError" ? e : new RunnerStartError({ message: "message" in e ? String(e.message) : String(e) }))),
+    Layer.catchAll((e) => Layer.fail(e._tag === "PoolStartError" ? e : new RunnerStartError({ message: withCause(e) }))),
   ) as Layer.Layer<never, RunnerStartError | PoolStartError>;
 }
