@@ -3,13 +3,14 @@
  * the dashboard's plots and the summary table, the page's code and the draws inside (opening
  * it fetches nothing).
  *
- *   npm run example:report [-- --out report.html]
+ *   npm run example:report [-- --out examples/out/report.html]
  */
-import { resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { dist, model, sample, writeReport } from "../src/index.js";
 
-const { values } = parseArgs({ options: { out: { type: "string", default: "report.html" } } });
+const { values } = parseArgs({ options: { out: { type: "string", default: "examples/out/report.html" } } });
 
 const eightSchools = model("eight_schools", (m) => {
   const sigma = m.data("sigma", [15, 10, 16, 11, 9, 11, 10, 18]);
@@ -22,6 +23,7 @@ const eightSchools = model("eight_schools", (m) => {
 // saveWarmup: the report's trace plots then show warmup too (shaded).
 const posterior = await sample(eightSchools, { chains: 4, warmup: 1000, draws: 2000, seed: 1, saveWarmup: true }).result;
 const out = resolve(values.out);
+mkdirSync(dirname(out), { recursive: true });
 writeReport(posterior, out, { title: "eight schools (non-centred)" });
 console.log(posterior.formatSummary());
 console.log(`\nreport: ${out}`);

@@ -479,7 +479,7 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
     case "warmup-extended":
       return { text: `warmup extended by ${e.by} to ${e.numWarmup} (R-hat of the last window ${fmt(e.maxRhat, 3)})`, level: "warn" };
     case "warmup-ended":
-      return { text: `warmup ended at iteration ${e.iteration} (of at most ${e.numWarmup}): metric change ${fmt(e.change, 3)}, R-hat ${fmt(e.maxRhat, 3)}`, level: "info" };
+      return { text: `warmup ends at iteration ${e.numWarmup}: the metric stopped moving at ${e.iteration} (change ${fmt(e.change, 3)}, R-hat ${fmt(e.maxRhat, 3)})`, level: "info" };
     case "reparameterised":
       return { text: `parameterisation learned at iteration ${e.iteration}: lambda ${e.lambda.map((l) => fmt(l, 2)).join(", ")}`, level: "info" };
     case "early-stop":

@@ -171,7 +171,7 @@ export class ProgressModel {
         this.note(`warmup extended by ${e.by} to ${e.numWarmup} (R-hat of the last window ${e.maxRhat.toFixed(3)})`);
         break;
       case "warmup-ended":
-        this.note(`warmup ended at iteration ${e.iteration}: the metric stopped moving (change ${e.change.toFixed(3)}, R-hat ${e.maxRhat.toFixed(3)})`);
+        this.note(`warmup ends at iteration ${e.numWarmup}: the metric stopped moving at ${e.iteration} (change ${e.change.toFixed(3)}, R-hat ${e.maxRhat.toFixed(3)})`);
         break;
       case "early-stop":
         this.stoppedAt = e.draws;
