@@ -73,6 +73,42 @@ export type RunEvent =
       readonly message: string;
       readonly error: unknown;
     }
+  /** A cluster run (`cluster` option) reached its database: its id there and the runners alive. */
+  | { readonly type: "cluster-connected"; readonly run: string; readonly runners: readonly string[]; readonly database: string | null }
+  /** A cluster run's chain got its first chunk answered by `runner` (host:port, or "in-process"). */
+  | { readonly type: "chain-placed"; readonly chain: number; readonly runner: string }
+  /**
+   * A cluster run's chain is now served by another runner (its runner died or left, and its
+   * shard moved): it continued from the checkpoint of iteration `fromIteration`; the chunk
+   * that moved took `waitedSeconds` from request to reply.
+   */
+  | {
+      readonly type: "chain-moved";
+      readonly chain: number;
+      readonly from: string;
+      readonly to: string;
+      readonly fromIteration: number;
+      readonly waitedSeconds: number;
+    }
+  /**
+   * What a cluster run sent (before `run-completed`): chunks, the signed request and reply
+   * bodies (bytes), the chains that moved, for the chunks answered the seconds (summed) from
+   * request to reply, on the runner (queueing and compute) and in the workers (compute), and
+   * the bytes its sockets carried, to the database and to runners.
+   */
+  | {
+      readonly type: "cluster-stats";
+      readonly chunks: number;
+      readonly requestBytes: number;
+      /** The largest signed request body (a checkpoint with the adaptation's window: the data never travel in one). */
+      readonly largestRequestBytes: number;
+      readonly replyBytes: number;
+      readonly moved: number;
+      readonly roundTripSeconds: number;
+      readonly runnerSeconds: number;
+      readonly computeSeconds: number;
+      readonly wireBytes: { readonly database: number; readonly cluster: number } | null;
+    }
   /** The run ended (whatever its status: `failed` too). */
   | { readonly type: "run-completed"; readonly status: RunStatusKind; readonly seconds: number };
 

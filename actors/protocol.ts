@@ -60,6 +60,12 @@ export interface DrawTarget extends SamplerStatsArrays {
   readonly capacity: number;
   /** Index within the phase of the chunk's first draw (the phase's committed length). */
   readonly offset: number;
+  /**
+   * Index within the phase of the arrays' first draw: 0 (absent) for the trace store; a
+   * cluster runner's scratch target holds one chunk's draws and starts at its first
+   * (`actors/chain-entity.ts`).
+   */
+  readonly base?: number;
 }
 
 /**

@@ -52,7 +52,7 @@ export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
 export { InitializationError } from "./inference/init.js";
 export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api/posterior.js";
 export { type SampleRun, type SampleError } from "./api/sample.js";
-export { type SampleOptions, type DashboardOption } from "./api/sample-options.js";
+export { type SampleOptions, type DashboardOption, type ClusterOption } from "./api/sample-options.js";
 /** `sample` with terminal progress and an optional live dashboard (src/view), the dashboard and reports. */
 export {
   sample,
@@ -78,7 +78,7 @@ export {
   type PosteriorPredictiveOptions,
 } from "./api/predictive.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
-export { InvalidOptionError, InvalidModelError, PoolStartError, RunFailedError } from "./api/errors.js";
+export { InvalidOptionError, InvalidModelError, PoolStartError, ClusterStartError, RunFailedError } from "./api/errors.js";
 export { type ModelInput } from "./api/model-input.js";
 export { DrawBatch, type Draw, type DrawStats, type Phase } from "../actors/batch.js";
 export type {

@@ -17,10 +17,19 @@
 import { Duration, Effect, Schedule } from "effect";
 import type { ChainActor } from "../actors/chain-actor.js";
 import type { ChainStatusKind, RunSink } from "../actors/events.js";
-import type { ChunkProgress, ChunkTask } from "../actors/protocol.js";
-import type { ChunkFailed, ChunkTimeout, Scheduler } from "./scheduler.js";
+import type { ChunkProgress, ChunkResult, ChunkTask } from "../actors/protocol.js";
+import type { ChunkFailed, ChunkTimeout } from "./scheduler.js";
 
 export type ChunkError = ChunkFailed | ChunkTimeout;
+
+/**
+ * Runs chunks: the local pool's scheduler, or a cluster client (`cluster/client.ts`) that
+ * sends them to runners. `timeout` is the watchdog; `remaining` (seconds of work the chain has
+ * left) and `continues` (the chain goes straight on) are scheduling hints.
+ */
+export interface ChunkRunner {
+  run(task: ChunkTask, timeout: Duration.Duration, remaining?: () => number, continues?: boolean): Effect.Effect<ChunkResult, ChunkError>;
+}
 
 export type RestartSchedule = Schedule.Schedule<unknown, ChunkError>;
 
@@ -35,7 +44,7 @@ export function defaultRestartSchedule(maxRestarts = 3, base: Duration.DurationI
   return Schedule.exponential(base).pipe(Schedule.intersect(Schedule.recurs(maxRestarts)));
 }
 
-export function superviseChain(actor: ChainActor, pool: Scheduler, policy: SupervisionPolicy, sink: RunSink): Effect.Effect<ChainStatusKind> {
+export function superviseChain(actor: ChainActor, pool: ChunkRunner, policy: SupervisionPolicy, sink: RunSink): Effect.Effect<ChainStatusKind> {
   const timeout = Duration.decode(policy.chunkTimeout);
   // The chunk that failed last and what its last attempt completed.
   let lastFailure: { task: ChunkTask; progress: ChunkProgress } | null = null;

@@ -11,14 +11,16 @@
  * draws every healthy chain completed (all of them, unless aborted). A failed chain is
  * padded with placeholder draws to that length (emitted as placeholder batches).
  */
-import { Data, Deferred, Duration, Effect } from "effect";
+import { Data, Deferred, Duration, Effect, type Scope } from "effect";
 import { ChainActor, type ChunkSizing } from "../actors/chain-actor.js";
 import { WarmupCoordinator, type EarlyStopOptions, type WarmupExtensionOptions } from "../actors/coordinator.js";
 import type { OnlineDiagnostics, RunSink, RunStatusKind } from "../actors/events.js";
 import type { FaultSpec, LoadTask, ModelSpec } from "../actors/protocol.js";
 import { TraceStore } from "../actors/trace-store.js";
 import type { ConstrainedInit, SamplerSettings, WarmupEndRule } from "../src/inference/index.js";
-import { superviseChain, type SupervisionPolicy } from "./chain-supervisor.js";
+import { superviseChain, type ChunkRunner, type SupervisionPolicy } from "./chain-supervisor.js";
+import type { ClusterPlan } from "./cluster/client.js";
+import type { ClusterStartError } from "./cluster/config.js";
 import { acquireScheduler, type Scheduler } from "./scheduler.js";
 import type { PoolStartError, WorkerPool, WorkerResourceLimits } from "./worker-pool.js";
 
@@ -63,6 +65,11 @@ export interface RunPlan {
   readonly maxPendingBatches: number;
   readonly policy: SupervisionPolicy;
   readonly resourceLimits: WorkerResourceLimits | undefined;
+  /**
+   * Chunks go to cluster runners (or the in-process runner) instead of a pool of this run's
+   * (`supervisors/cluster/`); the model is then a compiled one, its shape known.
+   */
+  readonly cluster: ClusterPlan | null;
 }
 
 export interface RunControl {
@@ -172,7 +179,35 @@ function loadModel(plan: RunPlan, scheduler: Scheduler, control: RunControl): Ef
 }
 
 export interface Run {
-  readonly program: Effect.Effect<RunOutcome, PoolStartError | ModelLoadError>;
+  readonly program: Effect.Effect<RunOutcome, PoolStartError | ModelLoadError | ClusterStartError>;
+}
+
+/**
+ * Where the run's chunks go, and the model's shape: the local scheduler (after loading a
+ * module model in a worker, if need be; null when aborted meanwhile), or the cluster client
+ * (loaded only for cluster runs: a run without `cluster` needs neither its modules nor a
+ * database).
+ */
+function acquireChunks(
+  plan: RunPlan,
+  sink: RunSink,
+  control: RunControl,
+): Effect.Effect<{ chunks: ChunkRunner; known: ModelShape | null }, PoolStartError | ModelLoadError | ClusterStartError, Scope.Scope> {
+  return Effect.gen(function* () {
+    const cluster = plan.cluster;
+    if (cluster !== null && plan.shape !== null && plan.model.kind === "compiled") {
+      const { acquireClusterChunks } = yield* Effect.promise(() => import("./cluster/client.js"));
+      const spec = { model: plan.model, chains: plan.numChains, width: plan.shape.names.length };
+      return { chunks: yield* acquireClusterChunks(cluster, spec, sink), known: plan.shape };
+    }
+    const scheduler: Scheduler = yield* acquireScheduler({
+      shared: plan.pool,
+      threads: plan.threads,
+      chains: plan.numChains,
+      resourceLimits: plan.resourceLimits,
+    });
+    return { chunks: scheduler, known: plan.shape ?? (yield* loadModel(plan, scheduler, control)) };
+  });
 }
 
 export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Run {
@@ -180,20 +215,14 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
     const t0 = performance.now();
     const { parts, shape, aborted } = yield* Effect.scoped(
       Effect.gen(function* () {
-        const scheduler = yield* acquireScheduler({
-          shared: plan.pool,
-          threads: plan.threads,
-          chains: plan.numChains,
-          resourceLimits: plan.resourceLimits,
-        });
-        const known = plan.shape ?? (yield* loadModel(plan, scheduler, control));
+        const { chunks, known } = yield* acquireChunks(plan, sink, control);
         // Aborted while a module model was loading: a run of no draws and no names.
         const shape = known ?? { names: [], paramCount: 0, inits: [] };
         sink.model(shape.names);
         const parts = buildRun(plan, shape, sink, control);
         if (known === null) return { parts, shape, aborted: yield* Deferred.await(control.abort) };
         sink.event({ type: "run-started", chains: plan.numChains, threads: plan.threads, seed: plan.seed });
-        const chains = Effect.forEach(parts.actors, (a) => superviseChain(a, scheduler, plan.policy, sink), {
+        const chains = Effect.forEach(parts.actors, (a) => superviseChain(a, chunks, plan.policy, sink), {
           concurrency: "unbounded",
           discard: true,
         });

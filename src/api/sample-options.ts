@@ -3,12 +3,15 @@
  * which catches typos) before any worker starts; an `InvalidOptionError` names the option
  * and the value.
  */
+import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Duration, Option, Schedule } from "effect";
 import type { ChunkSizing } from "../../actors/chain-actor.js";
 import type { EarlyStopOptions, WarmupExtensionOptions } from "../../actors/coordinator.js";
 import type { FaultSpec } from "../../actors/protocol.js";
 import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
+import type { ClusterPlan } from "../../supervisors/cluster/client.js";
+import { DEFAULT_TIMINGS, MIN_KEY_CHARS } from "../../supervisors/cluster/config.js";
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
 import { LOW_RANK_DEFAULTS, samplerSettings, WARMUP_END_DEFAULTS, type ConstrainedInit, type SamplerSettings, type WarmupEndRule } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
@@ -63,6 +66,13 @@ export interface SampleOptions extends SampleSyncOptions {
   readonly workerResourceLimits?: WorkerResourceLimits;
   /** Test only: faults to inject into chunks (see `FaultSpec`). */
   readonly faults?: readonly FaultSpec[];
+  /**
+   * Run the chains on cluster runners (`npx bayests-runner`) that share a PostgreSQL database,
+   * or, without `database` (or `cluster: true`), on an in-process runner (development: no
+   * database). The coordinator, the streams and the result stay in this process; the draws
+   * are those of a local run with the same seed.
+   */
+  readonly cluster?: boolean | ClusterOption;
   /** Terminal progress on stderr (src/view): "auto" (default: when stderr is a terminal), true (plain lines when it is not), false. */
   readonly progress?: boolean | "auto";
   /** A live dashboard (src/view): true, or where and how (`{ port, host, theme, quantities }`). */
@@ -94,6 +104,7 @@ const KNOWN = new Set([
   "workerResourceLimits",
   "faults",
   "adaptiveWarmup",
+  "cluster",
 ]);
 
 /** What `sampleSync` needs of its options, checked. */
@@ -106,6 +117,24 @@ export interface ValidatedSyncOptions {
   readonly saveWarmup: boolean;
   readonly initRadius: number | null;
   readonly inits: ConstrainedInit | readonly ConstrainedInit[] | undefined;
+}
+
+/** Where a run's chains go when they leave this process (`sample`'s `cluster` option). */
+export interface ClusterOption {
+  /** PostgreSQL URL the runners share (`postgres://user:password@host:5432/db`); omitted: an in-process runner. */
+  readonly database?: string;
+  /**
+   * The cluster key the runners were started with (at least 32 characters): every model,
+   * request and reply carries its HMAC. Default: the `BAYESTS_CLUSTER_KEY` environment
+   * variable; an in-process runner without one makes up its own.
+   */
+  readonly key?: string;
+  /** Runners refuse the run's chunks once this long has passed without the client renewing its lease (30 s). */
+  readonly lease?: Duration.DurationInput;
+  /** How long a chunk's reply may take beyond `chunkTimeout`, queueing and failover included, before the chunk fails (5 minutes). */
+  readonly replyTimeout?: Duration.DurationInput;
+  /** Longest wait for the database at the start (30 s). */
+  readonly connectTimeout?: Duration.DurationInput;
 }
 
 /** Everything of a run that does not depend on the model. */
@@ -131,6 +160,7 @@ export interface ValidatedOptions {
   readonly manualAck: boolean;
   readonly resourceLimits: WorkerResourceLimits | undefined;
   readonly faults: readonly FaultSpec[];
+  readonly cluster: ClusterPlan | null;
 }
 
 function bad(option: string, value: unknown, want: string): never {
@@ -352,9 +382,11 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   const chunkTimeout = duration("chunkTimeout", o.chunkTimeout, Duration.seconds(60));
 
   const c = o.chunk === undefined ? {} : record("chunk", o.chunk, ["initial", "targetMs", "max"]);
+  // A cluster's chunk pays a round trip through the network and the database: longer chunks.
+  const clustered = o.cluster !== undefined && o.cluster !== false;
   const sizing: ChunkSizing = {
     initial: int("chunk.initial", c.initial, 1, 20),
-    targetSeconds: num("chunk.targetMs", c.targetMs, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 50) / 1000,
+    targetSeconds: num("chunk.targetMs", c.targetMs, (x) => x > 0 && Number.isFinite(x), "finite and > 0", clustered ? 250 : 50) / 1000,
     max: int("chunk.max", c.max, 1, 1_000_000),
   };
   const s = o.stream === undefined ? {} : record("stream", o.stream, ["maxPendingBatches", "ack"]);
@@ -378,6 +410,8 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     });
   }
 
+  const cluster = validateCluster(o, threads);
+
   return {
     numChains,
     numWarmup,
@@ -399,6 +433,47 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     manualAck: s.ack === "manual",
     resourceLimits,
     faults,
+    cluster,
+  };
+}
+
+/** Checks `cluster` (and the local options it excludes); null without it. */
+function validateCluster(o: SampleOptions, threads: number): ClusterPlan | null {
+  if (o.cluster === undefined || o.cluster === false) return null;
+  if (o.cluster !== true && (typeof o.cluster !== "object" || o.cluster === null)) bad("cluster", o.cluster, "true or an object { database, key, lease, replyTimeout, connectTimeout }");
+  const c = o.cluster === true ? {} : record("cluster", o.cluster, ["database", "key", "lease", "replyTimeout", "connectTimeout"]);
+  if (o.pool !== undefined) bad("pool", "a WorkerPool", "left out with `cluster` (the chains run on the cluster's runners)");
+  let database: string | null = null;
+  if (c.database !== undefined) {
+    let protocol = "";
+    try {
+      protocol = typeof c.database === "string" ? new URL(c.database).protocol : "";
+    } catch {
+      protocol = "";
+    }
+    if (protocol !== "postgres:" && protocol !== "postgresql:") bad("cluster.database", c.database, "a PostgreSQL URL (postgres://user:password@host:5432/database)");
+    database = c.database as string;
+    for (const local of ["threads", "workerResourceLimits"] as const) {
+      if (o[local] !== undefined) bad(local, o[local], "left out with `cluster.database` (runners have their own: npx bayests-runner --threads N)");
+    }
+  }
+  const key = c.key ?? process.env.BAYESTS_CLUSTER_KEY;
+  if (key !== undefined && (typeof key !== "string" || key.length < MIN_KEY_CHARS)) {
+    // The key itself is never shown.
+    bad(c.key !== undefined ? "cluster.key" : "cluster.key (from BAYESTS_CLUSTER_KEY)", "(hidden)", `a string of at least ${MIN_KEY_CHARS} characters`);
+  }
+  if (key === undefined && database !== null) {
+    bad("cluster.key", undefined, "the cluster key the runners were started with (or the BAYESTS_CLUSTER_KEY environment variable)");
+  }
+  return {
+    database,
+    key: key === undefined ? randomBytes(32) : Buffer.from(key as string),
+    threads,
+    resourceLimits: validateResourceLimits(o.workerResourceLimits),
+    lease: duration("cluster.lease", c.lease, Duration.seconds(30)),
+    replyTimeout: duration("cluster.replyTimeout", c.replyTimeout, Duration.minutes(5)),
+    connectTimeout: duration("cluster.connectTimeout", c.connectTimeout, Duration.seconds(30)),
+    timings: DEFAULT_TIMINGS,
   };
 }
 

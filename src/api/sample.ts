@@ -15,6 +15,7 @@ import { DrawBatch, type Draw } from "../../actors/batch.js";
 import type { ChainProgress, OnlineDiagnostics, RunEvent, RunProgress, RunSink } from "../../actors/events.js";
 import type { BatchData } from "../../actors/trace-store.js";
 import type { ModelSpec } from "../../actors/protocol.js";
+import type { ClusterStartError } from "../../supervisors/cluster/config.js";
 import type { PoolStartError } from "../../supervisors/worker-pool.js";
 import { createRun, type ModelLoadError, type RunControl, type RunOutcome, type RunPlan } from "../../supervisors/run-supervisor.js";
 import { InvalidModelError, InvalidOptionError, RunFailedError } from "./errors.js";
@@ -23,7 +24,7 @@ import { isModuleSpec, missingModule, resolveInits, resolveModelSync, userInits,
 import { runPosteriorFromOutcome, type RunPosterior } from "./run-posterior.js";
 import { checkRunSize, validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
 
-export type SampleError = InvalidOptionError | InvalidModelError | PoolStartError | RunFailedError;
+export type SampleError = InvalidOptionError | InvalidModelError | PoolStartError | ClusterStartError | RunFailedError;
 
 export interface SampleRun {
   /** Every draw (warmup and sampling), in order within each chain. */
@@ -220,6 +221,11 @@ type Prepared =
 
 /** Checks the model and the inits; throws `InvalidModelError` / `InvalidOptionError` (no thread started). */
 function prepare(model: ModelInput, options: SampleOptions, opts: ValidatedOptions): Prepared {
+  if (isModuleSpec(model) && opts.cluster !== null) {
+    throw new InvalidModelError({
+      message: `module model ${model.module} cannot run on a cluster (it is a file of this machine): pass the Model from model(...), compile(model) or compileModel(model)`,
+    });
+  }
   if (isModuleSpec(model)) {
     // Its quantities are known once a worker has loaded it: at least one.
     checkRunSize(opts, 1);
@@ -259,12 +265,13 @@ function planOf(prepared: Prepared, opts: ValidatedOptions): RunPlan {
     maxPendingBatches: opts.maxPendingBatches,
     policy: opts.policy,
     resourceLimits: opts.resourceLimits,
+    cluster: opts.cluster,
   };
 }
 
 /** A module model that failed to load becomes the API's typed error. */
-function loadError(e: ModelLoadError | PoolStartError, options: SampleOptions): InvalidModelError | InvalidOptionError | PoolStartError {
-  if (e._tag === "PoolStartError") return e;
+function loadError(e: ModelLoadError | PoolStartError | ClusterStartError, options: SampleOptions): InvalidModelError | InvalidOptionError | PoolStartError | ClusterStartError {
+  if (e._tag === "PoolStartError" || e._tag === "ClusterStartError") return e;
   if (e.option !== null) return new InvalidOptionError({ option: e.option, value: options.inits, message: e.message });
   return new InvalidModelError({ message: e.message, cause: e });
 }

@@ -3,7 +3,7 @@
  * received (a worker thread, or `sample` given a compiled form). tfjs itself is loaded only
  * when a tfjs form arrives.
  */
-import { forThisProcess } from "./checks.js";
+import { forThisProcess, signedWith } from "./checks.js";
 import { instantiate, type CompiledModel } from "./compile.js";
 import { instantiateTfjs, instantiateTfjsAsync, isTfjsCompiled, type TfjsCompiledModel } from "./tfjs/index.js";
 import type { LogDensity } from "./types.js";
@@ -24,6 +24,12 @@ export function forThisProcessAny<T extends AnyCompiledModel>(compiled: T): T {
   const js = forThisProcess(compiled.js);
   const light = compiled.light === null ? null : forThisProcess(compiled.light);
   return js === compiled.js && light === compiled.light ? compiled : ({ ...compiled, js, light } as T);
+}
+
+/** Either form, verified and signed with operator key `key` for another process that trusts it (a cluster runner). */
+export function signedWithAny<T extends AnyCompiledModel>(compiled: T, key: Uint8Array): T {
+  if (!isTfjsCompiled(compiled)) return signedWith(compiled, key) as T;
+  return { ...compiled, js: signedWith(compiled.js, key), light: compiled.light === null ? null : signedWith(compiled.light, key) } as T;
 }
 
 const JS_CHOICE = { backend: "js", requested: "js", reason: "compiled for js" } as const;

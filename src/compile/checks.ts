@@ -225,6 +225,15 @@ export function verifyCompiledModel(x: unknown): CompiledModel & { readonly sign
   return { ...checked, signature, signedBy: by };
 }
 
+/**
+ * This model, verified, signed with operator key `key` instead: for another process that
+ * trusts that key (`trustModelKey`), such as a cluster runner.
+ */
+export function signedWith(compiled: CompiledModel, key: Uint8Array): CompiledModel {
+  const { signedBy: _by, signature: _sig, ...rest } = verifyCompiledModel(compiled);
+  return { ...rest, signature: sign(signedText(rest), key) };
+}
+
 const resigned = new WeakMap<object, CompiledModel>();
 /**
  * This model signed with this process's key, for worker threads (which know only that key):

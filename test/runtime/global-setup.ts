@@ -33,8 +33,9 @@ function buildPage(): void {
 
 export default function setup(): void {
   buildPage();
-  // The worker, and the fuzz suite's child process (test/fuzz), which loads the package root.
-  const outputs = [join(root, "dist", "actors", "worker.js"), join(root, "dist", "test", "fuzz", "child.js")];
+  // The worker, the fuzz suite's child process (test/fuzz), which loads the package root, and
+  // the cluster runner's command (test/cluster starts runner processes).
+  const outputs = [join(root, "dist", "actors", "worker.js"), join(root, "dist", "test", "fuzz", "child.js"), join(root, "dist", "supervisors", "cluster", "cli.js")];
   const sources = Math.max(...["src", "actors", "supervisors", "examples", join("test", "view", "fixtures"), join("test", "fuzz")].map((d) => newestSource(join(root, d))));
   const fresh = () => outputs.every((f) => existsSync(f) && statSync(f).mtimeMs >= sources);
   if (fresh()) return;

@@ -494,6 +494,14 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
       return { text: `run ${e.status} in ${fmt(e.seconds, 2)} s`, level: e.status === "failed" ? "bad" : e.status === "aborted" ? "warn" : "good" };
     case "subscriber-error":
       return { text: `a ${e.stream} subscriber threw and was dropped: ${e.message}`, level: "warn" };
+    case "cluster-connected":
+      return { text: `cluster run ${e.run}: runners ${e.runners.join(", ")}${e.database === null ? "" : ` (database ${e.database})`}`, level: "info" };
+    case "chain-placed":
+      return { text: `chain ${e.chain} runs on ${e.runner}`, level: "info" };
+    case "chain-moved":
+      return { text: `chain ${e.chain} moved from ${e.from} to ${e.to}, resumed from its checkpoint at iteration ${e.fromIteration} (${fmt(e.waitedSeconds, 1)} s)`, level: "warn" };
+    case "cluster-stats":
+      return { text: `cluster: ${e.chunks} chunks, ${fmt(e.requestBytes / Math.max(1, e.chunks), 0)} B request and ${fmt(e.replyBytes / Math.max(1, e.chunks), 0)} B reply per chunk, ${e.moved} moved`, level: "info" };
   }
 }
 

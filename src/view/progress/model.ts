@@ -191,6 +191,9 @@ export class ProgressModel {
         this.status = e.status;
         this.endT = now;
         break;
+      case "chain-moved":
+        this.note(`chain ${e.chain}: moved from runner ${e.from} to ${e.to}, resumed from its checkpoint at iteration ${e.fromIteration}`);
+        break;
       case "window-end":
         break;
     }

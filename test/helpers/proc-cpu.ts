@@ -1,0 +1,34 @@
+/**
+ * CPU seconds of processes from /proc (Linux): user + system time of every thread of a
+ * process, and of a process's children (PostgreSQL's backends are children of its postmaster).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+const TICKS = 100; // USER_HZ: Linux reports times in 1/100 s
+
+function stat(pid: number): { ppid: number; seconds: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces: the fields after it follow the last ")".
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { ppid: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / TICKS };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of `pid` (0 if it is gone). */
+export function cpuSeconds(pid: number): number {
+  return stat(pid)?.seconds ?? 0;
+}
+
+/** CPU seconds of `pid` and its living children. */
+export function cpuSecondsWithChildren(pid: number): number {
+  let total = cpuSeconds(pid);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = stat(Number(entry));
+    if (s !== null && s.ppid === pid) total += s.seconds;
+  }
+  return total;
+}

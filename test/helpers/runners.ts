@@ -1,0 +1,124 @@
+/**
+ * Runner processes for the cluster tests and `bench:cluster`: `bin/bayests-runner.js`
+ * started as children (compiled JavaScript in dist/), each on a free loopback port, with the
+ * test's database and key. `stop()` asks politely (SIGTERM) and waits for the exit, `kill()`
+ * is SIGKILL; every runner is killed by its PID when this process exits, whatever happened.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** The folder with package.json above this file (from sources and from dist/ alike). */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
+  return dir;
+}
+
+export interface RunnerProcess {
+  readonly pid: number;
+  /** host:port, as the runner registered itself (and as `chain-placed` / `chain-moved` name it). */
+  readonly address: string;
+  readonly child: ChildProcess;
+  /** The runner's JSON line at its polite exit (`wireBytes`), or null if it was killed. */
+  readonly stopped: Promise<{ wireBytes: { database: number; cluster: number } } | null>;
+  /** Its stderr so far (logs). */
+  readonly log: string[];
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL (no goodbye: its shards move once the cluster notices) and wait for the exit. */
+  kill(): Promise<void>;
+  readonly exited: Promise<void>;
+}
+
+export interface RunnerOptions {
+  readonly database: string;
+  readonly key: string;
+  readonly threads?: number;
+  /** Extra command-line options (timings). */
+  readonly args?: readonly string[];
+}
+
+/** Timings for tests: a dead runner's chains move within a few seconds. */
+export const FAST_FAILOVER = ["--lock-expiration", "4", "--health-check", "1", "--refresh", "0.5", "--message-poll", "1"] as const;
+
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
+export function startRunner(options: RunnerOptions): Promise<RunnerProcess> {
+  const args = [join(projectRoot(), "bin", "bayests-runner.js"), "--database", options.database, "--threads", String(options.threads ?? 1), ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, { env: { ...process.env, BAYESTS_CLUSTER_KEY: options.key }, stdio: ["ignore", "pipe", "pipe"] });
+  live.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  void exited.then(() => live.delete(child));
+  const log: string[] = [];
+  child.stderr!.on("data", (d: Buffer) => log.push(d.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  let onStopped: (v: { wireBytes: { database: number; cluster: number } } | null) => void = () => undefined;
+  const stopped = new Promise<{ wireBytes: { database: number; cluster: number } } | null>((resolve) => (onStopped = resolve));
+  void exited.then(() => onStopped(null));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`a runner did not start within 60 s:\n${log.join("")}`));
+    }, 60_000);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`a runner exited at its start (code ${child.exitCode}):\n${log.join("")}`));
+    });
+    lines.on("line", (line) => {
+      let o: { event?: string; address?: string; wireBytes?: { database: number; cluster: number } };
+      try {
+        o = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (o.event === "runner-stopped") onStopped({ wireBytes: o.wireBytes! });
+      if (o.event !== "runner-ready") return;
+      clearTimeout(timer);
+      const signal = (s: NodeJS.Signals) => async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(s);
+        await exited;
+      };
+      resolve({ pid: child.pid!, address: o.address!, child, stopped, log, stop: signal("SIGTERM"), kill: signal("SIGKILL"), exited });
+    });
+  });
+}
+
+/** Whether a process with this PID exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until the cluster's shards have settled on `runners` runners: every shard's lock held
+ * (PostgreSQL advisory locks, one holder connection per runner) and unchanged for `stableMs`.
+ * A run started before that sees its first chunks answered by a runner that then hands the
+ * shard over to one that joined later (`chain-moved` from a live runner).
+ */
+export async function waitForShards(database: string, runners: number, shards = 300, stableMs = 1500, timeoutMs = 60_000): Promise<void> {
+  const query = `SELECT count(*) || ' ' || count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid BETWEEN 1000001 AND ${1000000 + shards} AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+  const want = `${shards} ${runners}`;
+  const t0 = Date.now();
+  let since: number | null = null;
+  for (;;) {
+    const got = execFileSync("psql", [database, "-At", "-c", query], { encoding: "utf8" }).trim();
+    if (got === want) {
+      since ??= Date.now();
+      if (Date.now() - since >= stableMs) return;
+    } else {
+      since = null;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`the cluster's shards did not settle on ${runners} runners within ${timeoutMs} ms (locks held, holders: ${got})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
