@@ -16,7 +16,7 @@ const base: SampleOptions = { chains: 4, warmup: 300, draws: 600, seed: 21, thre
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves once `count()` is positive and has not changed for `quietMs`. */
-async function settle(count: () => number, quietMs = 150): Promise<number> {
+async function settle(count: () => number, quietMs: number): Promise<number> {
   while (count() === 0) await sleep(10);
   let last = -1;
   while (count() !== last) {
@@ -51,8 +51,8 @@ describe("streams: flow control, pause/resume, abort", () => {
     });
     let progress: RunProgress | null = null;
     run.progress$.subscribe((p) => (progress = p));
-    // Nobody acks: every chain stops after K batches.
-    await settle(() => seen);
+    // Nobody acks: every chain stops after K batches (waited for, however loaded the machine).
+    for (let waited = 0; seen < 4 * K && waited < 60_000; waited += 50) await sleep(50);
     expect(unacked).toEqual([K, K, K, K]);
     const frozen = progress!.chains.map((c) => c.iteration);
     await sleep(200);
@@ -81,7 +81,8 @@ describe("streams: flow control, pause/resume, abort", () => {
       }
     });
     const events = lastValueFrom(run.events$.pipe(toArray()));
-    const atPause = await settle(() => batches);
+    // The chunks already handed out finish after pause(): wait until nothing has come for 600 ms.
+    const atPause = await settle(() => batches, 600);
     expect(run.paused).toBe(true);
     // Per chain at most the batch already on its way to the subscribers (a chain hands out its
     // next chunk before its last batch is delivered) and the chunk it had handed out.
