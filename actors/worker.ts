@@ -15,6 +15,8 @@ import { instantiate } from "../src/compile/compile.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
+import { isApproxTask, type WorkerResult, type WorkerTask } from "./approx-protocol.js";
+import { runApproxTask } from "./approx-worker.js";
 import type { ChunkResult, ChunkTask, FaultSpec, ModelSpec } from "./protocol.js";
 
 /** Models a thread keeps instantiated (least recently used dropped first). */
@@ -56,12 +58,18 @@ function injectFault(f: FaultSpec): void {
   }
 }
 
-export default async function runChunk(task: ChunkTask): Promise<ChunkResult> {
+export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   // A thread may hold two chunks, and piscina may take both from its port at once and
   // start them together up to their first await; without a turn of the event loop here,
   // both would run before either result is posted (the first result would wait for the
   // second chunk, and a crash in the second would lose it).
   await new Promise<void>((resolve) => setImmediate(resolve));
+  // Pathfinder, ADVI and SMC tasks (approx-protocol.ts).
+  if (isApproxTask(task)) return runApproxTask(task, getModel);
+  return runChunk(task);
+}
+
+async function runChunk(task: ChunkTask): Promise<ChunkResult> {
   const model = await getModel(task.modelId, task.model);
   // From here the chunk runs to its end without yielding: tell the pool's watchdog that it
   // runs, and where.

@@ -4,7 +4,7 @@
  * watchdog, and re-queueing chunks whose thread died under another chunk.
  */
 import { Data, Duration, Effect, Exit, type Scope } from "effect";
-import type { ChunkResult, ChunkTask } from "../actors/protocol.js";
+import type { ResultOf, WorkerResult, WorkerTask } from "../actors/approx-protocol.js";
 import { acquireWorkerPool, MAX_CHUNKS_PER_THREAD, type PoolStartError, type WorkerPool, type WorkerResourceLimits } from "./worker-pool.js";
 
 /** A chunk task that failed: the worker threw, exited, ran out of memory, or was aborted. */
@@ -13,7 +13,7 @@ export class ChunkFailed extends Data.TaggedError("ChunkFailed")<{ readonly mess
 /** The watchdog ended a chunk that ran too long (its thread was terminated). */
 export class ChunkTimeout extends Data.TaggedError("ChunkTimeout")<{ readonly message: string }> {}
 
-type JobExit = Exit.Exit<ChunkResult, ChunkFailed | ChunkTimeout>;
+type JobExit = Exit.Exit<WorkerResult, ChunkFailed | ChunkTimeout>;
 
 /**
  * Chunks handed to each thread at once: 2 (the one it runs and the next, waiting in its
@@ -37,7 +37,7 @@ const START_POLL_MS = 100;
 
 /** A chunk on its way through the pool. */
 interface Job {
-  readonly task: ChunkTask;
+  readonly task: WorkerTask;
   /** Estimated seconds of work its chain has left (read when a thread frees up). */
   readonly remaining: () => number;
   readonly timeout: Duration.Duration;
@@ -144,7 +144,7 @@ export class Scheduler {
     const started = new Float64Array(new SharedArrayBuffer(3 * Float64Array.BYTES_PER_ELEMENT));
     job.started = started;
     this.pool.run({ ...job.task, started }).then(
-      (r: ChunkResult) => this.settle(job, started, Exit.succeed(r)),
+      (r: WorkerResult) => this.settle(job, started, Exit.succeed(r)),
       (e: unknown) => this.failed(job, started, e),
     );
     this.arm(job, started, Duration.toMillis(job.timeout));
@@ -230,9 +230,9 @@ export class Scheduler {
    * is terminated). `remaining` estimates the seconds of work its chain has left (scheduling
    * priority; NaN when unknown). Interrupting the effect gives the chunk up.
    */
-  run(task: ChunkTask, timeout: Duration.Duration, remaining: () => number = () => NaN, continues = false): Effect.Effect<ChunkResult, ChunkFailed | ChunkTimeout> {
-    return Effect.async<ChunkResult, ChunkFailed | ChunkTimeout>((resume, signal) => {
-      const job: Job = { task, remaining, timeout, continues, state: "queued", started: null, requeues: 0, timer: null, resume: (exit) => resume(exit) };
+  run<T extends WorkerTask>(task: T, timeout: Duration.Duration, remaining: () => number = () => NaN, continues = false): Effect.Effect<ResultOf<T>, ChunkFailed | ChunkTimeout> {
+    return Effect.async<ResultOf<T>, ChunkFailed | ChunkTimeout>((resume, signal) => {
+      const job: Job = { task, remaining, timeout, continues, state: "queued", started: null, requeues: 0, timer: null, resume: (exit) => resume(exit as Exit.Exit<ResultOf<T>, ChunkFailed | ChunkTimeout>) };
       signal.addEventListener("abort", () => this.cancel(job));
       if (this.reserved !== null && this.reserved.chain === task.chain && task.attempt === 0) {
         // The thread kept for this chain.

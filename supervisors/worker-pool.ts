@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import type { Worker } from "node:worker_threads";
 import { Data, Effect, type Scope } from "effect";
 import { Piscina } from "piscina";
-import type { ChunkResult, ChunkTask } from "../actors/protocol.js";
+import type { WorkerResult, WorkerTask } from "../actors/approx-protocol.js";
 
 /** V8 heap limits of each worker thread (Node's `resourceLimits`). */
 export interface WorkerResourceLimits {
@@ -108,10 +108,10 @@ export class WorkerPool {
     return this.closing !== null;
   }
 
-  /** Runs a chunk on the least busy thread (piscina's queue holds it while all are full). */
-  run(task: ChunkTask): Promise<ChunkResult> {
+  /** Runs a task on the least busy thread (piscina's queue holds it while all are full). */
+  run(task: WorkerTask): Promise<WorkerResult> {
     if (this.closing !== null) return Promise.reject(new Error("the worker pool is closed"));
-    const result = this.piscina.run(task) as Promise<ChunkResult>;
+    const result = this.piscina.run(task) as Promise<WorkerResult>;
     // Threads start lazily and are replaced when they die: keep track of every one.
     this.scan();
     setImmediate(() => this.scan());

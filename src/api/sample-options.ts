@@ -115,7 +115,7 @@ export interface ValidatedOptions {
   readonly faults: readonly FaultSpec[];
 }
 
-function bad(option: string, value: unknown, want: string): never {
+export function bad(option: string, value: unknown, want: string): never {
   let shown: string;
   try {
     shown = typeof value === "string" ? JSON.stringify(value) : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
@@ -125,7 +125,7 @@ function bad(option: string, value: unknown, want: string): never {
   throw new InvalidOptionError({ option, value, message: `option ${option} must be ${want}, got ${shown}` });
 }
 
-function int(option: string, value: unknown, min: number, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+export function int(option: string, value: unknown, min: number, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     bad(option, value, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`);
@@ -133,19 +133,19 @@ function int(option: string, value: unknown, min: number, fallback: number, max 
   return value;
 }
 
-function num(option: string, value: unknown, ok: (x: number) => boolean, want: string, fallback: number): number {
+export function num(option: string, value: unknown, ok: (x: number) => boolean, want: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !ok(value)) bad(option, value, want);
   return value;
 }
 
-function bool(option: string, value: unknown, fallback: boolean): boolean {
+export function bool(option: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") bad(option, value, "true or false");
   return value;
 }
 
-function record(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
+export function record(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) bad(option, value, "an object");
   for (const k of Object.keys(value)) {
     if (!keys.includes(k)) bad(`${option}.${k}`, (value as Record<string, unknown>)[k], `one of the known keys of ${option} (${keys.join(", ")})`);
@@ -153,7 +153,7 @@ function record(option: string, value: unknown, keys: readonly string[]): Record
   return value as Record<string, unknown>;
 }
 
-function duration(option: string, value: unknown, fallback: Duration.Duration): Duration.Duration {
+export function duration(option: string, value: unknown, fallback: Duration.Duration): Duration.Duration {
   if (value === undefined) return fallback;
   const d = Duration.decodeUnknown(value);
   if (Option.isNone(d) || !(Duration.toMillis(d.value) > 0)) bad(option, value, 'a positive duration (milliseconds or e.g. "30 seconds")');

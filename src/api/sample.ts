@@ -14,11 +14,10 @@ import { Observable, ReplaySubject, Subject } from "rxjs";
 import { DrawBatch, type Draw } from "../../actors/batch.js";
 import type { ChainProgress, OnlineDiagnostics, RunEvent, RunProgress, RunSink } from "../../actors/events.js";
 import type { BatchData } from "../../actors/trace-store.js";
-import type { ModelSpec } from "../../actors/protocol.js";
 import type { PoolStartError } from "../../supervisors/worker-pool.js";
 import { createRun, type RunControl, type RunPlan } from "../../supervisors/run-supervisor.js";
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
-import { resolveInits, resolveModel, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
+import { modelIdOf, resolveInits, resolveModel, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
 import { runPosteriorFromOutcome, type RunPosterior } from "./run-posterior.js";
 import { validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
 
@@ -49,20 +48,6 @@ export interface SampleRun {
   pause(): void;
   resume(): void;
   readonly paused: boolean;
-}
-
-// One id per model process-wide, so that the threads of a shared pool keep one instance of it.
-const modelIds = new WeakMap<object, string>();
-let modelCounter = 0;
-
-function modelIdOf(name: string, spec: ModelSpec): string {
-  const key = spec.kind === "compiled" ? spec.compiled : spec.spec;
-  let id = modelIds.get(key);
-  if (id === undefined) {
-    id = `${name}#${++modelCounter}`;
-    modelIds.set(key, id);
-  }
-  return id;
 }
 
 /** The API side of a run: RxJS subjects behind the actors' sink. */

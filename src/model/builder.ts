@@ -43,6 +43,13 @@ export interface ParamInfo {
   /** Constrained values (flat) and context values to unconstrained coordinates. */
   readonly invert: (x: Float64Array, context: Float64Array[]) => Float64Array;
   readonly unconstrainedLabel: string;
+  /**
+   * The prior as declared, with its arguments as final model expressions (absent: a flat
+   * prior on the constrained space). For drawing from the prior (SMC's initial particles).
+   */
+  readonly prior?: { readonly dist: Distribution; readonly args: Readonly<Record<string, Expr>> };
+  /** Sampled as z ~ normal(0, 1) with `value` a function of z (the non-centred form). */
+  readonly noncentered?: boolean;
 }
 
 /**
@@ -72,6 +79,8 @@ export interface Model {
   readonly data: ReadonlyMap<string, Expr>;
   /** Observed nodes in declaration order. */
   readonly observed: readonly ObservedNode[];
+  /** Potentials (`m.potential`) in declaration order, as final model expressions (summed to scalars). */
+  readonly potentials: readonly { readonly name: string; readonly expr: Expr }[];
 }
 
 export interface ModelOptions {
@@ -125,6 +134,7 @@ export class ModelBuilder {
   /** Observed terms and their number of data values (for the "auto" parameterisation). */
   private readonly observed: { term: Expr; size: number }[] = [];
   private readonly observedNodes: ObservedNode[] = [];
+  private readonly potentials: { name: string; expr: Expr }[] = [];
   private offset = 0;
 
   constructor(private readonly options: ModelOptions = {}) {}
@@ -206,6 +216,7 @@ export class ModelBuilder {
       context,
       invert: (x, ctx) => inverseTransform(transform, x, ctx, name),
       unconstrainedLabel: transform.kind === "identity" ? name : `${name}__${transform.kind}`,
+      ...(prior ? { prior: { dist: prior, args: prior.args } } : {}),
     });
     this.offset += usize;
     return value;
@@ -235,6 +246,8 @@ export class ModelBuilder {
       context: form.context,
       invert: (x, ctx) => form.invert(x, ctx),
       unconstrainedLabel: `${name}__noncentered`,
+      prior: { dist: prior, args: prior.args },
+      noncentered: true,
     };
     this.params.push(info);
     const forced = opts.noncentered ?? (this.options.noncentered === true ? true : undefined);
@@ -267,7 +280,7 @@ export class ModelBuilder {
       replacements.set(c.info.value, c.leaf);
       priorTerms.push(c.prior.logp(c.leaf));
       const k = this.params.indexOf(c.info);
-      this.params[k] = { ...c.info, value: c.leaf, context: [], invert: (x) => Float64Array.from(x), unconstrainedLabel: c.info.name };
+      this.params[k] = { ...c.info, value: c.leaf, context: [], invert: (x) => Float64Array.from(x), unconstrainedLabel: c.info.name, noncentered: false };
     }
     if (replacements.size === 0) return { terms: priorTerms, subst: null };
     const subst = new Substitution(replacements);
@@ -339,7 +352,9 @@ export class ModelBuilder {
   /** An extra log-density term (summed if not scalar), like Stan's `target +=`. */
   potential(name: string, expr: ExprLike): void {
     this.claim(name, "potential");
-    this.addTerm(sum(expr));
+    const term = sum(expr);
+    this.potentials.push({ name, expr: term });
+    this.addTerm(term);
   }
 
   build(name: string): Model {
@@ -347,7 +362,13 @@ export class ModelBuilder {
     const { terms: priorTerms, subst } = this.settleParameterisations();
     priorTerms.forEach((t) => this.addTerm(t));
     const re = (e: Expr) => (subst ? subst.apply(e) : e);
-    const params = this.params.map((p) => ({ ...p, value: re(p.value), context: p.context.map(re) }));
+    const reArgs = (args: Readonly<Record<string, Expr>>) => Object.fromEntries(Object.entries(args).map(([k, e]) => [k, re(e)]));
+    const params = this.params.map((p) => ({
+      ...p,
+      value: re(p.value),
+      context: p.context.map(re),
+      ...(p.prior ? { prior: { dist: p.prior.dist, args: reArgs(p.prior.args) } } : {}),
+    }));
     return {
       name,
       params,
@@ -360,9 +381,10 @@ export class ModelBuilder {
       data: new Map(this.dataNodes),
       observed: this.observedNodes.map((o) => ({
         ...o,
-        args: Object.fromEntries(Object.entries(o.args).map(([k, e]) => [k, re(e)])),
+        args: reArgs(o.args),
         logLik: re(o.logLik),
       })),
+      potentials: this.potentials.map((p) => ({ name: p.name, expr: re(p.expr) })),
     };
   }
 }
