@@ -1,12 +1,18 @@
 /**
- * The ADVI actor: its state is the optimisation's checkpoint (`AdviState`); its work runs as
- * tasks of at most `stepsPerTask` stochastic-gradient iterations on the worker pool, through
- * an executor the supervisor provides. ADVI is one sequential optimisation: one actor.
+ * The ADVI actor. Its work runs as tasks on the worker pool (approx-protocol.ts), through an
+ * executor the supervisor provides:
+ * 1. the initial point and its ELBO (RNG stream `stream`);
+ * 2. Stan's eta search: the five trials at once, trial k on stream `stream + 1 + k`, then
+ *    Stan's rule on their ELBOs (`chooseEta`); skipped when eta is given;
+ * 3. the optimisation, from its checkpoint (`AdviState`, stream `stream + 6`), in tasks of at
+ *    most `stepsPerTask` iterations, the last returning the draws.
+ * ADVI is one optimisation: only the eta trials run side by side.
  */
 import { Effect } from "effect";
-import type { AdviResult, AdviSettings, AdviState } from "../src/inference/advi.js";
+import { chooseEta, ETA_SEQUENCE, initAdvi, type AdviResult, type AdviSettings, type AdviState } from "../src/inference/advi.js";
+import { rngStateFromSeed } from "../src/rng/index.js";
 import type { ApproxActorProgress, ApproxSink } from "./approx-events.js";
-import type { AdviTask, AdviTaskResult, ApproxInit } from "./approx-protocol.js";
+import type { AdviStage, AdviTask, AdviTaskResult, ApproxInit } from "./approx-protocol.js";
 import type { ModelSpec } from "./protocol.js";
 
 export interface AdviActorConfig {
@@ -17,6 +23,9 @@ export interface AdviActorConfig {
   readonly stepsPerTask: number;
 }
 
+/** Tasks of the eta search that may run at once (one per candidate). */
+export const ADVI_PARALLEL_TASKS = ETA_SEQUENCE.length;
+
 export class AdviActor {
   state: AdviState | null = null;
   result: AdviResult | null = null;
@@ -24,28 +33,26 @@ export class AdviActor {
   status: "running" | "completed" | "failed" = "running";
   error: string | null = null;
   readonly label = "advi";
+  /** Evaluations of the start and the eta trials (the optimisation's are in its state). */
+  private searchGradients = 0;
+  private searchDensities = 0;
 
   constructor(
     readonly config: AdviActorConfig,
     private readonly sink: ApproxSink,
   ) {}
 
-  nextTask(): AdviTask {
+  private task(stage: AdviStage, key = 0): AdviTask {
     const c = this.config;
-    return { kind: "advi", modelId: c.modelId, model: c.model, chain: 0, attempt: 0, state: this.state, init: c.init, settings: c.settings, steps: c.stepsPerTask };
+    return { kind: "advi", modelId: c.modelId, model: c.model, chain: key, attempt: 0, stage, settings: c.settings };
   }
 
-  commit(r: AdviTaskResult): void {
-    const before = this.state;
-    if (r.error !== null) return this.fail(r.error);
-    this.state = r.state;
-    if ((before === null || before.phase === "adapt") && r.state.phase !== "adapt") this.sink.event({ type: "eta-chosen", eta: r.state.eta });
-    for (const t of r.state.trace.slice(before?.trace.length ?? 0)) this.sink.event({ type: "advi-elbo", ...t });
-    if (r.result !== null) {
-      this.result = r.result;
-      this.constrained = r.constrained;
-      this.status = "completed";
-    }
+  get gradientEvaluations(): number {
+    return this.searchGradients + (this.state?.gradientEvaluations ?? 0);
+  }
+
+  get densityEvaluations(): number {
+    return this.searchDensities + (this.state?.densityEvaluations ?? 0) + (this.result?.count ?? 0);
   }
 
   progress(): ApproxActorProgress {
@@ -55,8 +62,8 @@ export class AdviActor {
       status: this.status,
       iteration: s?.iteration ?? 0,
       value: s === null || s.trace.length === 0 ? NaN : s.elbo,
-      gradientEvaluations: s?.gradientEvaluations ?? 0,
-      densityEvaluations: s?.densityEvaluations ?? 0,
+      gradientEvaluations: this.gradientEvaluations,
+      densityEvaluations: this.densityEvaluations,
     };
   }
 
@@ -65,12 +72,49 @@ export class AdviActor {
     return Math.min(1, (this.state?.iteration ?? 0) / this.config.settings.maxIterations);
   }
 
-  run<Err>(execute: (task: AdviTask) => Effect.Effect<AdviTaskResult, Err>): Effect.Effect<void, Err> {
+  private commitOptimisation(r: AdviTaskResult): void {
+    const before = this.state!.trace.length;
+    this.state = r.state!;
+    for (const t of this.state.trace.slice(before)) this.sink.event({ type: "advi-elbo", ...t });
+    if (r.result !== null) {
+      this.result = r.result;
+      this.constrained = r.constrained;
+      this.status = "completed";
+    }
+  }
+
+  run<Err>(execute: (task: AdviTask, label: string) => Effect.Effect<AdviTaskResult, Err>): Effect.Effect<void, Err> {
     const self = this;
+    const c = this.config;
     return Effect.gen(function* () {
+      const start = yield* execute(self.task({ kind: "start", init: c.init }), self.label);
+      if (start.error !== null) return self.fail(start.error);
+      const { init, elboInit, densityEvaluations } = start.start!;
+      self.searchDensities += densityEvaluations;
+      let eta = c.settings.eta;
+      if (c.settings.adaptEngaged) {
+        const trials = yield* Effect.forEach(
+          ETA_SEQUENCE,
+          (candidate, k) => execute(self.task({ kind: "trial", init, eta: candidate, seed: c.init.seed, stream: c.init.stream + 1 + k }, k), `${self.label} eta ${candidate}`),
+          { concurrency: "unbounded" },
+        );
+        for (const t of trials) {
+          if (t.error !== null) return self.fail(t.error);
+          self.searchGradients += t.trial!.gradientEvaluations;
+          self.searchDensities += t.trial!.densityEvaluations;
+        }
+        try {
+          eta = chooseEta(elboInit, trials.map((t) => t.trial!.elbo))!;
+        } catch (e) {
+          return self.fail((e as Error).message);
+        }
+        self.sink.event({ type: "eta-chosen", eta });
+      }
+      self.state = initAdvi(c.settings, init, eta, rngStateFromSeed(c.init.seed, c.init.stream + 1 + ETA_SEQUENCE.length));
       while (self.status === "running") {
-        const r = yield* execute(self.nextTask());
-        self.commit(r);
+        const r = yield* execute(self.task({ kind: "optimise", state: self.state, steps: c.stepsPerTask }), self.label);
+        if (r.error !== null) return self.fail(r.error);
+        self.commitOptimisation(r);
         self.sink.progress(self.progress(), self.fraction());
       }
     });

@@ -8,7 +8,7 @@
  * `chain` names the actor the task belongs to (a path, the ADVI run, a particle group) for
  * the scheduler's bookkeeping and messages; `attempt` counts restarts as for chunks.
  */
-import type { AdviResult, AdviSettings, AdviState } from "../src/inference/advi.js";
+import type { AdviResult, AdviSettings, AdviStart, AdviState, EtaTrial } from "../src/inference/advi.js";
 import type { DenseMetric, DiagMetric } from "../src/inference/metric.js";
 import type { PathfinderSettings, PathfinderState, PathResult } from "../src/inference/pathfinder.js";
 import type { NormalProposal, SmcKernelKind } from "../src/inference/smc.js";
@@ -55,18 +55,27 @@ export interface PathfinderTaskResult {
   readonly seconds: number;
 }
 
+/**
+ * What an ADVI task does: find the initial point and its ELBO; run one trial of the eta
+ * search (from the initial point, its own RNG stream); or continue the optimisation.
+ */
+export type AdviStage =
+  | { readonly kind: "start"; readonly init: ApproxInit }
+  | { readonly kind: "trial"; readonly init: Float64Array; readonly eta: number; readonly seed: number; readonly stream: number }
+  | { readonly kind: "optimise"; readonly state: AdviState; readonly steps: number };
+
 export interface AdviTask extends TaskBase {
   readonly kind: "advi";
-  readonly state: AdviState | null;
-  readonly init: ApproxInit;
+  readonly stage: AdviStage;
   readonly settings: AdviSettings;
-  /** Stochastic-gradient iterations in this task at most. */
-  readonly steps: number;
 }
 
 export interface AdviTaskResult {
   readonly kind: "advi";
-  readonly state: AdviState;
+  readonly start: AdviStart | null;
+  readonly trial: EtaTrial | null;
+  /** The optimisation's next checkpoint. */
+  readonly state: AdviState | null;
   /** The output draws once converged (null before). */
   readonly result: AdviResult | null;
   /** Those draws in constrained space (count x names, draw-major). */

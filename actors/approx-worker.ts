@@ -5,7 +5,7 @@
  */
 import { threadId } from "node:worker_threads";
 import type { LogDensity } from "../src/compile/types.js";
-import { adviDraws, adviIterate, initAdvi, type AdviState } from "../src/inference/advi.js";
+import { adviDraws, adviEtaTrial, adviIterate, adviStart } from "../src/inference/advi.js";
 import { initPathfinder, pathfinderDraws, pathfinderIterate, type PathfinderState } from "../src/inference/pathfinder.js";
 import { evaluateParticles, imhMutate, nutsMutate, type ParticleSlice } from "../src/inference/smc.js";
 import { Rng } from "../src/rng/index.js";
@@ -61,17 +61,23 @@ function pathfinderTask(model: LogDensity, task: PathfinderTask): PathfinderTask
 
 function adviTask(model: LogDensity, task: AdviTask): AdviTaskResult {
   const t0 = performance.now();
-  const init = task.init;
-  let state: AdviState | null = task.state;
+  const none = { start: null, trial: null, state: null, result: null, constrained: null, error: null };
+  const done = (r: Partial<AdviTaskResult>): AdviTaskResult => ({ kind: "advi", ...none, ...r, seconds: (performance.now() - t0) / 1000 });
+  const st = task.stage;
   try {
-    state ??= initAdvi(model, task.settings, init.seed, init.stream, init.position ?? undefined);
-    state = adviIterate(model, state, task.settings, task.steps);
-    const result = state.phase === "done" ? adviDraws(model, state, task.settings) : null;
-    const constrained = result === null ? null : constrainDraws(model, result.draws, result.count);
-    return { kind: "advi", state, result, constrained, error: null, seconds: (performance.now() - t0) / 1000 };
+    switch (st.kind) {
+      case "start":
+        return done({ start: adviStart(model, task.settings, Rng.fromSeed(st.init.seed, st.init.stream), st.init.position ?? undefined) });
+      case "trial":
+        return done({ trial: adviEtaTrial(model, task.settings, st.init, st.eta, Rng.fromSeed(st.seed, st.stream)) });
+      case "optimise": {
+        const state = adviIterate(model, st.state, task.settings, st.steps);
+        const result = state.phase === "done" ? adviDraws(model, state, task.settings) : null;
+        return done({ state, result, constrained: result === null ? null : constrainDraws(model, result.draws, result.count) });
+      }
+    }
   } catch (e) {
-    const error = algorithmError(e, ["AdviError", "InitializationError"]);
-    return { kind: "advi", state: state!, result: null, constrained: null, error, seconds: (performance.now() - t0) / 1000 };
+    return done({ error: algorithmError(e, ["AdviError", "InitializationError"]) });
   }
 }
 

@@ -72,7 +72,7 @@ export function pathfinderProgram(paths: readonly PathActor[]): ActorsProgram {
 }
 
 export function adviProgram(actor: AdviActor): ActorsProgram {
-  return (execute) => supervised(actor.run((t) => execute(t, actor.label)), (m) => actor.fail(m));
+  return (execute) => supervised(actor.run((t, label) => execute(t, label)), (m) => actor.fail(m));
 }
 
 export function smcProgram(chains: readonly SmcChain[]): ActorsProgram {

@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { Duration, Schedule } from "effect";
 import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
-import { ADVI_DEFAULTS, type AdviFamily, type AdviSettings } from "../inference/advi.js";
+import { ADVI_DEFAULTS, ETA_SEQUENCE, type AdviFamily, type AdviSettings } from "../inference/advi.js";
 import type { ConstrainedInit } from "../inference/init.js";
 import { PATHFINDER_DEFAULTS, type PathfinderSettings } from "../inference/pathfinder.js";
 import { SMC_DEFAULTS, type SmcKernelKind, type SmcSettings } from "../inference/smc.js";
@@ -206,7 +206,8 @@ export function validateAdviOptions(options: AdviOptions = {}): ValidatedAdvi {
     outputSamples: int("draws", o.draws, 1, D.outputSamples),
     initRadius: num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", D.initRadius),
   };
-  return { ...validateRun(o, 1), settings };
+  // The eta search runs its five trials at once.
+  return { ...validateRun(o, settings.adaptEngaged ? ETA_SEQUENCE.length : 1), settings };
 }
 
 export interface ValidatedSmc extends ValidatedRun {

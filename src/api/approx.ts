@@ -9,7 +9,7 @@
  */
 import { Cause, Data, Deferred, Effect, Exit, FiberId } from "effect";
 import { Observable, ReplaySubject } from "rxjs";
-import { AdviActor } from "../../actors/advi-actor.js";
+import { ADVI_PARALLEL_TASKS, AdviActor } from "../../actors/advi-actor.js";
 import type { ApproxActorProgress, ApproxEvent, ApproxMethod, ApproxProgress, ApproxSink } from "../../actors/approx-events.js";
 import { combinePaths, PathActor } from "../../actors/pathfinder-actor.js";
 import type { ModelSpec } from "../../actors/protocol.js";
@@ -200,7 +200,7 @@ function runAdvi(resolved: ResolvedModel, init: Float64Array | null, v: Validate
       ctx.streams,
     );
     const t0 = performance.now();
-    yield* execute(v, "advi", 1, adviProgram(actor), ctx);
+    yield* execute(v, "advi", v.settings.adaptEngaged ? ADVI_PARALLEL_TASKS : 1, adviProgram(actor), ctx);
     const seconds = (performance.now() - t0) / 1000;
     if (actor.status !== "completed") {
       return yield* Effect.fail(new ApproxFailedError({ method: "advi", message: actor.error ?? "aborted before ADVI converged" }));
@@ -216,8 +216,8 @@ function runAdvi(resolved: ResolvedModel, init: Float64Array | null, v: Validate
       chains: [chainFromDraws(0, actor.constrained!, r.count, width, r.lp, seconds)],
       numDraws: r.count,
       method: `advi-${v.settings.family}`,
-      gradientEvaluations: s.gradientEvaluations,
-      densityEvaluations: s.densityEvaluations + r.count,
+      gradientEvaluations: actor.gradientEvaluations,
+      densityEvaluations: actor.densityEvaluations,
       seconds,
       threads: v.threads,
       family: v.settings.family,

@@ -10,16 +10,21 @@
  *   s_1 = g^2, s_t = 0.9 s_{t-1} + 0.1 g^2 (elementwise);
  * - Stan's eta search: eta in 100, 10, 1, 0.1, 0.01, each run for `adaptIterations` (50)
  *   from the initial approximation; the search stops at the first eta whose ELBO is worse
- *   than the previous one's (once that one beat the initial ELBO) and keeps the previous;
+ *   than the previous one's (once that one beat the initial ELBO) and keeps the previous
+ *   (`chooseEta`). Each trial (`adviEtaTrial`) starts from the initial approximation with a
+ *   fresh step-size history, so the trials are independent: here they run at once, each with
+ *   its own RNG stream, and the rule is applied to their ELBOs in Stan's order (Stan runs them
+ *   one after another and stops early: the chosen eta is the same rule's, the trials past the
+ *   stopping point are extra work);
  * - convergence every `evalElbo` (100) iterations: the relative ELBO change goes into a
  *   circular buffer of max(0.1 maxIterations / evalElbo, 2) entries; converged when its mean
  *   or its (upper) median is below `tolRelObj` (0.01);
  * - the ELBO from `elboSamples` (100) draws, non-finite ones dropped (as many as draws at most).
  * The RNG is this project's, so the numbers are not Stan's; the algorithm is.
  *
- * The state is plain data (`AdviState`); `adviIterate` runs some iterations from a
- * checkpoint and returns the next one, so a run may go in chunks and restart from its last
- * checkpoint with the same result.
+ * The optimisation's state is plain data (`AdviState`); `adviIterate` runs some iterations
+ * from a checkpoint and returns the next one, so a run may go in chunks and restart from its
+ * last checkpoint with the same result.
  */
 import type { LogDensity } from "../compile/types.js";
 import { Rng, type RngState } from "../rng/index.js";
@@ -79,12 +84,7 @@ export interface AdviState {
   params: Float64Array;
   /** Running mean of squared gradients (the step-size sequence). */
   historySq: Float64Array;
-  phase: "adapt" | "optimise" | "done";
-  /** Eta search: candidate index, iterations done with it, ELBOs. */
-  etaIndex: number;
-  adaptIteration: number;
-  elboInit: number;
-  elboBestAdapt: number;
+  phase: "optimise" | "done";
   eta: number;
   /** Optimisation: iteration counter (1-based after the first), ELBO tracking. */
   iteration: number;
@@ -118,31 +118,44 @@ function initialParams(family: AdviFamily, init: Float64Array): Float64Array {
   return p;
 }
 
-/** Starts ADVI from a random initial point (uniform(-R, R), as Stan) or from `init`. */
-export function initAdvi(model: LogDensity, settings: AdviSettings, seed: number, stream = 0, init?: Float64Array): AdviState {
-  const rng = Rng.fromSeed(seed, stream);
+/** The initial point: Stan's random inits (uniform(-R, R)) or `init`, checked to have a finite ELBO there. */
+export interface AdviStart {
+  readonly init: Float64Array;
+  readonly elboInit: number;
+  readonly densityEvaluations: number;
+}
+
+export function adviStart(model: LogDensity, settings: AdviSettings, rng: Rng, init?: Float64Array): AdviStart {
   const x0 = init !== undefined ? Float64Array.from(init) : findInitialPoint(model, rng, { radius: settings.initRadius }).position;
-  const params = initialParams(settings.family, x0);
+  const state = initAdvi(settings, x0, 1, rng.getState());
+  let elboInit: number;
+  try {
+    elboInit = elboOf(model, state, settings, rng, new Workspace(model.dim));
+  } catch (e) {
+    throw new AdviError(`cannot compute the ELBO of the initial approximation (${(e as Error).message})`);
+  }
+  return { init: x0, elboInit, densityEvaluations: state.densityEvaluations };
+}
+
+/** The optimisation's first state: the initial approximation at `init` with step-size scale `eta`. */
+export function initAdvi(settings: AdviSettings, init: Float64Array, eta: number, rng: RngState): AdviState {
+  const params = initialParams(settings.family, init);
   return {
     format: ADVI_STATE_FORMAT,
-    dim: model.dim,
+    dim: init.length,
     family: settings.family,
-    init: x0,
+    init: Float64Array.from(init),
     params,
     historySq: new Float64Array(params.length),
-    phase: settings.adaptEngaged ? "adapt" : "optimise",
-    etaIndex: 0,
-    adaptIteration: 0,
-    elboInit: NaN,
-    elboBestAdapt: -Number.MAX_VALUE,
-    eta: settings.adaptEngaged ? ETA_SEQUENCE[0]! : settings.eta,
+    phase: "optimise",
+    eta,
     iteration: 0,
     elbo: 0,
     elboBest: -Number.MAX_VALUE,
     relativeChanges: [],
     trace: [],
     stopReason: null,
-    rng: rng.getState(),
+    rng,
     gradientEvaluations: 0,
     densityEvaluations: 0,
   };
@@ -254,11 +267,64 @@ function upperMedian(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+export interface EtaTrial {
+  /** ELBO after `adaptIterations` steps with this eta (-Number.MAX_VALUE when it diverged). */
+  readonly elbo: number;
+  readonly gradientEvaluations: number;
+  readonly densityEvaluations: number;
+}
+
 /**
- * Runs up to `maxSteps` stochastic-gradient iterations (eta search and optimisation alike)
- * from `stateIn` and returns the next state (the input is not modified). Throws an
- * `AdviError` where Stan's ADVI fails: no ELBO at the initial approximation, every eta
- * failing, a non-finite gradient or ELBO during the optimisation.
+ * One trial of Stan's eta search: `adaptIterations` steps from the initial approximation
+ * with step-size scale `eta` (a diverging gradient counts as zero), then the ELBO.
+ */
+export function adviEtaTrial(model: LogDensity, settings: AdviSettings, init: Float64Array, eta: number, rng: Rng): EtaTrial {
+  const state = initAdvi(settings, init, eta, rng.getState());
+  const ws = new Workspace(state.dim);
+  const grad = new Float64Array(state.params.length);
+  for (let t = 1; t <= settings.adaptIterations; t++) {
+    if (!elboGradient(model, state, settings, rng, ws, grad)) grad.fill(0);
+    ascend(state, grad, t, eta);
+  }
+  let elbo: number;
+  try {
+    elbo = elboOf(model, state, settings, rng, ws);
+  } catch {
+    elbo = -Number.MAX_VALUE;
+  }
+  if (Number.isNaN(elbo)) elbo = -Number.MAX_VALUE;
+  return { elbo, gradientEvaluations: state.gradientEvaluations, densityEvaluations: state.densityEvaluations };
+}
+
+/**
+ * Stan's choice of eta (advi::adapt_eta) from the trials' ELBOs in `ETA_SEQUENCE` order: the
+ * eta before the first one whose ELBO is worse than its predecessor's (once that one beat the
+ * initial ELBO); else the last one if it beat the initial ELBO. Returns null while more
+ * trials are needed to decide; throws an `AdviError` when every eta failed.
+ */
+export function chooseEta(elboInit: number, elbos: readonly number[]): number | null {
+  let best = -Number.MAX_VALUE;
+  const last = ETA_SEQUENCE.length - 1;
+  for (let k = 0; k < elbos.length && k <= last; k++) {
+    const elbo = elbos[k]!;
+    if (elbo < best && best > elboInit) return ETA_SEQUENCE[k - 1]!;
+    if (k < last) best = elbo;
+    else if (elbo > elboInit) return ETA_SEQUENCE[k]!;
+    else {
+      throw new AdviError(
+        `every step size of the eta search (${ETA_SEQUENCE.join(", ")}) failed to improve the ELBO of the initial approximation. ` +
+          "The model may be severely ill-conditioned or misspecified.",
+      );
+    }
+  }
+  return null;
+}
+
+/**
+ * Runs up to `maxSteps` stochastic-gradient iterations from `stateIn` (Stan's
+ * stochastic_gradient_ascent) and returns the next state (the input is not modified).
+ * Throws an `AdviError` where Stan's ADVI fails: a non-finite gradient, or an ELBO that
+ * cannot be computed.
  */
 export function adviIterate(model: LogDensity, stateIn: AdviState, settings: AdviSettings, maxSteps = Infinity): AdviState {
   const state = structuredClone(stateIn);
@@ -267,57 +333,6 @@ export function adviIterate(model: LogDensity, stateIn: AdviState, settings: Adv
   const grad = new Float64Array(state.params.length);
   let steps = 0;
   while (state.phase !== "done" && steps < maxSteps) {
-    if (state.phase === "adapt") {
-      if (Number.isNaN(state.elboInit)) {
-        try {
-          state.elboInit = elboOf(model, state, settings, rng, ws);
-        } catch (e) {
-          throw new AdviError(`cannot compute the ELBO of the initial approximation (${(e as Error).message})`);
-        }
-      }
-      const eta = ETA_SEQUENCE[state.etaIndex]!;
-      if (state.adaptIteration < settings.adaptIterations) {
-        state.adaptIteration++;
-        steps++;
-        // A gradient that diverges is allowed here: it counts as zero, a smaller eta follows.
-        if (!elboGradient(model, state, settings, rng, ws, grad)) grad.fill(0);
-        ascend(state, grad, state.adaptIteration, eta);
-        continue;
-      }
-      let elbo: number;
-      try {
-        elbo = elboOf(model, state, settings, rng, ws);
-      } catch {
-        elbo = -Number.MAX_VALUE;
-      }
-      if (Number.isNaN(elbo)) elbo = -Number.MAX_VALUE;
-      const last = state.etaIndex === ETA_SEQUENCE.length - 1;
-      let finished = false;
-      if (elbo < state.elboBestAdapt && state.elboBestAdapt > state.elboInit) {
-        finished = true;
-      } else if (!last) {
-        state.elboBestAdapt = elbo;
-        state.eta = eta;
-      } else if (elbo > state.elboInit) {
-        state.eta = eta;
-        finished = true;
-      } else {
-        throw new AdviError(
-          `every step size of the eta search (${ETA_SEQUENCE.join(", ")}) failed to improve the ELBO of the initial approximation. ` +
-            "The model may be severely ill-conditioned or misspecified.",
-        );
-      }
-      if (!finished) state.historySq.fill(0);
-      state.etaIndex++;
-      state.adaptIteration = 0;
-      state.params = initialParams(state.family, state.init);
-      if (finished) {
-        state.phase = "optimise";
-        state.historySq.fill(0);
-      }
-      continue;
-    }
-    // Optimisation (Stan's stochastic_gradient_ascent).
     state.iteration++;
     steps++;
     const t = state.iteration;

@@ -7,12 +7,12 @@ import { describe, expect, it } from "vitest";
 import { compile, instantiate } from "../../src/compile/compile.js";
 import { compileLikelihood, priorSampler } from "../../src/compile/prior.js";
 import type { LogDensity } from "../../src/compile/types.js";
-import { adviDraws, adviIterate, initAdvi, ADVI_DEFAULTS, ETA_SEQUENCE } from "../../src/inference/advi.js";
+import { adviDraws, adviEtaTrial, adviIterate, adviStart, chooseEta, initAdvi, ADVI_DEFAULTS } from "../../src/inference/advi.js";
 import { lbfgsInit, lbfgsStep, type LbfgsCode } from "../../src/inference/lbfgs.js";
 import { drawApproximation, initPathfinder, pathfinderDraws, pathfinderIterate, taylorApproximation, PATHFINDER_DEFAULTS } from "../../src/inference/pathfinder.js";
 import { fitProposal, proposalLogDensity, stepsFromAcceptance, systematicResample, temper, tempered, SMC_DEFAULTS } from "../../src/inference/smc.js";
 import { dist, model, ModelError, mul, square } from "../../src/model/index.js";
-import { Rng } from "../../src/rng/index.js";
+import { Rng, rngStateFromSeed } from "../../src/rng/index.js";
 import { makeModel } from "./models.js";
 
 /** N(mu, Sigma) with Sigma = A A' for a fixed lower-triangular A (so the answer is known). */
@@ -178,7 +178,8 @@ describe("ADVI (Stan's)", () => {
   for (const family of ["meanfield", "fullrank"] as const) {
     it(`${family}, eta 1, on a Gaussian: means within a tenth of a standard deviation`, () => {
       const settings = { ...ADVI_DEFAULTS, family, adaptEngaged: false, eta: 1 };
-      const s = adviIterate(g3, initAdvi(g3, settings, 2), settings);
+      const start = adviStart(g3, settings, Rng.fromSeed(2));
+      const s = adviIterate(g3, initAdvi(settings, start.init, 1, rngStateFromSeed(2, 1)), settings);
       expect(s.phase).toBe("done");
       const r = adviDraws(g3, s, settings);
       for (let i = 0; i < 3; i++) expect(Math.abs(r.mean[i]! - MU3[i]!)).toBeLessThan(0.1 * Math.sqrt(cov[i]![i]!));
@@ -200,34 +201,37 @@ describe("ADVI (Stan's)", () => {
     });
   }
 
-  it("the eta search tries Stan's sequence, 50 gradient steps each, and keeps one of it", () => {
-    const settings = { ...ADVI_DEFAULTS, maxIterations: 100 };
-    let s = initAdvi(g3, settings, 3);
-    while (s.phase === "adapt") s = adviIterate(g3, s, settings, 1);
-    expect(ETA_SEQUENCE).toContain(s.eta);
-    // (the step that ended the search also made the first optimisation iteration)
-    const adaptGradients = s.gradientEvaluations - s.iteration;
-    expect(adaptGradients % settings.adaptIterations).toBe(0);
-    const tried = adaptGradients / settings.adaptIterations;
-    expect(tried).toBeGreaterThanOrEqual(2);
-    // Stopped at the first eta worse than its predecessor, keeping the predecessor (or ran out).
-    expect(ETA_SEQUENCE.indexOf(s.eta)).toBe(tried === ETA_SEQUENCE.length ? tried - 1 : tried - 2);
+  it("the eta search: Stan's rule on the trials' ELBOs in order", () => {
+    // Stops at the first ELBO worse than its predecessor's (once that beat the initial one).
+    expect(chooseEta(-100, [-50, -40, -45])).toBe(10);
+    expect(chooseEta(-100, [-50, -40])).toBeNull();
+    // A first trial worse than the initial ELBO does not stop the search.
+    expect(chooseEta(-100, [-200, -300, -90])).toBeNull();
+    expect(chooseEta(-100, [-200, -300, -90, -80, -85])).toBe(0.1);
+    // The last eta is kept if it beats the initial ELBO; if not, ADVI fails.
+    expect(chooseEta(-100, [-200, -190, -180, -170, -99])).toBe(0.01);
+    expect(() => chooseEta(-100, [-200, -190, -180, -170, -160])).toThrow(/every step size/);
+    // A trial runs its 50 steps from the initial point.
+    const settings = ADVI_DEFAULTS;
+    const t = adviEtaTrial(g3, settings, new Float64Array(3), 1, Rng.fromSeed(1));
+    expect(t.gradientEvaluations).toBe(settings.adaptIterations);
+    expect(t.densityEvaluations).toBe(settings.elboSamples);
+    expect(Number.isFinite(t.elbo)).toBe(true);
   });
 
   it("runs in chunks with the same result, bit for bit", () => {
     const settings = { ...ADVI_DEFAULTS, maxIterations: 600 };
-    const whole = adviIterate(g3, initAdvi(g3, settings, 4), settings);
-    let s = initAdvi(g3, settings, 4);
+    const first = initAdvi(settings, Float64Array.of(0.5, -0.5, 1), 1, rngStateFromSeed(4));
+    const whole = adviIterate(g3, first, settings);
+    let s = first;
     while (s.phase !== "done") s = structuredClone(adviIterate(g3, s, settings, 37));
     expect(Array.from(s.params)).toEqual(Array.from(whole.params));
-    expect(s.eta).toBe(whole.eta);
     expect(s.gradientEvaluations).toBe(whole.gradientEvaluations);
   });
 
   it("fails as Stan's does when no ELBO can be computed", () => {
     const broken = makeModel({ dim: 2, logDensityGradient: (_q, g) => (g.fill(0), -Infinity) });
-    const settings = ADVI_DEFAULTS;
-    expect(() => adviIterate(broken, initAdvi(broken, settings, 1, 0, new Float64Array(2)), settings)).toThrow(/ELBO/);
+    expect(() => adviStart(broken, ADVI_DEFAULTS, Rng.fromSeed(1), new Float64Array(2))).toThrow(/ELBO/);
   });
 });
 
