@@ -24,6 +24,8 @@ export interface InitRequest {
   /** User inits, already mapped to the unconstrained space on the main thread. */
   readonly position: Float64Array | null;
   readonly initRadius: number | null;
+  /** Initial inverse metric (e.g. Pathfinder's estimate, `init: "pathfinder"`), or null for the identity. */
+  readonly metric?: Metric | null;
 }
 
 /**

@@ -89,6 +89,7 @@ async function runChunk(task: ChunkTask): Promise<ChunkResult> {
       chain: task.chain,
       ...(init.position !== null ? { init: {} } : {}),
       ...(init.initRadius !== null ? { initRadius: init.initRadius } : {}),
+      ...(init.metric != null ? { metric: init.metric } : {}),
     });
   } else {
     state = task.state;

@@ -17,7 +17,7 @@ import { WarmupCoordinator, type EarlyStopOptions, type WarmupExtensionOptions }
 import type { OnlineDiagnostics, RunSink, RunStatusKind } from "../actors/events.js";
 import type { FaultSpec, ModelSpec } from "../actors/protocol.js";
 import { TraceStore } from "../actors/trace-store.js";
-import type { SamplerSettings } from "../src/inference/index.js";
+import type { Metric, SamplerSettings } from "../src/inference/index.js";
 import { superviseChain, type SupervisionPolicy } from "./chain-supervisor.js";
 import { acquireScheduler } from "./scheduler.js";
 import type { PoolStartError, WorkerPool, WorkerResourceLimits } from "./worker-pool.js";
@@ -40,6 +40,8 @@ export interface RunPlan {
   /** Per chain: user inits in the unconstrained space, or null for random inits. */
   readonly inits: readonly (Float64Array | null)[];
   readonly initRadius: number | null;
+  /** Initial inverse metric of every chain (`init: "pathfinder"`); absent: the identity. */
+  readonly initMetric?: Metric | null;
   readonly pooled: boolean;
   readonly extension: WarmupExtensionOptions | null;
   readonly checkEvery: number;
@@ -103,7 +105,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
           modelId: plan.modelId,
           model: plan.model,
           settings: plan.settings,
-          init: { seed: plan.seed, position: plan.inits[chain] ?? null, initRadius: plan.initRadius },
+          init: { seed: plan.seed, position: plan.inits[chain] ?? null, initRadius: plan.initRadius, metric: plan.initMetric ?? null },
           numDraws: plan.numDraws,
           faults: plan.faults,
           sizing: plan.sizing,

@@ -36,7 +36,13 @@ import { InvalidModelError, InvalidOptionError } from "./errors.js";
 import { isBuilderModel, modelIdOf, resolveInits, resolveModel, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
 
 /** The method produced no result: every path, the ADVI run or every SMC run failed (or the run was aborted first). */
-export class ApproxFailedError extends Data.TaggedError("ApproxFailedError")<{ readonly method: ApproxMethod; readonly message: string }> {}
+export class ApproxFailedError extends Data.TaggedError("ApproxFailedError")<{
+  readonly method: ApproxMethod;
+  readonly message: string;
+  /** Evaluations spent before failing (when known). */
+  readonly gradientEvaluations?: number;
+  readonly densityEvaluations?: number;
+}> {}
 
 export type ApproxError = InvalidOptionError | InvalidModelError | PoolStartError | ApproxFailedError;
 
@@ -157,7 +163,12 @@ export function runPathfinder(
     }));
     if (!paths.some((p) => p.status === "completed")) {
       return yield* Effect.fail(
-        new ApproxFailedError({ method: "pathfinder", message: `every path failed: ${info.map((p) => `path ${p.path}: ${p.error}`).join("; ")}` }),
+        new ApproxFailedError({
+          method: "pathfinder",
+          message: `every path failed: ${info.map((p) => p.error).join("; ")}`,
+          gradientEvaluations: info.reduce((s, p) => s + p.gradientEvaluations, 0),
+          densityEvaluations: info.reduce((s, p) => s + p.densityEvaluations, 0),
+        }),
       );
     }
     const density = resolved.density;
@@ -189,6 +200,15 @@ export function runPathfinder(
       dim: d,
     });
   });
+}
+
+/**
+ * Pathfinder for `sample`'s `init: "pathfinder"` (pathfinder-init.ts): on `v.pool`, its paths
+ * on RNG streams from `streamOffset` (after the chains'), aborted with the run.
+ */
+export function pathfinderForInit(resolved: ResolvedModel, v: ValidatedPathfinder, abort: Deferred.Deferred<string>, streamOffset: number): Effect.Effect<PathfinderPosterior, PoolStartError | ApproxFailedError> {
+  const streams = new ApproxStreams("pathfinder", v.paths);
+  return runPathfinder(resolved, new Array<null>(v.paths).fill(null), v, { streams, control: { abort } }, streamOffset).pipe(Effect.ensuring(Effect.sync(() => streams.complete())));
 }
 
 // ---------------------------------------------------------------- ADVI

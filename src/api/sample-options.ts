@@ -12,6 +12,7 @@ import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } 
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
 import { samplerSettings, type SamplerSettings } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
+import { validateInit, type InitOption, type ValidatedInit } from "./pathfinder-init.js";
 import type { SampleSyncOptions } from "./sample-sync.js";
 
 export interface SampleOptions extends SampleSyncOptions {
@@ -63,6 +64,12 @@ export interface SampleOptions extends SampleSyncOptions {
   readonly workerResourceLimits?: WorkerResourceLimits;
   /** Test only: faults to inject into chunks (see `FaultSpec`). */
   readonly faults?: readonly FaultSpec[];
+  /**
+   * Where the chains start: "random" (Stan's uniform(-2, 2) on the unconstrained scale, the
+   * default) or "pathfinder" (Pathfinder's draws and covariance estimate, and a shorter warmup
+   * unless `warmup` is given; `{ pathfinder: options }` to tune it). See src/api/pathfinder-init.ts.
+   */
+  readonly init?: InitOption;
 }
 
 const KNOWN = new Set([
@@ -90,6 +97,7 @@ const KNOWN = new Set([
   "stream",
   "workerResourceLimits",
   "faults",
+  "init",
 ]);
 
 /** Everything of a run that does not depend on the model. */
@@ -113,6 +121,8 @@ export interface ValidatedOptions {
   readonly manualAck: boolean;
   readonly resourceLimits: WorkerResourceLimits | undefined;
   readonly faults: readonly FaultSpec[];
+  /** `init: "pathfinder"` (null: random inits or `inits`). */
+  readonly init: ValidatedInit | null;
 }
 
 export function bad(option: string, value: unknown, want: string): never {
@@ -282,7 +292,11 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     });
   }
 
+  // Issue 14: Pathfinder inits (src/api/pathfinder-init.ts).
+  const init = validateInit(o);
+
   return {
+    init,
     numChains,
     numDraws,
     threads,

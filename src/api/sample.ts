@@ -16,7 +16,9 @@ import type { ChainProgress, OnlineDiagnostics, RunEvent, RunProgress, RunSink }
 import type { BatchData } from "../../actors/trace-store.js";
 import type { PoolStartError } from "../../supervisors/worker-pool.js";
 import { createRun, type RunControl, type RunPlan } from "../../supervisors/run-supervisor.js";
+import type { Metric } from "../inference/metric.js";
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
+import { withPathfinderInit } from "./pathfinder-init.js";
 import { modelIdOf, resolveInits, resolveModel, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
 import { runPosteriorFromOutcome, type RunPosterior } from "./run-posterior.js";
 import { validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
@@ -144,8 +146,9 @@ class RunStreams implements RunSink {
   }
 }
 
-function planOf(resolved: ResolvedModel, opts: ValidatedOptions, inits: (Float64Array | null)[]): RunPlan {
+function planOf(resolved: ResolvedModel, opts: ValidatedOptions, inits: (Float64Array | null)[], initMetric: Metric | null): RunPlan {
   return {
+    initMetric,
     modelId: modelIdOf(resolved.name, resolved.spec),
     model: resolved.spec,
     names: resolved.density.names,
@@ -191,8 +194,9 @@ function runProgram(
         ),
       ));
     streams.setNames(resolved.density.names);
-    const run = createRun(planOf(resolved, opts, inits), streams, control);
-    const outcome = yield* run.program;
+    const outcome = yield* withPathfinderInit(resolved, options, opts, inits, streams, control.abort, (o, i, metric) =>
+      createRun(planOf(resolved, o, i, metric), streams, control).program,
+    );
     return runPosteriorFromOutcome(outcome, {
       names: resolved.density.names,
       paramCount: resolved.density.paramCount,

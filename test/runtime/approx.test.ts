@@ -3,79 +3,21 @@
  * against analytic values and its mode weights, the same result on 1 and 2 threads for all
  * three, restarts from checkpoints, streams, typed errors, and the posteriordb pass rule.
  */
-import gammaln from "@stdlib/math-base-special-gammaln";
 import { firstValueFrom, lastValueFrom, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { advi, ApproxFailedError, pathfinder, smc } from "../../src/api/approx.js";
 import { InvalidModelError, InvalidOptionError } from "../../src/api/errors.js";
 import { compile } from "../../src/compile/compile.js";
 import { moduleModel } from "../../src/compile/index.js";
-import { constant, dist, log, logMix, matvec, model, mul, sqrt, square } from "../../src/model/index.js";
-import { Rng } from "../../src/rng/index.js";
+import { dist, log, model, mul, square } from "../../src/model/index.js";
 import { loadPosterior } from "../posteriordb/models.js";
 import { checkAgainstReference } from "../validate/pass-rule.js";
+import { conjugateNormal, nigRegression, twoModes } from "../validate/smc-targets.js";
 import { expectSameDraws } from "./helpers.js";
 
 const fixture = new URL("./fixtures/faulty-normal.mjs", import.meta.url).pathname;
 
-/** y_i ~ normal(mu, 1), mu ~ normal(0, 2): y ~ N(0, I + 4 11'). */
-const Y = [1.2, 0.3, 2.1, 1.7, 0.9, 1.4, 2.5, 0.1];
-const conjugate = model("conjugate_normal", (b) => {
-  const mu = b.param("mu", dist.normal(0, 2));
-  b.observe("y", dist.normal(mu, 1), Y);
-});
-function conjugateEvidence(): number {
-  const n = Y.length;
-  const s0 = 2;
-  const sum = Y.reduce((a, b) => a + b, 0);
-  const sq = Y.reduce((a, b) => a + b * b, 0);
-  const quad = sq - (s0 ** 2 * sum * sum) / (1 + n * s0 ** 2);
-  return -0.5 * (n * Math.log(2 * Math.PI) + Math.log(1 + n * s0 ** 2) + quad);
-}
-
-/**
- * Bayesian linear regression, normal-inverse-gamma conjugate: sigma2 ~ inverse-gamma(a0, b0),
- * beta | sigma2 ~ normal(0, sigma2 v0 I), y ~ normal(X beta, sigma2 I). Its evidence is
- * known in closed form (multivariate Student-t).
- */
-function regression() {
-  const rng = Rng.fromSeed(42);
-  const [n, p] = [30, 3];
-  const X = Array.from({ length: n }, () => Array.from({ length: p }, () => rng.normal()));
-  const beta = [1, -0.5, 0.25];
-  const y = X.map((row) => row.reduce((s, x, j) => s + x * beta[j]!, 0) + 0.8 * rng.normal());
-  const [a0, b0, v0] = [3, 2, 4];
-  const m = model("nig_regression", (b) => {
-    const sigma2 = b.param("sigma2", dist.inverseGamma(a0, b0));
-    const sigma = sqrt(sigma2);
-    const coef = b.param("beta", dist.normal(0, mul(sigma, Math.sqrt(v0))), { shape: [p] });
-    b.observe("y", dist.normal(matvec(constant(X.flat(), [n, p]), coef), sigma), y);
-  });
-  // log p(y) = -n/2 log(2 pi) + 1/2 log|Vn|/|V0| + a0 log b0 - an log bn + lgamma(an) - lgamma(a0),
-  // Vn = (V0^-1 + X'X)^-1, mn = Vn X'y, an = a0 + n/2, bn = b0 + (y'y - mn' Vn^-1 mn) / 2.
-  const prec = Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => X.reduce((s, r) => s + r[i]! * r[j]!, 0) + (i === j ? 1 / v0 : 0)));
-  const xty = Array.from({ length: p }, (_, i) => X.reduce((s, r, k) => s + r[i]! * y[k]!, 0));
-  // Cholesky of the precision.
-  const L = prec.map(() => new Array<number>(p).fill(0));
-  for (let j = 0; j < p; j++) {
-    let s = prec[j]![j]!;
-    for (let k = 0; k < j; k++) s -= L[j]![k]! ** 2;
-    L[j]![j] = Math.sqrt(s);
-    for (let i = j + 1; i < p; i++) {
-      let t = prec[i]![j]!;
-      for (let k = 0; k < j; k++) t -= L[i]![k]! * L[j]![k]!;
-      L[i]![j] = t / L[j]![j]!;
-    }
-  }
-  // mn' Vn^-1 mn = xty' prec^-1 xty = |L^-1 xty|^2.
-  const z = new Array<number>(p).fill(0);
-  for (let i = 0; i < p; i++) z[i] = (xty[i]! - z.slice(0, i).reduce((s, v, k) => s + L[i]![k]! * v, 0)) / L[i]![i]!;
-  const logDetPrec = 2 * L.reduce((s, row, i) => s + Math.log(row[i]!), 0);
-  const an = a0 + n / 2;
-  const bn = b0 + 0.5 * (y.reduce((s, v) => s + v * v, 0) - z.reduce((s, v) => s + v * v, 0));
-  const evidence = -0.5 * n * Math.log(2 * Math.PI) + 0.5 * (-logDetPrec - p * Math.log(v0)) + a0 * Math.log(b0) - an * Math.log(bn) + gammaln(an) - gammaln(a0);
-  return { model: m, evidence };
-}
+const conjugate = conjugateNormal().model;
 
 function expectEvidence(estimate: number, se: number, exact: number): void {
   expect(Number.isFinite(se) && se > 0).toBe(true);
@@ -87,23 +29,17 @@ function expectEvidence(estimate: number, se: number, exact: number): void {
 describe("SMC", () => {
   it("log marginal likelihood of a conjugate normal model: within 3 SE and 0.1 of the exact value", async () => {
     const p = await smc(conjugate, { seed: 1 }).result;
-    expectEvidence(p.logMarginalLikelihood, p.logMarginalLikelihoodSe, conjugateEvidence());
+    expectEvidence(p.logMarginalLikelihood, p.logMarginalLikelihoodSe, conjugateNormal().evidence);
   });
 
   it("log marginal likelihood of a Bayesian linear regression (normal-inverse-gamma): within 3 SE and 0.1", async () => {
-    const { model: m, evidence } = regression();
+    const { model: m, evidence } = nigRegression();
     const p = await smc(m, { seed: 2 }).result;
     expectEvidence(p.logMarginalLikelihood, p.logMarginalLikelihoodSe, evidence);
   });
 
   it("recovers both modes of a two-mode target with their weights (0.3 / 0.7) within 0.05", async () => {
-    // x ~ normal(0, 10) times a mixture 0.3 N(-4, 0.5) + 0.7 N(4, 0.5): symmetric in the prior,
-    // so the posterior weights are exactly 0.3 and 0.7.
-    const m = model("two_modes", (b) => {
-      const x = b.param("x", dist.normal(0, 10));
-      b.potential("mixture", logMix(0.3, dist.normal(-4, 0.5).logpdf(x), dist.normal(4, 0.5).logpdf(x)));
-    });
-    const p = await smc(m, { seed: 3 }).result;
+    const p = await smc(twoModes().model, { seed: 3 }).result;
     for (const c of p.draws("x")) {
       const left = c.filter((v) => v < 0).length / c.length;
       expect(Math.abs(left - 0.3)).toBeLessThan(0.05);
