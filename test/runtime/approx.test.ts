@@ -7,6 +7,8 @@ import { firstValueFrom, lastValueFrom, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { advi, ApproxFailedError, pathfinder, smc } from "../../src/api/approx.js";
 import { InvalidModelError, InvalidOptionError } from "../../src/api/errors.js";
+import { PATHFINDER_WARMUP } from "../../src/api/pathfinder-init.js";
+import { sample } from "../../src/api/sample.js";
 import { compile } from "../../src/compile/compile.js";
 import { moduleModel } from "../../src/compile/index.js";
 import { dist, log, model, mul, square } from "../../src/model/index.js";
@@ -125,5 +127,40 @@ describe("supervision, streams and errors", () => {
       b.potential("never", log(mul(0, square(x))));
     });
     await expect(advi(broken, { seed: 1 }).result).rejects.toBeInstanceOf(ApproxFailedError);
+  });
+});
+
+describe('sample(model, { init: "pathfinder" })', () => {
+  const { model: kid } = loadPosterior("kidiq-kidscore_momiq");
+
+  it("starts the chains from Pathfinder's draws with its metric: the same run on 1 and 2 threads", async () => {
+    const opts = { seed: 3, init: "pathfinder" as const, draws: 200, warmupExtension: false };
+    const run = sample(kid, { ...opts, threads: 1 });
+    const events = lastValueFrom(run.events$.pipe(toArray()));
+    const a = await run.result;
+    const b = await sample(kid, { ...opts, threads: 2 }).result;
+    expectSameDraws(a, b);
+    const init = (await events).find((e) => e.type === "pathfinder-init");
+    expect(init).toMatchObject({ fallback: null });
+    expect(a.numWarmup).toBe(PATHFINDER_WARMUP);
+    // Warmup adapted the metric from Pathfinder's (the beta of mom_iq has sd ~ 0.06, the intercept ~ 9).
+    const inv = a.chains[0]!.metric.inverse;
+    expect(inv[0]! / inv[1]!).toBeGreaterThan(1000);
+  });
+
+  it("falls back to random inits (with Stan's warmup) when no path can start", async () => {
+    const { model: earn } = loadPosterior("earnings-earn_height");
+    const run = sample(earn, { seed: 1, init: "pathfinder", chains: 2, warmup: 100, draws: 20 });
+    const events = lastValueFrom(run.events$.pipe(toArray()));
+    const p = await run.result;
+    expect(p.numDraws).toBe(20);
+    const init = (await events).find((e) => e.type === "pathfinder-init") as { fallback: string | null } | undefined;
+    expect(init?.fallback).toMatch(/L-BFGS could not start/);
+  });
+
+  it("checks the option first", () => {
+    expect(() => sample(kid, { init: "laplace" as never })).toThrow(InvalidOptionError);
+    expect(() => sample(kid, { init: "pathfinder", inits: { beta: [1, 1], sigma: 1 } })).toThrow(/option init/);
+    expect(() => sample(kid, { init: { pathfinder: { paths: 0 } } })).toThrow(/option paths/);
   });
 });
