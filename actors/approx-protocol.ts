@@ -45,7 +45,8 @@ export interface PathfinderTask extends TaskBase {
 
 export interface PathfinderTaskResult {
   readonly kind: "pathfinder";
-  readonly state: PathfinderState;
+  /** The next checkpoint (null only when the path could not even start: no initial point). */
+  readonly state: PathfinderState | null;
   /** The path's draws once it is done (null before). */
   readonly result: PathResult | null;
   /** Those draws in constrained space, the model's reported quantities (count x names, draw-major). */

@@ -55,7 +55,7 @@ function pathfinderTask(model: LogDensity, task: PathfinderTask): PathfinderTask
     return { kind: "pathfinder", state, result, constrained, error: null, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     const error = algorithmError(e, ["PathfinderError", "InitializationError"]);
-    return { kind: "pathfinder", state: state!, result: null, constrained: null, error, seconds: (performance.now() - t0) / 1000 };
+    return { kind: "pathfinder", state, result: null, constrained: null, error, seconds: (performance.now() - t0) / 1000 };
   }
 }
 

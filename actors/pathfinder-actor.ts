@@ -59,8 +59,9 @@ export class PathActor {
   }
 
   commit(r: PathfinderTaskResult): void {
+    // Kept even when the path failed: its evaluations count.
+    if (r.state !== null) this.state = r.state;
     if (r.error !== null) return this.fail(r.error);
-    this.state = r.state;
     if (r.result !== null) {
       this.result = r.result;
       this.constrained = r.constrained;

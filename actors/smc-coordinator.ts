@@ -51,6 +51,9 @@ export interface SmcStageRecord {
   readonly acceptRate: number;
   /** NUTS step size used (NaN for IMH). */
   readonly stepSize: number;
+  /** Gradient and log-density evaluations of the stage's mutation. */
+  readonly gradientEvaluations: number;
+  readonly densityEvaluations: number;
 }
 
 export type GroupsExecutor<Err> = (tasks: readonly SmcTask[]) => Effect.Effect<readonly SmcTaskResult[], Err>;
@@ -153,15 +156,19 @@ export class SmcChain {
     };
   }
 
-  private commit(results: readonly SmcTaskResult[]): { accepted: number; proposed: number } {
+  private commit(results: readonly SmcTaskResult[]): { accepted: number; proposed: number; gradients: number; densities: number } {
     let accepted = 0;
     let proposed = 0;
+    let gradients = 0;
+    let densities = 0;
     results.forEach((r, k) => {
       this.groups[k]!.commit(r);
       accepted += r.accepted;
       proposed += r.proposed;
+      gradients += r.gradientEvaluations;
+      densities += r.densityEvaluations;
     });
-    return { accepted, proposed };
+    return { accepted, proposed, gradients, densities };
   }
 
   /** The run: the prior draws' densities, then stages until beta = 1 and its mutation are done. */
@@ -180,11 +187,21 @@ export class SmcChain {
         }
         const last = m.beta === 1;
         const { ess, increment, ...mutation } = m;
-        const { accepted, proposed } = self.commit(yield* executeAll(self.groups.map((g) => g.task(self.b, self.a, mutation, last ? self.constrained : null))));
+        const { accepted, proposed, gradients, densities } = self.commit(yield* executeAll(self.groups.map((g) => g.task(self.b, self.a, mutation, last ? self.constrained : null))));
         const acceptRate = proposed > 0 ? accepted / proposed : 0;
         self.beta = m.beta;
         self.logEvidence += increment;
-        const record: SmcStageRecord = { stage: self.stages.length + 1, beta: m.beta, logEvidenceIncrement: increment, ess, steps: m.steps, acceptRate, stepSize: m.stepSize };
+        const record: SmcStageRecord = {
+          stage: self.stages.length + 1,
+          beta: m.beta,
+          logEvidenceIncrement: increment,
+          ess,
+          steps: m.steps,
+          acceptRate,
+          stepSize: m.stepSize,
+          gradientEvaluations: gradients,
+          densityEvaluations: densities,
+        };
         self.stages.push(record);
         self.sink.event({ type: "smc-stage", chain: self.config.chain, stage: record.stage, beta: m.beta, acceptRate, steps: m.steps, logMarginalLikelihood: self.logEvidence });
         self.steps = stepsFromAcceptance(acceptRate, s);

@@ -87,7 +87,7 @@ export interface SmcOptions extends ApproxRunOptions {
   readonly threshold?: number;
   /** Mutation: independent Metropolis-Hastings with a fitted normal ("imh", default) or short NUTS moves ("nuts"). */
   readonly kernel?: SmcKernelKind;
-  /** NUTS moves: the particles' covariance as a "diag" (default) or "dense" metric. */
+  /** NUTS moves: the particles' covariance as a "dense" (default: 2000 particles estimate it well) or "diag" metric. */
   readonly metric?: "diag" | "dense";
   /** Mutation steps of the first stage (IMH 25, NUTS 3), then tuned from acceptance within [minSteps, maxSteps] (2, 25). */
   readonly initialSteps?: number;
@@ -242,5 +242,5 @@ export function validateSmcOptions(options: SmcOptions = {}): ValidatedSmc {
     maxTreeDepth: int("maxTreeDepth", o.maxTreeDepth, 1, SMC_DEFAULTS.maxTreeDepth, 30),
     maxStages: int("maxStages", o.maxStages, 1, SMC_DEFAULTS.maxStages),
   };
-  return { ...validateRun(o, chains * groups), chains, groups, dense: o.metric === "dense", settings };
+  return { ...validateRun(o, chains * groups), chains, groups, dense: o.metric !== "diag", settings };
 }

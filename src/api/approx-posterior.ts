@@ -178,6 +178,8 @@ export interface SmcStage {
   readonly steps: number;
   readonly acceptRate: number;
   readonly stepSize: number;
+  readonly gradientEvaluations: number;
+  readonly densityEvaluations: number;
 }
 
 export interface SmcChainInfo {
