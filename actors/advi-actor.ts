@@ -12,6 +12,7 @@ import { Effect } from "effect";
 import { chooseEta, ETA_SEQUENCE, initAdvi, type AdviResult, type AdviSettings, type AdviState } from "../src/inference/advi.js";
 import { rngStateFromSeed } from "../src/rng/index.js";
 import type { ApproxActorProgress, ApproxSink } from "./approx-events.js";
+import { ApproxActor } from "./approx-actor.js";
 import type { AdviStage, AdviTask, AdviTaskResult, ApproxInit } from "./approx-protocol.js";
 import type { ModelSpec } from "./protocol.js";
 
@@ -26,12 +27,10 @@ export interface AdviActorConfig {
 /** Tasks of the eta search that may run at once (one per candidate). */
 export const ADVI_PARALLEL_TASKS = ETA_SEQUENCE.length;
 
-export class AdviActor {
+export class AdviActor extends ApproxActor {
   state: AdviState | null = null;
   result: AdviResult | null = null;
   constrained: Float64Array | null = null;
-  status: "running" | "completed" | "failed" = "running";
-  error: string | null = null;
   readonly label = "advi";
   /** Evaluations of the start and the eta trials (the optimisation's are in its state). */
   private searchGradients = 0;
@@ -39,8 +38,10 @@ export class AdviActor {
 
   constructor(
     readonly config: AdviActorConfig,
-    private readonly sink: ApproxSink,
-  ) {}
+    sink: ApproxSink,
+  ) {
+    super(sink);
+  }
 
   private task(stage: AdviStage, key = 0): AdviTask {
     const c = this.config;
@@ -118,12 +119,5 @@ export class AdviActor {
         self.sink.progress(self.progress(), self.fraction());
       }
     });
-  }
-
-  fail(message: string): void {
-    this.status = "failed";
-    this.error = message;
-    this.sink.event({ type: "actor-failed", actor: this.label, message });
-    this.sink.progress(this.progress(), 1);
   }
 }

@@ -13,6 +13,7 @@ import { normalizeLogWeights, psis, psisTailLength } from "../src/diagnostics/ps
 import type { PathfinderSettings, PathfinderState, PathResult } from "../src/inference/pathfinder.js";
 import type { Rng } from "../src/rng/index.js";
 import type { ApproxActorProgress, ApproxSink } from "./approx-events.js";
+import { ApproxActor } from "./approx-actor.js";
 import type { ApproxInit, PathfinderTask, PathfinderTaskResult } from "./approx-protocol.js";
 import type { ModelSpec } from "./protocol.js";
 
@@ -25,18 +26,18 @@ export interface PathActorConfig {
   readonly iterationsPerTask: number;
 }
 
-export class PathActor {
+export class PathActor extends ApproxActor {
   state: PathfinderState | null = null;
   result: PathResult | null = null;
   /** The path's draws in constrained space (draws x names, draw-major). */
   constrained: Float64Array | null = null;
-  status: "running" | "completed" | "failed" = "running";
-  error: string | null = null;
 
   constructor(
     readonly config: PathActorConfig,
-    private readonly sink: ApproxSink,
-  ) {}
+    sink: ApproxSink,
+  ) {
+    super(sink);
+  }
 
   get label(): string {
     return `path ${this.config.path}`;
@@ -104,13 +105,6 @@ export class PathActor {
         self.sink.progress(self.progress(), self.fraction());
       }
     });
-  }
-
-  fail(message: string): void {
-    this.status = "failed";
-    this.error = message;
-    this.sink.event({ type: "actor-failed", actor: this.label, message });
-    this.sink.progress(this.progress(), 1);
   }
 }
 

@@ -18,6 +18,7 @@ import { typedArray } from "../src/inference/stats.js";
 import { Rng } from "../src/rng/index.js";
 import type { ApproxActorProgress, ApproxSink } from "./approx-events.js";
 import type { SharedPopulation, SmcMutation, SmcTask, SmcTaskResult } from "./approx-protocol.js";
+import { ApproxActor } from "./approx-actor.js";
 import { ParticleGroup } from "./smc-particles.js";
 import type { ModelSpec } from "./protocol.js";
 
@@ -62,7 +63,7 @@ function population(n: number, d: number): SharedPopulation {
   return { positions: typedArray(Float64Array, n * d, true), lp: typedArray(Float64Array, n, true), ll: typedArray(Float64Array, n, true) };
 }
 
-export class SmcChain {
+export class SmcChain extends ApproxActor {
   readonly n: number;
   readonly a: SharedPopulation;
   readonly b: SharedPopulation;
@@ -72,8 +73,6 @@ export class SmcChain {
   readonly stages: SmcStageRecord[] = [];
   beta = 0;
   logEvidence = 0;
-  status: "running" | "completed" | "failed" = "running";
-  error: string | null = null;
   private steps: number;
   private stepSize: number;
   private readonly rng: Rng;
@@ -82,8 +81,9 @@ export class SmcChain {
   constructor(
     readonly config: SmcChainConfig,
     initial: Float64Array,
-    private readonly sink: ApproxSink,
+    sink: ApproxSink,
   ) {
+    super(sink);
     const d = config.dim;
     const n = initial.length / d;
     this.n = n;
@@ -210,12 +210,5 @@ export class SmcChain {
         self.sink.progress(self.progress(), self.beta);
       }
     });
-  }
-
-  fail(message: string): void {
-    this.status = "failed";
-    this.error = message;
-    this.sink.event({ type: "actor-failed", actor: this.label, message });
-    this.sink.progress(this.progress(), 1);
   }
 }

@@ -47,38 +47,14 @@ seed <- as.integer(args[2])
 out <- args[3]
 recompile <- "--recompile" %in% args
 
-boost_lib <- "/usr/include" # Debian's r-cran-bh has no include dir (see scripts/stan-logprob.R)
 dir <- file.path("bench", "models", name)
 if (!file.exists(file.path(dir, "model.stan"))) stop("no ", file.path(dir, "model.stan"), " (run from the repository root)")
-cache <- file.path("bench", "stan", ".cache")
-dir.create(cache, showWarnings = FALSE, recursive = TRUE)
-
+source(file.path("bench", "stan", "compile-cache.R"))
 code <- paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n")
-versions <- list(
-  R = paste(R.version$major, R.version$minor, sep = "."),
-  rstan = as.character(packageVersion("rstan")),
-  StanHeaders = as.character(packageVersion("StanHeaders"))
-)
-key <- digest::digest(paste(code, versions$rstan, versions$StanHeaders, versions$R, sep = "\n"), algo = "md5", serialize = FALSE)
-rds <- file.path(cache, paste0(name, "-", key, ".rds"))
-meta_file <- file.path(cache, paste0(name, "-", key, ".json"))
-
-compile_info <- NULL
-if (!recompile && file.exists(rds) && file.exists(meta_file)) {
-  t0 <- Sys.time()
-  sm <- readRDS(rds)
-  load_seconds <- as.numeric(Sys.time() - t0, units = "secs")
-  meta <- jsonlite::fromJSON(meta_file)
-  compile_info <- list(seconds = meta$seconds, cached = TRUE, load_seconds = load_seconds, compiled_at = meta$compiled_at)
-} else {
-  t0 <- Sys.time()
-  sm <- stan_model(model_code = code, model_name = name, boost_lib = boost_lib, verbose = FALSE)
-  seconds <- as.numeric(Sys.time() - t0, units = "secs")
-  compiled_at <- format(Sys.time(), "%Y-%m-%d %H:%M:%S %Z")
-  saveRDS(sm, rds)
-  writeLines(jsonlite::toJSON(list(seconds = seconds, compiled_at = compiled_at), auto_unbox = TRUE, digits = NA), meta_file)
-  compile_info <- list(seconds = seconds, cached = FALSE, load_seconds = 0, compiled_at = compiled_at)
-}
+versions <- stan_versions()
+compiled <- cached_stan_model(code, name, name, recompile)
+sm <- compiled$sm
+compile_info <- compiled$compile
 
 data <- jsonlite::fromJSON(file.path(dir, "data.json"), simplifyVector = TRUE)
 

@@ -20,19 +20,8 @@
 
 suppressPackageStartupMessages(library(rstan))
 
-old_array_syntax <- function(code) {
-  type_re <- "([A-Za-z_]+(?:<[^>]*>)?(?:\\[[^\\]]*\\])?)"
-  re <- paste0("array\\[([^\\]]*)\\]\\s*", type_re, "\\s+([A-Za-z_][A-Za-z0-9_]*)")
-  repeat {
-    m <- regexpr(re, code, perl = TRUE)
-    if (m == -1) break
-    s <- regmatches(code, m)
-    parts <- regmatches(s, regexec(re, s, perl = TRUE))[[1]]
-    repl <- if (grepl("^[ ,]*$", parts[2])) paste0(parts[3], "[", gsub(" ", "", parts[2]), "] ", parts[4]) else paste0(parts[3], " ", parts[4], "[", parts[2], "]")
-    regmatches(code, m) <- repl
-  }
-  code
-}
+source(file.path("scripts", "old-array-syntax.R"))
+source(file.path("bench", "stan", "compile-cache.R"))
 
 num <- function(x) ifelse(is.finite(x), sprintf("%.17g", x), "null")
 json <- function(v) {
@@ -55,24 +44,11 @@ recompile <- "--recompile" %in% args
 
 dir <- file.path("test", "posteriordb", name)
 if (!file.exists(file.path(dir, "model.stan"))) stop("no ", file.path(dir, "model.stan"), " (run from the repository root)")
-cache <- file.path("bench", "stan", ".cache")
-dir.create(cache, showWarnings = FALSE, recursive = TRUE)
 code <- old_array_syntax(paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n"))
-versions <- list(R = paste(R.version$major, R.version$minor, sep = "."), rstan = as.character(packageVersion("rstan")), StanHeaders = as.character(packageVersion("StanHeaders")))
-key <- digest::digest(paste(code, versions$rstan, versions$StanHeaders, versions$R, sep = "\n"), algo = "md5", serialize = FALSE)
-rds <- file.path(cache, paste0("pdb-", key, ".rds"))
-meta_file <- file.path(cache, paste0("pdb-", key, ".json"))
-if (!recompile && file.exists(rds) && file.exists(meta_file)) {
-  sm <- readRDS(rds)
-  compile_info <- list(seconds = jsonlite::fromJSON(meta_file)$seconds, cached = TRUE)
-} else {
-  t0 <- Sys.time()
-  sm <- stan_model(model_code = code, model_name = gsub("[^A-Za-z0-9_]", "_", name), boost_lib = "/usr/include", verbose = FALSE)
-  seconds <- as.numeric(Sys.time() - t0, units = "secs")
-  saveRDS(sm, rds)
-  writeLines(jsonlite::toJSON(list(seconds = seconds), auto_unbox = TRUE, digits = NA), meta_file)
-  compile_info <- list(seconds = seconds, cached = FALSE)
-}
+versions <- stan_versions()
+compiled <- cached_stan_model(code, "pdb", gsub("[^A-Za-z0-9_]", "_", name), recompile)
+sm <- compiled$sm
+compile_info <- list(seconds = compiled$compile$seconds, cached = compiled$compile$cached)
 data <- jsonlite::fromJSON(file.path(dir, "data.json"), simplifyVector = TRUE)
 
 run_one <- function(algorithm) {

@@ -6,6 +6,7 @@
  */
 import { formatSummary as formatTable } from "../diagnostics/index.js";
 import type { AdviElboRecord, AdviFamily } from "../inference/advi.js";
+import type { SmcStageRecord } from "../../actors/smc-coordinator.js";
 import type { SmcKernelKind } from "../inference/smc.js";
 import { allocateStats, Posterior, type ChainResult } from "./posterior.js";
 
@@ -170,17 +171,8 @@ export class AdviPosterior extends ApproxPosterior {
   }
 }
 
-export interface SmcStage {
-  readonly stage: number;
-  readonly beta: number;
-  readonly logEvidenceIncrement: number;
-  readonly ess: number;
-  readonly steps: number;
-  readonly acceptRate: number;
-  readonly stepSize: number;
-  readonly gradientEvaluations: number;
-  readonly densityEvaluations: number;
-}
+/** One stage of an SMC run: its inverse temperature, evidence increment, ESS, mutation steps and acceptance. */
+export type SmcStage = SmcStageRecord;
 
 export interface SmcChainInfo {
   readonly chain: number;

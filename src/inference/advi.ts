@@ -28,6 +28,7 @@
  */
 import type { LogDensity } from "../compile/types.js";
 import { Rng, type RngState } from "../rng/index.js";
+import type { ApproxDraws } from "./approx-draws.js";
 import { findInitialPoint } from "./init.js";
 
 export type AdviFamily = "meanfield" | "fullrank";
@@ -363,12 +364,8 @@ export function adviIterate(model: LogDensity, stateIn: AdviState, settings: Adv
   return state;
 }
 
-export interface AdviResult {
-  /** Draws (outputSamples x d, draw-major, unconstrained), with log p and log q of each. */
-  readonly draws: Float64Array;
-  readonly lp: Float64Array;
-  readonly lpApprox: Float64Array;
-  readonly count: number;
+/** `outputSamples` draws (see ApproxDraws) and the approximation's mean. */
+export interface AdviResult extends ApproxDraws {
   /** The approximation's mean (unconstrained). */
   readonly mean: Float64Array;
 }

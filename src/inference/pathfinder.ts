@@ -20,6 +20,7 @@
  */
 import type { LogDensity } from "../compile/types.js";
 import { Rng, type RngState } from "../rng/index.js";
+import type { ApproxDraws } from "./approx-draws.js";
 import { findInitialPoint } from "./init.js";
 import { lbfgsInit, lbfgsStep, LBFGS_CODES, type LbfgsCode, type LbfgsSettings, type LbfgsState, type Objective } from "./lbfgs.js";
 import { dot, lowerTimes, thinQr, tryCholesky, upperSolveMatrix } from "./linalg.js";
@@ -385,13 +386,9 @@ export function pathfinderIterate(model: LogDensity, stateIn: PathfinderState, s
   return state;
 }
 
-export interface PathResult {
+/** A path's draws (see ApproxDraws) and how the path went. */
+export interface PathResult extends ApproxDraws {
   readonly path: number;
-  /** Draws (draws x d, draw-major, unconstrained) with log p and log q. */
-  readonly draws: Float64Array;
-  readonly lp: Float64Array;
-  readonly lpApprox: Float64Array;
-  readonly count: number;
   readonly elbo: number;
   readonly bestIteration: number;
   readonly iterations: number;
