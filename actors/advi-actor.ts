@@ -7,6 +7,12 @@
  * 3. the optimisation, from its checkpoint (`AdviState`, stream `stream + 6`), in tasks of at
  *    most `stepsPerTask` iterations, the last returning the draws.
  * ADVI is one optimisation: only the eta trials run side by side.
+ *
+ * One departure from Stan: when the optimisation fails (a non-finite gradient or ELBO, which
+ * ends Stan's ADVI) with a searched eta, it starts again from the initial point with the next
+ * smaller eta of the sequence (a fresh RNG stream each time), until none is left. The trials
+ * use other random numbers than Stan's sequential search, so an eta that survived its 50 trial
+ * steps may still diverge; Stan's search could have picked the smaller one.
  */
 import { Effect } from "effect";
 import { chooseEta, ETA_SEQUENCE, initAdvi, type AdviResult, type AdviSettings, type AdviState } from "../src/inference/advi.js";
@@ -111,12 +117,24 @@ export class AdviActor extends ApproxActor {
         }
         self.sink.event({ type: "eta-chosen", eta });
       }
-      self.state = initAdvi(c.settings, init, eta, rngStateFromSeed(c.init.seed, c.init.stream + 1 + ETA_SEQUENCE.length));
-      while (self.status === "running") {
-        const r = yield* execute(self.task({ kind: "optimise", state: self.state, steps: c.stepsPerTask }), self.label);
-        if (r.error !== null) return self.fail(r.error);
-        self.commitOptimisation(r);
-        self.sink.progress(self.progress(), self.fraction());
+      for (let restart = 0; self.status === "running"; restart++) {
+        self.state = initAdvi(c.settings, init, eta, rngStateFromSeed(c.init.seed, c.init.stream + 1 + ETA_SEQUENCE.length + restart));
+        while (self.status === "running") {
+          const r = yield* execute(self.task({ kind: "optimise", state: self.state, steps: c.stepsPerTask }), self.label);
+          if (r.error === null) {
+            self.commitOptimisation(r);
+            self.sink.progress(self.progress(), self.fraction());
+            continue;
+          }
+          const smaller = ETA_SEQUENCE.indexOf(eta) + 1;
+          if (!c.settings.adaptEngaged || smaller === 0 || smaller >= ETA_SEQUENCE.length) return self.fail(r.error);
+          // The failed attempt's committed evaluations still count (its last task's are lost with it).
+          self.searchGradients += self.state.gradientEvaluations;
+          self.searchDensities += self.state.densityEvaluations;
+          eta = ETA_SEQUENCE[smaller]!;
+          self.sink.event({ type: "eta-chosen", eta, reason: r.error });
+          break;
+        }
       }
     });
   }

@@ -26,7 +26,8 @@ export type ApproxEvent =
       readonly message: string;
     }
   | { readonly type: "psis"; readonly paretoK: number; readonly draws: number }
-  | { readonly type: "eta-chosen"; readonly eta: number }
+  /** The eta of the optimisation; again, with the `reason`, when it restarts with a smaller one after failing. */
+  | { readonly type: "eta-chosen"; readonly eta: number; readonly reason?: string }
   | { readonly type: "advi-elbo"; readonly iteration: number; readonly elbo: number; readonly relativeMean: number; readonly relativeMedian: number }
   | {
       readonly type: "smc-stage";

@@ -1,6 +1,7 @@
 /**
  * `sample(model, { init: "pathfinder" })`: NUTS chains that start from Pathfinder's draws with
- * Pathfinder's covariance estimate as their initial metric, and a shorter warmup.
+ * Pathfinder's covariance estimate as their initial metric, and a shorter warmup. The default
+ * when the user leaves inits and warmup to the runtime (`defaultInit`).
  *
  * Before the chains start, multi-path Pathfinder (`paths`, default 4) runs on the run's pool
  * (the same threads the chains then use) with RNG streams after the chains' (chain c uses
@@ -10,8 +11,8 @@
  * window's estimate. Fewer than `MIN_DISTINCT` distinct draws (Pathfinder collapsed) leave the
  * identity metric; when no path gives draws at all (L-BFGS cannot start, as on data of a
  * large scale), the chains start as with init "random", with Stan's warmup, and the
- * `pathfinder-init` event says why. Without `warmup` the run warms up for `PATHFINDER_WARMUP` iterations with
- * `PATHFINDER_WINDOWS` (unless `sampler.windows` is given): the measurements behind these
+ * `pathfinder-init` event says why. Without `warmup` (and `sampler.windows`) the run warms up
+ * for `PATHFINDER_WARMUP` iterations with `PATHFINDER_WINDOWS`: the measurements behind these
  * numbers are in DECISIONS.md (D57) and `npm run bench:init`.
  */
 import { Effect, Either, type Deferred } from "effect";
@@ -41,10 +42,20 @@ export interface ValidatedInit {
   readonly pathfinder: PathfinderInitOptions;
 }
 
+/**
+ * The default of `init`: "pathfinder" when the run leaves both where the chains start and how
+ * they warm up to the runtime (no `inits`, `warmup` or `sampler.windows`): Pathfinder's inits
+ * and metric with the short warmup are what was measured to save gradients (D57); Pathfinder
+ * with a warmup chosen by the user saves nothing measurable, so then "random" (Stan's).
+ */
+export function defaultInit(options: SampleOptions): "pathfinder" | "random" {
+  return options.inits === undefined && options.warmup === undefined && options.sampler?.windows === undefined ? "pathfinder" : "random";
+}
+
 /** Checks `init` (and that it does not meet `inits`); null for random inits. */
 export function validateInit(options: SampleOptions): ValidatedInit | null {
-  const v = options.init;
-  if (v === undefined || v === "random") return null;
+  const v = options.init ?? defaultInit(options);
+  if (v === "random") return null;
   let pathfinder: PathfinderInitOptions;
   if (v === "pathfinder") pathfinder = {};
   else {
@@ -144,10 +155,10 @@ export function withPathfinderInit<A, E>(
         densityEvaluations: post.densityEvaluations,
         seconds,
       });
+      // The short warmup only when the user chose no warmup of their own.
       const settings = samplerSettings({
         ...opts.settings,
-        ...(options.warmup === undefined ? { numWarmup: PATHFINDER_WARMUP } : {}),
-        ...(options.sampler?.windows === undefined ? { windows: PATHFINDER_WINDOWS } : {}),
+        ...(options.warmup === undefined && options.sampler?.windows === undefined ? { numWarmup: PATHFINDER_WARMUP, windows: PATHFINDER_WINDOWS } : {}),
       });
       return yield* run({ ...opts, pool, settings }, got.inits, got.metric);
     }),

@@ -65,9 +65,10 @@ export interface SampleOptions extends SampleSyncOptions {
   /** Test only: faults to inject into chunks (see `FaultSpec`). */
   readonly faults?: readonly FaultSpec[];
   /**
-   * Where the chains start: "random" (Stan's uniform(-2, 2) on the unconstrained scale, the
-   * default) or "pathfinder" (Pathfinder's draws and covariance estimate, and a shorter warmup
-   * unless `warmup` is given; `{ pathfinder: options }` to tune it). See src/api/pathfinder-init.ts.
+   * Where the chains start: "random" (Stan's uniform(-2, 2) on the unconstrained scale) or
+   * "pathfinder" (Pathfinder's draws and covariance estimate, and a 300-iteration warmup unless
+   * `warmup` is given; `{ pathfinder: options }` to tune it). Default: "pathfinder" when neither
+   * `warmup`, `inits` nor `sampler.windows` is given, else "random". See src/api/pathfinder-init.ts.
    */
   readonly init?: InitOption;
 }

@@ -158,6 +158,17 @@ describe('sample(model, { init: "pathfinder" })', () => {
     expect(init?.fallback).toMatch(/L-BFGS could not start/);
   });
 
+  it("is the default when the run leaves inits and warmup to the runtime", async () => {
+    const auto = sample(kid, { seed: 4, chains: 2, draws: 50, warmupExtension: false });
+    const autoEvents = lastValueFrom(auto.events$.pipe(toArray()));
+    expect((await auto.result).numWarmup).toBe(PATHFINDER_WARMUP);
+    expect((await autoEvents).some((e) => e.type === "pathfinder-init")).toBe(true);
+    const own = sample(kid, { seed: 4, chains: 2, warmup: 100, draws: 50, warmupExtension: false });
+    const ownEvents = lastValueFrom(own.events$.pipe(toArray()));
+    expect((await own.result).numWarmup).toBe(100);
+    expect((await ownEvents).some((e) => e.type === "pathfinder-init")).toBe(false);
+  });
+
   it("checks the option first", () => {
     expect(() => sample(kid, { init: "laplace" as never })).toThrow(InvalidOptionError);
     expect(() => sample(kid, { init: "pathfinder", inits: { beta: [1, 1], sigma: 1 } })).toThrow(/option init/);
