@@ -13,7 +13,7 @@
  * large scale), the chains start as with init "random", with Stan's warmup, and the
  * `pathfinder-init` event says why. Without `warmup` (and `sampler.windows`) the run warms up
  * for `PATHFINDER_WARMUP` iterations with `PATHFINDER_WINDOWS`: the measurements behind these
- * numbers are in DECISIONS.md (D57) and `npm run bench:init`.
+ * numbers are in DECISIONS.md (D56) and `npm run bench:init`.
  */
 import { Effect, Either, type Deferred } from "effect";
 import type { RunSink } from "../../actors/events.js";
@@ -45,7 +45,7 @@ export interface ValidatedInit {
 /**
  * The default of `init`: "pathfinder" when the run leaves both where the chains start and how
  * they warm up to the runtime (no `inits`, `warmup` or `sampler.windows`): Pathfinder's inits
- * and metric with the short warmup are what was measured to save gradients (D57); Pathfinder
+ * and metric with the short warmup are what was measured to save gradients (D56); Pathfinder
  * with a warmup chosen by the user saves nothing measurable, so then "random" (Stan's).
  */
 export function defaultInit(options: SampleOptions): "pathfinder" | "random" {
