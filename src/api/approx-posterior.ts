@@ -223,6 +223,11 @@ export class SmcPosterior extends ApproxPosterior {
         : `chain ${c.chain}: ${c.status.toUpperCase()}${c.error ? ` (${c.error})` : ""}`,
     );
     lines.push(`log marginal likelihood ${this.logMarginalLikelihood.toFixed(3)} (Monte Carlo SE ${this.logMarginalLikelihoodSe.toFixed(3)})`);
+    // Independent runs that disagree: the mutations did not mix (IMH on a tempered posterior far from normal, typically).
+    const worst = this.healthyChains().length < 2 ? NaN : Math.max(...this.summary(this.names.slice(0, this.paramCount), false).map((r) => r.rhat).filter((r) => Number.isFinite(r)));
+    if (worst >= 1.01) {
+      lines.push(`WARNING: the runs disagree (max R-hat ${worst.toFixed(3)}): the mutations did not mix${this.kernel === "imh" ? '; try kernel: "nuts"' : "; try more particles or steps"}`);
+    }
     return lines;
   }
 }
