@@ -13,7 +13,7 @@ import type { DenseMetric, DiagMetric } from "../src/inference/metric.js";
 import type { PathfinderSettings, PathfinderState, PathResult } from "../src/inference/pathfinder.js";
 import type { NormalProposal, SmcKernelKind } from "../src/inference/smc.js";
 import type { RngState } from "../src/rng/index.js";
-import type { ChunkResult, ChunkTask, ModelSpec } from "./protocol.js";
+import type { ModelSpec } from "./protocol.js";
 
 interface TaskBase {
   readonly modelId: string;
@@ -134,17 +134,5 @@ export interface SmcTaskResult {
 export type ApproxTask = PathfinderTask | AdviTask | SmcTask;
 export type ApproxTaskResult = PathfinderTaskResult | AdviTaskResult | SmcTaskResult;
 
-/** Every task a worker runs, and its result. */
-export type WorkerTask = ChunkTask | ApproxTask;
-export type WorkerResult = ChunkResult | ApproxTaskResult;
-export type ResultOf<T extends WorkerTask> = T extends PathfinderTask
-  ? PathfinderTaskResult
-  : T extends AdviTask
-    ? AdviTaskResult
-    : T extends SmcTask
-      ? SmcTaskResult
-      : ChunkResult;
-
-export function isApproxTask(task: WorkerTask): task is ApproxTask {
-  return "kind" in task;
-}
+/** The result of an approximation task. */
+export type ResultOf<T extends ApproxTask> = T extends PathfinderTask ? PathfinderTaskResult : T extends AdviTask ? AdviTaskResult : SmcTaskResult;

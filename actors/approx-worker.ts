@@ -1,28 +1,19 @@
 /**
  * What a worker thread does with the approximation tasks (approx-protocol.ts): a stretch of a
  * Pathfinder path or of an ADVI run from its checkpoint, or a mutation of one group of SMC
- * particles. Models come from the worker's cache (worker.ts), built once per thread.
+ * particles. Models come from the worker's cache (worker.ts), built once per thread; the
+ * worker marks the task started for the watchdog, this module marks it ended.
  */
-import { threadId } from "node:worker_threads";
 import type { LogDensity } from "../src/compile/types.js";
 import { adviDraws, adviEtaTrial, adviIterate, adviStart } from "../src/inference/advi.js";
 import { initPathfinder, pathfinderDraws, pathfinderIterate, type PathfinderState } from "../src/inference/pathfinder.js";
 import { evaluateParticles, imhMutate, nutsMutate, type ParticleSlice } from "../src/inference/smc.js";
 import { Rng } from "../src/rng/index.js";
 import type { AdviTask, AdviTaskResult, ApproxTask, ApproxTaskResult, PathfinderTask, PathfinderTaskResult, SmcTask, SmcTaskResult } from "./approx-protocol.js";
-import type { ModelSpec } from "./protocol.js";
-
-export type ModelLoader = (id: string, spec: ModelSpec) => Promise<LogDensity>;
-
-function markStarted(task: ApproxTask): void {
-  const s = task.started;
-  if (s === undefined) return;
-  s[1] = threadId;
-  s[0] = Date.now();
-}
+import { TASK_CELL } from "./protocol.js";
 
 function markEnded(task: ApproxTask): void {
-  if (task.started !== undefined) task.started[2] = Date.now();
+  if (task.started !== undefined) task.started[TASK_CELL.ENDED] = Date.now();
 }
 
 /** Reported quantities of `count` unconstrained draws (draw-major) into `out` (draw-major). */
@@ -110,10 +101,8 @@ function smcTask(full: LogDensity, lik: LogDensity, task: SmcTask): SmcTaskResul
   return { kind: "smc", rng: rng.getState(), ...stats, seconds: (performance.now() - t0) / 1000 };
 }
 
-export async function runApproxTask(task: ApproxTask, load: ModelLoader): Promise<ApproxTaskResult> {
-  const model = await load(task.modelId, task.model);
-  const likelihood = task.kind === "smc" ? await load(task.likelihoodId, task.likelihood) : null;
-  markStarted(task);
+/** Runs an approximation task on its model (and, for SMC, the model's likelihood part), already loaded by the worker. */
+export function runApproxTask(task: ApproxTask, model: LogDensity, likelihood: LogDensity | null): ApproxTaskResult {
   let result: ApproxTaskResult;
   switch (task.kind) {
     case "pathfinder":

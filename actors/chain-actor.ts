@@ -17,10 +17,10 @@
  * the very draws it would have made.
  */
 import { Effect } from "effect";
-import { nextWindowEnd, warmupSchedule, type ChainState, type Metric, type SamplerSettings } from "../src/inference/index.js";
+import { firstWindowEnd, nextWindowEnd, shortenWarmup, type ChainState, type Metric, type SamplerSettings, type WindowUpdate } from "../src/inference/index.js";
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
-import type { ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
+import type { ChunkProgress, ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
 import type { BatchData, ChainTrace } from "./trace-store.js";
 import { extendWarmup } from "./warmup-extension.js";
 
@@ -57,14 +57,16 @@ export class ChainActor {
   readonly chain: number;
   /** The last committed checkpoint (null before the first chunk). */
   state: ChainState | null = null;
-  /** Metric to set at the start of the next chunk (the chain stands at a window end). */
-  pendingMetric: Metric | null = null;
+  /** Window update (metric, or nutpie's switch) to apply at the start of the next chunk (the chain stands at a window end). */
+  pendingMetric: WindowUpdate | null = null;
   status: ChainStatusKind = "running";
   restarts = 0;
   /** Iteration from which the chain's draws are placeholders (a failed chain). */
   failedAt: number | null = null;
   error: string | null = null;
   divergences = 0;
+  /** Gradient evaluations of the draws a failed chunk completed, kept when the chain was given up. */
+  private keptGradients = 0;
   private chunkSize: number;
   private secondsPerIteration = NaN;
   private outstanding = 0;
@@ -80,8 +82,7 @@ export class ChainActor {
   ) {
     this.chain = config.chain;
     this.chunkSize = Math.max(1, config.sizing.initial);
-    const schedule = warmupSchedule(config.settings.numWarmup, config.settings.windows);
-    this.firstWindowEnd = schedule.windows[0]?.end ?? null;
+    this.firstWindowEnd = firstWindowEnd(config.settings);
   }
 
   get iteration(): number {
@@ -97,7 +98,15 @@ export class ChainActor {
   }
 
   get gradientEvaluations(): number {
-    return this.state?.gradientEvaluations ?? 0;
+    return (this.state?.gradientEvaluations ?? 0) + this.keptGradients;
+  }
+
+  /** Gradient evaluations up to sampling draw `draws` (all of them if the chain has not got there). */
+  gradientsThrough(draws: number): number {
+    const sampling = this.trace.sampling;
+    let total = this.gradientEvaluations;
+    for (let i = Math.max(0, draws); i < sampling.length; i++) total -= sampling.stats.nLeapfrog[i]!;
+    return total;
   }
 
   private get finished(): boolean {
@@ -121,7 +130,7 @@ export class ChainActor {
     let n = this.chunkSize;
     if (it < warm) {
       n = Math.min(n, warm - it);
-      const we = s === null ? this.firstWindowEnd : nextWindowEnd(s);
+      const we = s === null ? this.firstWindowEnd : nextWindowEnd(s, this.config.settings);
       if (we !== null && we > it) n = Math.min(n, we - it);
     } else {
       const drawn = it - warm;
@@ -133,6 +142,7 @@ export class ChainActor {
     // The chunk writes its draws straight into this chain's trace (shared arrays).
     const target = (it < warm ? this.trace.warmup : this.trace.sampling).target(iterations);
     return {
+      kind: "chunk",
       modelId: this.config.modelId,
       model: this.config.model,
       chain: this.chain,
@@ -157,7 +167,7 @@ export class ChainActor {
     const warm = this.numWarmup;
     const end = it + task.iterations;
     if (it < warm) {
-      const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state);
+      const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state, this.config.settings);
       return !(we === end && this.coordinator.sharesWindowEnds);
     }
     return end - warm < this.config.numDraws && this.coordinator.stoppedAt === null && this.coordinator.withinLead(end - warm);
@@ -253,8 +263,9 @@ export class ChainActor {
         const s = self.state!;
         if (s.awaitingMetric) {
           const decision = yield* self.coordinator.windowEnd(self.chain, s);
-          self.pendingMetric = decision.metric;
+          self.pendingMetric = decision.update;
           if (decision.extendBy > 0) self.state = extendWarmup(s, decision.extendBy);
+          if (decision.endWarmup !== null) self.state = shortenWarmup(s, decision.endWarmup);
         } else if (result.count > 0 && !result.warmup) {
           if ((yield* self.coordinator.sampled(self.chain, self.sampledDraws)) === "stop") {
             self.status = "stopped-early";
@@ -268,14 +279,58 @@ export class ChainActor {
     });
   }
 
-  /** The supervisor gave up on this chain: the rest of its draws become placeholders. */
-  fail(message: string): void {
+  /**
+   * The supervisor gave up on this chain: the rest of its draws become placeholders. The
+   * draws the last failed attempt completed (`failed`: its task and progress) are real draws
+   * of the chain, the same on every attempt: they are kept, so where the placeholders start
+   * depends on where the chain failed, not on where its chunk began (chunk sizes follow the
+   * clock).
+   */
+  fail(message: string, failed: { readonly task: ChunkTask; readonly progress: ChunkProgress } | null = null): void {
+    const kept = failed === null ? 0 : this.keepCompleted(failed.task, failed.progress);
     this.status = "failed";
-    this.failedAt = this.iteration;
+    this.failedAt = this.iteration + kept;
     this.error = message;
-    this.sink.event({ type: "chain-failed", chain: this.chain, atIteration: this.iteration, restarts: this.restarts, message });
-    this.coordinator.chainFailed(this.chain);
+    this.sink.event({ type: "chain-failed", chain: this.chain, atIteration: this.failedAt, restarts: this.restarts, message });
+    this.coordinator.chainFailed(this.chain, this.trace.sampling.length);
     this.credit.unsafeOpen();
     this.sink.progress(this.progress());
+  }
+
+  /** Commits and publishes the draws a failed chunk completed; returns how many were kept. */
+  private keepCompleted(task: ChunkTask, progress: ChunkProgress): number {
+    // Only a chunk from the current checkpoint (its attempts all start there) whose iterations began.
+    if (task.state !== this.state || !(progress.gradients > 0)) return 0;
+    const warmup = this.iteration < this.numWarmup;
+    const phase = warmup ? this.trace.warmup : this.trace.sampling;
+    const count = Math.min(Math.max(0, Math.floor(progress.written)), task.iterations);
+    if (!phase.commit(task.target, count)) return 0;
+    // The init or a window end's step-size search, then the kept draws' leapfrog steps.
+    this.keptGradients = progress.gradients - (this.state?.gradientEvaluations ?? 0);
+    const from = task.target.offset;
+    const nLeapfrog = phase.stats.nLeapfrog;
+    const divergent = phase.stats.divergent;
+    for (let i = from; i < from + count; i++) {
+      this.keptGradients += nLeapfrog[i]!;
+      if (!warmup) this.divergences += divergent[i]!;
+    }
+    if (count > 0) this.publish(phase.view(this.chain, this.iteration, from, count, warmup), warmup ? null : from);
+    return count;
+  }
+
+  /**
+   * The step size and metric of the chain's last real draw, for the result. A failed chain's
+   * checkpoint may be older than its last real draw (where depends on chunk sizes): its step
+   * size is that of its last real draw, its metric the one in effect where it failed.
+   */
+  adaptation(): { readonly stepSize: number; readonly metric: Metric | null } {
+    if (this.status !== "failed") return { stepSize: this.state?.stepSize ?? NaN, metric: this.state?.metric ?? null };
+    const sampled = this.trace.sampling.realLength();
+    const phase = sampled > 0 ? this.trace.sampling : this.trace.warmup;
+    const n = sampled > 0 ? sampled : this.trace.warmup.realLength();
+    const stepSize = n > 0 ? phase.stats.stepSize[n - 1]! : NaN;
+    // A pending Fisher update is made into a metric only when applied: the chain's metric stands.
+    const pending = this.pendingMetric?.kind === "metric" ? this.pendingMetric.metric : null;
+    return { stepSize, metric: pending ?? this.state?.metric ?? null };
   }
 }

@@ -25,12 +25,33 @@
  *   the run, so the streams carry exactly the result's draws). The full table for
  *   `diagnostics$` is computed only if someone listens, a quantity at a time between
  *   event-loop turns (it costs ~1.5 ms per quantity at 4 x 1000 draws). Without early stop
- *   only the latest point a chunk passed is tabled.
- * - A failed chain leaves every barrier at once; the others never wait for it.
+ *   one table at a time, of the latest point passed, within a small share of the main
+ *   thread's time (`FREE_TABLE_SHARE`).
+ * - A failed chain leaves every barrier at once; the others never wait for it. At a check
+ *   point it counts if it has real draws up to that point (the draws it made before it
+ *   failed are kept): which chains a check point examines depends on where a chain failed,
+ *   never on when, so early-stop decisions stay a function of the seed.
  */
 import { Deferred, Effect, FiberId } from "effect";
 import { DrawSet, essBulkDS, essTailDS, rhatDS } from "../src/diagnostics/convergence.js";
-import { mergeWindowAccumulators, metricFromAccumulator, type ChainState, type Metric } from "../src/inference/index.js";
+import {
+  compactEstimator,
+  estimatorDiagonal,
+  learnedLambda,
+  learnsParameterisationNow,
+  mergeReparamStats,
+  type FisherScheduleSettings,
+  finalPhaseLength,
+  mergeEstimators,
+  mergeWindowAccumulators,
+  metricChange,
+  metricFromAccumulator,
+  type ChainState,
+  type FisherEstimator,
+  type WarmupEndRule,
+  type WindowAccumulator,
+  type WindowUpdate,
+} from "../src/inference/index.js";
 import type { OnlineDiagnostics, ParamDiagnostics, RunSink } from "./events.js";
 import type { TraceStore } from "./trace-store.js";
 import { atLastWindowEnd } from "./warmup-extension.js";
@@ -55,19 +76,39 @@ export interface EarlyStopOptions {
 export interface CoordinatorOptions {
   readonly numChains: number;
   readonly pooled: boolean;
+  /** Adaptive warmup length: end warmup at the first window end where the rule holds (null: fixed length). */
+  readonly adaptiveWarmup: WarmupEndRule | null;
+  /** nutpie's schedule settings (when the parameterisation is learned). */
+  readonly fisher: FisherScheduleSettings;
   readonly extension: WarmupExtensionOptions | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
   readonly store: TraceStore;
   readonly sink: RunSink;
-  /** Gradient evaluations of all chains so far. */
-  readonly gradients: () => number;
+  /**
+   * Gradient evaluations of all chains up to sampling draw `draws` (warmup included): not
+   * what they have done by now, which depends on how far each chain ran past the check point.
+   */
+  readonly gradients: (draws: number) => number;
 }
 
 export interface WindowDecision {
-  readonly metric: Metric;
+  /** What the chain applies before its next chunk: a metric (Stan's schedule) or nutpie's switch. */
+  readonly update: WindowUpdate;
   /** Extra warmup iterations (0: none). */
   readonly extendBy: number;
+  /** Adaptive warmup: warmup ends after this many more (step-size only) iterations; null: it goes on. */
+  readonly endWarmup: number | null;
+}
+
+/** One window's draws as the coordinator keeps them for the adaptive-warmup rule. */
+interface WindowRecord {
+  readonly start: number;
+  readonly end: number;
+  /** All chains' window estimators merged (nutpie), or their accumulators merged (Stan). */
+  readonly pooled: FisherEstimator | WindowAccumulator;
+  /** Per chain (nutpie only): its own window estimator, for a per-chain final foreground. */
+  readonly perChain: ReadonlyMap<number, FisherEstimator> | null;
 }
 
 export type CheckDecision = "continue" | "stop";
@@ -78,6 +119,15 @@ export type CheckDecision = "continue" | "stop";
  * early stop discards (at most this many intervals per chain).
  */
 export const MAX_LEAD = 1;
+
+/**
+ * Without early stop, the `diagnostics$` tables may take this share of the run's time on the
+ * main thread, plus `FREE_TABLE_ALLOWANCE_MS` (so that the first, cheap, tables come at once).
+ */
+export const FREE_TABLE_SHARE = 0.01;
+export const FREE_TABLE_ALLOWANCE_MS = 50;
+/** Without early stop, the last point is still tabled at the end of the run if that should take less (ms). */
+export const FREE_FINAL_MAX_MS = 50;
 
 /** A sampling batch waiting until no check point at or before its first draw can stop the run. */
 interface HeldBatch {
@@ -96,8 +146,16 @@ function rendezvous<P, R>(): Rendezvous<P, R> {
   return { arrivals: new Map(), waiters: new Map(), resolved: false };
 }
 
+/** The update a chain makes from its own window: its own metric (Stan) or its own switch (nutpie). */
+function ownUpdate(state: ChainState): WindowUpdate {
+  if (state.fisher !== null) return { kind: "fisher", foreground: null };
+  return { kind: "metric", metric: metricFromAccumulator(state.accumulator!, state.metric) };
+}
+
 export class WarmupCoordinator {
   private readonly alive: Set<number>;
+  /** Failed chains and the real sampling draws each kept. */
+  private readonly failed = new Map<number, number>();
   private readonly windowIndex: number[];
   private readonly windows = new Map<number, Rendezvous<ChainState, WindowDecision>>();
   private readonly reached: number[];
@@ -108,6 +166,12 @@ export class WarmupCoordinator {
   private leaders: Deferred.Deferred<void>[] = [];
   private nextCheck = 1;
   private extensions = 0;
+  /** Recent window ends (adaptive warmup), oldest first. */
+  private history: WindowRecord[] = [];
+  /** Set once the adaptive rule ended warmup. */
+  warmupEndedAt: number | null = null;
+  /** The rule's measures at every window end it examined (for reports). */
+  readonly warmupChecks: { iteration: number; change: number; rhat: number }[] = [];
   /** The quantity that failed the last early-stop examination (examined first next time). */
   private worst = 0;
   private pending: Promise<void> = Promise.resolve();
@@ -126,9 +190,9 @@ export class WarmupCoordinator {
     return this.extensions;
   }
 
-  /** Whether chains may wait for each other at slow-window ends (pooled warmup or extension). */
+  /** Whether chains may wait for each other at slow-window ends (pooled warmup, extension, adaptive length). */
   get sharesWindowEnds(): boolean {
-    return this.opts.pooled || this.opts.extension !== null;
+    return this.opts.pooled || this.opts.extension !== null || this.opts.adaptiveWarmup !== null;
   }
 
   // ---- window ends ---------------------------------------------------------------
@@ -144,10 +208,13 @@ export class WarmupCoordinator {
       const r = this.windowRendezvous(w);
       r.arrivals.set(chain, state);
       const ext = this.opts.extension;
-      const shared = this.opts.pooled || (ext !== null && this.extensions < ext.max && atLastWindowEnd(state));
+      const shared =
+        this.opts.pooled ||
+        (this.opts.adaptiveWarmup !== null && this.warmupEndedAt === null) ||
+        (ext !== null && this.extensions < ext.max && atLastWindowEnd(state));
       if (!shared) {
         this.tryResolveWindow(w);
-        return Effect.succeed({ metric: metricFromAccumulator(state.accumulator!, state.metric), extendBy: 0 });
+        return Effect.succeed({ update: ownUpdate(state), extendBy: 0, endWarmup: null });
       }
       const d = Deferred.unsafeMake<WindowDecision>(FiberId.none);
       r.waiters.set(chain, d);
@@ -178,14 +245,43 @@ export class WarmupCoordinator {
     if (chains.length === 0) return;
     const states = chains.map((c) => r.arrivals.get(c)!);
     const first = states[0]!;
-    let pooledMetric: Metric | null = null;
+    const nutpie = first.fisher !== null;
+    const dim = first.dim;
+    // nutpie: the chains' backgrounds (the window just ended); Stan: their window accumulators.
+    const windows = nutpie ? states.map((s) => compactEstimator(s.fisher!.background, dim)) : null;
+    let pooled: FisherEstimator | WindowAccumulator | null = null;
+    if (this.opts.pooled || (this.opts.adaptiveWarmup !== null && r.waiters.size > 0)) {
+      pooled = nutpie ? mergeEstimators(windows!, dim) : mergeWindowAccumulators(states.map((s) => s.accumulator!));
+    }
+    let endWarmup: number | null = null;
+    let foregrounds: Map<number, FisherEstimator> | null = null;
+    if (this.opts.adaptiveWarmup !== null && this.warmupEndedAt === null && r.waiters.size > 0 && pooled !== null) {
+      const start = this.history.length > 0 ? this.history[this.history.length - 1]!.end : 0;
+      this.history.push({ start, end: first.iteration, pooled, perChain: nutpie ? new Map(chains.map((c, k) => [c, windows![k]!])) : null });
+      const verdict = this.warmupDone(chains, first);
+      if (verdict !== null) {
+        endWarmup = verdict.finalLength;
+        foregrounds = verdict.foregrounds;
+        this.warmupEndedAt = first.iteration;
+        this.opts.sink.event({ type: "warmup-ended", iteration: first.iteration, numWarmup: first.iteration + endWarmup, change: verdict.change, maxRhat: verdict.rhat });
+      }
+    }
+    // Learned parameterisation (pooled): every chain moves to the lambdas of all chains' statistics.
+    let lambda: Float64Array | null = null;
+    if (this.opts.pooled && nutpie && learnsParameterisationNow(first, this.opts.fisher)) {
+      const rp = first.reparam!;
+      lambda = learnedLambda(mergeReparamStats(states.map((s) => s.reparam!.stats)), rp.sizes, rp.lambda);
+      this.opts.sink.event({ type: "reparameterised", iteration: first.iteration, lambda: Array.from(lambda) });
+    }
+    let pooledUpdate: WindowUpdate | null = null;
     if (this.opts.pooled) {
-      const merged = mergeWindowAccumulators(states.map((s) => s.accumulator!));
-      pooledMetric = metricFromAccumulator(merged, first.metric);
+      pooledUpdate = nutpie
+        ? { kind: "fisher", foreground: foregrounds?.get(-1) ?? (pooled as FisherEstimator), lambda }
+        : { kind: "metric", metric: metricFromAccumulator(pooled as WindowAccumulator, first.metric) };
     }
     let extendBy = 0;
     const ext = this.opts.extension;
-    if (r.waiters.size > 0 && ext !== null && this.extensions < ext.max && atLastWindowEnd(first)) {
+    if (r.waiters.size > 0 && endWarmup === null && ext !== null && this.extensions < ext.max && atLastWindowEnd(first)) {
       const windowLength = first.accumulator!.draws.n;
       const end = first.iteration;
       const maxRhat = this.windowRhat(chains, end - windowLength, end);
@@ -208,13 +304,62 @@ export class WarmupCoordinator {
       iteration: first.iteration,
       pooled: this.opts.pooled,
       chains,
-      draws: states.reduce((a, s) => a + s.accumulator!.draws.n, 0),
+      draws: nutpie ? windows!.reduce((a, e) => a + (e.kind === "diag" ? e.draws.n : e.n), 0) : states.reduce((a, s) => a + s.accumulator!.draws.n, 0),
     });
     for (const [c, d] of r.waiters) {
       const s = r.arrivals.get(c)!;
-      const metric = pooledMetric ?? metricFromAccumulator(s.accumulator!, s.metric);
-      Deferred.unsafeDone(d, Effect.succeed({ metric, extendBy }));
+      const own = foregrounds?.get(c);
+      const update = pooledUpdate ?? (own !== undefined ? { kind: "fisher" as const, foreground: own } : ownUpdate(s));
+      Deferred.unsafeDone(d, Effect.succeed({ update, extendBy, endWarmup }));
     }
+  }
+
+  /**
+   * The adaptive-warmup rule (DECISIONS.md D69) at the window that just ended: after `floor`
+   * iterations, the diagonal estimated from the last block of windows (at least `block`
+   * iterations, all chains) must differ from the block before by at most `tolerance` (RMS of
+   * log ratios), and the chains must agree on the last block's draws (R-hat below `rhat`).
+   * When it holds: the final phase's length and, for nutpie, the foregrounds to end on (the
+   * whole last block, pooled under key -1 and per chain).
+   */
+  private warmupDone(chains: readonly number[], first: ChainState): { finalLength: number; change: number; rhat: number; foregrounds: Map<number, FisherEstimator> | null } | null {
+    const rule = this.opts.adaptiveWarmup!;
+    const it = first.iteration;
+    const h = this.history;
+    const blockFrom = (endIndex: number): number => {
+      let k = endIndex;
+      while (k >= 0 && h[endIndex]!.end - h[k]!.start < rule.block) k--;
+      return k;
+    };
+    const lastStart = blockFrom(h.length - 1);
+    if (lastStart < 1) return null;
+    const prevStart = blockFrom(lastStart - 1);
+    if (prevStart < 0) return null;
+    // Older windows are not needed again.
+    if (prevStart > 0) {
+      this.history = h.slice(prevStart);
+      return this.warmupDone(chains, first);
+    }
+    const last = h.slice(lastStart);
+    const prev = h.slice(prevStart, lastStart);
+    const diagOf = (ws: readonly WindowRecord[]): Float64Array => {
+      if (first.fisher !== null) {
+        return estimatorDiagonal(mergeEstimators(ws.map((w) => w.pooled as FisherEstimator), first.dim), first.metric.inverse);
+      }
+      const m = metricFromAccumulator(mergeWindowAccumulators(ws.map((w) => w.pooled as WindowAccumulator)), first.metric);
+      return m.kind === "dense" ? Float64Array.from({ length: first.dim }, (_, i) => m.inverse[i * first.dim + i]!) : m.inverse;
+    };
+    const change = metricChange(diagOf(last), diagOf(prev));
+    const from = last[0]!.start;
+    const rhat = this.windowRhat(chains, from, it);
+    this.warmupChecks.push({ iteration: it, change, rhat });
+    if (it < rule.floor || !(change <= rule.tolerance) || !(rhat < rule.rhat)) return null;
+    let foregrounds: Map<number, FisherEstimator> | null = null;
+    if (first.fisher !== null) {
+      foregrounds = new Map([[-1, mergeEstimators(last.map((w) => w.pooled as FisherEstimator), first.dim)]]);
+      for (const c of chains) foregrounds.set(c, mergeEstimators(last.map((w) => w.perChain!.get(c)!), first.dim));
+    }
+    return { finalLength: finalPhaseLength(it, rule), change, rhat, foregrounds };
   }
 
   /** Max over quantities of the rank-normalised R-hat of warmup draws [from, to) across chains. */
@@ -347,11 +492,14 @@ export class WarmupCoordinator {
     const k = Math.floor(min / this.opts.checkEvery);
     if (k < this.nextCheck) return;
     this.nextCheck = k + 1;
-    this.schedule(k * this.opts.checkEvery);
+    this.scheduleFree(k * this.opts.checkEvery);
   }
 
-  private healthyChains(): number[] {
-    return [...this.alive].sort((a, b) => a - b);
+  /** The chains a check point at `draws` examines: those still running, and failed ones with real draws up to it. */
+  private participants(draws: number): number[] {
+    const chains = [...this.alive];
+    for (const [c, real] of this.failed) if (real >= draws) chains.push(c);
+    return chains.sort((a, b) => a - b);
   }
 
   private quantity(k: number, chains: readonly number[], draws: number): ParamDiagnostics {
@@ -368,7 +516,7 @@ export class WarmupCoordinator {
    */
   private decide(draws: number): OnlineDiagnostics | null {
     const es = this.opts.earlyStop!;
-    const chains = this.healthyChains();
+    const chains = this.participants(draws);
     if (chains.length < 2) return null;
     const n = this.opts.store.names.length;
     const params: ParamDiagnostics[] = new Array(n);
@@ -398,7 +546,7 @@ export class WarmupCoordinator {
     const es = this.opts.earlyStop;
     const converged =
       es !== null && chains.length > 1 && maxRhat < es.rhat && minEssBulk >= es.essBulk && minEssTail >= es.essTail;
-    return { draws, chains, params, maxRhat, minEssBulk, minEssTail, converged, gradientEvaluations: this.opts.gradients() };
+    return { draws, chains, params, maxRhat, minEssBulk, minEssTail, converged, gradientEvaluations: this.opts.gradients(draws) };
   }
 
   /** Emits in check-point order, after any table still being computed. */
@@ -418,33 +566,95 @@ export class WarmupCoordinator {
    */
   private schedule(draws: number): void {
     if (!this.opts.sink.wantsDiagnostics()) return;
-    const chains = this.healthyChains();
+    const chains = this.participants(draws);
     if (chains.length === 0) return;
-    const gradients = this.opts.gradients();
     this.pending = this.pending.then(async () => {
-      const params: ParamDiagnostics[] = [];
-      let slice = performance.now();
-      for (let k = 0; k < this.opts.store.names.length; k++) {
-        params.push(this.quantity(k, chains, draws));
-        if (performance.now() - slice > 4) {
-          await new Promise((r) => setImmediate(r));
-          slice = performance.now();
-        }
-      }
-      this.emit({ ...this.assemble(draws, chains, params), gradientEvaluations: gradients });
+      const { params } = await this.table(draws, chains);
+      this.emit(this.assemble(draws, chains, params));
     });
   }
 
+  /** Every quantity's diagnostics at `draws`, yielding to the event loop every few ms; `busyMs`: the computing time. */
+  private async table(draws: number, chains: readonly number[]): Promise<{ params: ParamDiagnostics[]; busyMs: number }> {
+    const params: ParamDiagnostics[] = [];
+    let busyMs = 0;
+    let slice = performance.now();
+    for (let k = 0; k < this.opts.store.names.length; k++) {
+      params.push(this.quantity(k, chains, draws));
+      if (performance.now() - slice > 4) {
+        busyMs += performance.now() - slice;
+        await new Promise((r) => setImmediate(r));
+        slice = performance.now();
+      }
+    }
+    return { params, busyMs: busyMs + performance.now() - slice };
+  }
+
+  // Without early stop (DECISIONS.md D50): the latest point waiting for its table, the point
+  // and cost of the last table, when the next may start, and the job making them.
+  private freeTarget = 0;
+  private freeDone = 0;
+  private freeLastMs = 0;
+  private freeSpentMs = 0;
+  private readonly createdAt = performance.now();
+  private freeJob: Promise<void> | null = null;
+  private wakeFree: (() => void) | null = null;
+  private draining = false;
+
+  /**
+   * Without early stop nobody waits for the tables, and a table costs more as the run grows
+   * (every draw so far: about 6 s per quantity at 4 x 10^6 draws). So one table at a time,
+   * always of the latest point passed (points passed meanwhile are skipped), and all tables
+   * together take at most `FREE_TABLE_SHARE` of the run's time so far (plus a small allowance).
+   */
+  private scheduleFree(draws: number): void {
+    if (!this.opts.sink.wantsDiagnostics() || this.participants(draws).length === 0) return;
+    this.freeTarget = draws;
+    this.freeJob ??= this.runFree();
+  }
+
+  private async runFree(): Promise<void> {
+    while (this.freeTarget > this.freeDone) {
+      // The next table may start once the time spent on tables is within the share of the time elapsed.
+      const wait = this.createdAt + (this.freeSpentMs - FREE_TABLE_ALLOWANCE_MS) / FREE_TABLE_SHARE - performance.now();
+      if (wait > 0 && !this.draining) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, wait);
+          this.wakeFree = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wakeFree = null;
+      }
+      const draws = this.freeTarget;
+      // At the end of the run the last point is tabled only if that is cheap (the run's result waits for it).
+      if (this.draining && this.freeDone > 0 && (this.freeLastMs * draws) / this.freeDone > FREE_FINAL_MAX_MS) break;
+      const chains = this.participants(draws);
+      if (chains.length === 0) break;
+      const { params, busyMs } = await this.table(draws, chains);
+      this.emit(this.assemble(draws, chains, params));
+      this.freeDone = draws;
+      this.freeLastMs = busyMs;
+      this.freeSpentMs += busyMs;
+    }
+    this.freeJob = null;
+  }
+
   /** Completes once every scheduled diagnostics job has been emitted. */
-  drain(): Promise<void> {
-    return this.pending;
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.wakeFree?.();
+    await this.pending;
+    await this.freeJob;
   }
 
   // ---- failures ----------------------------------------------------------------------
 
-  /** A chain gave up: it leaves every barrier, pending ones are re-examined. */
-  chainFailed(chain: number): void {
+  /** A chain gave up with `realDraws` sampling draws: it leaves every barrier, pending ones are re-examined. */
+  chainFailed(chain: number, realDraws: number): void {
     if (!this.alive.delete(chain)) return;
+    this.failed.set(chain, realDraws);
     for (const w of [...this.windows.keys()].sort((a, b) => a - b)) this.tryResolveWindow(w);
     if (this.opts.earlyStop === null) this.runFreeChecks();
     else this.examineCheckPoints();

@@ -47,6 +47,21 @@ export type RunEvent =
       readonly maxRhat: number;
       readonly numWarmup: number;
     }
+  | {
+      /** Adaptive warmup length: the metric stopped moving at `iteration`; warmup ends at `numWarmup`. */
+      readonly type: "warmup-ended";
+      readonly iteration: number;
+      readonly numWarmup: number;
+      /** RMS log change of the diagonal between the last two blocks of draws. */
+      readonly change: number;
+      readonly maxRhat: number;
+    }
+  | {
+      /** A learned parameterisation was set (pooled): lambda per learned node (0 non-centred, 1 centred). */
+      readonly type: "reparameterised";
+      readonly iteration: number;
+      readonly lambda: readonly number[];
+    }
   | { readonly type: "early-stop"; readonly draws: number; readonly maxRhat: number; readonly minEssBulk: number; readonly minEssTail: number }
   | {
       /** `init: "pathfinder"`: where the chains start, before the first chunk. */
@@ -63,9 +78,22 @@ export type RunEvent =
   | { readonly type: "paused" }
   | { readonly type: "resumed" }
   | { readonly type: "aborted"; readonly reason: string }
+  | {
+      /** A subscriber of one of the run's streams threw: it was unsubscribed, the run goes on. */
+      readonly type: "subscriber-error";
+      readonly stream: "draws$" | "batches$" | "progress$" | "diagnostics$" | "events$";
+      readonly message: string;
+      readonly error: unknown;
+    }
+  /** The run ended (whatever its status: `failed` too). */
   | { readonly type: "run-completed"; readonly status: RunStatusKind; readonly seconds: number };
 
-export type RunStatusKind = "completed" | "stopped-early" | "aborted";
+/**
+ * How a run ended: `completed` (every planned draw, or at least one chain did while others
+ * failed: see the chains' status), `stopped-early`, `aborted`, or `failed`: every chain
+ * failed, there is no usable draw (`result` rejects with a `RunFailedError`).
+ */
+export type RunStatusKind = "completed" | "stopped-early" | "aborted" | "failed";
 
 export interface ChainProgress {
   readonly chain: number;
@@ -113,6 +141,8 @@ export interface OnlineDiagnostics {
 
 /** Where actors and supervisors send what the user sees. Implemented by the API layer. */
 export interface RunSink {
+  /** The names of the model's quantities, once known (before any batch). */
+  model(names: readonly string[]): void;
   /** A committed batch; `ack` must be called once the batch is delivered (flow control). */
   batch(data: BatchData, ack: () => void): void;
   event(e: RunEvent): void;

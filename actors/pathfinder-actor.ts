@@ -9,7 +9,7 @@
  * min(0.2 S, 3 sqrt(S))), and `draws` resampled with replacement by those weights.
  */
 import { Effect } from "effect";
-import { normalizeLogWeights, psis, psisTailLength } from "../src/diagnostics/psis.js";
+import { psis } from "../src/diagnostics/loo.js";
 import type { PathfinderSettings, PathfinderState, PathResult } from "../src/inference/pathfinder.js";
 import type { Rng } from "../src/rng/index.js";
 import type { ApproxActorProgress, ApproxSink } from "./approx-events.js";
@@ -145,8 +145,10 @@ export function combinePaths(paths: readonly PathActor[], width: number, dim: nu
     return { constrained: pooledC, unconstrained: pooledU, lp, lpApprox, count: total, paretoK: NaN, distinct: total };
   }
   const ratios = Float64Array.from(lp, (v, i) => v - lpApprox[i]!);
-  const smoothed = psis(ratios, psisTailLength(total));
-  const weights = normalizeLogWeights(smoothed.logWeights);
+  // loo's PSIS with the draws as one observation's ratios (r_eff 1: independent draws); k is reported by the caller.
+  const smoothed = psis([Array.from(ratios, (r) => [r])], { onWarning: () => {} });
+  const logWeights = smoothed.logWeights[0]!;
+  const weights = Float64Array.from(logWeights, (v) => Math.exp(v));
   const cdf = new Float64Array(total);
   let acc = 0;
   for (let i = 0; i < total; i++) cdf[i] = acc += weights[i]!;
@@ -170,5 +172,5 @@ export function combinePaths(paths: readonly PathActor[], width: number, dim: nu
     outLp[s] = lp[lo]!;
     outLpApprox[s] = lpApprox[lo]!;
   }
-  return { constrained, unconstrained, lp: outLp, lpApprox: outLpApprox, count: draws, paretoK: smoothed.paretoK, distinct: seen.size };
+  return { constrained, unconstrained, lp: outLp, lpApprox: outLpApprox, count: draws, paretoK: smoothed.paretoK[0]!, distinct: seen.size };
 }

@@ -2,19 +2,24 @@
  * The typed message protocol between the main thread (chain actors) and the worker threads
  * of the piscina pool. Everything here is structured-clone friendly plain data.
  *
- * One kind of task: a chunk. (model, checkpoint, optional metric to set first,
+ * Two kinds of task. A load task (`LoadTask`) imports a module model in a worker, under the
+ * watchdog, and describes it to the main thread (names, dimension, user inits mapped to the
+ * unconstrained space): a module model's code never runs on the main thread of `sample`.
+ * A chunk: (model, checkpoint, optional metric to set first,
  * iterations, settings, where to write the draws) -> (next checkpoint, how many draws it
  * wrote). The draws go straight into the chain's trace arrays (SharedArrayBuffers: see
  * `DrawTarget`). A chunk whose checkpoint is null first initialises the chain (inits,
- * Stan's step size search) from `init`.
+ * Stan's step size search) from `init`. Pathfinder, ADVI and SMC add their own task kinds
+ * (approx-protocol.ts).
  */
-import type { CompiledModel } from "../src/compile/compile.js";
+import type { ApproxTask } from "./approx-protocol.js";
+import type { AnyCompiledModel } from "../src/compile/backends.js";
 import type { ModuleModelSpec } from "../src/compile/module-model.js";
-import type { ChainState, Metric, SamplerSettings, SamplerStatsArrays } from "../src/inference/index.js";
+import type { ChainState, ConstrainedInit, Metric, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
 
-/** How a worker gets a model: compiled source (constants in SharedArrayBuffers) or a module path. */
+/** How a worker gets a model: a compiled form, js or tfjs (constants in SharedArrayBuffers), or a module path. */
 export type ModelSpec =
-  | { readonly kind: "compiled"; readonly compiled: CompiledModel }
+  | { readonly kind: "compiled"; readonly compiled: AnyCompiledModel }
   | { readonly kind: "module"; readonly spec: ModuleModelSpec };
 
 
@@ -29,8 +34,9 @@ export interface InitRequest {
 }
 
 /**
- * Test-only fault injection, applied by the worker to one chain's chunks: after the draw of
- * iteration `atIteration`, on attempts `0 .. attempts - 1` of the chunk that contains it
+ * Test-only fault injection, applied by the worker to one chain's chunks: at iteration
+ * `atIteration`, once its transition is made and before its draw is recorded (the draws
+ * before it are complete), on attempts `0 .. attempts - 1` of the chunk that contains it
  * (`attempts: Infinity` fails every attempt).
  * - `throw`: the chunk throws (as model code that throws would);
  * - `exit`: `process.exit(3)` in the worker thread;
@@ -60,7 +66,26 @@ export interface DrawTarget extends SamplerStatsArrays {
   readonly offset: number;
 }
 
+/**
+ * The shared cell through which a worker tells the main thread how a task is going
+ * (`Float64Array` on a SharedArrayBuffer, made by the scheduler for each post):
+ * `[STARTED]` Date.now() when the task started running (0 until then; a chunk marks it before
+ * loading its model, so a load that never ends is under the watchdog too), `[THREAD]` the
+ * thread's id, `[ENDED]` Date.now() when it ended. For a chunk, `[WRITTEN]` the draws written
+ * into its target so far and `[GRADIENTS]` the chain's gradient evaluations when its first
+ * iteration began (after the init or a step-size search at a window end): what a chunk that
+ * then failed for good had completed, kept with its chain (`ChunkProgress`).
+ */
+export const TASK_CELL = { STARTED: 0, THREAD: 1, ENDED: 2, WRITTEN: 3, GRADIENTS: 4, LENGTH: 5 } as const;
+
+/** What a failed chunk had completed: draws written into its target, and gradient evaluations of the chain before them. */
+export interface ChunkProgress {
+  readonly written: number;
+  readonly gradients: number;
+}
+
 export interface ChunkTask {
+  readonly kind: "chunk";
   /**
    * Names the model process-wide (one id per compiled model or module spec): a worker
    * instantiates `model` the first time it meets the id and keeps the instance, across
@@ -75,8 +100,8 @@ export interface ChunkTask {
   /** The checkpoint to continue from; null to initialise the chain first. */
   readonly state: ChainState | null;
   readonly init: InitRequest | null;
-  /** A metric to set before running (the chain is at a window end). */
-  readonly metric: Metric | null;
+  /** The window update to apply before running (the chain is at a window end): a metric, or nutpie's switch. */
+  readonly metric: WindowUpdate | null;
   /** Iterations to run (the kernel stops earlier at a slow-window end). */
   readonly iterations: number;
   /** Where the draws go (room for `iterations` draws from `offset`). */
@@ -84,12 +109,38 @@ export interface ChunkTask {
   readonly settings: SamplerSettings;
   readonly faults: readonly FaultSpec[];
   /**
-   * Set by the pool: a shared cell the worker fills in, `[Date.now() when the chunk starts,
-   * the thread's id, Date.now() when it ends]` (0 until then). The watchdog counts from the
+   * Set by the pool: the task's shared cell (`TASK_CELL`). The watchdog counts from the
    * start; a chunk that fails with its start still 0 never ran, and one that fails with its
    * end set had its result lost: either way its thread died under another chunk.
    */
   readonly started?: Float64Array;
+}
+
+/** Loads a module model in a worker and describes it (`ModelDescription`). */
+export interface LoadTask {
+  readonly kind: "load";
+  readonly modelId: string;
+  readonly model: ModelSpec;
+  /** User inits (constrained values by name), one per chain; null: random inits. */
+  readonly inits: readonly (ConstrainedInit | null)[];
+  /** Where each init came from, for messages (`inits`, `inits[2]`). */
+  readonly initOptions: readonly string[];
+  readonly started?: Float64Array;
+}
+
+/** Every task a worker runs: chunks, module loads, and the approximations' tasks (approx-protocol.ts). */
+export type WorkerTask = ChunkTask | LoadTask | ApproxTask;
+
+/** What the main thread needs to know of a module model (it never runs the model's code itself). */
+export interface ModelDescription {
+  readonly dim: number;
+  readonly names: readonly string[];
+  readonly unconstrainedNames: readonly string[];
+  readonly paramCount: number;
+  /** The user inits mapped to the unconstrained space (null: random inits). */
+  readonly inits: readonly (Float64Array | null)[];
+  /** A user init that could not be mapped: the option it came from and why. */
+  readonly badInit: { readonly option: string; readonly message: string } | null;
 }
 
 export interface ChunkResult {

@@ -104,6 +104,12 @@ export class PhaseTrace {
     return true;
   }
 
+  /** Draws before the first placeholder (placeholders only ever follow real draws). */
+  realLength(): number {
+    const i = this.placeholder.subarray(0, this.length).indexOf(1);
+    return i < 0 ? this.length : i;
+  }
+
   /** Appends `count` placeholder draws (NaN values and statistics, flagged divergent). */
   appendPlaceholders(count: number): void {
     if (this.length + count > this.capacity) this.grow(this.length + count);

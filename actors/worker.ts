@@ -1,5 +1,6 @@
 /**
- * The piscina worker: runs chunk tasks. A worker instantiates each model once (by id, from
+ * The piscina worker: runs chunk tasks, and load tasks (a module model imported and described
+ * for the main thread). A worker instantiates each model once (by id, from
  * the spec the task carries) and keeps the most recent few, so that the runs of a shared
  * pool find their model built and JIT-compiled; the model's data stays in the
  * SharedArrayBuffers the main thread made. A chunk's draws are written straight into the
@@ -11,23 +12,31 @@
  * `supervisors/worker-pool.ts` for how the path is resolved.
  */
 import { threadId } from "node:worker_threads";
-import { instantiate } from "../src/compile/compile.js";
+import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
-import { initChainState, runIterations, setMetricAtWindowEnd, type ChainState, type DrawInfo } from "../src/inference/index.js";
-import { isApproxTask, type WorkerResult, type WorkerTask } from "./approx-protocol.js";
+import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo } from "../src/inference/index.js";
+import type { ApproxTaskResult } from "./approx-protocol.js";
 import { runApproxTask } from "./approx-worker.js";
-import type { ChunkResult, ChunkTask, FaultSpec, ModelSpec } from "./protocol.js";
+import { checkGradientLength, describeModel } from "./model-checks.js";
+import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
 
 /** Models a thread keeps instantiated (least recently used dropped first). */
 const MODELS_KEPT = 8;
 const models = new Map<string, Promise<LogDensity>>();
 
-function getModel(id: string, spec: ModelSpec): Promise<LogDensity> {
+/** The model `id`, built on first use (`beforeLoad` runs first then: loading runs the model's code). */
+function getModel(id: string, spec: ModelSpec, beforeLoad: () => void): Promise<LogDensity> {
   let m = models.get(id);
   if (m === undefined) {
-    m = spec.kind === "compiled" ? Promise.resolve(instantiate(spec.compiled)) : loadModuleModel(spec.spec);
-    if (models.size >= MODELS_KEPT) models.delete(models.keys().next().value!);
+    beforeLoad();
+    m = spec.kind === "compiled" ? instantiateAnyAsync(spec.compiled) : loadModuleModel(spec.spec);
+    if (models.size >= MODELS_KEPT) {
+      const oldest = models.keys().next().value!;
+      // A tfjs model holds its data as tensors outside the JavaScript heap: free them.
+      void models.get(oldest)!.then(disposeDensity, () => {});
+      models.delete(oldest);
+    }
   } else {
     models.delete(id);
   }
@@ -58,26 +67,46 @@ function injectFault(f: FaultSpec): void {
   }
 }
 
-export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
+/** Marks the task as running on this thread (the watchdog counts from here). */
+function markStarted(cell: Float64Array | undefined): void {
+  if (cell === undefined) return;
+  cell[TASK_CELL.THREAD] = threadId;
+  cell[TASK_CELL.STARTED] = Date.now();
+}
+
+export default async function runTask(task: WorkerTask): Promise<ChunkResult | ModelDescription | ApproxTaskResult> {
   // A thread may hold two chunks, and piscina may take both from its port at once and
   // start them together up to their first await; without a turn of the event loop here,
   // both would run before either result is posted (the first result would wait for the
   // second chunk, and a crash in the second would lose it).
   await new Promise<void>((resolve) => setImmediate(resolve));
-  // Pathfinder, ADVI and SMC tasks (approx-protocol.ts).
-  if (isApproxTask(task)) return runApproxTask(task, getModel);
-  return runChunk(task);
+  // Loading a model runs its code (a module's top level, its factory): the task that loads it
+  // is under the watchdog from here. One that waits for a load another task of this thread
+  // began has not started (if that load hangs, it is not at fault).
+  const model = await getModel(task.modelId, task.model, () => markStarted(task.started));
+  // An SMC task also needs the likelihood part of the model.
+  const likelihood = task.kind === "smc" ? await getModel(task.likelihoodId, task.likelihood, () => markStarted(task.started)) : null;
+  // From here the task runs to its end without yielding.
+  markStarted(task.started);
+  switch (task.kind) {
+    case "load":
+      return load(task, model);
+    case "chunk":
+      return runChunk(task, model);
+    default:
+      // Pathfinder, ADVI and SMC tasks (approx-protocol.ts).
+      return runApproxTask(task, model, likelihood);
+  }
 }
 
-async function runChunk(task: ChunkTask): Promise<ChunkResult> {
-  const model = await getModel(task.modelId, task.model);
-  // From here the chunk runs to its end without yielding: tell the pool's watchdog that it
-  // runs, and where.
+function load(task: LoadTask, model: LogDensity): ModelDescription {
+  const description = describeModel(model, task.inits, task.initOptions);
+  if (task.started !== undefined) task.started[TASK_CELL.ENDED] = Date.now();
+  return description;
+}
+
+function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   const started = task.started;
-  if (started !== undefined) {
-    started[1] = threadId;
-    started[0] = Date.now();
-  }
   const t0 = performance.now();
   let state: ChainState;
   if (task.state === null) {
@@ -94,7 +123,8 @@ async function runChunk(task: ChunkTask): Promise<ChunkResult> {
   } else {
     state = task.state;
   }
-  if (task.metric !== null) state = setMetricAtWindowEnd(model, state, task.metric);
+  if (task.metric !== null) state = applyWindowUpdate(model, state, task.metric, task.settings);
+  checkGradientLength(model, state.position);
 
   const width = model.names.length;
   const start = state.iteration;
@@ -112,6 +142,10 @@ async function runChunk(task: ChunkTask): Promise<ChunkResult> {
   const { values, lp, stepSize, treeDepth, nLeapfrog, divergent, energy, acceptStat } = t;
   let j = offset;
   let divergences = 0;
+  // Progress for the main thread (kept if the chunk then fails for good).
+  const written = started ?? new Float64Array(TASK_CELL.LENGTH);
+  written[TASK_CELL.GRADIENTS] = state.gradientEvaluations;
+  written[TASK_CELL.WRITTEN] = 0;
   const onDraw = (d: DrawInfo): void => {
     model.constrainFlat(d.position, out);
     for (let k = 0; k < width; k++) values[k * cap + j] = out[k]!;
@@ -129,14 +163,16 @@ async function runChunk(task: ChunkTask): Promise<ChunkResult> {
     energy[j] = s.energy;
     acceptStat[j] = s.acceptStat;
     j++;
+    written[TASK_CELL.WRITTEN] = j - offset;
   };
   const withFaults = (d: DrawInfo): void => {
-    onDraw(d);
+    // The iteration fails before its draw is recorded, as one whose model code fails would.
     for (const f of faults) if (f.atIteration === d.iteration) injectFault(f);
+    onDraw(d);
   };
   const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults);
   // Stopped early at a window end: only the draws made count.
   const seconds = (performance.now() - t0) / 1000;
-  if (started !== undefined) started[2] = Date.now();
+  if (started !== undefined) started[TASK_CELL.ENDED] = Date.now();
   return { state: r.state, start, count: j - offset, warmup, divergences, seconds };
 }

@@ -1,21 +1,21 @@
 /**
- * `npm run bench:init`: the warmup `sample(model, { init: "pathfinder" })` saves, on every
- * posterior of test/posteriordb. Each posterior, each seed, four early-stop runs (4 chains,
- * stop at R-hat < 1.01 and bulk/tail ESS >= 400, checked every 100 draws, at most
- * `--max-draws` draws per chain; each reference's own adapt_delta and max_treedepth), in this
- * order, on one shared 2-thread pool:
- *   random-1000      the default: Stan's random inits, identity metric, 1000 warmup;
- *   pathfinder       init: "pathfinder" with its defaults (warmup PATHFINDER_WARMUP);
- *   random-short     random inits with the same short warmup and windows (the control:
- *                    what the shorter warmup alone does);
- *   pathfinder-1000  Pathfinder's inits and metric with Stan's 1000-iteration warmup.
+ * `npm run bench:init`: what `sample(model, { init: "pathfinder" })` saves on top of `sample`'s
+ * default adaptation (low-rank metric, nutpie's schedule, pooled, adaptive warmup length: D71),
+ * on the posteriors of test/posteriordb. Each posterior, each seed, two early-stop runs (4
+ * chains, stop at R-hat < 1.01 and bulk/tail ESS >= 400, checked every 100 draws, at most
+ * `--max-draws` draws per chain; each reference's own adapt_delta and max_treedepth), one after
+ * the other on one shared 2-thread pool:
+ *   default      `sample`'s default adaptation from Stan's random inits (`init: "random"`);
+ *   pathfinder   the same with `init: "pathfinder"` (Pathfinder's draws as inits, its covariance
+ *                in the low-rank form as the initial metric).
  * Cost to the answer = NUTS gradients (warmup included, draws kept) + Pathfinder's gradients
  * and log-density evaluations (counted as gradients: an upper bound on their cost). A run
  * that does not reach the target counts as not reached. The pass rule (test/validate/pass-rule.ts)
- * is applied to every run. Prints a table per run and a summary; writes bench/INIT.md.
+ * is applied to every run. Prints a line per run and a summary; writes bench/INIT.md.
  *
  * Each run is appended to bench/stan/out/init-runs.jsonl; `--resume` keeps the runs there (same
- * seeds and settings) and makes only the missing ones.
+ * seeds and settings) and makes only the missing ones. Posteriors are done one at a time, all
+ * seeds each, so that a run cut short leaves whole posteriors.
  *
  *   node dist/bench/init-pathfinder.js [--only a,b] [--seeds 1,2] [--max-draws 5000] [--out bench/INIT.md] [--resume]
  */
@@ -24,7 +24,6 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sample } from "../src/api/sample.js";
 import { createWorkerPool } from "../src/api/worker-pool.js";
-import { PATHFINDER_WARMUP, PATHFINDER_WINDOWS } from "../src/api/pathfinder-init.js";
 import { loadPosterior, posteriordbModels } from "../test/posteriordb/models.js";
 import { checkAgainstReference } from "../test/validate/pass-rule.js";
 import { projectRoot } from "./paths.js";
@@ -39,12 +38,13 @@ const { values: args } = parseArgs({
   },
 });
 const RUNS = join(projectRoot(), "bench", "stan", "out", "init-runs.jsonl");
-const names = Object.keys(posteriordbModels).filter((n) => args.only === undefined || args.only.split(",").includes(n));
+// In the order given by --only (slow posteriors can go last), else posteriordb's.
+const names = args.only === undefined ? Object.keys(posteriordbModels) : args.only.split(",").filter((n) => n in posteriordbModels);
 const seeds = args.seeds!.split(",").map(Number);
 const maxDraws = Number(args["max-draws"]);
 
-type Config = "random-1000" | "pathfinder" | "random-short" | "pathfinder-1000";
-const CONFIGS: readonly Config[] = ["random-1000", "pathfinder", "random-short", "pathfinder-1000"];
+type Config = "default" | "pathfinder";
+const CONFIGS: readonly Config[] = ["default", "pathfinder"];
 
 interface Record {
   readonly name: string;
@@ -55,6 +55,8 @@ interface Record {
   readonly nuts: number;
   readonly pathfinder: number;
   readonly draws: number;
+  /** Warmup iterations the run made (adaptive length). */
+  readonly warmup?: number;
   readonly passed: boolean;
   readonly paretoK: number;
   readonly seconds: number;
@@ -72,21 +74,14 @@ const records: Record[] = existsSync(RUNS)
       .map((l) => JSON.parse(l) as Record)
       .filter((r) => names.includes(r.name) && seeds.includes(r.seed))
   : [];
-for (const seed of seeds) {
-  for (const name of names) {
+for (const name of names) {
+  for (const seed of seeds) {
     const { model, reference } = loadPosterior(name);
     const control = (reference.reference_method as { method_arguments?: { control?: { adapt_delta?: number; max_treedepth?: number } } }).method_arguments?.control;
     const base = { chains: 4, seed, pool, earlyStop: true, draws: maxDraws, targetAccept: control?.adapt_delta ?? 0.8, maxTreeDepth: control?.max_treedepth ?? 10 };
     for (const config of CONFIGS) {
       if (records.some((r) => r.name === name && r.seed === seed && r.config === config)) continue;
-      const options =
-        config === "random-1000"
-          ? base
-          : config === "pathfinder"
-            ? { ...base, init: "pathfinder" as const }
-            : config === "random-short"
-              ? { ...base, warmup: PATHFINDER_WARMUP, sampler: { windows: PATHFINDER_WINDOWS } }
-              : { ...base, init: "pathfinder" as const, warmup: 1000, sampler: { windows: { initBuffer: 75, baseWindow: 25, termBuffer: 50 } } };
+      const options = config === "default" ? { ...base, init: "random" as const } : { ...base, init: "pathfinder" as const };
       const t0 = performance.now();
       const run = sample(model, options);
       let pf = 0;
@@ -110,6 +105,7 @@ for (const seed of seeds) {
         nuts: p.gradientEvaluations,
         pathfinder: pf,
         draws: p.numDraws,
+        warmup: p.numWarmup,
         passed: check.passed,
         paretoK,
         seconds,
@@ -132,38 +128,42 @@ const median = (xs: number[]) => {
 };
 const fmt = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "not reached");
 const lines: string[] = [
-  "# Warmup saved by `init: \"pathfinder\"`",
+  "# Warmup saved by `init: \"pathfinder\"` on top of the default adaptation",
   "",
   `Generated by \`npm run bench:init\` (bench/init-pathfinder.ts), seeds ${seeds.join(", ")}, at most ${maxDraws} draws per chain, ${new Date().toISOString()}.`,
-  `Cost to the answer (R-hat < 1.01, bulk and tail ESS >= 400, 4 chains) in gradients, warmup included; Pathfinder's gradients and log densities counted as gradients. Saved = 1 - pathfinder / random-1000. Short warmup: ${PATHFINDER_WARMUP} iterations, windows ${JSON.stringify(PATHFINDER_WINDOWS)}.`,
+  "Both configurations use `sample`'s default adaptation (low-rank metric, nutpie's schedule, pooled, adaptive warmup length, D71); `default` starts from Stan's random inits, `pathfinder` from Pathfinder's draws with its covariance as the initial low-rank metric.",
+  "Cost to the answer (R-hat < 1.01, bulk and tail ESS >= 400, 4 chains) in gradients, warmup included (medians over the seeds); Pathfinder's gradients and log densities counted as gradients. Saved = 1 - pathfinder / default.",
   "",
-  "| posterior | random-1000 | pathfinder (of which Pathfinder) | saved | random-short | pathfinder-1000 | Pareto k | pass rule (r1000 / pf / r-short / pf-1000) |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| posterior | default | pathfinder (of which Pathfinder) | saved | warmup iterations (default / pathfinder) | Pareto k | pass rule (default / pathfinder) |",
+  "| --- | --- | --- | --- | --- | --- | --- |",
 ];
 const ratios: number[] = [];
 let helps = 0;
 let hurts = 0;
-for (const name of names) {
+const done = names.filter((name) => CONFIGS.every((c) => records.some((r) => r.name === name && r.config === c)));
+for (const name of done) {
   const at = (c: Config) => records.filter((r) => r.name === name && r.config === c);
   const med = (c: Config) => median(at(c).map(cost));
   const pf = at("pathfinder");
-  const saved = 1 - med("pathfinder") / med("random-1000");
-  if (Number.isFinite(saved)) ratios.push(med("pathfinder") / med("random-1000"));
+  const saved = 1 - med("pathfinder") / med("default");
+  if (Number.isFinite(saved)) ratios.push(med("pathfinder") / med("default"));
   if (saved > 0.1) helps++;
   if (!(saved > -0.1)) hurts++;
   const passes = CONFIGS.map((c) => `${at(c).filter((r) => r.passed).length}/${at(c).length}`).join(" / ");
+  const warm = CONFIGS.map((c) => fmt(median(at(c).map((r) => r.warmup ?? NaN)))).join(" / ");
   const fell = pf.some((r) => r.fallback !== null) ? " (Pathfinder failed: random inits)" : "";
   lines.push(
-    `| ${name} | ${fmt(med("random-1000"))} | ${fmt(med("pathfinder"))} (${fmt(median(pf.map((r) => r.pathfinder)))})${fell} | ${Number.isFinite(saved) ? `${(100 * saved).toFixed(0)}%` : "-"} | ${fmt(med("random-short"))} | ${fmt(med("pathfinder-1000"))} | ${median(pf.map((r) => r.paretoK)).toFixed(2)} | ${passes} |`,
+    `| ${name} | ${fmt(med("default"))} | ${fmt(med("pathfinder"))} (${fmt(median(pf.map((r) => r.pathfinder)))})${fell} | ${Number.isFinite(saved) ? `${(100 * saved).toFixed(0)}%` : "-"} | ${warm} | ${median(pf.map((r) => r.paretoK)).toFixed(2)} | ${passes} |`,
   );
 }
 const geo = Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
-const passCount = (c: Config) => records.filter((r) => r.config === c && r.passed).length;
+const passCount = (c: Config) => records.filter((r) => r.config === c && r.passed && done.includes(r.name)).length;
+const runCount = (c: Config) => records.filter((r) => r.config === c && done.includes(r.name)).length;
 lines.push(
   "",
-  `Pass rule: ${CONFIGS.map((c) => `${c} ${passCount(c)}/${records.filter((r) => r.config === c).length}`).join(", ")}.`,
+  `Pass rule: ${CONFIGS.map((c) => `${c} ${passCount(c)}/${runCount(c)}`).join(", ")}.`,
   "",
-  `init pathfinder vs random-1000: cost ratio geometric mean ${geo.toFixed(2)} over ${ratios.length} posteriors reached by both; saves > 10% on ${helps}, costs > 10% more (or misses the target) on ${hurts}.`,
+  `init pathfinder vs default: cost ratio geometric mean ${geo.toFixed(2)} over ${ratios.length} posteriors reached by both; saves > 10% on ${helps}, costs > 10% more (or misses the target) on ${hurts}.`,
 );
 writeFileSync(args.out!, lines.join("\n") + "\n");
 console.log(lines.join("\n"));

@@ -32,6 +32,11 @@
  *               one such thread alone (both JIT-warm). ceiling = 2 / contention (less if one
  *               chain is more than half the work): the speedup a runtime with no cost at all
  *               could reach here.
+ *   - views (long runs): the same 1-thread run with the terminal progress drawing (to a
+ *               terminal that discards what it gets: log-update's escapes and all, 10 frames
+ *               a second) and with a dashboard connected (serveDashboard, and a page in a
+ *               worker thread that parses every frame and acknowledges it, as a browser
+ *               does): their overhead against sampleSync is printed above the headline.
  *   HEADLINE (the last line): over the LONG runs of ALL seven models, the geometric mean of
  *   the per-model ratios: runtime overhead = geomean(1-thread wall / sampleSync wall) - 1;
  *   4-chain speedup on 2 threads = geomean(sampleSync wall / 2-thread wall). Long runs because
@@ -45,7 +50,8 @@
  *               seeds 1, 2, 3 (median), the 7 benchmark models.
  * 4. earlystop: gradients (warmup included) until bulk and tail ESS >= 400 and R-hat < 1.01
  *               (checked every 100 draws, at most 10000 draws per chain).
- * 5. streaming: throughput cost of subscribing to the streams on `simple` (long run).
+ * 5. streaming: throughput cost of subscribing to the streams on `simple` (long run, 2 threads),
+ *               the terminal progress and a connected dashboard included.
  * 6. barriers:  wall-clock cost of waiting at barriers: pooled vs per-chain warmup, and
  *               early-stop check points (a target never met) vs no early stop.
  *
@@ -57,6 +63,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { compile } from "../src/compile/index.js";
@@ -65,6 +72,9 @@ import { sample } from "../src/api/sample.js";
 import { createWorkerPool } from "../src/api/worker-pool.js";
 import type { SampleOptions } from "../src/api/sample-options.js";
 import type { Posterior } from "../src/api/posterior.js";
+import type { SampleRun } from "../src/api/sample.js";
+import { serveDashboard, type Dashboard } from "../src/view/dashboard/server.js";
+import { showProgress } from "../src/view/progress/terminal.js";
 import { BENCHMARK_NAMES, benchmarkModel, type BenchmarkName } from "./models/index.js";
 
 const args = process.argv.slice(2);
@@ -74,6 +84,7 @@ const flagValue = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const reps = Number(flagValue("--reps") ?? (quick ? 1 : 5));
+const noViews = args.includes("--no-views");
 const modelFilter = flagValue("--models")?.split(",");
 const sections = args.filter((a, i) => !a.startsWith("--") && !["--reps", "--models", "--child"].includes(args[i - 1] ?? ""));
 const want = (s: string) => sections.length === 0 || sections.includes(s);
@@ -126,23 +137,37 @@ function machineBusySeconds(): number {
   }
 }
 
+/** CPU seconds of this process's main thread so far (Linux /proc; NaN elsewhere). */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return NaN;
+  }
+}
+
 interface Timing {
   readonly wall: number;
   /** CPU seconds of this process (main thread and workers). */
   readonly cpu: number;
+  /** CPU seconds of the main thread alone (where subscribers, the display and the dashboard run). */
+  readonly mainCpu: number;
   /** CPU seconds other processes used meanwhile (this machine may be shared). */
   readonly foreign: number;
 }
 
 async function measure(f: () => Promise<unknown> | unknown): Promise<Timing> {
   const c = process.cpuUsage();
+  const m = mainThreadCpuSeconds();
   const b = machineBusySeconds();
   const t = performance.now();
   await f();
   const wall = (performance.now() - t) / 1000;
   const d = process.cpuUsage(c);
   const cpu = (d.user + d.system) / 1e6;
-  return { wall, cpu, foreign: Math.max(0, machineBusySeconds() - b - cpu) };
+  return { wall, cpu, mainCpu: mainThreadCpuSeconds() - m, foreign: Math.max(0, machineBusySeconds() - b - cpu) };
 }
 
 const busy = (ts: readonly Timing[]) => ts.some((t) => t.foreign > 0.1 * t.wall);
@@ -165,6 +190,8 @@ interface RunsJob {
   readonly draws: number;
   readonly reps: number;
   readonly contention: boolean;
+  /** Also time the 1-thread run with the terminal progress and with a dashboard connected. */
+  readonly views: boolean;
 }
 
 interface StartupJob {
@@ -189,6 +216,9 @@ interface RunsResult {
   readonly two: Timing[];
   /** The default: a pool of the run's own, started and ended with the run. */
   readonly fresh: Timing[];
+  /** 1 thread (warm pool) with the terminal progress drawing, and with a dashboard connected. */
+  readonly progress: Timing[];
+  readonly dashboard: Timing[];
   /** Per-chain seconds of sampleSync (median over repeats). */
   readonly chainSeconds: number[];
   /** sampleSync of chains 0-1 on one thread alone / on two threads at once (the slower), seconds. */
@@ -250,6 +280,59 @@ async function threadsAtOnce(n: number, model: BenchmarkName, draws: number): Pr
   return Math.max(...times);
 }
 
+// ---- views: terminal progress and a connected dashboard --------------------------------
+
+/** A terminal that discards what it is sent (the progress draws as on a real one: escapes, 10 frames a second). */
+function nullTerminal(): NodeJS.WriteStream {
+  const w = new Writable({ write: (_chunk, _enc, cb) => cb() }) as unknown as NodeJS.WriteStream;
+  Object.assign(w, { isTTY: true, columns: 120, rows: 40 });
+  return w;
+}
+
+/** The dashboard's page: a thread of its own (bench/dashboard-page.ts), started once per process. */
+let pageThread: Worker | null = null;
+
+type ViewMode = "progress" | "dashboard";
+
+/** Attaches a view to a run; resolves once it is attached (a dashboard: its page connected); the returned function ends it. */
+async function attachView(run: SampleRun, mode: ViewMode): Promise<() => Promise<void>> {
+  if (mode === "progress") {
+    const p = showProgress(run, { stream: nullTerminal(), mode: "tty", title: "bench" });
+    return async () => {
+      await p.done;
+    };
+  }
+  const d: Dashboard = await serveDashboard(run, { log: null });
+  const page = (pageThread ??= new Worker(fileURLToPath(new URL("./dashboard-page.js", import.meta.url))));
+  page.unref();
+  page.postMessage({ url: d.url });
+  return async () => {
+    page.postMessage("done");
+    const frames = (await new Promise((r) => page.once("message", r))) as number;
+    if (frames < 1) throw new Error("the dashboard's page got no frame");
+    await d.close();
+  };
+}
+
+/** A timed run with a view attached (attaching is not timed: the run starts on the next turn of the event loop, a dashboard's page connects after). */
+async function measureWithView(start: () => SampleRun, mode: ViewMode): Promise<Timing> {
+  let end: () => Promise<void> = async () => undefined;
+  const t = await measure(async () => {
+    const run = start();
+    if (mode === "progress") end = await attachView(run, mode);
+    else {
+      // The run must not wait for the page: it starts at once, the page joins as soon as it can.
+      const attached = attachView(run, mode);
+      await run.result;
+      end = await attached;
+      return;
+    }
+    await run.result;
+  });
+  await end();
+  return t;
+}
+
 async function runsJob(job: RunsJob): Promise<RunsResult> {
   const d = compile(benchmarkModel(job.model));
   const opts = { chains: 4, warmup: 1000, draws: job.draws, seed: 1 } as const;
@@ -261,9 +344,9 @@ async function runsJob(job: RunsJob): Promise<RunsResult> {
   await sample(d, { ...warm, threads: 2 }).result;
   await sample(d, { ...warm, pool: pools.one }).result;
   await sample(d, { ...warm, pool: pools.two }).result;
-  const r: RunsResult = { sync: [], one: [], two: [], fresh: [], chainSeconds: [], alone: [], together: [] };
+  const r: RunsResult = { sync: [], one: [], two: [], fresh: [], progress: [], dashboard: [], chainSeconds: [], alone: [], together: [] };
   const perChain: number[][] = [[], [], [], []];
-  const modes = ["sync", "one", "two", "fresh"] as const;
+  const modes = job.views ? (["sync", "one", "two", "fresh", "progress", "dashboard"] as const) : (["sync", "one", "two", "fresh"] as const);
   for (let rep = 0; rep < job.reps; rep++) {
     for (let m = 0; m < modes.length; m++) {
       const mode = modes[(m + rep) % modes.length]!;
@@ -273,6 +356,8 @@ async function runsJob(job: RunsJob): Promise<RunsResult> {
         post!.chains.forEach((c, i) => perChain[i]!.push(c.warmupSeconds + c.samplingSeconds));
       } else if (mode === "fresh") {
         r.fresh.push(await measure(() => sample(d, { ...opts, ...same, threads: 2 }).result));
+      } else if (mode === "progress" || mode === "dashboard") {
+        r[mode].push(await measureWithView(() => sample(d, { ...opts, ...same, pool: pools.one }), mode));
       } else {
         r[mode].push(await measure(() => sample(d, { ...opts, ...same, pool: pools[mode] }).result));
       }
@@ -344,16 +429,21 @@ async function startup(): Promise<void> {
 
 interface Headline {
   overhead: number[];
+  /** The same 1-thread runs with the terminal progress, and with a dashboard connected. */
+  progress: number[];
+  dashboard: number[];
   speedup: number[];
   /** The same with the default pool per run (start-up paid in every run). */
   speedupFresh: number[];
 }
-const headline: Headline = { overhead: [], speedup: [], speedupFresh: [] };
+const headline: Headline = { overhead: [], progress: [], dashboard: [], speedup: [], speedupFresh: [] };
 
 /** Median over repeats of a / b within each repeat. */
 function pairedRatio(a: readonly Timing[], b: readonly Timing[]): number {
   return median(a.map((x, i) => x.wall / b[i]!.wall));
 }
+
+const viewRows: string[] = [];
 
 async function overheadAndSpeedup(): Promise<void> {
   for (const long of [false, true]) {
@@ -375,7 +465,7 @@ async function overheadAndSpeedup(): Promise<void> {
     console.log("| --- | --- | --- | --- | --- | --- | --- |" + (long ? " --- | --- |" : "") + " --- | --- | --- |");
     for (const name of models) {
       const draws = long ? (quick ? Math.round(LONG_DRAWS[name] / 4) : LONG_DRAWS[name]) : 1000;
-      const r = inChild<RunsResult>({ kind: "runs", model: name, draws, reps, contention: long });
+      const r = inChild<RunsResult>({ kind: "runs", model: name, draws, reps, contention: long, views: long && !noViews });
       const w = (ts: Timing[]) => median(ts.map((t) => t.wall));
       const range = (ts: Timing[]) => `${fmt(w(ts), 3)} (${fmt(Math.min(...ts.map((t) => t.wall)), 2)}-${fmt(Math.max(...ts.map((t) => t.wall)), 2)})`;
       const overhead = pairedRatio(r.one, r.sync);
@@ -392,10 +482,21 @@ async function overheadAndSpeedup(): Promise<void> {
           ` ${range(r.fresh)} | ${fmt(speedupFresh)}x | ${cpu} |`,
       );
       if (long) {
+        if (r.progress.length > 0) {
+          headline.progress.push(pairedRatio(r.progress, r.sync));
+          headline.dashboard.push(pairedRatio(r.dashboard, r.sync));
+          viewRows.push(`| ${name}${flag([...r.sync, ...r.one, ...r.progress, ...r.dashboard])} | ${range(r.one)} | ${pct(overhead - 1)} | ${range(r.progress)} | ${pct(pairedRatio(r.progress, r.sync) - 1)} | ${range(r.dashboard)} | ${pct(pairedRatio(r.dashboard, r.sync) - 1)} |`);
+        }
         headline.overhead.push(overhead);
         headline.speedup.push(speedup);
         headline.speedupFresh.push(speedupFresh);
       }
+    }
+    if (long && viewRows.length > 0) {
+      console.log("\n## The same long runs on 1 thread with a view: the terminal progress drawing (10 frames a second), a dashboard connected (a page parsing and acknowledging every frame)\n");
+      console.log("| model | 1 thread s | overhead | with progress s | overhead | with a dashboard s | overhead |");
+      console.log("| --- | --- | --- | --- | --- | --- | --- |");
+      for (const row of viewRows) console.log(row);
     }
     if (long && headline.overhead.length > 0) {
       console.log(
@@ -460,7 +561,7 @@ async function earlyStop(): Promise<void> {
   }
 }
 
-const STREAM_MODES = ["none", "batches$ quantity(k)", "batches$ values", "draws$"] as const;
+const STREAM_MODES = ["none", "batches$ quantity(k)", "batches$ values", "draws$", "progress", "dashboard"] as const;
 type StreamMode = (typeof STREAM_MODES)[number];
 
 /** The streaming runs, in a fresh process: every mode once to warm the JIT, then `reps` rounds, modes interleaved. */
@@ -470,7 +571,8 @@ async function streamingJob(job: StreamingJob): Promise<Record<StreamMode, Timin
   const pool = createWorkerPool({ threads: 2 });
   const opts: SampleOptions = { chains: 4, warmup: 1000, draws: job.draws, seed: 1, pool };
   let sink = 0;
-  const once = (mode: StreamMode, o: SampleOptions) => {
+  const once = (mode: StreamMode, o: SampleOptions): Promise<unknown> => {
+    if (mode === "progress" || mode === "dashboard") return measureWithView(() => sample(d, o), mode);
     const run = sample(d, o);
     if (mode === "batches$ quantity(k)") run.batches$.subscribe((b) => (sink += b.quantity(0)[0]! + b.lp[0]! + b.count));
     if (mode === "batches$ values") run.batches$.subscribe((b) => (sink += b.values[0]! + b.lp[0]! + b.count));
@@ -482,7 +584,7 @@ async function streamingJob(job: StreamingJob): Promise<Record<StreamMode, Timin
   for (let r = 0; r < job.reps; r++) {
     for (let m = 0; m < STREAM_MODES.length; m++) {
       const mode = STREAM_MODES[(m + r) % STREAM_MODES.length]!;
-      times[mode].push(await measure(() => once(mode, opts)));
+      times[mode].push(mode === "progress" || mode === "dashboard" ? ((await once(mode, opts)) as Timing) : await measure(() => once(mode, opts)));
     }
   }
   if (sink === 42) console.error("");
@@ -498,18 +600,20 @@ async function streaming(): Promise<void> {
     `\n## Streaming cost on ${name}: 4 x (1000 + ${draws}) draws, a warm shared pool of 2 threads (${n} repeats, modes interleaved, a fresh process; costs are medians of the ratios within a repeat)\n`,
   );
   console.log(
-    "batches$ quantity(k): a subscriber that reads each batch through its zero-copy views (`quantity(k)`, statistics); batches$ values: one that reads each batch's `values` (a draw-major copy, made on first read); draws$: one that reads every draw's values and statistics (three objects per draw).\n",
+    "batches$ quantity(k): a subscriber that reads each batch through its zero-copy views (`quantity(k)`, statistics); batches$ values: one that reads each batch's `values` (a draw-major copy, made on first read); draws$: one that reads every draw's values and statistics (three objects per draw); progress: the terminal progress drawing (10 frames a second, to a terminal that discards them); dashboard: serveDashboard with a page (a worker thread) parsing and acknowledging every frame.\n",
   );
   const times = inChild<Record<StreamMode, Timing[]>>({ kind: "streaming", model: name, draws, reps: n });
   const total = 4 * (1000 + draws);
-  console.log("| subscribers | wall s | draws/s | wall cost vs none | CPU s (all threads) | CPU cost vs none |");
-  console.log("| --- | --- | --- | --- | --- | --- |");
+  console.log("| subscribers | wall s | draws/s | wall cost vs none | CPU s (all threads) | CPU cost vs none | main thread CPU s | main thread ns per draw, above none |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const mode of STREAM_MODES) {
     const w = median(times[mode].map((t) => t.wall));
     const c = median(times[mode].map((t) => t.cpu));
     const wallCost = median(times[mode].map((t, i) => t.wall / times.none[i]!.wall)) - 1;
     const cpuCost = median(times[mode].map((t, i) => t.cpu / times.none[i]!.cpu)) - 1;
-    console.log(`| ${mode}${flag(times[mode])} | ${fmt(w, 3)} | ${fmt(total / w, 0)} | ${pct(wallCost)} | ${fmt(c, 3)} | ${pct(cpuCost)} |`);
+    const main = median(times[mode].map((t) => t.mainCpu));
+    const perDraw = (1e9 * (main - median(times.none.map((t) => t.mainCpu)))) / total;
+    console.log(`| ${mode}${flag(times[mode])} | ${fmt(w, 3)} | ${fmt(total / w, 0)} | ${pct(wallCost)} | ${fmt(c, 3)} | ${pct(cpuCost)} | ${fmt(main, 3)} | ${fmt(perDraw, 1)} |`);
   }
 }
 
@@ -543,11 +647,16 @@ async function main(): Promise<void> {
   if (foreignNoted > 0) console.log(`\n* ${foreignNoted} row(s) were timed while other processes (or kernel threads) used more than 10% of a core.`);
   const o = headline.overhead.length > 0 ? `${fmt(100 * (geomean(headline.overhead) - 1), 1)}%` : "n/a";
   const s = headline.speedup.length > 0 ? `${fmt(geomean(headline.speedup))}x` : "n/a";
+  if (headline.progress.length > 0) {
+    const v = (xs: number[]) => `${fmt(100 * (geomean(xs) - 1), 1)}%`;
+    console.log(`\nruntime overhead with terminal progress: ${v(headline.progress)} ; with a dashboard connected: ${v(headline.dashboard)} ; without: ${o} (same repeats)`);
+  }
   console.log(`\nruntime overhead: ${o} ; 4-chain speedup on 2 threads: ${s}`);
 }
 
 if (!isMainThread && (workerData as ContentionData | null)?.contention === true) {
   contentionThread(workerData as ContentionData);
+
 } else if (args[0] === "--child") {
   const job = JSON.parse(args[1]!) as Job;
   const result = job.kind === "runs" ? await runsJob(job) : job.kind === "startup" ? await startupJob(job) : await streamingJob(job);

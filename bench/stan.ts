@@ -39,6 +39,7 @@ import { essBulk, essTail, rhat } from "../src/diagnostics/index.js";
 import { writeStanCsv } from "../src/io/index.js";
 import { BENCHMARK_NAMES, benchmarkModel, type BenchmarkName } from "./models/index.js";
 import { projectRoot } from "./paths.js";
+import { probeStan as probeRstan, runRstan, type StanOutput } from "./stan-runner.js";
 
 // ---- options ---------------------------------------------------------------------------
 
@@ -266,47 +267,19 @@ async function runOurs(model: BenchmarkName, seed: number, early: boolean): Prom
 
 // ---- Stan ------------------------------------------------------------------------------
 
-interface StanOutput {
-  readonly versions: { readonly R: string; readonly rstan: string; readonly StanHeaders: string };
-  readonly compile: { readonly seconds: number; readonly cached: boolean; readonly load_seconds: number; readonly compiled_at: string };
-  readonly wall_seconds: number;
-  readonly chains: readonly {
-    readonly warmup_seconds: number;
-    readonly sampling_seconds: number;
-    readonly n_leapfrog_warmup: number[];
-    readonly n_leapfrog: number[];
-    readonly divergent: number[];
-    readonly stepsize: number;
-    readonly draws: Record<string, (number | null)[]>;
-  }[];
-}
-
 /** Why Stan cannot run here, or null when it can. */
 function probeStan(): string | null {
   if (NO_STAN) return "--no-stan given";
-  const r = spawnSync("Rscript", ["-e", 'for (p in c("rstan", "jsonlite", "digest", "posterior")) if (!requireNamespace(p, quietly = TRUE)) { cat(p); quit(status = 3) }'], {
-    encoding: "utf8",
-  });
-  if (r.error !== undefined) return (r.error as NodeJS.ErrnoException).code === "ENOENT" ? "Rscript not found on PATH" : `Rscript failed to start: ${r.error.message}`;
-  if (r.status === 3) return `R package ${r.stdout.trim()} is not installed (needs rstan, jsonlite, digest, posterior)`;
-  if (r.status !== 0) return `Rscript exited with status ${r.status}: ${r.stderr.trim().slice(-300)}`;
-  return null;
+  return probeRstan();
 }
 
 let stanVersions: StanOutput["versions"] | null = null;
 let stanCompiles: Record<string, { seconds: number; at: string; coldInThisRun: boolean }> = {};
 
 function runStan(model: BenchmarkName, seed: number, recompile: boolean, names: readonly string[]): { record: RunRecord | null; error: string | null } {
-  mkdirSync(join(WORK, "stan"), { recursive: true });
-  const out = join(WORK, "stan", `${model}-${seed}.json`);
-  rmSync(out, { force: true });
-  const r = spawnSync("Rscript", [join("bench", "stan", "run-stan.R"), model, String(seed), out, ...(recompile ? ["--recompile"] : [])], {
-    cwd: ROOT,
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-  });
-  if (r.status !== 0 || !existsSync(out)) return { record: null, error: `rstan run failed (status ${r.status}): ${(r.stderr ?? "").trim().slice(-500)}` };
-  const s = JSON.parse(readFileSync(out, "utf8")) as StanOutput;
+  const run = runRstan(model, seed, join(WORK, "stan"), { recompile });
+  if (run.output === null) return { record: null, error: run.error };
+  const s = run.output;
   stanVersions = s.versions;
   if (!s.compile.cached || stanCompiles[model] === undefined) {
     stanCompiles[model] = { seconds: s.compile.seconds, at: s.compile.compiled_at, coldInThisRun: !s.compile.cached };

@@ -20,7 +20,8 @@ const regression = model("regression", (m) => {
   m.observe("y", dist.normal(m.data("x", x).mul(b).add(a), sigma), y);
 });
 
-const options = { chains: 4, warmup: 500, draws: 1000, seed: 7, threads: 2 } as const;
+// This example prints the run's events itself, so the terminal progress (which shows them too) is off.
+const options = { chains: 4, warmup: 500, draws: 1000, seed: 7, threads: 2, progress: false } as const;
 const clean = await sample(regression, options).result;
 
 const run = sample(regression, {

@@ -5,8 +5,11 @@ Usage (from the repository root):
 
     python3 scripts/gen-distribution-reference.py            # writes the fixture
     python3 scripts/gen-distribution-reference.py --report   # also prints every replacement
+    python3 scripts/gen-distribution-reference.py --cdf      # only cdf-reference.json
+    python3 scripts/gen-distribution-reference.py --cdf --resume   # keep what an interrupted run wrote
 
-Output: test/fixtures/distributions-reference.json
+Output: test/fixtures/distributions-reference.json (log densities) and
+test/fixtures/cdf-reference.json (log CDFs / CCDFs and their gradients).
 
 Conventions are Stan's (parameter names and meanings, see
 test/fixtures/distributions-README.md).  Every logp is the full normalised
@@ -41,6 +44,24 @@ How each value is obtained
   float64 implementation can be expected to meet a 1e-10 relative tolerance
   there.  Dropped cases are counted on stderr.
 
+Log CDF / log CCDF values (cdf-reference.json)
+----------------------------------------------
+* For every case of the same grids (they reach far into the tails), the exact
+  log CDF and log CCDF from mpmath at 50 digits (``CDF`` below: closed forms,
+  mpmath.ncdf / erf / erfc / gammainc / betainc, every complement written as
+  its own lower integral so that nothing cancels: a Poisson CCDF is
+  P(k + 1, lambda), a beta CCDF I_{1-x}(b, a)).  scipy's logcdf / logsf
+  (where it has them) are compared and the worst disagreement printed, for
+  information: scipy underflows in the far tails that mpmath reaches.
+* A value that is exactly 0, infinite, or ill-conditioned (COND: the relative
+  condition number with respect to x and the location, from the density,
+  above MAX_COND) is written as null and not tested.
+* Every CDF_GRAD_EVERY-th case also carries the exact gradient of both with
+  respect to every continuous argument (and x for continuous distributions):
+  with respect to x, and the location and scale of symmetric families, from
+  the density (+-pdf / probability); other arguments by mpmath.diff at 50
+  digits.  A log probability closer to 0 than 1/2 is log1p(-complement).
+
 There is no randomness except a fixed-seed numpy Generator used to pick a few
 vectors for the multivariate distributions, so the output is deterministic.
 """
@@ -68,6 +89,8 @@ MAX_COND = 1e5       # drop cases whose float64 evaluation is unavoidably ill-co
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures",
                    "distributions-reference.json")
+CDF_OUT = os.path.join(os.path.dirname(OUT), "cdf-reference.json")
+CDF_GRAD_EVERY = 7
 
 LOG2PI = mpmath.log(2 * mpmath.pi)
 LOGPI = mpmath.log(mpmath.pi)
@@ -295,6 +318,344 @@ def mp_dirichlet(p, x):
     xs = [M(v) for v in x]
     t = [lgam(sum(a))] + [-lgam(v) for v in a] + [(ai - 1) * mpmath.log(xi) for ai, xi in zip(a, xs)]
     return sum(t), t
+
+
+# --------------------------------------------------------------------------
+# Exact (mpmath) log CDF and log CCDF: each returns (cdf, ccdf) as mpf
+# probabilities (no logs yet), computed without cancellation.
+# --------------------------------------------------------------------------
+
+def reg_beta(a, b, x):
+    """I_x(a, b) as the lower integral (no cancellation)."""
+    if x <= 0:
+        return M(0)
+    if x >= 1:
+        return M(1)
+    return mpmath.betainc(a, b, 0, x, regularized=True)
+
+
+def lower_gamma(a, y):
+    return mpmath.gammainc(a, 0, y, regularized=True)
+
+
+def upper_gamma(a, y):
+    return mpmath.gammainc(a, y, mpmath.inf, regularized=True)
+
+
+def cdf_normal(p, x):
+    z = (M(x) - M(p["mu"])) / M(p["sigma"])
+    return mpmath.ncdf(z), mpmath.ncdf(-z)
+
+
+def cdf_half_normal(p, x):
+    z = M(x) / M(p["sigma"]) / mpmath.sqrt(2)
+    return mpmath.erf(z), mpmath.erfc(z)
+
+
+def cauchy_lower(z):
+    # 1/2 + atan(z)/pi, and for z < 0 the equal atan(-1/z)/pi (no cancellation)
+    return mpmath.atan(-1 / z) / mpmath.pi if z < 0 else M(1) / 2 + mpmath.atan(z) / mpmath.pi
+
+
+def cdf_cauchy(p, x):
+    z = (M(x) - M(p["mu"])) / M(p["sigma"])
+    return cauchy_lower(z), cauchy_lower(-z)
+
+
+def cdf_half_cauchy(p, x):
+    z = M(x) / M(p["sigma"])
+    return 2 * mpmath.atan(z) / mpmath.pi, 2 * mpmath.atan(1 / z) / mpmath.pi if z > 0 else M(1)
+
+
+def t_lower(t, nu):
+    # P(T <= t) = I_{nu/(nu+t^2)}(nu/2, 1/2) / 2 for t <= 0
+    if t <= 0:
+        return reg_beta(nu / 2, M(1) / 2, nu / (nu + t * t)) / 2
+    return M(1) / 2 + reg_beta(M(1) / 2, nu / 2, t * t / (nu + t * t)) / 2
+
+
+def cdf_student_t(p, x):
+    nu = M(p["nu"])
+    t = (M(x) - M(p["mu"])) / M(p["sigma"])
+    return t_lower(t, nu), t_lower(-t, nu)
+
+
+def cdf_half_student_t(p, x):
+    nu = M(p["nu"])
+    t = M(x) / M(p["sigma"])
+    return reg_beta(M(1) / 2, nu / 2, t * t / (nu + t * t)), reg_beta(nu / 2, M(1) / 2, nu / (nu + t * t))
+
+
+def cdf_exponential(p, x):
+    y = M(p["lambda"]) * M(x)
+    return -mpmath.expm1(-y), mpmath.exp(-y)
+
+
+def cdf_gamma(p, x):
+    y = M(p["beta"]) * M(x)
+    return lower_gamma(M(p["alpha"]), y), upper_gamma(M(p["alpha"]), y)
+
+
+def cdf_inv_gamma(p, x):
+    y = M(p["beta"]) / M(x)
+    return upper_gamma(M(p["alpha"]), y), lower_gamma(M(p["alpha"]), y)
+
+
+def cdf_beta(p, x):
+    a, b, x = M(p["alpha"]), M(p["beta"]), M(x)
+    return reg_beta(a, b, x), reg_beta(b, a, 1 - x)
+
+
+def cdf_uniform(p, x):
+    lo, hi, x = M(p["lower"]), M(p["upper"]), M(x)
+    return (x - lo) / (hi - lo), (hi - x) / (hi - lo)
+
+
+def cdf_lognormal(p, x):
+    z = (mpmath.log(M(x)) - M(p["mu"])) / M(p["sigma"])
+    return mpmath.ncdf(z), mpmath.ncdf(-z)
+
+
+def cdf_laplace(p, x):
+    z = (M(x) - M(p["mu"])) / M(p["sigma"])
+    half = lambda v: mpmath.exp(v) / 2 if v < 0 else 1 - mpmath.exp(-v) / 2
+    return half(z), half(-z)
+
+
+def cdf_weibull(p, x):
+    r = (M(x) / M(p["sigma"])) ** M(p["alpha"])
+    return -mpmath.expm1(-r), mpmath.exp(-r)
+
+
+def cdf_logistic(p, x):
+    z = (M(x) - M(p["mu"])) / M(p["sigma"])
+    return 1 / (1 + mpmath.exp(-z)), 1 / (1 + mpmath.exp(z))
+
+
+def pmf_sums(logpmf, k, lo, hi):
+    """(P(Y <= k), P(Y > k)) as sums of exact pmf values over lo..hi (hi may be None:
+    summed until the terms past the mode are negligible); no complement is formed."""
+    def total(a, b):
+        acc = M(0)
+        j = a
+        while b is None or j <= b:
+            t = mpmath.exp(logpmf(j))
+            acc += t
+            if b is None and j > k + 10 and t < acc * M(10) ** -60 and logpmf(j + 1) < logpmf(j):
+                break
+            j += 1
+        return acc
+    return total(lo, min(k, hi) if hi is not None else k), total(k + 1, hi)
+
+
+def binom_parts(n, lq, l1q, k):
+    """Binomial(n, q) CDF and CCDF at k from log q and log(1 - q) (each exact)."""
+    if k >= n:
+        return M(1), M(0)
+    if k < 0:
+        return M(0), M(1)
+    return pmf_sums(lambda j: lchoose(n, j) + j * lq + (n - j) * l1q, k, 0, n)
+
+
+def logs_of(q):
+    q = M(q)
+    return mpmath.log(q), mpmath.log1p(-q)
+
+
+def logit_logs(alpha):
+    a = M(alpha)
+    return -log1pexp(-a), -log1pexp(a)
+
+
+def cdf_bernoulli(p, x):
+    return binom_parts(1, *logs_of(p["p"]), x)
+
+
+def cdf_bernoulli_logit(p, x):
+    return binom_parts(1, *logit_logs(p["alpha"]), x)
+
+
+def cdf_binomial(p, x):
+    return binom_parts(p["n"], *logs_of(p["p"]), x)
+
+
+def cdf_binomial_logit(p, x):
+    return binom_parts(p["n"], *logit_logs(p["alpha"]), x)
+
+
+def cdf_poisson(p, x):
+    return upper_gamma(M(x) + 1, M(p["lambda"])), lower_gamma(M(x) + 1, M(p["lambda"]))
+
+
+def cdf_poisson_log(p, x):
+    lam = mpmath.exp(M(p["alpha"]))
+    return upper_gamma(M(x) + 1, lam), lower_gamma(M(x) + 1, lam)
+
+
+def cdf_neg_binomial_2(p, x):
+    mu, phi = M(p["mu"]), M(p["phi"])
+    q = mu / (mu + phi)
+
+    def lower_sum():
+        # pmf sums by the recurrence pmf(j + 1) = pmf(j) (j + phi) / (j + 1) * mu / (mu + phi)
+        # (mpmath's betainc does not converge for phi = 1e8).
+        pmf = mpmath.exp(-phi * mpmath.log1p(mu / phi))
+        acc = M(0)
+        for j in range(x + 1):
+            acc += pmf
+            pmf *= (j + phi) / (j + 1) * q
+        return acc, pmf
+
+    lower, pmf = lower_sum()
+    # pmf is now pmf(x + 1); the upper tail decays like q^j: sum it directly when that is
+    # fast, else take the complement at enough extra digits (it is then not small).
+    if -mpmath.log(q) > M(1e-3):
+        upper = M(0)
+        j = x + 1
+        while True:
+            upper += pmf
+            nxt = pmf * (j + phi) / (j + 1) * q
+            if j > x + 10 and nxt < pmf and nxt < upper * M(10) ** -60:
+                break
+            pmf = nxt
+            j += 1
+    else:
+        with mpmath.workdps(200):
+            upper = +(1 - lower_sum()[0])
+        assert upper > M(10) ** -140, (p, x)
+    return lower, upper
+
+
+CDF = {name[4:]: fn for name, fn in list(globals().items()) if name.startswith("cdf_")}
+DISCRETE = {"bernoulli", "bernoulli_logit", "binomial", "binomial_logit", "poisson", "poisson_log", "neg_binomial_2"}
+# Arguments that are integers (never differentiated).
+INTEGER_ARGS = {"n"}
+LOCATION = {"mu"}
+
+SCIPY_CDF = {
+    "normal": lambda p, x: (stats.norm.logcdf(x, p["mu"], p["sigma"]), stats.norm.logsf(x, p["mu"], p["sigma"])),
+    "gamma": lambda p, x: (stats.gamma.logcdf(x, p["alpha"], scale=1 / p["beta"]), stats.gamma.logsf(x, p["alpha"], scale=1 / p["beta"])),
+    "beta": lambda p, x: (stats.beta.logcdf(x, p["alpha"], p["beta"]), stats.beta.logsf(x, p["alpha"], p["beta"])),
+    "student_t": lambda p, x: (stats.t.logcdf(x, p["nu"], p["mu"], p["sigma"]), stats.t.logsf(x, p["nu"], p["mu"], p["sigma"])),
+    "poisson": lambda p, x: (stats.poisson.logcdf(x, p["lambda"]), stats.poisson.logsf(x, p["lambda"])),
+}
+
+
+LOCATION_SCALE = {"normal", "cauchy", "student_t", "laplace", "logistic"}
+SCALE_ONLY = {"half_normal", "half_cauchy", "half_student_t"}
+
+
+def log_prob(prob, other):
+    """log(prob), through log1p(-other) when prob > 1/2 (its complement is exact then);
+    None when it is 0 or -inf."""
+    if prob <= 0:
+        return None
+    lv = mpmath.log1p(-other) if prob > 0.5 else mpmath.log(prob)
+    return None if lv == 0 else lv
+
+
+def cdf_case(name, params, x, with_grad):
+    cdf, ccdf = CDF[name](params, x)
+    out = OrderedDict([("params", params), ("x", x)])
+    lp = None
+    if name not in DISCRETE:
+        lp, _ = MP[name](params, x)
+    for key, prob, other in (("lcdf", cdf, ccdf), ("lccdf", ccdf, cdf)):
+        lv = log_prob(prob, other)
+        if lv is not None and lp is not None:
+            loc = abs(M(params.get("mu", 0.0))) if name not in ("lognormal",) else 0
+            scale = abs(mpmath.log(M(x))) + abs(M(params["mu"])) if name == "lognormal" else abs(M(x)) + loc
+            cond = scale * mpmath.exp(lp - lv) / abs(lv)
+            if name == "lognormal":
+                cond = cond / M(params["sigma"])
+            if cond > MAX_COND:
+                lv = None
+        if lv is not None and float(lv) == 0.0:
+            lv = None  # below float64's smallest number: nothing to compare
+        out[key] = None if lv is None else float(lv)
+        # A log probability beyond 1e12 in size: its derivatives are not resolved by diff.
+        if with_grad and lv is not None and abs(lv) < 1e12:
+            grad = OrderedDict()
+            which = 0 if key == "lcdf" else 1
+            sign = 1 if key == "lcdf" else -1
+            keys = [k for k in params if k not in INTEGER_ARGS] + ([] if name in DISCRETE else ["x"])
+            for k in keys:
+                # x, location and scale from the density (exact; no numerical derivative across
+                # the branch points of the symmetric forms): d/dx = +-pdf / prob.
+                if lp is not None and k in ("x", "mu", "sigma") and (name in LOCATION_SCALE or name in SCALE_ONLY):
+                    dx = sign * mpmath.exp(lp - lv)
+                    zz = (M(x) - M(params.get("mu", 0.0))) / M(params["sigma"])
+                    grad[k] = float(dx if k == "x" else -dx if k == "mu" else -zz * dx)
+                    continue
+                if lp is not None and k == "x":
+                    grad[k] = float(sign * mpmath.exp(lp - lv))
+                    continue
+
+                def f(t, k=k):
+                    pp = dict(params)
+                    pp[k] = t
+                    pr = CDF[name](pp, x)
+                    return log_prob(pr[which], pr[1 - which])
+                at = M(params[k])
+                if at > 0:
+                    # through log(at): the steps never leave the positive half-line
+                    grad[k] = float(mpmath.diff(lambda s, f=f: f(mpmath.exp(s)), mpmath.log(at)) / at)
+                else:
+                    grad[k] = float(mpmath.diff(f, at))
+            # a derivative beyond float64's range (far tails of the logit forms) is not tested
+            grad = OrderedDict((k, v) for k, v in grad.items() if math.isfinite(v))
+            if grad:
+                out[key + "_grad"] = grad
+    return out
+
+
+def write_cdf_file(out):
+    parts = ["{\n"]
+    for i, (name, cases) in enumerate(out.items()):
+        parts.append(json.dumps(name) + ": [\n")
+        parts.append(",\n".join("  " + json.dumps(c, separators=(",", ":"), allow_nan=False) for c in cases))
+        parts.append("\n]" + ("," if i < len(out) - 1 else "") + "\n")
+    parts.append("}\n")
+    text = "".join(parts)  # all of it first: a failure never leaves half a file
+    with open(CDF_OUT, "w") as f:
+        f.write(text)
+
+
+def write_cdf_reference(grids, resume=False):
+    """Writes the file after every distribution; with resume, keeps the distributions an
+    earlier (interrupted) run already wrote."""
+    out = OrderedDict()
+    done = {}
+    if resume and os.path.exists(CDF_OUT):
+        with open(CDF_OUT) as f:
+            done = json.load(f, object_pairs_hook=OrderedDict)
+    print(f"{'cdf':24s} {'cases':>6s} {'lcdf':>6s} {'lccdf':>6s} {'grads':>6s}  worst scipy rel err", file=sys.stderr)
+    for name, cases in grids.items():
+        if name not in CDF:
+            continue
+        if name in done:
+            out[name] = done[name]
+            print(f"{name:24s} (kept from the earlier run)", file=sys.stderr)
+            continue
+        kept = []
+        worst = 0.0
+        for i, (params, x) in enumerate(cases):
+            case = cdf_case(name, params, x, i % CDF_GRAD_EVERY == 0)
+            if case["lcdf"] is None and case["lccdf"] is None:
+                continue
+            if name in SCIPY_CDF:
+                sv = SCIPY_CDF[name](params, x)
+                for key, v in zip(("lcdf", "lccdf"), sv):
+                    if case[key] is not None:
+                        rel = abs(float(v) - case[key]) / abs(case[key]) if math.isfinite(v) else math.inf
+                        worst = max(worst, rel)
+            kept.append(case)
+        out[name] = kept
+        write_cdf_file(out)
+        print(f"{name:24s} {len(kept):6d} {sum(c['lcdf'] is not None for c in kept):6d} "
+              f"{sum(c['lccdf'] is not None for c in kept):6d} {sum('lcdf_grad' in c or 'lccdf_grad' in c for c in kept):6d}"
+              + (f"  {worst:.3g}" if name in SCIPY_CDF else ""), file=sys.stderr)
+    print(f"-> {os.path.relpath(CDF_OUT)}, {os.path.getsize(CDF_OUT)} bytes", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------
@@ -570,6 +931,9 @@ def build_grids():
 def main():
     report = "--report" in sys.argv
     grids = build_grids()
+    if "--cdf" in sys.argv:
+        write_cdf_reference(grids, resume="--resume" in sys.argv)
+        return
     out = OrderedDict()
     summary = []
     np.seterr(all="ignore")
@@ -626,6 +990,7 @@ def main():
             for params, x, s, lp, rel in rep:
                 print(f"    {params} x={x}: scipy={s!r} exact={lp!r} rel={rel:.3g}", file=sys.stderr)
     print(f"total {total} cases, {os.path.getsize(OUT)} bytes -> {os.path.relpath(OUT)}", file=sys.stderr)
+    write_cdf_reference(grids, resume="--resume" in sys.argv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 # rstan 2.21's stanc knows only the pre-2.26 array syntax; posteriordb's programs use
 # `array[N] real y`. `old_array_syntax()` rewrites those declarations (`real y[N]`, `real[] y` for
 # unsized function arguments) without changing the program's meaning. Used by
-# scripts/stan-logprob.R and bench/stan/run-vb.R (run from the repository root).
+# scripts/stan-logprob.R, scripts/stan-loglik.R, bench/stan/run-stan.R and bench/stan/run-vb.R (run from
+# the repository root).
 
 old_array_syntax <- function(code) {
   # array[dims] type<constraints>[type dims] name  ->  type<...>[...] name[dims]

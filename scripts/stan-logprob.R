@@ -40,7 +40,7 @@
 suppressPackageStartupMessages(library(rstan))
 
 boost_lib <- "/usr/include"
-root <- "test/posteriordb"
+root <- Sys.getenv("STAN_LOGPROB_ROOT", "test/posteriordb")
 if (!dir.exists(root)) stop("run from the repository root (", root, " not found)")
 
 args <- commandArgs(trailingOnly = TRUE)

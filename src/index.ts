@@ -1,16 +1,11 @@
 /** Package root: the model language, the compiler, diagnostics, and (as they land) samplers. */
 export * from "./model/index.js";
 export * from "./compile/index.js";
-/** Stan CSV (CmdStan's output format): write draws for R's posterior, ArviZ, CmdStanPy; read them back. */
-export {
-  writeStanCsv,
-  formatStanCsv,
-  parseStanCsv,
-  stanCsvColumns,
-  stanFlatName,
-  type StanCsv,
-  type StanCsvOptions,
-} from "./io/index.js";
+/**
+ * Stan CSV (CmdStan's output format): write draws for R's posterior, ArviZ, CmdStanPy; read them
+ * back. InferenceData (ArviZ's groups) in netCDF-4 for `arviz.from_netcdf`.
+ */
+export * from "./io/index.js";
 export {
   rhat,
   rhatBasic,
@@ -26,19 +21,64 @@ export {
   quantile,
   summary,
   formatSummary,
+  hdi,
+  mad,
   ebfmi,
+  loo,
+  waic,
+  looCompare,
+  psis,
+  relativeEff,
+  paretoKTable,
+  formatLoo,
+  formatLooCompare,
   type Chains,
   type SummaryRow,
   type SummaryParam,
+  type SummaryOptions,
+  type LogLikArray,
+  type LogLikSource,
+  type LooOptions,
+  type LooResult,
+  type WaicResult,
+  type LooCompareRow,
+  type PsisResult,
+  type ParetoKTable,
 } from "./diagnostics/index.js";
 /** Diagnostics under one name too (`diagnostics.mean` and `diagnostics.sd` of draws). */
 export * as diagnostics from "./diagnostics/index.js";
 export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
-export { Posterior } from "./api/posterior.js";
-export { sample, sampleEffect, sampleRunEffect, type SampleRun, type SampleError } from "./api/sample.js";
-export { type SampleOptions } from "./api/sample-options.js";
+/** No finite starting point was found (sampleSync throws it; a run's chain fails with it). */
+export { InitializationError } from "./inference/init.js";
+export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api/posterior.js";
+export { type SampleRun, type SampleError } from "./api/sample.js";
+export { type SampleOptions, type DashboardOption } from "./api/sample-options.js";
+/** `sample` with terminal progress and an optional live dashboard (src/view), the dashboard and reports. */
+export {
+  sample,
+  sampleEffect,
+  sampleRunEffect,
+  showProgress,
+  serveDashboard,
+  writeReport,
+  reportHtml,
+  type ViewedRun,
+  type ProgressDisplay,
+  type ProgressDisplayOptions,
+  type Dashboard,
+  type DashboardOptions,
+  type ReportOptions,
+} from "./view/index.js";
+export {
+  priorPredictive,
+  posteriorPredictive,
+  PredictiveDraws,
+  type PredictiveVariable,
+  type PriorPredictiveOptions,
+  type PosteriorPredictiveOptions,
+} from "./api/predictive.js";
 export { RunPosterior, type ChainStatus, type RunChainResult } from "./api/run-posterior.js";
-export { InvalidOptionError, InvalidModelError, PoolStartError } from "./api/errors.js";
+export { InvalidOptionError, InvalidModelError, PoolStartError, RunFailedError } from "./api/errors.js";
 export { type ModelInput } from "./api/model-input.js";
 export { DrawBatch, type Draw, type DrawStats, type Phase } from "../actors/batch.js";
 export type {
@@ -70,4 +110,3 @@ export type { PathfinderOptions, AdviOptions, SmcOptions, ApproxRunOptions } fro
 export { PathfinderPosterior, AdviPosterior, SmcPosterior, type PathInfo, type SmcChainInfo, type SmcStage } from "./api/approx-posterior.js";
 export type { InitOption, PathfinderInitOptions } from "./api/pathfinder-init.js";
 export type { ApproxEvent, ApproxProgress, ApproxActorProgress, ApproxMethod } from "../actors/approx-events.js";
-export { psis, gpdFit, psisTailLength, type PsisResult } from "./diagnostics/psis.js";

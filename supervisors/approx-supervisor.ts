@@ -42,7 +42,7 @@ function executor(scheduler: Scheduler, policy: SupervisionPolicy, sink: ApproxS
     const once = Effect.suspend(() => {
       const a = attempt;
       if (a > 0) sink.event({ type: "task-restarted", actor, attempt: a });
-      return scheduler.run({ ...task, attempt: a }, timeout).pipe(
+      return scheduler.runApprox({ ...task, attempt: a }, timeout).pipe(
         Effect.tapError((e) =>
           Effect.sync(() => {
             attempt = a + 1;

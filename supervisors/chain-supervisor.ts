@@ -10,13 +10,14 @@
  *   usually on a fresh thread (piscina replaces dead ones). The schedule restarts with every
  *   chunk, so it bounds consecutive failures without progress in between;
  * - giving up: when the schedule is exhausted (or on a defect in the chain's own main-thread
- *   code) the chain is marked failed (its remaining draws become placeholders) and the
- *   coordinator stops waiting for it. Other chains are not touched.
+ *   code) the chain is marked failed and the coordinator stops waiting for it. The draws the
+ *   last attempt completed before it failed are kept (the same on every attempt: the kernel
+ *   is deterministic), the rest become placeholders. Other chains are not touched.
  */
 import { Duration, Effect, Schedule } from "effect";
 import type { ChainActor } from "../actors/chain-actor.js";
 import type { ChainStatusKind, RunSink } from "../actors/events.js";
-import type { ChunkTask } from "../actors/protocol.js";
+import type { ChunkProgress, ChunkTask } from "../actors/protocol.js";
 import type { ChunkFailed, ChunkTimeout, Scheduler } from "./scheduler.js";
 
 export type ChunkError = ChunkFailed | ChunkTimeout;
@@ -36,6 +37,8 @@ export function defaultRestartSchedule(maxRestarts = 3, base: Duration.DurationI
 
 export function superviseChain(actor: ChainActor, pool: Scheduler, policy: SupervisionPolicy, sink: RunSink): Effect.Effect<ChainStatusKind> {
   const timeout = Duration.decode(policy.chunkTimeout);
+  // The chunk that failed last and what its last attempt completed.
+  let lastFailure: { task: ChunkTask; progress: ChunkProgress } | null = null;
   const execute = (task: ChunkTask) => {
     let attempt = 0;
     const continues = actor.continuesAfter(task);
@@ -49,6 +52,7 @@ export function superviseChain(actor: ChainActor, pool: Scheduler, policy: Super
         Effect.tapError((e) =>
           Effect.sync(() => {
             attempt = a + 1;
+            lastFailure = { task, progress: e.progress };
             sink.event({
               type: "chunk-failed",
               chain: actor.chain,
@@ -63,14 +67,14 @@ export function superviseChain(actor: ChainActor, pool: Scheduler, policy: Super
     });
     return Effect.retry(once, policy.restart);
   };
-  const giveUp = (message: string) =>
+  const giveUp = (message: string, failure: typeof lastFailure) =>
     Effect.sync(() => {
-      actor.fail(message);
+      actor.fail(message, failure);
       return actor.status;
     });
   return actor.run(execute).pipe(
-    Effect.catchAll((e: ChunkError) => giveUp(e.message)),
+    Effect.catchAll((e: ChunkError) => giveUp(e.message, lastFailure)),
     // A defect on the main thread (a bug) fails this chain only, never the run.
-    Effect.catchAllDefect((d) => giveUp(`internal error: ${d instanceof Error ? d.message : String(d)}`)),
+    Effect.catchAllDefect((d) => giveUp(`internal error: ${d instanceof Error ? d.message : String(d)}`, null)),
   );
 }

@@ -11,23 +11,37 @@
  * draws every healthy chain completed (all of them, unless aborted). A failed chain is
  * padded with placeholder draws to that length (emitted as placeholder batches).
  */
-import { Deferred, Effect } from "effect";
+import { Data, Deferred, Duration, Effect } from "effect";
 import { ChainActor, type ChunkSizing } from "../actors/chain-actor.js";
 import { WarmupCoordinator, type EarlyStopOptions, type WarmupExtensionOptions } from "../actors/coordinator.js";
 import type { OnlineDiagnostics, RunSink, RunStatusKind } from "../actors/events.js";
-import type { FaultSpec, ModelSpec } from "../actors/protocol.js";
+import type { FaultSpec, LoadTask, ModelSpec } from "../actors/protocol.js";
 import { TraceStore } from "../actors/trace-store.js";
-import type { Metric, SamplerSettings } from "../src/inference/index.js";
+import type { ConstrainedInit, Metric, SamplerSettings, WarmupEndRule } from "../src/inference/index.js";
 import { superviseChain, type SupervisionPolicy } from "./chain-supervisor.js";
-import { acquireScheduler } from "./scheduler.js";
+import { acquireScheduler, type Scheduler } from "./scheduler.js";
 import type { PoolStartError, WorkerPool, WorkerResourceLimits } from "./worker-pool.js";
+
+/** The model as the main thread knows it. */
+export interface ModelShape {
+  readonly names: readonly string[];
+  readonly paramCount: number;
+  /** Per chain: user inits in the unconstrained space, or null for random inits. */
+  readonly inits: readonly (Float64Array | null)[];
+}
 
 /** A validated run: everything decided before any worker starts. */
 export interface RunPlan {
   readonly modelId: string;
   readonly model: ModelSpec;
-  readonly names: readonly string[];
-  readonly paramCount: number;
+  /**
+   * The model's names and inits, known up front for a compiled model. Null for a module
+   * model: a worker loads it first, under the watchdog, and describes it (its code never
+   * runs on the main thread); `userInits` are then mapped there.
+   */
+  readonly shape: ModelShape | null;
+  /** A module model's user inits (constrained, by name) per chain, and the option each came from. */
+  readonly userInits: { readonly inits: readonly (ConstrainedInit | null)[]; readonly options: readonly string[] };
   readonly numChains: number;
   /** Threads of the run's own pool (ignored with `pool`). */
   readonly threads: number;
@@ -37,13 +51,13 @@ export interface RunPlan {
   /** Kernel settings (with `metricUpdate: "external"`: the coordinator sets metrics). */
   readonly settings: SamplerSettings;
   readonly numDraws: number;
-  /** Per chain: user inits in the unconstrained space, or null for random inits. */
-  readonly inits: readonly (Float64Array | null)[];
   readonly initRadius: number | null;
   /** Initial inverse metric of every chain (`init: "pathfinder"`); absent: the identity. */
   readonly initMetric?: Metric | null;
   readonly pooled: boolean;
   readonly extension: WarmupExtensionOptions | null;
+  /** Adaptive warmup length (null: fixed). */
+  readonly adaptiveWarmup: WarmupEndRule | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
   readonly faults: readonly FaultSpec[];
@@ -63,6 +77,8 @@ export interface RunControl {
 export interface RunOutcome {
   readonly status: RunStatusKind;
   readonly abortReason: string | null;
+  readonly names: readonly string[];
+  readonly paramCount: number;
   /** Common lengths of the chains in the result. */
   readonly numWarmup: number;
   readonly numDraws: number;
@@ -73,28 +89,40 @@ export interface RunOutcome {
   readonly seconds: number;
 }
 
-export interface Run {
+/**
+ * A module model that could not be loaded (it threw, its thread died, or it outlived the
+ * watchdog: `timeout`), or a user init it could not map (`option` names it).
+ */
+export class ModelLoadError extends Data.TaggedError("ModelLoadError")<{
+  readonly message: string;
+  readonly option: string | null;
+  readonly timeout: boolean;
+}> {}
+
+/** The run's chains, trace store and coordinator, made once the model's shape is known. */
+interface RunParts {
   readonly store: TraceStore;
-  readonly actors: readonly ChainActor[];
   readonly coordinator: WarmupCoordinator;
-  readonly program: Effect.Effect<RunOutcome, PoolStartError>;
+  readonly actors: readonly ChainActor[];
 }
 
-export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Run {
+function buildRun(plan: RunPlan, shape: ModelShape, sink: RunSink, control: RunControl): RunParts {
   // Preallocated for the planned draws (no copies while growing, none when the result is
   // made); with early stop the maximum may be far more than needed, so it starts smaller.
   const drawsCapacity = plan.earlyStop === null ? plan.numDraws : Math.min(plan.numDraws, 4096);
-  const store = new TraceStore(plan.names, plan.numChains, plan.settings.numWarmup, drawsCapacity);
+  const store = new TraceStore(shape.names, plan.numChains, plan.settings.numWarmup, drawsCapacity);
   let actors: ChainActor[] = [];
   const coordinator = new WarmupCoordinator({
     numChains: plan.numChains,
     pooled: plan.pooled,
+    adaptiveWarmup: plan.adaptiveWarmup,
+    fisher: plan.settings.fisher,
     extension: plan.extension,
     checkEvery: plan.checkEvery,
     earlyStop: plan.earlyStop,
     store,
     sink,
-    gradients: () => actors.reduce((a, x) => a + x.gradientEvaluations, 0),
+    gradients: (draws) => actors.reduce((a, x) => a + x.gradientsThrough(draws), 0),
   });
   actors = Array.from(
     { length: plan.numChains },
@@ -105,7 +133,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
           modelId: plan.modelId,
           model: plan.model,
           settings: plan.settings,
-          init: { seed: plan.seed, position: plan.inits[chain] ?? null, initRadius: plan.initRadius, metric: plan.initMetric ?? null },
+          init: { seed: plan.seed, position: shape.inits[chain] ?? null, initRadius: plan.initRadius, metric: plan.initMetric ?? null },
           numDraws: plan.numDraws,
           faults: plan.faults,
           sizing: plan.sizing,
@@ -117,11 +145,42 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
         control,
       ),
   );
+  return { store, coordinator, actors };
+}
 
+/**
+ * Loads a module model in a worker under the watchdog (`chunkTimeout`) and learns its shape;
+ * null when the run was aborted first.
+ */
+function loadModel(plan: RunPlan, scheduler: Scheduler, control: RunControl): Effect.Effect<ModelShape | null, ModelLoadError> {
+  const what = plan.model.kind === "module" ? `module model ${plan.model.spec.module}` : "the model";
+  const task: LoadTask = { kind: "load", modelId: plan.modelId, model: plan.model, inits: plan.userInits.inits, initOptions: plan.userInits.options };
+  const load = scheduler.load(task, Duration.decode(plan.policy.chunkTimeout)).pipe(
+    Effect.mapError(
+      (e) =>
+        new ModelLoadError({
+          message: e._tag === "ChunkTimeout" ? `${what} did not finish loading: ${e.message} (chunkTimeout)` : `${what} could not be loaded: ${e.message}`,
+          option: null,
+          timeout: e._tag === "ChunkTimeout",
+        }),
+    ),
+    Effect.flatMap((d) =>
+      d.badInit !== null
+        ? Effect.fail(new ModelLoadError({ message: d.badInit.message, option: d.badInit.option, timeout: false }))
+        : Effect.succeed<ModelShape | null>({ names: d.names, paramCount: d.paramCount, inits: d.inits }),
+    ),
+  );
+  return Effect.raceFirst(load, Deferred.await(control.abort).pipe(Effect.as(null)));
+}
+
+export interface Run {
+  readonly program: Effect.Effect<RunOutcome, PoolStartError | ModelLoadError>;
+}
+
+export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Run {
   const program = Effect.gen(function* () {
     const t0 = performance.now();
-    sink.event({ type: "run-started", chains: plan.numChains, threads: plan.threads, seed: plan.seed });
-    const ended = yield* Effect.scoped(
+    const { parts, shape, aborted } = yield* Effect.scoped(
       Effect.gen(function* () {
         const scheduler = yield* acquireScheduler({
           shared: plan.pool,
@@ -129,21 +188,31 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
           chains: plan.numChains,
           resourceLimits: plan.resourceLimits,
         });
-        const chains = Effect.forEach(actors, (a) => superviseChain(a, scheduler, plan.policy, sink), {
+        const known = plan.shape ?? (yield* loadModel(plan, scheduler, control));
+        // Aborted while a module model was loading: a run of no draws and no names.
+        const shape = known ?? { names: [], paramCount: 0, inits: [] };
+        sink.model(shape.names);
+        const parts = buildRun(plan, shape, sink, control);
+        if (known === null) return { parts, shape, aborted: yield* Deferred.await(control.abort) };
+        sink.event({ type: "run-started", chains: plan.numChains, threads: plan.threads, seed: plan.seed });
+        const chains = Effect.forEach(parts.actors, (a) => superviseChain(a, scheduler, plan.policy, sink), {
           concurrency: "unbounded",
           discard: true,
         });
-        return yield* Effect.race(
-          chains.pipe(Effect.as({ aborted: null as string | null })),
-          Deferred.await(control.abort).pipe(Effect.map((reason) => ({ aborted: reason as string | null }))),
+        const ended = yield* Effect.race(
+          chains.pipe(Effect.as(null as string | null)),
+          Deferred.await(control.abort).pipe(Effect.map((reason): string | null => reason)),
         );
+        return { parts, shape, aborted: ended };
       }),
     );
+    const { actors, coordinator, store } = parts;
     yield* Effect.promise(() => coordinator.drain());
     for (const a of actors) if (a.status === "running") a.status = "aborted";
-    const status: RunStatusKind =
-      ended.aborted !== null ? "aborted" : coordinator.stoppedAt !== null ? "stopped-early" : "completed";
-    if (ended.aborted !== null) sink.event({ type: "aborted", reason: ended.aborted });
+    // No chain has a usable draw: the run failed, whatever else happened.
+    const failed = actors.length > 0 && actors.every((a) => a.status === "failed");
+    const status: RunStatusKind = failed ? "failed" : aborted !== null ? "aborted" : coordinator.stoppedAt !== null ? "stopped-early" : "completed";
+    if (aborted !== null) sink.event({ type: "aborted", reason: aborted });
     const lengths = commonLengths(actors, store);
     const numWarmup = lengths.numWarmup;
     // Stopped early: chains that sampled on past the stop point are cut back to it.
@@ -156,7 +225,9 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
     sink.event({ type: "run-completed", status, seconds });
     return {
       status,
-      abortReason: ended.aborted,
+      abortReason: aborted,
+      names: shape.names,
+      paramCount: shape.paramCount,
       numWarmup,
       numDraws,
       actors,
@@ -166,7 +237,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
       seconds,
     } satisfies RunOutcome;
   });
-  return { store, actors, coordinator, program };
+  return { program };
 }
 
 /** The draws every healthy chain has (all chains' if none is healthy). */

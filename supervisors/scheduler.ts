@@ -4,16 +4,24 @@
  * watchdog, and re-queueing chunks whose thread died under another chunk.
  */
 import { Data, Duration, Effect, Exit, type Scope } from "effect";
-import type { ResultOf, WorkerResult, WorkerTask } from "../actors/approx-protocol.js";
+import type { ApproxTask, ResultOf } from "../actors/approx-protocol.js";
+import { TASK_CELL, type ChunkProgress, type ChunkResult, type ChunkTask, type LoadTask, type ModelDescription, type WorkerTask } from "../actors/protocol.js";
 import { acquireWorkerPool, MAX_CHUNKS_PER_THREAD, type PoolStartError, type WorkerPool, type WorkerResourceLimits } from "./worker-pool.js";
 
-/** A chunk task that failed: the worker threw, exited, ran out of memory, or was aborted. */
-export class ChunkFailed extends Data.TaggedError("ChunkFailed")<{ readonly message: string }> {}
+/**
+ * A task that failed: the worker threw, exited, ran out of memory, or was aborted. `progress`:
+ * what a chunk had completed before it failed.
+ */
+export class ChunkFailed extends Data.TaggedError("ChunkFailed")<{ readonly message: string; readonly progress: ChunkProgress }> {}
 
-/** The watchdog ended a chunk that ran too long (its thread was terminated). */
-export class ChunkTimeout extends Data.TaggedError("ChunkTimeout")<{ readonly message: string }> {}
+/** The watchdog ended a task that ran too long (its thread was terminated). */
+export class ChunkTimeout extends Data.TaggedError("ChunkTimeout")<{ readonly message: string; readonly progress: ChunkProgress }> {}
 
-type JobExit = Exit.Exit<WorkerResult, ChunkFailed | ChunkTimeout>;
+function progressOf(cell: Float64Array): ChunkProgress {
+  return { written: cell[TASK_CELL.WRITTEN]!, gradients: cell[TASK_CELL.GRADIENTS]! };
+}
+
+type JobExit = Exit.Exit<unknown, ChunkFailed | ChunkTimeout>;
 
 /**
  * Chunks handed to each thread at once: 2 (the one it runs and the next, waiting in its
@@ -35,7 +43,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How often the watchdog looks whether a chunk waiting in a thread's queue has started. */
 const START_POLL_MS = 100;
 
-/** A chunk on its way through the pool. */
+/** A task (mostly a chunk) on its way through the pool. */
 interface Job {
   readonly task: WorkerTask;
   /** Estimated seconds of work its chain has left (read when a thread frees up). */
@@ -44,7 +52,7 @@ interface Job {
   /** Whether its chain goes straight on to another chunk once this one is done. */
   readonly continues: boolean;
   state: "queued" | "posted" | "done";
-  /** The shared cell of the current post (`ChunkTask.started`). */
+  /** The shared cell of the current post (`TASK_CELL`). */
   started: Float64Array | null;
   /** Times it was re-queued after a failure before it started. */
   requeues: number;
@@ -116,7 +124,7 @@ export class Scheduler {
   private keepsThread(job: Job, exit: JobExit): boolean {
     if (!job.continues || !Exit.isSuccess(exit) || this.perThread !== 1 || this.reserved !== null || this.queue.length === 0) return false;
     // Its estimate still counts the chunk just done.
-    const left = job.remaining() - exit.value.seconds;
+    const left = job.remaining() - (exit.value as ChunkResult).seconds;
     if (!(left > 0)) return false;
     for (const q of this.queue) if (!(left > q.remaining())) return false;
     return true;
@@ -140,11 +148,11 @@ export class Scheduler {
   private post(job: Job): void {
     job.state = "posted";
     this.posted++;
-    // [start time (Date.now()), thread id, end time]: written by the worker.
-    const started = new Float64Array(new SharedArrayBuffer(3 * Float64Array.BYTES_PER_ELEMENT));
+    // Written by the worker (TASK_CELL).
+    const started = new Float64Array(new SharedArrayBuffer(TASK_CELL.LENGTH * Float64Array.BYTES_PER_ELEMENT));
     job.started = started;
     this.pool.run({ ...job.task, started }).then(
-      (r: WorkerResult) => this.settle(job, started, Exit.succeed(r)),
+      (r) => this.settle(job, started, Exit.succeed(r)),
       (e: unknown) => this.failed(job, started, e),
     );
     this.arm(job, started, Duration.toMillis(job.timeout));
@@ -159,19 +167,20 @@ export class Scheduler {
   private watch(job: Job, started: Float64Array): void {
     job.timer = null;
     if (job.state !== "posted" || job.started !== started) return;
-    const since = started[0]!;
+    const since = started[TASK_CELL.STARTED]!;
     if (since === 0) return this.arm(job, started, START_POLL_MS); // still waiting in its thread's queue
-    if (started[2]! !== 0) return this.arm(job, started, 10); // finished: its result is on its way
+    if (started[TASK_CELL.ENDED]! !== 0) return this.arm(job, started, 10); // finished: its result is on its way
     const timeout = Duration.toMillis(job.timeout);
     const left = since + timeout - Date.now();
     if (left > 0) return this.arm(job, started, left);
     this.terminateThreadOf(started);
-    this.settle(job, started, Exit.fail(new ChunkTimeout({ message: `chunk of chain ${job.task.chain} ran longer than ${Duration.format(job.timeout)}` })));
+    const what = job.task.kind === "chunk" ? `chunk of chain ${job.task.chain}` : "loading the model";
+    this.settle(job, started, Exit.fail(new ChunkTimeout({ message: `${what} ran longer than ${Duration.format(job.timeout)}`, progress: progressOf(started) })));
   }
 
   /** Terminates the thread a started chunk runs on (nothing else stops an endless loop). */
   private terminateThreadOf(started: Float64Array): void {
-    this.pool.terminateThread(started[1]!);
+    this.pool.terminateThread(started[TASK_CELL.THREAD]!);
   }
 
   private settle(job: Job, started: Float64Array, exit: JobExit): void {
@@ -180,7 +189,7 @@ export class Scheduler {
     this.posted--;
     if (job.timer !== null) clearTimeout(job.timer);
     job.timer = null;
-    if (this.keepsThread(job, exit)) this.reserve(job.task.chain);
+    if (job.task.kind === "chunk" && this.keepsThread(job, exit)) this.reserve(job.task.chain);
     this.pump();
     job.resume(exit);
   }
@@ -189,7 +198,7 @@ export class Scheduler {
     if (job.state !== "posted" || job.started !== started) return;
     // It never ran, or it ran to its end and its result was lost: the thread died under
     // another chunk. Hand it out again (the kernel is deterministic: the same draws).
-    const notAtFault = started[0] === 0 || started[2] !== 0;
+    const notAtFault = started[TASK_CELL.STARTED] === 0 || started[TASK_CELL.ENDED] !== 0;
     if (notAtFault && job.requeues < MAX_REQUEUES) {
       job.requeues++;
       job.state = "queued";
@@ -201,7 +210,7 @@ export class Scheduler {
       this.pump();
       return;
     }
-    this.settle(job, started, Exit.fail(new ChunkFailed({ message: e instanceof Error ? e.message : String(e) })));
+    this.settle(job, started, Exit.fail(new ChunkFailed({ message: e instanceof Error ? e.message : String(e), progress: progressOf(started) })));
   }
 
   /**
@@ -220,7 +229,7 @@ export class Scheduler {
       this.posted--;
       if (job.timer !== null) clearTimeout(job.timer);
       job.timer = null;
-      if (started[0] !== 0 && started[2] === 0) this.terminateThreadOf(started);
+      if (started[TASK_CELL.STARTED] !== 0 && started[TASK_CELL.ENDED] === 0) this.terminateThreadOf(started);
       this.pump();
     }
   }
@@ -230,11 +239,25 @@ export class Scheduler {
    * is terminated). `remaining` estimates the seconds of work its chain has left (scheduling
    * priority; NaN when unknown). Interrupting the effect gives the chunk up.
    */
-  run<T extends WorkerTask>(task: T, timeout: Duration.Duration, remaining: () => number = () => NaN, continues = false): Effect.Effect<ResultOf<T>, ChunkFailed | ChunkTimeout> {
-    return Effect.async<ResultOf<T>, ChunkFailed | ChunkTimeout>((resume, signal) => {
-      const job: Job = { task, remaining, timeout, continues, state: "queued", started: null, requeues: 0, timer: null, resume: (exit) => resume(exit as Exit.Exit<ResultOf<T>, ChunkFailed | ChunkTimeout>) };
+  run(task: ChunkTask, timeout: Duration.Duration, remaining: () => number = () => NaN, continues = false): Effect.Effect<ChunkResult, ChunkFailed | ChunkTimeout> {
+    return this.submit(task, timeout, remaining, continues) as Effect.Effect<ChunkResult, ChunkFailed | ChunkTimeout>;
+  }
+
+  /** Runs a Pathfinder, ADVI or SMC task (approx-protocol.ts) under the same queue and watchdog. */
+  runApprox<T extends ApproxTask>(task: T, timeout: Duration.Duration): Effect.Effect<ResultOf<T>, ChunkFailed | ChunkTimeout> {
+    return this.submit(task, timeout, () => NaN, false) as Effect.Effect<ResultOf<T>, ChunkFailed | ChunkTimeout>;
+  }
+
+  /** Loads a module model on a thread (which keeps it for the run's chunks) under the watchdog, and describes it. */
+  load(task: LoadTask, timeout: Duration.Duration): Effect.Effect<ModelDescription, ChunkFailed | ChunkTimeout> {
+    return this.submit(task, timeout, () => NaN, false) as Effect.Effect<ModelDescription, ChunkFailed | ChunkTimeout>;
+  }
+
+  private submit(task: WorkerTask, timeout: Duration.Duration, remaining: () => number, continues: boolean): Effect.Effect<unknown, ChunkFailed | ChunkTimeout> {
+    return Effect.async<unknown, ChunkFailed | ChunkTimeout>((resume, signal) => {
+      const job: Job = { task, remaining, timeout, continues, state: "queued", started: null, requeues: 0, timer: null, resume: (exit) => resume(exit) };
       signal.addEventListener("abort", () => this.cancel(job));
-      if (this.reserved !== null && this.reserved.chain === task.chain && task.attempt === 0) {
+      if (task.kind === "chunk" && this.reserved !== null && this.reserved.chain === task.chain && task.attempt === 0) {
         // The thread kept for this chain.
         clearTimeout(this.reserved.timer);
         this.reserved = null;

@@ -20,7 +20,8 @@ import { fileURLToPath } from "node:url";
 import type { Worker } from "node:worker_threads";
 import { Data, Effect, type Scope } from "effect";
 import { Piscina } from "piscina";
-import type { WorkerResult, WorkerTask } from "../actors/approx-protocol.js";
+import type { WorkerTask } from "../actors/protocol.js";
+import { workerTrustData } from "../src/compile/trust.js";
 
 /** V8 heap limits of each worker thread (Node's `resourceLimits`). */
 export interface WorkerResourceLimits {
@@ -96,6 +97,8 @@ export class WorkerPool {
       // nothing else, and a thread may hold two chunks.
       concurrentTasksPerWorker: MAX_CHUNKS_PER_THREAD,
       idleTimeout: 60_000,
+      // The process key: a thread runs only compiled models signed with it (DECISIONS.md D24).
+      workerData: workerTrustData(),
       ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
     });
     this.scan();
@@ -109,9 +112,9 @@ export class WorkerPool {
   }
 
   /** Runs a task on the least busy thread (piscina's queue holds it while all are full). */
-  run(task: WorkerTask): Promise<WorkerResult> {
+  run(task: WorkerTask): Promise<unknown> {
     if (this.closing !== null) return Promise.reject(new Error("the worker pool is closed"));
-    const result = this.piscina.run(task) as Promise<WorkerResult>;
+    const result = this.piscina.run(task) as Promise<unknown>;
     // Threads start lazily and are replaced when they die: keep track of every one.
     this.scan();
     setImmediate(() => this.scan());

@@ -1,6 +1,11 @@
 # One rstan run of a benchmark model, for bench/stan.ts (`npm run bench:stan`).
 #
-#   Rscript bench/stan/run-stan.R <model> <seed> <out.json> [--recompile]
+#   Rscript bench/stan/run-stan.R <model> <seed> <out.json> [--recompile] [--adapt-delta D]
+#                                 [--max-treedepth N] [--compile-only]
+#
+# <model> is a benchmark model's name (bench/models/<model>/) or a folder holding model.stan and
+# data.json (e.g. test/posteriordb/arK-arK). --adapt-delta / --max-treedepth pass Stan's sampler
+# control (defaults 0.8 and 10); --compile-only fills the cache and writes nothing else.
 #
 # Run from the repository root. Compiles bench/models/<model>/model.stan (or loads the compiled
 # model from bench/stan/.cache/, keyed by an MD5 of the program text and the rstan and R
@@ -46,20 +51,33 @@ name <- args[1]
 seed <- as.integer(args[2])
 out <- args[3]
 recompile <- "--recompile" %in% args
+compile_only <- "--compile-only" %in% args
+flag <- function(f, default) {
+  i <- match(f, args)
+  if (is.na(i)) default else as.numeric(args[i + 1])
+}
+adapt_delta <- flag("--adapt-delta", 0.8)
+max_treedepth <- flag("--max-treedepth", 10)
 
-dir <- file.path("bench", "models", name)
+dir <- if (dir.exists(name)) name else file.path("bench", "models", name)
+name <- basename(dir)
 if (!file.exists(file.path(dir, "model.stan"))) stop("no ", file.path(dir, "model.stan"), " (run from the repository root)")
+source(file.path("scripts", "old-array-syntax.R"))
 source(file.path("bench", "stan", "compile-cache.R"))
-code <- paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n")
+# rstan 2.21 (stanc2) predates the `array[...] T x` declarations of newer posteriordb programs.
+code <- old_array_syntax(paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n"))
 versions <- stan_versions()
 compiled <- cached_stan_model(code, name, name, recompile)
 sm <- compiled$sm
 compile_info <- compiled$compile
 
+if (compile_only) quit(status = 0)
+
 data <- jsonlite::fromJSON(file.path(dir, "data.json"), simplifyVector = TRUE)
 
 t0 <- Sys.time()
-fit <- sampling(sm, data = data, chains = 4, cores = 2, iter = 2000, warmup = 1000, seed = seed, refresh = 0)
+fit <- sampling(sm, data = data, chains = 4, cores = 2, iter = 2000, warmup = 1000, seed = seed, refresh = 0,
+                control = list(adapt_delta = adapt_delta, max_treedepth = max_treedepth))
 wall <- as.numeric(Sys.time() - t0, units = "secs")
 
 if (fit@mode != 0L) stop("sampling failed (mode ", fit@mode, ")")

@@ -33,7 +33,8 @@ import {
 } from "./approx-options.js";
 import { AdviPosterior, chainFromDraws, PathfinderPosterior, SmcPosterior, type PathInfo, type SmcChainInfo } from "./approx-posterior.js";
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
-import { isBuilderModel, modelIdOf, resolveInits, resolveModel, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
+import { loadModuleModel } from "../compile/module-model.js";
+import { isBuilderModel, isModuleSpec, modelIdOf, resolveInits, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
 
 /** The method produced no result: every path, the ADVI run or every SMC run failed (or the run was aborted first). */
 export class ApproxFailedError extends Data.TaggedError("ApproxFailedError")<{
@@ -108,9 +109,21 @@ function execute(v: ValidatedRun, method: ApproxMethod, actors: number, program:
   });
 }
 
+/**
+ * A module model, loaded on the calling thread: unlike `sample` (DECISIONS.md D30), the
+ * approximations still need its density here for its shape and inits (DECISIONS.md D58).
+ */
+function resolveModuleModel(input: ModelInput): Effect.Effect<ResolvedModel, InvalidModelError> {
+  if (!isModuleSpec(input)) return Effect.try({ try: () => resolveModelSync(input)!, catch: (e) => e as InvalidModelError });
+  return Effect.tryPromise({
+    try: () => loadModuleModel(input),
+    catch: (e) => new InvalidModelError({ message: e instanceof Error ? e.message : String(e), cause: e }),
+  }).pipe(Effect.map((density) => ({ spec: { kind: "module", spec: input } as const, name: input.module, density })));
+}
+
 function resolvedWithInits<I>(model: ModelInput, pre: { resolved: ResolvedModel; inits: I } | null, inits: (r: ResolvedModel) => I): Effect.Effect<{ resolved: ResolvedModel; inits: I }, InvalidModelError | InvalidOptionError> {
   if (pre !== null) return Effect.succeed(pre);
-  return resolveModel(model).pipe(
+  return resolveModuleModel(model).pipe(
     Effect.flatMap((resolved) => Effect.try({ try: () => ({ resolved, inits: inits(resolved) }), catch: (e) => e as InvalidOptionError })),
   );
 }
@@ -397,16 +410,16 @@ function effectOf<P>(make: () => { v: ValidatedRun; streams: ApproxStreams; prog
 function pathfinderRun(model: ModelInput, options: PathfinderOptions) {
   const v = validatePathfinderOptions(options);
   const resolved = resolveModelSync(model);
-  const pre = resolved === null ? null : { resolved, inits: resolveInits(resolved, options.inits, v.paths) };
+  const pre = resolved === null ? null : { resolved, inits: resolveInits(resolved.density, options.inits, v.paths) };
   const program = (ctx: RunContext) =>
-    resolvedWithInits(model, pre, (r) => resolveInits(r, options.inits, v.paths)).pipe(Effect.flatMap(({ resolved: r, inits }) => runPathfinder(r, inits, v, ctx)));
+    resolvedWithInits(model, pre, (r) => resolveInits(r.density, options.inits, v.paths)).pipe(Effect.flatMap(({ resolved: r, inits }) => runPathfinder(r, inits, v, ctx)));
   return { v, streams: new ApproxStreams("pathfinder", v.paths), program };
 }
 
 function adviRun(model: ModelInput, options: AdviOptions) {
   const v = validateAdviOptions(options);
   const resolved = resolveModelSync(model);
-  const init = (r: ResolvedModel) => resolveInits(r, options.inits, 1)[0] ?? null;
+  const init = (r: ResolvedModel) => resolveInits(r.density, options.inits, 1)[0] ?? null;
   const pre = resolved === null ? null : { resolved, inits: init(resolved) };
   const program = (ctx: RunContext) => resolvedWithInits(model, pre, init).pipe(Effect.flatMap(({ resolved: r, inits }) => runAdvi(r, inits, v, ctx)));
   return { v, streams: new ApproxStreams("advi", 1), program };

@@ -3,6 +3,7 @@
  * API) and an Effect tagged error (the Effect API's error channel).
  */
 import { Data } from "effect";
+import type { RunPosterior } from "./run-posterior.js";
 
 /** An option has a bad value (or is unknown). Raised before any worker starts. */
 export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
@@ -15,6 +16,16 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
 export class InvalidModelError extends Data.TaggedError("InvalidModelError")<{
   readonly message: string;
   readonly cause?: unknown;
+}> {}
+
+/**
+ * Every chain of the run failed: there is no usable draw. `posterior` is what the run
+ * computed (status `failed`, each chain's status and error, the real draws it made before it
+ * failed and placeholders after): nothing computed is lost.
+ */
+export class RunFailedError extends Data.TaggedError("RunFailedError")<{
+  readonly message: string;
+  readonly posterior: RunPosterior;
 }> {}
 
 export { PoolStartError } from "../../supervisors/worker-pool.js";

@@ -3,19 +3,24 @@
  * - a `Model` from the builder: compiled once here (constants in SharedArrayBuffers);
  * - the result of `compile(model)` (its `compiled` form is sent);
  * - a `CompiledModel` (`compileModel(model)`), e.g. made elsewhere and stored;
- * - a module-model spec (`moduleModel(path)`): loaded here once to check it and learn its
- *   names, then loaded by path in every worker.
+ * - a module-model spec (`moduleModel(path)`): its code never runs on the main thread (a
+ *   module can loop, exit the process or never finish loading): the run loads it in a worker,
+ *   under the watchdog, to check it and learn its names (`supervisors/run-supervisor.ts`),
+ *   and every worker loads it by path.
  */
-import { Effect } from "effect";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { initPosition } from "../../actors/model-checks.js";
 import type { ModelSpec } from "../../actors/protocol.js";
-import { compile, instantiate, type CompiledModel } from "../compile/compile.js";
-import { loadModuleModel, type ModuleModelSpec } from "../compile/module-model.js";
+import { forThisProcessAny, instantiateAny, isAnyCompiled, type AnyCompiledModel } from "../compile/backends.js";
+import { compile } from "../compile/compile.js";
+import type { ModuleModelSpec } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
 import type { ConstrainedInit } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
 
-export type ModelInput = Model | CompiledModel | ModuleModelSpec | (LogDensity & { readonly compiled: CompiledModel });
+export type ModelInput = Model | AnyCompiledModel | ModuleModelSpec | (LogDensity & { readonly compiled: AnyCompiledModel });
 
 export interface ResolvedModel {
   readonly spec: ModelSpec;
@@ -27,12 +32,8 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null;
 }
 
-function isModuleSpec(x: unknown): x is ModuleModelSpec {
+export function isModuleSpec(x: unknown): x is ModuleModelSpec {
   return isObject(x) && x.backend === "module" && typeof x.module === "string";
-}
-
-function isCompiled(x: unknown): x is CompiledModel {
-  return isObject(x) && x.backend === "js" && typeof x.source === "string" && Array.isArray(x.outputs);
 }
 
 export function isBuilderModel(x: unknown): x is Model {
@@ -61,11 +62,17 @@ function message(e: unknown): string {
 export function resolveModelSync(input: ModelInput): ResolvedModel | null {
   if (isModuleSpec(input)) return null;
   try {
-    if (isObject(input) && isCompiled(input.compiled) && typeof input.logDensityGradient === "function") {
-      const d = input as LogDensity & { compiled: CompiledModel };
-      return { spec: { kind: "compiled", compiled: d.compiled }, name: d.compiled.name, density: d };
+    // A compiled model goes to the worker threads signed with this process's key (which
+    // they know): one made elsewhere must verify here first (DECISIONS.md D24).
+    if (isObject(input) && isAnyCompiled(input.compiled) && typeof input.logDensityGradient === "function") {
+      const d = input as LogDensity & { compiled: AnyCompiledModel };
+      const compiled = forThisProcessAny(d.compiled);
+      return { spec: { kind: "compiled", compiled }, name: compiled.name, density: d };
     }
-    if (isCompiled(input)) return { spec: { kind: "compiled", compiled: input }, name: input.name, density: instantiate(input) };
+    if (isAnyCompiled(input)) {
+      const compiled = forThisProcessAny(input);
+      return { spec: { kind: "compiled", compiled }, name: compiled.name, density: instantiateAny(compiled) };
+    }
     if (isBuilderModel(input)) {
       const d = compile(input);
       return { spec: { kind: "compiled", compiled: d.compiled }, name: input.name, density: d };
@@ -85,53 +92,43 @@ export function resolveModelSync(input: ModelInput): ResolvedModel | null {
   });
 }
 
-/** Resolves any model input; a module model is imported (and checked) on this thread. */
-export function resolveModel(input: ModelInput): Effect.Effect<ResolvedModel, InvalidModelError> {
-  if (!isModuleSpec(input)) return Effect.try({ try: () => resolveModelSync(input)!, catch: (e) => e as InvalidModelError });
-  return Effect.tryPromise({
-    try: () => loadModuleModel(input),
-    catch: (e) => new InvalidModelError({ message: message(e), cause: e }),
-  }).pipe(
-    Effect.map((density) => ({
-      spec: { kind: "module", spec: input } as const,
-      name: input.module,
-      density,
-    })),
-  );
+/** A module model whose file does not exist (checked before any thread starts), or null. */
+export function missingModule(spec: ModuleModelSpec): InvalidModelError | null {
+  let path: string;
+  try {
+    path = spec.module.startsWith("file:") ? fileURLToPath(spec.module) : spec.module;
+  } catch (e) {
+    return new InvalidModelError({ message: `module model ${spec.module} could not be loaded: ${message(e)}`, cause: e });
+  }
+  return existsSync(path) ? null : new InvalidModelError({ message: `module model ${spec.module} could not be loaded: no such file ${path}` });
 }
 
-/** Maps user inits (constrained, by name) to unconstrained positions, one per chain. */
-export function resolveInits(
-  model: ResolvedModel,
+/** The user inits per chain (constrained, by name; null: random), with the option each came from. */
+export function userInits(
   inits: ConstrainedInit | readonly ConstrainedInit[] | undefined,
   numChains: number,
-): (Float64Array | null)[] {
-  if (inits === undefined) return new Array<Float64Array | null>(numChains).fill(null);
+): { readonly inits: (ConstrainedInit | null)[]; readonly options: string[] } {
   const list = Array.isArray(inits) ? (inits as readonly ConstrainedInit[]) : null;
   if (list !== null && list.length !== numChains) {
     throw new InvalidOptionError({ option: "inits", value: inits, message: `option inits has ${list.length} entries for ${numChains} chains` });
   }
-  return Array.from({ length: numChains }, (_, c) => {
-    const init = list !== null ? list[c]! : (inits as ConstrainedInit);
-    const where = list !== null ? `inits[${c}]` : "inits";
-    let q: Float64Array;
-    try {
-      q = Float64Array.from(model.density.unconstrain(init));
-    } catch (e) {
-      throw new InvalidOptionError({ option: where, value: init, message: `option ${where}: ${message(e)}` });
-    }
-    if (q.length !== model.density.dim) {
-      throw new InvalidOptionError({ option: where, value: init, message: `option ${where} maps to ${q.length} unconstrained values, the model has ${model.density.dim}` });
-    }
-    for (let i = 0; i < q.length; i++) {
-      if (!Number.isFinite(q[i]!)) {
-        throw new InvalidOptionError({
-          option: where,
-          value: init,
-          message: `option ${where}: ${model.density.unconstrainedNames[i] ?? `q[${i}]`} is ${q[i]} on the unconstrained scale (a value outside the support?)`,
-        });
-      }
-    }
+  return {
+    inits: Array.from({ length: numChains }, (_, c) => (inits === undefined ? null : list !== null ? list[c]! : (inits as ConstrainedInit))),
+    options: Array.from({ length: numChains }, (_, c) => (list !== null ? `inits[${c}]` : "inits")),
+  };
+}
+
+/** Maps user inits (constrained, by name) to unconstrained positions, one per chain (a model this thread can run). */
+export function resolveInits(
+  density: LogDensity,
+  inits: ConstrainedInit | readonly ConstrainedInit[] | undefined,
+  numChains: number,
+): (Float64Array | null)[] {
+  const given = userInits(inits, numChains);
+  return given.inits.map((init, c) => {
+    if (init === null) return null;
+    const q = initPosition(density, init, given.options[c]!);
+    if (typeof q === "string") throw new InvalidOptionError({ option: given.options[c]!, value: init, message: q });
     return q;
   });
 }

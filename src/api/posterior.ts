@@ -1,9 +1,11 @@
 /**
  * The result of a run: per-chain draws of every reported quantity (constrained, in the
  * model's `names` order) in typed arrays, per-draw sampler statistics, adaptation results,
- * and summaries through the diagnostics module.
+ * summaries through the diagnostics module, and the pointwise log-likelihood of the kept draws.
  */
-import { ebfmi, formatSummary, summary, type SummaryRow } from "../diagnostics/index.js";
+import { flatNames } from "../compile/compile.js";
+import type { BackendChoice, ModelInfo, VariableInfo } from "../compile/types.js";
+import { ebfmi, formatSummary, summary, type SummaryOptions, type SummaryRow } from "../diagnostics/index.js";
 import type { Metric } from "../inference/metric.js";
 import type { SamplerStatName, SamplerStatsArrays } from "../inference/stats.js";
 
@@ -38,6 +40,39 @@ export interface PosteriorInit {
   readonly seed: number;
   readonly metric: string;
   readonly chains: readonly ChainResult[];
+  /** The model's description (variables, observed nodes, pointwise log-likelihood); absent for module models. */
+  readonly model?: ModelInfo;
+  /** The model's name (default: the description's, else "model"). */
+  readonly modelName?: string;
+  /** Which backend computed the gradients, and why (the model's `backend`). */
+  readonly backend?: BackendChoice | undefined;
+}
+
+export interface PosteriorSummaryOptions extends SummaryOptions {
+  /** Put `lp__` first, as Stan does (true). */
+  includeLp?: boolean;
+}
+
+/** A variable's name and index from a flat name: `theta[2,1]` -> theta, [2, 1]; `mu` -> mu, []. */
+function parseFlatName(name: string): { base: string; index: number[] } {
+  const m = /^(.*)\[([0-9,\s]+)\]$/.exec(name);
+  if (m === null) return { base: name, index: [] };
+  return { base: m[1]!, index: m[2]!.split(",").map((x) => Number(x.trim())) };
+}
+
+/** Variables from flat names alone (for a model without a description): runs of one base name. */
+function variablesFromNames(names: readonly string[], paramCount: number): VariableInfo[] {
+  const out: VariableInfo[] = [];
+  let i = 0;
+  while (i < names.length) {
+    const { base, index } = parseFlatName(names[i]!);
+    let j = i + 1;
+    while (index.length > 0 && j < names.length && parseFlatName(names[j]!).base === base) j++;
+    const shape = index.length === 0 ? [] : index.map((_, a) => Math.max(...names.slice(i, j).map((n) => parseFlatName(n).index[a]!)));
+    out.push({ name: base, shape, dims: undefined, offset: i, size: j - i, kind: i < paramCount ? "parameter" : "deterministic" });
+    i = j;
+  }
+  return out;
 }
 
 export class Posterior {
@@ -50,6 +85,13 @@ export class Posterior {
   readonly seed: number;
   readonly metricKind: string;
   readonly chains: readonly ChainResult[];
+  /** The model's description; null for module models (no observed nodes are known then). */
+  readonly model: ModelInfo | null;
+  readonly modelName: string;
+  /** Reported variables with their shapes and dims, in `names` order. */
+  readonly variables: readonly VariableInfo[];
+  /** Which backend computed the gradients ("js" or "tfjs", its device) and why; null when the model did not say. */
+  readonly backend: BackendChoice | null;
   private readonly index: Map<string, number>;
 
   constructor(init: PosteriorInit) {
@@ -61,7 +103,98 @@ export class Posterior {
     this.seed = init.seed;
     this.metricKind = init.metric;
     this.chains = init.chains;
+    this.backend = init.backend ?? null;
     this.index = new Map(init.names.map((n, i) => [n, i]));
+    this.model = init.model ?? null;
+    this.modelName = init.modelName ?? init.model?.name ?? "model";
+    this.variables = this.model?.variables ?? variablesFromNames(init.names, init.paramCount);
+  }
+
+  /**
+   * Flat names for names as a user writes them: a variable name selects all its elements
+   * (`"theta"` -> `theta[1]` ... `theta[8]`), a flat name itself (`"theta[2]"`).
+   */
+  selectNames(names: readonly string[]): string[] {
+    return names.flatMap((name) => {
+      if (this.index.has(name)) return [name];
+      const v = this.variables.find((x) => x.name === name);
+      if (v !== undefined) return this.names.slice(v.offset, v.offset + v.size);
+      throw new RangeError(`unknown variable "${name}"; variables: ${this.variables.map((x) => x.name).join(", ")}`);
+    });
+  }
+
+  private observedNodes(name: string | undefined) {
+    const model = this.model;
+    if (model === null) {
+      throw new Error(`${this.modelName}: pointwise log-likelihood needs the model's observed nodes; a module model (moduleModel) has none`);
+    }
+    if (model.observed.length === 0) throw new Error(`model ${this.modelName} has no observed node (m.observe), so no log-likelihood`);
+    if (name === undefined) return model.observed;
+    const o = model.observed.find((x) => x.name === name);
+    if (o === undefined) throw new RangeError(`unknown observed node "${name}" of model ${this.modelName}; observed: ${model.observed.map((x) => x.name).join(", ")}`);
+    return [o];
+  }
+
+  /**
+   * Pointwise log-likelihood, `[chain][draw][observation]`, of observed node `name` or (absent)
+   * of every observed node, one after another in declaration order: each observation's log
+   * density with its normalising constants (Stan's `log_lik`, what loo and ArviZ use),
+   * computed now from the kept draws (each mapped back to unconstrained coordinates, where the
+   * generated function runs). Failed chains' placeholder draws give NaN.
+   */
+  logLikelihood(name?: string): Float64Array[][] {
+    return this.logLikelihoodOf(name, (c) => c.values, this.numDraws);
+  }
+
+  /** The same for the warmup draws, or null when they were not kept. */
+  warmupLogLikelihood(name?: string): Float64Array[][] | null {
+    if (this.chains.some((c) => c.warmupValues === null)) return null;
+    return this.logLikelihoodOf(name, (c) => c.warmupValues!, this.numWarmup);
+  }
+
+  /** Names of the observations of `logLikelihood(name)`: `y[1]`, `y[2]`, ... */
+  logLikelihoodNames(name?: string): string[] {
+    return this.observedNodes(name).flatMap((o) => flatNames(o.name, o.shape));
+  }
+
+  private logLikelihoodOf(name: string | undefined, values: (c: ChainResult) => Float64Array, n: number): Float64Array[][] {
+    const nodes = this.observedNodes(name);
+    const model = this.model!;
+    const nq = this.names.length;
+    const size = nodes.reduce((s, o) => s + o.size, 0);
+    const row = new Float64Array(nq);
+    const all = new Float64Array(model.logLikSize);
+    return this.chains.map((c) => {
+      const v = values(c);
+      const buffer = new Float64Array(n * size);
+      const draws: Float64Array[] = [];
+      for (let i = 0; i < n; i++) {
+        let placeholder = false;
+        for (let k = 0; k < nq; k++) {
+          row[k] = v[k * n + i]!;
+          if (k < this.paramCount && Number.isNaN(row[k]!)) placeholder = true;
+        }
+        const out = buffer.subarray(i * size, (i + 1) * size);
+        if (placeholder) {
+          // A failed chain's placeholder draw: no parameter values to score.
+          out.fill(NaN);
+          draws.push(out);
+          continue;
+        }
+        try {
+          model.pointwiseLogLik(row, all);
+        } catch (e) {
+          throw new Error(`log-likelihood of ${this.modelName} at chain ${c.chain}, draw ${i}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }
+        let at = 0;
+        for (const o of nodes) {
+          out.set(all.subarray(o.offset, o.offset + o.size), at);
+          at += o.size;
+        }
+        draws.push(out);
+      }
+      return draws;
+    });
   }
 
   private indexOf(name: string): number {
@@ -107,19 +240,31 @@ export class Posterior {
     return this.chains.map((c) => ebfmi(c.stats.energy));
   }
 
-  /**
-   * Summary rows (mean, sd, quantiles, MCSE, bulk/tail ESS, R-hat) for the given names
-   * (default: all), with `lp__` first as Stan does.
-   */
-  summary(names: readonly string[] = this.names, includeLp = true): SummaryRow[] {
-    const params = names.map((name) => ({ name, chains: this.draws(name) as ArrayLike<number>[] }));
-    if (includeLp) params.unshift({ name: "lp__", chains: this.stat("lp") });
-    return summary(params);
+  /** Chains that summaries use (all here; a run leaves out its failed chains). */
+  protected summaryChains(): number[] {
+    return this.chains.map((c) => c.chain);
   }
 
-  /** Pretty summary table plus sampler diagnostics. */
-  formatSummary(names?: readonly string[]): string {
-    const table = formatSummary(this.summary(names));
+  /**
+   * Summary rows (mean, sd, HDI, median, MAD, quantiles, MCSE, bulk/tail ESS, R-hat) for the
+   * given variables or flat names (default: all; `"theta"` selects every `theta[i]`), with
+   * `lp__` first as Stan does. The second argument is the options, or `includeLp` alone.
+   */
+  summary(names: readonly string[] = this.names, options: PosteriorSummaryOptions | boolean = {}): SummaryRow[] {
+    const opts: PosteriorSummaryOptions = typeof options === "boolean" ? { includeLp: options } : options;
+    const use = this.summaryChains();
+    if (use.length === 0) return [];
+    const params = this.selectNames(names).map((name) => {
+      const all = this.draws(name);
+      return { name, chains: use.map((c) => all[c]!) as ArrayLike<number>[] };
+    });
+    if (opts.includeLp ?? true) params.unshift({ name: "lp__", chains: use.map((c) => this.chains[c]!.stats.lp) });
+    return summary(params, opts.hdiProb !== undefined ? { hdiProb: opts.hdiProb } : {});
+  }
+
+  /** Pretty summary table plus sampler diagnostics (variables as in `summary`). */
+  formatSummary(names?: readonly string[], options: SummaryOptions = {}): string {
+    const table = formatSummary(this.summary(names, options));
     const div = this.divergences();
     const totalDiv = div.reduce((a, b) => a + b, 0);
     const bfmi = this.ebfmi();

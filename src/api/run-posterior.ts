@@ -9,7 +9,8 @@
  */
 import type { ChainStatusKind, OnlineDiagnostics, RunStatusKind } from "../../actors/events.js";
 import type { RunOutcome } from "../../supervisors/run-supervisor.js";
-import { ebfmi, summary, type SummaryRow } from "../diagnostics/index.js";
+import type { BackendChoice, ModelInfo } from "../compile/types.js";
+import { ebfmi, type SummaryOptions } from "../diagnostics/index.js";
 import { Posterior, type ChainResult, type PosteriorInit } from "./posterior.js";
 
 export interface ChainStatus {
@@ -77,15 +78,8 @@ export class RunPosterior extends Posterior {
     return this.chains.reduce((a, c) => a + c.gradientEvaluations, 0);
   }
 
-  override summary(names: readonly string[] = this.names, includeLp = true): SummaryRow[] {
-    const healthy = this.healthyChains();
-    if (healthy.length === 0) return [];
-    const params = names.map((name) => {
-      const all = this.draws(name);
-      return { name, chains: healthy.map((c) => all[c]!) as ArrayLike<number>[] };
-    });
-    if (includeLp) params.unshift({ name: "lp__", chains: healthy.map((c) => this.chains[c]!.stats.lp) });
-    return summary(params);
+  protected override summaryChains(): number[] {
+    return this.healthyChains();
   }
 
   /** Divergent sampling transitions per chain, placeholders not counted. */
@@ -113,8 +107,8 @@ export class RunPosterior extends Posterior {
     });
   }
 
-  override formatSummary(names?: readonly string[]): string {
-    const lines = [super.formatSummary(names)];
+  override formatSummary(names?: readonly string[], options: SummaryOptions = {}): string {
+    const lines = [super.formatSummary(names, options)];
     const h = this.healthyChains();
     lines.push(
       `run: ${this.status}${this.abortReason !== null ? ` (${this.abortReason})` : ""}, ${this.threads} thread${this.threads === 1 ? "" : "s"}, ` +
@@ -151,7 +145,16 @@ function countFlags(flags: Uint8Array): number {
 /** Builds the run's result from what the run supervisor committed. */
 export function runPosteriorFromOutcome(
   outcome: RunOutcome,
-  meta: { names: readonly string[]; paramCount: number; seed: number; metric: string; saveWarmup: boolean; threads: number; pooledWarmup: boolean },
+  meta: {
+    backend?: BackendChoice | undefined;
+    seed: number;
+    metric: string;
+    saveWarmup: boolean;
+    threads: number;
+    pooledWarmup: boolean;
+    modelName?: string;
+    model?: ModelInfo;
+  },
 ): RunPosterior {
   const W = outcome.numWarmup;
   const D = outcome.numDraws;
@@ -160,6 +163,7 @@ export function runPosteriorFromOutcome(
     const samp = trace.sampling.snapshot(D);
     const warm = trace.warmup.snapshot(W);
     const placeholders = countFlags(samp.placeholder) + countFlags(warm.placeholder);
+    const adaptation = a.adaptation();
     const status: ChainStatus = {
       chain: a.chain,
       status: a.status,
@@ -174,8 +178,8 @@ export function runPosteriorFromOutcome(
       stats: samp.stats,
       warmupValues: meta.saveWarmup ? warm.values : null,
       warmupStats: warm.stats,
-      stepSize: a.state?.stepSize ?? NaN,
-      metric: a.state?.metric ?? { kind: "diag", inverse: new Float64Array(0) },
+      stepSize: adaptation.stepSize,
+      metric: adaptation.metric ?? { kind: "diag", inverse: new Float64Array(0) },
       // Those the result's draws took (not those of draws made past an early stop or an abort).
       gradientEvaluations: a.gradientEvaluations - a.gradientsBeyond(D),
       warmupSeconds: trace.warmup.seconds,
@@ -186,7 +190,18 @@ export function runPosteriorFromOutcome(
     };
   });
   return new RunPosterior(
-    { names: meta.names, paramCount: meta.paramCount, numWarmup: W, numDraws: D, seed: meta.seed, metric: meta.metric, chains },
+    {
+      names: outcome.names,
+      paramCount: outcome.paramCount,
+      backend: meta.backend,
+      numWarmup: W,
+      numDraws: D,
+      seed: meta.seed,
+      metric: meta.metric,
+      chains,
+      ...(meta.modelName !== undefined ? { modelName: meta.modelName } : {}),
+      ...(meta.model ? { model: meta.model } : {}),
+    },
     {
       status: outcome.status,
       abortReason: outcome.abortReason,

@@ -10,7 +10,7 @@ import type { EarlyStopOptions, WarmupExtensionOptions } from "../../actors/coor
 import type { FaultSpec } from "../../actors/protocol.js";
 import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
-import { samplerSettings, type SamplerSettings } from "../inference/index.js";
+import { LOW_RANK_DEFAULTS, samplerSettings, WARMUP_END_DEFAULTS, type ConstrainedInit, type SamplerSettings, type WarmupEndRule } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
 import { validateInit, type InitOption, type ValidatedInit } from "./pathfinder-init.js";
 import type { SampleSyncOptions } from "./sample-sync.js";
@@ -28,7 +28,7 @@ export interface SampleOptions extends SampleSyncOptions {
    * and ends them when it ends.
    */
   readonly pool?: WorkerPool;
-  /** Pool the chains' window accumulators into one metric at every slow-window end (true). */
+  /** Pool the chains' window statistics into one metric at every window end / switch (true). */
   readonly pooledWarmup?: boolean;
   /**
    * Extend warmup by another slow window when, at the end of the last one, the
@@ -64,28 +64,30 @@ export interface SampleOptions extends SampleSyncOptions {
   readonly workerResourceLimits?: WorkerResourceLimits;
   /** Test only: faults to inject into chunks (see `FaultSpec`). */
   readonly faults?: readonly FaultSpec[];
+  /** Terminal progress on stderr (src/view): "auto" (default: when stderr is a terminal), true (plain lines when it is not), false. */
+  readonly progress?: boolean | "auto";
+  /** A live dashboard (src/view): true, or where and how (`{ port, host, theme, quantities }`). */
+  readonly dashboard?: boolean | DashboardOption;
   /**
-   * Where the chains start: "random" (Stan's uniform(-2, 2) on the unconstrained scale) or
-   * "pathfinder" (Pathfinder's draws and covariance estimate, and a 300-iteration warmup unless
-   * `warmup` is given; `{ pathfinder: options }` to tune it). Default: "pathfinder" when neither
-   * `warmup`, `inits` nor `sampler.windows` is given, else "random". See src/api/pathfinder-init.ts.
+   * Adaptive warmup length: warmup ends (for all chains together) at the first window end where
+   * the metric has stopped moving and the chains agree (DECISIONS.md D69); `warmup` is then the
+   * cap. `true` for the defaults, or any of { floor, tolerance, rhat, block }. Default: on with
+   * nutpie's schedule (the default), off with Stan's.
+   */
+  readonly adaptiveWarmup?: boolean | { readonly floor?: number; readonly tolerance?: number; readonly rhat?: number; readonly block?: number };
+  /**
+   * Where the chains start: "random" (Stan's uniform(-2, 2) on the unconstrained scale, the
+   * default) or "pathfinder" (Pathfinder's draws, and its covariance as the initial metric;
+   * `{ pathfinder: options }` to tune it). See src/api/pathfinder-init.ts.
    */
   readonly init?: InitOption;
 }
 
+/** The options `sampleSync` takes (and `sample` too). */
+const SYNC_KNOWN = ["chains", "warmup", "draws", "seed", "metric", "schedule", "targetAccept", "maxTreeDepth", "inits", "initRadius", "stepSize", "saveWarmup", "sampler"];
+
 const KNOWN = new Set([
-  "chains",
-  "warmup",
-  "draws",
-  "seed",
-  "metric",
-  "targetAccept",
-  "maxTreeDepth",
-  "inits",
-  "initRadius",
-  "stepSize",
-  "saveWarmup",
-  "sampler",
+  ...SYNC_KNOWN,
   "threads",
   "pool",
   "pooledWarmup",
@@ -98,12 +100,26 @@ const KNOWN = new Set([
   "stream",
   "workerResourceLimits",
   "faults",
+  "adaptiveWarmup",
   "init",
 ]);
+
+/** What `sampleSync` needs of its options, checked. */
+export interface ValidatedSyncOptions {
+  readonly numChains: number;
+  readonly numWarmup: number;
+  readonly numDraws: number;
+  readonly seed: number;
+  readonly settings: SamplerSettings;
+  readonly saveWarmup: boolean;
+  readonly initRadius: number | null;
+  readonly inits: ConstrainedInit | readonly ConstrainedInit[] | undefined;
+}
 
 /** Everything of a run that does not depend on the model. */
 export interface ValidatedOptions {
   readonly numChains: number;
+  readonly numWarmup: number;
   readonly numDraws: number;
   /** Threads the run uses: its own pool's size, or how many of `pool`'s. */
   readonly threads: number;
@@ -114,6 +130,7 @@ export interface ValidatedOptions {
   readonly initRadius: number | null;
   readonly pooled: boolean;
   readonly extension: WarmupExtensionOptions | null;
+  readonly adaptiveWarmup: WarmupEndRule | null;
   readonly checkEvery: number;
   readonly earlyStop: EarlyStopOptions | null;
   readonly policy: SupervisionPolicy;
@@ -156,6 +173,33 @@ export function bool(option: string, value: unknown, fallback: boolean): boolean
   return value;
 }
 
+/**
+ * The most numbers a run's traces may hold, in all chains: chains x (warmup + draws) x
+ * (quantities + 8 sampler statistics) <= 2^29 (4 GiB of float64). Checked with the model,
+ * before any work starts (DECISIONS.md D28).
+ */
+export const MAX_TRACE_NUMBERS = 2 ** 29;
+
+/** Throws an `InvalidOptionError` when a run of these sizes would not fit `MAX_TRACE_NUMBERS`. */
+export function checkRunSize(
+  o: { readonly numChains: number; readonly numWarmup: number; readonly numDraws: number; readonly extension?: WarmupExtensionOptions | null },
+  quantities: number,
+): void {
+  // Warmup extensions add up to `max` windows of `length` (by default the last slow window, at most half of warmup).
+  const extra = o.extension ? o.extension.max * (o.extension.length ?? Math.ceil(o.numWarmup / 2)) : 0;
+  const warmup = o.numWarmup + extra;
+  const numbers = o.numChains * (warmup + o.numDraws) * (quantities + 8);
+  if (numbers <= MAX_TRACE_NUMBERS) return;
+  const option = o.numDraws >= warmup ? "draws" : "warmup";
+  throw new InvalidOptionError({
+    option,
+    value: option === "draws" ? o.numDraws : o.numWarmup,
+    message:
+      `option ${option}: ${o.numChains} chains x (${warmup} warmup${extra > 0 ? " with extensions" : ""} + ${o.numDraws} draws) x (${quantities} quantities + 8 statistics) ` +
+      `= ${numbers} numbers to keep, above the limit of 2^29 (${MAX_TRACE_NUMBERS}, 4 GiB): lower draws, warmup or chains, or report fewer quantities`,
+  });
+}
+
 export function record(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) bad(option, value, "an object");
   for (const k of Object.keys(value)) {
@@ -171,12 +215,28 @@ export function duration(option: string, value: unknown, fallback: Duration.Dura
   return d.value;
 }
 
+/**
+ * Ranges of the worker heap limits, in MB. Below them a worker cannot start (a stack under
+ * ~0.25 MB kills the whole process, not the thread: Node exits with code 6) or cannot load
+ * its modules; above them thread creation fails.
+ */
+const RESOURCE_LIMITS: Record<keyof WorkerResourceLimits, [number, number]> = {
+  maxOldGenerationSizeMb: [16, 2 ** 20],
+  maxYoungGenerationSizeMb: [1, 2 ** 16],
+  codeRangeSizeMb: [1, 2 ** 16],
+  stackSizeMb: [1, 1024],
+};
+
 /** Checks the `workerResourceLimits` option (of `sample` or `createWorkerPool`). */
 export function validateResourceLimits(value: unknown): WorkerResourceLimits | undefined {
   if (value === undefined) return undefined;
-  const r = record("workerResourceLimits", value, ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"]);
-  for (const [k, v] of Object.entries(r)) num(`workerResourceLimits.${k}`, v, (x) => x > 0, "a number > 0", 1);
-  return r as WorkerResourceLimits;
+  const r = record("workerResourceLimits", value, Object.keys(RESOURCE_LIMITS));
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r)) {
+    const [lo, hi] = RESOURCE_LIMITS[k as keyof WorkerResourceLimits];
+    out[k] = num(`workerResourceLimits.${k}`, v, (x) => x >= lo && x <= hi, `a number of MB in [${lo}, ${hi}]`, 1);
+  }
+  return out as WorkerResourceLimits;
 }
 
 /** Checks the options of `createWorkerPool`. */
@@ -186,13 +246,72 @@ export function validatePoolOptions(options: unknown): { threads: number; resour
   return { threads: int("threads", o.threads, 1, availableParallelism(), 256), resourceLimits: validateResourceLimits(o.workerResourceLimits) };
 }
 
-export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
-  if (typeof options !== "object" || options === null) bad("options", options, "an object");
-  for (const k of Object.keys(options)) if (!KNOWN.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...KNOWN].join(", ")})`);
-  const o = options;
+/** The options `sample` and `sampleSync` share; `known` lists the keys the caller accepts. */
+function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpdate: "self" | "external"): ValidatedSyncOptions & { readonly adaptiveWarmup: WarmupEndRule | null } {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) bad("options", options, "an object");
+  for (const k of Object.keys(options)) if (!known.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...known].join(", ")})`);
+  const o = options as SampleSyncOptions;
   const numChains = int("chains", o.chains, 1, 4, 1024);
+  // Their size is checked with the model's quantities (`checkRunSize`).
   const numWarmup = int("warmup", o.warmup, 0, 1000);
   const numDraws = int("draws", o.draws, 0, 1000);
+  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
+  // `sample` adapts as D71 chose; `sampleSync` keeps Stan's diagonal and windows by default.
+  const adaptation = validateAdaptation(o, numWarmup, metricUpdate === "external");
+  const targetAccept = num("targetAccept", o.targetAccept, (x) => x > 0 && x < 1, "in (0, 1)", 0.8);
+  const maxTreeDepth = int("maxTreeDepth", o.maxTreeDepth, 1, 10, 30);
+  const stepSize = num("stepSize", o.stepSize, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
+  const initRadius = o.initRadius === undefined ? null : num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", 2);
+  const sampler: Record<string, unknown> = {};
+  if (o.sampler !== undefined) {
+    const r = record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows", "fisher"]);
+    for (const k of ["maxDeltaH", "gamma", "kappa", "t0"]) {
+      if (r[k] !== undefined) sampler[k] = num(`sampler.${k}`, r[k], (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
+    }
+    if (r.windows !== undefined) {
+      const w = record("sampler.windows", r.windows, ["initBuffer", "termBuffer", "baseWindow"]);
+      sampler.windows = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, int(`sampler.windows.${k}`, v, k === "baseWindow" ? 1 : 0, 0, MAX_TRACE_NUMBERS)]));
+    }
+    if (r.fisher !== undefined) sampler.fisher = validateFisher(r.fisher);
+  }
+  let settings: SamplerSettings;
+  try {
+    settings = samplerSettings({
+      ...sampler,
+      numWarmup,
+      metric: adaptation.metric,
+      schedule: adaptation.schedule,
+      targetAccept,
+      maxTreeDepth,
+      initStepSize: stepSize,
+      metricUpdate,
+    });
+  } catch (e) {
+    bad("sampler", o.sampler, `valid kernel settings (${(e as Error).message})`);
+  }
+  const saveWarmup = bool("saveWarmup", o.saveWarmup, false);
+  const inits = o.inits;
+  if (inits !== undefined) {
+    const list = Array.isArray(inits) ? inits : [inits];
+    if (Array.isArray(inits) && inits.length !== numChains) {
+      throw new InvalidOptionError({ option: "inits", value: inits, message: `option inits has ${inits.length} entries for ${numChains} chains` });
+    }
+    list.forEach((init, c) => {
+      if (typeof init !== "object" || init === null || Array.isArray(init)) bad(Array.isArray(inits) ? `inits[${c}]` : "inits", init, "an object of initial values by parameter name");
+    });
+  }
+  return { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius, inits, adaptiveWarmup: adaptation.adaptiveWarmup };
+}
+
+/** Checks the options of `sampleSync` (unknown keys included): `InvalidOptionError` names the option. */
+export function validateSyncOptions(options: SampleSyncOptions = {}): ValidatedSyncOptions {
+  return validateCommon(options, new Set(SYNC_KNOWN), "self");
+}
+
+export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
+  const { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius, adaptiveWarmup } = validateCommon(options, KNOWN, "external");
+  const o = options;
+  validateViewOptions(o);
   let pool: WorkerPool | null = null;
   if (o.pool !== undefined) {
     if (!(o.pool instanceof WorkerPool)) bad("pool", o.pool, "a WorkerPool (createWorkerPool)");
@@ -205,30 +324,6 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   const maxThreads = pool === null ? 256 : pool.threads;
   const defaultThreads = pool === null ? Math.min(numChains, availableParallelism()) : pool.threads;
   const threads = Math.min(numChains, int("threads", o.threads, 1, defaultThreads, maxThreads));
-  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
-  if (o.metric !== undefined && o.metric !== "diag" && o.metric !== "dense" && o.metric !== "diag-fisher") {
-    bad("metric", o.metric, '"diag", "dense" or "diag-fisher"');
-  }
-  const targetAccept = num("targetAccept", o.targetAccept, (x) => x > 0 && x < 1, "in (0, 1)", 0.8);
-  const maxTreeDepth = int("maxTreeDepth", o.maxTreeDepth, 1, 10, 30);
-  const stepSize = num("stepSize", o.stepSize, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
-  const initRadius = o.initRadius === undefined ? null : num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", 2);
-  if (o.sampler !== undefined) record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows"]);
-  let settings: SamplerSettings;
-  try {
-    settings = samplerSettings({
-      ...o.sampler,
-      numWarmup,
-      metric: o.metric ?? "diag",
-      targetAccept,
-      maxTreeDepth,
-      initStepSize: stepSize,
-      metricUpdate: "external",
-    });
-  } catch (e) {
-    bad("sampler", o.sampler, `valid kernel settings (${(e as Error).message})`);
-  }
-  const saveWarmup = bool("saveWarmup", o.saveWarmup, false);
   const pooled = bool("pooledWarmup", o.pooledWarmup, true);
 
   let extension: WarmupExtensionOptions | null = { rhat: 1.05, max: 2, length: null };
@@ -237,8 +332,8 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     const e = record("warmupExtension", o.warmupExtension, ["rhat", "max", "length"]);
     extension = {
       rhat: num("warmupExtension.rhat", e.rhat, (x) => x > 1, "a number > 1", 1.05),
-      max: int("warmupExtension.max", e.max, 0, 2),
-      length: e.length === undefined ? null : int("warmupExtension.length", e.length, 1, 0),
+      max: int("warmupExtension.max", e.max, 0, 2, 1000),
+      length: e.length === undefined ? null : int("warmupExtension.length", e.length, 1, 0, MAX_TRACE_NUMBERS),
     };
   }
 
@@ -299,6 +394,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   return {
     init,
     numChains,
+    numWarmup,
     numDraws,
     threads,
     pool,
@@ -308,6 +404,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     initRadius,
     pooled,
     extension,
+    adaptiveWarmup,
     checkEvery,
     earlyStop,
     policy: { restart, chunkTimeout },
@@ -317,4 +414,112 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     resourceLimits,
     faults,
   };
+}
+
+// ---- What the view floor (src/view) shows of a run: terminal progress and the dashboard. ----
+// Validated here with every other option; acted on by src/view's `sample`.
+
+export interface DashboardOption {
+  /** TCP port (0: any free one). */
+  readonly port?: number;
+  /** Address to listen on ("127.0.0.1": this machine only). */
+  readonly host?: string;
+  readonly theme?: "dark" | "light";
+  /** Quantities to plot (default: the first 32). */
+  readonly quantities?: readonly string[];
+}
+
+export interface ViewSettings {
+  readonly progress: boolean | "auto";
+  readonly dashboard: DashboardOption | null;
+}
+
+for (const k of ["progress", "dashboard"]) KNOWN.add(k);
+
+export function validateViewOptions(o: Pick<SampleOptions, "progress" | "dashboard">): ViewSettings {
+  if (o.progress !== undefined && o.progress !== true && o.progress !== false && o.progress !== "auto") bad("progress", o.progress, 'true, false or "auto"');
+  let dashboard: DashboardOption | null = null;
+  if (o.dashboard === true) dashboard = {};
+  else if (o.dashboard !== undefined && o.dashboard !== false) {
+    const d = record("dashboard", o.dashboard, ["port", "host", "theme", "quantities"]);
+    int("dashboard.port", d.port, 0, 0, 65535);
+    if (d.host !== undefined && (typeof d.host !== "string" || d.host === "")) bad("dashboard.host", d.host, 'an address to listen on (e.g. "127.0.0.1")');
+    if (d.theme !== undefined && d.theme !== "dark" && d.theme !== "light") bad("dashboard.theme", d.theme, '"dark" or "light"');
+    if (d.quantities !== undefined && (!Array.isArray(d.quantities) || d.quantities.length === 0 || d.quantities.some((q) => typeof q !== "string"))) {
+      bad("dashboard.quantities", d.quantities, "a non-empty array of quantity names");
+    }
+    dashboard = d as DashboardOption;
+  }
+  return { progress: o.progress ?? "auto", dashboard };
+}
+
+// ---- adaptation (metric, schedule, adaptive warmup length: DECISIONS.md D66-D71) -------------
+
+/** The default adaptation of `sample` (D71, chosen by `bench:adaptation`): low-rank Fisher metric, nutpie's schedule, adaptive length. */
+export const DEFAULT_ADAPTATION = { metric: "low-rank", schedule: "nutpie", adaptiveWarmup: true } as const satisfies {
+  metric: SamplerSettings["metric"];
+  schedule: SamplerSettings["schedule"];
+  adaptiveWarmup: boolean;
+};
+
+function validateAdaptation(
+  o: SampleOptions,
+  numWarmup: number,
+  forSample: boolean,
+): { metric: SamplerSettings["metric"]; schedule: SamplerSettings["schedule"]; adaptiveWarmup: WarmupEndRule | null } {
+  const metrics = ["diag", "dense", "diag-fisher", "low-rank"] as const;
+  if (o.metric !== undefined && !(metrics as readonly unknown[]).includes(o.metric)) bad("metric", o.metric, '"diag", "dense", "diag-fisher" or "low-rank"');
+  if (o.schedule !== undefined && o.schedule !== "stan" && o.schedule !== "nutpie") bad("schedule", o.schedule, '"stan" or "nutpie"');
+  const metric = o.metric ?? (forSample ? DEFAULT_ADAPTATION.metric : "diag");
+  // A metric given without a schedule takes the one it is made for; Fisher metrics nutpie's.
+  // (sampleSync keeps the kernel's defaults: Stan's windows unless the metric is low-rank.)
+  const schedule =
+    o.schedule ??
+    (!forSample ? (metric === "low-rank" ? "nutpie" : "stan") : o.metric === undefined ? DEFAULT_ADAPTATION.schedule : metric === "low-rank" || metric === "diag-fisher" ? "nutpie" : "stan");
+  if (schedule === "nutpie" && metric !== "diag-fisher" && metric !== "low-rank") bad("schedule", o.schedule, `"stan" with metric "${metric}" (nutpie's schedule adapts "diag-fisher" or "low-rank")`);
+  if (schedule === "stan" && metric === "low-rank") bad("schedule", o.schedule, '"nutpie" with metric "low-rank"');
+  let adaptiveWarmup: WarmupEndRule | null = null;
+  // On by default with nutpie's schedule; Stan's schedule keeps Stan's fixed windows unless asked.
+  const adaptive = forSample ? o.adaptiveWarmup ?? (schedule === "nutpie" && DEFAULT_ADAPTATION.adaptiveWarmup) : false;
+  if (adaptive !== false) {
+    const a = adaptive === true ? {} : record("adaptiveWarmup", adaptive, ["floor", "tolerance", "rhat", "block"]);
+    adaptiveWarmup = {
+      ...WARMUP_END_DEFAULTS,
+      floor: int("adaptiveWarmup.floor", a.floor, 0, WARMUP_END_DEFAULTS.floor),
+      tolerance: num("adaptiveWarmup.tolerance", a.tolerance, (x) => x > 0 && Number.isFinite(x), "finite and > 0", WARMUP_END_DEFAULTS.tolerance),
+      rhat: num("adaptiveWarmup.rhat", a.rhat, (x) => x > 1, "a number > 1", WARMUP_END_DEFAULTS.rhat),
+      block: int("adaptiveWarmup.block", a.block, 1, WARMUP_END_DEFAULTS.block),
+    };
+    // With the default rule, a warmup below the floor is simply fixed; an explicit floor must fit.
+    if (adaptiveWarmup.floor > numWarmup) {
+      if (o.adaptiveWarmup === undefined || o.adaptiveWarmup === true) adaptiveWarmup = null;
+      else bad("adaptiveWarmup.floor", adaptiveWarmup.floor, `at most warmup (${numWarmup}), the cap`);
+    }
+  }
+  return { metric, schedule, adaptiveWarmup };
+}
+
+/** `sampler.fisher`: nutpie's schedule settings (`NUTPIE_SCHEDULE` for what is left out). */
+function validateFisher(value: unknown): Record<string, unknown> {
+  const f = record("sampler.fisher", value, ["earlyFraction", "finalFraction", "earlySwitchEvery", "firstWindow", "growth", "updateEvery", "lowRank", "reparamFrom", "reparamAt"]);
+  const out: Record<string, unknown> = {};
+  const fraction = (k: string) => {
+    if (f[k] !== undefined) out[k] = num(`sampler.fisher.${k}`, f[k], (x) => x >= 0 && x < 1, "in [0, 1)", 0);
+  };
+  fraction("earlyFraction");
+  fraction("finalFraction");
+  for (const k of ["earlySwitchEvery", "firstWindow", "reparamFrom", "reparamAt"]) {
+    if (f[k] !== undefined) out[k] = int(`sampler.fisher.${k}`, f[k], 1, 1, MAX_TRACE_NUMBERS);
+  }
+  if (f.growth !== undefined) out.growth = num("sampler.fisher.growth", f.growth, (x) => x >= 1 && Number.isFinite(x), "finite and >= 1", 1.5);
+  if (f.updateEvery !== undefined) out.updateEvery = f.updateEvery === null ? null : int("sampler.fisher.updateEvery", f.updateEvery, 1, 1, MAX_TRACE_NUMBERS);
+  if (f.lowRank !== undefined) {
+    const l = record("sampler.fisher.lowRank", f.lowRank, ["gamma", "cutoff"]);
+    out.lowRank = {
+      ...LOW_RANK_DEFAULTS,
+      ...(l.gamma !== undefined ? { gamma: num("sampler.fisher.lowRank.gamma", l.gamma, (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1e-5) } : {}),
+      ...(l.cutoff !== undefined ? { cutoff: num("sampler.fisher.lowRank.cutoff", l.cutoff, (x) => x > 1 && Number.isFinite(x), "finite and > 1", 2) } : {}),
+    };
+  }
+  return out;
 }

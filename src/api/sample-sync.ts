@@ -3,16 +3,15 @@
  * deterministic entry point (tests, scripts, small models); the actor-based `sample`
  * runs the same kernel in chunks on workers.
  */
+import type { CompiledModel } from "../compile/compile.js";
+import { checkLogDensity } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
-import {
-  initChainState,
-  runIterations,
-  samplerSettings,
-  type ConstrainedInit,
-  type MetricKind,
-  type SamplerSettings,
-} from "../inference/index.js";
+import { initChainState, runIterations, type ConstrainedInit, type MetricKind, type SamplerSettings, type ScheduleKind } from "../inference/index.js";
+import type { Model } from "../model/builder.js";
+import { InvalidModelError } from "./errors.js";
+import { resolveInits, resolveModelSync } from "./model-input.js";
 import { allocateStats, Posterior, type ChainResult, type SamplerStatsArrays } from "./posterior.js";
+import { checkRunSize, validateSyncOptions, type ValidatedSyncOptions } from "./sample-options.js";
 
 export interface SampleSyncOptions {
   /** Number of chains (4). */
@@ -23,8 +22,10 @@ export interface SampleSyncOptions {
   readonly draws?: number;
   /** Seed; chain c uses stream c of it. Random when absent (recorded in the result). */
   readonly seed?: number;
-  /** Metric adaptation: "diag" (Stan's, default), "dense", or "diag-fisher". */
+  /** Metric adaptation: "diag" (Stan's), "dense", "diag-fisher" or "low-rank" (Fisher divergence). */
   readonly metric?: MetricKind;
+  /** Warmup schedule: "stan" (windows 75 / 25 doubling / 50) or "nutpie" (Fisher metrics only). */
+  readonly schedule?: ScheduleKind;
   /** Dual averaging's target acceptance statistic (0.8). */
   readonly targetAccept?: number;
   /** Maximum tree depth (10). */
@@ -38,7 +39,7 @@ export interface SampleSyncOptions {
   /** Keep warmup draws (false); warmup sampler statistics are always kept. */
   readonly saveWarmup?: boolean;
   /** Anything else of the kernel's settings (maxDeltaH, gamma, kappa, t0, windows). */
-  readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
+  readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "schedule" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
 }
 
 function storeStats(to: SamplerStatsArrays, i: number, s: { lp: number; stepSize: number; treeDepth: number; nLeapfrog: number; divergent: boolean; energy: number; acceptStat: number }): void {
@@ -55,28 +56,41 @@ function isInitArray(x: ConstrainedInit | readonly ConstrainedInit[]): x is read
   return Array.isArray(x);
 }
 
-export function sampleSync(model: LogDensity, options: SampleSyncOptions = {}): Posterior {
-  const numChains = options.chains ?? 4;
-  const numWarmup = options.warmup ?? 1000;
-  const numDraws = options.draws ?? 1000;
-  if (!Number.isInteger(numChains) || numChains < 1) throw new RangeError(`chains must be a positive integer, got ${numChains}`);
-  if (!Number.isInteger(numDraws) || numDraws < 0) throw new RangeError(`draws must be a non-negative integer, got ${numDraws}`);
-  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
-  const settings = samplerSettings({
-    ...options.sampler,
-    numWarmup,
-    metric: options.metric ?? "diag",
-    targetAccept: options.targetAccept ?? 0.8,
-    maxTreeDepth: options.maxTreeDepth ?? 10,
-    initStepSize: options.stepSize ?? 1,
-    metricUpdate: "self",
-  });
-  const inits = options.inits;
-  if (inits !== undefined && isInitArray(inits) && inits.length !== numChains) {
-    throw new Error(`inits has ${inits.length} entries for ${numChains} chains`);
+/** The density `sampleSync` runs: a `LogDensity` as given (checked), or one compiled from a model. */
+function densityOf(input: unknown): LogDensity {
+  if (typeof input === "object" && input !== null && (input as { backend?: unknown }).backend === "module") {
+    throw new InvalidModelError({ message: "sampleSync cannot load a module model (loading is asynchronous): pass await loadModuleModel(spec), or use sample" });
   }
+  if (typeof input === "object" && input !== null && typeof (input as LogDensity).logDensityGradient === "function") {
+    try {
+      return checkLogDensity(input, "sampleSync: the model");
+    } catch (e) {
+      throw new InvalidModelError({ message: (e as Error).message, cause: e });
+    }
+  }
+  return resolveModelSync(input as Model)!.density;
+}
+
+/**
+ * Runs `chains` NUTS chains one after another on this thread. The model is a `LogDensity`
+ * (`compile(model)`, or your own object), a `Model` or a `CompiledModel`. Options and the
+ * model are checked first (`InvalidOptionError` / `InvalidModelError`).
+ */
+export function sampleSync(model: LogDensity | Model | CompiledModel, options: SampleSyncOptions = {}): Posterior {
+  const opts = validateSyncOptions(options);
+  const density = densityOf(model);
+  checkRunSize(opts, density.names.length);
+  const { numChains, inits } = opts;
+  // Inits are mapped to the unconstrained scale here, so that a bad one is an
+  // `InvalidOptionError` before any chain runs.
+  resolveInits(density, inits, numChains);
+  return runChains(density, opts);
+}
+
+function runChains(model: LogDensity, options: ValidatedSyncOptions): Posterior {
+  const { numChains, numWarmup, numDraws, seed, settings, inits } = options;
   const nq = model.names.length;
-  const saveWarmup = options.saveWarmup ?? false;
+  const saveWarmup = options.saveWarmup;
   const out = new Float64Array(nq);
   const chains: ChainResult[] = [];
 
@@ -87,7 +101,7 @@ export function sampleSync(model: LogDensity, options: SampleSyncOptions = {}): 
       seed,
       chain: c,
       ...(init !== undefined ? { init } : {}),
-      ...(options.initRadius !== undefined ? { initRadius: options.initRadius } : {}),
+      ...(options.initRadius !== null ? { initRadius: options.initRadius } : {}),
     });
     const values = new Float64Array(nq * numDraws);
     const warmupValues = saveWarmup ? new Float64Array(nq * numWarmup) : null;
@@ -133,5 +147,7 @@ export function sampleSync(model: LogDensity, options: SampleSyncOptions = {}): 
     seed,
     metric: settings.metric,
     chains,
+    ...(model.model ? { model: model.model } : {}),
+    backend: model.backend,
   });
 }

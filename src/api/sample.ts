@@ -10,20 +10,22 @@
  * `sampleRunEffect` (the run handle as a scoped resource: closing the scope aborts the run).
  */
 import { Cause, Deferred, Effect, Exit, FiberId, type Scope } from "effect";
-import { Observable, ReplaySubject, Subject } from "rxjs";
+import { Subject, ReplaySubject, type Observable } from "rxjs";
 import { DrawBatch, type Draw } from "../../actors/batch.js";
 import type { ChainProgress, OnlineDiagnostics, RunEvent, RunProgress, RunSink } from "../../actors/events.js";
 import type { BatchData } from "../../actors/trace-store.js";
+import type { ModelSpec } from "../../actors/protocol.js";
 import type { PoolStartError } from "../../supervisors/worker-pool.js";
-import { createRun, type RunControl, type RunPlan } from "../../supervisors/run-supervisor.js";
+import { createRun, type ModelLoadError, type RunControl, type RunOutcome, type RunPlan } from "../../supervisors/run-supervisor.js";
 import type { Metric } from "../inference/metric.js";
-import { InvalidModelError, InvalidOptionError } from "./errors.js";
+import { InvalidModelError, InvalidOptionError, RunFailedError } from "./errors.js";
+import { GuardedObservable } from "./guarded-observable.js";
+import { isModuleSpec, missingModule, modelIdOf, resolveInits, resolveModelSync, userInits, type ModelInput, type ResolvedModel } from "./model-input.js";
 import { withPathfinderInit } from "./pathfinder-init.js";
-import { modelIdOf, resolveInits, resolveModel, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
 import { runPosteriorFromOutcome, type RunPosterior } from "./run-posterior.js";
-import { validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
+import { checkRunSize, validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
 
-export type SampleError = InvalidOptionError | InvalidModelError | PoolStartError;
+export type SampleError = InvalidOptionError | InvalidModelError | PoolStartError | RunFailedError;
 
 export interface SampleRun {
   /** Every draw (warmup and sampling), in order within each chain. */
@@ -34,9 +36,14 @@ export interface SampleRun {
   readonly progress$: Observable<RunProgress>;
   /** Online R-hat / bulk and tail ESS at every check point (replayed to late subscribers). */
   readonly diagnostics$: Observable<OnlineDiagnostics>;
-  /** Lifecycle: starts, window ends, restarts, failures, early stop, pause, abort (replayed). */
+  /** Lifecycle: starts, window ends, restarts, failures, early stop, pause, abort, subscribers that threw (replayed). */
   readonly events$: Observable<RunEvent>;
-  /** The posterior when the run ends (completed, stopped early or aborted). */
+  /**
+   * The posterior when the run ends (completed, stopped early or aborted). Rejects with a
+   * `RunFailedError` (carrying the partial posterior) when every chain failed, with an
+   * `InvalidModelError` / `InvalidOptionError` when a module model cannot be loaded or its
+   * inits mapped.
+   */
   readonly result: Promise<RunPosterior>;
   readonly seed: number;
   readonly threads: number;
@@ -52,33 +59,75 @@ export interface SampleRun {
   readonly paused: boolean;
 }
 
-/** The API side of a run: RxJS subjects behind the actors' sink. */
+type StreamName = "draws$" | "batches$" | "progress$" | "diagnostics$" | "events$";
+
+/**
+ * The API side of a run: RxJS subjects behind the actors' sink, exposed as guarded
+ * observables (a subscriber that throws is dropped and reported on `events$`, never thrown
+ * at the process: `GuardedObservable`).
+ */
 class RunStreams implements RunSink {
   readonly batches = new Subject<DrawBatch>();
   readonly events = new ReplaySubject<RunEvent>();
   readonly progressSubject = new ReplaySubject<RunProgress>(1);
   readonly diagnosticsSubject = new ReplaySubject<OnlineDiagnostics>();
   readonly draws$: Observable<Draw>;
+  readonly batches$: Observable<DrawBatch>;
+  readonly progress$: Observable<RunProgress>;
+  readonly diagnostics$: Observable<OnlineDiagnostics>;
+  readonly events$: Observable<RunEvent>;
   private names: readonly string[] = [];
   private readonly queued: DrawBatch[] = [];
   private flushScheduled = false;
   private chainProgress: ChainProgress[] = [];
   private readonly t0 = performance.now();
+  /** Subscriptions to `batches$` (only they can acknowledge a batch: a `Draw` has no `ack`). */
+  private batchSubscribers = 0;
+  /** Manual acknowledgement: batches delivered to `batches$` and not acknowledged yet. */
+  private readonly unacked = new Set<DrawBatch>();
+  /** Subscriber errors not yet reported on `events$`. */
+  private readonly thrown: RunEvent[] = [];
 
   constructor(private readonly manualAck: boolean) {
     const batches = this.batches;
-    this.draws$ = new Observable<Draw>((sub) =>
+    this.draws$ = this.guarded<Draw>("draws$", (sub) =>
       batches.subscribe({
         next: (b) => {
-          for (let i = 0; i < b.count; i++) sub.next(b.draw(i));
+          for (let i = 0; i < b.count && !sub.closed; i++) sub.next(b.draw(i));
         },
         error: (e) => sub.error(e),
         complete: () => sub.complete(),
       }),
     );
+    this.batches$ = this.guarded<DrawBatch>("batches$", (sub) => {
+      this.batchSubscribers++;
+      const inner = batches.subscribe(sub);
+      return () => {
+        inner.unsubscribe();
+        // The last consumer that could acknowledge left: what it held is delivered.
+        if (--this.batchSubscribers === 0) for (const b of [...this.unacked]) b.ack();
+      };
+    });
+    this.progress$ = this.guarded("progress$", (sub) => this.progressSubject.subscribe(sub));
+    this.diagnostics$ = this.guarded("diagnostics$", (sub) => this.diagnosticsSubject.subscribe(sub));
+    this.events$ = this.guarded("events$", (sub) => this.events.subscribe(sub));
   }
 
-  setNames(names: readonly string[]): void {
+  private guarded<T>(stream: StreamName, subscribe: ConstructorParameters<typeof GuardedObservable<T>>[0]): Observable<T> {
+    return new GuardedObservable<T>(subscribe, (error) => this.subscriberThrew(stream, error));
+  }
+
+  /** Reported on `events$` after the emission in progress (in order, before `events$` completes). */
+  private subscriberThrew(stream: StreamName, error: unknown): void {
+    this.thrown.push({ type: "subscriber-error", stream, message: error instanceof Error ? error.message : String(error), error });
+    if (this.thrown.length === 1) queueMicrotask(() => this.reportThrown());
+  }
+
+  private reportThrown(): void {
+    for (const e of this.thrown.splice(0)) if (!this.events.closed && !this.events.isStopped) this.events.next(e);
+  }
+
+  model(names: readonly string[]): void {
     this.names = names;
   }
 
@@ -88,7 +137,10 @@ class RunStreams implements RunSink {
    * one draw at a time on `draws$` takes ~1-2 ms, a thread would wait that long).
    */
   batch(data: BatchData, ack: () => void): void {
-    const b = new DrawBatch(data, this.names, ack);
+    const b: DrawBatch = new DrawBatch(data, this.names, () => {
+      this.unacked.delete(b);
+      ack();
+    });
     if (!this.batches.observed) {
       b.ack();
       return;
@@ -105,7 +157,9 @@ class RunStreams implements RunSink {
     const batches = this.queued.splice(0);
     for (const b of batches) {
       this.batches.next(b);
-      if (!this.manualAck || !this.batches.observed) b.ack();
+      // Manual acknowledgement applies to batches$ subscribers; draws$ alone cannot acknowledge.
+      if (!this.manualAck || this.batchSubscribers === 0) b.ack();
+      else if (!b.isAcked) this.unacked.add(b);
     }
   }
 
@@ -140,29 +194,58 @@ class RunStreams implements RunSink {
   complete(): void {
     this.flush();
     this.batches.complete();
+    this.reportThrown();
     this.events.complete();
     this.progressSubject.complete();
     this.diagnosticsSubject.complete();
   }
 }
 
-function planOf(resolved: ResolvedModel, opts: ValidatedOptions, inits: (Float64Array | null)[], initMetric: Metric | null): RunPlan {
+/** The run's model and inits: compiled (known here) or a module model (loaded in a worker by the run). */
+type Prepared =
+  | { readonly kind: "compiled"; readonly resolved: ResolvedModel; readonly inits: (Float64Array | null)[] }
+  | { readonly kind: "module"; readonly spec: ModelSpec & { kind: "module" }; readonly inits: ReturnType<typeof userInits> };
+
+/** Checks the model and the inits; throws `InvalidModelError` / `InvalidOptionError` (no thread started). */
+function prepare(model: ModelInput, options: SampleOptions, opts: ValidatedOptions): Prepared {
+  if (isModuleSpec(model)) {
+    // Pathfinder runs before the chains on a model the main thread knows; a module model is known only to the workers.
+    if (options.init !== undefined && options.init !== "random") {
+      throw new InvalidOptionError({ option: "init", value: options.init, message: 'option init: a module model (moduleModel) starts from random inits or `inits`; init "pathfinder" needs a Model, compile(model) or compileModel(model)' });
+    }
+    // Its quantities are known once a worker has loaded it: at least one.
+    checkRunSize(opts, 1);
+    return { kind: "module", spec: { kind: "module", spec: model }, inits: userInits(options.inits, opts.numChains) };
+  }
+  const resolved = resolveModelSync(model)!;
+  checkRunSize(opts, resolved.density.names.length);
+  return { kind: "compiled", resolved, inits: resolveInits(resolved.density, options.inits, opts.numChains) };
+}
+
+/** The run's plan; `initMetric`: every chain's initial metric (Pathfinder's, `init: "pathfinder"`). */
+function planOf(prepared: Prepared, opts: ValidatedOptions, initMetric: Metric | null = null): RunPlan {
+  const model =
+    prepared.kind === "compiled"
+      ? {
+          modelId: modelIdOf(prepared.resolved.name, prepared.resolved.spec),
+          model: prepared.resolved.spec,
+          shape: { names: prepared.resolved.density.names, paramCount: prepared.resolved.density.paramCount, inits: prepared.inits },
+          userInits: { inits: [], options: [] },
+        }
+      : { modelId: modelIdOf(prepared.spec.spec.module, prepared.spec), model: prepared.spec, shape: null, userInits: prepared.inits };
   return {
+    ...model,
     initMetric,
-    modelId: modelIdOf(resolved.name, resolved.spec),
-    model: resolved.spec,
-    names: resolved.density.names,
-    paramCount: resolved.density.paramCount,
     numChains: opts.numChains,
     threads: opts.threads,
     pool: opts.pool,
     seed: opts.seed,
     settings: opts.settings,
     numDraws: opts.numDraws,
-    inits,
     initRadius: opts.initRadius,
     pooled: opts.pooled,
     extension: opts.extension,
+    adaptiveWarmup: opts.adaptiveWarmup,
     checkEvery: opts.checkEvery,
     earlyStop: opts.earlyStop,
     faults: opts.faults,
@@ -173,39 +256,53 @@ function planOf(resolved: ResolvedModel, opts: ValidatedOptions, inits: (Float64
   };
 }
 
-/** The whole run as an Effect: resolve the model (if not done), run, build the result. */
+/** A module model that failed to load becomes the API's typed error. */
+function loadError(e: ModelLoadError | PoolStartError, options: SampleOptions): InvalidModelError | InvalidOptionError | PoolStartError {
+  if (e._tag === "PoolStartError") return e;
+  if (e.option !== null) return new InvalidOptionError({ option: e.option, value: options.inits, message: e.message });
+  return new InvalidModelError({ message: e.message, cause: e });
+}
+
+function failedMessage(outcome: RunOutcome): string {
+  const why = outcome.actors.map((a) => `chain ${a.chain}: ${a.error ?? a.status}`).join("; ");
+  return `every chain failed, the run has no usable draw (${why}); error.posterior holds what was computed`;
+}
+
+/** The whole run as an Effect: check the model (if not done), run, build the result. */
 function runProgram(
   model: ModelInput,
   options: SampleOptions,
   opts: ValidatedOptions,
-  pre: { resolved: ResolvedModel; inits: (Float64Array | null)[] } | null,
+  pre: Prepared | null,
   streams: RunStreams,
   control: RunControl,
 ): Effect.Effect<RunPosterior, SampleError> {
   return Effect.gen(function* () {
-    const { resolved, inits } =
-      pre ??
-      (yield* resolveModel(model).pipe(
-        Effect.flatMap((r) =>
-          Effect.try({
-            try: () => ({ resolved: r, inits: resolveInits(r, options.inits, opts.numChains) }),
-            catch: (e) => e as InvalidOptionError,
-          }),
-        ),
-      ));
-    streams.setNames(resolved.density.names);
-    const outcome = yield* withPathfinderInit(resolved, options, opts, inits, streams, control.abort, (o, i, metric) =>
-      createRun(planOf(resolved, o, i, metric), streams, control).program,
-    );
-    return runPosteriorFromOutcome(outcome, {
-      names: resolved.density.names,
-      paramCount: resolved.density.paramCount,
+    const prepared = pre ?? (yield* Effect.try({ try: () => prepare(model, options, opts), catch: (e) => e as InvalidModelError | InvalidOptionError }));
+    if (prepared.kind === "module") {
+      const missing = missingModule(prepared.spec.spec);
+      if (missing !== null) return yield* Effect.fail(missing);
+    }
+    const outcome = yield* (
+      prepared.kind === "compiled"
+        ? withPathfinderInit(prepared.resolved, options, opts, prepared.inits, streams, control.abort, (o, inits, metric) =>
+            createRun(planOf({ ...prepared, inits }, o, metric), streams, control).program,
+          )
+        : createRun(planOf(prepared, opts), streams, control).program
+    ).pipe(Effect.mapError((e) => loadError(e, options)));
+    const density = prepared.kind === "compiled" ? prepared.resolved.density : null;
+    const posterior = runPosteriorFromOutcome(outcome, {
+      backend: density?.backend,
       seed: opts.seed,
       metric: opts.settings.metric,
       saveWarmup: opts.saveWarmup,
       threads: opts.threads,
       pooledWarmup: opts.pooled,
+      modelName: prepared.kind === "compiled" ? prepared.resolved.name : prepared.spec.spec.module,
+      ...(density?.model ? { model: density.model } : {}),
     });
+    if (posterior.status === "failed") return yield* Effect.fail(new RunFailedError({ message: failedMessage(outcome), posterior }));
+    return posterior;
   }).pipe(Effect.ensuring(Effect.sync(() => streams.complete())));
 }
 
@@ -223,14 +320,14 @@ class RunHandle implements SampleRun {
   private readonly streams: RunStreams;
   private readonly control: RunControl;
 
-  constructor(model: ModelInput, options: SampleOptions, opts: ValidatedOptions, pre: { resolved: ResolvedModel; inits: (Float64Array | null)[] } | null) {
+  constructor(model: ModelInput, options: SampleOptions, opts: ValidatedOptions, pre: Prepared) {
     this.streams = new RunStreams(opts.manualAck);
     this.control = { running: Effect.unsafeMakeLatch(true), abort: Deferred.unsafeMake<string>(FiberId.none) };
     this.draws$ = this.streams.draws$;
-    this.batches$ = this.streams.batches.asObservable();
-    this.progress$ = this.streams.progressSubject.asObservable();
-    this.diagnostics$ = this.streams.diagnosticsSubject.asObservable();
-    this.events$ = this.streams.events.asObservable();
+    this.batches$ = this.streams.batches$;
+    this.progress$ = this.streams.progress$;
+    this.diagnostics$ = this.streams.diagnostics$;
+    this.events$ = this.streams.events$;
     this.seed = opts.seed;
     this.threads = opts.threads;
     this.chains = opts.numChains;
@@ -276,17 +373,16 @@ class RunHandle implements SampleRun {
 /**
  * Starts a supervised multi-chain run. Options and the model are checked first (throws
  * `InvalidOptionError` / `InvalidModelError` before any worker starts; a module model is
- * loaded asynchronously and its errors reject `result`).
+ * loaded in a worker, under the watchdog, and its errors reject `result`).
  */
 export function sample(model: ModelInput, options: SampleOptions = {}): SampleRun {
   const opts = validateOptions(options);
-  const resolved = resolveModelSync(model);
-  const pre = resolved === null ? null : { resolved, inits: resolveInits(resolved, options.inits, opts.numChains) };
-  return new RunHandle(model, options, opts, pre);
+  return new RunHandle(model, options, opts, prepare(model, options, opts));
 }
 
 /**
- * `sample` as an Effect: succeeds with the posterior, fails with a typed `SampleError`.
+ * `sample` as an Effect: succeeds with the posterior, fails with a typed `SampleError`
+ * (`RunFailedError`, carrying the partial posterior, when every chain failed).
  * Interrupting it aborts the run and releases the pool (no result then: use `sample` or
  * `sampleRunEffect` for a partial posterior on abort).
  */

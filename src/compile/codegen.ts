@@ -31,8 +31,8 @@ interface AdjointLocals {
 
 type Unit = { kind: "group"; group: Group } | { kind: "custom"; node: Expr } | { kind: "scan"; node: Expr };
 
-/** How a node outside this pass (a scan body's placeholders and free variables) is read. */
-interface LeafCode {
+/** How a node outside this pass (a scan body's placeholders, a reported quantity read from a draw) is read. */
+export interface LeafCode {
   value(idx: string): string;
   adjoint(idx: string): string | null;
 }
@@ -56,6 +56,12 @@ export class CodeModule {
     return name;
   }
 
+  /** Position of `values` in `constants` (registered first if new), for layouts that point at data. */
+  constantIndex(values: Float64Array | Int32Array): number {
+    this.constant(values);
+    return this.constants.indexOf(values);
+  }
+
   array(name: string, size: number): string {
     if (!this.declared.has(name)) {
       this.declared.add(name);
@@ -77,7 +83,20 @@ export class CodeModule {
   }
 }
 
-const literal = (v: number): string => `(${Object.is(v, -0) ? "-0" : String(v)})`;
+/** A number as source: only ever a number (constants are checked finite when their node is made). */
+const literal = (v: number): string => {
+  if (typeof v !== "number") throw new Error("internal error: a literal must be a number");
+  return `(${Object.is(v, -0) ? "-0" : String(v)})`;
+};
+
+/**
+ * Bounds on one generated function's size in registers: every local is a slot of its frame,
+ * and a model built in a loop (a sum of 30,000 terms) would otherwise need more than the
+ * stack holds. Scalars stored beyond MAX_SCALAR_LOCALS go to an array; a loop fuses at most
+ * MAX_FUSED nodes (a longer chain stores an intermediate array).
+ */
+const MAX_SCALAR_LOCALS = 1000;
+const MAX_FUSED = 250;
 
 interface PassOptions {
   /** Log-density terms (scalars) to add into `target`; empty for pure evaluation. */
@@ -99,6 +118,10 @@ export class Pass {
   private readonly materialised = new Set<Expr>();
   private readonly scalarDecls: string[] = [];
   private readonly arrayAdjoints: string[] = [];
+  /** Stored scalars past MAX_SCALAR_LOCALS: their slot in the spill arrays. */
+  private readonly spillSlot = new Map<Expr, number>();
+  private spillValues = "";
+  private spillAdjoints = "";
 
   constructor(
     private readonly mod: CodeModule,
@@ -127,15 +150,16 @@ export class Pass {
   }
 
   private schedule(nodes: Expr[]) {
+    const outputs = new Set(this.opts.outputs);
     for (const t of this.opts.terms) {
-      if (!this.consumers.has(t) && !this.opts.outputs.includes(t)) this.fusedTerms.add(t);
+      if (!this.consumers.has(t) && !outputs.has(t)) this.fusedTerms.add(t);
     }
     const forced = new Set<Expr>([...this.opts.terms, ...this.opts.outputs]);
     const rootsReverse: Unit[] = [];
     for (let k = nodes.length - 1; k >= 0; k--) {
       const n = nodes[k]!;
       const kind = n.node.kind;
-      if (kind === "const" || kind === "param" || this.opts.leaves?.has(n)) continue;
+      if (kind === "const" || kind === "param" || kind === "tunable" || this.opts.leaves?.has(n)) continue;
       if (kind === "placeholder") throw new Error(`placeholder ${n.label} used outside its scan`);
       if (kind === "custom" || kind === "scan") {
         n.inputs.forEach((i) => forced.add(i));
@@ -171,7 +195,7 @@ export class Pass {
       if (!g || (target && g !== target)) return undefined;
       target = g;
     }
-    if (!target || !sameShape(target.domain, n.shape)) return undefined;
+    if (!target || !sameShape(target.domain, n.shape) || target.members.length >= MAX_FUSED) return undefined;
     // Scalars outside fused terms are stored (a local each), so reverse mode never recomputes them.
     if (target.domain.length === 0 && !this.fusedTerms.has(target.root)) return undefined;
     return target;
@@ -192,8 +216,13 @@ export class Pass {
         return n.size === 1 ? literal(n.node.values[0]!) : `${this.mod.constant(n.node.values)}[${idx}]`;
       case "param":
         return `q[${n.node.block.offset}+${idx}]`;
+      case "tunable":
+        return `T[${n.node.slot.index}]`;
       default:
-        if (this.isScalarStore(n)) return `v${n.id}`;
+        if (this.isScalarStore(n)) {
+          const slot = this.spillSlot.get(n);
+          return slot === undefined ? `v${n.id}` : `${this.spillValues}[${slot}]`;
+        }
         return `${this.mod.array(`v${n.id}`, n.size)}[${idx}]`;
     }
   }
@@ -205,13 +234,29 @@ export class Pass {
     if (leaf) return leaf.adjoint(idx);
     switch (n.node.kind) {
       case "const":
+      case "tunable":
         return null;
       case "param":
         return `grad[${n.node.block.offset}+${idx}]`;
       default:
-        if (this.isScalarStore(n)) return `g${n.id}`;
+        if (this.isScalarStore(n)) {
+          const slot = this.spillSlot.get(n);
+          return slot === undefined ? `g${n.id}` : `${this.spillAdjoints}[${slot}]`;
+        }
         return `${this.mod.array(`g${n.id}`, n.size)}[${idx}]`;
     }
+  }
+
+  /** Statements copying the values of `exprs` (stored by this pass) one after another into `out`. */
+  copyOut(exprs: readonly Expr[]): string {
+    let offset = 0;
+    return exprs
+      .map((e) => {
+        const line = e.size === 1 ? `out[${offset}] = ${this.value(e, "0")};` : `for (let k = 0; k < ${e.size}; k++) out[${offset}+k] = ${this.value(e, "k")};`;
+        offset += e.size;
+        return line;
+      })
+      .join("\n");
   }
 
   // ---- code ----
@@ -220,12 +265,30 @@ export class Pass {
     const forward: string[] = [];
     const backward: string[] = [];
     const fusedTermGroups: Group[] = [];
+    const spilled: Expr[] = [];
+    let locals = 0;
     for (const n of this.materialised) {
       if (this.isScalarStore(n)) {
+        if (locals >= MAX_SCALAR_LOCALS) {
+          this.spillSlot.set(n, spilled.length);
+          spilled.push(n);
+          continue;
+        }
+        locals++;
         this.scalarDecls.push(`let v${n.id} = 0;`);
         if (this.opts.gradient) this.scalarDecls.push(`let g${n.id} = ${this.termSet.has(n) ? 1 : 0};`);
       } else if (this.opts.gradient) {
         this.arrayAdjoints.push(`${this.mod.array(`g${n.id}`, n.size)}.fill(0);`);
+      }
+    }
+    if (spilled.length > 0) {
+      this.spillValues = this.mod.scratch(spilled.length);
+      if (this.opts.gradient) {
+        this.spillAdjoints = this.mod.scratch(spilled.length);
+        this.scalarDecls.push(`${this.spillAdjoints}.fill(0);`);
+        spilled.forEach((n, k) => {
+          if (this.termSet.has(n)) this.scalarDecls.push(`${this.spillAdjoints}[${k}] = 1;`);
+        });
       }
     }
     for (const t of this.opts.terms) {
@@ -236,13 +299,13 @@ export class Pass {
     for (const u of this.units) {
       if (u.kind === "scan") {
         forward.push(this.scanForward(u.node));
-        if (this.termSet.has(u.node)) forward.push(`target += v${u.node.id};`);
+        if (this.termSet.has(u.node)) forward.push(`target += ${this.value(u.node, "0")};`);
         if (this.opts.gradient) backward.push(this.scanBackward(u.node));
         continue;
       }
       if (u.kind === "custom") {
         forward.push(this.customCode(u.node, "fwd"));
-        if (this.termSet.has(u.node)) forward.push(`target += v${u.node.id};`);
+        if (this.termSet.has(u.node)) forward.push(`target += ${this.value(u.node, "0")};`);
         if (this.opts.gradient) backward.push(this.customCode(u.node, "bwd"));
         continue;
       }
@@ -252,16 +315,21 @@ export class Pass {
         continue;
       }
       forward.push(this.loopCode([u.group], true, false));
-      if (this.termSet.has(root)) forward.push(`target += v${root.id};`);
+      if (this.termSet.has(root)) forward.push(`target += ${this.value(root, "0")};`);
       if (this.opts.gradient) backward.push(this.loopCode([u.group], false, true));
     }
-    // Terms depend on nothing after them, so they run last, one loop per shape.
-    const byDomain = new Map<string, Group[]>();
+    // Terms depend on nothing after them, so they run last, one loop per shape (split where
+    // one loop body would hold more than MAX_FUSED nodes).
+    const byDomain = new Map<string, Group[][]>();
     for (const g of fusedTermGroups) {
       const key = g.domain.join(",");
-      byDomain.set(key, [...(byDomain.get(key) ?? []), g]);
+      const batches = byDomain.get(key) ?? [];
+      byDomain.set(key, batches);
+      const last = batches[batches.length - 1];
+      if (last === undefined || last.reduce((n, x) => n + x.members.length + 1, 0) + g.members.length + 1 > MAX_FUSED) batches.push([g]);
+      else last.push(g);
     }
-    for (const groups of byDomain.values()) forward.push(this.loopCode(groups, true, this.opts.gradient));
+    for (const batches of byDomain.values()) for (const groups of batches) forward.push(this.loopCode(groups, true, this.opts.gradient));
     return {
       prologue: [...this.scalarDecls, ...this.arrayAdjoints].join("\n"),
       forward: forward.join("\n"),
@@ -404,7 +472,7 @@ export class Pass {
         const acc = `s${root.id}`;
         pre.push(`let ${acc} = 0;`);
         lines.push(`${acc} += ${read(root.inputs[0]!)};`);
-        post.push(fused ? `target += ${acc};` : `v${root.id} = ${acc};`);
+        post.push(fused ? `target += ${acc};` : `${this.value(root, "0")} = ${acc};`);
       } else if (fused) lines.push(`target += ${temp(root)};`);
       else lines.push(`${this.value(root, flat)} = ${temp(root)};`);
     }

@@ -6,12 +6,19 @@
  * the model's TypeScript code. Constants may live in one SharedArrayBuffer so that N chains
  * on N threads hold one copy of the data.
  */
-import type { Model } from "../model/builder.js";
+import type { LearnedParameterisation, Model } from "../model/builder.js";
 import { ModelError } from "../model/errors.js";
+import { checkGeneratedSource } from "../model/source-check.js";
 import { runtime } from "../model/special.js";
 import { formatShape, sizeOf } from "../model/shape.js";
+import { describeValue, toNumbers } from "../model/values.js";
+import { checkModel, verifyCompiledModel } from "./checks.js";
 import { CodeModule, Pass } from "./codegen.js";
-import type { LogDensity, ShapedValue } from "./types.js";
+import { logLikFunction, modelInfo, type DataLayout, type ObservedLayout } from "./log-lik.js";
+import { keyBytes, sign, signedText } from "./trust.js";
+import type { LogDensity, Reparameterisation, ShapedValue } from "./types.js";
+import { compileWithBackend, type TfjsCompiledModel } from "./tfjs/index.js";
+import type { TfjsDevicePreference } from "./tfjs/backend.js";
 
 export interface OutputLayout {
   readonly name: string;
@@ -39,11 +46,38 @@ export interface CompiledModel {
   readonly params: readonly ParamLayout[];
   /** Per parameter: the sizes of its context values (bounds, loc/scale) in `evaluateContext` order. */
   readonly contextSizes: readonly (readonly number[])[];
+  /** Observed nodes: where `pointwiseLogLik` writes each one's log-likelihood, and their values. */
+  readonly observed?: readonly ObservedLayout[];
+  /** Named data (`m.data`), for exports. */
+  readonly data?: readonly DataLayout[];
+  /**
+   * HMAC-SHA256 (hex) of the source and layout, by this process's key or an operator's
+   * (`CompileOptions.key`): `instantiate`, `sample` and the worker threads run a compiled
+   * model only when it verifies (DECISIONS.md D24).
+   */
+  readonly signature: string;
+  /** Learned parameterisations (their lambdas are the generated code's tunables `T`). */
+  readonly tunables?: readonly LearnedParameterisation[];
 }
 
 export interface CompileOptions {
   /** Put constant data in SharedArrayBuffers (one copy shared by every worker). Default true. */
   sharedData?: boolean;
+  /**
+   * "js" (default): float64 generated JavaScript. "tfjs": float32 TensorFlow.js tensors (large
+   * data; throws `TfjsUnsupportedError` naming a node it cannot compute). "auto": tfjs when the
+   * data reach the measured threshold and every node has a tensor form, js otherwise.
+   */
+  backend?: "js" | "tfjs" | "auto";
+  /** The tfjs device: "tensorflow" (tfjs-node), "wasm", "cpu" or "auto" (the best available). */
+  device?: TfjsDevicePreference;
+  /**
+   * Sign with this operator key (at least 32 bytes, or a string of at least 32 characters)
+   * instead of this process's own, for a model that another process will run: that process
+   * calls `trustModelKey(key)` first. Without it the model runs in this process and its
+   * worker threads only.
+   */
+  key?: string | Uint8Array;
 }
 
 /** Flattened names in Stan's form: `theta[1]`, `L[2,1]` (1-based, row-major). */
@@ -61,12 +95,28 @@ export function flatNames(name: string, shape: readonly number[]): string[] {
   return out;
 }
 
-export function compileModel(model: Model, options: CompileOptions = {}): CompiledModel {
-  const names = new Set<string>();
-  for (const o of model.outputs) {
-    if (names.has(o.name)) throw new ModelError("duplicate-name", `output ${o.name} is defined twice`);
-    names.add(o.name);
+const JS_OPTIONS = ["sharedData", "key"] as const;
+const ALL_OPTIONS = [...JS_OPTIONS, "backend", "device", "autoThreshold"] as const;
+
+function checkCompileOptions(options: object, known: readonly string[]): void {
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new ModelError("invalid-argument", `compile options: unknown option "${k}" (known: ${known.join(", ")})`);
   }
+}
+
+/** The js form's own options out of `compile`'s. */
+export function jsCompileOptions(options: CompileOptions): Pick<CompileOptions, "sharedData" | "key"> {
+  return {
+    ...(options.sharedData !== undefined ? { sharedData: options.sharedData } : {}),
+    ...(options.key !== undefined ? { key: options.key } : {}),
+  };
+}
+
+export function compileModel(model: Model, options: Pick<CompileOptions, "sharedData" | "key"> = {}): CompiledModel {
+  if (typeof options !== "object" || options === null) throw new ModelError("invalid-argument", `compile options must be an object, got ${describeValue(options)}`);
+  checkCompileOptions(options, JS_OPTIONS);
+  const key = options.key === undefined ? undefined : keyBytes(options.key, "compile options: key");
+  model = checkModel(model);
   const mod = new CodeModule();
   const outputs = model.outputs.map((o) => o.expr);
   const contexts = model.params.flatMap((p) => p.context);
@@ -78,26 +128,17 @@ export function compileModel(model: Model, options: CompileOptions = {}): Compil
   const ctx = new Pass(mod, { terms: [], outputs: contexts, gradient: false });
   const ctxCode = ctx.code();
 
-  const copyOut = (pass: Pass, exprs: typeof outputs) => {
-    let offset = 0;
-    return exprs
-      .map((e) => {
-        const lines: string[] = [];
-        if (e.size === 1) lines.push(`out[${offset}] = ${pass.value(e, "0")};`);
-        else lines.push(`for (let k = 0; k < ${e.size}; k++) out[${offset}+k] = ${pass.value(e, "k")};`);
-        offset += e.size;
-        return lines.join("\n");
-      })
-      .join("\n");
-  };
+  const logLik = logLikFunction(mod, model);
 
   const functions = [
     `function logDensityGradient(q, grad) {\nfor (let k = 0; k < ${model.dim}; k++) grad[k] = 0;\nlet target = 0;\n${grad.prologue}\n${grad.forward}\n${grad.backward}\nreturn target;\n}`,
     `function logDensity(q) {\nlet target = 0;\n${dens.prologue}\n${dens.forward}\nreturn target;\n}`,
-    `function constrainFlat(q, out) {\n${consCode.prologue}\n${consCode.forward}\n${copyOut(cons, outputs)}\n}`,
-    `function evaluateContext(q, out) {\n${ctxCode.prologue}\n${ctxCode.forward}\n${copyOut(ctx, contexts)}\n}`,
+    `function constrainFlat(q, out) {\n${consCode.prologue}\n${consCode.forward}\n${cons.copyOut(outputs)}\n}`,
+    `function evaluateContext(q, out) {\n${ctxCode.prologue}\n${ctxCode.forward}\n${ctx.copyOut(contexts)}\n}`,
+    logLik.source,
   ];
-  const source = mod.source(functions, ["logDensityGradient", "logDensity", "constrainFlat", "evaluateContext"]);
+  const source = mod.source(functions, ["logDensityGradient", "logDensity", "constrainFlat", "evaluateContext", "pointwiseLogLik"]);
+  checkGeneratedSource(source);
 
   let offset = 0;
   const outputLayout = model.outputs.map((o) => {
@@ -106,9 +147,9 @@ export function compileModel(model: Model, options: CompileOptions = {}): Compil
     return l;
   });
   const share = options.sharedData ?? true;
-  return {
+  const unsigned = {
     name: model.name,
-    backend: "js",
+    backend: "js" as const,
     dim: model.dim,
     source,
     constants: share ? mod.constants.map(toShared) : mod.constants,
@@ -121,10 +162,14 @@ export function compileModel(model: Model, options: CompileOptions = {}): Compil
       unconstrainedLabel: p.unconstrainedLabel,
     })),
     contextSizes: model.params.map((p) => p.context.map((c) => c.size)),
+    observed: logLik.observed,
+    data: logLik.data,
+    tunables: model.tunables ?? [],
   };
+  return { ...unsigned, signature: sign(signedText(unsigned), key) };
 }
 
-function toShared<T extends Float64Array | Int32Array>(a: T): T {
+export function toShared<T extends Float64Array | Int32Array>(a: T): T {
   const Ctor = a.constructor as { new (b: SharedArrayBuffer): T };
   const copy = new Ctor(new SharedArrayBuffer(a.byteLength));
   copy.set(a);
@@ -136,18 +181,31 @@ interface GeneratedFunctions {
   logDensity(q: Float64Array): number;
   constrainFlat(q: Float64Array, out: Float64Array): void;
   evaluateContext(q: Float64Array, out: Float64Array): void;
+  pointwiseLogLik(q: Float64Array, out: Float64Array): void;
 }
 
 /**
- * Turns a compiled model back into a `LogDensity`. `inverses` (parameter inverse transforms)
- * exist only where the model object is at hand; a worker that only has the serialised form
- * can do everything but `unconstrain`.
+ * Turns a compiled model back into a `LogDensity`, once its structure is checked and its
+ * signature verified (`verifyCompiledModel`: a `ModelError` otherwise, before any of it runs).
+ * Made from the serialised form alone, it can do everything but `unconstrain`.
  */
 export function instantiate(
   compiled: CompiledModel,
+  /** Parameter inverse transforms, where the model object is at hand (for `unconstrain`). */
   inverses?: readonly ((x: Float64Array, ctx: Float64Array[]) => Float64Array)[],
 ): LogDensity {
-  const fns = new Function("rt", "C", compiled.source)(runtime, compiled.constants) as GeneratedFunctions;
+  return instantiateChecked(verifyCompiledModel(compiled), inverses);
+}
+
+/** `inverses` (parameter inverse transforms) exist only where the model object is at hand. */
+function instantiateChecked(
+  compiled: CompiledModel,
+  inverses?: readonly ((x: Float64Array, ctx: Float64Array[]) => Float64Array)[],
+): LogDensity {
+  // Each instance has its own tunables (a chain sets its lambdas before it runs).
+  const tunables = compiled.tunables ?? [];
+  const T = Float64Array.from(tunables, (t) => t.initial);
+  const fns = new Function("rt", "C", "T", compiled.source)(runtime, compiled.constants, T) as GeneratedFunctions;
   const names = compiled.outputs.flatMap((o) => flatNames(o.name, o.shape));
   const paramCount = compiled.params.reduce((s, p) => s + sizeOf(p.shape), 0);
   const unconstrainedNames = compiled.params.flatMap((p) =>
@@ -156,7 +214,36 @@ export function instantiate(
   const contextTotal = compiled.contextSizes.flat().reduce((s, n) => s + n, 0);
   const flatOut = new Float64Array(names.length);
 
-  return {
+  // Where each learned node's location and scale sit in `evaluateContext`'s output.
+  const contextStart = compiled.contextSizes.map((_, k) => compiled.contextSizes.slice(0, k).flat().reduce((s, n) => s + n, 0));
+  const reparamNodes = tunables.map((t) => {
+    const k = compiled.params.findIndex((p) => p.name === t.param);
+    const [locSize, scaleSize] = compiled.contextSizes[k]!;
+    return { ...t, locAt: contextStart[k]!, locSize: locSize!, scaleAt: contextStart[k]! + locSize!, scaleSize: scaleSize! };
+  });
+  const ctxAll = new Float64Array(contextTotal);
+  const reparam: Reparameterisation | undefined =
+    tunables.length === 0
+      ? undefined
+      : {
+          nodes: tunables,
+          lambda: T,
+          locScale(q) {
+            fns.evaluateContext(q, ctxAll);
+            return reparamNodes.map((n) => {
+              const loc = new Float64Array(n.size);
+              const scale = new Float64Array(n.size);
+              for (let i = 0; i < n.size; i++) {
+                loc[i] = ctxAll[n.locAt + (n.locSize === 1 ? 0 : i)]!;
+                scale[i] = ctxAll[n.scaleAt + (n.scaleSize === 1 ? 0 : i)]!;
+              }
+              return { loc, scale };
+            });
+          },
+        };
+  const paramOutputs = compiled.outputs.slice(0, compiled.params.length);
+  const density: LogDensity = {
+    ...(reparam !== undefined ? { reparam } : {}),
     dim: compiled.dim,
     names,
     paramCount,
@@ -174,6 +261,9 @@ export function instantiate(
     },
     unconstrain(values) {
       if (!inverses) throw new Error(`unconstrain needs the model object; this instance of ${compiled.name} was made from its serialised form`);
+      if (typeof values !== "object" || values === null || Array.isArray(values)) {
+        throw new ModelError("invalid-argument", `unconstrain: values must be an object of values by parameter name, got ${describeValue(values)}`);
+      }
       for (const key of Object.keys(values)) {
         if (!compiled.params.some((p) => p.name === key)) {
           throw new ModelError("unknown-name", `unconstrain: ${key} is not a parameter of ${compiled.name} (parameters: ${compiled.params.map((p) => p.name).join(", ")})`);
@@ -183,9 +273,9 @@ export function instantiate(
       const ctxOut = new Float64Array(contextTotal);
       let ctxOffset = 0;
       compiled.params.forEach((p, k) => {
-        const given = values[p.name];
+        const given = Object.hasOwn(values, p.name) ? values[p.name] : undefined;
         if (given === undefined) throw new ModelError("unknown-name", `unconstrain: no value for parameter ${p.name}`);
-        const x = typeof given === "number" ? Float64Array.of(given) : Float64Array.from(given);
+        const x = toNumbers(given, `unconstrain: ${p.name}`).values;
         if (x.length !== sizeOf(p.shape)) {
           throw new ModelError("shape-mismatch", `unconstrain: ${p.name} needs ${sizeOf(p.shape)} values (shape ${formatShape(p.shape)}), got ${x.length}`);
         }
@@ -205,10 +295,23 @@ export function instantiate(
       return q;
     },
   };
+  const toUnconstrained = inverses
+    ? (x: Float64Array) => density.unconstrain(Object.fromEntries(paramOutputs.map((o) => [o.name, x.subarray(o.offset, o.offset + sizeOf(o.shape))])))
+    : null;
+  return Object.assign(density, { model: modelInfo(compiled, names, fns.pointwiseLogLik, toUnconstrained) });
 }
 
 /** Compile and instantiate in one step (the usual entry point on the main thread). */
-export function compile(model: Model, options?: CompileOptions): LogDensity & { readonly compiled: CompiledModel } {
-  const compiled = compileModel(model, options);
-  return Object.assign(instantiate(compiled, model.params.map((p) => p.invert)), { compiled });
+export function compile(model: Model, options?: CompileOptions & { backend?: "js" }): LogDensity & { readonly compiled: CompiledModel };
+export function compile(model: Model, options: CompileOptions): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel };
+export function compile(model: Model, options: CompileOptions = {}): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel } {
+  if (typeof options !== "object" || options === null) throw new ModelError("invalid-argument", `compile options must be an object, got ${describeValue(options)}`);
+  checkCompileOptions(options, ALL_OPTIONS);
+  const backend = options.backend ?? "js";
+  if (backend !== "js") return compileWithBackend(model, { ...options, backend });
+  const compiled = compileModel(model, jsCompileOptions(options));
+  return Object.assign(instantiateChecked(compiled, model.params.map((p) => p.invert)), {
+    compiled,
+    backend: { backend: "js", requested: "js", reason: "requested" } as const,
+  });
 }

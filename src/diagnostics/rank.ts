@@ -7,7 +7,6 @@
  * cached per S because the same S recurs for every parameter.
  */
 import type { SplitView } from "./draws.js";
-import { exactSignSumDiff } from "./exact.js";
 import { qnorm } from "./normal.js";
 import { argsortInPlace } from "./sort.js";
 
@@ -72,39 +71,21 @@ export function zScaleSorted(sv: SortedView, out: Float64Array): void {
   }
 }
 
-/** Which side of the exact median m = (pa + pb) / 2 a value lies on: -1, 0, 1. */
-function side(x: number, pa: number, pb: number): number {
-  if (!Number.isFinite(x)) return x > 0 ? 1 : -1;
-  return exactSignSumDiff(x, x, pa, pb);
-}
-
-/** sign(|u - m| - |v - m|) exactly, given the sides su, sv of u and v. */
-function foldCompare(u: number, su: number, v: number, sv: number, pa: number, pb: number): number {
-  const uInf = !Number.isFinite(u);
-  const vInf = !Number.isFinite(v);
-  if (uInf || vInf) return uInf && vInf ? 0 : uInf ? 1 : -1;
-  if (su === 0 || sv === 0) return su === 0 ? (sv === 0 ? 0 : -1) : 1;
-  if (su === sv) return u === v ? 0 : u > v ? su : -su;
-  // Opposite sides: |u - m| - |v - m| = su * ((u + v) - (pa + pb)).
-  return su * exactSignSumDiff(u, v, pa, pb);
-}
-
 /**
  * z_scale of the folded draws |x - median(x)| over the view, written to out
  * at the draws' flat offsets. pa, pb are the middle order statistics of all
  * draws (pa = pb for an odd count), finite.
  *
- * The folded values are ranked by exact comparison against the exact median
- * (pa + pb) / 2. posterior ranks the rounded doubles instead; the two draws
- * either side of an even-count median are mathematically tied, but whether
- * abs(x - median) rounds them to equal values depends on the last bits of the
- * draws, so the rounded ranking can break that tie arbitrarily (moving folded
- * R-hat at the 1e-5 level). Exact ranking keeps the tie, and agrees with the
- * reference fixture, whose draws were serialised to 15 significant digits
- * after the reference values were computed.
+ * Follows posterior's floating-point steps: R's median (the mean of the two
+ * middle draws, which for two doubles is their sum rounded once and halved),
+ * then abs(x - median) in double, then average ranks over runs of equal
+ * folded doubles. Two draws either side of an even-count median are
+ * mathematically equidistant, but whether their rounded folds tie depends on
+ * their last bits; R ranks the rounded values, and so do we.
  *
- * Folded order is a linear merge of the two monotone runs either side of the
- * median in the sorted draws.
+ * Rounding is monotone, so the folded values of the draws below the median,
+ * taken downwards, and of those above it, taken upwards, are both
+ * non-decreasing: folded order is a linear merge of the two runs.
  */
 export function foldZScaleSorted(
   sv: SortedView,
@@ -116,47 +97,45 @@ export function foldZScaleSorted(
   const { sorted, order } = sv;
   const S = sorted.length;
   if (S === 0) return;
-  // sorted = [below m | equal to m | above m]
+  const sum = pa + pb;
+  const median = Number.isFinite(sum) ? sum / 2 : pa / 2 + pb / 2;
+  const fold = (x: number) => Math.abs(x - median);
+  // sorted = [below median | equal to it | above it]
   let p = 0;
   let hi = S;
   while (p < hi) {
     const mid = (p + hi) >>> 1;
-    if (side(sorted[mid]!, pa, pb) < 0) p = mid + 1;
+    if (sorted[mid]! < median) p = mid + 1;
     else hi = mid;
   }
   let q = p;
   hi = S;
   while (q < hi) {
     const mid = (q + hi) >>> 1;
-    if (side(sorted[mid]!, pa, pb) <= 0) q = mid + 1;
+    if (sorted[mid]! <= median) q = mid + 1;
     else hi = mid;
   }
-  // Sorted positions by ascending folded value: zeros, then outward from m.
+  // Sorted positions by ascending folded value: zeros, then outward from the median.
   const merged = mergedBuf;
   let k = 0;
   for (let t = p; t < q; t++) merged[k++] = t;
   let i = p - 1;
   let j = q;
   while (i >= 0 && j < S) {
-    if (foldCompare(sorted[i]!, -1, sorted[j]!, 1, pa, pb) <= 0) merged[k++] = i--;
+    if (fold(sorted[i]!) <= fold(sorted[j]!)) merged[k++] = i--;
     else merged[k++] = j++;
   }
   while (i >= 0) merged[k++] = i--;
   while (j < S) merged[k++] = j++;
 
-  // Average ranks over runs of exactly equal folded values.
+  // Average ranks over runs of equal folded values.
   const scores = normalScores(S);
   let g0 = 0;
   while (g0 < S) {
     const first = merged[g0]!;
-    const sf = first < p ? -1 : first < q ? 0 : 1;
-    const vf = sorted[first]!;
+    const vf = fold(sorted[first]!);
     let g1 = g0 + 1;
-    while (g1 < S) {
-      const t = merged[g1]!;
-      if (foldCompare(vf, sf, sorted[t]!, t < p ? -1 : t < q ? 0 : 1, pa, pb) !== 0) break;
-      g1++;
-    }
+    while (g1 < S && fold(sorted[merged[g1]!]!) === vf) g1++;
     if (g1 === g0 + 1) {
       out[order[first]!] = scores[g0]!;
     } else {

@@ -22,7 +22,25 @@ import {
   type DualAveragingState,
 } from "./dual-averaging.js";
 import { findInitialPoint, type ConstrainedInit } from "./init.js";
-import { cloneMetric, identityMetric, validateMetric, type Metric } from "./metric.js";
+import { cloneMetric, identityMetric, lowRankFromDiagonal, validateMetric, type Metric } from "./metric.js";
+import {
+  drawMoved,
+  estimateMetric,
+  fisherStep,
+  fisherSwitch,
+  gradientInitVariance,
+  initFisherSchedule,
+  nextFisherSwitch,
+  NUTPIE_SCHEDULE,
+  initReparam,
+  learnedLambda,
+  newEstimator,
+  reparamAdd,
+  type ReparamState,
+  type FisherEstimator,
+  type FisherScheduleSettings,
+  type FisherScheduleState,
+} from "./adaptation/index.js";
 import { emptyStats, NutsKernel, type TransitionStats } from "./nuts.js";
 import {
   fisherDiagonal,
@@ -38,6 +56,7 @@ import {
   type WelfordDiag,
 } from "./welford.js";
 import {
+  warmupSchedule,
   computeNextWindow,
   endOfAdaptationWindow,
   inAdaptationWindow,
@@ -49,12 +68,16 @@ import {
 
 /**
  * How the metric is adapted during warmup:
- * - `"diag"`: Stan's diagonal metric from the draws' variances (default);
+ * - `"diag"`: Stan's diagonal metric from the draws' variances;
  * - `"dense"`: Stan's dense metric from the draws' covariance;
  * - `"diag-fisher"`: diagonal from draws and gradients, sqrt(var(q_i) / var(grad_i))
- *   (nutpie's Fisher-divergence estimate), on Stan's window schedule.
+ *   (nutpie's Fisher-divergence estimate), on either schedule;
+ * - `"low-rank"`: low-rank plus diagonal Fisher-divergence estimate (nutpie's schedule only).
  */
-export type MetricKind = "diag" | "dense" | "diag-fisher";
+export type MetricKind = "diag" | "dense" | "diag-fisher" | "low-rank";
+
+/** The warmup schedule: Stan's windows (75 / 25 doubling / 50) or nutpie's (`NUTPIE_SCHEDULE`). */
+export type ScheduleKind = "stan" | "nutpie";
 
 export interface SamplerSettings {
   /** Warmup iterations (adaptation); later iterations are sampling. */
@@ -73,6 +96,10 @@ export interface SamplerSettings {
   readonly windows: WindowConfig;
   /** `"self"`: each chain updates its metric at window ends; `"external"`: a coordinator does. */
   readonly metricUpdate: "self" | "external";
+  /** Warmup schedule; "nutpie" needs metric "diag-fisher" or "low-rank". */
+  readonly schedule: ScheduleKind;
+  /** nutpie's schedule and low-rank estimator settings. */
+  readonly fisher: FisherScheduleSettings;
 }
 
 export const DEFAULT_SETTINGS: SamplerSettings = {
@@ -87,10 +114,19 @@ export const DEFAULT_SETTINGS: SamplerSettings = {
   initStepSize: 1,
   windows: STAN_WINDOW_DEFAULTS,
   metricUpdate: "self",
+  schedule: "stan",
+  fisher: NUTPIE_SCHEDULE,
 };
 
 export function samplerSettings(partial: Partial<SamplerSettings> = {}): SamplerSettings {
-  const s: SamplerSettings = { ...DEFAULT_SETTINGS, ...partial, windows: { ...STAN_WINDOW_DEFAULTS, ...partial.windows } };
+  const schedule: ScheduleKind = partial.schedule ?? (partial.metric === "low-rank" ? "nutpie" : "stan");
+  const s: SamplerSettings = {
+    ...DEFAULT_SETTINGS,
+    ...partial,
+    schedule,
+    windows: { ...STAN_WINDOW_DEFAULTS, ...partial.windows },
+    fisher: { ...NUTPIE_SCHEDULE, ...partial.fisher },
+  };
   if (!Number.isInteger(s.numWarmup) || s.numWarmup < 0) throw new RangeError(`numWarmup must be a non-negative integer, got ${s.numWarmup}`);
   if (!(s.targetAccept > 0 && s.targetAccept < 1)) throw new RangeError(`targetAccept must be in (0, 1), got ${s.targetAccept}`);
   if (!Number.isInteger(s.maxTreeDepth) || s.maxTreeDepth < 1 || s.maxTreeDepth > 30) {
@@ -99,9 +135,24 @@ export function samplerSettings(partial: Partial<SamplerSettings> = {}): Sampler
   if (!(s.maxDeltaH > 0) || !Number.isFinite(s.maxDeltaH)) throw new RangeError(`maxDeltaH must be finite and > 0, got ${s.maxDeltaH}`);
   if (!(s.initStepSize > 0) || !Number.isFinite(s.initStepSize)) throw new RangeError(`initStepSize must be finite and > 0, got ${s.initStepSize}`);
   if (!(s.gamma > 0 && s.kappa > 0 && s.t0 > 0)) throw new RangeError("gamma, kappa and t0 must be > 0");
-  if (s.metric !== "diag" && s.metric !== "dense" && s.metric !== "diag-fisher") {
-    throw new RangeError(`metric must be "diag", "dense" or "diag-fisher", got ${String(s.metric)}`);
+  if (s.metric !== "diag" && s.metric !== "dense" && s.metric !== "diag-fisher" && s.metric !== "low-rank") {
+    throw new RangeError(`metric must be "diag", "dense", "diag-fisher" or "low-rank", got ${String(s.metric)}`);
   }
+  if (s.schedule !== "stan" && s.schedule !== "nutpie") throw new RangeError(`schedule must be "stan" or "nutpie", got ${String(s.schedule)}`);
+  if (s.schedule === "nutpie" && s.metric !== "diag-fisher" && s.metric !== "low-rank") {
+    throw new RangeError(`schedule "nutpie" adapts a Fisher-divergence metric: metric must be "diag-fisher" or "low-rank", got "${s.metric}"`);
+  }
+  if (s.schedule === "stan" && s.metric === "low-rank") throw new RangeError('metric "low-rank" needs schedule "nutpie"');
+  const f = s.fisher;
+  if (!(f.earlyFraction >= 0 && f.finalFraction >= 0 && f.earlyFraction + f.finalFraction < 1)) {
+    throw new RangeError(`fisher.earlyFraction and fisher.finalFraction must be >= 0 with a sum below 1, got ${f.earlyFraction} and ${f.finalFraction}`);
+  }
+  if (!(Number.isInteger(f.earlySwitchEvery) && f.earlySwitchEvery >= 1 && Number.isInteger(f.firstWindow) && f.firstWindow >= 1)) {
+    throw new RangeError("fisher.earlySwitchEvery and fisher.firstWindow must be positive integers");
+  }
+  if (!(f.growth >= 1)) throw new RangeError(`fisher.growth must be >= 1, got ${f.growth}`);
+  if (f.updateEvery !== null && !(Number.isInteger(f.updateEvery) && f.updateEvery >= 1)) throw new RangeError("fisher.updateEvery must be a positive integer or null");
+  if (!(f.lowRank.gamma > 0 && f.lowRank.cutoff > 1)) throw new RangeError("fisher.lowRank needs gamma > 0 and cutoff > 1");
   return s;
 }
 
@@ -120,6 +171,7 @@ export interface ChainState {
   /** Chain index (its RNG stream). */
   readonly chain: number;
   readonly metricKind: MetricKind;
+  readonly schedule: ScheduleKind;
   readonly numWarmup: number;
   /** Iterations completed (warmup and sampling). */
   iteration: number;
@@ -132,8 +184,12 @@ export interface ChainState {
   metric: Metric;
   dualAveraging: DualAveragingState;
   windows: WindowState;
-  /** Null when the metric is not adapted (numWarmup < 20). */
+  /** Stan's schedule: null when the metric is not adapted (numWarmup < 20), and with nutpie's. */
   accumulator: WindowAccumulator | null;
+  /** nutpie's schedule: its estimators and counters (null with Stan's, or numWarmup < 20). */
+  fisher: FisherScheduleState | null;
+  /** Learned parameterisation (models with `noncentered: "learn"` nodes; nutpie's schedule learns it). */
+  reparam: ReparamState | null;
   /** A slow window has ended and the metric has not been set yet ("external" mode). */
   awaitingMetric: boolean;
   rng: RngState;
@@ -155,6 +211,7 @@ export interface InitChainOptions {
 function newAccumulator(kind: MetricKind, dim: number): WindowAccumulator {
   if (kind === "dense") return { kind, draws: welfordDense(dim) };
   if (kind === "diag-fisher") return { kind, draws: welfordDiag(dim), grads: welfordDiag(dim) };
+  if (kind === "low-rank") throw new Error('metric "low-rank" has no Stan-schedule accumulator');
   return { kind, draws: welfordDiag(dim) };
 }
 
@@ -189,17 +246,25 @@ export function initChainState(model: LogDensity, settingsIn: Partial<SamplerSet
   const chain = options.chain ?? 0;
   const d = model.dim;
   const rng = Rng.fromSeed(options.seed, chain);
+  // The model instance may be shared with other chains: start from the initial lambdas.
+  const rp = model.reparam;
+  if (rp !== undefined) rp.lambda.set(rp.nodes.map((n) => n.initial));
   const init = findInitialPoint(model, rng, {
     ...(options.init !== undefined ? { values: options.init } : {}),
     ...(options.initRadius !== undefined ? { radius: options.initRadius } : {}),
   });
   const metricKind = settings.metric;
-  const metricShape = metricKind === "dense" ? "dense" : "diag";
+  const metricShape = metricKind === "dense" ? "dense" : metricKind === "low-rank" ? "low-rank" : "diag";
+  const nutpie = settings.schedule === "nutpie";
   let metric: Metric;
   if (options.metric !== undefined) {
     if (options.metric.kind !== metricShape) throw new Error(`metric "${metricKind}" needs a ${metricShape} initial metric`);
     validateMetric(options.metric, d);
     metric = cloneMetric(options.metric);
+  } else if (nutpie && settings.numWarmup > 0) {
+    // nutpie: the initial metric from the gradient at the initial point (variance 1 / |g|).
+    const v = gradientInitVariance(init.gradient);
+    metric = metricShape === "low-rank" ? lowRankFromDiagonal(v) : { kind: "diag", inverse: v };
   } else {
     metric = identityMetric(metricShape, d);
   }
@@ -216,12 +281,24 @@ export function initChainState(model: LogDensity, settingsIn: Partial<SamplerSet
   } finally {
     releaseKernel(kernel);
   }
-  const windows = initWindowState(settings.numWarmup, settings.windows);
+  const windows = initWindowState(nutpie ? 0 : settings.numWarmup, settings.windows);
+  const fisher =
+    nutpie && settings.numWarmup >= 20
+      ? initFisherSchedule(
+          metricKind === "low-rank" ? "low-rank" : "diag",
+          settings.numWarmup,
+          settings.fisher,
+          settings.metricUpdate === "self",
+          Float64Array.from(init.position),
+          Float64Array.from(init.gradient),
+        )
+      : null;
   return {
     format: CHAIN_STATE_FORMAT,
     dim: d,
     chain,
     metricKind,
+    schedule: settings.schedule,
     numWarmup: settings.numWarmup,
     iteration: 0,
     position: Float64Array.from(init.position),
@@ -232,6 +309,8 @@ export function initChainState(model: LogDensity, settingsIn: Partial<SamplerSet
     dualAveraging: initDualAveraging(Math.log(10 * settings.initStepSize)),
     windows,
     accumulator: windows.enabled ? newAccumulator(metricKind, d) : null,
+    fisher,
+    reparam: rp === undefined ? null : initReparam(rp.lambda, rp.nodes.map((n) => n.size)),
     awaitingMetric: false,
     rng: rng.getState(),
     gradientEvaluations: evals,
@@ -297,11 +376,29 @@ export function mergeWindowAccumulators(accs: readonly WindowAccumulator[]): Win
  * Iteration count after which the next slow window ends (run `nextWindowEnd - iteration`
  * iterations to reach it), or null when no metric update is ahead.
  */
-export function nextWindowEnd(state: ChainState): number | null {
+export function nextWindowEnd(state: ChainState, settings: Partial<SamplerSettings> = {}): number | null {
+  if (state.fisher !== null) {
+    if (state.iteration >= state.numWarmup) return null;
+    const it = nextFisherSwitch(state.fisher, state.iteration, { ...NUTPIE_SCHEDULE, ...settings.fisher });
+    return it === null ? null : it + 1;
+  }
   const w = state.windows;
   if (!w.enabled || state.iteration >= state.numWarmup) return null;
   if (w.nextWindow < w.counter || w.nextWindow >= w.numWarmup) return null;
   return w.nextWindow + 1;
+}
+
+/** The iteration count at which the first window ends (before a chain has a state), or null. */
+export function firstWindowEnd(settingsIn: Partial<SamplerSettings>): number | null {
+  const settings = samplerSettings(settingsIn);
+  if (settings.schedule === "nutpie") {
+    if (settings.numWarmup < 20) return null;
+    const none = new Float64Array(0);
+    const fs = initFisherSchedule("diag", settings.numWarmup, settings.fisher, settings.metricUpdate === "self", none, none);
+    const it = nextFisherSwitch(fs, 0, settings.fisher);
+    return it === null ? null : it + 1;
+  }
+  return warmupSchedule(settings.numWarmup, settings.windows).windows[0]?.end ?? null;
 }
 
 export function isWarmup(state: ChainState): boolean {
@@ -311,7 +408,7 @@ export function isWarmup(state: ChainState): boolean {
 // The metric update at a window end, shared by "self" and "external" modes.
 function applyWindowMetric(kernel: NutsKernel, rng: Rng, s: ChainState, metric: Metric): void {
   validateMetric(metric, s.dim);
-  if ((metric.kind === "dense") !== (s.metricKind === "dense")) {
+  if ((metric.kind === "dense") !== (s.metricKind === "dense") || (metric.kind === "low-rank") !== (s.metricKind === "low-rank")) {
     throw new Error(`a ${metric.kind} metric cannot be set on a chain adapting a "${s.metricKind}" metric`);
   }
   s.metric = cloneMetric(metric);
@@ -326,6 +423,7 @@ function applyWindowMetric(kernel: NutsKernel, rng: Rng, s: ChainState, metric: 
 
 function loadKernel(model: LogDensity, s: ChainState): NutsKernel {
   if (model.dim !== s.dim) throw new Error(`model has dimension ${model.dim}, chain state ${s.dim}`);
+  if (s.reparam !== null && model.reparam !== undefined) model.reparam.lambda.set(s.reparam.lambda);
   const kernel = acquireKernel(model, s.metric);
   kernel.setPoint(s.position, s.gradient, s.logDensity);
   kernel.gradientEvaluations = 0;
@@ -357,6 +455,145 @@ export function setMetricAtWindowEnd(model: LogDensity, state: ChainState, metri
     releaseKernel(kernel);
   }
   return s;
+}
+
+/** nutpie: the metric re-estimated from the foreground; after the first change, a new step size search. */
+function updateFisherMetric(kernel: NutsKernel, rng: Rng, s: ChainState, it: number, fs: FisherScheduleState, settings: FisherScheduleSettings): void {
+  const m = estimateMetric(fs.foreground, s.metric, settings.lowRank);
+  if (m === null) return;
+  validateMetric(m, s.dim);
+  s.metric = m;
+  kernel.setMetric(m);
+  fs.lastUpdate = it;
+  if (fs.initialMetric) {
+    // As nutpie: the step size is searched again (and dual averaging restarted) only after the
+    // first change of the metric; later changes keep dual averaging going.
+    fs.initialMetric = false;
+    s.stepSize = kernel.findStepSize(rng, s.stepSize);
+    restartDualAveraging(s.dualAveraging, Math.log(10 * s.stepSize));
+  }
+}
+
+/** Whether the switch the chain stands at is where its parameterisation is learned. */
+export function learnsParameterisationNow(s: ChainState, settings: FisherScheduleSettings): boolean {
+  return s.reparam !== null && !s.reparam.learned && s.fisher !== null && s.iteration >= settings.reparamAt && s.fisher.earlyEnd >= settings.reparamAt;
+}
+
+/** nutpie: the switch (the foreground becomes `foreground`, or the chain's own background), then the metric. */
+function applyFisherSwitch(
+  model: LogDensity,
+  kernel: NutsKernel,
+  rng: Rng,
+  s: ChainState,
+  foreground: FisherEstimator | null,
+  lambda: Float64Array | null,
+  settings: FisherScheduleSettings,
+): void {
+  const fs = s.fisher!;
+  fisherSwitch(fs, foreground, s.dim);
+  const rp = s.reparam;
+  const next = rp !== null && learnsParameterisationNow(s, settings) ? (lambda ?? learnedLambda(rp.stats, rp.sizes, rp.lambda)) : null;
+  // The lambdas stay where they were: nothing moves, adaptation goes on undisturbed.
+  if (next !== null && next.every((l, k) => l === rp!.lambda[k])) rp!.learned = true;
+  if (next !== null && !rp!.learned) {
+    changeParameterisation(model, kernel, s, next);
+    // The estimators hold draws of the old coordinates: both start again, and the metric stays
+    // (rescaled) until the next switch.
+    fs.foreground = newEstimator(fs.kind, s.dim);
+    fs.background = newEstimator(fs.kind, s.dim);
+    fs.hold = true;
+  } else {
+    updateFisherMetric(kernel, rng, s, s.iteration - 1, fs, settings);
+  }
+  s.awaitingMetric = false;
+}
+
+/**
+ * Moves the chain to new lambdas: the point keeps its constrained values (z' = lambda' loc +
+ * scale^(lambda' - 1) (x - loc)); the metric's entries of those coordinates are rescaled by the
+ * typical scale^(lambda' - lambda) (from the collected log scales).
+ */
+function changeParameterisation(model: LogDensity, kernel: NutsKernel, s: ChainState, lambda: Float64Array): void {
+  const rp = s.reparam!;
+  const re = model.reparam!;
+  const q = Float64Array.from(kernel.q);
+  const ls = re.locScale(q);
+  const inverse = Float64Array.from(s.metric.inverse);
+  const n = Math.max(1, rp.stats.n);
+  let e = 0;
+  re.nodes.forEach((node, k) => {
+    const from = rp.lambda[k]!;
+    const to = lambda[k]!;
+    for (let i = 0; i < node.size; i++, e++) {
+      const j = node.offset + i;
+      const loc = ls[k]!.loc[i]!;
+      const sc = ls[k]!.scale[i]!;
+      const x = loc + Math.pow(sc, 1 - from) * (q[j]! - from * loc);
+      q[j] = to * loc + Math.pow(sc, to - 1) * (x - loc);
+      if (s.metric.kind !== "dense") inverse[j] = inverse[j]! * Math.exp(2 * (to - from) * (rp.stats.n > 0 ? rp.stats.sumLogS[e]! / n : 0));
+    }
+  });
+  rp.lambda.set(lambda);
+  rp.learned = true;
+  re.lambda.set(lambda);
+  const g = new Float64Array(s.dim);
+  const lp = model.logDensityGradient(q, g);
+  kernel.gradientEvaluations++;
+  kernel.setPoint(q, g, lp);
+  if (s.metric.kind === "diag") s.metric = { kind: "diag", inverse };
+  else if (s.metric.kind === "low-rank") s.metric = { ...s.metric, inverse };
+  kernel.setMetric(s.metric);
+}
+
+/**
+ * What a coordinator hands a chain standing at a window end: Stan's schedule, the metric;
+ * nutpie's, the foreground estimator to switch to (pooled), or null for the chain's own.
+ */
+export type WindowUpdate =
+  | { readonly kind: "metric"; readonly metric: Metric }
+  | {
+      readonly kind: "fisher";
+      readonly foreground: FisherEstimator | null;
+      /** Learned lambdas to move to (pooled), null for the chain's own (where it learns its parameterisation). */
+      readonly lambda?: Float64Array | null;
+    };
+
+/** Applies a `WindowUpdate` at a window end (the chain is `awaitingMetric`); returns the next state. */
+export function applyWindowUpdate(model: LogDensity, state: ChainState, update: WindowUpdate, settingsIn: Partial<SamplerSettings> = {}): ChainState {
+  if (update.kind === "metric") return setMetricAtWindowEnd(model, state, update.metric);
+  if (!state.awaitingMetric || state.fisher === null) throw new Error("applyWindowUpdate: the chain is not at a nutpie switch");
+  const settings = samplerSettings(settingsIn);
+  const s = cloneChainState(state);
+  const kernel = loadKernel(model, s);
+  try {
+    const rng = Rng.fromState(s.rng);
+    applyFisherSwitch(model, kernel, rng, s, update.foreground === null ? null : structuredClone(update.foreground), update.lambda ?? null, settings.fisher);
+    storeKernel(kernel, rng, s);
+  } finally {
+    releaseKernel(kernel);
+  }
+  return s;
+}
+
+/**
+ * Ends warmup's metric adaptation now (adaptive warmup length): the chain, standing at a
+ * window end, adapts its step size only for `finalLength` more iterations, then samples.
+ * Returns the edited checkpoint (the window update is still to be applied).
+ */
+export function shortenWarmup(state: ChainState, finalLength: number): ChainState {
+  if (!Number.isInteger(finalLength) || finalLength < 1) throw new RangeError(`finalLength must be a positive integer, got ${finalLength}`);
+  if (!state.awaitingMetric) throw new Error("shortenWarmup: the chain is not at a window end");
+  const s = structuredClone(state) as { -readonly [K in keyof ChainState]: ChainState[K] };
+  const numWarmup = Math.min(state.numWarmup, state.iteration + finalLength);
+  s.numWarmup = numWarmup;
+  if (s.fisher !== null) {
+    s.fisher.ended = true;
+    s.fisher.finalStart = state.iteration;
+  } else {
+    // Stan's windows: no slow window is left (the term buffer runs to the new end).
+    s.windows = { ...s.windows, numWarmup, termBuffer: numWarmup - state.iteration, nextWindow: -1 };
+  }
+  return s as ChainState;
 }
 
 /**
@@ -396,6 +633,7 @@ export function runIterations(
   const daSettings = { delta: settings.targetAccept, gamma: settings.gamma, kappa: settings.kappa, t0: settings.t0 };
   const w = s.windows;
   const acc = s.accumulator;
+  const fs = s.fisher;
   let done = 0;
   try {
     while (done < n) {
@@ -404,7 +642,22 @@ export function runIterations(
       kernel.transition(rng, s.stepSize, settings.maxTreeDepth, settings.maxDeltaH, stats);
       s.iteration = it + 1;
       done++;
-      if (warmup) {
+      if (warmup && fs !== null) {
+        s.stepSize = learnStepSize(da, stats.acceptStat, daSettings);
+        const moved = drawMoved(kernel.lastDrawIndex, stats.divergent);
+        const rp = s.reparam;
+        if (rp !== null && !rp.learned && moved && it >= settings.fisher.reparamFrom && it < settings.fisher.reparamAt) {
+          reparamAdd(rp, kernel.g, model.reparam!.nodes.map((n) => n.offset), model.reparam!.locScale(kernel.q));
+        }
+        const action = fisherStep(fs, it, moved, kernel.q, kernel.g, settings.fisher);
+        if (action === "switch") {
+          s.awaitingMetric = true;
+          if (settings.metricUpdate === "self") applyFisherSwitch(model, kernel, rng, s, null, null, settings.fisher);
+        } else if (action === "update") {
+          updateFisherMetric(kernel, rng, s, it, fs, settings.fisher);
+        }
+        if (s.iteration === s.numWarmup && !s.awaitingMetric && da.counter > 0) s.stepSize = finalStepSize(da);
+      } else if (warmup) {
         s.stepSize = learnStepSize(da, stats.acceptStat, daSettings);
         if (acc !== null && inAdaptationWindow(w)) {
           if (acc.kind === "dense") welfordDenseAdd(acc.draws, kernel.q, kernel.work);

@@ -9,3 +9,4 @@ export * from "./stats.js";
 export { NutsKernel, emptyStats, type TransitionStats } from "./nuts.js";
 export * from "./welford.js";
 export * from "./windows.js";
+export * from "./adaptation/index.js";

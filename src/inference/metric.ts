@@ -15,22 +15,66 @@ export interface DenseMetric {
   readonly inverse: Float64Array;
 }
 
-export type Metric = DiagMetric | DenseMetric;
+/**
+ * Low-rank plus diagonal (the Fisher-divergence estimator's form, nuts-rs / nutpie):
+ * M^-1 = D^1/2 (I + U (Lambda - I) U^T) D^1/2, with D = diag(`inverse`), U (d x k, orthonormal
+ * columns) and Lambda = diag(`values`). Applying it costs O(d k).
+ */
+export interface LowRankMetric {
+  readonly kind: "low-rank";
+  /** The diagonal D (length d): the inverse metric where the low-rank part is the identity. */
+  readonly inverse: Float64Array;
+  /** U, row-major d x k: `vectors[i * k + j]` is entry i of eigenvector j. */
+  readonly vectors: Float64Array;
+  /** Lambda (length k), the eigenvalues of the correction, all positive. */
+  readonly values: Float64Array;
+}
 
-export function identityMetric(kind: "diag" | "dense", dim: number): Metric {
+export type Metric = DiagMetric | DenseMetric | LowRankMetric;
+
+export function identityMetric(kind: "diag" | "dense" | "low-rank", dim: number): Metric {
   if (kind === "diag") return { kind, inverse: new Float64Array(dim).fill(1) };
+  if (kind === "low-rank") return lowRankFromDiagonal(new Float64Array(dim).fill(1));
   const inv = new Float64Array(dim * dim);
   for (let i = 0; i < dim; i++) inv[i * dim + i] = 1;
   return { kind, inverse: inv };
 }
 
 export function cloneMetric(m: Metric): Metric {
+  if (m.kind === "low-rank") return { kind: m.kind, inverse: Float64Array.from(m.inverse), vectors: Float64Array.from(m.vectors), values: Float64Array.from(m.values) };
   return { kind: m.kind, inverse: Float64Array.from(m.inverse) } as Metric;
+}
+
+/** A low-rank metric without a low-rank part (k = 0): the diagonal `inverse`. */
+export function lowRankFromDiagonal(inverse: Float64Array): LowRankMetric {
+  return { kind: "low-rank", inverse: Float64Array.from(inverse), vectors: new Float64Array(0), values: new Float64Array(0) };
+}
+
+/** The rank k of a low-rank metric's correction. */
+export function metricRank(m: LowRankMetric): number {
+  return m.values.length;
+}
+
+/** The inverse metric as a dense row-major d x d matrix (any kind). */
+export function denseInverse(m: Metric, dim: number): Float64Array {
+  if (m.kind === "dense") return Float64Array.from(m.inverse);
+  const out = new Float64Array(dim * dim);
+  for (let i = 0; i < dim; i++) out[i * dim + i] = m.inverse[i]!;
+  if (m.kind === "diag") return out;
+  const k = m.values.length;
+  for (let i = 0; i < dim; i++) {
+    for (let j = 0; j < dim; j++) {
+      let s = 0;
+      for (let r = 0; r < k; r++) s += m.vectors[i * k + r]! * (m.values[r]! - 1) * m.vectors[j * k + r]!;
+      out[i * dim + j] = out[i * dim + j]! + Math.sqrt(m.inverse[i]! * m.inverse[j]!) * s;
+    }
+  }
+  return out;
 }
 
 /** Checks shape, finiteness and positivity (diag) of a metric; throws a clear error. */
 export function validateMetric(m: Metric, dim: number): void {
-  const want = m.kind === "diag" ? dim : dim * dim;
+  const want = m.kind === "dense" ? dim * dim : dim;
   if (m.inverse.length !== want) {
     throw new Error(`${m.kind} metric for dimension ${dim} needs ${want} entries, got ${m.inverse.length}`);
   }
@@ -43,9 +87,19 @@ export function validateMetric(m: Metric, dim: number): void {
       );
     }
   }
-  if (m.kind === "diag") {
+  if (m.kind !== "dense") {
     for (let i = 0; i < dim; i++) {
-      if (!(m.inverse[i]! > 0)) throw new Error(`diag inverse metric entry ${i} is not positive: ${m.inverse[i]}`);
+      if (!(m.inverse[i]! > 0)) throw new Error(`${m.kind} inverse metric entry ${i} is not positive: ${m.inverse[i]}`);
+    }
+  }
+  if (m.kind === "low-rank") {
+    const k = m.values.length;
+    if (m.vectors.length !== dim * k) throw new Error(`low-rank metric of rank ${k} needs ${dim * k} vector entries, got ${m.vectors.length}`);
+    for (let j = 0; j < k; j++) {
+      if (!(m.values[j]! > 0) || !Number.isFinite(m.values[j]!)) throw new Error(`low-rank metric eigenvalue ${j} is not positive and finite: ${m.values[j]}`);
+    }
+    for (let i = 0; i < m.vectors.length; i++) {
+      if (!Number.isFinite(m.vectors[i]!)) throw new Error("low-rank metric has non-finite eigenvector entries");
     }
   }
 }

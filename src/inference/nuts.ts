@@ -52,6 +52,8 @@ interface Point {
   lp: number;
   /** Hamiltonian -lp + p'M^-1p/2; +Infinity when not finite. */
   h: number;
+  /** Signed number of leapfrog steps from the transition's initial point. */
+  idx: number;
   rc: number;
 }
 
@@ -64,6 +66,7 @@ function newPoint(d: number): Point {
     w: new Float64Array(d),
     lp: 0,
     h: 0,
+    idx: 0,
     rc: 0,
   };
 }
@@ -72,8 +75,21 @@ export class NutsKernel {
   readonly dim: number;
   private readonly model: LogDensity;
 
-  // Metric.
+  // Metric. `dense` is true for every non-diagonal metric (dense and low-rank): both carry
+  // w = M^-1 g along the trajectory and apply M^-1 through `inverseTimes`.
   private dense = false;
+  private lowRank = false;
+  private lrRank = 0;
+  private lrSqrtD: Float64Array = new Float64Array(0);
+  private lrInvSqrtD: Float64Array = new Float64Array(0);
+  /** U, row-major d x k. */
+  private lrU: Float64Array = new Float64Array(0);
+  /** lambda - 1, sqrt(lambda) - 1 and 1 / sqrt(lambda) - 1, per eigenvector. */
+  private lrValsM1: Float64Array = new Float64Array(0);
+  private lrSqrtValsM1: Float64Array = new Float64Array(0);
+  private lrInvSqrtValsM1: Float64Array = new Float64Array(0);
+  private lrCoef: Float64Array = new Float64Array(0);
+  private lrTmp: Float64Array = new Float64Array(0);
   private readonly invDiag: Float64Array;
   private readonly sqrtMassDiag: Float64Array;
   private invDense: Float64Array = new Float64Array(0);
@@ -89,6 +105,12 @@ export class NutsKernel {
 
   /** Gradient evaluations done by this kernel (all of them, incl. step-size search). */
   gradientEvaluations = 0;
+
+  /**
+   * Signed position, in leapfrog steps, of the last transition's draw in its trajectory (0:
+   * the chain did not move). Fisher-divergence adaptation uses only draws that moved.
+   */
+  lastDrawIndex = 0;
 
   // Point pool.
   private pool: Point[] = [];
@@ -134,12 +156,39 @@ export class NutsKernel {
 
   setMetric(metric: Metric): void {
     const d = this.dim;
+    this.lowRank = false;
     if (metric.kind === "diag") {
       this.dense = false;
       for (let i = 0; i < d; i++) {
         const m = metric.inverse[i]!;
         this.invDiag[i] = m;
         this.sqrtMassDiag[i] = 1 / Math.sqrt(m);
+      }
+    } else if (metric.kind === "low-rank") {
+      this.dense = true;
+      this.lowRank = true;
+      const k = metric.values.length;
+      this.lrRank = k;
+      if (this.lrSqrtD.length !== d) {
+        this.lrSqrtD = new Float64Array(d);
+        this.lrInvSqrtD = new Float64Array(d);
+        this.lrTmp = new Float64Array(d);
+      }
+      for (let i = 0; i < d; i++) {
+        const s = Math.sqrt(metric.inverse[i]!);
+        this.lrSqrtD[i] = s;
+        this.lrInvSqrtD[i] = 1 / s;
+      }
+      this.lrU = Float64Array.from(metric.vectors);
+      this.lrValsM1 = new Float64Array(k);
+      this.lrSqrtValsM1 = new Float64Array(k);
+      this.lrInvSqrtValsM1 = new Float64Array(k);
+      this.lrCoef = new Float64Array(k);
+      for (let j = 0; j < k; j++) {
+        const l = metric.values[j]!;
+        this.lrValsM1[j] = l - 1;
+        this.lrSqrtValsM1[j] = Math.sqrt(l) - 1;
+        this.lrInvSqrtValsM1[j] = 1 / Math.sqrt(l) - 1;
       }
     } else {
       this.dense = true;
@@ -208,6 +257,37 @@ export class NutsKernel {
         v[i] = vi;
         k += pi * vi;
       }
+    } else if (this.lowRank) {
+      // p = D^-1/2 (z + U ((lambda^-1/2 - 1) * U'z)), so Cov(p) = M; v = M^-1 p =
+      // D^1/2 (z + U ((lambda^1/2 - 1) * U'z)).
+      const r = this.lrRank;
+      const U = this.lrU;
+      const c = this.lrCoef;
+      c.fill(0);
+      for (let i = 0; i < d; i++) {
+        const zi = z[i]!;
+        const row = i * r;
+        for (let j = 0; j < r; j++) c[j] = c[j]! + U[row + j]! * zi;
+      }
+      const a = this.lrInvSqrtValsM1;
+      const b = this.lrSqrtValsM1;
+      const sd = this.lrSqrtD;
+      const isd = this.lrInvSqrtD;
+      for (let i = 0; i < d; i++) {
+        let sp = z[i]!;
+        let sv = sp;
+        const row = i * r;
+        for (let j = 0; j < r; j++) {
+          const u = U[row + j]! * c[j]!;
+          sp += u * a[j]!;
+          sv += u * b[j]!;
+        }
+        const pi = sp * isd[i]!;
+        const vi = sv * sd[i]!;
+        p[i] = pi;
+        v[i] = vi;
+        k += pi * vi;
+      }
     } else {
       // p = L^{-T} z with L L' = M^-1, so Cov(p) = (L L')^{-1} = M.
       const L = this.cholInv;
@@ -229,8 +309,37 @@ export class NutsKernel {
     pt.h = h === h && h !== Infinity && h !== -Infinity ? h : Infinity;
   }
 
-  /** out = M^-1 x (row-major matrix-vector product, two rows at a time). */
+  /** out = M^-1 x for a low-rank metric: D^1/2 (y + U ((lambda - 1) * U'y)), y = D^1/2 x. */
+  private lowRankVelocity(x: Float64Array, out: Float64Array): void {
+    const d = this.dim;
+    const r = this.lrRank;
+    const U = this.lrU;
+    const c = this.lrCoef;
+    const sd = this.lrSqrtD;
+    const y = this.lrTmp;
+    c.fill(0);
+    for (let i = 0; i < d; i++) {
+      const yi = x[i]! * sd[i]!;
+      y[i] = yi;
+      const row = i * r;
+      for (let j = 0; j < r; j++) c[j] = c[j]! + U[row + j]! * yi;
+    }
+    const m1 = this.lrValsM1;
+    for (let j = 0; j < r; j++) c[j] = c[j]! * m1[j]!;
+    for (let i = 0; i < d; i++) {
+      let s = y[i]!;
+      const row = i * r;
+      for (let j = 0; j < r; j++) s += U[row + j]! * c[j]!;
+      out[i] = s * sd[i]!;
+    }
+  }
+
+  /** out = M^-1 x (row-major matrix-vector product, two rows at a time), or the low-rank form. */
   private denseVelocity(x: Float64Array, out: Float64Array): void {
+    if (this.lowRank) {
+      this.lowRankVelocity(x, out);
+      return;
+    }
     const d = this.dim;
     const A = this.invDense;
     let i = 0;
@@ -310,6 +419,7 @@ export class NutsKernel {
       }
     }
     this.gradientEvaluations++;
+    to.idx = from.idx + sign;
     to.lp = lp;
     const h = -lp + 0.5 * k;
     // NaN, +-Infinity (non-finite density or gradient) -> +Infinity: a divergence.
@@ -500,6 +610,7 @@ export class NutsKernel {
       }
     }
     z0.lp = this.lp;
+    z0.idx = 0;
     if (this.dense) this.denseVelocity(z0.g, z0.w);
     this.sampleMomentum(z0, rng);
     z0.rc = 3;
@@ -561,6 +672,7 @@ export class NutsKernel {
       }
     }
     this.lp = sample.lp;
+    this.lastDrawIndex = sample.idx;
     stats.lp = sample.lp;
     stats.stepSize = eps;
     stats.treeDepth = depth;
@@ -584,6 +696,7 @@ export class NutsKernel {
     z.q.set(this.q);
     z.g.set(this.g);
     z.lp = this.lp;
+    z.idx = 0;
     if (this.dense) this.denseVelocity(z.g, z.w);
     const log08 = Math.log(0.8);
 

@@ -11,3 +11,14 @@ export {
   type StanCsv,
   type StanCsvOptions,
 } from "./stan-csv.js";
+export {
+  inferenceData,
+  writeInferenceData,
+  type InferenceDataOptions,
+  type DrawsGroup,
+  type DrawsArray,
+  type GroupVariable,
+  type ShapedDraws,
+  type IdGroup,
+  type IdVariable,
+} from "./inference-data.js";

@@ -29,14 +29,16 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Posterior, SamplerStatsArrays } from "../api/posterior.js";
+import { flatNames } from "../compile/compile.js";
 import type { Metric } from "../inference/metric.js";
+import { shapedDraws, type GroupVariable } from "./inference-data.js";
 
 /** The sampler's columns, in CmdStan's order. */
 export const STAN_CSV_SAMPLER_COLUMNS = ["lp__", "accept_stat__", "stepsize__", "treedepth__", "n_leapfrog__", "divergent__", "energy__"] as const;
 
 /** The run's configuration for the comment header (defaults: Stan's and this runtime's). */
 export interface StanCsvOptions {
-  /** Model name (written as `model = <name>_model`, as stanc names it). Default "model". */
+  /** Model name (written as `model = <name>_model`, as stanc names it). Default: the posterior's model name. */
   readonly model?: string;
   /** Dual averaging's target (adapt delta, 0.8). */
   readonly targetAccept?: number;
@@ -63,6 +65,79 @@ export interface StanCsvOptions {
   readonly startTime?: Date;
   /** Extra `key = value` lines for the header (written after CmdStan's, before the columns). */
   readonly extra?: Readonly<Record<string, string | number>>;
+  /**
+   * Write the pointwise log-likelihood as Stan's `log_lik` generated quantity (`log_lik.1`, ...:
+   * every observed node's observations, in declaration order), what loo and ArviZ's
+   * `from_cmdstan(..., log_likelihood="log_lik")` read. Default: when the model has observed nodes.
+   */
+  readonly logLik?: boolean;
+  /**
+   * More generated quantities, e.g. posterior predictive draws: name -> `[chain][draw]` values
+   * (numbers, or flattened row-major arrays), optionally with their shape.
+   */
+  readonly generatedQuantities?: Readonly<Record<string, GroupVariable>>;
+}
+
+/** Per chain: the extra columns' names and, per column, its values over the draws (and warmup draws). */
+interface ExtraColumns {
+  readonly names: string[];
+  readonly values: (chain: number) => Float64Array[];
+  readonly warmupValues: (chain: number) => Float64Array[];
+}
+
+const LOG_LIK = "log_lik";
+
+function flatDraws(name: string, v: GroupVariable, posterior: Posterior): { names: string[]; perChain: Float64Array[][] } {
+  const { draws, shape: given } = shapedDraws(v);
+  if (draws.length !== posterior.numChains) throw new RangeError(`Stan CSV: generated quantity ${name} has ${draws.length} chains, the posterior ${posterior.numChains}`);
+  const first = draws[0]?.[0];
+  const size = typeof first === "number" ? 1 : (first as ArrayLike<number> | undefined)?.length ?? 0;
+  const shape = given ?? (typeof first === "number" ? [] : [size]);
+  const perChain = Array.from({ length: draws.length }, (_, c) => {
+    const chain = draws[c]!;
+    if (chain.length !== posterior.numDraws) throw new RangeError(`Stan CSV: generated quantity ${name}, chain ${c} has ${chain.length} draws, the posterior ${posterior.numDraws}`);
+    const cols = Array.from({ length: size }, () => new Float64Array(chain.length));
+    for (let d = 0; d < chain.length; d++) {
+      const x = chain[d]!;
+      if (typeof x === "number") cols[0]![d] = x;
+      else {
+        if (x.length !== size) throw new RangeError(`Stan CSV: generated quantity ${name}, chain ${c}, draw ${d} has ${x.length} values, the first draw has ${size}`);
+        for (let k = 0; k < size; k++) cols[k]![d] = x[k]!;
+      }
+    }
+    return cols;
+  });
+  return { names: flatNames(name, shape), perChain };
+}
+
+/** Columns of `[chain][draw][k]` values: per chain, one array over the draws per k. */
+function columnsOf(values: Float64Array[][]): Float64Array[][] {
+  return values.map((chain) => Array.from({ length: chain[0]?.length ?? 0 }, (_, k) => Float64Array.from(chain, (draw) => draw[k]!)));
+}
+
+/**
+ * log_lik and the given generated quantities as extra columns, computed once for all chains.
+ * Warmup rows get log_lik of the warmup draws; other generated quantities are NaN there (not given).
+ */
+function extraColumns(posterior: Posterior, o: StanCsvOptions): ExtraColumns {
+  const names: string[] = [];
+  const chains: Float64Array[][] = posterior.chains.map(() => []);
+  const warmup: Float64Array[][] = posterior.chains.map(() => []);
+  const observed = posterior.model?.observed.length ?? 0;
+  if (o.logLik === true && observed === 0) throw new RangeError(`Stan CSV: logLik needs observed nodes; model ${posterior.modelName} has none`);
+  if (o.logLik ?? observed > 0) {
+    names.push(...flatNames(LOG_LIK, [posterior.model!.logLikSize]));
+    columnsOf(posterior.logLikelihood()).forEach((cols, c) => chains[c]!.push(...cols));
+    const w = o.saveWarmup ? posterior.warmupLogLikelihood() : null;
+    if (w !== null) columnsOf(w).forEach((cols, c) => warmup[c]!.push(...cols));
+  }
+  for (const [name, v] of Object.entries(o.generatedQuantities ?? {})) {
+    const { names: flat, perChain } = flatDraws(name, v, posterior);
+    names.push(...flat);
+    perChain.forEach((cols, c) => chains[c]!.push(...cols));
+  }
+  const missing = (c: number) => names.map((_, k) => warmup[c]![k] ?? new Float64Array(posterior.numWarmup).fill(NaN));
+  return { names, values: (c) => chains[c]!, warmupValues: missing };
 }
 
 /** Stan's flattened name of one of our names: `theta[1]` -> `theta.1`, `L[2,1]` -> `L.2.1`. */
@@ -167,7 +242,7 @@ function headerLines(posterior: Posterior, chain: number, o: StanCsvOptions): st
     configLine(0, "stan_version_major", 2),
     configLine(0, "stan_version_minor", 33),
     configLine(0, "stan_version_patch", 0),
-    configLine(0, "model", `${o.model ?? "model"}_model`),
+    configLine(0, "model", `${o.model ?? posterior.modelName}_model`),
     configLine(0, "start_datetime", timestamp(o.startTime ?? new Date())),
     "# method = sample (Default)",
     "#   sample",
@@ -202,7 +277,7 @@ function headerLines(posterior: Posterior, chain: number, o: StanCsvOptions): st
     "# random",
     configLine(1, "seed", posterior.seed),
     "# output",
-    `#   file = ${o.model ?? "output"}_${chain + 1}.csv`,
+    `#   file = ${o.model ?? posterior.modelName}_${chain + 1}.csv`,
     "#   diagnostic_file =  (Default)",
     "#   refresh = 100 (Default)",
     "#   sig_figs = 17",
@@ -226,8 +301,8 @@ function metricLines(metric: Metric, dim: number): string[] {
   return rows;
 }
 
-function drawRows(values: Float64Array, stats: SamplerStatsArrays, n: number, source: readonly number[], out: string[]): void {
-  const row = new Array<string>(7 + source.length);
+function drawRows(values: Float64Array, stats: SamplerStatsArrays, n: number, source: readonly number[], extra: readonly Float64Array[], out: string[]): void {
+  const row = new Array<string>(7 + source.length + extra.length);
   for (let i = 0; i < n; i++) {
     row[0] = formatStanNumber(stats.lp[i]!);
     row[1] = formatStanNumber(stats.acceptStat[i]!);
@@ -237,6 +312,7 @@ function drawRows(values: Float64Array, stats: SamplerStatsArrays, n: number, so
     row[5] = String(stats.divergent[i]!);
     row[6] = formatStanNumber(stats.energy[i]!);
     for (let k = 0; k < source.length; k++) row[7 + k] = formatStanNumber(values[source[k]! * n + i]!);
+    for (let k = 0; k < extra.length; k++) row[7 + source.length + k] = formatStanNumber(extra[k]![i]!);
     out.push(row.join(","));
   }
 }
@@ -245,21 +321,32 @@ function seconds(x: number): string {
   return (Number.isFinite(x) ? x : 0).toFixed(6);
 }
 
-/** The text of chain `chain`'s Stan CSV file. */
+/**
+ * The text of chain `chain`'s Stan CSV file: the sampler's columns, the reported quantities
+ * (parameters, then deterministics as Stan's transformed parameters / generated quantities),
+ * then `log_lik` and any other generated quantities given.
+ */
 export function formatStanCsv(posterior: Posterior, chain: number, options: StanCsvOptions = {}): string {
+  return formatChain(posterior, chain, options, extraColumns(posterior, options));
+}
+
+function formatChain(posterior: Posterior, chain: number, options: StanCsvOptions, extra: ExtraColumns): string {
   const c = posterior.chains[chain];
   if (c === undefined) throw new RangeError(`chain ${chain} out of range (${posterior.numChains} chains)`);
   const { columns, source } = stanCsvColumns(posterior.names);
+  const { columns: extraNames, source: extraOrder } = stanCsvColumns(extra.names);
+  const extraValues = extra.values(chain);
   const out = headerLines(posterior, chain, options);
-  out.push([...STAN_CSV_SAMPLER_COLUMNS, ...columns].join(","));
+  out.push([...STAN_CSV_SAMPLER_COLUMNS, ...columns, ...extraNames].join(","));
   if (options.saveWarmup) {
     if (c.warmupValues === null) throw new Error("Stan CSV: saveWarmup needs the warmup draws (sample with saveWarmup: true)");
-    drawRows(c.warmupValues, c.warmupStats, posterior.numWarmup, source, out);
+    const warm = extra.warmupValues(chain);
+    drawRows(c.warmupValues, c.warmupStats, posterior.numWarmup, source, extraOrder.map((k) => warm[k]!), out);
   }
   if (posterior.numWarmup > 0) {
     out.push("# Adaptation terminated", `# Step size = ${formatStanNumber(c.stepSize)}`, ...metricLines(c.metric, Math.round(Math.sqrt(c.metric.inverse.length))));
   }
-  drawRows(c.values, c.stats, posterior.numDraws, source, out);
+  drawRows(c.values, c.stats, posterior.numDraws, source, extraOrder.map((k) => extraValues[k]!), out);
   out.push(
     "# ",
     `#  Elapsed Time: ${seconds(c.warmupSeconds)} seconds (Warm-up)`,
@@ -277,9 +364,10 @@ export function formatStanCsv(posterior: Posterior, chain: number, options: Stan
 export function writeStanCsv(posterior: Posterior, prefix: string, options: StanCsvOptions = {}): string[] {
   mkdirSync(dirname(prefix), { recursive: true });
   const start = options.startTime ?? new Date();
+  const extra = extraColumns(posterior, options);
   return posterior.chains.map((_, c) => {
     const path = `${prefix}_${c + 1}.csv`;
-    writeFileSync(path, formatStanCsv(posterior, c, { ...options, startTime: start }));
+    writeFileSync(path, formatChain(posterior, c, { ...options, startTime: start }, extra));
     return path;
   });
 }

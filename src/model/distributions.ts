@@ -31,6 +31,8 @@ import {
 import { concat, cumsum, lowerSolve, matvec } from "./linalg.js";
 import { broadcastShapes, formatShape, sizeOf, type Shape } from "./shape.js";
 import type { TransformSpec } from "./transforms.js";
+import * as cdf from "./cdf.js";
+import { argumentReader } from "./random.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 const LOG_PI = Math.log(Math.PI);
@@ -55,7 +57,7 @@ export interface RandomSource {
   normal(): number;
 }
 
-type ArgCheck = "real" | "positive" | "nonNegative" | "unit" | "count" | "cholesky";
+export type ArgCheck = "real" | "positive" | "nonNegative" | "unit" | "count" | "cholesky";
 
 export interface Distribution {
   readonly name: string;
@@ -64,6 +66,8 @@ export interface Distribution {
   readonly shape: Shape;
   readonly support: Support;
   readonly discrete: boolean;
+  /** What each argument must be (the builder warns where an argument that must be positive may not be). */
+  readonly argChecks?: Readonly<Record<string, ArgCheck>>;
   /** Log-density of `x` (broadcast to `shape`), summed to a scalar expression. */
   logp(x: ExprLike): Expr;
   /** Log-density per element (univariate) or per draw (multivariate), not summed: Stan's `*_lpdf` inside `log_sum_exp`. */
@@ -74,6 +78,21 @@ export interface Distribution {
   checkValue(values: Float64Array, label: string): void;
   /** A draw of shape `shape`; the arguments must be constants (data). */
   sample(rng: RandomSource): Float64Array;
+  /**
+   * Log CDF per element, log P(X <= x) (Stan's `_lcdf`), for univariate distributions; with
+   * `lccdf`, log P(X > x), what censoring, truncation and random draws by inversion use.
+   */
+  lcdf?(x: ExprLike): Expr;
+  lccdf?(x: ExprLike): Expr;
+  /**
+   * A draw of shape `shape` at argument values `args` (in `args` key order, each of its
+   * argument's own shape): predictive draws evaluate the arguments, then call this.
+   */
+  drawWith?(rng: RandomSource, args: readonly Float64Array[]): Float64Array;
+  /** Element i of such a draw (univariate distributions: elements are independent). */
+  drawElement?(rng: RandomSource, args: readonly Float64Array[], i: number): number;
+  /** The same distribution with other arguments (same keys, shapes that broadcast). */
+  withArgs?(args: Readonly<Record<string, Expr>>): Distribution;
   /**
    * The non-centred form, for distributions that have one and whose scale is not constant:
    * the value as a function of standard-normal coordinates z, and its inverse.
@@ -159,11 +178,13 @@ interface Univariate {
   /** Extra data check given the argument values, NaN where not constant (e.g. y <= n). */
   extraCheck?(x: number, a: number[]): string | null;
   draw(rng: RandomSource, a: number[]): number;
+  /** Log CDF and log CCDF (cdf.ts). */
+  cdf: cdf.CdfSpec;
 }
 
 function univariate(spec: Univariate): Distribution {
   const names = Object.keys(spec.args);
-  const exprs = names.map((n) => lift(spec.args[n]![0]));
+  const exprs = names.map((n) => lift(spec.args[n]![0], `${spec.name}: argument ${n}`));
   names.forEach((n, k) => checkArg(spec.name, n, exprs[k]!, spec.args[n]![1]));
   const shape = exprs.reduce<Shape>(
     (s, e) => broadcastShapes(s, e.shape, () => `${spec.name}(${exprs.map(String).join(", ")})`),
@@ -171,15 +192,26 @@ function univariate(spec: Univariate): Distribution {
   );
   /** Argument values at element i; NaN for arguments that are not constants. */
   const argsAt = (i: number) => exprs.map((e) => (e.isConst ? e.constValues[e.size === 1 ? 0 : i % e.size]! : NaN));
+  const read = argumentReader(exprs.map((e) => e.shape), shape);
+  const drawElement = (rng: RandomSource, values: readonly Float64Array[], i: number) =>
+    spec.draw(rng, values.map((_, k) => read(values, k, i)));
+  const drawWith = (rng: RandomSource, values: readonly Float64Array[]) => {
+    const out = new Float64Array(sizeOf(shape));
+    for (let i = 0; i < out.length; i++) out[i] = drawElement(rng, values, i);
+    return out;
+  };
   return {
     name: spec.name,
     args: Object.fromEntries(names.map((n, k) => [n, exprs[k]!])),
     shape,
     support: spec.support,
     discrete: spec.discrete ?? false,
+    argChecks: Object.fromEntries(names.map((n) => [n, spec.args[n]![1]])),
     logp: (x) => {
-      const xs = lift(x);
+      const xs = lift(x, `${spec.name}: the value`);
       const full = sizeOf(broadcastShapes(xs.shape, shape, () => `${spec.name} log-density of ${xs}`));
+      // No values (empty data): the empty sum.
+      if (full === 0) return constant(0);
       const terms = [spec.density(xs, exprs)].flat();
       return terms.map((t) => mul(sum(t), full / t.size)).reduce((a, b) => add(a, b));
     },
@@ -209,10 +241,13 @@ function univariate(spec: Univariate): Distribution {
       if (!exprs.every((e) => e.isConst)) {
         throw new ModelError("invalid-argument", `${spec.name}: a random draw needs constant arguments`);
       }
-      const out = new Float64Array(sizeOf(shape));
-      for (let i = 0; i < out.length; i++) out[i] = spec.draw(rng, argsAt(i));
-      return out;
+      return drawWith(rng, exprs.map((e) => e.constValues));
     },
+    lcdf: (x) => spec.cdf.lcdf(lift(x), exprs),
+    lccdf: (x) => spec.cdf.lccdf(lift(x), exprs),
+    drawWith,
+    drawElement,
+    withArgs: (args) => univariate({ ...spec, args: Object.fromEntries(names.map((n) => [n, [args[n] ?? exprs[names.indexOf(n)]!, spec.args[n]![1]]])) }),
   };
 }
 
@@ -281,6 +316,7 @@ const z = (x: Expr, mu: Expr, sigma: Expr) => div(sub(x, mu), sigma);
 export const normal = (mu: ExprLike, sigma: ExprLike): Distribution => {
   const d = univariate({
     name: "normal",
+    cdf: cdf.normalCdf,
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
     density: (x, [m, s]) => [mul(-0.5, square(z(x, m!, s!))), neg(log(s!)), constant(-0.5 * LOG_2PI)],
@@ -309,6 +345,10 @@ export function gaussianRandomWalk(sigma: ExprLike, length: number): Distributio
   if (!Number.isInteger(length) || length < 2) throw new ModelError("invalid-argument", `gaussianRandomWalk: length must be an integer >= 2, got ${length}`);
   checkArg("gaussianRandomWalk", "sigma", s, "positive");
   const steps = (x: Expr) => concat([x.slice(0, 1), sub(x.slice(1, length), x.slice(0, length - 1))]);
+  const walk = (rng: RandomSource, [sv]: readonly Float64Array[]) => {
+    let level = 0;
+    return Float64Array.from({ length }, () => (level += sv![0]! * rng.normal()));
+  };
   const density = (x: ExprLike) => {
     const xs = lift(x);
     if (xs.shape.length !== 1 || xs.shape[0] !== length) {
@@ -319,6 +359,7 @@ export function gaussianRandomWalk(sigma: ExprLike, length: number): Distributio
   return {
     name: "gaussianRandomWalk",
     args: { sigma: s },
+    argChecks: { sigma: "positive" },
     shape: [length],
     support: "vector",
     discrete: false,
@@ -328,9 +369,9 @@ export function gaussianRandomWalk(sigma: ExprLike, length: number): Distributio
     checkValue: () => {},
     sample: (rng) => {
       if (!s.isConst) throw new ModelError("invalid-argument", "gaussianRandomWalk: a random draw needs a constant sigma");
-      let level = 0;
-      return Float64Array.from({ length }, () => (level += s.constValues[0]! * rng.normal()));
+      return walk(rng, [s.constValues]);
     },
+    drawWith: (rng, values) => walk(rng, values),
     ...(s.isConst
       ? {}
       : {
@@ -346,6 +387,7 @@ export function gaussianRandomWalk(sigma: ExprLike, length: number): Distributio
 export const halfNormal = (sigma: ExprLike): Distribution =>
   univariate({
     name: "halfNormal",
+    cdf: cdf.halfNormalCdf,
     args: { sigma: [sigma, "positive"] },
     support: "nonNegative",
     density: (x, [s]) => [mul(-0.5, square(div(x, s!))), neg(log(s!)), constant(LN2 - 0.5 * LOG_2PI)],
@@ -355,6 +397,7 @@ export const halfNormal = (sigma: ExprLike): Distribution =>
 export const cauchy = (mu: ExprLike, sigma: ExprLike): Distribution =>
   univariate({
     name: "cauchy",
+    cdf: cdf.cauchyCdf,
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
     density: (x, [m, s]) => [neg(log1p(square(z(x, m!, s!)))), neg(log(s!)), constant(-LOG_PI)],
@@ -364,6 +407,7 @@ export const cauchy = (mu: ExprLike, sigma: ExprLike): Distribution =>
 export const halfCauchy = (sigma: ExprLike): Distribution =>
   univariate({
     name: "halfCauchy",
+    cdf: cdf.halfCauchyCdf,
     args: { sigma: [sigma, "positive"] },
     support: "nonNegative",
     density: (x, [s]) => [neg(log1p(square(div(x, s!)))), neg(log(s!)), constant(LN2 - LOG_PI)],
@@ -380,6 +424,7 @@ const studentTDraw = (rng: RandomSource, nu: number) => rng.normal() / Math.sqrt
 export const studentT = (nu: ExprLike, mu: ExprLike, sigma: ExprLike): Distribution =>
   univariate({
     name: "studentT",
+    cdf: cdf.studentTCdf,
     args: { nu: [nu, "positive"], mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
     density: (x, [n, m, s]) => studentTDensity(x, n!, m!, s!, 0),
@@ -389,6 +434,7 @@ export const studentT = (nu: ExprLike, mu: ExprLike, sigma: ExprLike): Distribut
 export const halfStudentT = (nu: ExprLike, sigma: ExprLike): Distribution =>
   univariate({
     name: "halfStudentT",
+    cdf: cdf.halfStudentTCdf,
     args: { nu: [nu, "positive"], sigma: [sigma, "positive"] },
     support: "nonNegative",
     density: (x, [n, s]) => studentTDensity(x, n!, constant(0), s!, LN2),
@@ -398,6 +444,7 @@ export const halfStudentT = (nu: ExprLike, sigma: ExprLike): Distribution =>
 export const exponential = (lambda: ExprLike): Distribution =>
   univariate({
     name: "exponential",
+    cdf: cdf.exponentialCdf,
     args: { lambda: [lambda, "positive"] },
     support: "nonNegative",
     density: (x, [l]) => [log(l!), neg(mul(l!, x))],
@@ -407,6 +454,7 @@ export const exponential = (lambda: ExprLike): Distribution =>
 export const gamma = (alpha: ExprLike, beta: ExprLike): Distribution =>
   univariate({
     name: "gamma",
+    cdf: cdf.gammaCdf,
     args: { alpha: [alpha, "positive"], beta: [beta, "positive"] },
     support: "positive",
     density: (x, [a, b]) => [sub(mul(a!, log(b!)), lgamma(a!)), mul(sub(a!, 1), log(x)), neg(mul(b!, x))],
@@ -416,6 +464,7 @@ export const gamma = (alpha: ExprLike, beta: ExprLike): Distribution =>
 export const inverseGamma = (alpha: ExprLike, beta: ExprLike): Distribution =>
   univariate({
     name: "inverseGamma",
+    cdf: cdf.inverseGammaCdf,
     args: { alpha: [alpha, "positive"], beta: [beta, "positive"] },
     support: "positive",
     density: (x, [a, b]) => [sub(mul(a!, log(b!)), lgamma(a!)), neg(mul(add(a!, 1), log(x))), neg(div(b!, x))],
@@ -425,6 +474,7 @@ export const inverseGamma = (alpha: ExprLike, beta: ExprLike): Distribution =>
 export const beta = (alpha: ExprLike, betaArg: ExprLike): Distribution =>
   univariate({
     name: "beta",
+    cdf: cdf.betaCdf,
     args: { alpha: [alpha, "positive"], beta: [betaArg, "positive"] },
     support: "unit",
     density: (x, [a, b]) =>
@@ -438,6 +488,7 @@ export const beta = (alpha: ExprLike, betaArg: ExprLike): Distribution =>
 export const uniform = (lower: ExprLike, upper: ExprLike): Distribution =>
   univariate({
     name: "uniform",
+    cdf: cdf.uniformCdf,
     args: { lower: [lower, "real"], upper: [upper, "real"] },
     support: "interval",
     density: (x, [lo, hi]) => sub(mul(0, x), log(sub(hi!, lo!))),
@@ -449,6 +500,7 @@ export const uniform = (lower: ExprLike, upper: ExprLike): Distribution =>
 export const logNormal = (mu: ExprLike, sigma: ExprLike): Distribution =>
   univariate({
     name: "logNormal",
+    cdf: cdf.logNormalCdf,
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "positive",
     density: (x, [m, s]) => {
@@ -461,6 +513,7 @@ export const logNormal = (mu: ExprLike, sigma: ExprLike): Distribution =>
 export const laplace = (mu: ExprLike, sigma: ExprLike): Distribution =>
   univariate({
     name: "laplace",
+    cdf: cdf.laplaceCdf,
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
     density: (x, [m, s]) => [neg(abs(z(x, m!, s!))), neg(log(s!)), constant(-LN2)],
@@ -473,6 +526,7 @@ export const laplace = (mu: ExprLike, sigma: ExprLike): Distribution =>
 export const weibull = (alpha: ExprLike, sigma: ExprLike): Distribution =>
   univariate({
     name: "weibull",
+    cdf: cdf.weibullCdf,
     args: { alpha: [alpha, "positive"], sigma: [sigma, "positive"] },
     support: "nonNegative",
     density: (x, [a, s]) => {
@@ -485,6 +539,7 @@ export const weibull = (alpha: ExprLike, sigma: ExprLike): Distribution =>
 export const logistic = (mu: ExprLike, sigma: ExprLike): Distribution =>
   univariate({
     name: "logistic",
+    cdf: cdf.logisticCdf,
     args: { mu: [mu, "real"], sigma: [sigma, "positive"] },
     support: "real",
     density: (x, [m, s]) => {
@@ -505,6 +560,7 @@ const logChoose = (n: Expr, k: Expr) => sub(lgamma(add(n, 1)), add(lgamma(add(k,
 export const bernoulli = (p: ExprLike): Distribution =>
   univariate({
     name: "bernoulli",
+    cdf: cdf.bernoulliCdf,
     args: { p: [p, "unit"] },
     support: "binary",
     discrete: true,
@@ -515,6 +571,7 @@ export const bernoulli = (p: ExprLike): Distribution =>
 export const bernoulliLogit = (alpha: ExprLike): Distribution =>
   univariate({
     name: "bernoulliLogit",
+    cdf: cdf.bernoulliLogitCdf,
     args: { alpha: [alpha, "real"] },
     support: "binary",
     discrete: true,
@@ -528,6 +585,7 @@ const notAboveN = (y: number, [n]: number[]) => (y > n! ? `exceeds the number of
 export const binomial = (n: ExprLike, p: ExprLike): Distribution =>
   univariate({
     name: "binomial",
+    cdf: cdf.binomialCdf,
     args: { n: [n, "count"], p: [p, "unit"] },
     support: "boundedCount",
     discrete: true,
@@ -539,6 +597,7 @@ export const binomial = (n: ExprLike, p: ExprLike): Distribution =>
 export const binomialLogit = (n: ExprLike, alpha: ExprLike): Distribution =>
   univariate({
     name: "binomialLogit",
+    cdf: cdf.binomialLogitCdf,
     args: { n: [n, "count"], alpha: [alpha, "real"] },
     support: "boundedCount",
     discrete: true,
@@ -551,6 +610,7 @@ export const binomialLogit = (n: ExprLike, alpha: ExprLike): Distribution =>
 export const poisson = (lambda: ExprLike): Distribution =>
   univariate({
     name: "poisson",
+    cdf: cdf.poissonCdf,
     args: { lambda: [lambda, "positive"] },
     support: "count",
     discrete: true,
@@ -561,6 +621,7 @@ export const poisson = (lambda: ExprLike): Distribution =>
 export const poissonLog = (alpha: ExprLike): Distribution =>
   univariate({
     name: "poissonLog",
+    cdf: cdf.poissonLogCdf,
     args: { alpha: [alpha, "real"] },
     support: "count",
     discrete: true,
@@ -572,6 +633,7 @@ export const poissonLog = (alpha: ExprLike): Distribution =>
 export const negativeBinomial = (mu: ExprLike, phi: ExprLike): Distribution =>
   univariate({
     name: "negativeBinomial",
+    cdf: cdf.negativeBinomialCdf,
     args: { mu: [mu, "positive"], phi: [phi, "positive"] },
     support: "count",
     discrete: true,
@@ -655,6 +717,7 @@ export function mvNormalCholesky(mu: ExprLike, choleskyFactor: ExprLike): Distri
       }
     }
   }
+  const mvDraw = mvNormalDraw(k);
   const mvNormalDensity = (x: ExprLike) => {
     const zz = lowerSolve(L, sub(x, m));
     return neg(add(add(mul(0.5, sum(square(zz))), sum(log(diagonal(L)))), 0.5 * k * LOG_2PI));
@@ -671,16 +734,27 @@ export function mvNormalCholesky(mu: ExprLike, choleskyFactor: ExprLike): Distri
     checkValue: () => {},
     sample: (rng) => {
       if (!m.isConst || !L.isConst) throw new ModelError("invalid-argument", "mvNormalCholesky: a random draw needs constant arguments");
-      const zs = Array.from({ length: k }, () => rng.normal());
-      const lv = L.constValues;
-      const mv = m.constValues;
-      return Float64Array.from({ length: k }, (_, i) => {
-        let s = mv[mv.length === 1 ? 0 : i]!;
-        for (let j = 0; j <= i; j++) s += lv[i * k + j]! * zs[j]!;
-        return s;
-      });
+      return mvDraw(rng, [m.constValues, L.constValues]);
     },
+    drawWith: (rng, values) => mvDraw(rng, values),
   };
+}
+
+function mvNormalDraw(k: number) {
+  return (rng: RandomSource, [mv, lv]: readonly Float64Array[]) => {
+    const zs = Array.from({ length: k }, () => rng.normal());
+    return Float64Array.from({ length: k }, (_, i) => {
+      let s = mv![mv!.length === 1 ? 0 : i]!;
+      for (let j = 0; j <= i; j++) s += lv![i * k + j]! * zs[j]!;
+      return s;
+    });
+  };
+}
+
+function dirichletDraw(rng: RandomSource, [av]: readonly Float64Array[]): Float64Array {
+  const g = Float64Array.from(av!, (ai) => gammaDraw(rng, ai));
+  const total = g.reduce((s, v) => s + v, 0);
+  return g.map((v) => v / total);
 }
 
 export function dirichlet(alpha: ExprLike): Distribution {
@@ -694,6 +768,7 @@ export function dirichlet(alpha: ExprLike): Distribution {
   return {
     name: "dirichlet",
     args: { alpha: a },
+    argChecks: { alpha: "positive" },
     shape: [k],
     support: "simplex",
     discrete: false,
@@ -708,9 +783,12 @@ export function dirichlet(alpha: ExprLike): Distribution {
     },
     sample: (rng) => {
       if (!a.isConst) throw new ModelError("invalid-argument", "dirichlet: a random draw needs constant arguments");
-      const g = Float64Array.from(a.constValues, (ai) => gammaDraw(rng, ai));
-      const total = g.reduce((s, v) => s + v, 0);
-      return g.map((v) => v / total);
+      return dirichletDraw(rng, [a.constValues]);
     },
+    drawWith: (rng, values) => dirichletDraw(rng, values),
   };
 }
+
+// ---------- censoring, truncation, mixtures (combinators.ts) ----------
+
+export { censored, intervalCensored, truncated, mixture, normalMixture } from "./combinators.js";

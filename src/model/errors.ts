@@ -7,7 +7,11 @@ export type ModelErrorCode =
   | "invalid-constant"
   | "out-of-support"
   | "index-out-of-range"
-  | "invalid-argument";
+  | "invalid-argument"
+  /** A shape, a model or a run past a size limit (the message names the limit). */
+  | "too-large"
+  /** A compiled model whose signature does not verify (DECISIONS.md D24). */
+  | "untrusted-model";
 
 /** Raised while a model is built or compiled, never at sampling time. */
 export class ModelError extends Error {

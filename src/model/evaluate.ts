@@ -4,6 +4,7 @@
  */
 import type { CustomOp, ElementwiseOp } from "./ops.js";
 import { broadcastIndexCode, sizeOf, type Shape } from "./shape.js";
+import { checkGeneratedSource } from "./source-check.js";
 import { runtime } from "./special.js";
 
 type Kernel = (rt: typeof runtime, inputs: Float64Array[], out: Float64Array) => void;
@@ -12,7 +13,9 @@ const cache = new Map<string, Kernel>();
 function cached(key: string, build: () => string): Kernel {
   let k = cache.get(key);
   if (!k) {
-    k = new Function("rt", "X", "Y", build()) as Kernel;
+    const source = build();
+    checkGeneratedSource(source);
+    k = new Function("rt", "X", "Y", source) as Kernel;
     cache.set(key, k);
   }
   return k;
@@ -69,6 +72,7 @@ export function evaluateCustom(
     },
     fresh: (prefix) => `${prefix}${counter++}`,
   });
+  checkGeneratedSource(code);
   const fn = new Function("rt", "X", "Y", "S", "C", code) as (
     rt: typeof runtime,
     x: readonly Float64Array[],

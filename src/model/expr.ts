@@ -7,15 +7,18 @@
  * at least one parameter.
  */
 import { ModelError } from "./errors.js";
-import { ELEMENTWISE, type CustomOp } from "./ops.js";
+import { elementwiseOp, isCustomOp, type CustomOp } from "./ops.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { evaluateCustom, evaluateElementwise } from "./evaluate.js";
+import { checkShape, describeValue, MAX_DIMENSION, toNumbers } from "./values.js";
 
 let nextId = 0;
 
 export type NodeKind =
   | { readonly kind: "const"; readonly values: Float64Array; readonly integer: boolean }
   | { readonly kind: "param"; readonly block: ParamBlock }
+  /** A scalar the sampler may change at run time (a learned parameterisation's lambda): never folded, no gradient. */
+  | { readonly kind: "tunable"; readonly slot: TunableSlot }
   | { readonly kind: "elementwise"; readonly op: string }
   /** out[k] = input[map[k]]: slices, gathers by index, reshapes, diagonals. */
   | { readonly kind: "access"; readonly map: Int32Array }
@@ -39,21 +42,63 @@ export interface ScanBody {
   readonly free: readonly Expr[];
 }
 
+/** One run-time tunable scalar: entry `index` of the compiled model's tunable vector. */
+export interface TunableSlot {
+  readonly name: string;
+  readonly index: number;
+}
+
 /** The unconstrained coordinates of one parameter: q[offset .. offset + size). */
 export interface ParamBlock {
   readonly name: string;
-  offset: number;
+  readonly offset: number;
 }
 
+/** Labels are for messages; capped so that building a deep expression stays linear. */
+const LABEL_MAX = 80;
+const shortLabel = (s: string): string => (s.length <= LABEL_MAX ? s : `${s.slice(0, 52)}...${s.slice(-24)}`);
+
+/**
+ * An expression node. Its constructor is the only way to make one, and it checks everything
+ * the code generator will read (the node kind, a known operation, a shape of safe integers,
+ * index maps in range, genuine input nodes) and freezes the result: a node cannot be changed
+ * afterwards, so what was checked is what the compiler sees (DECISIONS.md D24).
+ */
 export class Expr {
-  readonly id = nextId++;
-  constructor(
-    readonly node: NodeKind,
-    readonly shape: Shape,
-    readonly inputs: readonly Expr[],
-    /** A human name for messages: a variable name or a short description (the builder names parameters). */
-    public label: string,
-  ) {}
+  readonly #id = nextId++;
+  #label: string;
+  readonly node: NodeKind;
+  readonly shape: Shape;
+  readonly inputs: readonly Expr[];
+
+  constructor(node: NodeKind, shape: Shape, inputs: readonly Expr[], label: string) {
+    this.#label = typeof label === "string" ? shortLabel(label) : "expression";
+    this.shape = checkShape(shape, this.#label);
+    if (!Array.isArray(inputs) || !inputs.every((i) => Expr.isExpr(i))) {
+      throw new ModelError("invalid-argument", `${this.#label}: the inputs of an expression must be expressions`);
+    }
+    this.inputs = Object.freeze([...inputs]);
+    this.node = checkedNode(node, this.shape, this.inputs, this.#label);
+    Object.freeze(this);
+  }
+
+  /** Whether `x` was made by this constructor (not merely shaped like an `Expr`). */
+  static isExpr(x: unknown): x is Expr {
+    return typeof x === "object" && x !== null && #id in x;
+  }
+
+  /** Creation order: a node's inputs always have smaller ids. */
+  get id(): number {
+    return this.#id;
+  }
+  /** A human name for messages: a variable name or a short description (the builder names parameters). */
+  get label(): string {
+    return this.#label;
+  }
+  set label(value: string) {
+    if (typeof value !== "string") throw new ModelError("invalid-argument", `a label must be a string, got ${describeValue(value)}`);
+    this.#label = shortLabel(value);
+  }
 
   get size(): number {
     return sizeOf(this.shape);
@@ -63,7 +108,7 @@ export class Expr {
   }
   /** The constant's values; throws for non-constant nodes. */
   get constValues(): Float64Array {
-    if (this.node.kind !== "const") throw new Error(`${this.label} is not a constant`);
+    if (this.node.kind !== "const") throw new ModelError("invalid-argument", `${this.label} is not a constant`);
     return this.node.values;
   }
 
@@ -88,22 +133,130 @@ export class Expr {
   }
 }
 
-export type ExprLike = Expr | number;
+const bad = (what: string, why: string): never => {
+  throw new ModelError("invalid-argument", `${what}: ${why}`);
+};
 
-/** Constant from numbers; `label` names it in messages. */
-export function constant(values: number | ArrayLike<number>, shape?: Shape, label?: string, integer = false): Expr {
-  const arr = typeof values === "number" ? Float64Array.of(values) : Float64Array.from(values);
-  const s = shape ?? (typeof values === "number" ? [] : [arr.length]);
-  if (sizeOf(s) !== arr.length) {
-    throw new ModelError("shape-mismatch", `${label ?? "constant"}: ${arr.length} values do not fill shape ${formatShape(s)}`);
+/** A frozen copy of a node description, checked against its shape and inputs. */
+function checkedNode(node: NodeKind, shape: Shape, inputs: readonly Expr[], what: string): NodeKind {
+  if (typeof node !== "object" || node === null) return bad(what, `not an expression node: ${describeValue(node)}`);
+  const size = sizeOf(shape);
+  const arity = (n: number) => {
+    if (inputs.length !== n) bad(what, `a ${node.kind} node takes ${n} input(s), got ${inputs.length}`);
+  };
+  switch (node.kind) {
+    case "const": {
+      const values: unknown = node.values;
+      if (!(values instanceof Float64Array) || !ArrayBuffer.isView(values) || values.length !== size) {
+        return bad(what, `a constant needs a Float64Array of ${size} values`);
+      }
+      arity(0);
+      values.forEach((v, i) => {
+        if (!Number.isFinite(v)) {
+          throw new ModelError("invalid-constant", `${what} is ${v}${size > 1 ? ` at [${i}]` : ""}; constant expressions must be finite`);
+        }
+      });
+      return Object.freeze({ kind: "const", values, integer: node.integer === true });
+    }
+    case "param": {
+      const block: unknown = node.block;
+      const name: unknown = typeof block === "object" && block !== null ? (block as ParamBlock).name : undefined;
+      const offset: unknown = typeof block === "object" && block !== null ? (block as ParamBlock).offset : undefined;
+      if (typeof name !== "string" || typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0 || offset + size > MAX_DIMENSION) {
+        return bad(what, "a parameter node needs a block { name, offset } with an integer offset");
+      }
+      arity(0);
+      return Object.freeze({ kind: "param", block: Object.freeze({ name, offset }) });
+    }
+    case "elementwise": {
+      const op = elementwiseOp(node.op);
+      if (op === undefined) return bad(what, `unknown elementwise operation ${describeValue(node.op)}`);
+      arity(op.arity);
+      return Object.freeze({ kind: "elementwise", op: op.name });
+    }
+    case "access": {
+      const map: unknown = node.map;
+      if (!(map instanceof Int32Array) || !ArrayBuffer.isView(map) || map.length !== size) return bad(what, `an access node needs an Int32Array of ${size} indices`);
+      arity(1);
+      const n = inputs[0]!.size;
+      for (let k = 0; k < map.length; k++) if (!(map[k]! >= 0 && map[k]! < n)) bad(what, `index ${map[k]} at [${k}] is outside 0..${n - 1}`);
+      return Object.freeze({ kind: "access", map });
+    }
+    case "sum":
+      arity(1);
+      if (shape.length !== 0) bad(what, "a sum is a scalar");
+      return Object.freeze({ kind: "sum" });
+    case "custom":
+      if (!isCustomOp(node.op)) return bad(what, "not one of this library's operations");
+      return Object.freeze({ kind: "custom", op: node.op });
+    case "placeholder":
+      arity(0);
+      return Object.freeze({ kind: "placeholder" });
+    case "tunable": {
+      const slot: unknown = node.slot;
+      const name: unknown = typeof slot === "object" && slot !== null ? (slot as TunableSlot).name : undefined;
+      const index: unknown = typeof slot === "object" && slot !== null ? (slot as TunableSlot).index : undefined;
+      if (typeof name !== "string" || typeof index !== "number" || !Number.isSafeInteger(index) || index < 0 || index >= MAX_DIMENSION || size !== 1) {
+        return bad(what, "a tunable node is a scalar with a slot { name, index } and an integer index");
+      }
+      arity(0);
+      return Object.freeze({ kind: "tunable", slot: Object.freeze({ name, index }) });
+    }
+    case "scan": {
+      const body: unknown = node.body;
+      if (typeof body !== "object" || body === null) return bad(what, "a scan node needs a body");
+      const { length, carry, xs, result, free } = body as ScanBody;
+      if (
+        typeof length !== "number" || !Number.isSafeInteger(length) || length < 1 || shape[0] !== length ||
+        !Expr.isExpr(carry) || !Expr.isExpr(result) || !Array.isArray(xs) || !Array.isArray(free) ||
+        !xs.every((x) => Expr.isExpr(x)) || !free.every((f) => Expr.isExpr(f)) || inputs.length !== 1 + xs.length + free.length
+      ) {
+        return bad(what, "a scan node needs a body { length, carry, xs, result, free } of expressions matching its inputs");
+      }
+      return Object.freeze({ kind: "scan", body: Object.freeze({ length, carry, xs: Object.freeze([...xs]), result, free: Object.freeze([...free]) }) });
+    }
+    default:
+      return bad(what, `unknown node kind ${describeValue((node as { kind: unknown }).kind)}`);
   }
-  return new Expr({ kind: "const", values: arr, integer }, s, [], label ?? (typeof values === "number" ? String(values) : "constant"));
 }
 
-export const lift = (x: ExprLike): Expr => (typeof x === "number" ? constant(x) : x);
+/** What expression arguments may be: an expression, a number, or numbers in (nested) arrays or typed arrays (constants). */
+export type ExprLike = Expr | number | ArrayLike<number> | readonly (readonly number[])[];
 
-function elementwise(op: string, args: readonly ExprLike[]): Expr {
-  const inputs = args.map(lift);
+/** Constant from numbers (a number, an array, nested arrays or a typed array); `label` names it in messages. */
+export function constant(values: number | ArrayLike<number> | readonly (readonly number[])[], shape?: Shape, label?: string, integer = false): Expr {
+  const name = typeof label === "string" ? label : typeof values === "number" ? String(values) : "constant";
+  const parsed = values instanceof Float64Array ? { values, shape: [values.length] } : toNumbers(values, name);
+  const s = shape === undefined ? parsed.shape : checkShape(shape, name);
+  if (sizeOf(s) !== parsed.values.length) {
+    throw new ModelError("shape-mismatch", `${name}: ${parsed.values.length} values do not fill shape ${formatShape(s)}`);
+  }
+  return constantOf(values instanceof Float64Array ? Float64Array.from(values) : parsed.values, s, name, integer === true);
+}
+
+const constantOf = (values: Float64Array, shape: Shape, label: string, integer: boolean): Expr =>
+  new Expr({ kind: "const", values, integer }, shape, [], label);
+
+/**
+ * An expression argument as an expression: expressions as they are, numbers and arrays of
+ * numbers as constants; anything else (strings, null, booleans, objects) is a ModelError
+ * naming `what`. Every operation and distribution lifts its arguments through here.
+ */
+export function lift(x: unknown, what = "an expression argument"): Expr {
+  if (Expr.isExpr(x)) return x;
+  if (typeof x === "number") {
+    if (!Number.isFinite(x)) throw new ModelError("non-finite-data", `${what} is ${x}; constants must be finite`);
+    return constant(x);
+  }
+  if (Array.isArray(x) || ArrayBuffer.isView(x)) {
+    const { values, shape } = toNumbers(x, what);
+    return constantOf(values, shape, "constant", false);
+  }
+  throw new ModelError("invalid-argument", `${what} is ${describeValue(x)}; expected an expression, a number or an array of numbers`);
+}
+
+export function elementwise(op: string, args: readonly ExprLike[]): Expr {
+  const inputs = args.map((a) => lift(a, `an argument of ${op}`));
   const shape = inputs.reduce<Shape>(
     (s, e) => broadcastShapes(s, e.shape, () => `${op}(${inputs.map(String).join(", ")})`),
     [],
@@ -111,7 +264,7 @@ function elementwise(op: string, args: readonly ExprLike[]): Expr {
   const label = `${op}(${inputs.map((e) => e.label).join(", ")})`;
   if (inputs.every((e) => e.isConst)) {
     return new Expr(
-      { kind: "const", values: evaluateElementwise(ELEMENTWISE[op]!, inputs.map((e) => e.constValues), inputs.map((e) => e.shape), shape), integer: false },
+      { kind: "const", values: evaluateElementwise(elementwiseOp(op)!, inputs.map((e) => e.constValues), inputs.map((e) => e.shape), shape), integer: false },
       shape,
       [],
       label,
@@ -124,18 +277,18 @@ const isConstValue = (e: Expr, v: number) => e.isConst && e.size === 1 && e.cons
 
 // Arithmetic with the algebraic identities that matter for generated code size and speed.
 export function add(a: ExprLike, b: ExprLike): Expr {
-  const [x, y] = [lift(a), lift(b)];
+  const [x, y] = [lift(a, "an argument of add"), lift(b, "an argument of add")];
   if (isConstValue(y, 0) && y.shape.length === 0) return x;
   if (isConstValue(x, 0) && x.shape.length === 0) return y;
   return elementwise("add", [x, y]);
 }
 export function sub(a: ExprLike, b: ExprLike): Expr {
-  const [x, y] = [lift(a), lift(b)];
+  const [x, y] = [lift(a, "an argument of sub"), lift(b, "an argument of sub")];
   if (isConstValue(y, 0) && y.shape.length === 0) return x;
   return elementwise("sub", [x, y]);
 }
 export function mul(a: ExprLike, b: ExprLike): Expr {
-  const [x, y] = [lift(a), lift(b)];
+  const [x, y] = [lift(a, "an argument of mul"), lift(b, "an argument of mul")];
   if (isConstValue(y, 1) && y.shape.length === 0) return x;
   if (isConstValue(x, 1) && x.shape.length === 0) return y;
   return elementwise("mul", [x, y]);
@@ -146,14 +299,18 @@ export function mul(a: ExprLike, b: ExprLike): Expr {
  * reciprocal per call (not one division per element); by exp(x), a multiplication by exp(-x).
  */
 export function div(a: ExprLike, b: ExprLike): Expr {
-  const [x, y] = [lift(a), lift(b)];
-  if (y.isConst && !x.isConst) return isConstValue(y, 1) ? x : mul(x, constant(y.constValues.map((v) => 1 / v), y.shape));
+  const [x, y] = [lift(a, "an argument of div"), lift(b, "an argument of div")];
+  if (y.isConst && !x.isConst) {
+    const zero = y.constValues.indexOf(0);
+    if (zero >= 0) throw new ModelError("invalid-constant", `${x.label} / ${y.label}: division by zero${y.size > 1 ? ` at [${zero}]` : ""}`);
+    return isConstValue(y, 1) ? x : mul(x, constant(y.constValues.map((v) => 1 / v), y.shape));
+  }
   if (y.shape.length === 0 && x.shape.length > 0 && !x.isConst) return mul(x, elementwise("div", [1, y]));
   if (y.node.kind === "elementwise" && y.node.op === "exp") return mul(x, exp(neg(y.inputs[0]!)));
   return elementwise("div", [x, y]);
 }
 export const pow = (a: ExprLike, b: ExprLike): Expr => {
-  const y = lift(b);
+  const y = lift(b, "an argument of pow");
   if (isConstValue(y, 2) && y.shape.length === 0) return square(a);
   if (isConstValue(y, 0.5) && y.shape.length === 0) return sqrt(a);
   return elementwise("pow", [a, y]);
@@ -162,7 +319,7 @@ export const neg = (a: ExprLike): Expr => elementwise("neg", [a]);
 export const exp = (a: ExprLike): Expr => elementwise("exp", [a]);
 /** log(exp(x)) simplifies to x: sv's `student_t(nu, 0, exp(s))` needs no log per element. */
 export const log = (a: ExprLike): Expr => {
-  const x = lift(a);
+  const x = lift(a, "an argument of log");
   if (x.node.kind === "elementwise" && x.node.op === "exp") return x.inputs[0]!;
   return elementwise("log", [x]);
 };
@@ -191,17 +348,18 @@ export const logMix = (theta: ExprLike, a: ExprLike, b: ExprLike): Expr =>
 
 /** Sum of all elements. */
 export function sum(a: ExprLike): Expr {
-  const x = lift(a);
+  const x = lift(a, "sum");
   if (x.isConst) return constant(x.constValues.reduce((s, v) => s + v, 0), [], `sum(${x.label})`);
   if (x.shape.length === 0) return x;
   return new Expr({ kind: "sum" }, [], [x], `sum(${x.label})`);
 }
 export const mean = (a: ExprLike): Expr => {
-  const x = lift(a);
+  const x = lift(a, "mean");
+  if (x.size === 0) throw new ModelError("shape-mismatch", `mean of ${x}: no elements`);
   return div(sum(x), x.size);
 };
 export const dot = (a: ExprLike, b: ExprLike): Expr => {
-  const [x, y] = [lift(a), lift(b)];
+  const [x, y] = [lift(a, "dot"), lift(b, "dot")];
   if (x.shape.length !== 1 || !sameShape(x.shape, y.shape)) {
     throw new ModelError("shape-mismatch", `dot(${x}, ${y}) needs two vectors of one length`);
   }
@@ -212,7 +370,7 @@ export const dot = (a: ExprLike, b: ExprLike): Expr => {
 export function access(x: Expr, map: Int32Array, shape: Shape, label: string): Expr {
   if (x.isConst) {
     const src = x.constValues;
-    return constant(Array.from(map, (m) => src[m]!), shape, label, x.node.kind === "const" && x.node.integer);
+    return constantOf(Float64Array.from(map, (m) => src[m]!), shape, label, x.node.kind === "const" && x.node.integer);
   }
   if (map.length === x.size && map.every((m, k) => m === k)) {
     return sameShape(shape, x.shape) ? x : new Expr({ kind: "access", map }, shape, [x], label);
@@ -220,11 +378,13 @@ export function access(x: Expr, map: Int32Array, shape: Shape, label: string): E
   return new Expr({ kind: "access", map }, shape, [x], label);
 }
 
-export function slice(x: Expr, start: number, end = x.shape[0] ?? 0): Expr {
+export function slice(x: Expr, start: number, end?: number): Expr {
+  x = lift(x, "slice");
   if (x.shape.length !== 1) throw new ModelError("shape-mismatch", `slice of ${x} needs a vector`);
   const n = x.shape[0]!;
+  end ??= n;
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > n || start > end) {
-    throw new ModelError("index-out-of-range", `slice(${start}, ${end}) of ${x} is out of range 0..${n}`);
+    throw new ModelError("index-out-of-range", `slice(${describeValue(start)}, ${describeValue(end)}) of ${x} is out of range 0..${n}`);
   }
   const map = new Int32Array(end - start).map((_, k) => start + k);
   return access(x, map, [end - start], `${x.label}[${start}:${end}]`);
@@ -235,7 +395,8 @@ export function slice(x: Expr, start: number, end = x.shape[0] ?? 0): Expr {
  * one element (or row) and drops that axis.
  */
 export function gather(x: Expr, index: number | ArrayLike<number> | Expr): Expr {
-  const idx = index instanceof Expr ? index : typeof index === "number" ? constant(index, [], String(index), true) : constant(index, undefined, "index", true);
+  x = lift(x, "gather");
+  const idx = Expr.isExpr(index) ? index : typeof index === "number" ? constant(index, [], String(index), true) : constant(index, undefined, "index", true);
   if (!idx.isConst) throw new ModelError("invalid-argument", `gather index for ${x} must be data, not ${idx}`);
   const vals = idx.constValues;
   const rows = x.shape[0];
@@ -255,6 +416,8 @@ export function gather(x: Expr, index: number | ArrayLike<number> | Expr): Expr 
 }
 
 export function reshape(x: Expr, shape: Shape): Expr {
+  x = lift(x, "reshape");
+  shape = checkShape(shape, `reshape of ${x}`);
   if (sizeOf(shape) !== x.size) {
     throw new ModelError("shape-mismatch", `cannot reshape ${x} to ${formatShape(shape)}`);
   }
@@ -264,6 +427,7 @@ export function reshape(x: Expr, shape: Shape): Expr {
 
 /** Diagonal of a square matrix. */
 export function diagonal(x: Expr): Expr {
+  x = lift(x, "diagonal");
   const [r, c] = x.shape;
   if (x.shape.length !== 2 || r !== c) throw new ModelError("shape-mismatch", `diagonal of ${x} needs a square matrix`);
   return access(x, new Int32Array(r!).map((_, k) => k * r! + k), [r!], `diagonal(${x.label})`);
@@ -271,19 +435,26 @@ export function diagonal(x: Expr): Expr {
 
 /** Column j (0-based) of a matrix. */
 export function column(x: Expr, j: number): Expr {
+  x = lift(x, "column");
   const [r, c] = x.shape;
-  if (x.shape.length !== 2 || j < 0 || j >= c!) throw new ModelError("index-out-of-range", `column ${j} of ${x}`);
+  if (x.shape.length !== 2) throw new ModelError("shape-mismatch", `column of ${x} needs a matrix`);
+  if (!Number.isInteger(j) || j < 0 || j >= c!) throw new ModelError("index-out-of-range", `column ${describeValue(j)} of ${x} is out of range 0..${c! - 1}`);
   return access(x, new Int32Array(r!).map((_, k) => k * c! + j), [r!], `${x.label}[:, ${j}]`);
 }
 
 /** A node computed by a custom (non-elementwise) operation. */
 export function custom(op: CustomOp, inputs: readonly ExprLike[], shape: Shape, label: string): Expr {
-  const xs = inputs.map(lift);
+  const xs = inputs.map((i) => lift(i, `an argument of ${op.name}`));
   if (xs.every((e) => e.isConst)) {
     const values = evaluateCustom(op, xs.map((e) => e.constValues), xs.map((e) => e.shape), shape);
     return constant(values, shape, label);
   }
   return new Expr({ kind: "custom", op }, shape, xs, label);
+}
+
+/** A run-time tunable scalar (used by the builder only). */
+export function tunableLeaf(slot: TunableSlot): Expr {
+  return new Expr({ kind: "tunable", slot }, [], [], slot.name);
 }
 
 /** Free parameter coordinates, before any transform (used by the builder only). */

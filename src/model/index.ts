@@ -1,4 +1,4 @@
-export { model, ModelBuilder, type Model, type ObservedNode, type ModelOptions, type ParamOptions, type ParamInfo, type DataValue } from "./builder.js";
+export { model, ModelBuilder, type Model, type ObservedNode, type ObserveOptions, type GeneratedNode, type ModelOptions, type ParamOptions, type ParamInfo, type DataValue } from "./builder.js";
 export { ModelError, type ModelErrorCode } from "./errors.js";
 export {
   Expr,
@@ -38,6 +38,7 @@ export {
 } from "./expr.js";
 export { scan, type ScanOptions } from "./scan.js";
 export { matvec, cumsum, concat, stack, logSumExp, cholesky, lowerSolve } from "./linalg.js";
+export { logPhi, logDiffExp, logIncBeta } from "./cdf.js";
 export * as dist from "./distributions.js";
 export type { Distribution, RandomSource, Support } from "./distributions.js";
 export type { Shape } from "./shape.js";

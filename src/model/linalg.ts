@@ -5,12 +5,13 @@
  */
 import { ModelError } from "./errors.js";
 import { custom, lift, type Expr, type ExprLike } from "./expr.js";
-import type { CustomCodeContext, CustomOp } from "./ops.js";
+import { defineCustomOp, type CustomCodeContext, type CustomOp } from "./ops.js";
 import { formatShape, sizeOf } from "./shape.js";
+import { describeValue } from "./values.js";
 
 const accumulate = (lvalue: string | null, value: string): string => (lvalue === null ? "" : `${lvalue} += ${value};`);
 
-const matvecOp: CustomOp = {
+const matvecOp: CustomOp = defineCustomOp({
   name: "matvec",
   fwd: (c) => {
     const [m, n] = c.inShapes[0]!;
@@ -27,7 +28,7 @@ const matvecOp: CustomOp = {
     return `for (let ${i} = 0; ${i} < ${m}; ${i}++) { const ${g} = ${c.gy(i)};
       for (let ${j} = 0; ${j} < ${n}; ${j}++) { ${body} } }`;
   },
-};
+});
 
 /** Matrix-vector product A x for A of shape [m, n] and x of shape [n]. */
 export function matvec(a: ExprLike, x: ExprLike): Expr {
@@ -41,7 +42,7 @@ export function matvec(a: ExprLike, x: ExprLike): Expr {
   return custom(matvecOp, [A, X], [A.shape[0]!], `${A.label} * ${X.label}`);
 }
 
-const cumsumOp: CustomOp = {
+const cumsumOp: CustomOp = defineCustomOp({
   name: "cumsum",
   fwd: (c) => {
     const n = c.outShape[0]!;
@@ -53,7 +54,7 @@ const cumsumOp: CustomOp = {
     const [i, s] = [c.fresh("i"), c.fresh("s")];
     return `let ${s} = 0; for (let ${i} = ${n - 1}; ${i} >= 0; ${i}--) { ${s} += ${c.gy(i)}; ${accumulate(c.gx(0, i), s)} }`;
   },
-};
+});
 
 export function cumsum(x: ExprLike): Expr {
   const X = lift(x);
@@ -61,7 +62,7 @@ export function cumsum(x: ExprLike): Expr {
   return custom(cumsumOp, [X], X.shape, `cumsum(${X.label})`);
 }
 
-const concatOp: CustomOp = {
+const concatOp: CustomOp = defineCustomOp({
   name: "concat",
   fwd: (c) => {
     let offset = 0;
@@ -88,11 +89,12 @@ const concatOp: CustomOp = {
       })
       .join("\n");
   },
-};
+});
 
 /** Concatenation of scalars and vectors into one vector (Stan's `append_row`, `{a, b}`). */
 export function concat(parts: readonly ExprLike[]): Expr {
-  const xs = parts.map(lift);
+  if (!Array.isArray(parts)) throw new ModelError("invalid-argument", `concat needs an array of parts, got ${describeValue(parts)}`);
+  const xs = parts.map((p) => lift(p, "a part of concat"));
   for (const x of xs) {
     if (x.shape.length > 1) throw new ModelError("shape-mismatch", `concat: ${x} is not a scalar or vector`);
   }
@@ -102,7 +104,8 @@ export function concat(parts: readonly ExprLike[]): Expr {
 
 /** Stacks equally shaped scalars or vectors into a vector or a matrix (one row each). */
 export function stack(parts: readonly ExprLike[]): Expr {
-  const xs = parts.map(lift);
+  if (!Array.isArray(parts)) throw new ModelError("invalid-argument", `stack needs an array of parts, got ${describeValue(parts)}`);
+  const xs = parts.map((p) => lift(p, "a part of stack"));
   const first = xs[0];
   if (!first) throw new ModelError("invalid-argument", "stack of nothing");
   for (const x of xs) {
@@ -114,21 +117,25 @@ export function stack(parts: readonly ExprLike[]): Expr {
   return first.shape.length === 0 ? flat : flat.reshape([xs.length, first.shape[0]!]);
 }
 
-const logSumExpOp = (axis: number | null): CustomOp => ({
-  name: `logSumExp${axis ?? ""}`,
-  ...reduceAxis(axis, {
-    fwd: (c, read, write, len) => {
-      const [k, m, s] = [c.fresh("k"), c.fresh("m"), c.fresh("s")];
-      return `let ${m} = -Infinity; for (let ${k} = 0; ${k} < ${len}; ${k}++) { const t = ${read(k)}; if (t > ${m}) ${m} = t; }
-        let ${s} = 0; for (let ${k} = 0; ${k} < ${len}; ${k}++) ${s} += Math.exp(${read(k)} - ${m});
-        ${write} = ${m} === -Infinity ? -Infinity : ${m} + Math.log(${s});`;
-    },
-    bwd: (c, read, adjIn, out, gOut, len) => {
-      const k = c.fresh("k");
-      return adjIn === null ? "" : `for (let ${k} = 0; ${k} < ${len}; ${k}++) ${adjIn(k)} += ${gOut} * Math.exp(${read(k)} - ${out});`;
-    },
-  }),
-});
+const makeLogSumExpOp = (axis: number | null): CustomOp =>
+  defineCustomOp({
+    name: `logSumExp${axis ?? ""}`,
+    ...reduceAxis(axis, {
+      fwd: (c, read, write, len) => {
+        const [k, m, s] = [c.fresh("k"), c.fresh("m"), c.fresh("s")];
+        return `let ${m} = -Infinity; for (let ${k} = 0; ${k} < ${len}; ${k}++) { const t = ${read(k)}; if (t > ${m}) ${m} = t; }
+          let ${s} = 0; for (let ${k} = 0; ${k} < ${len}; ${k}++) ${s} += Math.exp(${read(k)} - ${m});
+          ${write} = ${m} === -Infinity ? -Infinity : ${m} + Math.log(${s});`;
+      },
+      bwd: (c, read, adjIn, out, gOut, len) => {
+        const k = c.fresh("k");
+        return adjIn === null ? "" : `for (let ${k} = 0; ${k} < ${len}; ${k}++) ${adjIn(k)} += ${gOut} * Math.exp(${read(k)} - ${out});`;
+      },
+    }),
+  });
+
+/** log-sum-exp over all elements, down columns (0) or along rows (1). */
+const logSumExpOps = new Map<number | null, CustomOp>([null, 0, 1].map((a) => [a, makeLogSumExpOp(a)]));
 
 type Reader = (k: string) => string;
 interface AxisReduction {
@@ -164,12 +171,13 @@ function reduceAxis(axis: number | null, r: AxisReduction): Pick<CustomOp, "fwd"
 /** log(sum(exp(x))) over all elements, or over `axis` (0: down columns, 1: along rows) of a matrix. */
 export function logSumExp(x: ExprLike, axis?: 0 | 1): Expr {
   const X = lift(x);
-  if (axis === undefined) return custom(logSumExpOp(null), [X], [], `logSumExp(${X.label})`);
+  if (axis === undefined) return custom(logSumExpOps.get(null)!, [X], [], `logSumExp(${X.label})`);
+  if (axis !== 0 && axis !== 1) throw new ModelError("invalid-argument", `logSumExp(${X}): axis must be 0 or 1, got ${describeValue(axis)}`);
   if (X.shape.length !== 2) throw new ModelError("shape-mismatch", `logSumExp(${X}, axis ${axis}) needs a matrix`);
-  return custom(logSumExpOp(axis), [X], [X.shape[1 - axis]!], `logSumExp(${X.label}, ${axis})`);
+  return custom(logSumExpOps.get(axis)!, [X], [X.shape[1 - axis]!], `logSumExp(${X.label}, ${axis})`);
 }
 
-const choleskyOp: CustomOp = {
+const choleskyOp: CustomOp = defineCustomOp({
   name: "cholesky",
   // Cholesky-Banachiewicz; reads the lower triangle only.
   fwd: (c) => {
@@ -206,7 +214,7 @@ const choleskyOp: CustomOp = {
           }
         } }`;
   },
-};
+});
 
 /** Lower Cholesky factor of a symmetric positive-definite matrix (reads its lower triangle). */
 export function cholesky(a: ExprLike): Expr {
@@ -217,7 +225,7 @@ export function cholesky(a: ExprLike): Expr {
   return custom(choleskyOp, [A], A.shape, `cholesky(${A.label})`);
 }
 
-const lowerSolveOp: CustomOp = {
+const lowerSolveOp: CustomOp = defineCustomOp({
   name: "lowerSolve",
   fwd: (c) => {
     const n = c.outShape[0]!;
@@ -241,7 +249,7 @@ const lowerSolveOp: CustomOp = {
           ${xb}[${k}] -= ${sb} * ${c.x(0, `${i}*${n}+${k}`)};
         } }`;
   },
-};
+});
 
 /** Solves L x = b for lower-triangular L (reads the lower triangle only). */
 export function lowerSolve(l: ExprLike, b: ExprLike): Expr {

@@ -5,6 +5,7 @@
  * argument. Derivatives therefore cannot drift from the values they differentiate.
  */
 import type { Shape } from "./shape.js";
+import { CDF_OPS } from "./cdf-ops.js";
 
 /** An elementwise operation: forward template and partial derivatives, over scalar code. */
 export interface ElementwiseOp {
@@ -35,8 +36,12 @@ const binary = (
   der: (k, [a, b], v) => (k === 0 ? derA(a!, b!, v) : derB(a!, b!, v)),
 });
 
-/** `rt` is the runtime helper object passed to generated code (src/compile/runtime.ts). */
-export const ELEMENTWISE: Readonly<Record<string, ElementwiseOp>> = Object.fromEntries(
+/**
+ * `rt` is the runtime helper object passed to generated code (src/compile/runtime.ts).
+ * Frozen, like every operation in it: an `Expr` names an elementwise operation by one of
+ * these own keys, and only these templates reach generated code.
+ */
+export const ELEMENTWISE: Readonly<Record<string, ElementwiseOp>> = Object.freeze(Object.fromEntries(
   [
     unary("neg", (a) => `-${a}`, () => "-1"),
     unary("exp", (a) => `Math.exp(${a})`, (_a, v) => v),
@@ -75,8 +80,13 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseOp>> = Object.fromE
       (a, _b, v) => `Math.exp(${a}-${v})`,
       (_a, b, v) => `Math.exp(${b}-${v})`,
     ),
-  ].map((op) => [op.name, op]),
-);
+    ...CDF_OPS,
+  ].map((op) => [op.name, Object.freeze(op)]),
+));
+
+/** The elementwise operation of that name, or undefined (own keys only: never `constructor` and the like). */
+export const elementwiseOp = (name: unknown): ElementwiseOp | undefined =>
+  typeof name === "string" && Object.hasOwn(ELEMENTWISE, name) ? ELEMENTWISE[name] : undefined;
 
 /**
  * Code-generation context for a non-elementwise ("custom") operation. Inputs and output are
@@ -108,3 +118,17 @@ export interface CustomOp {
   fwd(c: CustomCodeContext): string;
   bwd(c: CustomCodeContext): string;
 }
+
+const customOps = new WeakSet<CustomOp>();
+
+/**
+ * Defines one of this library's non-elementwise operations. Only operations defined here can
+ * be part of an `Expr` (so only this library's code templates reach generated code).
+ */
+export function defineCustomOp<T extends CustomOp>(op: T): T {
+  Object.freeze(op);
+  customOps.add(op);
+  return op;
+}
+
+export const isCustomOp = (op: unknown): op is CustomOp => typeof op === "object" && op !== null && customOps.has(op as CustomOp);

@@ -6,6 +6,8 @@
 import { ModelError } from "./errors.js";
 import { Expr, lift, type ExprLike, type ScanBody } from "./expr.js";
 import { formatShape, sameShape, type Shape } from "./shape.js";
+import { checkOptions, describeValue } from "./values.js";
+import { postOrder } from "./walk.js";
 
 export interface ScanOptions {
   /** Initial carry (scalar, vector, ...). */
@@ -21,9 +23,12 @@ export interface ScanOptions {
  * shape [length, ...carryShape]. GARCH: `scan({ init: sigma1, xs: [yPrev] }, (s, [y]) => ...)`.
  */
 export function scan(options: ScanOptions, step: (carry: Expr, rows: Expr[], t: number) => ExprLike): Expr {
-  const init = lift(options.init);
-  const xs = options.xs ?? [];
-  const length = options.length ?? xs[0]?.shape[0];
+  const o = checkOptions(options, ["init", "xs", "length"], "scan options");
+  if (typeof step !== "function") throw new ModelError("invalid-argument", `scan: the step must be a function, got ${describeValue(step)}`);
+  const init = lift(o.init, "scan: init");
+  if (o.xs !== undefined && !Array.isArray(o.xs)) throw new ModelError("invalid-argument", `scan: xs must be an array of sequences, got ${describeValue(o.xs)}`);
+  const xs = ((o.xs ?? []) as unknown[]).map((x, k) => lift(x, `scan: sequence ${k}`));
+  const length = (o.length ?? xs[0]?.shape[0]) as number | undefined;
   if (length === undefined || !Number.isInteger(length) || length < 1) {
     throw new ModelError("invalid-argument", "scan needs a positive length or at least one sequence");
   }
@@ -35,7 +40,7 @@ export function scan(options: ScanOptions, step: (carry: Expr, rows: Expr[], t: 
   const placeholder = (shape: Shape, label: string) => new Expr({ kind: "placeholder" }, shape, [], label);
   const carry = placeholder(init.shape, "carry");
   const rows = xs.map((x, k) => placeholder(x.shape.slice(1), `xs${k}[t]`));
-  const result = lift(step(carry, rows, 0));
+  const result = lift(step(carry, rows, 0), "scan: the step's result");
   if (!sameShape(result.shape, init.shape)) {
     throw new ModelError(
       "shape-mismatch",
@@ -50,30 +55,27 @@ export function scan(options: ScanOptions, step: (carry: Expr, rows: Expr[], t: 
   return new Expr({ kind: "scan", body }, [length, ...init.shape], [init, ...xs, ...free], `scan(${result.label})`);
 }
 
+/** Whether `e` depends on any of the placeholders. */
 function dependsOn(e: Expr, placeholders: Set<Expr>, memo = new Map<Expr, boolean>()): boolean {
-  if (placeholders.has(e)) return true;
-  const known = memo.get(e);
-  if (known !== undefined) return known;
-  const d = e.inputs.some((i) => dependsOn(i, placeholders, memo));
-  memo.set(e, d);
-  return d;
+  for (const x of postOrder(e, (y) => memo.has(y))) memo.set(x, placeholders.has(x) || x.inputs.some((i) => memo.get(i)));
+  return memo.get(e)!;
 }
 
 /** Outer non-constant nodes the body reads: where the body's dependence on placeholders stops. */
 function freeNodes(result: Expr, placeholders: Set<Expr>): Expr[] {
   const memo = new Map<Expr, boolean>();
   const free = new Set<Expr>();
-  const seen = new Set<Expr>();
-  const visit = (e: Expr) => {
-    if (seen.has(e)) return;
-    seen.add(e);
+  if (!dependsOn(result, placeholders, memo)) return [];
+  const seen = new Set<Expr>([result]);
+  const stack = [result];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
     for (const i of e.inputs) {
-      if (i.isConst || placeholders.has(i)) continue;
-      if (dependsOn(i, placeholders, memo)) visit(i);
+      if (i.isConst || placeholders.has(i) || seen.has(i)) continue;
+      seen.add(i);
+      if (memo.get(i)) stack.push(i);
       else free.add(i);
     }
-  };
-  if (!dependsOn(result, placeholders, memo)) return [];
-  visit(result);
+  }
   return [...free].sort((a, b) => a.id - b.id);
 }

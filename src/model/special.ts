@@ -69,7 +69,7 @@ export function logAddExp(a: number, b: number): number {
 }
 
 /** The Stirling-series remainder lgamma(x) - [(x - 1/2) log x - x + log(2 pi) / 2], for x >= 10. */
-function stirlingRemainder(x: number): number {
+export function stirlingRemainder(x: number): number {
   const r = 1 / (x * x);
   return (1 / x) * (1 / 12 - r * (1 / 360 - r * (1 / 1260 - r * (1 / 1680 - r / 1188))));
 }

@@ -1,3 +1,4 @@
+import { mulberry32 } from "./random.js";
 import type { LogDensity } from "../../src/compile/types.js";
 
 /** Central finite-difference gradient with a step scaled to each coordinate. */
@@ -35,13 +36,6 @@ export function gradientError(model: LogDensity, q: Float64Array): { worst: numb
 
 /** Deterministic pseudo-random points (mulberry32), so failures reproduce. */
 export function randomPoints(dim: number, count: number, seed: number, scale = 1): Float64Array[] {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return Array.from({ length: count }, () => Float64Array.from({ length: dim }, () => (next() * 2 - 1) * scale));
 }

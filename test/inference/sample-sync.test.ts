@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { sampleSync } from "../../src/api/sample-sync.js";
 import { Posterior } from "../../src/api/posterior.js";
 import { betaBinomialModel, gammaPoissonModel, standardNormal } from "./models.js";
+import { compile } from "../../src/compile/compile.js";
+import { dist, model } from "../../src/model/index.js";
 
 describe("sampleSync and Posterior", () => {
   it("returns constrained draws per chain in names order, stats, and a summary table", () => {
@@ -57,5 +59,39 @@ describe("sampleSync and Posterior", () => {
     const one = sampleSync(model, { chains: 1, warmup: 100, draws: 50, seed: 8 });
     expect(one.draws("x[2]")[0]).toEqual(all.draws("x[2]")[0]);
     expect(all.ebfmi().every((e) => e > 0.3)).toBe(true);
+  });
+});
+
+describe("Posterior summaries by variable name", () => {
+  const m = model("eight_schools", (b) => {
+    const sigma = b.data("sigma", [15, 10, 16, 11, 9, 11, 10, 18]);
+    const mu = b.param("mu", dist.normal(0, 5));
+    const tau = b.param("tau", dist.halfCauchy(5));
+    const theta = b.param("theta", dist.normal(mu, tau), { shape: [8], dims: ["school"] });
+    b.observe("y", dist.normal(theta, sigma), [28, 8, -3, 7, -1, 1, 18, 12]);
+  });
+  const post = sampleSync(compile(m), { chains: 2, warmup: 200, draws: 200, seed: 5 });
+
+  it("a variable name selects all its elements; flat names still work", () => {
+    expect(post.summary(["theta"], false).map((r) => r.name)).toEqual(Array.from({ length: 8 }, (_, i) => `theta[${i + 1}]`));
+    expect(post.summary(["mu", "theta[2]"]).map((r) => r.name)).toEqual(["lp__", "mu", "theta[2]"]);
+    expect(post.formatSummary(["mu"])).toMatch(/^mu\s/m);
+    expect(() => post.summary(["nope"])).toThrow(/unknown variable "nope"; variables: mu, tau, theta/);
+    expect(post.variables.map((v) => [v.name, v.shape, v.dims])).toEqual([
+      ["mu", [], undefined],
+      ["tau", [], undefined],
+      ["theta", [8], ["school"]],
+    ]);
+  });
+
+  it("rows carry HDI (94% or as asked), median and MAD", () => {
+    const [row] = post.summary(["tau"], false);
+    expect(row!.hdiLower).toBeGreaterThanOrEqual(0);
+    expect(row!.hdiLower).toBeLessThan(row!.median);
+    expect(row!.hdiUpper).toBeGreaterThan(row!.median);
+    expect(row!.mad).toBeGreaterThan(0);
+    const narrow = post.summary(["tau"], { includeLp: false, hdiProb: 0.5 })[0]!;
+    expect(narrow.hdiUpper - narrow.hdiLower).toBeLessThan(row!.hdiUpper - row!.hdiLower);
+    expect(post.formatSummary(["tau"], { hdiProb: 0.5 })).toMatch(/hdi_25%\s+hdi_75%/);
   });
 });

@@ -190,4 +190,30 @@ describe("Stan CSV writer", () => {
     expect(() => formatStanCsv(post, 0, { saveWarmup: true })).toThrow(/needs the warmup draws/);
     expect(() => formatStanCsv(post, 1)).toThrow(/out of range/);
   });
+
+  it("keeps log_lik and generated quantities after the reported quantities, and names the model", () => {
+    const m = model("schools_csv", (b) => {
+      const mu = b.param("mu", dist.normal(0, 5));
+      const sigma = b.param("sigma", dist.halfNormal(5));
+      b.deterministic("mu2", mu.mul(2));
+      b.observe("y", dist.normal(mu, sigma), [1, 2.5, -0.5]);
+    });
+    const post = sampleSync(compile(m), { chains: 2, warmup: 60, draws: 20, seed: 3, saveWarmup: true });
+    const yRep = post.logLikelihood("y").map((chain) => chain.map((draw) => [draw[0]! + 1, draw[1]! + 2, draw[2]! + 3, 0]));
+    const text = formatStanCsv(post, 1, { saveWarmup: true, generatedQuantities: { y_rep: { draws: yRep, shape: [2, 2] } } });
+    expect(text).toMatch(/^# model = schools_csv_model$/m);
+    const csv = parseStanCsv(text);
+    expect(csv.columns.slice(7)).toEqual(["mu", "sigma", "mu2", "log_lik.1", "log_lik.2", "log_lik.3", "y_rep.1.1", "y_rep.2.1", "y_rep.1.2", "y_rep.2.2"]);
+    const ll = post.logLikelihood();
+    const col = (name: string) => csv.columns.indexOf(name);
+    expect(csv.draws.map((r) => r[col("log_lik.2")])).toEqual(ll[1]!.map((d) => d[1]));
+    // y_rep[2,1] is element 2 of the row-major draw.
+    expect(csv.draws.map((r) => r[col("y_rep.2.1")])).toEqual(yRep[1]!.map((d) => d[2]));
+    const warm = post.warmupLogLikelihood()!;
+    expect(csv.warmup.map((r) => r[col("log_lik.3")])).toEqual(warm[1]!.map((d) => d[2]));
+    expect(csv.warmup.every((r) => Number.isNaN(r[col("y_rep.1.1")]!))).toBe(true);
+    expect(parseStanCsv(formatStanCsv(post, 0, { logLik: false })).columns).not.toContain("log_lik.1");
+    expect(() => formatStanCsv(post, 0, { generatedQuantities: { z: [[1]] } })).toThrow(/generated quantity z has 1 chains, the posterior 2/);
+    expect(() => formatStanCsv(sampleSync(smallModel(), { chains: 1, warmup: 10, draws: 5, seed: 1 }), 0, { logLik: true })).toThrow(/logLik needs observed nodes/);
+  });
 });

@@ -40,7 +40,7 @@ describe("public API: validation, the Effect twin, package root", () => {
       [{ inits: [{ mu: 1 }] }, "inits", /inits has 1 entries for 4 chains/],
       [{ chains: 1, inits: { mu: 1, tau: -2, theta: [0, 0, 0, 0, 0, 0, 0, 0] } }, "inits", /tau/],
       [{ faults: [{ chain: 9, atIteration: 1, kind: "exit", attempts: 1 }] }, "faults[0].chain", /got 9/],
-      [{ sampler: { maxDeltaH: -1 } }, "sampler", /maxDeltaH/],
+      [{ sampler: { maxDeltaH: -1 } }, "sampler.maxDeltaH", /maxDeltaH/],
     ];
     for (const [options, option, message] of cases) {
       const e = optionError(options);

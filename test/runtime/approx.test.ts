@@ -133,8 +133,8 @@ describe("supervision, streams and errors", () => {
 describe('sample(model, { init: "pathfinder" })', () => {
   const { model: kid } = loadPosterior("kidiq-kidscore_momiq");
 
-  it("starts the chains from Pathfinder's draws with its metric: the same run on 1 and 2 threads", async () => {
-    const opts = { seed: 3, init: "pathfinder" as const, draws: 200, warmupExtension: false };
+  it("on Stan's windows: Pathfinder's draws and diagonal metric, the short warmup; the same run on 1 and 2 threads", async () => {
+    const opts = { seed: 3, init: "pathfinder" as const, metric: "diag" as const, draws: 200, warmupExtension: false };
     const run = sample(kid, { ...opts, threads: 1 });
     const events = lastValueFrom(run.events$.pipe(toArray()));
     const a = await run.result;
@@ -148,6 +148,20 @@ describe('sample(model, { init: "pathfinder" })', () => {
     expect(inv[0]! / inv[1]!).toBeGreaterThan(1000);
   });
 
+  it("with the default adaptation: a low-rank initial metric from Pathfinder, nutpie's schedule on from there; the same run on 1 and 2 threads, and the posterior passes", async () => {
+    const { model: m, reference } = loadPosterior("kidiq-kidscore_momhsiq");
+    const opts = { seed: 5, init: "pathfinder" as const, draws: 500 };
+    const run = sample(m, { ...opts, threads: 1 });
+    const events = lastValueFrom(run.events$.pipe(toArray()));
+    const a = await run.result;
+    const b = await sample(m, { ...opts, threads: 2 }).result;
+    expectSameDraws(a, b);
+    expect((await events).find((e) => e.type === "pathfinder-init")).toMatchObject({ fallback: null });
+    expect(a.metricKind).toBe("low-rank");
+    expect(a.chains[0]!.metric.kind).toBe("low-rank");
+    expect(checkAgainstReference(a, reference.parameters).passed).toBe(true);
+  });
+
   it("falls back to random inits (with Stan's warmup) when no path can start", async () => {
     const { model: earn } = loadPosterior("earnings-earn_height");
     const run = sample(earn, { seed: 1, init: "pathfinder", chains: 2, warmup: 100, draws: 20 });
@@ -158,15 +172,15 @@ describe('sample(model, { init: "pathfinder" })', () => {
     expect(init?.fallback).toMatch(/L-BFGS could not start/);
   });
 
-  it("is the default when the run leaves inits and warmup to the runtime", async () => {
-    const auto = sample(kid, { seed: 4, chains: 2, draws: 50, warmupExtension: false });
-    const autoEvents = lastValueFrom(auto.events$.pipe(toArray()));
-    expect((await auto.result).numWarmup).toBe(PATHFINDER_WARMUP);
-    expect((await autoEvents).some((e) => e.type === "pathfinder-init")).toBe(true);
-    const own = sample(kid, { seed: 4, chains: 2, warmup: 100, draws: 50, warmupExtension: false });
-    const ownEvents = lastValueFrom(own.events$.pipe(toArray()));
-    expect((await own.result).numWarmup).toBe(100);
-    expect((await ownEvents).some((e) => e.type === "pathfinder-init")).toBe(false);
+  it("is not the default: sample() starts from random inits", async () => {
+    const run = sample(kid, { seed: 4, chains: 2, draws: 50 });
+    const events = lastValueFrom(run.events$.pipe(toArray()));
+    await run.result;
+    expect((await events).some((e) => e.type === "pathfinder-init")).toBe(false);
+  });
+
+  it("refuses a module model up front", () => {
+    expect(() => sample(moduleModel(fixture, "default", { dim: 3 }), { init: "pathfinder" })).toThrow(/option init: a module model/);
   });
 
   it("checks the option first", () => {

@@ -10,9 +10,10 @@ import {
   runIterations,
   setMetricAtWindowEnd,
   warmupSchedule,
+  NUTPIE_SCHEDULE,
   type ChainState,
 } from "../../src/inference/index.js";
-import { MAX_LEAD, WarmupCoordinator, type CoordinatorOptions } from "../../actors/coordinator.js";
+import { MAX_LEAD, WarmupCoordinator, type CoordinatorOptions, type WindowDecision } from "../../actors/coordinator.js";
 import type { RunEvent, RunSink } from "../../actors/events.js";
 import { TraceStore } from "../../actors/trace-store.js";
 import { atLastWindowEnd, extendWarmup } from "../../actors/warmup-extension.js";
@@ -30,6 +31,7 @@ function toFirstWindowEnd(chain: number): ChainState {
 function coordinator(overrides: Partial<CoordinatorOptions> = {}): { coord: WarmupCoordinator; events: RunEvent[] } {
   const events: RunEvent[] = [];
   const sink: RunSink = {
+    model: () => undefined,
     batch: () => undefined,
     event: (e) => events.push(e),
     progress: () => undefined,
@@ -39,6 +41,8 @@ function coordinator(overrides: Partial<CoordinatorOptions> = {}): { coord: Warm
   const coord = new WarmupCoordinator({
     numChains: 3,
     pooled: true,
+    adaptiveWarmup: null,
+    fisher: NUTPIE_SCHEDULE,
     extension: null,
     checkEvery: 100,
     earlyStop: null,
@@ -50,6 +54,12 @@ function coordinator(overrides: Partial<CoordinatorOptions> = {}): { coord: Warm
   return { coord, events };
 }
 
+/** The metric of a Stan-schedule window decision. */
+function metricOf(d: WindowDecision) {
+  if (d.update.kind !== "metric") throw new Error("expected a metric update");
+  return d.update.metric;
+}
+
 describe("warmup coordinator", () => {
   it("broadcasts the metric of the merged accumulators (chain order, whatever the arrival order)", async () => {
     const states = [0, 1, 2].map(toFirstWindowEnd);
@@ -59,7 +69,7 @@ describe("warmup coordinator", () => {
       Effect.all([2, 0, 1].map((c) => coord.windowEnd(c, states[c]!)), { concurrency: "unbounded" }),
     );
     for (const d of decisions) {
-      expect(Array.from(d.metric.inverse)).toEqual(Array.from(expected.inverse));
+      expect(Array.from(metricOf(d).inverse)).toEqual(Array.from(expected.inverse));
       expect(d.extendBy).toBe(0);
     }
     expect(events).toEqual([expect.objectContaining({ type: "window-end", window: 0, chains: [0, 1, 2], pooled: true })]);
@@ -71,17 +81,17 @@ describe("warmup coordinator", () => {
     const waiting = Effect.runFork(Effect.all([coord.windowEnd(0, states[0]!), coord.windowEnd(2, states[2]!)], { concurrency: "unbounded" }));
     await new Promise((r) => setTimeout(r, 20));
     expect(waiting.unsafePoll()).toBeNull();
-    coord.chainFailed(1);
+    coord.chainFailed(1, 0);
     const [a] = await Effect.runPromise(Fiber.join(waiting));
     const expected = metricFromAccumulator(mergeWindowAccumulators([states[0]!.accumulator!, states[2]!.accumulator!]), states[0]!.metric);
-    expect(Array.from(a.metric.inverse)).toEqual(Array.from(expected.inverse));
+    expect(Array.from(metricOf(a).inverse)).toEqual(Array.from(expected.inverse));
   });
 
   it("per-chain warmup: each chain gets its own metric at once", async () => {
     const states = [0, 1, 2].map(toFirstWindowEnd);
     const { coord } = coordinator({ pooled: false });
     const d = await Effect.runPromise(coord.windowEnd(1, states[1]!));
-    expect(Array.from(d.metric.inverse)).toEqual(Array.from(metricFromAccumulator(states[1]!.accumulator!, states[1]!.metric).inverse));
+    expect(Array.from(metricOf(d).inverse)).toEqual(Array.from(metricFromAccumulator(states[1]!.accumulator!, states[1]!.metric).inverse));
   });
 });
 

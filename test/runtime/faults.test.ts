@@ -4,6 +4,7 @@ import { benchmarkModel } from "../../bench/models/index.js";
 import { moduleModel } from "../../src/compile/index.js";
 import { summary } from "../../src/diagnostics/index.js";
 import { sample } from "../../src/api/sample.js";
+import { RunFailedError } from "../../src/api/errors.js";
 import type { SampleOptions } from "../../src/api/sample-options.js";
 import type { Draw } from "../../actors/batch.js";
 import type { RunEvent } from "../../actors/events.js";
@@ -115,12 +116,20 @@ describe("supervision: restarts from checkpoints, watchdog, placeholders", () =>
     expect(events.filter((e: RunEvent) => e.type === "placeholders").length).toBe(2);
   });
 
-  it("always returns a result, even when every chain fails", async () => {
-    const { post } = await runWith({
+  it("always settles, even when every chain fails: a RunFailedError carrying the partial posterior", async () => {
+    const run = sample(eightSchools, {
       ...base,
       restart: { maxRestarts: 0 },
       faults: [0, 1, 2, 3].map((chain) => ({ chain, atIteration: 5, kind: "throw" as const, attempts: Infinity })),
     });
+    const error = await run.result.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(liveWorkerThreads()).toBe(0);
+    expect(error).toBeInstanceOf(RunFailedError);
+    const post = (error as RunFailedError).posterior;
+    expect(post.status).toBe("failed");
     expect(post.chainStatus.every((s) => s.status === "failed")).toBe(true);
     expect(post.summary()).toEqual([]);
   });

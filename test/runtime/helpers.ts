@@ -1,5 +1,21 @@
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import type { Posterior } from "../../src/api/posterior.js";
+import type { SampleRun } from "../../src/api/sample.js";
+
+/**
+ * Registers the runs a test starts and aborts them after each test, so that a failed
+ * assertion does not leave a run (and its threads) behind for the next test.
+ */
+export function abortedAfterEach(): (run: SampleRun) => SampleRun {
+  const runs: SampleRun[] = [];
+  afterEach(async () => {
+    await Promise.all(runs.splice(0).map((r) => r.abort().catch(() => undefined)));
+  });
+  return (run) => {
+    runs.push(run);
+    return run;
+  };
+}
 
 /** Every value and sampler statistic of the given chains, bit for bit (NaN equal to NaN). */
 export function expectSameDraws(a: Posterior, b: Posterior, chains: readonly number[] = a.chains.map((c) => c.chain)): void {

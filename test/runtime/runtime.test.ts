@@ -14,7 +14,8 @@ import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { expectSameDraws } from "./helpers.js";
 
 const eightSchools = benchmarkModel("eight_schools");
-const small = { chains: 4, warmup: 300, draws: 300, seed: 11 } as const;
+// Stan's schedule: these tests check its windows, pooling and extension (the default adaptation has its own test below).
+const small = { chains: 4, warmup: 300, draws: 300, seed: 11, metric: "diag", schedule: "stan" } as const;
 
 describe("sample: the supervised multi-chain runtime", () => {
   it("with per-chain warmup gives sampleSync's draws bit for bit, on 1 and on 2 threads", async () => {
@@ -88,7 +89,7 @@ describe("sample: the supervised multi-chain runtime", () => {
 
   it("batches are views of the trace the workers wrote: values (draw-major), value(i, k) and statistics are the posterior's; the trace grows past its first capacity", async () => {
     // Early stop with a target never met: the sampling trace starts at 4096 draws and grows.
-    const run = sample(eightSchools, { chains: 2, warmup: 200, draws: 6000, seed: 3, threads: 2, earlyStop: { ess: 1e12 }, checkEvery: 1000, saveWarmup: true });
+    const run = sample(eightSchools, { chains: 2, warmup: 200, draws: 6000, seed: 3, threads: 2, metric: "diag", schedule: "stan", earlyStop: { ess: 1e12 }, checkEvery: 1000, saveWarmup: true });
     const batches: DrawBatch[] = [];
     run.batches$.subscribe((b) => batches.push(b));
     const post = await run.result;
@@ -183,6 +184,34 @@ describe("sample: the supervised multi-chain runtime", () => {
     // One more pooled window end after the extension window.
     const windows = (await events).filter((e) => e.type === "window-end");
     expect(windows.length).toBe(warmupSchedule(300).windows.length + 1);
+  });
+
+  it("default adaptation: low-rank metric pooled at nutpie's switches, warmup ended by the rule, the same draws on 1 and 2 threads", async () => {
+    const opts = { chains: 4, warmup: 1000, draws: 200, seed: 12 } as const;
+    const events: RunEvent[] = [];
+    const a = sample(eightSchools, { ...opts, threads: 1 });
+    a.events$.subscribe((e) => events.push(e));
+    const one = await a.result;
+    const two = await sample(eightSchools, { ...opts, threads: 2 }).result;
+    expectSameDraws(one, two);
+    expect(one.chains.every((c) => c.metric.kind === "low-rank")).toBe(true);
+    const ended = events.find((e) => e.type === "warmup-ended");
+    expect(ended, "the adaptive rule ended warmup before the cap").toBeDefined();
+    if (ended?.type === "warmup-ended") {
+      expect(one.numWarmup).toBe(ended.numWarmup);
+      expect(one.numWarmup).toBeLessThan(1000);
+      expect(ended.change).toBeLessThanOrEqual(0.2);
+    }
+    // Ended at a pooled switch on the merged last block: one metric for all chains.
+    const inverse = one.chains.map((c) => Array.from(c.metric.inverse));
+    for (const m of inverse) expect(m).toEqual(inverse[0]);
+    // Switches every 10 iterations early on, every one pooled over the 4 chains.
+    const windows = events.filter((e) => e.type === "window-end");
+    expect(windows.slice(0, 3).map((w) => (w.type === "window-end" ? w.iteration : -1))).toEqual([9, 19, 29]);
+    expect(one.summary().every((r) => r.rhat < 1.05)).toBe(true);
+    // Fixed length on request.
+    const fixed = await sample(eightSchools, { ...opts, warmup: 300, adaptiveWarmup: false, threads: 2 }).result;
+    expect(fixed.numWarmup).toBe(300);
   });
 
   it("takes user inits (mapped on the main thread) and module models", async () => {

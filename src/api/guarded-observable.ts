@@ -1,0 +1,81 @@
+/**
+ * Observables whose subscribers cannot hurt the run. RxJS's convention for an error thrown by
+ * a subscriber's callback (or an error nobody handles) is to rethrow it asynchronously, where
+ * it becomes an uncaught exception and ends the process (unless `config.onUnhandledError`, a
+ * process-wide setting, says otherwise). A run's streams contain it instead: the subscriber
+ * that threw is unsubscribed and the error is handed to `onThrow` (the run reports it on
+ * `events$`); the run and the other subscribers go on (DECISIONS.md D31).
+ *
+ * The guard sits on every subscription the user makes, through operators too: `lift` (what
+ * RxJS's pipeable operators call) keeps the class, so `run.draws$.pipe(map(f)).subscribe(g)`
+ * is guarded at `g`, and an error thrown in `f` reaches `g`'s error callback as usual or,
+ * without one, `onThrow`. Subscriptions RxJS makes internally (a `Subscriber`) pass through
+ * untouched. RxJS's global configuration is not touched.
+ */
+import { Observable, Subscriber, type Observer, type Operator, type Subscription, type TeardownLogic } from "rxjs";
+
+export class GuardedObservable<T> extends Observable<T> {
+  constructor(
+    subscribe: ((subscriber: Subscriber<T>) => TeardownLogic) | undefined,
+    private readonly onThrow: (error: unknown) => void,
+  ) {
+    super(subscribe);
+  }
+
+  override lift<R>(operator?: Operator<T, R>): Observable<R> {
+    const lifted = new GuardedObservable<R>(undefined, this.onThrow);
+    // What Observable.prototype.lift does, keeping this class (so the guard reaches the end of a pipe).
+    lifted.source = this;
+    lifted.operator = operator;
+    return lifted;
+  }
+
+  override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null, error?: ((e: unknown) => void) | null, complete?: (() => void) | null): Subscription {
+    if (observerOrNext instanceof Subscriber) return super.subscribe(observerOrNext);
+    const user: Partial<Observer<T>> =
+      typeof observerOrNext === "function" || observerOrNext == null
+        ? { next: observerOrNext ?? undefined, error: error ?? undefined, complete: complete ?? undefined }
+        : observerOrNext;
+    let subscription: Subscription | undefined;
+    let dropped = false;
+    const drop = (e: unknown): void => {
+      if (dropped) return;
+      dropped = true;
+      subscription?.unsubscribe();
+      this.onThrow(e);
+    };
+    const guarded: Partial<Observer<T>> = {
+      error: (e) => {
+        if (dropped) return;
+        if (user.error === undefined) return drop(e);
+        try {
+          user.error(e);
+        } catch (thrown) {
+          drop(thrown);
+        }
+      },
+      complete: () => {
+        if (dropped || user.complete === undefined) return;
+        try {
+          user.complete();
+        } catch (thrown) {
+          drop(thrown);
+        }
+      },
+    };
+    if (user.next !== undefined) {
+      guarded.next = (value) => {
+        if (dropped) return;
+        try {
+          user.next!(value);
+        } catch (thrown) {
+          drop(thrown);
+        }
+      };
+    }
+    subscription = super.subscribe(guarded);
+    // It threw while values were replayed during `subscribe`, before `subscription` existed.
+    if (dropped) subscription.unsubscribe();
+    return subscription;
+  }
+}

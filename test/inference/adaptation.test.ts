@@ -1,0 +1,253 @@
+/**
+ * The Fisher-divergence estimators against their closed forms on Gaussian targets, nutpie's
+ * schedule, and sampling with the low-rank metric against exact answers (4 MCSE).
+ *
+ * On a Gaussian N(0, C) the gradient is g = -C^-1 x, so:
+ * - the diagonal estimate sqrt(Var(x_i) / Var(g_i)) tends to sqrt(C_ii / (C^-1)_ii)
+ *   (C_ii itself when C is diagonal);
+ * - the dense estimate S with S Cov(g) S = Cov(x) is C exactly for any sample (the sample
+ *   covariances of x and of g = -C^-1 x satisfy C (C^-1 Sx C^-1) C = Sx), so with every
+ *   eigenvalue kept the low-rank estimator returns C up to rounding and gamma.
+ */
+import { describe, expect, it } from "vitest";
+import { sampleSync } from "../../src/api/sample-sync.js";
+import {
+  denseInverse,
+  estimateMetric,
+  estimatorAdd,
+  fisherStep,
+  gradientInitVariance,
+  initFisherSchedule,
+  lowRankEstimate,
+  mergeEstimators,
+  newEstimator,
+  nextFisherSwitch,
+  NUTPIE_SCHEDULE,
+  type LowRankMetric,
+} from "../../src/inference/index.js";
+import { Rng } from "../../src/rng/index.js";
+import { expectWithin4Mcse, zCovariance, zMean, zVariance, type ZScore } from "./helpers.js";
+import { diagNormal, randomRotation, rotatedNormal } from "./models.js";
+
+/** n draws of N(0, C) (C = R' diag(s^2) R) and their gradients -C^-1 x, row-major. */
+function gaussianSample(scales: readonly number[], R: Float64Array, n: number, seed: number) {
+  const d = scales.length;
+  const rng = Rng.fromSeed(seed, 0);
+  const draws = new Float64Array(n * d);
+  const grads = new Float64Array(n * d);
+  const z = new Float64Array(d);
+  for (let t = 0; t < n; t++) {
+    rng.fillNormal(z);
+    for (let i = 0; i < d; i++) {
+      // x = R' (s * z); g = -R' (z / s)
+      let x = 0;
+      let g = 0;
+      for (let k = 0; k < d; k++) {
+        x += R[k * d + i]! * scales[k]! * z[k]!;
+        g -= (R[k * d + i]! * z[k]!) / scales[k]!;
+      }
+      draws[t * d + i] = x;
+      grads[t * d + i] = g;
+    }
+  }
+  return { draws, grads };
+}
+
+function covariance(scales: readonly number[], R: Float64Array, power: number): Float64Array {
+  const d = scales.length;
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += R[k * d + i]! * R[k * d + j]! * scales[k]! ** power;
+    out[i * d + j] = s;
+  }
+  return out;
+}
+
+const identity = (d: number) => {
+  const r = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) r[i * d + i] = 1;
+  return r;
+};
+
+describe("diagonal Fisher estimator", () => {
+  it("recovers a diagonal covariance: sigma_i^2 -> C_ii", () => {
+    const scales = [0.01, 0.3, 1, 7, 250];
+    const d = scales.length;
+    const n = 4000;
+    const { draws, grads } = gaussianSample(scales, identity(d), n, 3);
+    const e = newEstimator("diag", d);
+    for (let t = 0; t < n; t++) estimatorAdd(e, draws.subarray(t * d, (t + 1) * d), grads.subarray(t * d, (t + 1) * d));
+    const m = estimateMetric(e, { kind: "diag", inverse: new Float64Array(d).fill(1) })!;
+    // sqrt(var x / var g) = s^2 * sqrt(chi2 ratio): relative sd about sqrt(1/n) (two independent variances, halved).
+    for (let i = 0; i < d; i++) expect(Math.abs(Math.log(m.inverse[i]! / scales[i]! ** 2))).toBeLessThan(4 * Math.sqrt(1 / n));
+  });
+
+  it("on a correlated Gaussian tends to sqrt(C_ii / (C^-1)_ii)", () => {
+    const scales = [0.2, 1, 3, 10];
+    const d = scales.length;
+    const R = randomRotation(d, 5);
+    const n = 20000;
+    const { draws, grads } = gaussianSample(scales, R, n, 4);
+    const C = covariance(scales, R, 2);
+    const P = covariance(scales, R, -2);
+    const e = newEstimator("diag", d);
+    for (let t = 0; t < n; t++) estimatorAdd(e, draws.subarray(t * d, (t + 1) * d), grads.subarray(t * d, (t + 1) * d));
+    const m = estimateMetric(e, { kind: "diag", inverse: new Float64Array(d).fill(1) })!;
+    for (let i = 0; i < d; i++) {
+      const exact = Math.sqrt(C[i * d + i]! / P[i * d + i]!);
+      expect(Math.abs(Math.log(m.inverse[i]! / exact))).toBeLessThan(4 * Math.sqrt(1 / n));
+    }
+  });
+
+  it("initial metric from the gradient: 1 / |g|, clamped, 1 where undefined", () => {
+    const v = gradientInitVariance(Float64Array.of(2, -0.5, 0, NaN, 1e30));
+    expect(Array.from(v)).toEqual([0.5, 2, 1e20, 1, 1e-20]);
+  });
+
+  it("merging chains' estimators equals one estimator over all draws", () => {
+    const d = 3;
+    const { draws, grads } = gaussianSample([1, 2, 3], identity(d), 90, 8);
+    const all = newEstimator("diag", d);
+    const parts = [newEstimator("diag", d), newEstimator("diag", d), newEstimator("diag", d)];
+    for (let t = 0; t < 90; t++) {
+      const x = draws.subarray(t * d, (t + 1) * d);
+      const g = grads.subarray(t * d, (t + 1) * d);
+      estimatorAdd(all, x, g);
+      estimatorAdd(parts[Math.floor(t / 30)]!, x, g);
+    }
+    const prev = { kind: "diag" as const, inverse: new Float64Array(d).fill(1) };
+    const a = estimateMetric(all, prev)!.inverse;
+    const b = estimateMetric(mergeEstimators(parts, d), prev)!.inverse;
+    for (let i = 0; i < d; i++) expect(b[i]).toBeCloseTo(a[i]!, 12);
+  });
+});
+
+describe("low-rank plus diagonal Fisher estimator", () => {
+  it("recovers a known dense covariance when every eigenvalue is kept", () => {
+    const scales = [0.05, 0.5, 1, 4, 30, 100];
+    const d = scales.length;
+    const R = randomRotation(d, 11);
+    const n = 50;
+    const { draws, grads } = gaussianSample(scales, R, n, 12);
+    const m = lowRankEstimate(draws, grads, n, d, new Float64Array(d).fill(1), { gamma: 1e-12, cutoff: 1 + 1e-12 })!;
+    expect(m.values.length).toBe(d);
+    const got = denseInverse(m, d);
+    const C = covariance(scales, R, 2);
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) expect(Math.abs(got[i * d + j]! - C[i * d + j]!)).toBeLessThan(1e-6 * Math.sqrt(C[i * d + i]! * C[j * d + j]!));
+    }
+  });
+
+  it("finds planted directions in a high-dimensional Gaussian from fewer draws than dimensions", () => {
+    // C = I + 399 u u' + 24 v v' in d = 80 (u, v orthonormal), 30 draws: 2n < d, so the
+    // estimator works in the span of the draws and gradients.
+    const d = 80;
+    const R = randomRotation(d, 21);
+    const scales = Array.from({ length: d }, (_, k) => (k === 0 ? 20 : k === 1 ? 5 : 1));
+    const n = 30;
+    const { draws, grads } = gaussianSample(scales, R, n, 22);
+    const m = lowRankEstimate(draws, grads, n, d, new Float64Array(d).fill(1)) as LowRankMetric;
+    const k = m.values.length;
+    expect(k).toBeGreaterThanOrEqual(2);
+    // The two largest eigenvalues' directions in the original coordinates (D^1/2 U), aligned with u and v.
+    const order = Array.from({ length: k }, (_, j) => j).sort((a, b) => m.values[b]! - m.values[a]!);
+    for (const [rank, planted] of [[0, 0], [1, 1]] as const) {
+      const j = order[rank]!;
+      let dot = 0;
+      let norm = 0;
+      for (let i = 0; i < d; i++) {
+        const w = Math.sqrt(m.inverse[i]!) * m.vectors[i * k + j]!;
+        dot += w * R[planted * d + i]!;
+        norm += w * w;
+      }
+      expect(Math.abs(dot) / Math.sqrt(norm)).toBeGreaterThan(0.97);
+    }
+    // Along u the metric's variance is of the planted order (400), far above the bulk's 1: in a
+    // subspace of 60 of the 80 dimensions the Fisher solution is a compromise (the span of the
+    // draws and gradients is not invariant under C), so it is not 400 itself.
+    const dense = denseInverse(m, d);
+    let q = 0;
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) q += R[i]! * dense[i * d + j]! * R[j]!;
+    expect(q).toBeGreaterThan(40);
+    expect(q).toBeLessThan(800);
+  });
+});
+
+describe("nutpie's schedule", () => {
+  it("switches every 10 draws in the early phase, then after windows of 80 and 120 draws", () => {
+    const d = 2;
+    const x = new Float64Array(d);
+    const count = initFisherSchedule("diag", 1000, NUTPIE_SCHEDULE, true, x, x);
+    const iter = initFisherSchedule("diag", 1000, NUTPIE_SCHEDULE, false, x, x);
+    const switches: number[] = [];
+    const planned: number[] = [];
+    let next = nextFisherSwitch(iter, 0, NUTPIE_SCHEDULE);
+    for (let it = 0; it < 1000; it++) {
+      if (fisherStep(count, it, true, x, x, NUTPIE_SCHEDULE) === "switch") {
+        switches.push(it);
+        count.foreground = count.background;
+        count.background = newEstimator("diag", d);
+        if (count.pendingWindow !== null) count.currentWindow = count.pendingWindow;
+        count.pendingWindow = null;
+      }
+      if (fisherStep(iter, it, true, x, x, NUTPIE_SCHEDULE) === "switch") {
+        expect(it).toBe(next);
+        planned.push(it);
+        iter.sinceSwitch = 0;
+        if (iter.pendingWindow !== null) iter.currentWindow = iter.pendingWindow;
+        iter.pendingWindow = null;
+        next = nextFisherSwitch(iter, it + 1, NUTPIE_SCHEDULE);
+      }
+    }
+    const early = Array.from({ length: 30 }, (_, k) => 8 + 10 * k);
+    // After 498 the next window (180, then 270) would not end before the final phase (850).
+    expect(switches).toEqual([...early, 378, 498]);
+    expect(planned).toEqual(switches);
+    expect(next).toBeNull();
+    // The final 15% adapt the step size only.
+    expect(count.finalStart).toBe(850);
+  });
+
+  it("counts only draws that moved (nutpie's rule), so a stuck chain switches later", () => {
+    const x = new Float64Array(1);
+    const fs = initFisherSchedule("diag", 1000, NUTPIE_SCHEDULE, true, x, x);
+    const acts = Array.from({ length: 20 }, (_, it) => fisherStep(fs, it, it % 2 === 0, x, x, NUTPIE_SCHEDULE));
+    // 1 (initial point) + 9 moved draws at it = 0, 2, ..., 16.
+    expect(acts.indexOf("switch")).toBe(16);
+  });
+});
+
+describe("sampling with Fisher-divergence metrics (exact answers, 4 MCSE)", () => {
+  const check = (metric: "diag-fisher" | "low-rank", seed: number) => {
+    const d = 12;
+    const scales = Array.from({ length: d }, (_, k) => Math.exp(((k - 5.5) / 5.5) * Math.log(30)));
+    // Rotated (correlated) for the low-rank metric; axis-aligned for the diagonal one.
+    const { model, cov } =
+      metric === "low-rank"
+        ? rotatedNormal(scales, 31)
+        : { model: diagNormal(scales), cov: Float64Array.from({ length: d * d }, (_, k) => (k % (d + 1) === 0 ? scales[k / (d + 1)]! ** 2 : 0)) };
+    const post = sampleSync(model, { seed, metric, schedule: "nutpie" });
+    const scores: ZScore[] = [];
+    const x = model.names.map((nm) => post.draws(nm));
+    for (let i = 0; i < d; i++) {
+      scores.push(zMean(x[i]!, 0, `x[${i + 1}] mean`), zVariance(x[i]!, 0, cov[i * d + i]!, `x[${i + 1}] var`));
+      if (i > 0) scores.push(zCovariance(x[i - 1]!, x[i]!, 0, 0, cov[(i - 1) * d + i]!, `cov(x[${i}], x[${i + 1}])`));
+    }
+    expectWithin4Mcse(scores);
+    expect(post.divergences().reduce((a, b) => a + b)).toBe(0);
+    return post;
+  };
+
+  it("12-d normal with scales 1/30..30, nutpie's diagonal", () => {
+    check("diag-fisher", 41);
+  });
+
+  it("12-d rotated normal, low-rank metric: exact moments and a learned correlation", () => {
+    const post = check("low-rank", 42);
+    for (const c of post.chains) {
+      expect(c.metric.kind).toBe("low-rank");
+      expect((c.metric as LowRankMetric).values.length).toBeGreaterThan(0);
+    }
+  });
+});
