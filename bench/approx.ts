@@ -109,7 +109,13 @@ function runStan(name: string, ref: Reference): Result[] {
     const note = `rstan failed (status ${r.status}): ${(r.stderr ?? "").trim().split("\n").slice(-2).join(" ")}`;
     return (["stan-vb-meanfield", "stan-vb-fullrank"] as const).map((method) => ({ posterior: name, method, gradients: NaN, logDensities: NaN, seconds: NaN, errors: [], note }));
   }
-  const s = JSON.parse(readFileSync(out, "utf8")) as { meanfield: VbOut; fullrank: VbOut; compile: { cached: boolean; seconds: number } };
+  let s: { meanfield: VbOut; fullrank: VbOut; compile: { cached: boolean; seconds: number } };
+  try {
+    s = JSON.parse(readFileSync(out, "utf8")) as typeof s;
+  } catch (e) {
+    const note = `rstan's output could not be read: ${(e as Error).message}`;
+    return (["stan-vb-meanfield", "stan-vb-fullrank"] as const).map((method) => ({ posterior: name, method, gradients: NaN, logDensities: NaN, seconds: NaN, errors: [], note }));
+  }
   return (["meanfield", "fullrank"] as const).map((family) => {
     const v = s[family];
     const method: Method = `stan-vb-${family}`;

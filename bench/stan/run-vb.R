@@ -30,7 +30,15 @@ json <- function(v) {
     return(paste0("[", paste(vapply(v, json, ""), collapse = ","), "]"))
   }
   if (is.null(v)) return("null")
-  if (is.character(v)) return(paste0("\"", gsub("\"", "\\\\\"", v), "\""))
+  if (is.character(v)) {
+    # JSON string: backslashes and quotes escaped, control characters (Stan's multi-line errors) as \n, \t or dropped.
+    v <- gsub("\\", "\\\\", v, fixed = TRUE)
+    v <- gsub("\"", "\\\"", v, fixed = TRUE)
+    v <- gsub("\n", "\\n", v, fixed = TRUE)
+    v <- gsub("\t", "\\t", v, fixed = TRUE)
+    v <- gsub("[[:cntrl:]]", "", v)
+    return(paste0("\"", v, "\""))
+  }
   if (is.logical(v)) return(ifelse(v, "true", "false"))
   num(v)
 }
