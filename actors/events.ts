@@ -63,6 +63,18 @@ export type RunEvent =
       readonly lambda: readonly number[];
     }
   | { readonly type: "early-stop"; readonly draws: number; readonly maxRhat: number; readonly minEssBulk: number; readonly minEssTail: number }
+  | {
+      /** `init: "pathfinder"`: where the chains start, before the first chunk. */
+      readonly type: "pathfinder-init";
+      /** Why Pathfinder could not give inits (the chains then start as with init "random"), or null. */
+      readonly fallback: string | null;
+      readonly paretoK: number;
+      /** Distinct draws the inits and the initial metric come from. */
+      readonly draws: number;
+      readonly gradientEvaluations: number;
+      readonly densityEvaluations: number;
+      readonly seconds: number;
+    }
   | { readonly type: "paused" }
   | { readonly type: "resumed" }
   | { readonly type: "aborted"; readonly reason: string }

@@ -9,11 +9,13 @@
  * iterations, settings, where to write the draws) -> (next checkpoint, how many draws it
  * wrote). The draws go straight into the chain's trace arrays (SharedArrayBuffers: see
  * `DrawTarget`). A chunk whose checkpoint is null first initialises the chain (inits,
- * Stan's step size search) from `init`.
+ * Stan's step size search) from `init`. Pathfinder, ADVI and SMC add their own task kinds
+ * (approx-protocol.ts).
  */
+import type { ApproxTask } from "./approx-protocol.js";
 import type { AnyCompiledModel } from "../src/compile/backends.js";
 import type { ModuleModelSpec } from "../src/compile/module-model.js";
-import type { ChainState, ConstrainedInit, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
+import type { ChainState, ConstrainedInit, Metric, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
 
 /** How a worker gets a model: a compiled form, js or tfjs (constants in SharedArrayBuffers), or a module path. */
 export type ModelSpec =
@@ -27,6 +29,8 @@ export interface InitRequest {
   /** User inits, already mapped to the unconstrained space on the main thread. */
   readonly position: Float64Array | null;
   readonly initRadius: number | null;
+  /** Initial inverse metric (e.g. Pathfinder's estimate, `init: "pathfinder"`), or null for the identity. */
+  readonly metric?: Metric | null;
 }
 
 /**
@@ -130,7 +134,8 @@ export interface LoadTask {
   readonly started?: Float64Array;
 }
 
-export type WorkerTask = ChunkTask | LoadTask;
+/** Every task a worker runs: chunks, module loads, and the approximations' tasks (approx-protocol.ts). */
+export type WorkerTask = ChunkTask | LoadTask | ApproxTask;
 
 /** What the main thread needs to know of a module model (it never runs the model's code itself). */
 export interface ModelDescription {

@@ -16,6 +16,8 @@ import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js"
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo } from "../src/inference/index.js";
+import type { ApproxTaskResult } from "./approx-protocol.js";
+import { runApproxTask } from "./approx-worker.js";
 import { checkGradientLength, describeModel } from "./model-checks.js";
 import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
 
@@ -75,7 +77,7 @@ function markStarted(cell: Float64Array | undefined): void {
   cell[TASK_CELL.STARTED] = Date.now();
 }
 
-export default async function runTask(task: WorkerTask): Promise<ChunkResult | ModelDescription> {
+export default async function runTask(task: WorkerTask): Promise<ChunkResult | ModelDescription | ApproxTaskResult> {
   // A thread may hold two chunks, and piscina may take both from its port at once and
   // start them together up to their first await; without a turn of the event loop here,
   // both would run before either result is posted (the first result would wait for the
@@ -85,9 +87,19 @@ export default async function runTask(task: WorkerTask): Promise<ChunkResult | M
   // is under the watchdog from here. One that waits for a load another task of this thread
   // began has not started (if that load hangs, it is not at fault).
   const model = await getModel(task.modelId, task.model, () => markStarted(task.started));
+  // An SMC task also needs the likelihood part of the model.
+  const likelihood = task.kind === "smc" ? await getModel(task.likelihoodId, task.likelihood, () => markStarted(task.started)) : null;
   // From here the task runs to its end without yielding.
   markStarted(task.started);
-  return task.kind === "load" ? load(task, model) : runChunk(task, model);
+  switch (task.kind) {
+    case "load":
+      return load(task, model);
+    case "chunk":
+      return runChunk(task, model);
+    default:
+      // Pathfinder, ADVI and SMC tasks (approx-protocol.ts).
+      return runApproxTask(task, model, likelihood);
+  }
 }
 
 function load(task: LoadTask, model: LogDensity): ModelDescription {
@@ -109,6 +121,7 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
       chain: task.chain,
       ...(init.position !== null ? { init: {} } : {}),
       ...(init.initRadius !== null ? { initRadius: init.initRadius } : {}),
+      ...(init.metric != null ? { metric: init.metric } : {}),
     });
   } else {
     state = task.state;

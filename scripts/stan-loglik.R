@@ -90,23 +90,7 @@ likelihoods <- list(
 )
 
 # rstan 2.21 syntax, as in stan-logprob.R.
-old_array_syntax <- function(code) {
-  type_re <- "([A-Za-z_]+(?:<[^>]*>)?(?:\\[[^\\]]*\\])?)"
-  re <- paste0("array\\[([^\\]]*)\\]\\s*", type_re, "\\s+([A-Za-z_][A-Za-z0-9_]*)")
-  repeat {
-    m <- regexpr(re, code, perl = TRUE)
-    if (m == -1) break
-    s <- regmatches(code, m)
-    parts <- regmatches(s, regexec(re, s, perl = TRUE))[[1]]
-    repl <- if (grepl("^[ ,]*$", parts[2])) {
-      paste0(parts[3], "[", gsub(" ", "", parts[2]), "] ", parts[4])
-    } else {
-      paste0(parts[3], " ", parts[4], "[", parts[2], "]")
-    }
-    regmatches(code, m) <- repl
-  }
-  code
-}
+source(file.path("scripts", "old-array-syntax.R"))
 
 # The declaration goes first in the generated quantities block (stanc 2.21 wants declarations
 # before statements), the statements last (the block is the program's last, so before its

@@ -50,28 +50,7 @@ todo <- if (length(args) > 0) args else names_all
 
 # ---------- Stan 2.26+ array syntax -> rstan 2.21 syntax ----------
 
-old_array_syntax <- function(code) {
-  # array[dims] type<constraints>[type dims] name  ->  type<...>[...] name[dims]
-  # array[] type name (unsized, in function signatures) -> type[] name
-  type_re <- "([A-Za-z_]+(?:<[^>]*>)?(?:\\[[^\\]]*\\])?)"
-  re <- paste0("array\\[([^\\]]*)\\]\\s*", type_re, "\\s+([A-Za-z_][A-Za-z0-9_]*)")
-  repeat {
-    m <- regexpr(re, code, perl = TRUE)
-    if (m == -1) break
-    s <- regmatches(code, m)
-    parts <- regmatches(s, regexec(re, s, perl = TRUE))[[1]]
-    dims <- parts[2]
-    type <- parts[3]
-    name <- parts[4]
-    repl <- if (grepl("^[ ,]*$", dims)) {
-      paste0(type, "[", gsub(" ", "", dims), "] ", name)
-    } else {
-      paste0(type, " ", name, "[", dims, "]")
-    }
-    regmatches(code, m) <- repl
-  }
-  code
-}
+source("scripts/old-array-syntax.R")
 
 # Names declared in the `parameters` block (not transformed parameters), in order.
 parameter_names <- function(code) {

@@ -94,3 +94,19 @@ export type { FaultSpec } from "../actors/protocol.js";
 export { liveWorkerThreads, type WorkerResourceLimits } from "../supervisors/worker-pool.js";
 export { createWorkerPool, workerPoolScoped, WorkerPool, type WorkerPoolOptions } from "./api/worker-pool.js";
 export { defaultRestartSchedule, type RestartSchedule } from "../supervisors/chain-supervisor.js";
+/** Pathfinder, ADVI and SMC on the same runtime (issue 14). */
+export {
+  pathfinder,
+  advi,
+  smc,
+  pathfinderEffect,
+  adviEffect,
+  smcEffect,
+  ApproxFailedError,
+  type ApproxRun,
+  type ApproxError,
+} from "./api/approx.js";
+export type { PathfinderOptions, AdviOptions, SmcOptions, ApproxRunOptions } from "./api/approx-options.js";
+export { PathfinderPosterior, AdviPosterior, SmcPosterior, type PathInfo, type SmcChainInfo, type SmcStage } from "./api/approx-posterior.js";
+export type { InitOption, PathfinderInitOptions } from "./api/pathfinder-init.js";
+export type { ApproxEvent, ApproxProgress, ApproxActorProgress, ApproxMethod } from "../actors/approx-events.js";

@@ -17,7 +17,7 @@ import { WarmupCoordinator, type EarlyStopOptions, type WarmupExtensionOptions }
 import type { OnlineDiagnostics, RunSink, RunStatusKind } from "../actors/events.js";
 import type { FaultSpec, LoadTask, ModelSpec } from "../actors/protocol.js";
 import { TraceStore } from "../actors/trace-store.js";
-import type { ConstrainedInit, SamplerSettings, WarmupEndRule } from "../src/inference/index.js";
+import type { ConstrainedInit, Metric, SamplerSettings, WarmupEndRule } from "../src/inference/index.js";
 import { superviseChain, type ChunkRunner, type SupervisionPolicy } from "./chain-supervisor.js";
 import type { ClusterPlan } from "./cluster/client.js";
 import type { ClusterStartError } from "./cluster/config.js";
@@ -54,6 +54,8 @@ export interface RunPlan {
   readonly settings: SamplerSettings;
   readonly numDraws: number;
   readonly initRadius: number | null;
+  /** Initial inverse metric of every chain (`init: "pathfinder"`); absent: the identity. */
+  readonly initMetric?: Metric | null;
   readonly pooled: boolean;
   readonly extension: WarmupExtensionOptions | null;
   /** Adaptive warmup length (null: fixed). */
@@ -138,7 +140,7 @@ function buildRun(plan: RunPlan, shape: ModelShape, sink: RunSink, control: RunC
           modelId: plan.modelId,
           model: plan.model,
           settings: plan.settings,
-          init: { seed: plan.seed, position: shape.inits[chain] ?? null, initRadius: plan.initRadius },
+          init: { seed: plan.seed, position: shape.inits[chain] ?? null, initRadius: plan.initRadius, metric: plan.initMetric ?? null },
           numDraws: plan.numDraws,
           faults: plan.faults,
           sizing: plan.sizing,

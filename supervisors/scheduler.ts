@@ -4,6 +4,7 @@
  * watchdog, and re-queueing chunks whose thread died under another chunk.
  */
 import { Data, Duration, Effect, Exit, type Scope } from "effect";
+import type { ApproxTask, ResultOf } from "../actors/approx-protocol.js";
 import { TASK_CELL, type ChunkProgress, type ChunkResult, type ChunkTask, type LoadTask, type ModelDescription, type WorkerTask } from "../actors/protocol.js";
 import { acquireWorkerPool, MAX_CHUNKS_PER_THREAD, type PoolStartError, type WorkerPool, type WorkerResourceLimits } from "./worker-pool.js";
 
@@ -240,6 +241,11 @@ export class Scheduler {
    */
   run(task: ChunkTask, timeout: Duration.Duration, remaining: () => number = () => NaN, continues = false): Effect.Effect<ChunkResult, ChunkFailed | ChunkTimeout> {
     return this.submit(task, timeout, remaining, continues) as Effect.Effect<ChunkResult, ChunkFailed | ChunkTimeout>;
+  }
+
+  /** Runs a Pathfinder, ADVI or SMC task (approx-protocol.ts) under the same queue and watchdog. */
+  runApprox<T extends ApproxTask>(task: T, timeout: Duration.Duration): Effect.Effect<ResultOf<T>, ChunkFailed | ChunkTimeout> {
+    return this.submit(task, timeout, () => NaN, false) as Effect.Effect<ResultOf<T>, ChunkFailed | ChunkTimeout>;
   }
 
   /** Loads a module model on a thread (which keeps it for the run's chunks) under the watchdog, and describes it. */

@@ -59,43 +59,17 @@ flag <- function(f, default) {
 adapt_delta <- flag("--adapt-delta", 0.8)
 max_treedepth <- flag("--max-treedepth", 10)
 
-boost_lib <- "/usr/include" # Debian's r-cran-bh has no include dir (see scripts/stan-logprob.R)
 dir <- if (dir.exists(name)) name else file.path("bench", "models", name)
 name <- basename(dir)
 if (!file.exists(file.path(dir, "model.stan"))) stop("no ", file.path(dir, "model.stan"), " (run from the repository root)")
-cache <- file.path("bench", "stan", ".cache")
-dir.create(cache, showWarnings = FALSE, recursive = TRUE)
-
-code <- paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n")
-# rstan 2.21 (stanc2) predates the `array[...] T x` declarations of newer posteriordb programs:
-# rewrite them in the old form, `T x[...]` (function arguments `array[] T x` as `T[] x`).
-code <- gsub("array\\[\\]\\s+([A-Za-z_]+)\\s+([A-Za-z_][A-Za-z0-9_]*)", "\\1[] \\2", code, perl = TRUE)
-code <- gsub("array\\[([^\\]]+)\\]\\s+([A-Za-z_]+(?:<[^>]*>)?(?:\\[[^\\]]*\\])?)\\s+([A-Za-z_][A-Za-z0-9_]*)", "\\2 \\3[\\1]", code, perl = TRUE)
-versions <- list(
-  R = paste(R.version$major, R.version$minor, sep = "."),
-  rstan = as.character(packageVersion("rstan")),
-  StanHeaders = as.character(packageVersion("StanHeaders"))
-)
-key <- digest::digest(paste(code, versions$rstan, versions$StanHeaders, versions$R, sep = "\n"), algo = "md5", serialize = FALSE)
-rds <- file.path(cache, paste0(name, "-", key, ".rds"))
-meta_file <- file.path(cache, paste0(name, "-", key, ".json"))
-
-compile_info <- NULL
-if (!recompile && file.exists(rds) && file.exists(meta_file)) {
-  t0 <- Sys.time()
-  sm <- readRDS(rds)
-  load_seconds <- as.numeric(Sys.time() - t0, units = "secs")
-  meta <- jsonlite::fromJSON(meta_file)
-  compile_info <- list(seconds = meta$seconds, cached = TRUE, load_seconds = load_seconds, compiled_at = meta$compiled_at)
-} else {
-  t0 <- Sys.time()
-  sm <- stan_model(model_code = code, model_name = name, boost_lib = boost_lib, verbose = FALSE)
-  seconds <- as.numeric(Sys.time() - t0, units = "secs")
-  compiled_at <- format(Sys.time(), "%Y-%m-%d %H:%M:%S %Z")
-  saveRDS(sm, rds)
-  writeLines(jsonlite::toJSON(list(seconds = seconds, compiled_at = compiled_at), auto_unbox = TRUE, digits = NA), meta_file)
-  compile_info <- list(seconds = seconds, cached = FALSE, load_seconds = 0, compiled_at = compiled_at)
-}
+source(file.path("scripts", "old-array-syntax.R"))
+source(file.path("bench", "stan", "compile-cache.R"))
+# rstan 2.21 (stanc2) predates the `array[...] T x` declarations of newer posteriordb programs.
+code <- old_array_syntax(paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n"))
+versions <- stan_versions()
+compiled <- cached_stan_model(code, name, name, recompile)
+sm <- compiled$sm
+compile_info <- compiled$compile
 
 if (compile_only) quit(status = 0)
 

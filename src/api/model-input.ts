@@ -36,8 +36,22 @@ export function isModuleSpec(x: unknown): x is ModuleModelSpec {
   return isObject(x) && x.backend === "module" && typeof x.module === "string";
 }
 
-function isBuilderModel(x: unknown): x is Model {
+export function isBuilderModel(x: unknown): x is Model {
   return isObject(x) && Array.isArray(x.terms) && Array.isArray(x.outputs) && Array.isArray(x.params) && typeof x.dim === "number";
+}
+
+// One id per model process-wide, so that the threads of a shared pool keep one instance of it.
+const modelIds = new WeakMap<object, string>();
+let modelCounter = 0;
+
+export function modelIdOf(name: string, spec: ModelSpec): string {
+  const key = spec.kind === "compiled" ? spec.compiled : spec.spec;
+  let id = modelIds.get(key);
+  if (id === undefined) {
+    id = `${name}#${++modelCounter}`;
+    modelIds.set(key, id);
+  }
+  return id;
 }
 
 function message(e: unknown): string {

@@ -15,6 +15,7 @@ import { DEFAULT_TIMINGS, MIN_KEY_CHARS } from "../../supervisors/cluster/config
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
 import { LOW_RANK_DEFAULTS, samplerSettings, WARMUP_END_DEFAULTS, type ConstrainedInit, type SamplerSettings, type WarmupEndRule } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
+import { validateInit, type InitOption, type ValidatedInit } from "./pathfinder-init.js";
 import type { SampleSyncOptions } from "./sample-sync.js";
 
 export interface SampleOptions extends SampleSyncOptions {
@@ -84,6 +85,12 @@ export interface SampleOptions extends SampleSyncOptions {
    * nutpie's schedule (the default), off with Stan's.
    */
   readonly adaptiveWarmup?: boolean | { readonly floor?: number; readonly tolerance?: number; readonly rhat?: number; readonly block?: number };
+  /**
+   * Where the chains start: "random" (Stan's uniform(-2, 2) on the unconstrained scale, the
+   * default) or "pathfinder" (Pathfinder's draws, and its covariance as the initial metric;
+   * `{ pathfinder: options }` to tune it). See src/api/pathfinder-init.ts.
+   */
+  readonly init?: InitOption;
 }
 
 /** The options `sampleSync` takes (and `sample` too). */
@@ -105,6 +112,7 @@ const KNOWN = new Set([
   "faults",
   "adaptiveWarmup",
   "cluster",
+  "init",
 ]);
 
 /** What `sampleSync` needs of its options, checked. */
@@ -161,9 +169,11 @@ export interface ValidatedOptions {
   readonly resourceLimits: WorkerResourceLimits | undefined;
   readonly faults: readonly FaultSpec[];
   readonly cluster: ClusterPlan | null;
+  /** `init: "pathfinder"` (null: random inits or `inits`). */
+  readonly init: ValidatedInit | null;
 }
 
-function bad(option: string, value: unknown, want: string): never {
+export function bad(option: string, value: unknown, want: string): never {
   let shown: string;
   try {
     shown = typeof value === "string" ? JSON.stringify(value) : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
@@ -173,7 +183,7 @@ function bad(option: string, value: unknown, want: string): never {
   throw new InvalidOptionError({ option, value, message: `option ${option} must be ${want}, got ${shown}` });
 }
 
-function int(option: string, value: unknown, min: number, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+export function int(option: string, value: unknown, min: number, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     bad(option, value, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`);
@@ -181,13 +191,13 @@ function int(option: string, value: unknown, min: number, fallback: number, max 
   return value;
 }
 
-function num(option: string, value: unknown, ok: (x: number) => boolean, want: string, fallback: number): number {
+export function num(option: string, value: unknown, ok: (x: number) => boolean, want: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !ok(value)) bad(option, value, want);
   return value;
 }
 
-function bool(option: string, value: unknown, fallback: boolean): boolean {
+export function bool(option: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") bad(option, value, "true or false");
   return value;
@@ -220,7 +230,7 @@ export function checkRunSize(
   });
 }
 
-function record(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
+export function record(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) bad(option, value, "an object");
   for (const k of Object.keys(value)) {
     if (!keys.includes(k)) bad(`${option}.${k}`, (value as Record<string, unknown>)[k], `one of the known keys of ${option} (${keys.join(", ")})`);
@@ -228,7 +238,7 @@ function record(option: string, value: unknown, keys: readonly string[]): Record
   return value as Record<string, unknown>;
 }
 
-function duration(option: string, value: unknown, fallback: Duration.Duration): Duration.Duration {
+export function duration(option: string, value: unknown, fallback: Duration.Duration): Duration.Duration {
   if (value === undefined) return fallback;
   const d = Duration.decodeUnknown(value);
   if (Option.isNone(d) || !(Duration.toMillis(d.value) > 0)) bad(option, value, 'a positive duration (milliseconds or e.g. "30 seconds")');
@@ -411,8 +421,11 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   }
 
   const cluster = validateCluster(o, threads);
+  // Issue 14: Pathfinder inits (src/api/pathfinder-init.ts).
+  const init = validateInit(o);
 
   return {
+    init,
     numChains,
     numWarmup,
     numDraws,

@@ -18,9 +18,11 @@ import type { ModelSpec } from "../../actors/protocol.js";
 import type { ClusterStartError } from "../../supervisors/cluster/config.js";
 import type { PoolStartError } from "../../supervisors/worker-pool.js";
 import { createRun, type ModelLoadError, type RunControl, type RunOutcome, type RunPlan } from "../../supervisors/run-supervisor.js";
+import type { Metric } from "../inference/metric.js";
 import { InvalidModelError, InvalidOptionError, RunFailedError } from "./errors.js";
 import { GuardedObservable } from "./guarded-observable.js";
-import { isModuleSpec, missingModule, resolveInits, resolveModelSync, userInits, type ModelInput, type ResolvedModel } from "./model-input.js";
+import { isModuleSpec, missingModule, modelIdOf, resolveInits, resolveModelSync, userInits, type ModelInput, type ResolvedModel } from "./model-input.js";
+import { withPathfinderInit } from "./pathfinder-init.js";
 import { runPosteriorFromOutcome, type RunPosterior } from "./run-posterior.js";
 import { checkRunSize, validateOptions, type SampleOptions, type ValidatedOptions } from "./sample-options.js";
 
@@ -56,20 +58,6 @@ export interface SampleRun {
   pause(): void;
   resume(): void;
   readonly paused: boolean;
-}
-
-// One id per model process-wide, so that the threads of a shared pool keep one instance of it.
-const modelIds = new WeakMap<object, string>();
-let modelCounter = 0;
-
-function modelIdOf(name: string, spec: ModelSpec): string {
-  const key = spec.kind === "compiled" ? spec.compiled : spec.spec;
-  let id = modelIds.get(key);
-  if (id === undefined) {
-    id = `${name}#${++modelCounter}`;
-    modelIds.set(key, id);
-  }
-  return id;
 }
 
 type StreamName = "draws$" | "batches$" | "progress$" | "diagnostics$" | "events$";
@@ -227,6 +215,10 @@ function prepare(model: ModelInput, options: SampleOptions, opts: ValidatedOptio
     });
   }
   if (isModuleSpec(model)) {
+    // Pathfinder runs before the chains on a model the main thread knows; a module model is known only to the workers.
+    if (options.init !== undefined && options.init !== "random") {
+      throw new InvalidOptionError({ option: "init", value: options.init, message: 'option init: a module model (moduleModel) starts from random inits or `inits`; init "pathfinder" needs a Model, compile(model) or compileModel(model)' });
+    }
     // Its quantities are known once a worker has loaded it: at least one.
     checkRunSize(opts, 1);
     return { kind: "module", spec: { kind: "module", spec: model }, inits: userInits(options.inits, opts.numChains) };
@@ -236,7 +228,8 @@ function prepare(model: ModelInput, options: SampleOptions, opts: ValidatedOptio
   return { kind: "compiled", resolved, inits: resolveInits(resolved.density, options.inits, opts.numChains) };
 }
 
-function planOf(prepared: Prepared, opts: ValidatedOptions): RunPlan {
+/** The run's plan; `initMetric`: every chain's initial metric (Pathfinder's, `init: "pathfinder"`). */
+function planOf(prepared: Prepared, opts: ValidatedOptions, initMetric: Metric | null = null): RunPlan {
   const model =
     prepared.kind === "compiled"
       ? {
@@ -248,6 +241,7 @@ function planOf(prepared: Prepared, opts: ValidatedOptions): RunPlan {
       : { modelId: modelIdOf(prepared.spec.spec.module, prepared.spec), model: prepared.spec, shape: null, userInits: prepared.inits };
   return {
     ...model,
+    initMetric,
     numChains: opts.numChains,
     threads: opts.threads,
     pool: opts.pool,
@@ -296,7 +290,13 @@ function runProgram(
       const missing = missingModule(prepared.spec.spec);
       if (missing !== null) return yield* Effect.fail(missing);
     }
-    const outcome = yield* createRun(planOf(prepared, opts), streams, control).program.pipe(Effect.mapError((e) => loadError(e, options)));
+    const outcome = yield* (
+      prepared.kind === "compiled"
+        ? withPathfinderInit(prepared.resolved, options, opts, prepared.inits, streams, control.abort, (o, inits, metric) =>
+            createRun(planOf({ ...prepared, inits }, o, metric), streams, control).program,
+          )
+        : createRun(planOf(prepared, opts), streams, control).program
+    ).pipe(Effect.mapError((e) => loadError(e, options)));
     const density = prepared.kind === "compiled" ? prepared.resolved.density : null;
     const posterior = runPosteriorFromOutcome(outcome, {
       backend: density?.backend,

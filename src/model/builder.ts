@@ -107,6 +107,8 @@ export interface Model {
   readonly generated?: readonly GeneratedNode[];
   /** Names of the potentials that depend on parameters (a prior predictive draw cannot honour them). */
   readonly potentials?: readonly string[];
+  /** Those potentials' terms (summed to scalars), as final model expressions: the likelihood part with the observed nodes (SMC). */
+  readonly potentialTerms?: readonly { readonly name: string; readonly expr: Expr }[];
   /**
    * Build-time warnings (also emitted as process warnings of type `BayestsModelWarning`):
    * e.g. a distribution argument that must be positive but that nothing keeps positive.
@@ -189,7 +191,7 @@ export class ModelBuilder {
   private readonly observed: { term: Expr; size: number }[] = [];
   private readonly observedNodes: ObservedNode[] = [];
   private readonly generatedNodes: GeneratedNode[] = [];
-  private readonly potentialNames: string[] = [];
+  private readonly potentialTerms: { name: string; expr: Expr }[] = [];
   private readonly warnings: string[] = [];
   private readonly signs = new Map<Expr, Sign>();
   private offset = 0;
@@ -527,7 +529,7 @@ export class ModelBuilder {
   potential(name: string, expr: ExprLike): void {
     name = this.claim(name, "potential");
     const term = sum(lift(expr, `potential ${name}`));
-    if (!term.isConst) this.potentialNames.push(name);
+    if (!term.isConst) this.potentialTerms.push({ name, expr: term });
     this.addTerm(term);
   }
 
@@ -597,7 +599,8 @@ export class ModelBuilder {
         ...(g.args ? { args: reArgs(g.args) } : {}),
         ...(g.expr ? { expr: re(g.expr), value: re(g.expr) } : {}),
       })),
-      potentials: [...this.potentialNames],
+      potentials: this.potentialTerms.map((p) => p.name),
+      potentialTerms: this.potentialTerms.map((p) => ({ name: p.name, expr: re(p.expr) })),
       warnings: [...new Set(this.warnings)],
       tunables: [...this.tunables],
     };

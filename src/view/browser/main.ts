@@ -484,6 +484,10 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
       return { text: `parameterisation learned at iteration ${e.iteration}: lambda ${e.lambda.map((l) => fmt(l, 2)).join(", ")}`, level: "info" };
     case "early-stop":
       return { text: `converged: early stop at ${e.draws} draws per chain (max R-hat ${fmt(e.maxRhat, 3)}, min ESS ${fmt(e.minEssBulk, 0)} / ${fmt(e.minEssTail, 0)})`, level: "good" };
+    case "pathfinder-init":
+      return e.fallback !== null
+        ? { text: `Pathfinder gave no inits (${e.fallback}): random inits`, level: "warn" }
+        : { text: `chains start from Pathfinder (${e.draws} distinct draws, Pareto k ${fmt(e.paretoK, 2)}, ${e.gradientEvaluations + e.densityEvaluations} evaluations, ${fmt(e.seconds, 2)} s)`, level: "info" };
     case "paused":
       return { text: "paused", level: "warn" };
     case "resumed":

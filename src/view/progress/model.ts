@@ -173,6 +173,9 @@ export class ProgressModel {
       case "warmup-ended":
         this.note(`warmup ends at iteration ${e.numWarmup}: the metric stopped moving at ${e.iteration} (change ${e.change.toFixed(3)}, R-hat ${e.maxRhat.toFixed(3)})`);
         break;
+      case "pathfinder-init":
+        this.note(e.fallback !== null ? `Pathfinder gave no inits (${firstLine(e.fallback)}): random inits` : `chains start from Pathfinder's draws (Pareto k ${e.paretoK.toFixed(2)})`);
+        break;
       case "early-stop":
         this.stoppedAt = e.draws;
         // Shown on the convergence line (and at the end of the plain line), not as a note.
