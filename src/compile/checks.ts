@@ -230,11 +230,16 @@ export function verifyCompiledModel(x: unknown): CompiledModel & { readonly sign
  * trusts that key (`trustModelKey`), such as a cluster runner.
  */
 export function signedWith(compiled: CompiledModel, key: Uint8Array): CompiledModel {
-  const { signedBy: _by, signature: _sig, ...rest } = verifyCompiledModel(compiled);
+  return resigned(verifyCompiledModel(compiled), key);
+}
+
+/** A verified model under a new signature (`key`: this process's when not given). */
+function resigned(verified: ReturnType<typeof verifyCompiledModel>, key?: Uint8Array): CompiledModel {
+  const { signedBy: _by, signature: _sig, ...rest } = verified;
   return { ...rest, signature: sign(signedText(rest), key) };
 }
 
-const resigned = new WeakMap<object, CompiledModel>();
+const resignedForProcess = new WeakMap<object, CompiledModel>();
 /**
  * This model signed with this process's key, for worker threads (which know only that key):
  * the model itself when it already is, else a copy made once per model.
@@ -242,11 +247,10 @@ const resigned = new WeakMap<object, CompiledModel>();
 export function forThisProcess(compiled: CompiledModel): CompiledModel {
   const v = verifyCompiledModel(compiled);
   if (v.signedBy === "process") return compiled;
-  let copy = resigned.get(compiled);
+  let copy = resignedForProcess.get(compiled);
   if (copy === undefined) {
-    const { signedBy: _by, signature: _sig, ...rest } = v;
-    copy = { ...rest, signature: sign(signedText(rest)) };
-    resigned.set(compiled, copy);
+    copy = resigned(v);
+    resignedForProcess.set(compiled, copy);
   }
   return copy;
 }

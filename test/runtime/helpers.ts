@@ -40,3 +40,10 @@ function same(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once `condition()` holds, or after `timeoutMs` (the caller's expectations then fail with the state reached). */
+export async function waitUntil(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  for (let waited = 0; !condition() && waited < timeoutMs; waited += 50) await sleep(50);
+}

@@ -6,14 +6,13 @@ import type { SampleOptions } from "../../src/api/sample-options.js";
 import type { DrawBatch } from "../../actors/batch.js";
 import type { RunProgress } from "../../actors/events.js";
 import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
-import { abortedAfterEach, expectSameDraws } from "./helpers.js";
+import { abortedAfterEach, expectSameDraws, sleep, waitUntil } from "./helpers.js";
 
 const eightSchools = benchmarkModel("eight_schools");
 // Stan's schedule: its first barrier is at iteration 100, so chains run on their own credit until then (the
 // default schedule meets every 10 iterations, and a chain out of credit holds the others at the barrier).
 const base: SampleOptions = { chains: 4, warmup: 300, draws: 600, seed: 21, threads: 2, chunk: { initial: 10, targetMs: 2 }, metric: "diag", schedule: "stan" };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves once `count()` is positive and has not changed for `quietMs`. */
 async function settle(count: () => number, quietMs: number): Promise<number> {
@@ -52,7 +51,7 @@ describe("streams: flow control, pause/resume, abort", () => {
     let progress: RunProgress | null = null;
     run.progress$.subscribe((p) => (progress = p));
     // Nobody acks: every chain stops after K batches (waited for, however loaded the machine).
-    for (let waited = 0; seen < 4 * K && waited < 60_000; waited += 50) await sleep(50);
+    await waitUntil(() => seen >= 4 * K);
     expect(unacked).toEqual([K, K, K, K]);
     const frozen = progress!.chains.map((c) => c.iteration);
     await sleep(200);

@@ -8,12 +8,11 @@ import type { RunPosterior } from "../../src/api/run-posterior.js";
 import type { DrawBatch } from "../../actors/batch.js";
 import type { RunEvent } from "../../actors/events.js";
 import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
-import { abortedAfterEach, expectSameDraws } from "./helpers.js";
+import { abortedAfterEach, expectSameDraws, sleep, waitUntil } from "./helpers.js";
 
 const eightSchools = compile(benchmarkModel("eight_schools"));
 const base: SampleOptions = { chains: 4, warmup: 200, draws: 300, seed: 31, threads: 2, chunk: { initial: 10, targetMs: 2 } };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const started = abortedAfterEach();
 
@@ -39,7 +38,7 @@ describe("manual acknowledgement never stalls a run", () => {
     const subscription = run.batches$.subscribe(() => seen++);
     // Wait until every chain holds its two unacknowledged batches (however loaded the
     // machine), then check that no chain goes past them.
-    for (let waited = 0; seen < 8 && waited < 60_000; waited += 50) await sleep(50);
+    await waitUntil(() => seen >= 8);
     expect(seen).toBe(8);
     await sleep(500);
     expect(seen).toBe(8);
