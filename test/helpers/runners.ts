@@ -53,7 +53,8 @@ export function startRunner(options: RunnerOptions): Promise<RunnerProcess> {
   const args = [join(projectRoot(), "bin", "bayests-runner.js"), "--database", options.database, "--threads", String(options.threads ?? 1), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { env: { ...process.env, BAYESTS_CLUSTER_KEY: options.key }, stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // "close", not "exit": the child's stderr is then read to its end (a start error is in it).
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
   void exited.then(() => live.delete(child));
   const log: string[] = [];
   child.stderr!.on("data", (d: Buffer) => log.push(d.toString()));
