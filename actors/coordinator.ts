@@ -129,6 +129,29 @@ export const FREE_TABLE_ALLOWANCE_MS = 50;
 /** Without early stop, the last point is still tabled at the end of the run if that should take less (ms). */
 export const FREE_FINAL_MAX_MS = 50;
 
+/** What the tables without early stop have cost so far (ms, performance.now()'s clock). */
+export interface FreeTableBudget {
+  /** When the run started. */
+  readonly startedAt: number;
+  readonly now: number;
+  /** Time spent computing tables so far. */
+  readonly spentMs: number;
+  /** The last table: the draws it covered (0: none yet) and what it took. */
+  readonly lastDraws: number;
+  readonly lastMs: number;
+}
+
+/**
+ * Milliseconds to wait before a table of `draws` draws may start (<= 0: now). A table costs
+ * about as much per draw as the last one did, so the next one is predicted from it, and it
+ * starts only once every table, it included, fits in `FREE_TABLE_SHARE` of the time elapsed
+ * plus the allowance (DECISIONS.md D92).
+ */
+export function freeTableWait(b: FreeTableBudget, draws: number): number {
+  const predictedMs = b.lastDraws > 0 ? (b.lastMs * draws) / b.lastDraws : 0;
+  return b.startedAt + (b.spentMs + predictedMs - FREE_TABLE_ALLOWANCE_MS) / FREE_TABLE_SHARE - b.now;
+}
+
 /** A sampling batch waiting until no check point at or before its first draw can stop the run. */
 interface HeldBatch {
   readonly fromDraw: number;
@@ -604,8 +627,9 @@ export class WarmupCoordinator {
   /**
    * Without early stop nobody waits for the tables, and a table costs more as the run grows
    * (every draw so far: about 6 s per quantity at 4 x 10^6 draws). So one table at a time,
-   * always of the latest point passed (points passed meanwhile are skipped), and all tables
-   * together take at most `FREE_TABLE_SHARE` of the run's time so far (plus a small allowance).
+   * always of the latest point passed (points passed meanwhile are skipped), and a table starts
+   * only if all tables together, it included, take at most `FREE_TABLE_SHARE` of the run's
+   * time so far (plus a small allowance).
    */
   private scheduleFree(draws: number): void {
     if (!this.opts.sink.wantsDiagnostics() || this.participants(draws).length === 0) return;
@@ -615,8 +639,9 @@ export class WarmupCoordinator {
 
   private async runFree(): Promise<void> {
     while (this.freeTarget > this.freeDone) {
-      // The next table may start once the time spent on tables is within the share of the time elapsed.
-      const wait = this.createdAt + (this.freeSpentMs - FREE_TABLE_ALLOWANCE_MS) / FREE_TABLE_SHARE - performance.now();
+      // After a wait the latest point has moved on: its table is predicted again.
+      const budget = { startedAt: this.createdAt, now: performance.now(), spentMs: this.freeSpentMs, lastDraws: this.freeDone, lastMs: this.freeLastMs };
+      const wait = freeTableWait(budget, this.freeTarget);
       if (wait > 0 && !this.draining) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, wait);
@@ -626,6 +651,7 @@ export class WarmupCoordinator {
           };
         });
         this.wakeFree = null;
+        continue;
       }
       const draws = this.freeTarget;
       // At the end of the run the last point is tabled only if that is cheap (the run's result waits for it).

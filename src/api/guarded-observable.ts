@@ -17,7 +17,7 @@ import { Observable, Subscriber, type Observer, type Operator, type Subscription
 export class GuardedObservable<T> extends Observable<T> {
   constructor(
     subscribe: ((subscriber: Subscriber<T>) => TeardownLogic) | undefined,
-    private readonly onThrow: (error: unknown) => void,
+    protected readonly onThrow: (error: unknown) => void,
   ) {
     super(subscribe);
   }
@@ -32,50 +32,61 @@ export class GuardedObservable<T> extends Observable<T> {
 
   override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null, error?: ((e: unknown) => void) | null, complete?: (() => void) | null): Subscription {
     if (observerOrNext instanceof Subscriber) return super.subscribe(observerOrNext);
-    const user: Partial<Observer<T>> =
-      typeof observerOrNext === "function" || observerOrNext == null
-        ? { next: observerOrNext ?? undefined, error: error ?? undefined, complete: complete ?? undefined }
-        : observerOrNext;
-    let subscription: Subscription | undefined;
-    let dropped = false;
-    const drop = (e: unknown): void => {
-      if (dropped) return;
-      dropped = true;
-      subscription?.unsubscribe();
-      this.onThrow(e);
-    };
-    const guarded: Partial<Observer<T>> = {
-      error: (e) => {
-        if (dropped) return;
-        if (user.error === undefined) return drop(e);
-        try {
-          user.error(e);
-        } catch (thrown) {
-          drop(thrown);
-        }
-      },
-      complete: () => {
-        if (dropped || user.complete === undefined) return;
-        try {
-          user.complete();
-        } catch (thrown) {
-          drop(thrown);
-        }
-      },
-    };
-    if (user.next !== undefined) {
-      guarded.next = (value) => {
-        if (dropped) return;
-        try {
-          user.next!(value);
-        } catch (thrown) {
-          drop(thrown);
-        }
-      };
-    }
-    subscription = super.subscribe(guarded);
-    // It threw while values were replayed during `subscribe`, before `subscription` existed.
-    if (dropped) subscription.unsubscribe();
-    return subscription;
+    return guardedSubscribe(toObserver(observerOrNext, error, complete), (guarded) => super.subscribe(guarded), this.onThrow);
   }
+}
+
+/** The observer that `subscribe`'s arguments describe. */
+export function toObserver<T>(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null, error?: ((e: unknown) => void) | null, complete?: (() => void) | null): Partial<Observer<T>> {
+  return typeof observerOrNext === "function" || observerOrNext == null
+    ? { next: observerOrNext ?? undefined, error: error ?? undefined, complete: complete ?? undefined }
+    : observerOrNext;
+}
+
+/**
+ * Subscribes `user` (through `subscribe`) with every callback guarded: the first one that
+ * throws unsubscribes it and goes to `onThrow`; an error with no error callback too.
+ */
+export function guardedSubscribe<T>(user: Partial<Observer<T>>, subscribe: (guarded: Partial<Observer<T>>) => Subscription, onThrow: (error: unknown) => void): Subscription {
+  let subscription: Subscription | undefined;
+  let dropped = false;
+  const drop = (e: unknown): void => {
+    if (dropped) return;
+    dropped = true;
+    subscription?.unsubscribe();
+    onThrow(e);
+  };
+  const guarded: Partial<Observer<T>> = {
+    error: (e) => {
+      if (dropped) return;
+      if (user.error === undefined) return drop(e);
+      try {
+        user.error(e);
+      } catch (thrown) {
+        drop(thrown);
+      }
+    },
+    complete: () => {
+      if (dropped || user.complete === undefined) return;
+      try {
+        user.complete();
+      } catch (thrown) {
+        drop(thrown);
+      }
+    },
+  };
+  if (user.next !== undefined) {
+    guarded.next = (value) => {
+      if (dropped) return;
+      try {
+        user.next!(value);
+      } catch (thrown) {
+        drop(thrown);
+      }
+    };
+  }
+  subscription = subscribe(guarded);
+  // It threw while values were replayed during `subscribe`, before `subscription` existed.
+  if (dropped) subscription.unsubscribe();
+  return subscription;
 }

@@ -21,6 +21,7 @@ import { createRun, type ModelLoadError, type RunControl, type RunOutcome, type 
 import type { Metric } from "../inference/metric.js";
 import { InvalidModelError, InvalidOptionError, RunFailedError } from "./errors.js";
 import { GuardedObservable } from "./guarded-observable.js";
+import { DrawStream } from "./draw-stream.js";
 import { isModuleSpec, missingModule, modelIdOf, resolveInits, resolveModelSync, userInits, type ModelInput, type ResolvedModel } from "./model-input.js";
 import { withPathfinderInit } from "./pathfinder-init.js";
 import { runPosteriorFromOutcome, type RunPosterior } from "./run-posterior.js";
@@ -91,15 +92,7 @@ class RunStreams implements RunSink {
 
   constructor(private readonly manualAck: boolean) {
     const batches = this.batches;
-    this.draws$ = this.guarded<Draw>("draws$", (sub) =>
-      batches.subscribe({
-        next: (b) => {
-          for (let i = 0; i < b.count && !sub.closed; i++) sub.next(b.draw(i));
-        },
-        error: (e) => sub.error(e),
-        complete: () => sub.complete(),
-      }),
-    );
+    this.draws$ = new DrawStream(batches, (error) => this.subscriberThrew("draws$", error));
     this.batches$ = this.guarded<DrawBatch>("batches$", (sub) => {
       this.batchSubscribers++;
       const inner = batches.subscribe(sub);

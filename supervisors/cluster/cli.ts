@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { NodeRuntime } from "@effect/platform-node";
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect";
+import { Duration, Effect, Either, ExecutionStrategy, Exit, Layer, Logger, LogLevel, Scope } from "effect";
 import { DEFAULT_TIMINGS, MIN_KEY_CHARS } from "./config.js";
 import { runnerLayer, type RunnerConfig } from "./runner.js";
 import { meterSocketBytes } from "./wire-bytes.js";
@@ -63,6 +63,20 @@ function freePort(host: string): Promise<number> {
       s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
     });
   });
+}
+
+/** The error and what caused it (a socket server's error says only "Open"; its cause says why). */
+function reason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const cause = typeof e === "object" && e !== null && "cause" in e ? (e as { cause: unknown }).cause : undefined;
+  return cause instanceof Error && !message.includes(cause.message) ? `${message}: ${cause.message}` : message;
+}
+
+function addressInUse(e: unknown): boolean {
+  for (let x: unknown = e; typeof x === "object" && x !== null; x = (x as { cause?: unknown }).cause) {
+    if ((x as { code?: unknown }).code === "EADDRINUSE") return true;
+  }
+  return false;
 }
 
 const LEVELS: Record<string, LogLevel.LogLevel> = { error: LogLevel.Error, warning: LogLevel.Warning, info: LogLevel.Info, debug: LogLevel.Debug };
@@ -124,14 +138,26 @@ async function main(): Promise<void> {
     sweepEvery: seconds("sweep-every", values["sweep-every"], "60 seconds"),
     sweepGrace: seconds("sweep-grace", values["sweep-grace"], "60 seconds"),
   };
-  const address = `${host}:${port}`;
   const meter = meterSocketBytes();
   const line = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
   const program = Effect.gen(function* () {
-    yield* Layer.build(runnerLayer(config)).pipe(
+    const scope = yield* Effect.scope;
+    let joined = config;
+    for (let attempt = 1; ; attempt++) {
+      // Each attempt in a scope of its own: a failed one releases what it had opened (its database pool).
+      const attemptScope = yield* Scope.fork(scope, ExecutionStrategy.sequential);
+      const built = yield* Effect.either(Layer.buildWithScope(runnerLayer(joined), attemptScope));
+      if (Either.isRight(built)) break;
+      yield* Scope.close(attemptScope, Exit.void);
+      // A port chosen here can be taken by another process before the runner listens on it: choose again.
+      if (requested === 0 && attempt < 3 && addressInUse(built.left)) {
+        joined = { ...joined, port: yield* Effect.promise(() => freePort(listenHost ?? host)) };
+        continue;
+      }
       // One line saying why, and exit code 1 (no stack trace: the reason is the database's or the port's).
-      Effect.catchAll((e) => Effect.sync(() => fail(`could not join the cluster at ${address}: ${e.message}`, 1))),
-    );
+      fail(`could not join the cluster at ${host}:${joined.port}: ${reason(built.left)}`, 1);
+    }
+    const address = `${host}:${joined.port}`;
     line({ event: "runner-ready", address, pid: process.pid, threads: config.threads });
     yield* Effect.addFinalizer(() => Effect.sync(() => line({ event: "runner-stopped", address, pid: process.pid, wireBytes: meter.stop() })));
     return yield* Effect.never;

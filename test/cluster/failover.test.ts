@@ -8,6 +8,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
@@ -227,6 +228,19 @@ describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
     expect(alive(runners[0]!.pid)).toBe(true);
     const next = await sample(density, { ...OPTIONS, chains: 2, draws: 50, cluster: { database, key: KEY } }).result;
     expect(next.status).toBe("completed");
+  });
+
+  test("a runner asked for a port that is taken exits with code 1 and says why", async () => {
+    const database = await pg.createDatabase("port_taken");
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const start = startRunner({ database, key: KEY, args: ["--port", String(port)] });
+      await expect(start).rejects.toThrow(/exited at its start \(code 1\)[\s\S]*could not join the cluster at 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
   });
 
   test("no runner in the database, or no database: ClusterStartError at the start, no thread left", async () => {

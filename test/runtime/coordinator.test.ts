@@ -13,7 +13,7 @@ import {
   NUTPIE_SCHEDULE,
   type ChainState,
 } from "../../src/inference/index.js";
-import { MAX_LEAD, WarmupCoordinator, type CoordinatorOptions, type WindowDecision } from "../../actors/coordinator.js";
+import { FREE_TABLE_ALLOWANCE_MS, FREE_TABLE_SHARE, MAX_LEAD, WarmupCoordinator, freeTableWait, type CoordinatorOptions, type WindowDecision } from "../../actors/coordinator.js";
 import type { RunEvent, RunSink } from "../../actors/events.js";
 import { TraceStore } from "../../actors/trace-store.js";
 import { atLastWindowEnd, extendWarmup } from "../../actors/warmup-extension.js";
@@ -160,5 +160,55 @@ describe("warmup extension", () => {
     coord.finish(200);
     expect(published).toEqual(["0@0", "0@100", "dropped 0@200"]);
     expect(events.filter((e) => e.type === "early-stop")).toEqual([]);
+  });
+});
+
+describe("diagnostics$ tables without early stop (D52, D92)", () => {
+  it("the first tables come at once, within the allowance", () => {
+    expect(freeTableWait({ startedAt: 0, now: 0, spentMs: 0, lastDraws: 0, lastMs: 0 }, 100)).toBeLessThanOrEqual(0);
+    expect(freeTableWait({ startedAt: 0, now: 10, spentMs: 20, lastDraws: 100, lastMs: 10 }, 200)).toBeLessThanOrEqual(0);
+  });
+
+  it("a table is predicted from the last one and starts only when it fits in the share", () => {
+    // The last table: 1000 draws in 40 ms; 60 ms spent. The next one, at 4000 draws, should take 160 ms:
+    // it may start once (60 + 160 - allowance) / share ms have passed.
+    const b = { startedAt: 0, now: 1000, spentMs: 60, lastDraws: 1000, lastMs: 40 };
+    const startsAt = (60 + 160 - FREE_TABLE_ALLOWANCE_MS) / FREE_TABLE_SHARE;
+    expect(freeTableWait(b, 4000)).toBeCloseTo(startsAt - 1000, 6);
+    expect(freeTableWait({ ...b, now: startsAt }, 4000)).toBeCloseTo(0, 6);
+  });
+
+  it("on a fast model (tables cost more per draw than the share allows) the time spent stays within the share", () => {
+    // Simulated run: draws come at `rate` per ms whatever the main thread does (worker threads);
+    // a table over d draws costs c * d ms; the coordinator's loop: wait, re-predict, compute.
+    for (const [rate, c] of [
+      [400, 1e-4], // simple at full speed: a table costs 4% of the time its draws took
+      [40, 1e-4], // 0.4%: tables come regularly
+      [400, 1e-6],
+    ] as const) {
+      let now = 0;
+      let spent = 0;
+      let lastDraws = 0;
+      let lastMs = 0;
+      let tables = 0;
+      while (now < 60_000) {
+        const draws = Math.floor(rate * now) + 1;
+        const wait = freeTableWait({ startedAt: 0, now, spentMs: spent, lastDraws, lastMs }, draws);
+        if (wait > 0) {
+          now += Math.max(1, wait);
+          continue;
+        }
+        const cost = c * draws;
+        spent += cost;
+        now += cost;
+        lastDraws = draws;
+        lastMs = cost;
+        tables++;
+        // Within the share at every table's end (prediction exact here, up to the draws made meanwhile).
+        expect(spent).toBeLessThanOrEqual(FREE_TABLE_SHARE * now + FREE_TABLE_ALLOWANCE_MS + c * rate * cost + 1e-9);
+      }
+      expect(tables).toBeGreaterThan(0);
+      if (c * rate < FREE_TABLE_SHARE) expect(tables).toBeGreaterThan(5);
+    }
   });
 });
