@@ -50,7 +50,8 @@
  *               seeds 1, 2, 3 (median), the 7 benchmark models.
  * 4. earlystop: gradients (warmup included) until bulk and tail ESS >= 400 and R-hat < 1.01
  *               (checked every 100 draws, at most 10000 draws per chain).
- * 5. streaming: throughput cost of subscribing to the streams on `simple` (long run, 2 threads),
+ * 5. streaming: throughput cost of subscribing to the streams on `simple` (long run, 2 threads;
+ *               9 repeats, or `--reps`),
  *               the terminal progress and a connected dashboard included.
  * 6. barriers:  wall-clock cost of waiting at barriers: pooled vs per-chain warmup, and
  *               early-stop check points (a target never met) vs no early stop.
@@ -602,7 +603,7 @@ async function streamingJob(job: StreamingJob): Promise<Record<StreamMode, Timin
 async function streaming(): Promise<void> {
   const name: BenchmarkName = "simple";
   const draws = quick ? 100_000 : LONG_DRAWS[name];
-  const n = quick ? 3 : 9;
+  const n = args.reps !== undefined ? reps : quick ? 3 : 9;
   console.log(
     `\n## Streaming cost on ${name}: 4 x (1000 + ${draws}) draws, a warm shared pool of 2 threads (${n} repeats, modes interleaved, a fresh process; costs are medians of the ratios within a repeat)\n`,
   );
