@@ -65,20 +65,6 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-/** The error and what caused it (a socket server's error says only "Open"; its cause says why). */
-function reason(e: unknown): string {
-  const message = e instanceof Error ? e.message : String(e);
-  const cause = typeof e === "object" && e !== null && "cause" in e ? (e as { cause: unknown }).cause : undefined;
-  return cause instanceof Error && !message.includes(cause.message) ? `${message}: ${cause.message}` : message;
-}
-
-function addressInUse(e: unknown): boolean {
-  for (let x: unknown = e; typeof x === "object" && x !== null; x = (x as { cause?: unknown }).cause) {
-    if ((x as { code?: unknown }).code === "EADDRINUSE") return true;
-  }
-  return false;
-}
-
 const LEVELS: Record<string, LogLevel.LogLevel> = { error: LogLevel.Error, warning: LogLevel.Warning, info: LogLevel.Info, debug: LogLevel.Debug };
 
 async function main(): Promise<void> {
@@ -150,12 +136,12 @@ async function main(): Promise<void> {
       if (Either.isRight(built)) break;
       yield* Scope.close(attemptScope, Exit.void);
       // A port chosen here can be taken by another process before the runner listens on it: choose again.
-      if (requested === 0 && attempt < 3 && addressInUse(built.left)) {
+      if (requested === 0 && attempt < 3 && built.left._tag === "RunnerStartError" && built.left.portTaken) {
         joined = { ...joined, port: yield* Effect.promise(() => freePort(listenHost ?? host)) };
         continue;
       }
       // One line saying why, and exit code 1 (no stack trace: the reason is the database's or the port's).
-      fail(`could not join the cluster at ${host}:${joined.port}: ${reason(built.left)}`, 1);
+      fail(`could not join the cluster at ${host}:${joined.port}: ${built.left.message}`, 1);
     }
     const address = `${host}:${joined.port}`;
     line({ event: "runner-ready", address, pid: process.pid, threads: config.threads });

@@ -38,3 +38,13 @@ export function withCause(e: unknown): string {
   const cause = typeof e === "object" && e !== null && "cause" in e ? (e as { cause: unknown }).cause : undefined;
   return cause === undefined || cause === null ? text(e) : `${text(e)} (${text(cause)})`;
 }
+
+/** Whether `e`, or an error in its chain of causes, has this system error code ("EADDRINUSE"). */
+export function hasErrorCode(e: unknown, code: string): boolean {
+  const seen = new Set<unknown>();
+  for (let x: unknown = e; typeof x === "object" && x !== null && !seen.has(x); x = (x as { cause?: unknown }).cause) {
+    seen.add(x);
+    if ((x as { code?: unknown }).code === code) return true;
+  }
+  return false;
+}

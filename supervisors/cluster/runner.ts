@@ -37,7 +37,7 @@ import {
 import type { ChunkTask, ModelSpec } from "../../actors/protocol.js";
 import { chunksPerThread, Scheduler } from "../scheduler.js";
 import { acquireWorkerPool, type PoolStartError, type WorkerResourceLimits } from "../worker-pool.js";
-import { withCause, type ClusterTimings } from "./config.js";
+import { hasErrorCode, withCause, type ClusterTimings } from "./config.js";
 import { databaseSocket } from "./wire-bytes.js";
 import { ensureSqlSchema, makeSqlStore, StoreError, unpackModel, type ClusterStore } from "./store.js";
 
@@ -163,7 +163,8 @@ export function janitorLayer(store: ClusterStore, every: Duration.DurationInput,
 }
 
 /** A runner that could not join the cluster (database unreachable, port taken, no worker). */
-export class RunnerStartError extends Data.TaggedError("RunnerStartError")<{ readonly message: string }> {}
+/** A runner could not join; `portTaken`: its port was in use (a port it chose itself can be chosen again). */
+export class RunnerStartError extends Data.TaggedError("RunnerStartError")<{ readonly message: string; readonly portTaken: boolean }> {}
 
 export function shardingConfig(timings: ClusterTimings, runnerAddress: Option.Option<RunnerAddress.RunnerAddress>, listen: Option.Option<RunnerAddress.RunnerAddress>) {
   const expiration = Duration.decode(timings.lockExpiration);
@@ -253,6 +254,6 @@ export function runnerLayer(config: RunnerConfig): Layer.Layer<never, RunnerStar
   return host.pipe(
     Layer.provide(sharding),
     Layer.provide(pgLayer(config.database)),
-    Layer.catchAll((e) => Layer.fail(e._tag === "PoolStartError" ? e : new RunnerStartError({ message: withCause(e) }))),
+    Layer.catchAll((e) => Layer.fail(e._tag === "PoolStartError" ? e : new RunnerStartError({ message: withCause(e), portTaken: hasErrorCode(e, "EADDRINUSE") }))),
   ) as Layer.Layer<never, RunnerStartError | PoolStartError>;
 }

@@ -12,7 +12,10 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
+import { Effect, Either, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DEFAULT_TIMINGS, hasErrorCode } from "../../supervisors/cluster/config.js";
+import { runnerLayer } from "../../supervisors/cluster/runner.js";
 import type { RunEvent } from "../../actors/events.js";
 import type { Posterior } from "../../src/api/posterior.js";
 import { sample, type SampleRun } from "../../src/api/sample.js";
@@ -106,6 +109,19 @@ function expectSamePrefix(ref: Posterior, run: Posterior): void {
     }
   }
 }
+
+describe("start errors", () => {
+  test("hasErrorCode finds a system error code anywhere in a chain of causes (cycles included)", () => {
+    const inner = Object.assign(new Error("listen EADDRINUSE: address already in use 127.0.0.1:1"), { code: "EADDRINUSE" });
+    const outer = new Error("Open", { cause: new Error("socket", { cause: inner }) });
+    expect(hasErrorCode(outer, "EADDRINUSE")).toBe(true);
+    expect(hasErrorCode(outer, "ECONNREFUSED")).toBe(false);
+    const a: { cause?: unknown } = {};
+    a.cause = { cause: a };
+    expect(hasErrorCode(a, "EADDRINUSE")).toBe(false);
+    expect(hasErrorCode("EADDRINUSE", "EADDRINUSE")).toBe(false);
+  });
+});
 
 describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
   beforeAll(async () => {
@@ -230,7 +246,7 @@ describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
     expect(next.status).toBe("completed");
   });
 
-  test("a runner asked for a port that is taken exits with code 1 and says why", async () => {
+  test("a runner asked for a port that is taken exits with code 1 and says why; the error says the port was taken", async () => {
     const database = await pg.createDatabase("port_taken");
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
@@ -238,9 +254,14 @@ describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
     try {
       const start = startRunner({ database, key: KEY, args: ["--port", String(port)] });
       await expect(start).rejects.toThrow(/exited at its start \(code 1\)[\s\S]*could not join the cluster at 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+      // What the command line reads to choose another port when it chose this one itself.
+      const config = { database, key: Buffer.from(KEY), host: "127.0.0.1", port, threads: 1, resourceLimits: undefined, timings: DEFAULT_TIMINGS, entityMaxIdle: "60 seconds", sweepEvery: "60 seconds", sweepGrace: "60 seconds" } as const;
+      const built = await Effect.runPromise(Effect.scoped(Effect.either(Layer.build(runnerLayer(config)))));
+      expect(Either.isLeft(built) && built.left._tag === "RunnerStartError" && built.left.portTaken).toBe(true);
     } finally {
       taken.close();
     }
+    expect(liveWorkerThreads()).toBe(0);
   });
 
   test("no runner in the database, or no database: ClusterStartError at the start, no thread left", async () => {
