@@ -51,7 +51,7 @@
  * 4. earlystop: gradients (warmup included) until bulk and tail ESS >= 400 and R-hat < 1.01
  *               (checked every 100 draws, at most 10000 draws per chain).
  * 5. streaming: throughput cost of subscribing to the streams on `simple` (long run, 2 threads;
- *               9 repeats, or `--reps`),
+ *               9 repeats, or `--reps`; `--models` for others),
  *               the terminal progress and a connected dashboard included.
  * 6. barriers:  wall-clock cost of waiting at barriers: pooled vs per-chain warmup, and
  *               early-stop check points (a target never met) vs no early stop.
@@ -600,8 +600,12 @@ async function streamingJob(job: StreamingJob): Promise<Record<StreamMode, Timin
   return times;
 }
 
+/** On `simple` (the highest draw rate), or on each of `--models`. */
 async function streaming(): Promise<void> {
-  const name: BenchmarkName = "simple";
+  for (const name of modelFilter === undefined ? (["simple"] as const) : models) await streamingOn(name);
+}
+
+async function streamingOn(name: BenchmarkName): Promise<void> {
   const draws = quick ? 100_000 : LONG_DRAWS[name];
   const n = args.reps !== undefined ? reps : quick ? 3 : 9;
   console.log(
