@@ -77,6 +77,7 @@ import type { Posterior } from "../src/api/posterior.js";
 import type { SampleRun } from "../src/api/sample.js";
 import { serveDashboard, type Dashboard } from "../src/view/dashboard/server.js";
 import { showProgress } from "../src/view/progress/terminal.js";
+import { mainThreadCpuSeconds } from "../test/helpers/proc-cpu.js";
 import { BENCHMARK_NAMES, benchmarkModel, type BenchmarkName } from "./models/index.js";
 
 const { values: args, positionals: sections } = parseArgs({
@@ -139,17 +140,6 @@ function machineBusySeconds(): number {
     const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
     const [user, nice, system, , , irq, softirq, steal] = line as [number, number, number, number, number, number, number, number];
     return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ = 100
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU seconds of this process's main thread so far (Linux /proc; NaN elsewhere). */
-function mainThreadCpuSeconds(): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ = 100
   } catch {
     return NaN;
   }

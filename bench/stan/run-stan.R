@@ -27,24 +27,6 @@
 
 suppressPackageStartupMessages(library(rstan))
 
-# JSON with every double at 17 significant digits (jsonlite stops at 15); length-1 vectors
-# are scalars, named lists objects, other lists arrays.
-to_json <- function(v) {
-  if (is.list(v)) {
-    if (!is.null(names(v))) {
-      inner <- vapply(names(v), function(n) paste0("\"", n, "\":", to_json(v[[n]])), "")
-      return(paste0("{", paste(inner, collapse = ","), "}"))
-    }
-    return(paste0("[", paste(vapply(v, to_json, ""), collapse = ","), "]"))
-  }
-  if (is.null(v)) return("null")
-  if (is.character(v)) s <- paste0("\"", gsub("\"", "\\\\\"", v), "\"")
-  else if (is.logical(v)) s <- ifelse(v, "true", "false")
-  else if (is.integer(v)) s <- ifelse(is.na(v), "null", as.character(v))
-  else s <- ifelse(is.finite(v), sprintf("%.17g", v), "null")
-  if (length(v) == 1 && is.null(attr(v, "array"))) s else paste0("[", paste(s, collapse = ","), "]")
-}
-
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) < 3) stop("usage: Rscript bench/stan/run-stan.R <model> <seed> <out.json> [--recompile]")
 name <- args[1]
@@ -64,6 +46,7 @@ name <- basename(dir)
 if (!file.exists(file.path(dir, "model.stan"))) stop("no ", file.path(dir, "model.stan"), " (run from the repository root)")
 source(file.path("scripts", "old-array-syntax.R"))
 source(file.path("bench", "stan", "compile-cache.R"))
+source(file.path("bench", "stan", "json.R"))
 # rstan 2.21 (stanc2) predates the `array[...] T x` declarations of newer posteriordb programs.
 code <- old_array_syntax(paste(readLines(file.path(dir, "model.stan"), warn = FALSE), collapse = "\n"))
 versions <- stan_versions()

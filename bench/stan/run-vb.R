@@ -22,26 +22,7 @@ suppressPackageStartupMessages(library(rstan))
 
 source(file.path("scripts", "old-array-syntax.R"))
 source(file.path("bench", "stan", "compile-cache.R"))
-
-num <- function(x) ifelse(is.finite(x), sprintf("%.17g", x), "null")
-json <- function(v) {
-  if (is.list(v)) {
-    if (!is.null(names(v))) return(paste0("{", paste(vapply(names(v), function(n) paste0("\"", n, "\":", json(v[[n]])), ""), collapse = ","), "}"))
-    return(paste0("[", paste(vapply(v, json, ""), collapse = ","), "]"))
-  }
-  if (is.null(v)) return("null")
-  if (is.character(v)) {
-    # JSON string: backslashes and quotes escaped, control characters (Stan's multi-line errors) as \n, \t or dropped.
-    v <- gsub("\\", "\\\\", v, fixed = TRUE)
-    v <- gsub("\"", "\\\"", v, fixed = TRUE)
-    v <- gsub("\n", "\\n", v, fixed = TRUE)
-    v <- gsub("\t", "\\t", v, fixed = TRUE)
-    v <- gsub("[[:cntrl:]]", "", v)
-    return(paste0("\"", v, "\""))
-  }
-  if (is.logical(v)) return(ifelse(v, "true", "false"))
-  num(v)
-}
+source(file.path("bench", "stan", "json.R"))
 
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) < 3) stop("usage: Rscript bench/stan/run-vb.R <posterior> <seed> <out.json> [--recompile]")
@@ -91,4 +72,4 @@ run_one <- function(algorithm) {
 }
 
 res <- list(posterior = name, seed = seed, versions = versions, compile = compile_info, meanfield = run_one("meanfield"), fullrank = run_one("fullrank"))
-writeLines(json(res), out)
+writeLines(to_json(res), out)

@@ -30,6 +30,7 @@ import type { LogDensity } from "../compile/types.js";
 import { Rng, type RngState } from "../rng/index.js";
 import type { ApproxDraws } from "./approx-draws.js";
 import { findInitialPoint } from "./init.js";
+import { dot, LOG_2PI, normalLogDensityFromStandard, triangularLogDet } from "./linalg.js";
 
 export type AdviFamily = "meanfield" | "fullrank";
 
@@ -175,13 +176,17 @@ function transform(family: AdviFamily, d: number, params: Float64Array, eta: Flo
   }
 }
 
-const LOG_2PI = Math.log(2 * Math.PI);
+/** log |det| of the approximation's scale: the log standard deviations (meanfield), or log |det L| (fullrank). */
+function logDetScale(family: AdviFamily, d: number, params: Float64Array): number {
+  if (family === "fullrank") return triangularLogDet(params.subarray(d, d + d * d), d);
+  let s = 0;
+  for (let i = 0; i < d; i++) s += params[d + i]!;
+  return s;
+}
 
 /** Entropy of the approximation. */
 export function adviEntropy(family: AdviFamily, d: number, params: Float64Array): number {
-  let s = 0.5 * d * (1 + LOG_2PI);
-  for (let i = 0; i < d; i++) s += family === "meanfield" ? params[d + i]! : Math.log(Math.abs(params[d + i * d + i]!));
-  return s;
+  return 0.5 * d * (1 + LOG_2PI) + logDetScale(family, d, params);
 }
 
 class Workspace {
@@ -380,15 +385,12 @@ export function adviDraws(model: LogDensity, state: AdviState, settings: AdviSet
   const lpApprox = new Float64Array(n);
   const eta = new Float64Array(d);
   const zeta = new Float64Array(d);
-  let logDet = 0;
-  for (let i = 0; i < d; i++) logDet += state.family === "meanfield" ? state.params[d + i]! : Math.log(Math.abs(state.params[d + i * d + i]!));
+  const logDet = logDetScale(state.family, d, state.params);
   for (let s = 0; s < n; s++) {
     rng.fillNormal(eta);
     transform(state.family, d, state.params, eta, zeta);
     draws.set(zeta, s * d);
-    let ee = 0;
-    for (let i = 0; i < d; i++) ee += eta[i]! * eta[i]!;
-    lpApprox[s] = -logDet - 0.5 * (ee + d * LOG_2PI);
+    lpApprox[s] = normalLogDensityFromStandard(dot(eta, eta), d, logDet);
     lp[s] = model.logDensity(zeta);
   }
   return { draws, lp, lpApprox, count: n, mean: state.params.slice(0, d) };

@@ -5,6 +5,23 @@
  */
 import { cholesky } from "./metric.js";
 
+export const LOG_2PI = Math.log(2 * Math.PI);
+
+/** log |det L| of a triangular n x n factor (row-major): the sum of the logs of its |diagonal|. */
+export function triangularLogDet(L: Float64Array, n: number): number {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += Math.log(Math.abs(L[k * n + k]!));
+  return s;
+}
+
+/**
+ * log density of x = m + L z under N(m, L L'), from z'z and log |det L| (z: the standard
+ * normal point that maps to x).
+ */
+export function normalLogDensityFromStandard(zz: number, d: number, logDetL: number): number {
+  return -logDetL - 0.5 * (zz + d * LOG_2PI);
+}
+
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>, n = a.length): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += a[i]! * b[i]!;
@@ -31,7 +48,7 @@ export function lowerTimes(L: Float64Array, n: number, x: ArrayLike<number>, y: 
   return y;
 }
 
-/** Solves L x = b (forward substitution) for lower-triangular L; writes x into `out`. */
+/** Solves L x = b (forward substitution) for lower-triangular L; writes x into `out` (which may be `b`). */
 export function lowerSolve(L: Float64Array, n: number, b: ArrayLike<number>, out: Float64Array): Float64Array {
   for (let i = 0; i < n; i++) {
     let s = b[i]!;

@@ -23,7 +23,7 @@ import { Rng, type RngState } from "../rng/index.js";
 import type { ApproxDraws } from "./approx-draws.js";
 import { findInitialPoint } from "./init.js";
 import { lbfgsInit, lbfgsStep, LBFGS_CODES, type LbfgsCode, type LbfgsSettings, type LbfgsState, type Objective } from "./lbfgs.js";
-import { dot, lowerTimes, thinQr, tryCholesky, upperSolveMatrix } from "./linalg.js";
+import { dot, lowerTimes, normalLogDensityFromStandard, thinQr, triangularLogDet, tryCholesky, upperSolveMatrix } from "./linalg.js";
 
 export interface PathfinderSettings extends LbfgsSettings {
   /** Draws per iterate for the ELBO (Stan's num_elbo_draws, K). */
@@ -239,9 +239,7 @@ export function taylorApproximation(ys: readonly Float64Array[], ss: readonly Fl
     }
     const chol = tryCholesky(h, d);
     if (chol === null) return null;
-    let logDet = 0;
-    for (let k = 0; k < d; k++) logDet += Math.log(Math.abs(chol[k * d + k]!));
-    return { kind: "dense", center, chol, logDetChol: logDet };
+    return { kind: "dense", center, chol, logDetChol: triangularLogDet(chol, d) };
   }
 
   // Sparse: H = sqrt(alpha) (I + W' M W) sqrt(alpha), W' = [sqrt(alpha) Y, N' / sqrt(alpha)] = Q R.
@@ -277,13 +275,10 @@ export function taylorApproximation(ys: readonly Float64Array[], ss: readonly Fl
   }
   const chol = tryCholesky(a, rank);
   if (chol === null) return null;
-  let logDet = 0;
-  for (let k = 0; k < rank; k++) logDet += Math.log(Math.abs(chol[k * rank + k]!));
+  let logDet = triangularLogDet(chol, rank);
   for (let k = 0; k < d; k++) logDet += 0.5 * Math.log(alpha[k]!);
   return { kind: "sparse", center, alpha: Float64Array.from(alpha), q, rank, chol, logDetChol: logDet };
 }
-
-const LOG_2PI = Math.log(2 * Math.PI);
 
 /**
  * Draws `count` points from the approximation into `out` (count x d, draw-major) with
@@ -295,7 +290,7 @@ export function drawApproximation(approx: NormalApproximation, rng: Rng, count: 
   const x = new Float64Array(d);
   for (let s = 0; s < count; s++) {
     rng.fillNormal(u);
-    lpApprox[s] = -approx.logDetChol - 0.5 * (dot(u, u) + d * LOG_2PI);
+    lpApprox[s] = normalLogDensityFromStandard(dot(u, u), d, approx.logDetChol);
     if (approx.kind === "dense") {
       lowerTimes(approx.chol, d, u, x);
       for (let k = 0; k < d; k++) out[s * d + k] = x[k]! + approx.center[k]!;

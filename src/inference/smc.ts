@@ -18,7 +18,7 @@
  */
 import type { LogDensity } from "../compile/types.js";
 import type { Rng } from "../rng/index.js";
-import { dot, lowerSolve, lowerTimes, tryCholesky } from "./linalg.js";
+import { dot, lowerSolve, lowerTimes, normalLogDensityFromStandard, triangularLogDet, tryCholesky } from "./linalg.js";
 import type { DiagMetric, DenseMetric } from "./metric.js";
 import { emptyStats, NutsKernel } from "./nuts.js";
 
@@ -178,20 +178,16 @@ export function fitProposal(positions: Float64Array, n: number, d: number): Norm
   }
   const chol = tryCholesky(cov, d);
   if (chol === null) throw new Error("the particles' covariance is not finite and positive definite (too few particles?)");
-  let logDet = 0;
-  for (let k = 0; k < d; k++) logDet += Math.log(chol[k * d + k]!);
-  return { mean, cov, chol, logDetChol: logDet };
+  return { mean, cov, chol, logDetChol: triangularLogDet(chol, d) };
 }
-
-const LOG_2PI = Math.log(2 * Math.PI);
 
 /** log density of the proposal at x (`work`: scratch of length d). */
 export function proposalLogDensity(p: NormalProposal, x: ArrayLike<number>, work: Float64Array): number {
   const d = p.mean.length;
-  const diff = new Float64Array(d);
-  for (let k = 0; k < d; k++) diff[k] = x[k]! - p.mean[k]!;
-  lowerSolve(p.chol, d, diff, work);
-  return -p.logDetChol - 0.5 * (dot(work, work) + d * LOG_2PI);
+  for (let k = 0; k < d; k++) work[k] = x[k]! - p.mean[k]!;
+  // Forward substitution reads b[i] before writing out[i]: it may run in place.
+  lowerSolve(p.chol, d, work, work);
+  return normalLogDensityFromStandard(dot(work, work), d, p.logDetChol);
 }
 
 /**
@@ -257,7 +253,7 @@ export function imhMutate(full: LogDensity, lik: LogDensity, p: ParticleSlice, p
       rng.fillNormal(z);
       lowerTimes(proposal.chol, d, z, x);
       for (let k = 0; k < d; k++) x[k] = x[k]! + proposal.mean[k]!;
-      const forward = -proposal.logDetChol - 0.5 * (dot(z, z) + d * LOG_2PI);
+      const forward = normalLogDensityFromStandard(dot(z, z), d, proposal.logDetChol);
       const lp = full.logDensity(x);
       const ll = lik.logDensity(x);
       stats.densityEvaluations += 2;

@@ -6,12 +6,12 @@
  * bytes its sockets carried (`runner-stopped`); logs go to stderr.
  */
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { NodeRuntime } from "@effect/platform-node";
 import { Duration, Effect, Either, ExecutionStrategy, Exit, Layer, Logger, LogLevel, Scope } from "effect";
 import { DEFAULT_TIMINGS, MIN_KEY_CHARS } from "./config.js";
+import { freePort } from "./free-port.js";
 import { runnerLayer, type RunnerConfig } from "./runner.js";
 import { meterSocketBytes } from "./wire-bytes.js";
 
@@ -53,18 +53,6 @@ function integer(name: string, value: string | undefined, min: number, fallback:
   return n;
 }
 
-/** A free port on `host` (the OS picks; runners register the port they will listen on, so it is chosen first). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0));
-    });
-  });
-}
-
 const LEVELS: Record<string, LogLevel.LogLevel> = { error: LogLevel.Error, warning: LogLevel.Warning, info: LogLevel.Info, debug: LogLevel.Debug };
 
 async function main(): Promise<void> {
@@ -104,6 +92,7 @@ async function main(): Promise<void> {
   const host = values.host ?? "127.0.0.1";
   const listenHost = values["listen-host"];
   const requested = integer("port", values.port, 0, 0);
+  // Runners register the port they will listen on, so a free one is chosen first.
   const port = requested === 0 ? await freePort(listenHost ?? host) : requested;
   const maxOld = values["max-old-generation-mb"];
   const config: RunnerConfig = {

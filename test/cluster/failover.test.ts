@@ -24,7 +24,8 @@ import { compile } from "../../src/compile/index.js";
 import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { benchmarkModel } from "../../bench/models/index.js";
 import { ClusterStartError } from "../../src/api/errors.js";
-import { freePort, startPostgres, type LocalPostgres } from "../helpers/postgres.js";
+import { startPostgres, type LocalPostgres } from "../helpers/postgres.js";
+import { freePort } from "../../supervisors/cluster/free-port.js";
 import { alive, FAST_FAILOVER, projectRoot, startRunner, waitForShards, type RunnerProcess } from "../helpers/runners.js";
 import { expectSameDraws } from "../runtime/helpers.js";
 

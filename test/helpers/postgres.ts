@@ -10,9 +10,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../supervisors/cluster/free-port.js";
 
 export interface LocalPostgres {
   /** The server's PID (null for a server given by `BAYESTS_TEST_DATABASE_URL`). */
@@ -22,19 +22,6 @@ export interface LocalPostgres {
   createDatabase(name: string): Promise<string>;
   /** Stops the server (or drops the databases made on a given one) and removes its files. */
   stop(): Promise<void>;
-}
-
-/** A free TCP port on the loopback interface (the OS picks; closed again before returning). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** The directory of PostgreSQL's server programs (`initdb`, `postgres`), or null. */
