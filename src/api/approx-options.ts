@@ -3,15 +3,14 @@
  * too): an `InvalidOptionError` names the option and the value. Defaults are Stan's (Pathfinder,
  * ADVI: rstan 2.21 `vb()`) and PyMC's (`sample_smc`).
  */
-import { availableParallelism } from "node:os";
-import { Duration, Schedule } from "effect";
-import { defaultRestartSchedule, type RestartSchedule, type SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
-import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
+import { Duration } from "effect";
+import type { RestartSchedule, SupervisionPolicy } from "../../supervisors/chain-supervisor.js";
+import type { WorkerPool, WorkerResourceLimits } from "../../supervisors/worker-pool.js";
 import { ADVI_DEFAULTS, ETA_SEQUENCE, type AdviFamily, type AdviSettings } from "../inference/advi.js";
 import type { ConstrainedInit } from "../inference/init.js";
 import { PATHFINDER_DEFAULTS, type PathfinderSettings } from "../inference/pathfinder.js";
 import { SMC_DEFAULTS, type SmcKernelKind, type SmcSettings } from "../inference/smc.js";
-import { bad, bool, duration, int, num, record, validateResourceLimits } from "./sample-options.js";
+import { bad, bool, duration, int, knownOptions, num, validatePoolAndThreads, validateResourceLimits, validateRestart, validateSeed } from "./sample-options.js";
 
 /** What every approximation run accepts besides its own settings. */
 export interface ApproxRunOptions {
@@ -113,37 +112,18 @@ export interface ValidatedRun {
 const COMMON = ["seed", "threads", "pool", "restart", "chunkTimeout", "workerResourceLimits"] as const;
 
 function checkKeys(options: unknown, own: readonly string[]): Record<string, unknown> {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) bad("options", options, "an object");
-  const known = [...COMMON, ...own];
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${known.join(", ")})`);
-  }
-  return options as Record<string, unknown>;
+  return knownOptions(options, new Set([...COMMON, ...own]));
 }
 
 /** Seed, threads (for `actors` that can work at once), pool, restart policy, watchdog, heap limits. */
 function validateRun(o: Record<string, unknown>, actors: number): ValidatedRun {
-  let pool: WorkerPool | null = null;
-  if (o.pool !== undefined) {
-    if (!(o.pool instanceof WorkerPool)) bad("pool", o.pool, "a WorkerPool (createWorkerPool)");
-    if (o.pool.isClosed) bad("pool", "a closed WorkerPool", "an open WorkerPool");
-    if (o.workerResourceLimits !== undefined) bad("workerResourceLimits", o.workerResourceLimits, "left out with `pool` (the pool's threads have theirs)");
-    pool = o.pool;
-  }
-  const maxThreads = pool === null ? 256 : pool.threads;
-  const threads = Math.min(actors, int("threads", o.threads, 1, pool === null ? Math.min(actors, availableParallelism()) : pool.threads, maxThreads));
-  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
-  let restart: RestartSchedule;
-  if (o.restart !== undefined && Schedule.isSchedule(o.restart)) restart = o.restart as RestartSchedule;
-  else {
-    const r = o.restart === undefined ? {} : record("restart", o.restart, ["maxRestarts", "backoff"]);
-    restart = defaultRestartSchedule(int("restart.maxRestarts", r.maxRestarts, 0, 3, 1000), duration("restart.backoff", r.backoff, Duration.millis(100)));
-  }
-  const chunkTimeout = duration("chunkTimeout", o.chunkTimeout, Duration.seconds(60));
-  return { seed, threads, pool, policy: { restart, chunkTimeout }, resourceLimits: validateResourceLimits(o.workerResourceLimits) };
+  const { pool, threads } = validatePoolAndThreads(o, actors);
+  const policy = { restart: validateRestart(o.restart), chunkTimeout: duration("chunkTimeout", o.chunkTimeout, Duration.seconds(60)) };
+  return { seed: validateSeed(o.seed), threads, pool, policy, resourceLimits: validateResourceLimits(o.workerResourceLimits) };
 }
 
 const positive = (x: number) => x > 0 && Number.isFinite(x);
+const nonNegative = (x: number) => x >= 0 && Number.isFinite(x);
 
 export interface ValidatedPathfinder extends ValidatedRun {
   readonly paths: number;
@@ -158,7 +138,7 @@ export function validatePathfinderOptions(options: PathfinderOptions = {}): Vali
   const o = checkKeys(options, PATHFINDER_KEYS);
   const paths = int("paths", o.paths, 1, 4, 1024);
   const D = PATHFINDER_DEFAULTS;
-  const tol = (k: keyof PathfinderSettings) => num(k, o[k], (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", D[k] as number);
+  const tol = (k: keyof PathfinderSettings) => num(k, o[k], nonNegative, "finite and >= 0", D[k] as number);
   const settings: PathfinderSettings = {
     historySize: int("historySize", o.historySize, 1, D.historySize, 100),
     initAlpha: num("initAlpha", o.initAlpha, positive, "finite and > 0", D.initAlpha),
@@ -170,7 +150,7 @@ export function validatePathfinderOptions(options: PathfinderOptions = {}): Vali
     maxIterations: int("maxIterations", o.maxIterations, 1, D.maxIterations),
     elboDraws: int("elboDraws", o.elboDraws, 1, D.elboDraws),
     draws: int("draws", o.draws, 1, D.draws),
-    initRadius: num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", D.initRadius),
+    initRadius: num("initRadius", o.initRadius, nonNegative, "finite and >= 0", D.initRadius),
   };
   if (o.inits !== undefined && Array.isArray(o.inits) && o.inits.length !== paths) bad("inits", o.inits, `one object for all paths or ${paths} objects (one per path)`);
   return {
@@ -204,7 +184,7 @@ export function validateAdviOptions(options: AdviOptions = {}): ValidatedAdvi {
     adaptEngaged: o.eta === undefined,
     eta: num("eta", o.eta, positive, "finite and > 0", D.eta),
     outputSamples: int("draws", o.draws, 1, D.outputSamples),
-    initRadius: num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", D.initRadius),
+    initRadius: num("initRadius", o.initRadius, nonNegative, "finite and >= 0", D.initRadius),
   };
   // The eta search runs its five trials at once.
   return { ...validateRun(o, settings.adaptEngaged ? ETA_SEQUENCE.length : 1), settings };

@@ -269,6 +269,44 @@ export function validateResourceLimits(value: unknown): WorkerResourceLimits | u
   return out as WorkerResourceLimits;
 }
 
+/** A plain object whose keys are all in `known` (`InvalidOptionError` names the first other). */
+export function knownOptions(options: unknown, known: ReadonlySet<string>): Record<string, unknown> {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) bad("options", options, "an object");
+  for (const k of Object.keys(options)) if (!known.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...known].join(", ")})`);
+  return options as Record<string, unknown>;
+}
+
+/** `seed`: as given, or a random one. */
+export function validateSeed(value: unknown): number {
+  return value === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", value, 0, 0);
+}
+
+/** `restart`: an Effect `Schedule`, or `{ maxRestarts (3), backoff (100 ms) }` for exponential backoff. */
+export function validateRestart(value: unknown): RestartSchedule {
+  if (value !== undefined && Schedule.isSchedule(value)) return value as RestartSchedule;
+  const r = value === undefined ? {} : record("restart", value, ["maxRestarts", "backoff"]);
+  return defaultRestartSchedule(int("restart.maxRestarts", r.maxRestarts, 0, 3, 1000), duration("restart.backoff", r.backoff, Duration.millis(100)));
+}
+
+/**
+ * `pool` and `threads` of a run whose `actors` (chains, paths, ...) can work at once: the
+ * pool's threads by default, or as many of this machine's cores as there are actors.
+ */
+export function validatePoolAndThreads(o: { readonly pool?: unknown; readonly threads?: unknown; readonly workerResourceLimits?: unknown }, actors: number): { pool: WorkerPool | null; threads: number } {
+  let pool: WorkerPool | null = null;
+  if (o.pool !== undefined) {
+    if (!(o.pool instanceof WorkerPool)) bad("pool", o.pool, "a WorkerPool (createWorkerPool)");
+    if (o.pool.isClosed) bad("pool", "a closed WorkerPool", "an open WorkerPool");
+    if (o.workerResourceLimits !== undefined) {
+      bad("workerResourceLimits", o.workerResourceLimits, "left out with `pool` (the pool's threads have theirs: createWorkerPool({ workerResourceLimits }))");
+    }
+    pool = o.pool;
+  }
+  const maxThreads = pool === null ? 256 : pool.threads;
+  const defaultThreads = pool === null ? Math.min(actors, availableParallelism()) : pool.threads;
+  return { pool, threads: Math.min(actors, int("threads", o.threads, 1, defaultThreads, maxThreads)) };
+}
+
 /** Checks the options of `createWorkerPool`. */
 export function validatePoolOptions(options: unknown): { threads: number; resourceLimits: WorkerResourceLimits | undefined } {
   if (typeof options !== "object" || options === null) bad("options", options, "an object");
@@ -278,14 +316,12 @@ export function validatePoolOptions(options: unknown): { threads: number; resour
 
 /** The options `sample` and `sampleSync` share; `known` lists the keys the caller accepts. */
 function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpdate: "self" | "external"): ValidatedSyncOptions & { readonly adaptiveWarmup: WarmupEndRule | null } {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) bad("options", options, "an object");
-  for (const k of Object.keys(options)) if (!known.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...known].join(", ")})`);
-  const o = options as SampleSyncOptions;
+  const o = knownOptions(options, known) as SampleSyncOptions;
   const numChains = int("chains", o.chains, 1, 4, 1024);
   // Their size is checked with the model's quantities (`checkRunSize`).
   const numWarmup = int("warmup", o.warmup, 0, 1000);
   const numDraws = int("draws", o.draws, 0, 1000);
-  const seed = o.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : int("seed", o.seed, 0, 0);
+  const seed = validateSeed(o.seed);
   // `sample` adapts as D71 chose; `sampleSync` keeps Stan's diagonal and windows by default.
   const adaptation = validateAdaptation(o, numWarmup, metricUpdate === "external");
   const targetAccept = num("targetAccept", o.targetAccept, (x) => x > 0 && x < 1, "in (0, 1)", 0.8);
@@ -342,18 +378,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   const { numChains, numWarmup, numDraws, seed, settings, saveWarmup, initRadius, adaptiveWarmup } = validateCommon(options, KNOWN, "external");
   const o = options;
   validateViewOptions(o);
-  let pool: WorkerPool | null = null;
-  if (o.pool !== undefined) {
-    if (!(o.pool instanceof WorkerPool)) bad("pool", o.pool, "a WorkerPool (createWorkerPool)");
-    if (o.pool.isClosed) bad("pool", "a closed WorkerPool", "an open WorkerPool");
-    if (o.workerResourceLimits !== undefined) {
-      bad("workerResourceLimits", o.workerResourceLimits, "left out with `pool` (the pool's threads have theirs: createWorkerPool({ workerResourceLimits }))");
-    }
-    pool = o.pool;
-  }
-  const maxThreads = pool === null ? 256 : pool.threads;
-  const defaultThreads = pool === null ? Math.min(numChains, availableParallelism()) : pool.threads;
-  const threads = Math.min(numChains, int("threads", o.threads, 1, defaultThreads, maxThreads));
+  const { pool, threads } = validatePoolAndThreads(o, numChains);
   const pooled = bool("pooledWarmup", o.pooledWarmup, true);
 
   let extension: WarmupExtensionOptions | null = { rhat: 1.05, max: 2, length: null };
@@ -381,14 +406,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     if (numChains < 2) bad("earlyStop", o.earlyStop, "off with a single chain (R-hat needs two chains or more)");
   }
 
-  let restart: RestartSchedule;
-  if (o.restart !== undefined && Schedule.isSchedule(o.restart)) restart = o.restart as RestartSchedule;
-  else {
-    const r = o.restart === undefined ? {} : record("restart", o.restart, ["maxRestarts", "backoff"]);
-    const maxRestarts = int("restart.maxRestarts", r.maxRestarts, 0, 3, 1000);
-    const backoff = duration("restart.backoff", r.backoff, Duration.millis(100));
-    restart = defaultRestartSchedule(maxRestarts, backoff);
-  }
+  const restart = validateRestart(o.restart);
   const chunkTimeout = duration("chunkTimeout", o.chunkTimeout, Duration.seconds(60));
 
   const c = o.chunk === undefined ? {} : record("chunk", o.chunk, ["initial", "targetMs", "max"]);
