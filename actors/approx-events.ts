@@ -40,6 +40,8 @@ export type ApproxEvent =
       readonly logMarginalLikelihood: number;
     }
   | { readonly type: "aborted"; readonly reason: string }
+  /** A subscriber of `progress$` or `events$` threw: it was unsubscribed, the run goes on. */
+  | { readonly type: "subscriber-error"; readonly stream: "progress$" | "events$"; readonly message: string; readonly error: unknown }
   | { readonly type: "run-completed"; readonly seconds: number };
 
 export interface ApproxActorProgress {

@@ -8,7 +8,7 @@
  * of threads. Effect twins: `pathfinderEffect`, `adviEffect`, `smcEffect`.
  */
 import { Cause, Data, Deferred, Effect, Exit, FiberId } from "effect";
-import { Observable, ReplaySubject } from "rxjs";
+import { ReplaySubject, type Observable } from "rxjs";
 import { ADVI_PARALLEL_TASKS, AdviActor } from "../../actors/advi-actor.js";
 import type { ApproxActorProgress, ApproxEvent, ApproxMethod, ApproxProgress, ApproxSink } from "../../actors/approx-events.js";
 import { combinePaths, PathActor } from "../../actors/pathfinder-actor.js";
@@ -33,6 +33,7 @@ import {
 } from "./approx-options.js";
 import { AdviPosterior, chainFromDraws, PathfinderPosterior, SmcPosterior, type PathInfo, type SmcChainInfo } from "./approx-posterior.js";
 import { InvalidModelError, InvalidOptionError } from "./errors.js";
+import { SubscriberErrors } from "./guarded-observable.js";
 import { loadModuleModel } from "../compile/module-model.js";
 import { isBuilderModel, isModuleSpec, modelIdOf, resolveInits, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
 
@@ -59,10 +60,16 @@ export interface ApproxRun<P> {
   abort(reason?: string): Promise<P>;
 }
 
-/** The API side of a run: RxJS subjects behind the actors' sink. */
+/**
+ * The API side of a run: RxJS subjects behind the actors' sink, exposed as guarded
+ * observables (a subscriber that throws is dropped and reported on `events$`, as `sample`'s).
+ */
 class ApproxStreams implements ApproxSink {
-  readonly events = new ReplaySubject<ApproxEvent>();
-  readonly progressSubject = new ReplaySubject<ApproxProgress>(1);
+  private readonly events = new ReplaySubject<ApproxEvent>();
+  private readonly progressSubject = new ReplaySubject<ApproxProgress>(1);
+  private readonly subscriberErrors = new SubscriberErrors<"progress$" | "events$", ApproxEvent>(this.events);
+  readonly progress$ = this.subscriberErrors.guard<ApproxProgress>("progress$", (sub) => this.progressSubject.subscribe(sub));
+  readonly events$ = this.subscriberErrors.guard<ApproxEvent>("events$", (sub) => this.events.subscribe(sub));
   private readonly actors = new Map<string, { p: ApproxActorProgress; fraction: number }>();
   private readonly t0 = performance.now();
 
@@ -88,6 +95,7 @@ class ApproxStreams implements ApproxSink {
   }
 
   complete(): void {
+    this.subscriberErrors.flush();
     this.events.complete();
     this.progressSubject.complete();
   }
@@ -376,8 +384,8 @@ class Handle<P> implements ApproxRun<P> {
 
   constructor(v: ValidatedRun, streams: ApproxStreams, program: (ctx: RunContext) => Effect.Effect<P, ApproxError>) {
     this.control = { abort: Deferred.unsafeMake<string>(FiberId.none) };
-    this.progress$ = streams.progressSubject.asObservable();
-    this.events$ = streams.events.asObservable();
+    this.progress$ = streams.progress$;
+    this.events$ = streams.events$;
     this.seed = v.seed;
     this.threads = v.threads;
     const ctx = { streams, control: this.control };

@@ -12,7 +12,7 @@
  * without one, `onThrow`. Subscriptions RxJS makes internally (a `Subscriber`) pass through
  * untouched. RxJS's global configuration is not touched.
  */
-import { Observable, Subscriber, type Observer, type Operator, type Subscription, type TeardownLogic } from "rxjs";
+import { Observable, Subscriber, type Observer, type Operator, type Subject, type Subscription, type TeardownLogic } from "rxjs";
 
 export class GuardedObservable<T> extends Observable<T> {
   constructor(
@@ -89,4 +89,40 @@ export function guardedSubscribe<T>(user: Partial<Observer<T>>, subscribe: (guar
   // It threw while values were replayed during `subscribe`, before `subscription` existed.
   if (dropped) subscription.unsubscribe();
   return subscription;
+}
+
+/** What a dropped subscriber's error becomes on a run's `events$`. */
+export interface SubscriberErrorEvent<S extends string> {
+  readonly type: "subscriber-error";
+  readonly stream: S;
+  readonly message: string;
+  readonly error: unknown;
+}
+
+/**
+ * A run's guarded streams and where their dropped subscribers are reported: as a
+ * `subscriber-error` event on `events`, after the emission in progress (in order), and before
+ * the events complete (`flush`, called by whoever completes them).
+ */
+export class SubscriberErrors<S extends string, E> {
+  private readonly pending: SubscriberErrorEvent<S>[] = [];
+
+  constructor(private readonly events: Subject<E | SubscriberErrorEvent<S>>) {}
+
+  /** `subscribe` guarded: a subscriber that throws is dropped and reported as one of `stream`. */
+  guard<T>(stream: S, subscribe: (subscriber: Subscriber<T>) => TeardownLogic): Observable<T> {
+    return new GuardedObservable<T>(subscribe, this.reporter(stream));
+  }
+
+  /** The `onThrow` of a guarded observable of `stream`. */
+  reporter(stream: S): (error: unknown) => void {
+    return (error) => {
+      this.pending.push({ type: "subscriber-error", stream, message: error instanceof Error ? error.message : String(error), error });
+      if (this.pending.length === 1) queueMicrotask(() => this.flush());
+    };
+  }
+
+  flush(): void {
+    for (const e of this.pending.splice(0)) if (!this.events.closed && !this.events.isStopped) this.events.next(e);
+  }
 }

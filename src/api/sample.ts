@@ -20,7 +20,7 @@ import type { PoolStartError } from "../../supervisors/worker-pool.js";
 import { createRun, type ModelLoadError, type RunControl, type RunOutcome, type RunPlan } from "../../supervisors/run-supervisor.js";
 import type { Metric } from "../inference/metric.js";
 import { InvalidModelError, InvalidOptionError, RunFailedError } from "./errors.js";
-import { GuardedObservable } from "./guarded-observable.js";
+import { SubscriberErrors } from "./guarded-observable.js";
 import { DrawStream } from "./draw-stream.js";
 import { isModuleSpec, missingModule, modelIdOf, resolveInits, resolveModelSync, userInits, type ModelInput, type ResolvedModel } from "./model-input.js";
 import { withPathfinderInit } from "./pathfinder-init.js";
@@ -87,13 +87,13 @@ class RunStreams implements RunSink {
   private batchSubscribers = 0;
   /** Manual acknowledgement: batches delivered to `batches$` and not acknowledged yet. */
   private readonly unacked = new Set<DrawBatch>();
-  /** Subscriber errors not yet reported on `events$`. */
-  private readonly thrown: RunEvent[] = [];
+  private readonly subscriberErrors = new SubscriberErrors<StreamName, RunEvent>(this.events);
 
   constructor(private readonly manualAck: boolean) {
     const batches = this.batches;
-    this.draws$ = new DrawStream(batches, (error) => this.subscriberThrew("draws$", error));
-    this.batches$ = this.guarded<DrawBatch>("batches$", (sub) => {
+    const errors = this.subscriberErrors;
+    this.draws$ = new DrawStream(batches, errors.reporter("draws$"));
+    this.batches$ = errors.guard<DrawBatch>("batches$", (sub) => {
       this.batchSubscribers++;
       const inner = batches.subscribe(sub);
       return () => {
@@ -102,23 +102,9 @@ class RunStreams implements RunSink {
         if (--this.batchSubscribers === 0) for (const b of [...this.unacked]) b.ack();
       };
     });
-    this.progress$ = this.guarded("progress$", (sub) => this.progressSubject.subscribe(sub));
-    this.diagnostics$ = this.guarded("diagnostics$", (sub) => this.diagnosticsSubject.subscribe(sub));
-    this.events$ = this.guarded("events$", (sub) => this.events.subscribe(sub));
-  }
-
-  private guarded<T>(stream: StreamName, subscribe: ConstructorParameters<typeof GuardedObservable<T>>[0]): Observable<T> {
-    return new GuardedObservable<T>(subscribe, (error) => this.subscriberThrew(stream, error));
-  }
-
-  /** Reported on `events$` after the emission in progress (in order, before `events$` completes). */
-  private subscriberThrew(stream: StreamName, error: unknown): void {
-    this.thrown.push({ type: "subscriber-error", stream, message: error instanceof Error ? error.message : String(error), error });
-    if (this.thrown.length === 1) queueMicrotask(() => this.reportThrown());
-  }
-
-  private reportThrown(): void {
-    for (const e of this.thrown.splice(0)) if (!this.events.closed && !this.events.isStopped) this.events.next(e);
+    this.progress$ = errors.guard("progress$", (sub) => this.progressSubject.subscribe(sub));
+    this.diagnostics$ = errors.guard("diagnostics$", (sub) => this.diagnosticsSubject.subscribe(sub));
+    this.events$ = errors.guard("events$", (sub) => this.events.subscribe(sub));
   }
 
   model(names: readonly string[]): void {
@@ -188,7 +174,7 @@ class RunStreams implements RunSink {
   complete(): void {
     this.flush();
     this.batches.complete();
-    this.reportThrown();
+    this.subscriberErrors.flush();
     this.events.complete();
     this.progressSubject.complete();
     this.diagnosticsSubject.complete();

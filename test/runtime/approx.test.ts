@@ -3,7 +3,7 @@
  * against analytic values and its mode weights, the same result on 1 and 2 threads for all
  * three, restarts from checkpoints, streams, typed errors, and the posteriordb pass rule.
  */
-import { firstValueFrom, lastValueFrom, toArray } from "rxjs";
+import { firstValueFrom, lastValueFrom, map, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { advi, ApproxFailedError, pathfinder, smc } from "../../src/api/approx.js";
 import { InvalidModelError, InvalidOptionError } from "../../src/api/errors.js";
@@ -104,6 +104,26 @@ describe("supervision, streams and errors", () => {
     expect(types).toContain("psis");
     expect(p.summary(["mu"])[1]!.name).toBe("mu");
     expect(p.formatSummary()).toMatch(/Pareto k/);
+  });
+
+  it("a subscriber that throws (on progress$ or events$, directly or in a pipe) is dropped and reported; the result is the same", async () => {
+    const reference = await pathfinder(conjugate, { seed: 4 }).result;
+    const run = pathfinder(conjugate, { seed: 4 });
+    let calls = 0;
+    run.progress$.subscribe(() => {
+      calls++;
+      throw new Error("progress consumer broke");
+    });
+    run.events$.pipe(map((e) => e.type)).subscribe(() => {
+      calls++;
+      throw new Error("events consumer broke");
+    });
+    const events = lastValueFrom(run.events$.pipe(toArray()));
+    const p = await run.result;
+    expect(calls).toBe(2);
+    const reported = (await events).flatMap((e) => (e.type === "subscriber-error" ? [`${e.stream}: ${e.message}`] : []));
+    expect(reported.sort()).toEqual(["events$: events consumer broke", "progress$: progress consumer broke"]);
+    expect(p.draws("mu")).toEqual(reference.draws("mu"));
   });
 
   it("typed errors before any worker starts", () => {
