@@ -113,5 +113,5 @@ export { abc, abcSmc, abcEffect, abcSmcEffect } from "./api/abc.js";
 export type { AbcOptions, AbcSmcOptions } from "./api/abc-options.js";
 export { AbcPosterior, type WeightedSummaryRow } from "./api/abc-posterior.js";
 export type { AbcGeneration, AbcStopReason } from "../actors/abc-actor.js";
-export { simulator, type SimulatorSpec, type SimulatorRng, type SimulatorParams } from "./compile/simulator.js";
+export { simulator, simulatorRng, type SimulatorSpec, type SimulatorRng, type SimulatorParams } from "./compile/simulator.js";
 export type { ApproxEvent, ApproxProgress, ApproxActorProgress, ApproxMethod } from "../actors/approx-events.js";

@@ -119,7 +119,7 @@ export async function loadSimulator(spec: SimulatorSpec): Promise<LoadedSimulato
   };
 }
 
-/** The generator a simulation gets (seeded by `abc`'s per-simulation seed). */
+/** The generator a simulation gets (seeded by `abc`'s per-simulation seed); also for simulating data sets by hand. */
 export function simulatorRng(seed: number): SimulatorRng {
   const rng = Rng.fromSeed(seed);
   return {
