@@ -14,7 +14,7 @@ import type { PathfinderSettings, PathfinderState, PathResult } from "../src/inf
 import type { NormalProposal, SmcKernelKind } from "../src/inference/smc.js";
 import type { SimulatorSpec } from "../src/compile/simulator.js";
 import type { RngState } from "../src/rng/index.js";
-import type { ModelSpec } from "./protocol.js";
+import type { ModelSpec } from "./model-spec.js";
 
 interface TaskBase {
   readonly modelId: string;
