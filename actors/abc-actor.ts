@@ -29,10 +29,16 @@ import {
   type PerturbationKernel,
 } from "../src/inference/abc.js";
 import { Rng } from "../src/rng/index.js";
-import type { ChunkError } from "../supervisors/chain-supervisor.js";
 import type { ApproxSink } from "./approx-events.js";
 import { SIMULATION, type AbcRound, type AbcTask, type AbcTaskResult } from "./approx-protocol.js";
-import type { ModelSpec } from "./protocol.js";
+import type { ChunkProgress, ModelSpec } from "./protocol.js";
+
+/** How a task failed, as the scheduler reports it: its thread died under it, or the watchdog ended it. */
+export interface TaskFailure {
+  readonly _tag: "ChunkFailed" | "ChunkTimeout";
+  readonly message: string;
+  readonly progress: ChunkProgress;
+}
 
 export interface AbcSettings {
   readonly method: "rejection" | "smc";
@@ -107,7 +113,7 @@ export interface AbcActorConfig {
 }
 
 /** Runs one ABC task (no retries: a failed simulation is dropped, not re-run). */
-export type AbcExecutor = (task: AbcTask) => Effect.Effect<AbcTaskResult, ChunkError>;
+export type AbcExecutor = (task: AbcTask) => Effect.Effect<AbcTaskResult, TaskFailure>;
 
 /** The broken simulator's messages, when most simulations fail. */
 export class AbcSimulatorError extends Error {
@@ -173,7 +179,7 @@ export class AbcActor {
   }
 
   /** The run: rejection, or generations of ABC-SMC until a stopping rule. */
-  run(execute: AbcExecutor): Effect.Effect<void, ChunkError | AbcSimulatorError> {
+  run(execute: AbcExecutor): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
     const self = this;
     return Effect.gen(function* () {
       const st = self.config.settings;
@@ -184,7 +190,7 @@ export class AbcActor {
     });
   }
 
-  private rejection(execute: AbcExecutor): Effect.Effect<void, ChunkError | AbcSimulatorError> {
+  private rejection(execute: AbcExecutor): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
     const self = this;
     const st = this.config.settings;
     return Effect.gen(function* () {
@@ -221,7 +227,7 @@ export class AbcActor {
     });
   }
 
-  private smc(execute: AbcExecutor): Effect.Effect<void, ChunkError | AbcSimulatorError> {
+  private smc(execute: AbcExecutor): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
     const self = this;
     const st = this.config.settings;
     const n = st.particles;
@@ -312,7 +318,7 @@ export class AbcActor {
     tolerance: number,
     scales: Float64Array | null,
     propose: (out: Float64Array) => void,
-  ): Effect.Effect<void, ChunkError | AbcSimulatorError> {
+  ): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
     const self = this;
     const st = this.config.settings;
     return Effect.gen(function* () {
@@ -338,7 +344,7 @@ export class AbcActor {
     generation: number,
     size: number,
     propose: (out: Float64Array) => void,
-  ): Effect.Effect<void, ChunkError | AbcSimulatorError> {
+  ): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
     const self = this;
     const d = this.d;
     const s = this.s;

@@ -15,6 +15,7 @@ export const guidePages = [
   // { file: "guide/diagnose.md", title: "Diagnosing a run" }, // h25's page, if it comes
   { file: "guide/checking.md", title: "Checking and comparing fits" },
   { file: "guide/approximations.md", title: "Approximations: Pathfinder, ADVI, SMC" },
+  { file: "guide/abc.md", title: "Likelihood-free inference: ABC" },
   { file: "guide/large-data.md", title: "Large data: the tfjs backend" },
   // { file: "guide/ode.md", title: "Differential equations" }, // h22's page: uncomment when it lands
   { file: "guide/several-machines.md", title: "Several machines" },
