@@ -23,19 +23,12 @@
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import type { SampleOptions } from "../src/api/sample-options.js";
 import { sample } from "../src/api/sample.js";
 import { createWorkerPool } from "../src/api/worker-pool.js";
 import { essBulk } from "../src/diagnostics/index.js";
+import { SCALING_CONFIGS } from "./adaptation-configs.js";
 import { SCALING_TARGETS } from "./models/gaussians.js";
 
-/** The configurations compared, by name. `previous` is the default before issue 26/27 (D12, D14). */
-export const SCALING_CONFIGS: Readonly<Record<string, Partial<SampleOptions>>> = {
-  previous: { metric: "diag", schedule: "stan", adaptiveWarmup: false },
-  "low-rank": { metric: "low-rank", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true },
-  "low-rank-chain": { metric: "low-rank", schedule: "nutpie", pooledWarmup: false, adaptiveWarmup: true },
-  "fisher-diag": { metric: "diag-fisher", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true },
-};
 
 interface Row {
   readonly target: string;

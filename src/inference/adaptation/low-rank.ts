@@ -91,7 +91,7 @@ function orthonormalise(q: Float64Array, cols: number, d: number): number {
  * Writes into q (from column `at`, column-major) an orthonormal basis of the leading right
  * singular subspace of the n x d row-major `a`, `cols` columns: Y = A' Omega (Omega n x cols,
  * Rademacher from a fixed seed, so the estimate is a function of its input), one power
- * iteration Y = A' (A Y); O(n d cols). Returns the columns kept.
+ * iteration Y = A' (A Y); O(n d cols + d cols^2). Returns the columns kept.
  */
 function rangeFinder(a: Float64Array, n: number, d: number, cols: number, q: Float64Array, at: number): number {
   let state = 0x9e3779b9;
@@ -108,11 +108,11 @@ function rangeFinder(a: Float64Array, n: number, d: number, cols: number, q: Flo
     for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) axpy(z[t * cols + c]!, a, t * d, y, c * d, d);
   };
   transposeTimes();
-  let kept = orthonormalise(y, cols, d);
-  for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) z[t * cols + c] = c < kept ? dot(a, t * d, y, c * d, d) : 0;
+  // One power iteration, Y = A'(A Y): the columns need no orthonormalising before it (with a
+  // single iteration their scales stay within range); A Y is computed row by row.
+  for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) z[t * cols + c] = dot(a, t * d, y, c * d, d);
   transposeTimes();
-  kept = orthonormalise(y, kept, d);
-  return kept;
+  return orthonormalise(y, cols, d);
 }
 
 /**
