@@ -9,9 +9,11 @@
  *
  * Every run is `sample(model, { chains: 4, warmup: 1000, draws: 1000, seed, pool, ...config })`
  * on one shared pool of 2 threads; configurations and seeds are interleaved (seed-major), so
- * load drifts touch every configuration alike. Per run: wall seconds, warmup seconds (the
- * chains' own warmup time, summed), gradients, min bulk ESS over the parameters, ESS per
- * second, warmup seconds per iteration per chain. The load average is printed with every row.
+ * load drifts touch every configuration alike. Per run: wall seconds; CPU seconds of the
+ * process (worker threads and the coordinator on the main thread: on a loaded machine the
+ * steadier measure of what a run costs); warmup seconds (the worker threads' CPU time in
+ * warmup, summed over chains) per iteration per chain; gradients; min bulk ESS over the
+ * parameters and ESS per CPU second. The load average is printed with every row.
  *
  *   node dist/bench/adaptation-scaling.js [--dims 10,50,200] [--targets diag,corr,hier]
  *        [--configs previous,low-rank,low-rank-chain,fisher-diag] [--seeds 1] [--out FILE]
@@ -36,6 +38,8 @@ interface Row {
   readonly config: string;
   readonly seed: number;
   readonly seconds: number;
+  /** CPU seconds of the whole process over the run: the worker threads and the main thread (coordinator). */
+  readonly cpuSeconds: number;
   readonly warmupSeconds: number;
   readonly gradients: number;
   readonly minBulk: number;
@@ -72,8 +76,10 @@ async function main(): Promise<void> {
           for (const config of configs) {
             if (tooSlow.has(`${target}|${config}`)) continue;
             const t0 = performance.now();
+            const c0 = process.cpuUsage();
             const p = await sample(m, { chains: 4, warmup: 1000, draws: 1000, seed, pool, ...SCALING_CONFIGS[config] }).result;
             const seconds = (performance.now() - t0) / 1000;
+            const cpu = process.cpuUsage(c0);
             const chains = p.healthyChains();
             let minBulk = Infinity;
             for (const name of p.names.slice(0, p.paramCount)) {
@@ -87,7 +93,8 @@ async function main(): Promise<void> {
               config,
               seed,
               seconds,
-              warmupSeconds: p.chains.reduce((a, c) => a + c.warmupSeconds, 0),
+              cpuSeconds: (cpu.user + cpu.system) / 1e6,
+              warmupSeconds: p.chains.reduce((a, c) => a + (c.warmupCpuSeconds ?? c.warmupSeconds), 0),
               gradients: p.chains.reduce((a, c) => a + c.gradientEvaluations, 0),
               minBulk,
               numWarmup: p.numWarmup,
@@ -96,7 +103,7 @@ async function main(): Promise<void> {
             rows.push(row);
             if (seconds > maxSeconds) tooSlow.add(`${target}|${config}`);
             process.stderr.write(
-              `${target} d=${d} s${seed} ${config}: ${seconds.toFixed(2)} s (warmup ${row.warmupSeconds.toFixed(2)} chain-s, ${((1e6 * row.warmupSeconds) / (4 * row.numWarmup)).toFixed(0)} us/iter), ESS ${minBulk.toFixed(0)}, ESS/s ${(minBulk / seconds).toFixed(1)}, grads ${row.gradients}, warmup ${row.numWarmup}, load ${row.load.toFixed(2)}\n`,
+              `${target} d=${d} s${seed} ${config}: ${seconds.toFixed(2)} s, cpu ${row.cpuSeconds.toFixed(2)} s (warmup ${row.warmupSeconds.toFixed(2)} chain-s, ${((1e6 * row.warmupSeconds) / (4 * row.numWarmup)).toFixed(0)} us/iter), ESS ${minBulk.toFixed(0)}, ESS/s ${(minBulk / seconds).toFixed(1)}, ESS per cpu-s ${(minBulk / row.cpuSeconds).toFixed(1)}, grads ${row.gradients}, warmup ${row.numWarmup}, load ${row.load.toFixed(2)}\n`,
             );
           }
         }
@@ -111,7 +118,7 @@ async function main(): Promise<void> {
   };
   const lines: string[] = [];
   const base = configs[0]!;
-  lines.push(`| target | d | ${configs.map((c) => `${c}: s / ESS/s / warmup us per iter`).join(" | ")} | ESS/s vs ${base} | load |`);
+  lines.push(`| target | d | ${configs.map((c) => `${c}: wall s / cpu s / ESS per cpu-s / warmup us per iter`).join(" | ")} | ESS per cpu-s vs ${base} | load |`);
   lines.push(`| --- | --- | ${configs.map(() => "---").join(" | ")} | --- | --- |`);
   for (const target of targets) {
     for (const d of dims) {
@@ -126,10 +133,11 @@ async function main(): Promise<void> {
         }
         load.push(...rs.map((r) => r.load));
         const s = median(rs.map((r) => r.seconds));
-        const e = median(rs.map((r) => r.minBulk / r.seconds));
+        const cs = median(rs.map((r) => r.cpuSeconds));
+        const e = median(rs.map((r) => r.minBulk / r.cpuSeconds));
         const w = median(rs.map((r) => (1e6 * r.warmupSeconds) / (4 * r.numWarmup)));
         essPerS.set(c, e);
-        cells.push(`${s.toFixed(2)} / ${e.toFixed(0)} / ${w.toFixed(0)}`);
+        cells.push(`${s.toFixed(2)} / ${cs.toFixed(2)} / ${e.toFixed(0)} / ${w.toFixed(0)}`);
       }
       const b = essPerS.get(base);
       const ratios = configs.slice(1).map((c) => (essPerS.has(c) && b !== undefined ? `${c} ${(essPerS.get(c)! / b).toFixed(2)}x` : `${c} -`));
