@@ -47,6 +47,7 @@ import {
   mergeWindowAccumulators,
   metricChange,
   metricFromAccumulator,
+  poolableChains,
   type ChainState,
   type FisherEstimator,
   type WarmupEndRule,
@@ -273,9 +274,12 @@ export class WarmupCoordinator {
     const dim = first.dim;
     // nutpie: the chains' backgrounds (the window just ended); Stan: their window accumulators.
     const windows = nutpie ? states.map((s) => compactEstimator(s.fisher!.background, dim)) : null;
+    // Only chains near the best one's log density go into the pooled metric; all chains get it (D95).
+    const poolable = poolableChains(states.map((s) => s.logDensity), dim);
+    const pooledChains = chains.filter((_, k) => poolable[k]);
     let pooled: FisherEstimator | WindowAccumulator | null = null;
     if (this.opts.pooled || (this.opts.adaptiveWarmup !== null && r.waiters.size > 0)) {
-      pooled = nutpie ? mergeEstimators(windows!, dim) : mergeWindowAccumulators(states.map((s) => s.accumulator!));
+      pooled = nutpie ? mergeEstimators(windows!.filter((_, k) => poolable[k]), dim) : mergeWindowAccumulators(states.filter((_, k) => poolable[k]).map((s) => s.accumulator!));
     }
     let endWarmup: number | null = null;
     let foregrounds: Map<number, FisherEstimator> | null = null;
@@ -322,13 +326,17 @@ export class WarmupCoordinator {
         });
       }
     }
+    const excluded = this.opts.pooled ? chains.filter((_, k) => !poolable[k]) : [];
     this.opts.sink.event({
       type: "window-end",
       window: w,
       iteration: first.iteration,
       pooled: this.opts.pooled,
-      chains,
-      draws: nutpie ? windows!.reduce((a, e) => a + (e.kind === "diag" ? e.draws.n : e.n), 0) : states.reduce((a, s) => a + s.accumulator!.draws.n, 0),
+      chains: this.opts.pooled ? pooledChains : chains,
+      draws: nutpie
+        ? windows!.reduce((a, e, k) => a + (this.opts.pooled && !poolable[k] ? 0 : e.kind === "diag" ? e.draws.n : e.n), 0)
+        : states.reduce((a, s, k) => a + (this.opts.pooled && !poolable[k] ? 0 : s.accumulator!.draws.n), 0),
+      ...(excluded.length > 0 ? { excluded } : {}),
     });
     for (const [c, d] of r.waiters) {
       const s = r.arrivals.get(c)!;
