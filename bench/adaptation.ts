@@ -96,6 +96,8 @@ export interface RunRecord {
   readonly pass: boolean | null;
   readonly failures: readonly string[];
   readonly seconds: number;
+  /** CPU seconds of the process (worker threads and main thread) over the run; absent in older records and for rstan. */
+  readonly cpuSeconds?: number;
 }
 
 interface DrawsTable {
@@ -167,8 +169,10 @@ function passCheck(t: Target, p: Pick<Posterior, "names" | "draws" | "divergence
 
 async function runOurs(t: Target, density: ReturnType<typeof compile>, config: AdaptationConfig, seed: number, pool: Awaited<ReturnType<typeof createWorkerPool>>): Promise<RunRecord> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const p = await sample(density, { chains: 4, warmup: 1000, draws: 1000, seed, targetAccept: t.adaptDelta, maxTreeDepth: t.maxTreeDepth, pool, ...config.options }).result;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const chains = p.healthyChains();
   const names = p.names.slice(0, p.paramCount);
   const table: DrawsTable = {
@@ -181,7 +185,7 @@ async function runOurs(t: Target, density: ReturnType<typeof compile>, config: A
   const gradients = p.chains.reduce((a, c) => a + c.gradientEvaluations, 0);
   const warmupGradients = p.chains.reduce((a, c) => a + c.warmupStats.nLeapfrog.reduce((x, y) => x + y, 0), 0);
   const divergences = p.divergences().reduce((a, b) => a + b, 0);
-  return record(t.name, config.name, seed, table, gradients, warmupGradients, p.numWarmup, divergences, passCheck(t, p), seconds);
+  return { ...record(t.name, config.name, seed, table, gradients, warmupGradients, p.numWarmup, divergences, passCheck(t, p), seconds), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 function runStanOnce(t: Target, seed: number, names: readonly string[]): RunRecord | string {
@@ -497,7 +501,7 @@ async function main(): Promise<void> {
           if (args.resume && have.has(key)) continue;
           const r = await runOurs(t, density, config, seed, pool);
           saved.records = saved.records.filter((x) => keyOf(x) !== key).concat(r);
-          log(`${name} s${seed} ${config.name}: ess/1000g ${(1000 * essPerGrad(r)).toFixed(2)} warmup ${r.numWarmup} div ${r.divergences} pass ${r.pass} ${r.seconds.toFixed(1)}s`);
+          log(`${name} s${seed} ${config.name}: ess/1000g ${(1000 * essPerGrad(r)).toFixed(2)} warmup ${r.numWarmup} div ${r.divergences} pass ${r.pass} ${r.seconds.toFixed(2)}s cpu ${r.cpuSeconds!.toFixed(2)}s ess/cpu-s ${(r.minBulk / r.cpuSeconds!).toFixed(1)} load ${loadavg()[0]!.toFixed(1)}`);
           save(saved);
         }
         const key = keyOf({ posterior: name, system: "rstan", seed });
