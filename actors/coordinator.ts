@@ -304,7 +304,7 @@ export class WarmupCoordinator {
     let pooledUpdate: WindowUpdate | null = null;
     if (this.opts.pooled) {
       pooledUpdate = nutpie
-        ? { kind: "fisher", foreground: pooledForeground(foregrounds?.get(-1) ?? (pooled as FisherEstimator), dim, chains.length), lambda }
+        ? { kind: "fisher", foreground: pooledForeground(foregrounds?.get(-1) ?? (pooled as FisherEstimator), dim, Math.max(1, pooledChains.length)), lambda }
         : { kind: "metric", metric: metricFromAccumulator(pooled as WindowAccumulator, first.metric) };
     }
     let extendBy = 0;

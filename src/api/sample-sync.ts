@@ -6,13 +6,15 @@
 import type { CompiledModel } from "../compile/compile.js";
 import { checkLogDensity } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
-import { initChainState, runIterations, type ConstrainedInit, type MetricKind, type SamplerSettings, type ScheduleKind } from "../inference/index.js";
+import { initChainState, runIterations, type ConstrainedInit } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import { InvalidModelError } from "./errors.js";
 import { resolveInits, resolveModelSync } from "./model-input.js";
 import { allocateStats, Posterior, type ChainResult, type SamplerStatsArrays } from "./posterior.js";
 import { checkRunSize, validateSyncOptions, type ValidatedSyncOptions } from "./sample-options.js";
+import type { SampleSyncOptions } from "./sync-options.js";
 
+<<<<<<< HEAD
 export interface SampleSyncOptions {
   /** Number of chains (4). */
   readonly chains?: number;
@@ -44,6 +46,9 @@ export interface SampleSyncOptions {
   /** Anything else of the kernel's settings (maxDeltaH, gamma, kappa, t0, windows). */
   readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "schedule" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
 }
+=======
+export type { SampleSyncOptions } from "./sync-options.js";
+>>>>>>> main
 
 function storeStats(to: SamplerStatsArrays, i: number, s: { lp: number; stepSize: number; treeDepth: number; nLeapfrog: number; divergent: boolean; energy: number; acceptStat: number }): void {
   to.lp[i] = s.lp;
