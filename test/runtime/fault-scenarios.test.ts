@@ -159,10 +159,14 @@ describe("fault scenarios beyond a single crash", () => {
   it("every chain fails: the result rejects with a RunFailedError carrying every draw made, in the Promise and the Effect API", async () => {
     const options: SampleOptions = { ...base, ...once, faults: [0, 1, 2, 3].map((chain) => ({ chain, atIteration: 350, kind: "throw" as const, attempts: Infinity })) };
     const { error, events } = await failedRun(options);
-    expect(error.message).toMatch(/every chain failed, the run has no usable draw \(chain 0: injected fault/);
+    expect(error.message).toMatch(/every chain failed \(chain 0: injected fault.*error\.posterior holds the 50, 50, 50, 50 sampling draws/);
     const post = error.posterior;
     expect(post.status).toBe("failed");
     expect(post.formatSummary()).toMatch(/run: failed/);
+    // What is there is summarised, and flagged as not a posterior.
+    expect(post.realDraws()).toEqual([50, 50, 50, 50]);
+    expect(post.summary().map((r) => r.name)).toEqual(["lp__", ...post.names]);
+    expect(post.formatSummary()).toMatch(/every chain failed: the table summarises the first 50 real draws of chains 0, 1, 2, 3/);
     expect(post.numDraws).toBe(50);
     for (let c = 0; c < 4; c++) {
       expect(post.chainStatus[c]).toMatchObject({ status: "failed", failedAt: 350, placeholders: 0 });
