@@ -15,6 +15,7 @@ import {
   denseInverse,
   estimateMetric,
   estimatorAdd,
+  estimatorCount,
   fisherStep,
   gradientInitVariance,
   initFisherSchedule,
@@ -24,6 +25,7 @@ import {
   newEstimator,
   nextFisherSwitch,
   NUTPIE_SCHEDULE,
+  thinEstimator,
   type LowRankMetric,
 } from "../../src/inference/index.js";
 import { Rng } from "../../src/rng/index.js";
@@ -251,6 +253,40 @@ describe("nutpie's schedule", () => {
     const acts = Array.from({ length: 20 }, (_, it) => fisherStep(fs, it, it % 2 === 0, x, x, NUTPIE_SCHEDULE));
     // 1 (initial point) + 9 moved draws at it = 0, 2, ..., 16.
     expect(acts.indexOf("switch")).toBe(16);
+  });
+
+  it("releases the stored draws once the final phase starts (no pooled rows kept to the end of the run)", () => {
+    const x = new Float64Array(3).fill(0.5);
+    const fs = initFisherSchedule("low-rank", 100, NUTPIE_SCHEDULE, false, x, x);
+    for (let it = 0; it < 84; it++) fisherStep(fs, it, true, x, x, NUTPIE_SCHEDULE);
+    expect(estimatorCount(fs.foreground)).toBeGreaterThan(0);
+    expect(fs.finalStart).toBe(85);
+    expect(fisherStep(fs, 85, true, x, x, NUTPIE_SCHEDULE)).toBe("none");
+    expect(estimatorCount(fs.foreground)).toBe(0);
+    expect(estimatorCount(fs.background)).toBe(0);
+  });
+
+  it("a pooled low-rank window thinned to k rows keeps k evenly spaced rows, every chain's among them", () => {
+    const d = 2;
+    const chains = Array.from({ length: 16 }, (_, c) => {
+      const e = newEstimator("low-rank", d);
+      for (let t = 0; t < 10; t++) estimatorAdd(e, Float64Array.of(c, t), Float64Array.of(-c, -t));
+      return e;
+    });
+    const pooled = mergeEstimators(chains, d);
+    const thin = thinEstimator(pooled, d, 40) as Extract<ReturnType<typeof newEstimator>, { kind: "low-rank" }>;
+    expect(thin.n).toBe(40);
+    const seen = new Set<number>();
+    for (let j = 0; j < 40; j++) {
+      const t = Math.floor((j * 160) / 40);
+      expect(thin.draws[j * d]).toBe(Math.floor(t / 10));
+      expect(thin.draws[j * d + 1]).toBe(t % 10);
+      expect(thin.grads[j * d + 1]).toBe(-(t % 10));
+      seen.add(thin.draws[j * d]!);
+    }
+    expect(seen.size).toBe(16);
+    // At or under the bound: the estimator itself.
+    expect(thinEstimator(pooled, d, 160)).toBe(pooled);
   });
 });
 
