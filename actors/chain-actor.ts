@@ -187,6 +187,7 @@ export class ChainActor {
     this.state = result.state;
     this.pendingMetric = null;
     phase.seconds += result.seconds;
+    phase.cpuSeconds += result.cpuSeconds;
     if (result.count > 0) {
       if (!result.warmup) this.divergences += result.divergences;
       const per = result.seconds / result.count;

@@ -43,6 +43,7 @@ import {
   type FisherScheduleSettings,
   finalPhaseLength,
   mergeEstimators,
+  thinEstimator,
   mergeWindowAccumulators,
   metricChange,
   metricFromAccumulator,
@@ -303,7 +304,7 @@ export class WarmupCoordinator {
     let pooledUpdate: WindowUpdate | null = null;
     if (this.opts.pooled) {
       pooledUpdate = nutpie
-        ? { kind: "fisher", foreground: foregrounds?.get(-1) ?? (pooled as FisherEstimator), lambda }
+        ? { kind: "fisher", foreground: pooledForeground(foregrounds?.get(-1) ?? (pooled as FisherEstimator), dim, Math.max(1, pooledChains.length)), lambda }
         : { kind: "metric", metric: metricFromAccumulator(pooled as WindowAccumulator, first.metric) };
     }
     let extendBy = 0;
@@ -697,4 +698,18 @@ export class WarmupCoordinator {
   isAlive(chain: number): boolean {
     return this.alive.has(chain);
   }
+}
+
+/**
+ * Chains whose rows a pooled low-rank foreground keeps in full; beyond it the pooled rows are
+ * thinned to this many chains' worth. Every chain receives (and keeps in its checkpoint) the
+ * foreground, so without a bound warmup memory grew with the square of the chain count
+ * (issue 26: 1.3 GB at 256 chains); with it, linear. Up to this many chains nothing changes.
+ */
+export const POOLED_ROWS_CHAINS = 4;
+
+/** The pooled foreground each chain is sent: at most `POOLED_ROWS_CHAINS` chains' worth of rows. */
+function pooledForeground(e: FisherEstimator, dim: number, chains: number): FisherEstimator {
+  if (e.kind === "diag" || chains <= POOLED_ROWS_CHAINS) return e;
+  return thinEstimator(e, dim, Math.ceil((e.n * POOLED_ROWS_CHAINS) / chains));
 }

@@ -30,6 +30,12 @@ export interface ChainResult {
   readonly gradientEvaluations: number;
   readonly warmupSeconds: number;
   readonly samplingSeconds: number;
+  /**
+   * CPU seconds of the threads that ran the chain's warmup and sampling (Linux; absent where
+   * not measured): unlike the wall-clock seconds above, not inflated by other load.
+   */
+  readonly warmupCpuSeconds?: number;
+  readonly samplingCpuSeconds?: number;
 }
 
 export interface PosteriorInit {

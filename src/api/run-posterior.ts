@@ -210,6 +210,7 @@ export function runPosteriorFromOutcome(
       gradientEvaluations: a.gradientEvaluations - a.gradientsBeyond(D),
       warmupSeconds: trace.warmup.seconds,
       samplingSeconds: trace.sampling.seconds,
+      ...(Number.isFinite(trace.warmup.cpuSeconds + trace.sampling.cpuSeconds) ? { warmupCpuSeconds: trace.warmup.cpuSeconds, samplingCpuSeconds: trace.sampling.cpuSeconds } : {}),
       placeholder: samp.placeholder,
       warmupPlaceholder: warm.placeholder,
       status,
