@@ -151,15 +151,23 @@ export function check(input: CheckInput): Verdicts {
   return v;
 }
 
-/** The longest a chain went without a stored reply after `since` (database clock), over `chains`; null if one never got one. */
-export function longestStall(cluster: FaultCluster, run: string, since: number, chains: readonly number[]): number | null {
+/**
+ * The longest stall of the `chains` during a fault (database clock, seconds): over every gap
+ * between two stored replies of one of them that began before the fault ended (`until`, plus
+ * 1 s for a reply already committing) and ended after it began (`since`), the longest part of
+ * the gap after `since`. Null if one of them stored nothing after `since`.
+ */
+export function longestStall(cluster: FaultCluster, run: string, since: number, until: number, chains: readonly number[]): number | null {
   let worst = 0;
   for (const chain of chains) {
-    const first = cluster.query(
-      `SELECT EXTRACT(EPOCH FROM min(r.stored_at)) FROM fault_replies r JOIN fault_messages m ON m.id = r.request_id WHERE m.entity_id = '${run}/${chain}' AND r.stored_at > to_timestamp(${since})`,
+    const rows = cluster.query(
+      `SELECT EXTRACT(EPOCH FROM r.stored_at) FROM fault_replies r JOIN fault_messages m ON m.id = r.request_id WHERE m.entity_id = '${run}/${chain}' ORDER BY r.stored_at`,
     );
-    if (first === "") return null;
-    worst = Math.max(worst, Number(first) - since);
+    const at = rows === "" ? [] : rows.split("\n").map(Number);
+    if (!at.some((t) => t > since)) return null;
+    for (let i = 1; i < at.length; i++) {
+      if (at[i]! > since && at[i - 1]! <= until + 1) worst = Math.max(worst, at[i]! - Math.max(at[i - 1]!, since));
+    }
   }
   return worst;
 }

@@ -16,6 +16,7 @@ import { projectRoot, startRunner, type RunnerProcess } from "../helpers/runners
 import type { FaultClientConfig } from "./client-main.js";
 import { createTopology, type Topology } from "./netns.js";
 import { startFaultPostgres, type FaultPostgres } from "./postgres-server.js";
+import { startProxy, type FaultProxy, type ProxyOptions } from "./proxy.js";
 
 /** The timings of the tests (a dead runner's chains move within seconds) and the defaults, as runner options. */
 export const FAST_TIMINGS = ["--lock-expiration", "4", "--health-check", "1", "--refresh", "0.5", "--message-poll", "1"] as const;
@@ -26,6 +27,8 @@ export interface ClusterOptions {
   /** Each process in a namespace of its own (partitions possible); false: all on loopback. */
   readonly netns: boolean;
   readonly runnerArgs: readonly string[];
+  /** On loopback only: every connection to a runner (the client's, the other runners') through a fault proxy (`proxy.ts`). */
+  readonly link?: Omit<ProxyOptions, "listenHost" | "listenPort" | "targetHost" | "targetPort">;
   readonly workload: Omit<FaultClientConfig, "database" | "key">;
 }
 
@@ -61,6 +64,8 @@ export interface FaultCluster {
   readonly topology: Topology | null;
   /** Runner i lives on node `r<i>`. */
   readonly runners: RunnerProcess[];
+  /** The fault proxies in front of the runners (`link`), with their connection and reset counts. */
+  readonly proxies: readonly FaultProxy[];
   startClient(): ClientRun;
   /** SQL through the admin's unix socket (works whatever the partitions). */
   query(sql: string): string;
@@ -122,11 +127,13 @@ export async function startFaultCluster(name: string, options: ClusterOptions): 
   const runners: RunnerProcess[] = [];
   const clients: ChildProcess[] = [];
   let pg: FaultPostgres | null = null;
+  const proxies: FaultProxy[] = [];
   const stop = async () => {
     for (const c of clients) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
     await Promise.all(runners.map((r) => (process.kill(r.pid, "SIGCONT"), r.kill())).map((p) => p.catch(() => undefined)));
     const pgPid = pg?.pid() ?? null;
     await pg?.stop();
+    await Promise.all(proxies.map((x) => x.close()));
     topology?.destroy();
     await new Promise((r) => setTimeout(r, 100));
     const pids = [...clients.map((c) => c.pid!), ...runners.map((r) => r.pid), ...(pgPid === null ? [] : [pgPid])];
@@ -138,8 +145,16 @@ export async function startFaultCluster(name: string, options: ClusterOptions): 
     const dbName = `${name}_${id}`;
     const database = pg.createDatabase(dbName);
     const p = pg;
+    const runnerAt = async (i: number) => {
+      if (options.link === undefined || topology !== null) return { args: options.runnerArgs, ...where(`r${i}`) };
+      // The runner listens on 127.0.0.1 and registers 127.0.0.<10+i>, where the proxy listens.
+      const port = await freePort();
+      const host = `127.0.0.${10 + i}`;
+      proxies.push(await startProxy({ ...options.link, listenHost: host, listenPort: port, targetHost: "127.0.0.1", targetPort: port }));
+      return { args: [...options.runnerArgs, "--port", String(port), "--listen-host", "127.0.0.1"], host };
+    };
     const started = await Promise.all(
-      Array.from({ length: options.runners }, (_, i) => startRunner({ database, key, args: options.runnerArgs, ...where(`r${i}`) }).then((r) => (runners.push(r), r))),
+      Array.from({ length: options.runners }, (_, i) => runnerAt(i).then((at) => startRunner({ database, key, ...at })).then((r) => (runners.push(r), r))),
     );
     runners.sort((a, b) => started.indexOf(a) - started.indexOf(b));
     p.query(dbName, AUDIT);
@@ -152,6 +167,7 @@ export async function startFaultCluster(name: string, options: ClusterOptions): 
       pg: p,
       topology,
       runners: started,
+      proxies,
       query,
       dbNow: () => Number(query("SELECT EXTRACT(EPOCH FROM clock_timestamp())")),
       stop,
@@ -210,7 +226,7 @@ async function waitForShardsVia(pg: FaultPostgres, dbName: string, runners: numb
       since ??= Date.now();
       if (Date.now() - since >= 1500) return;
     } else since = null;
-    if (Date.now() - t0 > 60_000) throw new Error(`the shards did not settle on ${runners} runners within 60 s (${got})`);
+    if (Date.now() - t0 > 180_000) throw new Error(`the shards did not settle on ${runners} runners within 180 s (${got})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

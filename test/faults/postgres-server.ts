@@ -8,7 +8,7 @@
  * crosses namespaces; runners and the client through TCP at `host:port`.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { postgresBin, serverUser, waitReady } from "../helpers/postgres.js";
@@ -42,6 +42,8 @@ export async function startFaultPostgres(options: { readonly netns?: string; rea
   if (user !== null) chownSync(dir, user.uid, user.gid);
   const data = join(dir, "data");
   execFileSync(join(bin, "initdb"), ["-D", data, "-U", "bayests", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"], { stdio: "pipe", cwd: dir, ...(user ?? {}) });
+  // initdb trusts loopback only; the namespaces' subnet too (a server listening on loopback is not reached from it anyway).
+  appendFileSync(join(data, "pg_hba.conf"), `host all all ${options.host.replace(/\.\d+$/, ".0")}/24 trust\n`);
   const server = [join(bin, "postgres"), "-D", data, "-p", String(options.port), "-k", dir, "-c", `listen_addresses=${options.host}`, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"];
   // In a namespace: `ip netns exec` (root only) then drop to the postgres user; both exec, so the PID is the postmaster's.
   const drop = user === null ? [] : ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups"];
@@ -83,7 +85,7 @@ export async function startFaultPostgres(options: { readonly netns?: string; rea
       return `postgres://bayests@${options.host}:${options.port}/${name}`;
     },
     query(database, sql) {
-      return execFileSync("psql", [psqlUrl(database), "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+      return execFileSync("psql", [psqlUrl(database), "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 }).trim();
     },
     logLines: (pattern) => serverLog.filter((l) => pattern.test(l)),
     async restart(mode, downMs = 0) {

@@ -19,7 +19,8 @@ export type ScenarioName =
   | "partition-half"
   | "db-restart-fast"
   | "db-restart-immediate"
-  | "db-kill";
+  | "db-kill"
+  | "link-slow";
 
 export const SCENARIOS: readonly ScenarioName[] = [
   "runner-kill",
@@ -32,6 +33,7 @@ export const SCENARIOS: readonly ScenarioName[] = [
   "db-restart-fast",
   "db-restart-immediate",
   "db-kill",
+  "link-slow",
 ];
 
 export interface Workload {
@@ -62,7 +64,7 @@ export interface ScenarioOptions {
 export interface ScenarioResult {
   readonly scenario: ScenarioName;
   readonly verdicts: Verdicts;
-  /** Longest stall of a touched chain after the fault began (s); null: a chain never moved again. */
+  /** Longest stall of a chain the fault touched, during the fault (s; `longestStall`); null: one never moved again. */
   readonly recoverySeconds: number | null;
   readonly runSeconds: number;
   readonly status: string;
@@ -113,6 +115,8 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
     runners,
     netns: NETNS.has(scenario),
     runnerArgs: [...(options.runnerArgs ?? FAST_TIMINGS), "--sweep-every", "1", "--sweep-grace", "1"],
+    // The whole run on slow, jittery, lossy links to the runners: 200 +- 50 ms each way, 5% of connections reset.
+    ...(scenario === "link-slow" ? { link: { latencyMs: 200, jitterMs: 50, resetShare: 0.05, resetWithinMs: 20_000 } } : {}),
     // A client cut off from the database longer than its lease: its chunks are refused and time out, its chains fail.
     workload: { ...w, lease: long ? "4 seconds" : "10 seconds", replyTimeout: long ? "6 seconds" : "60 seconds", chunkTimeout: long ? "4 seconds" : "60 seconds" },
   };
@@ -157,12 +161,15 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
         await sleep(options.faultSeconds);
         for (let i = 0; i < runners / 2; i++) for (let j = Math.ceil(runners / 2); j < runners; j++) c.topology!.heal(`r${i}`, `r${j}`);
         break;
+      case "link-slow":
+        break;
       case "db-restart-fast":
       case "db-restart-immediate":
       case "db-kill":
         await c.pg.restart(scenario === "db-restart-fast" ? "fast" : scenario === "db-restart-immediate" ? "immediate" : "kill", options.faultSeconds * 1000);
         break;
     }
+    const healedAt = c.dbNow();
     const bound = options.boundSeconds ?? 300;
     const timer = sleep(Math.max(1, bound - (performance.now() - t0) / 1000)).then(() => "timeout" as const);
     const outcome = await Promise.race([client.done, timer]);
@@ -184,8 +191,9 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
       numWarmup: w.warmup,
       numDraws: w.draws,
     });
-    const recoverySeconds = longestStall(c, run, faultAt, touched);
+    const recoverySeconds = longestStall(c, run, faultAt, healedAt, touched);
     const fenced = c.pg.logLines(/no longer holds shard/).length;
+    if (scenario === "link-slow") log(`${scenario}: ${c.proxies.reduce((a, x) => a + x.connections(), 0)} connections through the proxies, ${c.proxies.reduce((a, x) => a + x.resets(), 0)} reset`);
     const left = await c.stop();
     const processes = left.processes.length === 0 && left.namespaces.length === 0;
     verdicts.noProcessLeft = { held: processes, detail: processes ? "none" : `processes ${left.processes.join(", ")}; namespaces ${left.namespaces.join(", ")}` };
