@@ -36,6 +36,6 @@ async function scenario(name: ScenarioName): Promise<void> {
 }
 
 describe("the cluster under faults (fast part)", () => {
-  test.skipIf(noNamespaces !== null)(`a runner partitioned from PostgreSQL for 6 s, then healed${noNamespaces === null ? "" : ` (skipped: ${noNamespaces})`}`, () => scenario("partition-runner-db"), 300_000);
-  test("PostgreSQL restarted (fast shutdown) mid-run", () => scenario("db-restart-fast"), 300_000);
+  test.skipIf(noNamespaces !== null)(`a runner partitioned from PostgreSQL for 6 s, then healed${noNamespaces === null ? "" : ` (skipped: ${noNamespaces})`}`, () => scenario("partition-runner-db"), 600_000);
+  test("PostgreSQL restarted (fast shutdown) mid-run", () => scenario("db-restart-fast"), 600_000);
 });

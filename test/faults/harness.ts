@@ -130,7 +130,15 @@ export async function startFaultCluster(name: string, options: ClusterOptions): 
   const proxies: FaultProxy[] = [];
   const stop = async () => {
     for (const c of clients) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    await Promise.all(runners.map((r) => (process.kill(r.pid, "SIGCONT"), r.kill())).map((p) => p.catch(() => undefined)));
+    // A frozen runner is woken first (a stopped process does not die of SIGKILL until it runs); a dead one is gone already.
+    for (const r of runners) {
+      try {
+        process.kill(r.pid, "SIGCONT");
+      } catch {
+        // exited
+      }
+    }
+    await Promise.all(runners.map((r) => r.kill()));
     const pgPid = pg?.pid() ?? null;
     await pg?.stop();
     await Promise.all(proxies.map((x) => x.close()));
@@ -154,7 +162,7 @@ export async function startFaultCluster(name: string, options: ClusterOptions): 
       return { args: [...options.runnerArgs, "--port", String(port), "--listen-host", "127.0.0.1"], host };
     };
     const started = await Promise.all(
-      Array.from({ length: options.runners }, (_, i) => runnerAt(i).then((at) => startRunner({ database, key, ...at })).then((r) => (runners.push(r), r))),
+      Array.from({ length: options.runners }, (_, i) => runnerAt(i).then((at) => startRunner({ database, key, startTimeoutMs: 180_000, ...at })).then((r) => (runners.push(r), r))),
     );
     runners.sort((a, b) => started.indexOf(a) - started.indexOf(b));
     p.query(dbName, AUDIT);

@@ -17,6 +17,8 @@ import { namespacesAvailable } from "./netns.js";
 import { DEFAULT_TIMINGS, FAST_TIMINGS } from "./harness.js";
 import { runScenario, SCENARIOS, type ScenarioName, type ScenarioResult, type Workload } from "./scenarios.js";
 
+// Interrupted: exit through the process's exit handlers (they kill the children and delete the namespaces).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 const { values } = parseArgs({ options: { scenarios: { type: "string" }, repeats: { type: "string" }, timings: { type: "string" } } });
 const why = namespacesAvailable();
 if (why !== null) {
@@ -40,7 +42,9 @@ for (const scenario of chosen) {
     // Fault lengths vary over the repeats: past the lease (4 s fast, 15 s default) by more each time.
     const faultSeconds = (values.timings === "default" ? 20 : 8) + 4 * i;
     try {
-      results.push(await runScenario(scenario, { workload, reference: ref, faultSeconds, runnerArgs: timings, log: (l) => console.log(`  ${l}`) }));
+      const r = await runScenario(scenario, { workload, reference: ref, faultSeconds, runnerArgs: timings, log: (l) => console.log(`  ${l}`) });
+      results.push(r);
+      console.log(`  ${scenario}: ${INVARIANTS.map((inv) => `${inv} ${r.verdicts[inv]?.held ? "held" : `BROKE (${r.verdicts[inv]?.detail})`}`).join(", ")}`);
     } catch (e) {
       console.log(`  ${scenario}: the harness failed: ${e instanceof Error ? e.message : String(e)}`);
       results.push({ scenario, verdicts: {}, recoverySeconds: null, runSeconds: NaN, status: "harness failed", fenced: 0 });
