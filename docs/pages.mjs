@@ -19,7 +19,7 @@ export const guidePages = [
   { file: "guide/large-data.md", title: "Large data: the tfjs backend" },
   // { file: "guide/ode.md", title: "Differential equations" }, // h22's page: uncomment when it lands
   { file: "guide/several-machines.md", title: "Several machines" },
-  // { file: "guide/cluster-faults.md", title: "Cluster faults, tested" }, // h23's page: uncomment when it lands
+  { file: "guide/cluster-faults.md", title: "Cluster faults, tested" },
   { file: "guide/limits.md", title: "Input rules and limits" },
   { file: "guide/exports.md", title: "Exports: ArviZ and Stan CSV" },
 ];
