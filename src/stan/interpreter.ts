@@ -256,7 +256,6 @@ export class Interpreter {
       case "simplex":
       case "ordered":
       case "positive_ordered":
-        if (t.arr > 0) this.unsupported(`arrays of ${c.kind} parameters`, d.loc);
         opts.constraint = c.kind === "positive_ordered" ? "positiveOrdered" : c.kind;
         break;
       case "affine":
