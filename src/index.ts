@@ -110,3 +110,4 @@ export type { PathfinderOptions, AdviOptions, SmcOptions, ApproxRunOptions } fro
 export { PathfinderPosterior, AdviPosterior, SmcPosterior, type PathInfo, type SmcChainInfo, type SmcStage } from "./api/approx-posterior.js";
 export type { InitOption, PathfinderInitOptions } from "./api/pathfinder-init.js";
 export type { ApproxEvent, ApproxProgress, ApproxActorProgress, ApproxMethod } from "../actors/approx-events.js";
+export { stanModel, checkStanProgram, StanError, type StanModelOptions, type StanCheckResult, type StanDiagnostic, type StanErrorKind } from "./stan/index.js";
