@@ -5,18 +5,53 @@
  * the log density (and of transformed parameters and generated quantities) that the compiler
  * turns into one fused function with its gradient.
  */
-import { add, constant, dist, Expr, ModelBuilder, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
+import { add, constant, dist, Expr, ModelBuilder, mul, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
 import { elementwise, findNode } from "../model/expr.js";
 import { ModelError } from "../model/errors.js";
 import type { Shape } from "../model/shape.js";
 import type { Expr as Ast, FunctionDef, Index, Program, SizedType, Stmt, VarDecl } from "./ast.js";
 import { StanError, type Location } from "./errors.js";
-import { binaryOp, DISTRIBUTIONS, FUNCTIONS, INFINITIES, splitSuffix, transpose, unaryOp } from "./library.js";
+import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, splitSuffix, transpose, unaryOp } from "./library.js";
 import { baseRank, indexLayout, INT, intVal, numberOf, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val } from "./values.js";
 
 type BlockKind = "data" | "transformed data" | "parameters" | "transformed parameters" | "model" | "generated quantities" | "function";
 
 class BreakSignal {}
+/** Thrown when a loop cannot run vectorised; the loop then runs iteration by iteration. */
+class BatchAbort {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * A scalar local of a vectorised loop body: one value per iteration (an expression of shape
+ * [lanes]) or one value for all (shape []).
+ */
+class LaneVar extends Var {
+  private value: Expr | null = null;
+  override read(): Expr {
+    if (!this.value) throw new BatchAbort(`${this.name} read before it is set`);
+    return this.value;
+  }
+  override readAt(): Expr {
+    throw new BatchAbort("indexing a scalar");
+  }
+  override write(e: Expr): void {
+    this.assigned = true;
+    this.value = e;
+  }
+  override writeAt(): void {
+    throw new BatchAbort("indexing a scalar");
+  }
+}
+
+/** The state of a loop body running vectorised: one lane per iteration. */
+interface Batch {
+  readonly lanes: number;
+  /** Element writes to variables declared outside the loop, applied when the body has run. */
+  readonly overlay: Map<Var, { positions: Int32Array; e: Expr }>;
+  /** Variables declared outside the loop that the body read (a later write would be a loop-carried dependency). */
+  readonly read: Set<Var>;
+}
 class ContinueSignal {}
 class ReturnSignal {
   constructor(readonly value: Val | undefined) {}
@@ -107,7 +142,7 @@ export class Interpreter {
     try {
       decls = this.runTopLevel(gq);
     } catch (e) {
-      if (e instanceof StanError && (e.kind === "unsupported" || e.kind === "type")) {
+      if (e instanceof StanError) {
         this.warnings.push(`generated quantities are not computed: ${e.detail} (line ${e.line})`);
         return;
       }
@@ -277,7 +312,8 @@ export class Interpreter {
         }
         const t = this.stypeOf(s.type);
         const shape = this.shapeOf(s.type, scope);
-        const v = new Var(s.name, t, shape);
+        if (this.batch && shape.length > 0) throw new BatchAbort(`a local container ${s.name}`);
+        const v = this.batch ? new LaneVar(s.name, t, []) : new Var(s.name, t, shape);
         scope.define(s.name, v, this.block);
         if (s.init) this.assignWhole(v, this.eval(s.init, scope), s.loc);
         return;
@@ -289,12 +325,15 @@ export class Interpreter {
       case "target": {
         if (this.block !== "model" && this.block !== "function") throw new StanError("type", "Target can only be accessed in the model block or in definitions of functions with the suffix _lp.", s.loc);
         const v = this.eval(s.value, scope);
-        this.targetTerms.push(this.wrap(() => sum(v.e), s.loc));
+        // In a vectorised loop a value the same for every iteration counts once per iteration.
+        const times = this.batch && !this.isBatched(v) ? this.batch.lanes : 1;
+        this.targetTerms.push(this.wrap(() => mul(sum(v.e), times), s.loc));
         return;
       }
       case "for": {
         const lo = numberOf(this.eval(s.lower, scope), "A loop bound", s.lower.loc);
         const hi = numberOf(this.eval(s.upper, scope), "A loop bound", s.upper.loc);
+        if (!this.batch && hi > lo && this.vectorise && this.runVectorised(s, lo, hi, scope)) return;
         for (let i = lo; i <= hi; i++) {
           const inner = new Scope(scope);
           const lv = new Var(s.variable, INT, [], true);
@@ -383,6 +422,11 @@ export class Interpreter {
     if (!v.e.isConst) {
       throw new StanError("unsupported", "A condition that depends on parameters (if/while on a parameter) is not supported; use the conditional operator (c ? a : b) or fmin/fmax, which select per evaluation.", test.loc);
     }
+    if (this.batch && this.isBatched(v)) {
+      const vals = v.e.constValues;
+      if (vals.some((x) => (x !== 0) !== (vals[0] !== 0))) throw new BatchAbort("a condition that differs between iterations");
+      return vals[0] !== 0;
+    }
     if (v.e.size !== 1) throw new StanError("type", `A condition must be an int or real, got ${typeName(v.t)}.`, test.loc);
     return v.e.constValues[0] !== 0;
   }
@@ -398,6 +442,8 @@ export class Interpreter {
 
   private assignWhole(v: Var, value: Val, loc: Location) {
     checkAssignable(v.t, value.t, v.name, loc);
+    if (v instanceof LaneVar) return v.write(value.e);
+    if (this.batch) throw new BatchAbort(`assignment to ${v.name}, declared outside the loop`);
     if (value.e.size !== v.size) {
       throw new StanError("runtime", `Size mismatch in the assignment to ${v.name}: it has size [${v.shape}] but the value has size [${value.e.shape}].`, loc);
     }
@@ -413,7 +459,8 @@ export class Interpreter {
       return;
     }
     const resolved = s.indices.map((ix) => this.resolveIndex(ix, scope));
-    const layout = indexLayout(v.t, v.shape, toAxes(resolved, v.shape, v.name, s.loc), v.name, s.loc);
+    if (this.batch) return this.assignLanes(v, resolved, s, value);
+    const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, s.loc), v.name, s.loc);
     if (s.op !== "=") {
       const current = { t: layout.t, e: v.readAt(layout.positions, layout.shape) };
       value = this.wrap(() => binaryOp(s.op.slice(0, -1), current, value, s.loc), s.loc);
@@ -438,11 +485,19 @@ export class Interpreter {
     for (const suffix of ["_lpdf", "_lpmf", "_log"]) {
       const user = this.functions.get(s.dist + suffix);
       if (user) {
+        if (this.batch) throw new BatchAbort("a user-defined distribution");
         if (s.truncation) this.unsupported("truncation of user-defined distributions", s.loc);
         const r = this.callUser(user, [lhs, ...args], s.loc);
         this.targetTerms.push(sum(r!.e));
         return;
       }
+    }
+    let times = 1;
+    if (this.batch) {
+      const all = [lhs, ...args];
+      const perIteration = all.some((a) => this.isBatched(a));
+      if (perIteration && all.some((a) => !(a.t.arr === 0 && (a.t.base === "int" || a.t.base === "real")))) throw new BatchAbort("a container in a per-iteration ~ statement");
+      if (!perIteration) times = this.batch.lanes;
     }
     let d = this.distribution(s.dist, args, s.loc);
     if (s.truncation) {
@@ -452,17 +507,17 @@ export class Interpreter {
     }
     const name = s.lhs.kind === "var" ? s.lhs.name : undefined;
     const isData = name !== undefined && this.dataValues.has(name) && scope.lookup(name)?.block === "data";
-    if (isData && !this.observedNames.has(name) && this.block === "model" && lhs.e.isConst && sameShape(lhs.e.shape, d.shape.length <= lhs.e.shape.length ? lhs.e.shape : d.shape)) {
+    if (isData && !this.batch && !this.observedNames.has(name) && this.block === "model" && lhs.e.isConst && sameShape(lhs.e.shape, d.shape.length <= lhs.e.shape.length ? lhs.e.shape : d.shape)) {
       this.observedNames.add(name);
       this.wrap(() => this.builder.observe(name, d, lhs.e), s.loc);
       return;
     }
-    this.targetTerms.push(this.wrap(() => d.logp(lhs.e), s.loc));
+    this.targetTerms.push(this.wrap(() => mul(d.logp(lhs.e), times), s.loc));
   }
 
   // ---------------------------------------------------------------- expressions
 
-  private resolveIndex(ix: Index, scope: Scope): ResolvedIndex {
+  private resolveIndex(ix: Index, scope: Scope): ResolvedIndex | LaneIndex {
     switch (ix.kind) {
       case "all":
         return { kind: "all" };
@@ -475,6 +530,7 @@ export class Interpreter {
         const v = this.eval(ix.expr, scope);
         if (v.t.base !== "int") throw new StanError("type", `Index must be of type int or int[], found ${typeName(v.t)}.`, ix.expr.loc);
         if (!v.e.isConst) throw new StanError("unsupported", "An index that depends on parameters is not supported.", ix.expr.loc);
+        if (this.batch && this.isBatched(v)) return { kind: "lanes", values: v.e.constValues };
         if (v.t.arr === 0) return { kind: "single", value: v.e.constValues[0]! };
         if (v.t.arr === 1) return { kind: "multi", values: Array.from(v.e.constValues) };
         throw new StanError("type", "A multi-index must be a one-dimensional int array.", ix.expr.loc);
@@ -497,6 +553,10 @@ export class Interpreter {
           throw new StanError("type", `Identifier '${e.name}' not in scope.`, e.loc);
         }
         if (found.block === "parameters" && this.block === "transformed data") throw new StanError("type", `Parameter ${e.name} cannot be used in transformed data.`, e.loc);
+        if (this.batch && !(found.v instanceof LaneVar)) {
+          if (this.batch.overlay.has(found.v)) throw new BatchAbort(`${e.name} read whole after an element write`);
+          this.batch.read.add(found.v);
+        }
         return { t: found.v.t, e: found.v.read() };
       }
       case "binary": {
@@ -512,20 +572,26 @@ export class Interpreter {
         }
         const a = this.eval(e.left, scope);
         const b = this.eval(e.right, scope);
-        return this.wrap(() => binaryOp(e.op, a, b, e.loc), e.loc);
+        const r = this.wrap(() => binaryOp(e.op, a, b, e.loc), e.loc);
+        return this.batch && (this.isBatched(a) || this.isBatched(b)) ? this.checkLanes(r, e.op) : r;
       }
       case "unary": {
         const a = this.eval(e.arg, scope);
-        return this.wrap(() => unaryOp(e.op, a, e.loc), e.loc);
+        const r = this.wrap(() => unaryOp(e.op, a, e.loc), e.loc);
+        return this.batch && this.isBatched(a) ? this.checkLanes(r, e.op) : r;
       }
-      case "transpose":
-        return this.wrap(() => transpose(this.eval(e.arg, scope)), e.loc);
+      case "transpose": {
+        const a = this.eval(e.arg, scope);
+        if (this.batch && this.isBatched(a)) throw new BatchAbort("transpose");
+        return this.wrap(() => transpose(a), e.loc);
+      }
       case "cond": {
         const test = this.eval(e.test, scope);
-        if (test.e.isConst) return test.e.constValues[0] !== 0 ? this.eval(e.then, scope) : this.eval(e.else, scope);
+        if (test.e.isConst && test.e.size === 1) return test.e.constValues[0] !== 0 ? this.eval(e.then, scope) : this.eval(e.else, scope);
         const [a, b] = [this.eval(e.then, scope), this.eval(e.else, scope)];
         const t: SType = a.t.base === "int" && b.t.base === "int" ? INT : a.t.base === "int" ? b.t : a.t;
-        return { t, e: this.wrap(() => elementwise("ifElse", [test.e, a.e, b.e]), e.loc) };
+        const r = { t, e: this.wrap(() => elementwise("ifElse", [test.e, a.e, b.e]), e.loc) };
+        return this.batch && [test, a, b].some((x) => this.isBatched(x)) ? this.checkLanes(r, "?:") : r;
       }
       case "call":
         return this.call(e, scope, false)!;
@@ -533,6 +599,7 @@ export class Interpreter {
         return this.index(e, scope);
       case "array": {
         const items = e.items.map((i) => this.eval(i, scope));
+        if (this.batch && items.some((i) => this.isBatched(i))) throw new BatchAbort("an array expression");
         const first = items[0]!;
         const base = items.some((i) => i.t.base === "real") && first.t.base === "int" ? "real" : first.t.base;
         for (const it of items) {
@@ -544,6 +611,7 @@ export class Interpreter {
       }
       case "rowvector": {
         const items = e.items.map((i) => this.eval(i, scope));
+        if (this.batch && items.some((i) => this.isBatched(i))) throw new BatchAbort("a row vector expression");
         if (items.every((i) => i.t.arr === 0 && (i.t.base === "int" || i.t.base === "real"))) {
           return { t: { base: "row_vector", arr: 0 }, e: this.wrap(() => stackExprs(items.map((i) => i.e)), e.loc) };
         }
@@ -558,16 +626,17 @@ export class Interpreter {
   private index(e: Extract<Ast, { kind: "index" }>, scope: Scope): Val {
     // Index a variable directly (no copy of the whole); otherwise the evaluated value.
     const resolved = e.indices.map((ix) => this.resolveIndex(ix, scope));
+    if (this.batch) return this.indexLanes(e, resolved, scope);
     if (e.target.kind === "var") {
       const found = scope.lookup(e.target.name);
       if (found) {
         const v = found.v;
-        const layout = indexLayout(v.t, v.shape, toAxes(resolved, v.shape, v.name, e.loc), v.name, e.loc);
+        const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, e.loc), v.name, e.loc);
         return { t: layout.t, e: this.wrap(() => v.readAt(layout.positions, layout.shape), e.loc) };
       }
     }
     const target = this.eval(e.target, scope);
-    const layout = indexLayout(target.t, target.e.shape, toAxes(resolved, target.e.shape, "the expression", e.loc), "the expression", e.loc);
+    const layout = indexLayout(target.t, target.e.shape, toAxes(resolved as ResolvedIndex[], target.e.shape, "the expression", e.loc), "the expression", e.loc);
     const flat = target.e.shape.length === 1 ? target.e : reshape(target.e, [target.e.size]);
     return { t: layout.t, e: this.wrap(() => accessFlat(flat, layout.positions, layout.shape), e.loc) };
   }
@@ -584,6 +653,8 @@ export class Interpreter {
       return { t: REAL, e: balancedSum(this.targetTerms) ?? constant(0) };
     }
     const args = e.args.map((a) => this.eval(a, scope));
+    const batched = this.batch !== null && args.some((a) => this.isBatched(a));
+    if (batched) return this.checkLanes(this.callLanes(e, args), e.name);
     const user = this.functions.get(name);
     if (user) {
       const r = this.callUser(user, args, e.loc);
@@ -624,10 +695,156 @@ export class Interpreter {
     return this.wrap(() => f(args, e.loc), e.loc);
   }
 
+  // ---------------------------------------------------------------- vectorised loops
+
+  private batch: Batch | null = null;
+  /** Whether loops may run vectorised (off only to compare with the plain interpretation). */
+  vectorise = true;
+
+  /** A value with one entry per iteration of the vectorised loop (a scalar type of shape [lanes]). */
+  private isBatched(v: Val): boolean {
+    return this.batch !== null && v.t.arr === 0 && (v.t.base === "int" || v.t.base === "real") && v.e.shape.length === 1;
+  }
+
+  private checkLanes(r: Val, what: string): Val {
+    if (!(r.t.arr === 0 && (r.t.base === "int" || r.t.base === "real") && r.e.shape.length === 1 && r.e.shape[0] === this.batch!.lanes)) {
+      throw new BatchAbort(`${what} gives no per-iteration scalar`);
+    }
+    return r;
+  }
+
+  /**
+   * Runs a for loop's body once with the loop variable as the vector lo..hi: every value that
+   * depends on it holds one entry per iteration. Returns false (and leaves no trace) when the
+   * body does something that needs iterations one by one: a write to a scalar declared outside,
+   * a read of an element written by another iteration, a condition that differs between
+   * iterations, a container local, a call of a user function.
+   */
+  private runVectorised(s: Extract<Stmt, { kind: "for" }>, lo: number, hi: number, scope: Scope): boolean {
+    const lanes = hi - lo + 1;
+    const batch: Batch = { lanes, overlay: new Map(), read: new Set() };
+    const savedTerms = this.targetTerms.length;
+    this.batch = batch;
+    try {
+      const inner = new Scope(scope);
+      const lv = new LaneVar(s.variable, INT, [], true);
+      lv.write(constant(Float64Array.from({ length: lanes }, (_, k) => lo + k), [lanes], s.variable, true));
+      inner.define(s.variable, lv, this.block);
+      this.exec(s.body, inner);
+    } catch (e) {
+      this.batch = null;
+      this.targetTerms.length = savedTerms;
+      if (e instanceof BatchAbort || e instanceof StanError || e instanceof ModelError || e instanceof BreakSignal || e instanceof ContinueSignal || e instanceof ReturnSignal) return false;
+      throw e;
+    }
+    this.batch = null;
+    for (const [v, w] of batch.overlay) this.wrap(() => v.writeAt(w.positions, w.e), s.loc);
+    return true;
+  }
+
+  private lanePositions(t: SType, shape: Shape, resolved: readonly (ResolvedIndex | LaneIndex)[], name: string, loc: Location): { positions: Int32Array; t: SType } {
+    const lanes = this.batch!.lanes;
+    const positions = new Int32Array(lanes);
+    let type: SType = REAL;
+    for (let l = 0; l < lanes; l++) {
+      const at: ResolvedIndex[] = resolved.map((r) => (r.kind === "lanes" ? { kind: "single", value: r.values[l]! } : r));
+      const layout = indexLayout(t, shape, toAxes(at, shape, name, loc), name, loc);
+      if (layout.positions.length !== 1 || layout.shape.length !== 0) throw new BatchAbort(`${name}[...] is not a scalar per iteration`);
+      positions[l] = layout.positions[0]!;
+      type = layout.t;
+    }
+    return { positions, t: type };
+  }
+
+  private indexLanes(e: Extract<Ast, { kind: "index" }>, resolved: readonly (ResolvedIndex | LaneIndex)[], scope: Scope): Val {
+    const batch = this.batch!;
+    const perLane = resolved.some((r) => r.kind === "lanes");
+    const found = e.target.kind === "var" ? scope.lookup(e.target.name) : undefined;
+    if (!found || found.v instanceof LaneVar) {
+      if (perLane) throw new BatchAbort("indexing an expression per iteration");
+      const target = this.eval(e.target, scope);
+      if (this.isBatched(target)) throw new BatchAbort("indexing a per-iteration value");
+      const layout = indexLayout(target.t, target.e.shape, toAxes(resolved as ResolvedIndex[], target.e.shape, "the expression", e.loc), "the expression", e.loc);
+      const flat = target.e.shape.length === 1 ? target.e : reshape(target.e, [target.e.size]);
+      return { t: layout.t, e: this.wrap(() => accessFlat(flat, layout.positions, layout.shape), e.loc) };
+    }
+    const v = found.v;
+    const written = batch.overlay.get(v);
+    if (!perLane) {
+      if (written) throw new BatchAbort(`${v.name} read after an element write`);
+      batch.read.add(v);
+      const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, e.loc), v.name, e.loc);
+      return { t: layout.t, e: this.wrap(() => v.readAt(layout.positions, layout.shape), e.loc) };
+    }
+    const { positions, t } = this.lanePositions(v.t, v.shape, resolved, v.name, e.loc);
+    if (written) {
+      if (written.positions.length !== positions.length || written.positions.some((p, k) => p !== positions[k])) throw new BatchAbort(`${v.name} read at other elements than written`);
+      return { t, e: written.e };
+    }
+    batch.read.add(v);
+    return { t, e: this.wrap(() => v.readAt(positions, [batch.lanes]), e.loc) };
+  }
+
+  private assignLanes(v: Var, resolved: readonly (ResolvedIndex | LaneIndex)[], s: Extract<Stmt, { kind: "assign" }>, value: Val) {
+    const batch = this.batch!;
+    if (v instanceof LaneVar || !resolved.some((r) => r.kind === "lanes")) throw new BatchAbort(`an element write to ${v.name} that is not one element per iteration`);
+    if (batch.read.has(v)) throw new BatchAbort(`${v.name} is read and written in one loop`);
+    const { positions, t } = this.lanePositions(v.t, v.shape, resolved, v.name, s.loc);
+    if (new Set(positions).size !== positions.length) throw new BatchAbort(`iterations write one element of ${v.name}`);
+    if (s.op !== "=") {
+      const written = batch.overlay.get(v);
+      if (!written || written.positions.some((p, k) => p !== positions[k])) throw new BatchAbort(`compound assignment to ${v.name}`);
+      value = this.wrap(() => binaryOp(s.op.slice(0, -1), { t, e: written.e }, value, s.loc), s.loc);
+    }
+    checkAssignable(t, value.t, v.name, s.loc);
+    if (value.t.arr !== 0 || value.e.size > batch.lanes || (value.e.shape.length === 1 && value.e.shape[0] !== batch.lanes)) throw new BatchAbort("a value that is not one scalar per iteration");
+    const e = value.e.shape.length === 0 ? this.wrap(() => add(value.e, constant(new Float64Array(batch.lanes))), s.loc) : value.e;
+    const earlier = batch.overlay.get(v);
+    if (earlier && earlier.positions.some((p, k) => p !== positions[k])) throw new BatchAbort(`${v.name} written at two sets of elements`);
+    batch.overlay.set(v, { positions, e });
+  }
+
+  /** A built-in call with per-iteration arguments: elementwise functions and densities per element. */
+  private callLanes(e: Extract<Ast, { kind: "call" }>, args: Val[]): Val {
+    const name = e.name;
+    if (this.functions.has(name)) throw new BatchAbort("a user-defined function");
+    const split = splitSuffix(name);
+    if (split && split.suffix !== "rng") {
+      const [y, ...rest] = args;
+      if (!y || !e.conditional) throw new BatchAbort("a density call without |");
+      const d = this.distribution(split.family, rest, e.loc);
+      if (d.shape.length > 1 || split.family.startsWith("multi") || split.family === "dirichlet" || split.family.endsWith("_glm")) throw new BatchAbort("a multivariate density");
+      switch (split.suffix) {
+        case "lpdf":
+        case "lupdf":
+        case "lpmf":
+        case "lupmf":
+          return { t: REAL, e: this.wrap(() => d.logpdf(y.e), e.loc) };
+        case "lcdf":
+          if (!d.lcdf) throw new BatchAbort("no lcdf");
+          return { t: REAL, e: this.wrap(() => d.lcdf!(y.e), e.loc) };
+        case "lccdf":
+          if (!d.lccdf) throw new BatchAbort("no lccdf");
+          return { t: REAL, e: this.wrap(() => d.lccdf!(y.e), e.loc) };
+        default:
+          throw new BatchAbort(`${name} per iteration`);
+      }
+    }
+    if (split?.suffix === "rng") {
+      if (split.family.startsWith("multi") || split.family === "dirichlet" || split.family.startsWith("categorical")) throw new BatchAbort("a multivariate draw");
+      return this.rng(split.family, args, e.loc);
+    }
+    if (!ELEMENTWISE_FUNCTIONS.has(name)) throw new BatchAbort(`${name} is not elementwise`);
+    const f = FUNCTIONS[name];
+    if (!f) throw new BatchAbort(`unknown ${name}`);
+    return this.wrap(() => f(args, e.loc), e.loc);
+  }
+
   private rng(family: string, args: Val[], loc: Location): Val {
     if (this.block !== "generated quantities" && this.block !== "function") {
       throw new StanError("type", `Random number generators (${family}_rng) are allowed only in generated quantities here.`, loc);
     }
+    if (this.batch && !args.some((a) => this.isBatched(a))) throw new BatchAbort("a draw the same for every iteration");
     const d = this.distribution(family, args, loc);
     const value = this.wrap(() => this.builder.generated(`${family}_rng__${++this.rngCount}`, d), loc);
     this.rngMarks?.push(value);
@@ -670,6 +887,12 @@ export class Interpreter {
   }
   /** Functions see no block's variables. */
   private readonly globalFunctionScope = new Scope(null);
+}
+
+/** An index with one value per iteration of a vectorised loop. */
+interface LaneIndex {
+  readonly kind: "lanes";
+  readonly values: Float64Array;
 }
 
 function describe(v: Val): string {

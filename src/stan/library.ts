@@ -103,25 +103,17 @@ export function binaryOp(op: string, a: Val, b: Val, loc?: Location): Val {
       if (scalarType(a.t) || scalarType(b.t)) return zip(a, b, mul, "Multiplication", loc);
       return matmul(a, b, loc);
     case "/":
-      if (bothInt) {
-        const [x, y] = [numberOf(a, "an integer", loc), numberOf(b, "an integer", loc)];
-        if (y === 0) err("runtime", "Integer division by zero.", loc);
-        return { t: INT, e: constant(Math.trunc(x / y), [], "", true) };
-      }
+      if (bothInt) return { t: INT, e: intZip(a.e, b.e, (x, y) => (y === 0 ? err("runtime", "Integer division by zero.", loc) : Math.trunc(x / y))) };
       if (scalarType(b.t)) return zip(a, b, div, "Division", loc);
       if (a.t.base === "row_vector" && b.t.base === "matrix") return err("unsupported", "Right division by a matrix (b / A) is not supported.", loc);
       return err("type", `Division of ${typeName(a.t)} by ${typeName(b.t)} is not defined (use ./ for elementwise division).`, loc);
     case "%/%": {
       if (!bothInt) err("type", "%/% takes two integers.", loc);
-      const [x, y] = [numberOf(a, "an integer", loc), numberOf(b, "an integer", loc)];
-      if (y === 0) err("runtime", "Integer division by zero.", loc);
-      return { t: INT, e: constant(Math.trunc(x / y), [], "", true) };
+      return { t: INT, e: intZip(a.e, b.e, (x, y) => (y === 0 ? err("runtime", "Integer division by zero.", loc) : Math.trunc(x / y))) };
     }
     case "%": {
       if (!bothInt) err("type", "% takes two integers.", loc);
-      const [x, y] = [numberOf(a, "an integer", loc), numberOf(b, "an integer", loc)];
-      if (y === 0) err("runtime", "Modulus by zero.", loc);
-      return { t: INT, e: constant(x % y, [], "", true) };
+      return { t: INT, e: intZip(a.e, b.e, (x, y) => (y === 0 ? err("runtime", "Modulus by zero.", loc) : x % y)) };
     }
     case ".*":
       return zip(a, b, mul, "Elementwise multiplication", loc);
@@ -145,14 +137,23 @@ export function binaryOp(op: string, a: Val, b: Val, loc?: Location): Val {
     case "||": {
       if (!scalarType(a.t) || !scalarType(b.t)) err("type", `Operator ${op} takes int or real operands, got ${typeName(a.t)} and ${typeName(b.t)}.`, loc);
       if (a.e.isConst && b.e.isConst) {
-        const [x, y] = [a.e.constValues[0]!, b.e.constValues[0]!];
-        const r = { "==": x === y, "!=": x !== y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y, "&&": x !== 0 && y !== 0, "||": x !== 0 || y !== 0 }[op];
-        return { t: INT, e: constant(r ? 1 : 0, [], "", true) };
+        const test = (x: number, y: number) => ({ "==": x === y, "!=": x !== y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y, "&&": x !== 0 && y !== 0, "||": x !== 0 || y !== 0 })[op];
+        return { t: INT, e: intZip(a.e, b.e, (x, y) => (test(x, y) ? 1 : 0)) };
       }
       return { t: INT, e: elementwise(COMPARISON[op]!, [a.e, b.e]) };
     }
   }
   return err("type", `Unknown operator ${op}.`, loc);
+}
+
+/** An integer operation on constants, elementwise (one side may be a single number). */
+function intZip(a: Expr, b: Expr, f: (x: number, y: number) => number): Expr {
+  if (!a.isConst || !b.isConst) return err("type", "Integer operands must be known from the data.");
+  const [x, y] = [a.constValues, b.constValues];
+  const n = Math.max(x.length, y.length);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = f(x[x.length === 1 ? 0 : i]!, y[y.length === 1 ? 0 : i]!);
+  return constant(out, a.size >= b.size ? a.shape : b.shape, "", true);
 }
 
 const COMPARISON: Record<string, string> = { "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "&&": "and", "||": "or" };
@@ -163,7 +164,7 @@ export function unaryOp(op: string, a: Val, loc?: Location): Val {
     return isInt(a) ? intResult(a.t, neg(a.e)) : { t: a.t, e: neg(a.e) };
   }
   if (!scalarType(a.t)) err("type", `Operator ! takes an int or real, got ${typeName(a.t)}.`, loc);
-  if (a.e.isConst) return { t: INT, e: constant(a.e.constValues[0] === 0 ? 1 : 0, [], "", true) };
+  if (a.e.isConst) return { t: INT, e: constant(a.e.constValues.map((x) => (x === 0 ? 1 : 0)), a.e.shape, "", true) };
   return { t: INT, e: elementwise("eq", [a.e, 0]) };
 }
 
@@ -465,6 +466,14 @@ export const FUNCTIONS: Record<string, Fn> = {
 };
 FUNCTIONS.log2 = (args, loc) => (args.length === 0 ? real(constant(Math.LN2)) : math((x) => div(log(x), Math.LN2), Math.log2, "log2")(args, loc));
 FUNCTIONS.log10 = (args, loc) => (args.length === 0 ? real(constant(LN10)) : math((x) => div(log(x), LN10), Math.log10, "log10")(args, loc));
+
+/** Built-ins that act elementwise on scalars (a vectorised loop may pass them one value per iteration). */
+export const ELEMENTWISE_FUNCTIONS = new Set([
+  "exp", "log", "log2", "log10", "log1p", "log1m", "expm1", "sqrt", "cbrt", "square", "inv", "inv_sqrt", "inv_square", "fabs", "abs",
+  "tanh", "inv_logit", "logit", "log1p_exp", "log1m_exp", "log_inv_logit", "log1m_inv_logit", "lgamma", "tgamma", "Phi", "std_normal_log_cdf",
+  "Phi_approx", "sin", "cos", "tan", "atan", "asin", "acos", "sinh", "cosh", "floor", "ceil", "round", "trunc", "erf", "step", "pow", "fma",
+  "hypot", "fmin", "fmax", "fdim", "lbeta", "lchoose", "binomial_coefficient_log", "log_diff_exp", "log_mix", "log_sum_exp",
+]);
 
 /** Functions whose values are infinite: usable only where Stan compares with them (data). */
 export const INFINITIES: Record<string, number> = { negative_infinity: -Infinity, positive_infinity: Infinity };

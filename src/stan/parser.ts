@@ -420,7 +420,7 @@ class Parser {
       const op = this.tok;
       this.pos++;
       const right = this.binary(level + 1);
-      left = { kind: "binary", op: op.text, left, right, loc: op.loc };
+      left = { kind: "binary", op: op.text, left, right, loc: left.loc };
     }
     return left;
   }
@@ -441,7 +441,7 @@ class Parser {
       const op = this.tok;
       this.pos++;
       const exponent = this.unary();
-      return { kind: "binary", op: op.text, left: base, right: exponent, loc: op.loc };
+      return { kind: "binary", op: op.text, left: base, right: exponent, loc: base.loc };
     }
     return base;
   }
@@ -450,7 +450,7 @@ class Parser {
     let e = this.primary();
     for (;;) {
       if (this.is("[")) {
-        const loc = this.tok.loc;
+        const loc = e.loc;
         this.pos++;
         const indices: Index[] = [this.index()];
         while (this.accept(",")) indices.push(this.index());

@@ -65,7 +65,33 @@ export class Var {
     /** Declared bounds, checked on assignment where known (transformed data). */
     readonly readonly_: boolean = false,
   ) {
-    this.vals = new Float64Array(sizeOf(shape)).fill(t.base === "int" ? 0 : Number.NaN);
+    this.vals = new Float64Array(sizeOf(shape));
+    this.unset = new Uint8Array(this.vals.length).fill(1);
+  }
+
+  /** Elements never given a value (Stan's NaN): reading one is an error, writing clears it. */
+  private unset: Uint8Array | null;
+
+  private checkSet(positions?: ArrayLike<number>) {
+    const u = this.unset;
+    if (!u) return;
+    const n = positions ? positions.length : u.length;
+    for (let k = 0; k < n; k++) {
+      const p = positions ? positions[k]! : k;
+      if (u[p]) {
+        throw new StanError("runtime", `${this.name}${this.shape.length ? ` (element ${p + 1} in row-major order)` : ""} is read before it is given a value (Stan would use NaN).`);
+      }
+    }
+    if (!positions) this.unset = null;
+  }
+
+  private markSet(positions?: ArrayLike<number>) {
+    if (!this.unset) return;
+    if (!positions) {
+      this.unset = null;
+      return;
+    }
+    for (let k = 0; k < positions.length; k++) this.unset[positions[k]!] = 0;
   }
 
   get size(): number {
@@ -78,6 +104,11 @@ export class Var {
 
   /** The whole value. */
   read(): Expr {
+    this.checkSet();
+    return this.current();
+  }
+
+  private current(): Expr {
     if (this.whole) return this.whole;
     const integer = this.t.base === "int";
     if (this.cells === null) {
@@ -91,6 +122,7 @@ export class Var {
 
   /** The elements at flat `positions`, in the shape `shape`. */
   readAt(positions: Int32Array, shape: Shape): Expr {
+    this.checkSet(positions);
     if (this.cells === null && !this.symbolic) {
       const v = Float64Array.from(positions, (p) => this.vals[p]!);
       return constant(v, shape, this.name, this.t.base === "int");
@@ -121,6 +153,7 @@ export class Var {
   /** Replaces the whole value. */
   write(e: Expr): void {
     this.assigned = true;
+    this.markSet();
     this.elementCache.clear();
     if (e.isConst) {
       this.vals = Float64Array.from(e.constValues);
@@ -137,6 +170,7 @@ export class Var {
   /** Writes `e` (flattened) at flat `positions`. */
   writeAt(positions: Int32Array, e: Expr): void {
     this.assigned = true;
+    this.markSet(positions);
     this.elementCache.clear();
     if (e.isConst && this.cells === null && !this.symbolic) {
       const v = e.constValues;
@@ -163,13 +197,14 @@ export class Var {
         return;
       }
       if (positions.length === this.size && positions.every((p, k) => p === k)) return this.write(e);
-      const current = this.read();
+      const current = this.current();
       this.cells = null;
       this.whole = current;
       this.symbolic = true;
     }
     const n = this.size;
     if (positions.length === n && positions.every((p, k) => p === k)) return this.write(e);
+    this.current();
     const map = new Int32Array(n).map((_, k) => k);
     positions.forEach((p, k) => (map[p] = n + k));
     this.whole = access(concat([flat(this.whole!), flat(e)]), map, this.shape, this.name);
