@@ -8,8 +8,7 @@
 export const guidePages = [
   { file: "guide/getting-started.md", title: "Getting started" },
   { file: "guide/models.md", title: "Writing models" },
-  // { file: "guide/stan.md", title: "Stan programs" }, // h21's page (issue 21): uncomment when it lands
-  { file: "guide/stan-cli.md", title: "The command line and posteriordb" },
+  { file: "guide/stan.md", title: "Stan programs" },
   { file: "guide/sampling.md", title: "Sampling and the runtime" },
   // { file: "guide/adaptation.md", title: "Warmup adaptation" }, // h26's page: uncomment when it lands
   { file: "guide/seeing-a-run.md", title: "Seeing a run" },
