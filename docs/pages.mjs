@@ -17,6 +17,7 @@ export const guidePages = [
   { file: "guide/seeing-a-run.md", title: "Seeing a run" },
   { file: "guide/checking.md", title: "Checking and comparing fits" },
   { file: "guide/approximations.md", title: "Approximations: Pathfinder, ADVI, SMC" },
+  { file: "guide/abc.md", title: "Likelihood-free inference: ABC" },
   { file: "guide/large-data.md", title: "Large data: the tfjs backend" },
   { file: "guide/ode.md", title: "Differential equations", pending: "issue 22" },
   { file: "guide/several-machines.md", title: "Several machines" },
