@@ -11,9 +11,9 @@
 export const guidePages = [
   { file: "guide/getting-started.md", title: "Getting started" },
   { file: "guide/models.md", title: "Writing models" },
-  { file: "guide/stan.md", title: "Stan programs", pending: "issue 21" },
+  { file: "guide/stan.md", title: "Stan programs" },
   { file: "guide/sampling.md", title: "Sampling and the runtime" },
-  { file: "guide/adaptation.md", title: "Warmup adaptation: the default and the others", pending: "issues 26 and 27" },
+  { file: "guide/adaptation.md", title: "Warmup adaptation" },
   { file: "guide/seeing-a-run.md", title: "Seeing a run" },
   { file: "guide/checking.md", title: "Checking and comparing fits" },
   { file: "guide/approximations.md", title: "Approximations: Pathfinder, ADVI, SMC" },
@@ -21,7 +21,7 @@ export const guidePages = [
   { file: "guide/large-data.md", title: "Large data: the tfjs backend" },
   { file: "guide/ode.md", title: "Differential equations", pending: "issue 22" },
   { file: "guide/several-machines.md", title: "Several machines" },
-  { file: "guide/cluster-faults.md", title: "The cluster under faults", pending: "issue 23" },
+  { file: "guide/cluster-faults.md", title: "Cluster faults, tested" },
   { file: "guide/limits.md", title: "Input rules and limits" },
   { file: "guide/exports.md", title: "Exports: ArviZ and Stan CSV" },
 ];

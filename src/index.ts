@@ -115,3 +115,4 @@ export { AbcPosterior, type WeightedSummaryRow } from "./api/abc-posterior.js";
 export type { AbcGeneration, AbcStopReason } from "../actors/abc-actor.js";
 export { simulator, simulatorRng, type SimulatorSpec, type SimulatorRng, type SimulatorParams } from "./compile/simulator.js";
 export type { ApproxEvent, ApproxProgress, ApproxActorProgress, ApproxMethod } from "../actors/approx-events.js";
+export { stanModel, checkStanProgram, StanError, type StanModelOptions, type StanCheckResult, type StanDiagnostic, type StanErrorKind } from "./stan/index.js";
