@@ -10,7 +10,7 @@ export const guidePages = [
   { file: "guide/models.md", title: "Writing models" },
   // { file: "guide/stan.md", title: "Stan programs" }, // h21's page (issue 21): uncomment when it lands
   { file: "guide/sampling.md", title: "Sampling and the runtime" },
-  // { file: "guide/adaptation.md", title: "Warmup adaptation" }, // h26's page: uncomment when it lands
+  { file: "guide/adaptation.md", title: "Warmup adaptation" },
   { file: "guide/seeing-a-run.md", title: "Seeing a run" },
   // { file: "guide/diagnose.md", title: "Diagnosing a run" }, // h25's page, if it comes
   { file: "guide/checking.md", title: "Checking and comparing fits" },
