@@ -16,6 +16,7 @@ import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js"
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo } from "../src/inference/index.js";
+import { runAbcTask, simulatorFor } from "./abc-worker.js";
 import type { ApproxTaskResult } from "./approx-protocol.js";
 import { runApproxTask } from "./approx-worker.js";
 import { checkGradientLength, describeModel } from "./model-checks.js";
@@ -97,6 +98,10 @@ export default async function runTask(task: WorkerTask): Promise<ChunkResult | M
       return load(task, model);
     case "chunk":
       return runChunk(task, model);
+    case "abc": {
+      // Importing the simulator runs the user's code: under the watchdog (the task is marked started).
+      return runAbcTask(task, model, await simulatorFor(task.simulator));
+    }
     default:
       // Pathfinder, ADVI and SMC tasks (approx-protocol.ts).
       return runApproxTask(task, model, likelihood);

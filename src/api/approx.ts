@@ -64,7 +64,7 @@ export interface ApproxRun<P> {
  * The API side of a run: RxJS subjects behind the actors' sink, exposed as guarded
  * observables (a subscriber that throws is dropped and reported on `events$`, as `sample`'s).
  */
-class ApproxStreams implements ApproxSink {
+export class ApproxStreams implements ApproxSink {
   private readonly events = new ReplaySubject<ApproxEvent>();
   private readonly progressSubject = new ReplaySubject<ApproxProgress>(1);
   private readonly subscriberErrors = new SubscriberErrors<"progress$" | "events$", ApproxEvent>(this.events);
@@ -101,13 +101,13 @@ class ApproxStreams implements ApproxSink {
   }
 }
 
-interface RunContext {
+export interface RunContext {
   readonly streams: ApproxStreams;
   readonly control: ApproxControl;
 }
 
 /** Runs the actors of a method, with the run's lifecycle events; returns the abort reason or null. */
-function execute(v: ValidatedRun, method: ApproxMethod, actors: number, program: ActorsProgram, ctx: RunContext): Effect.Effect<string | null, PoolStartError> {
+export function execute(v: ValidatedRun, method: ApproxMethod, actors: number, program: ActorsProgram, ctx: RunContext): Effect.Effect<string | null, PoolStartError> {
   return Effect.gen(function* () {
     ctx.streams.event({ type: "run-started", method, actors, threads: v.threads, seed: v.seed });
     const t0 = performance.now();
@@ -383,7 +383,8 @@ function runSmc(m: SmcModel, v: ValidatedSmc, ctx: RunContext): Effect.Effect<Sm
 
 // ---------------------------------------------------------------- handles
 
-class Handle<P> implements ApproxRun<P> {
+/** A run's handle: streams, the result, abort. */
+export class Handle<P> implements ApproxRun<P> {
   readonly progress$: Observable<ApproxProgress>;
   readonly events$: Observable<ApproxEvent>;
   readonly result: Promise<P>;
@@ -416,7 +417,8 @@ class Handle<P> implements ApproxRun<P> {
   }
 }
 
-function effectOf<P>(make: () => { v: ValidatedRun; streams: ApproxStreams; program: (ctx: RunContext) => Effect.Effect<P, ApproxError> }): Effect.Effect<P, ApproxError> {
+/** The Effect twin of a run made by `make`. */
+export function effectOf<P>(make: () => { v: ValidatedRun; streams: ApproxStreams; program: (ctx: RunContext) => Effect.Effect<P, ApproxError> }): Effect.Effect<P, ApproxError> {
   return Effect.gen(function* () {
     const { streams, program } = yield* Effect.try({ try: make, catch: (e) => e as InvalidOptionError | InvalidModelError });
     const control: ApproxControl = { abort: yield* Deferred.make<string>() };
