@@ -5,17 +5,10 @@
  * argument. Derivatives therefore cannot drift from the values they differentiate.
  */
 import type { Shape } from "./shape.js";
+import type { ElementwiseOp } from "./elementwise-op.js";
 import { CDF_OPS } from "./cdf-ops.js";
 
-/** An elementwise operation: forward template and partial derivatives, over scalar code. */
-export interface ElementwiseOp {
-  readonly name: string;
-  readonly arity: number;
-  /** Code for the value, given the arguments' code (already parenthesised). */
-  fwd(args: readonly string[]): string;
-  /** Code for d value / d args[k], given the arguments' code and the value's code `v`. */
-  der(k: number, args: readonly string[], v: string): string;
-}
+export type { ElementwiseOp } from "./elementwise-op.js";
 
 const unary = (name: string, fwd: (a: string) => string, der: (a: string, v: string) => string): ElementwiseOp => ({
   name,
@@ -80,6 +73,19 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseOp>> = Object.freez
       (a, _b, v) => `Math.exp(${a}-${v})`,
       (_a, b, v) => `Math.exp(${b}-${v})`,
     ),
+    // Comparisons and a selection (Stan's conditional operator and fmin/fmax on parameters):
+    // piecewise constant in their tests, so their derivatives there are zero.
+    ...([["eq", "==="], ["ne", "!=="], ["lt", "<"], ["le", "<="], ["gt", ">"], ["ge", ">="]] as const).map(([name, op]) =>
+      binary(name, (a, b) => `(${a}${op}${b}?1:0)`, () => "0", () => "0"),
+    ),
+    binary("and", (a, b) => `(${a}!==0&&${b}!==0?1:0)`, () => "0", () => "0"),
+    binary("or", (a, b) => `(${a}!==0||${b}!==0?1:0)`, () => "0", () => "0"),
+    {
+      name: "ifElse",
+      arity: 3,
+      fwd: ([c, a, b]: readonly string[]) => `(${c}!==0?${a}:${b})`,
+      der: (k: number, [c]: readonly string[]) => (k === 0 ? "0" : k === 1 ? `(${c}!==0?1:0)` : `(${c}!==0?0:1)`),
+    },
     ...CDF_OPS,
   ].map((op) => [op.name, Object.freeze(op)]),
 ));
