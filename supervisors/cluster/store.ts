@@ -155,8 +155,9 @@ export function leaseSeconds(timings: ClusterTimings): number {
  * not expired. The check and the insert are one transaction, and the lease row is read
  * `FOR SHARE`, so another runner cannot take the shard in between. A runner that was frozen
  * past its lease (SIGSTOP, a long GC, a suspended VM) and wakes with a chunk finished thus
- * stores nothing for the chains it lost; the runner that took them answers instead. Sessions
- * that are not a runner's (the client's, an operator's) are not fenced.
+ * stores nothing for the chains it lost: the reply is dropped (a warning in the database's
+ * log), the request handed back unread, and the runner that took the chain answers it.
+ * Sessions that are not a runner's (the client's, an operator's) are not fenced.
  */
 export const ensureReplyFence: Effect.Effect<void, StoreError, SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient;
@@ -172,8 +173,12 @@ export const ensureReplyFence: Effect.Effect<void, StoreError, SqlClient> = Effe
         WHERE l.shard_id = shard AND l.address = who[2] AND l.acquired_at > NOW() - who[1]::INT * INTERVAL '1 second'
         FOR SHARE;
       IF NOT FOUND THEN
-        RAISE EXCEPTION 'bayests: runner % no longer holds shard % (its lease expired or moved); its reply to request % is refused', who[2], shard, NEW.request_id
-          USING ERRCODE = 'BF001';
+        -- Not stored, and the request handed back: unprocessed and unread, so that the shard's
+        -- holder runs it at its next look in storage (an error instead would leave the
+        -- request marked as read by the stale runner, which the holder skips for minutes).
+        UPDATE ${MESSAGES} SET processed = FALSE, last_reply_id = NULL, last_read = NULL WHERE id = NEW.request_id;
+        RAISE WARNING 'bayests: runner % no longer holds shard % (its lease expired or moved); its reply to request % is refused', who[2], shard, NEW.request_id;
+        RETURN NULL;
       END IF;
       RETURN NEW;
     END

@@ -162,7 +162,7 @@ export async function startFaultCluster(name: string, options: ClusterOptions): 
       return { args: [...options.runnerArgs, "--port", String(port), "--listen-host", "127.0.0.1"], host };
     };
     const started = await Promise.all(
-      Array.from({ length: options.runners }, (_, i) => runnerAt(i).then((at) => startRunner({ database, key, startTimeoutMs: 180_000, ...at })).then((r) => (runners.push(r), r))),
+      Array.from({ length: options.runners }, (_, i) => runnerAt(i).then((at) => startRunner({ database, key, ...at })).then((r) => (runners.push(r), r))),
     );
     runners.sort((a, b) => started.indexOf(a) - started.indexOf(b));
     p.query(dbName, AUDIT);

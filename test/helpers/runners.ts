@@ -42,7 +42,7 @@ export interface RunnerOptions {
   /** A network namespace to run in (`ip netns exec`, as root), reached at `host`. */
   readonly netns?: string;
   readonly host?: string;
-  /** How long it may take to join (ms; 60 s). */
+  /** How long it may take to join (ms; 180 s: a loaded machine starts a runner slowly). */
   readonly startTimeoutMs?: number;
 }
 
@@ -72,8 +72,8 @@ export function startRunner(options: RunnerOptions): Promise<RunnerProcess> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`a runner did not start within ${(options.startTimeoutMs ?? 60_000) / 1000} s:\n${log.join("")}`));
-    }, options.startTimeoutMs ?? 60_000);
+      reject(new Error(`a runner did not start within ${(options.startTimeoutMs ?? 180_000) / 1000} s:\n${log.join("")}`));
+    }, options.startTimeoutMs ?? 180_000);
     void exited.then(() => {
       clearTimeout(timer);
       reject(new Error(`a runner exited at its start (code ${child.exitCode}):\n${log.join("")}`));
