@@ -6,7 +6,9 @@
  */
 import type { Expr, FunctionDef, Program, Stmt, VarDecl } from "./ast.js";
 import { StanError } from "./errors.js";
-import { DISTRIBUTIONS, FUNCTIONS, INFINITIES, splitSuffix } from "./library.js";
+import { DISTRIBUTIONS, FUNCTIONS, INFINITIES, SPECIAL_DENSITIES, splitSuffix } from "./library.js";
+
+const isDistribution = (name: string) => Object.hasOwn(DISTRIBUTIONS, name) || (Object.hasOwn(SPECIAL_DENSITIES, name));
 
 type Block = "data" | "transformed data" | "parameters" | "transformed parameters" | "model" | "generated quantities" | "function";
 
@@ -108,7 +110,7 @@ class Checker {
         }
         this.expr(s.lhs);
         s.args.forEach((a) => this.expr(a));
-        if (!DISTRIBUTIONS[s.dist] && !["_lpdf", "_lpmf", "_log"].some((x) => this.functions.has(s.dist + x))) {
+        if (!isDistribution(s.dist) && !["_lpdf", "_lpmf", "_log"].some((x) => this.functions.has(s.dist + x))) {
           this.error(new StanError("unsupported", `Distribution ${s.dist} is not supported by this front end (or not a distribution).`, s.loc));
         }
         if (s.truncation?.lower) this.expr(s.truncation.lower);
@@ -201,7 +203,7 @@ class Checker {
     if (ODE.test(name)) return;
     if (Object.hasOwn(INFINITIES, name) || Object.hasOwn(FUNCTIONS, name)) return;
     const split = splitSuffix(name);
-    if (split && (DISTRIBUTIONS[split.family] || this.functions.has(`${split.family}_lpdf`) || this.functions.has(`${split.family}_lpmf`))) {
+    if (split && !(split.suffix === "rng" && Object.hasOwn(SPECIAL_DENSITIES, split.family)) && (isDistribution(split.family) || this.functions.has(`${split.family}_lpdf`) || this.functions.has(`${split.family}_lpmf`))) {
       if (split.suffix === "rng" && this.block !== "generated quantities" && this.block !== "transformed data" && !(this.block === "function" && this.currentFunction?.name.endsWith("_rng"))) {
         this.error(new StanError("type", "Random number generators are only allowed in the transformed data block, the generated quantities block or in user-defined functions with names ending in _rng.", loc));
       }

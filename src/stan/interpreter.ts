@@ -5,13 +5,13 @@
  * the log density (and of transformed parameters and generated quantities) that the compiler
  * turns into one fused function with its gradient.
  */
-import { add, constant, dist, Expr, ModelBuilder, mul, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
+import { add, constant, dist, Expr, ModelBuilder, mul, ode, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
 import { elementwise, findNode } from "../model/expr.js";
 import { ModelError } from "../model/errors.js";
 import type { Shape } from "../model/shape.js";
 import type { Expr as Ast, FunctionDef, Index, Program, SizedType, Stmt, VarDecl } from "./ast.js";
 import { StanError, type Location } from "./errors.js";
-import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, splitSuffix, transpose, unaryOp } from "./library.js";
+import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, SPECIAL_DENSITIES, splitSuffix, transpose, unaryOp } from "./library.js";
 import { baseRank, indexLayout, INT, intVal, numberOf, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val } from "./values.js";
 
 type BlockKind = "data" | "transformed data" | "parameters" | "transformed parameters" | "model" | "generated quantities" | "function";
@@ -63,6 +63,9 @@ class Scope {
   constructor(readonly parent: Scope | null) {}
   lookup(name: string): { v: Var; block: BlockKind } | undefined {
     return this.vars.get(name) ?? this.parent?.lookup(name);
+  }
+  root(): Scope {
+    return this.parent ? this.parent.root() : this;
   }
   has(name: string): boolean {
     return this.vars.has(name);
@@ -253,7 +256,6 @@ export class Interpreter {
       case "simplex":
       case "ordered":
       case "positive_ordered":
-        if (t.arr > 0) this.unsupported(`arrays of ${c.kind} parameters`, d.loc);
         opts.constraint = c.kind === "positive_ordered" ? "positiveOrdered" : c.kind;
         break;
       case "affine":
@@ -307,7 +309,8 @@ export class Interpreter {
   private exec(s: Stmt, scope: Scope): void {
     switch (s.kind) {
       case "decl": {
-        if (scope.has(s.name) || this.globals.lookup(s.name)?.block === "data" || (this.globals.lookup(s.name) && scope === this.globals)) {
+        const inBlocks = scope.root() === this.globals;
+        if (scope.has(s.name) || (inBlocks && (this.globals.lookup(s.name)?.block === "data" || (this.globals.lookup(s.name) && scope === this.globals)))) {
           throw new StanError("type", `Identifier '${s.name}' is already in use.`, s.loc);
         }
         const t = this.stypeOf(s.type);
@@ -388,6 +391,8 @@ export class Interpreter {
         return;
       }
       case "if": {
+        const test = this.eval(s.test, scope);
+        if (!test.e.isConst && !this.batch) return this.selectIf(s, test, scope);
         if (this.condition(s.test, scope)) this.exec(s.then, new Scope(scope));
         else if (s.else) this.exec(s.else, new Scope(scope));
         return;
@@ -473,7 +478,7 @@ export class Interpreter {
   }
 
   private distribution(family: string, args: Val[], loc: Location): Distribution {
-    const make = DISTRIBUTIONS[family];
+    const make = Object.hasOwn(DISTRIBUTIONS, family) ? DISTRIBUTIONS[family] : undefined;
     if (!make) throw new StanError("unsupported", `Distribution ${family} is not supported by this front end.`, loc);
     return this.wrap(() => make(args.map((a) => a.e), loc), loc);
   }
@@ -498,6 +503,12 @@ export class Interpreter {
       const perIteration = all.some((a) => this.isBatched(a));
       if (perIteration && all.some((a) => !(a.t.arr === 0 && (a.t.base === "int" || a.t.base === "real")))) throw new BatchAbort("a container in a per-iteration ~ statement");
       if (!perIteration) times = this.batch.lanes;
+    }
+    const special = SPECIAL_DENSITIES[s.dist];
+    if (special && Object.hasOwn(SPECIAL_DENSITIES, s.dist)) {
+      if (this.batch || s.truncation) throw this.batch ? new BatchAbort("a categorical density") : new StanError("unsupported", `Truncation of ${s.dist} is not supported.`, s.loc);
+      this.targetTerms.push(this.wrap(() => special(lhs, args, s.loc), s.loc));
+      return;
     }
     let d = this.distribution(s.dist, args, s.loc);
     if (s.truncation) {
@@ -643,8 +654,8 @@ export class Interpreter {
 
   private call(e: Extract<Ast, { kind: "call" }>, scope: Scope, statement: boolean): Val | undefined {
     const name = e.name;
-    if (ODE_FUNCTIONS.test(name)) throw new StanError("unsupported", `Function ${name} (an ODE solver) is not supported by this front end yet.`, e.loc);
-    if (name in INFINITIES && e.args.length === 0) {
+    if (ODE_FUNCTIONS.test(name)) return this.odeCall(e, scope);
+    if (Object.hasOwn(INFINITIES, name) && e.args.length === 0) {
       // Finite stand-ins: IR constants are finite; comparisons with them behave as with infinity.
       return { t: REAL, e: constant(Math.sign(INFINITIES[name]!) * Number.MAX_VALUE) };
     }
@@ -670,6 +681,9 @@ export class Interpreter {
       if ((suffix === "lpdf" || suffix === "lupdf" || suffix === "lpmf" || suffix === "lupmf" || suffix === "log") && !e.conditional && suffix !== "log") {
         throw new StanError("syntax", `Probability functions with suffixes _lpdf, _lupdf, _lpmf, _lupmf, _cdf, _lcdf and _lccdf, require a vertical bar (|) between the first two arguments.`, e.loc);
       }
+      if (Object.hasOwn(SPECIAL_DENSITIES, family) && suffix !== "lcdf" && suffix !== "lccdf" && suffix !== "cdf") {
+        return { t: REAL, e: this.wrap(() => SPECIAL_DENSITIES[family]!(y, rest, e.loc), e.loc) };
+      }
       const d = this.distribution(family, rest, e.loc);
       switch (suffix) {
         case "lpdf":
@@ -693,6 +707,96 @@ export class Interpreter {
     const f = FUNCTIONS[name];
     if (!f || !Object.hasOwn(FUNCTIONS, name)) throw new StanError("unsupported", `Function ${name} is not supported by this front end.`, e.loc);
     return this.wrap(() => f(args, e.loc), e.loc);
+  }
+
+  /**
+   * An `if` whose condition depends on parameters: both branches run, and every variable they
+   * assign becomes a select between the two results (so the branches may only assign).
+   */
+  private selectIf(s: Extract<Stmt, { kind: "if" }>, test: Val, scope: Scope) {
+    const names = new Set<string>();
+    const allowed = (st: Stmt): boolean => {
+      switch (st.kind) {
+        case "assign":
+          names.add(st.name);
+          return true;
+        case "block":
+          return st.body.every(allowed);
+        case "if":
+          return allowed(st.then) && (!st.else || allowed(st.else));
+        case "decl":
+        case "print":
+        case "empty":
+          return true;
+        default:
+          return false;
+      }
+    };
+    if (!allowed(s.then) || (s.else && !allowed(s.else))) {
+      throw new StanError("unsupported", "A condition that depends on parameters (if/while on a parameter) is supported only around assignments; use the conditional operator (c ? a : b), fmin or fmax.", s.test.loc);
+    }
+    const vars = [...names].map((n) => scope.lookup(n)).filter((f): f is { v: Var; block: BlockKind } => f !== undefined).map((f) => f.v);
+    const before = vars.map((v) => v.snapshot());
+    this.exec(s.then, new Scope(scope));
+    const thenValues = vars.map((v) => v.read());
+    vars.forEach((v, k) => v.restore(before[k]!));
+    if (s.else) this.exec(s.else, new Scope(scope));
+    const elseValues = vars.map((v) => v.read());
+    vars.forEach((v, k) => {
+      v.restore(before[k]!);
+      const [a, b] = [thenValues[k]!, elseValues[k]!];
+      if (a !== b) v.write(this.wrap(() => elementwise("ifElse", [test.e, a, b]), s.loc));
+    });
+  }
+
+  /**
+   * Stan's ODE solvers on the builder's `ode` node: `ode_rk45(f, y0, t0, ts, ...)`, the `_tol`
+   * forms, and the old `integrate_ode_*(f, y0, t0, ts, theta, x_r, x_i)` (whose f returns an array).
+   */
+  private odeCall(e: Extract<Ast, { kind: "call" }>, scope: Scope): Val {
+    const name = e.name;
+    const fArg = e.args[0];
+    if (!fArg || fArg.kind !== "var" || !this.functions.has(fArg.name)) throw new StanError("type", `${name} takes the name of a user-defined function first.`, e.loc);
+    const f = this.functions.get(fArg.name)!;
+    const legacy = name.startsWith("integrate_ode");
+    const method = /bdf/.test(name) ? "bdf" : /adams/.test(name) ? "adams" : /ckrk/.test(name) ? "ckrk" : "rk45";
+    if (/adjoint/.test(name)) throw new StanError("unsupported", `Function ${name} is not supported by this front end.`, e.loc);
+    const rest = e.args.slice(1).map((a) => this.eval(a, scope));
+    const [y0, t0, ts] = rest as [Val, Val, Val];
+    if (!y0 || !t0 || !ts) throw new StanError("type", `${name} takes (f, y0, t0, ts, ...).`, e.loc);
+    let tol: { rtol?: number; atol?: number; maxSteps?: number } = {};
+    let args: Val[];
+    if (legacy) {
+      args = rest.slice(3, 6);
+      const extra = rest.slice(6);
+      if (extra.length === 3) tol = { rtol: numberOf(extra[0]!, "rtol", e.loc), atol: numberOf(extra[1]!, "atol", e.loc), maxSteps: numberOf(extra[2]!, "max_num_steps", e.loc) };
+    } else if (name.endsWith("_tol")) {
+      tol = { rtol: numberOf(rest[3]!, "rtol", e.loc), atol: numberOf(rest[4]!, "atol", e.loc), maxSteps: numberOf(rest[5]!, "max_num_steps", e.loc) };
+      args = rest.slice(6);
+    } else {
+      args = rest.slice(3);
+    }
+    const t0Value = numberOf(t0, "t0", e.loc);
+    if (!ts.e.isConst) throw new StanError("unsupported", `${name}: output times that depend on parameters are not supported.`, e.loc);
+    const yType: SType = legacy ? { base: "real", arr: 1 } : { base: "vector", arr: 0 };
+    const rhs = (t: Expr, y: Expr, argExprs: Expr[]): Expr => {
+      const r = this.callUser(f, [{ t: REAL, e: t }, { t: yType, e: y }, ...argExprs.map((a, k) => ({ t: args[k]!.t, e: a }))], e.loc);
+      if (!r) throw new StanError("type", `The ODE right-hand side ${f.name} returns nothing.`, e.loc);
+      return r.e.shape.length === 1 ? r.e : reshape(r.e, [r.e.size]);
+    };
+    const solution = this.wrap(
+      () =>
+        ode(rhs, {
+          y0: y0.e.shape.length === 1 ? y0.e : reshape(y0.e, [y0.e.size]),
+          t0: t0Value,
+          ts: ts.e.constValues,
+          args: args.map((a) => a.e),
+          method,
+          ...(tol.rtol !== undefined ? tol : {}),
+        }),
+      e.loc,
+    );
+    return { t: legacy ? { base: "real", arr: 2 } : { base: "vector", arr: 1 }, e: solution };
   }
 
   // ---------------------------------------------------------------- vectorised loops

@@ -458,6 +458,44 @@ export const FUNCTIONS: Record<string, Fn> = {
     const k = num(n, "size", loc);
     return { t: { base: "matrix", arr: 0 }, e: constant(new Float64Array(k * k).map((_, p) => (Math.floor(p / k) === p % k ? 1 : 0)), [k, k]) };
   },
+  transpose: ([x]) => transpose(x!),
+  dims: ([x]) => ({ t: { base: "int", arr: 1 }, e: constant(Float64Array.from(x!.e.shape), [x!.e.shape.length], "", true) }),
+  col: ([m, j], loc) => {
+    const [r, c] = m!.e.shape as [number, number];
+    const k = num(j, "col's index", loc) - 1;
+    if (!(k >= 0 && k < c)) err("runtime", `col: index ${k + 1} out of range 1..${c}.`, loc);
+    return vectorVal(access(m!.e, Int32Array.from({ length: r }, (_, i) => i * c + k), [r], `col(${m!.e.label})`));
+  },
+  row: ([m, i], loc) => {
+    const c = m!.e.shape[1]!;
+    const k = num(i, "row's index", loc) - 1;
+    if (!(k >= 0 && k < m!.e.shape[0]!)) err("runtime", `row: index ${k + 1} out of range 1..${m!.e.shape[0]}.`, loc);
+    return { t: { base: "row_vector", arr: 0 }, e: access(m!.e, Int32Array.from({ length: c }, (_, j) => k * c + j), [c], `row(${m!.e.label})`) };
+  },
+  sub_col: ([m, i, j, n], loc) => {
+    const c = m!.e.shape[1]!;
+    const [i0, j0, len] = [num(i, "sub_col's row", loc) - 1, num(j, "sub_col's column", loc) - 1, num(n, "sub_col's length", loc)];
+    if (i0 < 0 || j0 < 0 || j0 >= c || i0 + len > m!.e.shape[0]!) err("runtime", "sub_col: out of range.", loc);
+    return vectorVal(access(m!.e, Int32Array.from({ length: len }, (_, k) => (i0 + k) * c + j0), [len], `sub_col(${m!.e.label})`));
+  },
+  sub_row: ([m, i, j, n], loc) => {
+    const c = m!.e.shape[1]!;
+    const [i0, j0, len] = [num(i, "sub_row's row", loc) - 1, num(j, "sub_row's column", loc) - 1, num(n, "sub_row's length", loc)];
+    if (i0 < 0 || j0 < 0 || i0 >= m!.e.shape[0]! || j0 + len > c) err("runtime", "sub_row: out of range.", loc);
+    return { t: { base: "row_vector", arr: 0 }, e: access(m!.e, Int32Array.from({ length: len }, (_, k) => i0 * c + j0 + k), [len], `sub_row(${m!.e.label})`) };
+  },
+  block: ([m, i, j, nr, nc], loc) => {
+    const c = m!.e.shape[1]!;
+    const [i0, j0, r, k] = [num(i, "block's row", loc) - 1, num(j, "block's column", loc) - 1, num(nr, "block's rows", loc), num(nc, "block's columns", loc)];
+    if (i0 < 0 || j0 < 0 || i0 + r > m!.e.shape[0]! || j0 + k > c) err("runtime", "block: out of range.", loc);
+    return { t: { base: "matrix", arr: 0 }, e: access(m!.e, Int32Array.from({ length: r * k }, (_, p) => (i0 + Math.floor(p / k)) * c + j0 + (p % k)), [r, k], `block(${m!.e.label})`) };
+  },
+  quad_form_diag: ([m, v]) => {
+    const n = v!.e.size;
+    const col = reshape(flatVector(v!), [n, 1]);
+    const rowv = reshape(flatVector(v!), [1, n]);
+    return { t: { base: "matrix", arr: 0 }, e: mul(mul(col, m!.e), rowv) };
+  },
   pi: () => real(constant(Math.PI)),
   e: () => real(constant(Math.E)),
   sqrt2: () => real(constant(Math.SQRT2)),
@@ -584,6 +622,28 @@ export const DISTRIBUTIONS: Record<string, DistFactory> = {
     return dist.poissonLog(add(alpha, matvec(x, beta)));
   },
 };
+
+/**
+ * Densities computed here rather than by a builder distribution (log density summed over the
+ * variates): categorical outcomes must be data.
+ */
+export const SPECIAL_DENSITIES: Record<string, (y: Val, args: Val[], loc?: Location) => Expr> = {
+  categorical: (y, [theta], loc) => categoricalLogp(y, theta, false, loc),
+  categorical_logit: (y, [beta], loc) => categoricalLogp(y, beta, true, loc),
+};
+
+function categoricalLogp(y: Val, theta: Val | undefined, logit: boolean, loc?: Location): Expr {
+  if (!theta || theta.t.arr !== 0 || theta.t.base !== "vector") return err("type", `categorical${logit ? "_logit" : ""} takes one vector argument.`, loc);
+  if (!y.e.isConst || y.t.base !== "int") return err("unsupported", "categorical outcomes must be integer data.", loc);
+  const k = theta.e.size;
+  const outcomes = y.e.constValues;
+  outcomes.forEach((v) => {
+    if (!(Number.isInteger(v) && v >= 1 && v <= k)) err("runtime", `categorical: outcome ${v} is outside 1..${k}.`, loc);
+  });
+  const picked = access(theta.e, Int32Array.from(outcomes, (v) => v - 1), [outcomes.length], "categorical outcome");
+  if (!logit) return sum(log(picked));
+  return sub(sum(picked), mul(outcomes.length, logSumExp(theta.e)));
+}
 
 /** Splits `normal_lpdf` into its family and suffix. */
 export function splitSuffix(name: string): { family: string; suffix: "lpdf" | "lpmf" | "lupdf" | "lupmf" | "lcdf" | "lccdf" | "rng" | "cdf" | "log" } | null {

@@ -150,6 +150,21 @@ export class Var {
     return access(this.whole!, positions, shape, `${this.name}[...]`);
   }
 
+  /** The store's state, to put back with `restore` (both branches of a select run on one variable). */
+  snapshot(): unknown {
+    return { vals: Float64Array.from(this.vals), cells: this.cells ? [...this.cells] : null, whole: this.whole, symbolic: this.symbolic, unset: this.unset ? Uint8Array.from(this.unset) : null };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { vals: Float64Array; cells: (Expr | undefined)[] | null; whole: Expr | null; symbolic: boolean; unset: Uint8Array | null };
+    this.vals = Float64Array.from(s.vals);
+    this.cells = s.cells ? [...s.cells] : null;
+    this.whole = s.whole;
+    this.symbolic = s.symbolic;
+    this.unset = s.unset ? Uint8Array.from(s.unset) : null;
+    this.elementCache.clear();
+  }
+
   /** Replaces the whole value. */
   write(e: Expr): void {
     this.assigned = true;

@@ -3,6 +3,7 @@
  * and column, the line with a caret, and what was expected (stanc's manner).
  */
 import { describe, expect, test } from "vitest";
+import { compile } from "../../src/compile/compile.js";
 import { checkStanProgram, stanModel, StanError } from "../../src/stan/index.js";
 
 interface Broken {
@@ -29,8 +30,9 @@ const CORPUS: readonly Broken[] = [
   { name: "unclosed comment", source: "/* no end\nparameters { real mu; }", line: 1, column: 1, message: /never closed/ },
   { name: "bad character", source: "parameters { real mu; }\nmodel { mu ~ normal(0, 1) @ }", line: 2, column: 27, message: /Invalid character found: '@'/ },
   { name: "lpdf without a bar", source: "parameters { real mu; }\nmodel { target += normal_lpdf(mu, 0, 1); }", line: 2, column: 19, message: /require a vertical bar/ },
-  { name: "condition on a parameter", source: "parameters { real mu; }\nmodel {\n  if (mu > 0) target += mu;\n}", line: 3, column: 7, message: /condition that depends on parameters/ },
-  { name: "ODE solver", source: "functions { vector f(real t, vector y) { return -y; } }\nparameters { real<lower=0> k; }\nmodel {\n  array[1] vector[1] z = ode_rk45(f, [1.0]', 0.0, {1.0});\n}", line: 4, column: 26, message: /ode_rk45 \(an ODE solver\) is not supported/ },
+  { name: "while on a parameter", source: "parameters { real mu; }\nmodel {\n  while (mu > 0) { }\n}", line: 3, column: 10, message: /condition that depends on parameters/ },
+  { name: "unsupported constraint", source: "parameters {\n  unit_vector[3] u;\n}\nmodel { }", line: 2, column: 3, message: /unit_vector parameters are not supported/ },
+  { name: "condition on a parameter around a density", source: "parameters { real mu; }\nmodel {\n  if (mu > 0) mu ~ normal(0, 1);\n}", line: 3, column: 7, message: /supported only around assignments/ },
   { name: "missing data", source: "data { int N; }\nparameters { real mu; }\nmodel { }", data: {}, line: 1, column: 8, message: /variable does not exist; processing stage=data initialization; variable name=N; base type=int/ },
   { name: "data below its lower bound", source: "data { int<lower=0> N; }\nparameters { real mu; }\nmodel { }", data: { N: -1 }, line: 1, column: 8, message: /N is -1, but must be greater than or equal to 0/ },
   { name: "data of the wrong size", source: "data { int N; vector[N] y; }\nparameters { real mu; }\nmodel { }", data: { N: 3, y: [1, 2] }, line: 1, column: 15, message: /mismatch in dimension declared and found in context; .*variable name=y; .*dims declared=\(3\); dims found=\(2\)/ },
@@ -65,4 +67,15 @@ test("checkStanProgram returns diagnostics instead of throwing, and warns on the
   const old = checkStanProgram("data { int N; real y[N]; }\nparameters { real mu; }\nmodel { y ~ normal(mu, 1); }");
   expect(old.ok).toBe(true);
   expect(old.warnings[0]!.message).toMatch(/deprecated/);
+});
+
+test("an if on a parameter around assignments selects between the branches' values", () => {
+  const source = "parameters { real x; }\nmodel {\n  real s = 1;\n  if (x > 0) s = 2; else s = 3;\n  target += -0.5 * square(x) * s;\n}";
+  const ld = compile(stanModel(source, {}, { onWarning: () => {} }));
+  const [a, b] = [ld.logDensity(Float64Array.of(1.5)), ld.logDensity(Float64Array.of(-1.5))];
+  expect(a).toBeCloseTo(-0.5 * 2.25 * 2, 12);
+  expect(b).toBeCloseTo(-0.5 * 2.25 * 3, 12);
+  const g = new Float64Array(1);
+  ld.logDensityGradient(Float64Array.of(1.5), g);
+  expect(g[0]).toBeCloseTo(-1.5 * 2, 12);
 });

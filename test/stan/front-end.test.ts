@@ -18,9 +18,7 @@ interface StanPoint {
 }
 
 /** Programs the front end does not run yet, with the error it gives. */
-const UNSUPPORTED: Record<string, RegExp> = {
-  "one_comp_mm_elim_abs-one_comp_mm_elim_abs": /Function integrate_ode_bdf \(an ODE solver\) is not supported/,
-};
+const UNSUPPORTED: Record<string, RegExp> = {};
 
 const names = readdirSync(posteriordbDir).filter((f) => existsSync(join(posteriordbDir, f, "model.stan")));
 
