@@ -74,6 +74,22 @@ export class AugmentedSystem {
     return true;
   }
 
+  /** The states' derivative alone: dz[0 .. n) = f(t, z[0 .. n)); false when not finite. */
+  evalStates(t: number, z: Float64Array, dz: Float64Array): boolean {
+    const { n } = this.problem;
+    const y = this.y;
+    for (let s = 0; s < n; s++) y[s] = z[s]!;
+    this.evaluations++;
+    this.problem.rhs(t, y, this.p, dz);
+    for (let k = 0; k < n; k++) if (!Number.isFinite(dz[k]!)) return false;
+    return true;
+  }
+
+  /** J_p, row-major n x np, at the last `jacobian` call. */
+  get paramJacobian(): Float64Array {
+    return this.jp;
+  }
+
   /** Fills J_y (and J_p) at (t, y) for the states y = z[0 .. n). */
   jacobian(t: number, y: Float64Array): void {
     const { n, np } = this.problem;

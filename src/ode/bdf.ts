@@ -7,10 +7,10 @@
  * to converge; local error from the next difference; order raised or lowered to the one
  * allowing the longest next step.
  *
- * With sensitivities the vector z = (y, S) is integrated as one system under one error
- * control (CVODES's simultaneous corrector with errconS on, as Stan sets it). Newton uses the
- * block-diagonal matrix diag(I - c J, ..., I - c J): the sensitivity equations are linear in
- * S with that very Jacobian, so one factorisation serves all blocks.
+ * With sensitivities the vector z = (y, S) shares one step-size and order control and one
+ * error test (errconS on, as Stan sets it), with CVODES's staggered corrector (Stan's
+ * CV_STAGGERED): Newton converges on y alone, then the sensitivity equations, linear in S,
+ * are solved exactly at the new y with the Jacobian there: (I - c J(t, y)) dS = c F_S(S_pred) - psi_S.
  */
 import type { AugmentedSystem } from "./augmented.js";
 import type { Failure } from "./erk.js";
@@ -26,14 +26,14 @@ const GAMMA = [0, 1, 1.5, 11 / 6, 25 / 12, 137 / 60];
 /** The error constant of order k: 1 / (k + 1). */
 const ERROR_CONST = [1, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 6, 1 / 7];
 
-/** Root mean square of x / scale. */
-function rmsNorm(x: Float64Array, scale: Float64Array, factor = 1): number {
+/** Root mean square of factor * x / scale over the first `length` entries. */
+function rmsNorm(x: Float64Array, scale: Float64Array, factor = 1, length = x.length): number {
   let s = 0;
-  for (let k = 0; k < x.length; k++) {
+  for (let k = 0; k < length; k++) {
     const v = (factor * x[k]!) / scale[k]!;
     s += v * v;
   }
-  return Math.sqrt(s / x.length);
+  return Math.sqrt(s / length);
 }
 
 /**
@@ -99,36 +99,39 @@ export function integrateBdf(
   const J = new Float64Array(n * n);
   const LU = new Float64Array(n * n);
   const piv = new Int32Array(n);
+  const luS = new Float64Array(n * n);
+  const pivS = new Int32Array(n);
   let luValid = false;
 
   let t = t0;
   if (!sys.eval(t, z0, f)) return { reason: "non-finite", t };
+  const f0 = Float64Array.from(f);
   J.set(sys.stateJacobian(t, z0));
-  let hAbs = initialStep(sys, t0, z0, f, tBound - t0, rtol, atol);
+  let hAbs = initialStep(sys, t0, z0, f0, tBound - t0, rtol, atol);
   D[0]!.set(z0);
-  for (let c = 0; c < N; c++) D[1]![c] = f[c]! * hAbs;
+  for (let c = 0; c < N; c++) D[1]![c] = f0[c]! * hAbs;
   let order = 1;
   let nEqual = 0;
   let steps = 0;
   let i = 0;
   let nonFinite = false;
 
-  /** Newton on z = yPredict + d: converged, and the iterations it took. */
+  /** Newton on the states y = yPredict + d (the first n entries): converged, and the iterations it took. */
   const newton = (tNew: number, c: number): [boolean, number] => {
     d.fill(0);
     y.set(yPredict);
     let dyNormOld = -1;
     for (let k = 0; k < NEWTON_MAXITER; k++) {
-      if (!sys.eval(tNew, y, f)) {
+      if (!sys.evalStates(tNew, y, f)) {
         nonFinite = true;
         return [false, k + 1];
       }
-      for (let q = 0; q < N; q++) dy[q] = c * f[q]! - psi[q]! - d[q]!;
-      for (let b = 0; b < blocks; b++) luSolve(LU, n, piv, dy, b * n);
-      const dyNorm = rmsNorm(dy, scale);
+      for (let q = 0; q < n; q++) dy[q] = c * f[q]! - psi[q]! - d[q]!;
+      luSolve(LU, n, piv, dy, 0);
+      const dyNorm = rmsNorm(dy, scale, 1, n);
       const rate = dyNormOld < 0 ? -1 : dyNorm / dyNormOld;
       if (rate >= 0 && (rate >= 1 || (Math.pow(rate, NEWTON_MAXITER - k) / (1 - rate)) * dyNorm > newtonTol)) return [false, k + 1];
-      for (let q = 0; q < N; q++) {
+      for (let q = 0; q < n; q++) {
         y[q]! += dy[q]!;
         d[q]! += dy[q]!;
       }
@@ -136,6 +139,35 @@ export function integrateBdf(
       dyNormOld = dyNorm;
     }
     return [false, NEWTON_MAXITER];
+  };
+
+  /** The sensitivities at the converged y: one linear solve per column with (I - c J(tNew, y)). */
+  const sensitivities = (tNew: number, c: number): boolean => {
+    const jy = sys.stateJacobian(tNew, y);
+    const jp = sys.paramJacobian;
+    const np = (N - n * (1 + sys.n0)) / n;
+    for (let a = 0; a < n * n; a++) luS[a] = -c * jy[a]!;
+    for (let a = 0; a < n; a++) luS[a * n + a]! += 1;
+    if (!luFactor(luS, n, pivS)) return false;
+    for (let b = 1; b < blocks; b++) {
+      const col = b * n;
+      const j = b - 1;
+      for (let s = 0; s < n; s++) {
+        let acc = j >= sys.n0 ? jp[s * np + j - sys.n0]! : 0;
+        for (let k = 0; k < n; k++) acc += jy[s * n + k]! * yPredict[col + k]!;
+        dy[col + s] = c * acc - psi[col + s]!;
+      }
+      luSolve(luS, n, pivS, dy, col);
+      for (let s = 0; s < n; s++) {
+        d[col + s] = dy[col + s]!;
+        y[col + s] = yPredict[col + s]! + dy[col + s]!;
+      }
+    }
+    for (let q = n; q < N; q++) if (!Number.isFinite(y[q]!)) return false;
+    // The fresh Jacobian serves the next step's Newton matrix.
+    J.set(jy);
+    luValid = false;
+    return true;
   };
 
   while (i < ts.length) {
@@ -184,6 +216,10 @@ export function integrateBdf(
         if (!J.every(Number.isFinite)) break;
         luValid = false;
         currentJac = true;
+      }
+      if (converged && blocks > 1 && !sensitivities(tNew, c)) {
+        nonFinite = true;
+        converged = false;
       }
       if (!converged) {
         hAbs *= 0.5;

@@ -186,8 +186,8 @@ describe("sample: the supervised multi-chain runtime", () => {
     expect(windows.length).toBe(warmupSchedule(300).windows.length + 1);
   });
 
-  it("default adaptation: low-rank metric pooled at nutpie's switches, warmup ended by the rule, the same draws on 1 and 2 threads", async () => {
-    const opts = { chains: 4, warmup: 1000, draws: 200, seed: 12 } as const;
+  it('metric "low-rank" (the Fisher adaptation): low-rank metric pooled at nutpie\'s switches, warmup ended by the rule, the same draws on 1 and 2 threads', async () => {
+    const opts = { chains: 4, warmup: 1000, draws: 200, seed: 12, metric: "low-rank" } as const;
     const events: RunEvent[] = [];
     const a = sample(eightSchools, { ...opts, threads: 1 });
     a.events$.subscribe((e) => events.push(e));
