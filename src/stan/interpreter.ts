@@ -156,11 +156,19 @@ export class Interpreter {
       const v = this.globals.lookup(d.name)!.v;
       const e = v.read();
       const random = findNode([e], (x) => placeholders.has(x)) !== undefined;
+      if (this.namedDraws.has(d.name)) {
+        if (!(e.node.kind === "placeholder")) this.warnings.push(`generated quantity ${d.name} is reported as drawn, before the statements that change it later`);
+        continue;
+      }
       if (random) this.builder.generated(d.name, e);
       else this.builder.deterministic(d.name, e);
     }
   }
   private rngMarks: Expr[] | null = null;
+  /** The generated-quantity name for the next `_rng` draw (a declaration initialised by one draw). */
+  private rngName: { name: string; node: Ast } | null = null;
+  /** Generated quantities registered as draws under their own names. */
+  private readonly namedDraws = new Set<string>();
 
   // ---------------------------------------------------------------- data
 
@@ -318,7 +326,13 @@ export class Interpreter {
         if (this.batch && shape.length > 0) throw new BatchAbort(`a local container ${s.name}`);
         const v = this.batch ? new LaneVar(s.name, t, []) : new Var(s.name, t, shape);
         scope.define(s.name, v, this.block);
-        if (s.init) this.assignWhole(v, this.eval(s.init, scope), s.loc);
+        // `array[N] real y_rep = normal_rng(...)` at the top of generated quantities: the draw is named y_rep.
+        if (s.init && this.block === "generated quantities" && scope === this.globals && s.init.kind === "call" && s.init.name.endsWith("_rng")) this.rngName = { name: s.name, node: s.init };
+        try {
+          if (s.init) this.assignWhole(v, this.eval(s.init, scope), s.loc);
+        } finally {
+          this.rngName = null;
+        }
         return;
       }
       case "assign":
@@ -675,7 +689,7 @@ export class Interpreter {
     const split = splitSuffix(name);
     if (split) {
       const { family, suffix } = split;
-      if (suffix === "rng") return this.rng(family, args, e.loc);
+      if (suffix === "rng") return this.rng(family, args, e.loc, e);
       const [y, ...rest] = args;
       if (!y) throw new StanError("type", `${name} needs a variate.`, e.loc);
       if ((suffix === "lpdf" || suffix === "lupdf" || suffix === "lpmf" || suffix === "lupmf" || suffix === "log") && !e.conditional && suffix !== "log") {
@@ -944,16 +958,19 @@ export class Interpreter {
     return this.wrap(() => f(args, e.loc), e.loc);
   }
 
-  private rng(family: string, args: Val[], loc: Location): Val {
+  private rng(family: string, args: Val[], loc: Location, node?: Ast): Val {
     if (this.block !== "generated quantities" && this.block !== "function") {
       throw new StanError("type", `Random number generators (${family}_rng) are allowed only in generated quantities here.`, loc);
     }
     if (this.batch && !args.some((a) => this.isBatched(a))) throw new BatchAbort("a draw the same for every iteration");
     const d = this.distribution(family, args, loc);
-    const value = this.wrap(() => this.builder.generated(`${family}_rng__${++this.rngCount}`, d), loc);
+    const named = this.rngName !== null && this.rngName.node === node ? this.rngName.name : null;
+    const value = this.wrap(() => this.builder.generated(named ?? `${family}_rng__${++this.rngCount}`, d), loc);
+    if (named) this.namedDraws.add(named);
     this.rngMarks?.push(value);
     const base = d.discrete ? "int" : d.shape.length === 1 && family.startsWith("multi") ? "vector" : "real";
-    return { t: { base, arr: base === "vector" ? 0 : d.shape.length }, e: value };
+    // In a vectorised loop the draw is one scalar per iteration.
+    return { t: { base, arr: base === "vector" || this.batch ? 0 : d.shape.length }, e: value };
   }
 
   private callUser(f: FunctionDef, args: Val[], loc: Location): Val | undefined {
