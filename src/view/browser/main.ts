@@ -476,6 +476,8 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
       return { text: `chain ${e.chain}: ${e.count} placeholder ${e.phase} draws from iteration ${e.start}`, level: "bad" };
     case "window-end":
       return { text: `warmup window ${e.window} ended at iteration ${e.iteration}${e.pooled ? ` (metric pooled over chains ${e.chains.join(", ")})` : ""}`, level: "info" };
+    case "metric-kept":
+      return { text: `chain ${e.chain} kept its previous metric at iteration ${e.iteration} (${e.count} new one${e.count === 1 ? "" : "s"} not applied: ${e.reason})`, level: "warn" };
     case "warmup-extended":
       return { text: `warmup extended by ${e.by} to ${e.numWarmup} (R-hat of the last window ${fmt(e.maxRhat, 3)})`, level: "warn" };
     case "warmup-ended":

@@ -166,6 +166,9 @@ export class ProgressModel {
         this.note(`chain ${e.chain}: ${e.count} placeholder ${e.phase} draws from iteration ${e.start}`);
         break;
       }
+      case "metric-kept":
+        this.note(`chain ${e.chain}: kept its previous metric at iteration ${e.iteration} (${firstLine(e.reason)})`);
+        break;
       case "warmup-extended":
         this.extensions = e.extension;
         this.note(`warmup extended by ${e.by} to ${e.numWarmup} (R-hat of the last window ${e.maxRhat.toFixed(3)})`);
