@@ -6,6 +6,7 @@
  * the fault touched went without a stored chunk after the fault began.
  */
 import type { ChainResult } from "../../src/api/posterior.js";
+import type { MetricKind } from "../../src/inference/index.js";
 import { check, longestStall, type Verdicts } from "./checker.js";
 import { FAST_TIMINGS, startFaultCluster, type ClientRun, type ClusterOptions, type FaultCluster } from "./harness.js";
 
@@ -41,6 +42,7 @@ export interface Workload {
   readonly warmup: number;
   readonly draws: number;
   readonly seed: number;
+  readonly metric?: MetricKind;
 }
 
 export interface Reference {
