@@ -107,6 +107,8 @@ export interface AbcActorConfig {
   readonly params: AbcTask["params"];
   readonly simulator: SimulatorSpec;
   readonly observed: Float64Array;
+  /** The simulator's own distance between summaries (simulated, observed), or null for the scaled Euclidean one. */
+  readonly distance: ((simulated: Float64Array, observed: Float64Array) => number) | null;
   readonly settings: AbcSettings;
   readonly seed: number;
   readonly threads: number;
@@ -295,7 +297,8 @@ export class AbcActor {
 
   private distanceOf(store: GenerationStore, valid: number, scales: Float64Array): number {
     const s = this.s;
-    return scaledDistance(store.summaries.slice(valid * s, (valid + 1) * s), this.config.observed, scales);
+    const x = Float64Array.from(store.summaries.slice(valid * s, (valid + 1) * s));
+    return this.config.distance === null ? scaledDistance(x, this.config.observed, scales) : this.config.distance(x, this.config.observed);
   }
 
   /** Accepts, in order, the valid simulations from `from` on within `tolerance`, up to `particles`. */

@@ -85,9 +85,11 @@ if (!args["no-gk"]) {
   const abcPost = await abcSmc(simulator(join(root, "dist", "examples", "simulators", "g-and-k.js")), { prior: gkPrior, observed: data, particles, seed, minAcceptanceRate: 0.02 }).result;
   const abcSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const nuts = await sample(gAndKModel(data), { chains: 4, warmup: 1000, draws: 1000, seed }).result;
+  const nuts = await sample(gAndKModel(data), { chains: 4, warmup: 500, draws: 500, seed }).result;
   const nutsSeconds = (performance.now() - t1) / 1000;
-  console.log(`\n2. g-and-k, ${data.length} draws at a = 3, b = 1, g = 2, k = 0.5: ABC-SMC (${abcPost.generations.length} generations, ${abcPost.simulations} simulations, ${abcSeconds.toFixed(1)} s) beside NUTS on the exact likelihood (4 x (1000 + 1000), ${nutsSeconds.toFixed(1)} s)\n`);
+  const lastGen = abcPost.generations.at(-1)!;
+  console.log(`\nABC-SMC stopped (${abcPost.stopReason}) at tolerance ${abcPost.tolerance.toPrecision(3)}, acceptance ${(100 * lastGen.acceptanceRate).toFixed(1)}%`);
+  console.log(`\n2. g-and-k, ${data.length} draws at a = 3, b = 1, g = 2, k = 0.5: ABC-SMC (${abcPost.generations.length} generations, ${abcPost.simulations} simulations, ${abcSeconds.toFixed(1)} s) beside NUTS on the exact likelihood (4 x (500 + 500), ${nutsSeconds.toFixed(1)} s)\n`);
   console.log("param   abc mean  abc sd   nuts mean  nuts sd   |mean diff| / nuts sd");
   const nutsRows = nuts.summary(["a", "b", "g", "k"], false);
   for (const r of abcPost.weightedSummary(["a", "b", "g", "k"])) {

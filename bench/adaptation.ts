@@ -256,8 +256,28 @@ const median = (xs: readonly number[]) => {
 };
 const essPerGrad = (r: RunRecord) => Math.max(0, r.minBulk) / r.gradients;
 
-const essPerSecond = (r: RunRecord) => Math.max(0, r.minBulk) / r.seconds;
-const secondsToAnswer = (r: RunRecord) => (r.toAnswer === null ? Infinity : (r.seconds * r.toAnswer) / r.gradients);
+/**
+ * The seconds a comparison uses: CPU seconds (process, all threads) when every record in it
+ * has them, wall seconds otherwise (older records); never a mix.
+ */
+type Clock = "cpu" | "wall";
+const clockOf = (rs: readonly RunRecord[]): Clock => (rs.every((r) => r.cpuSeconds !== undefined) ? "cpu" : "wall");
+
+/**
+ * The records of a configuration and of the baseline to compare in seconds: where both have
+ * runs with CPU seconds (the same run measures both, interleaved), those alone, in CPU
+ * seconds; otherwise all of them, in wall seconds.
+ */
+function timePair(ours: readonly RunRecord[], base: readonly RunRecord[]): { ours: readonly RunRecord[]; base: readonly RunRecord[]; clock: Clock } {
+  const oc = ours.filter((r) => r.cpuSeconds !== undefined);
+  const bc = base.filter((r) => r.cpuSeconds !== undefined && oc.some((o) => o.seed === r.seed));
+  const oc2 = oc.filter((r) => bc.some((b) => b.seed === r.seed));
+  if (oc2.length > 0 && bc.length > 0) return { ours: oc2, base: bc, clock: "cpu" };
+  return { ours, base, clock: "wall" };
+}
+const secondsOf = (r: RunRecord, clock: Clock) => (clock === "cpu" ? r.cpuSeconds! : r.seconds);
+const essPerSecond = (r: RunRecord, clock: Clock) => Math.max(0, r.minBulk) / secondsOf(r, clock);
+const secondsToAnswer = (r: RunRecord, clock: Clock) => (r.toAnswer === null ? Infinity : (secondsOf(r, clock) * r.toAnswer) / r.gradients);
 
 interface TimeSummary {
   readonly system: string;
@@ -276,7 +296,8 @@ function timeSummaries(records: readonly RunRecord[], posteriors: readonly strin
       const rs = records.filter((r) => r.posterior === p && r.system === system);
       const base = records.filter((r) => r.posterior === p && r.system === BASELINE);
       if (rs.length === 0 || base.length === 0) continue;
-      ratios.push({ p, r: median(rs.map(essPerSecond)) / median(base.map(essPerSecond)) });
+      const t = timePair(rs, base);
+      ratios.push({ p, r: median(t.ours.map((r) => essPerSecond(r, t.clock))) / median(t.base.map((r) => essPerSecond(r, t.clock))) });
     }
     const worst = ratios.reduce((w, x) => (x.r < w.r ? x : w), { p: "-", r: Infinity });
     return { system, n: ratios.length, median: median(ratios.map((x) => x.r)), worst: worst.r, worstAt: worst.p, below09: ratios.filter((x) => x.r < 0.9).length };
@@ -429,7 +450,7 @@ function render(saved: Saved): { text: string; last: string } {
   const timed = timeSummaries(records, posteriors, systems);
   lines.push(`## In seconds: ESS per second against the previous default (${BASELINE})`, "");
   lines.push(
-    "Same runs, same process and pool, configurations interleaved per seed. **ESS/s** = min bulk ESS / the run's wall seconds (pool warm, compile excluded); a cell is the median over seeds of ours / the median of " +
+    "Same runs, same process and pool, configurations interleaved per seed. **ESS/s** = min bulk ESS / the run's seconds (pool warm, compile excluded): CPU seconds of the process, worker threads and main thread, over the seeds where both configurations were run with them (one run, interleaved; marked `(cpu)`: the machine's load made wall seconds vary 5x between minutes), else wall seconds over all seeds (older records, from runs at other times and loads: compare those with care); a cell is the median over seeds of ours / the median of " +
       BASELINE +
       "'s; **s to answer** = the run's seconds times its share of gradients spent until bulk and tail ESS >= 400 and R-hat < 1.01 (seconds are spread over gradients evenly, which flatters a costly warmup: a lower bound for it), median over seeds. Timings share the machine with other work (load per part above): ratios within a seed are steadier than the seconds.",
     "",
@@ -439,16 +460,19 @@ function render(saved: Saved): { text: string; last: string } {
       ["posterior", `${BASELINE} ESS/s`, `${BASELINE} s to answer`, ...systems.filter((x) => x !== BASELINE).map((x) => `${x} ESS/s ratio, s to answer`)],
       posteriors.map((p) => {
         const base = records.filter((r) => r.posterior === p && r.system === BASELINE);
+        const clock = clockOf(base);
+        const mark = clock === "cpu" ? " (cpu)" : "";
         return [
           p,
-          base.length ? fmt(median(base.map(essPerSecond)), 1) : "",
-          base.length ? fmt(median(base.map(secondsToAnswer)), 2) : "",
+          base.length ? fmt(median(base.map((r) => essPerSecond(r, clock))), 1) + mark : "",
+          base.length ? fmt(median(base.map((r) => secondsToAnswer(r, clock))), 2) + mark : "",
           ...systems
             .filter((x) => x !== BASELINE)
             .map((sys) => {
               const rs = records.filter((r) => r.posterior === p && r.system === sys);
               if (rs.length === 0 || base.length === 0) return "";
-              return `${fmt(median(rs.map(essPerSecond)) / median(base.map(essPerSecond)))}x, ${fmt(median(rs.map(secondsToAnswer)), 2)}`;
+              const t = timePair(rs, base);
+              return `${fmt(median(t.ours.map((r) => essPerSecond(r, t.clock))) / median(t.base.map((r) => essPerSecond(r, t.clock))))}x, ${fmt(median(t.ours.map((r) => secondsToAnswer(r, t.clock))), 2)}${t.clock === "cpu" ? " (cpu)" : ""}`;
             }),
         ];
       }),

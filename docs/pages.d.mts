@@ -3,5 +3,7 @@ export interface GuidePage {
   /** Relative to docs/. */
   readonly file: string;
   readonly title: string;
+  /** Being written elsewhere (what brings it): listed without a link until it lands. */
+  readonly pending?: string;
 }
 export declare const guidePages: readonly GuidePage[];

@@ -19,7 +19,9 @@ export const END = "<!-- /guide-contents -->";
 export function pageProblems(root = ROOT, pages = guidePages) {
   const problems = [];
   for (const p of pages) {
-    if (!existsSync(join(root, "docs", p.file))) problems.push(`docs/pages.mjs lists docs/${p.file}, which does not exist: write it, or take its line out`);
+    const exists = existsSync(join(root, "docs", p.file));
+    if (!exists && !p.pending) problems.push(`docs/pages.mjs lists docs/${p.file}, which does not exist: write it, or take its line out`);
+    if (exists && p.pending) problems.push(`docs/${p.file} has landed: delete \`pending\` from its line in docs/pages.mjs`);
   }
   const listed = new Set(pages.map((p) => p.file));
   for (const name of readdirSync(join(root, "docs", "guide")).sort()) {
@@ -30,9 +32,14 @@ export function pageProblems(root = ROOT, pages = guidePages) {
   return problems;
 }
 
-/** The contents as a Markdown list, links relative to `base` ("" from docs/guide/, "docs/guide/" from the root). */
+/**
+ * The contents as a Markdown list, links relative to `base` ("./" from docs/guide/, "docs/guide/"
+ * from the root); a pending page is named without a link.
+ */
 export function contentsBlock(base, pages = guidePages) {
-  const items = pages.map((p, k) => `${k + 1}. [${p.title}](${base}${p.file.replace(/^guide\//, "")})`);
+  const items = pages.map((p, k) =>
+    p.pending ? `${k + 1}. ${p.title} (coming: \`${p.file.replace(/^guide\//, "")}\`, ${p.pending})` : `${k + 1}. [${p.title}](${base}${p.file.replace(/^guide\//, "")})`,
+  );
   return [BEGIN, "", ...items, "", END].join("\n");
 }
 

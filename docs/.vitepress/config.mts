@@ -22,7 +22,7 @@ export default defineConfig({
     sidebar: [
       {
         text: "Guide",
-        items: [{ text: "Contents", link: "/guide/" }, ...guidePages.map((p) => ({ text: p.title, link: link(p.file) }))],
+        items: [{ text: "Contents", link: "/guide/" }, ...guidePages.filter((p) => !p.pending).map((p) => ({ text: p.title, link: link(p.file) }))],
       },
       { text: "Reference", items: [{ text: "API (TypeDoc)", link: "/api/index.html", target: "_self" }] },
     ],

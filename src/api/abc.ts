@@ -71,6 +71,7 @@ function runAbc(simulatorSpec: SimulatorSpec, v: ValidatedAbc, prior: ReturnType
       params,
       simulator: simulatorSpec,
       observed,
+      distance: simulator.distance,
       settings,
       seed: v.seed,
       threads: v.threads,

@@ -5,6 +5,9 @@
  *
  *   simulate(params, rng)  ->  number | ArrayLike<number>     (required; the data set)
  *   summary(data)          ->  number | ArrayLike<number>     (optional; default: the data)
+ *   distance(x, y)         ->  number                         (optional, named by `simulator`'s
+ *                                                              `distance`; default: ABC's scaled
+ *                                                              Euclidean distance)
  *
  * `params` holds the prior model's parameters by name, constrained (a number, or an array for
  * a parameter with a shape); `rng` is a `SimulatorRng` seeded per simulation, so a simulation
@@ -26,6 +29,8 @@ export interface SimulatorSpec {
   readonly simulate: string;
   /** null: the simulated data are their own summary. */
   readonly summary: string | null;
+  /** Export name of a distance between two summaries (simulated, observed); null: ABC's own. */
+  readonly distance: string | null;
 }
 
 /** Random numbers for a simulator: one generator per simulation (xoroshiro128+, exact samplers). */
@@ -51,19 +56,22 @@ export type SimulatorParams = Readonly<Record<string, number | readonly number[]
  * A simulator for `abc` and `abcSmc`: the module at `module` (an absolute path or a file: URL
  * of an ES module; compiled JavaScript) and the names of its exports, `simulate` (default
  * "simulate") and `summary` (default "summary" when the module has it; `null` to use the
- * simulated data as the summary). Checked when the run starts (the module is imported then).
+ * simulated data as the summary), and optionally `distance`, the export name of a function
+ * `(simulated, observed) => number` between two summaries, used instead of ABC's scaled
+ * Euclidean distance. Checked when the run starts (the module is imported then).
  */
-export function simulator(module: string | URL, exports: { readonly simulate?: string; readonly summary?: string | null } = {}): SimulatorSpec {
+export function simulator(module: string | URL, exports: { readonly simulate?: string; readonly summary?: string | null; readonly distance?: string } = {}): SimulatorSpec {
   const href = module instanceof URL ? module.href : module;
   if (typeof href !== "string" || (!href.startsWith("file:") && !isAbsolute(href))) {
     throw new ModelError("invalid-argument", `simulator: the module path must be absolute (a path or a file: URL: worker threads import it from elsewhere), got ${describeValue(href)}`);
   }
   const simulate = exports.simulate ?? "simulate";
   const summary = exports.summary === undefined ? "summary" : exports.summary;
-  for (const [what, name] of [["simulate", simulate], ["summary", summary]] as const) {
+  const distance = exports.distance ?? null;
+  for (const [what, name] of [["simulate", simulate], ["summary", summary], ["distance", distance]] as const) {
     if (name !== null && (typeof name !== "string" || name.length === 0)) throw new ModelError("invalid-argument", `simulator: the ${what} export must be a name, got ${describeValue(name)}`);
   }
-  return { backend: "simulator", module: href, simulate, summary };
+  return { backend: "simulator", module: href, simulate, summary, distance };
 }
 
 /** `spec` is a simulator spec (from `simulator(...)`). */
@@ -78,6 +86,8 @@ export interface LoadedSimulator {
   simulateSummary(params: SimulatorParams, rng: SimulatorRng): Float64Array;
   /** The summary of data (the observed data set, or a simulated one). */
   summarise(data: unknown): Float64Array;
+  /** The module's distance between a simulated and the observed summary, or null when it has none. */
+  readonly distance: ((simulated: Float64Array, observed: Float64Array) => number) | null;
 }
 
 /** The numbers of a simulation or summary result: a finite number or an array of them. */
@@ -110,11 +120,22 @@ export async function loadSimulator(spec: SimulatorSpec): Promise<LoadedSimulato
   if (typeof simulate !== "function") throw new ModelError("unknown-name", `${where} has no function export "${spec.simulate}"`);
   const summaryExport = spec.summary === null ? undefined : mod[spec.summary];
   if (summaryExport !== undefined && typeof summaryExport !== "function") throw new ModelError("invalid-argument", `${where}: its export "${spec.summary}" is not a function`);
+  const distanceExport = spec.distance === null ? undefined : mod[spec.distance];
+  if (spec.distance !== null && typeof distanceExport !== "function") throw new ModelError("unknown-name", `${where} has no function export "${spec.distance}" (the distance)`);
+  const distance =
+    distanceExport === undefined
+      ? null
+      : (x: Float64Array, y: Float64Array): number => {
+          const d = (distanceExport as (a: number[], b: number[]) => unknown)(Array.from(x), Array.from(y));
+          if (typeof d !== "number" || Number.isNaN(d) || d < 0) throw new ModelError("invalid-argument", `${where}: ${spec.distance}(x, y) returned ${describeValue(d)}; a distance is a number >= 0`);
+          return d;
+        };
   const summarise = (data: unknown): Float64Array =>
     summaryExport === undefined ? numbersOf(data, `${where}: the data`) : numbersOf((summaryExport as (d: unknown) => unknown)(data), `${where}: ${spec.summary}(data)`);
   return {
     spec,
     summarise,
+    distance,
     simulateSummary: (params, rng) => summarise((simulate as (p: SimulatorParams, r: SimulatorRng) => unknown)(params, rng)),
   };
 }

@@ -72,6 +72,18 @@ describe("ABC against known posteriors", () => {
   });
 });
 
+describe("a distance of the user's own", () => {
+  it("is used instead of the scaled one, and a bad one fails the run typed", async () => {
+    const sim = simulator(fixture("normal-mean.mjs"), { distance: "absDistance" });
+    const post = await abc(sim, { prior: normalPrior, observed, particles: 200, tolerance: 0.05, seed: 4 }).result;
+    expect(Math.max(...post.distances)).toBeLessThanOrEqual(0.05);
+    const [row] = post.weightedSummary(["mu"]);
+    expect(Math.abs(row!.mean - exactMean)).toBeLessThan(4 * exactSd / Math.sqrt(200));
+    const broken = abc(simulator(fixture("normal-mean.mjs"), { distance: "brokenDistance" }), { prior: normalPrior, observed, particles: 50, tolerance: 0.05, seed: 4 }).result;
+    await expect(broken).rejects.toMatchObject({ _tag: "ApproxFailedError", message: expect.stringMatching(/brokenDistance.*a distance is a number >= 0/) });
+  });
+});
+
 describe("ABC on the runtime", () => {
   it("gives the same population for the same seed on 1 and 2 threads", async () => {
     const opts = { prior: normalPrior, observed, particles: 300, seed: 3, maxGenerations: 3 };

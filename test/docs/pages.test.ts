@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { guidePages } from "../../docs/pages.mjs";
-import { CONTENTS_FILES, pageProblems, ROOT, withContents } from "../../scripts/build-docs.mjs";
+import { CONTENTS_FILES, contentsBlock, pageProblems, ROOT, withContents } from "../../scripts/build-docs.mjs";
 
 describe("the guide's page list", () => {
   it("matches docs/guide/", () => {
@@ -29,14 +29,19 @@ describe("the guide's page list", () => {
       mkdirSync(join(root, "docs", "guide"), { recursive: true });
       writeFileSync(join(root, "docs", "guide", "here.md"), "# here\n");
       writeFileSync(join(root, "docs", "guide", "unlisted.md"), "# unlisted\n");
+      writeFileSync(join(root, "docs", "guide", "landed.md"), "# landed\n");
       const pages = [
         { file: "guide/here.md", title: "Here" },
         { file: "guide/stan.md", title: "Stan programs" },
+        { file: "guide/ode.md", title: "ODEs", pending: "issue 22" },
+        { file: "guide/landed.md", title: "Landed", pending: "issue 23" },
       ];
       expect(pageProblems(root, pages)).toEqual([
         "docs/pages.mjs lists docs/guide/stan.md, which does not exist: write it, or take its line out",
+        "docs/guide/landed.md has landed: delete `pending` from its line in docs/pages.mjs",
         "docs/guide/unlisted.md is not in docs/pages.mjs: add its line where a reader meets it",
       ]);
+      expect(contentsBlock("./", pages)).toContain("2. [Stan programs](./stan.md)\n3. ODEs (coming: `ode.md`, issue 22)\n");
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
