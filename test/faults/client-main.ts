@@ -6,6 +6,7 @@
  * `{"error":"..."}` if the run failed as a whole.
  */
 import type { Duration } from "effect";
+import type { MetricKind } from "../../src/inference/index.js";
 import { compile } from "../../src/compile/index.js";
 import { sample } from "../../src/api/sample.js";
 import { benchmarkModel } from "../../bench/models/index.js";
@@ -19,6 +20,7 @@ export interface FaultClientConfig {
   readonly warmup: number;
   readonly draws: number;
   readonly seed: number;
+  readonly metric?: MetricKind;
   readonly lease?: Duration.DurationInput;
   readonly replyTimeout?: Duration.DurationInput;
   readonly chunkTimeout?: Duration.DurationInput;
@@ -37,6 +39,7 @@ const run = sample(compile(benchmarkModel("logistic")), {
   draws: config.draws,
   seed: config.seed,
   progress: false,
+  ...(config.metric === undefined ? {} : { metric: config.metric }),
   ...(config.chunkTimeout === undefined ? {} : { chunkTimeout: config.chunkTimeout }),
   cluster: {
     database: config.database,

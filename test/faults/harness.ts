@@ -186,6 +186,9 @@ export async function startFaultCluster(name: string, options: ClusterOptions): 
         const [command, argv] = c.netns === undefined ? [process.execPath, [script]] : ["ip", ["netns", "exec", c.netns, process.execPath, script]];
         const child = spawn(command, argv, { env: { ...process.env, FAULT_CLIENT: JSON.stringify(config) }, stdio: ["ignore", "pipe", "pipe"] });
         clients.push(child);
+        const killOnExit = () => child.kill("SIGKILL");
+        process.once("exit", killOnExit);
+        child.once("exit", () => process.off("exit", killOnExit));
         const events: TimedEvent[] = [];
         const stderr: string[] = [];
         let runId: string | null = null;

@@ -50,7 +50,10 @@ export async function startFaultPostgres(options: { readonly netns?: string; rea
   const argv = options.netns === undefined ? [...drop, ...server] : ["ip", "netns", "exec", options.netns, ...drop, ...server];
   let child: ChildProcess | null = null;
   const serverLog: string[] = [];
-  const killAll = () => child?.pid !== undefined && signalGroup(child.pid, "SIGKILL");
+  const killAll = () => {
+    if (child?.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once("exit", killAll);
 
   const start = async () => {

@@ -6,6 +6,7 @@
  * the fault touched went without a stored chunk after the fault began.
  */
 import type { ChainResult } from "../../src/api/posterior.js";
+import type { MetricKind } from "../../src/inference/index.js";
 import { check, longestStall, type Verdicts } from "./checker.js";
 import { FAST_TIMINGS, startFaultCluster, type ClientRun, type ClusterOptions, type FaultCluster } from "./harness.js";
 
@@ -41,6 +42,7 @@ export interface Workload {
   readonly warmup: number;
   readonly draws: number;
   readonly seed: number;
+  readonly metric?: MetricKind;
 }
 
 export interface Reference {
@@ -118,7 +120,9 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
     // The whole run on slow, jittery, lossy links to the runners: 200 +- 50 ms each way, 5% of connections reset.
     ...(scenario === "link-slow" ? { link: { latencyMs: 200, jitterMs: 50, resetShare: 0.05, resetWithinMs: 20_000 } } : {}),
     // A client cut off from the database longer than its lease: its chunks are refused and time out, its chains fail.
-    workload: { ...w, lease: long ? "4 seconds" : "10 seconds", replyTimeout: long ? "6 seconds" : "60 seconds", chunkTimeout: long ? "4 seconds" : "60 seconds" },
+    // Otherwise the default lease (30 s, renewed every 10 s): a shorter one lapses during an 8 s cut
+    // (the renewal before the cut may be a third of a lease old), and the run's chunks are refused.
+    workload: { ...w, lease: long ? "4 seconds" : "30 seconds", replyTimeout: long ? "6 seconds" : "60 seconds", chunkTimeout: long ? "4 seconds" : "60 seconds" },
   };
   const c = await startFaultCluster(scenario.replace(/-/g, "_"), clusterOptions);
   let client: ClientRun | null = null;
