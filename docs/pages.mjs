@@ -17,7 +17,7 @@ export const guidePages = [
   { file: "guide/approximations.md", title: "Approximations: Pathfinder, ADVI, SMC" },
   { file: "guide/abc.md", title: "Likelihood-free inference: ABC" },
   { file: "guide/large-data.md", title: "Large data: the tfjs backend" },
-  // { file: "guide/ode.md", title: "Differential equations" }, // h22's page: uncomment when it lands
+  { file: "guide/ode.md", title: "Differential equations" },
   { file: "guide/several-machines.md", title: "Several machines" },
   // { file: "guide/cluster-faults.md", title: "Cluster faults, tested" }, // h23's page: uncomment when it lands
   { file: "guide/limits.md", title: "Input rules and limits" },
