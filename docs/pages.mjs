@@ -19,7 +19,7 @@ export const guidePages = [
   { file: "guide/approximations.md", title: "Approximations: Pathfinder, ADVI, SMC" },
   { file: "guide/abc.md", title: "Likelihood-free inference: ABC" },
   { file: "guide/large-data.md", title: "Large data: the tfjs backend" },
-  { file: "guide/ode.md", title: "Differential equations", pending: "issue 22" },
+  { file: "guide/ode.md", title: "Differential equations" },
   { file: "guide/several-machines.md", title: "Several machines" },
   { file: "guide/cluster-faults.md", title: "Cluster faults, tested" },
   { file: "guide/limits.md", title: "Input rules and limits" },

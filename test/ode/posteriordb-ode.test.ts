@@ -1,13 +1,17 @@
 /**
  * one_comp_mm_elim_abs through the builder's `ode` (BDF, as Stan's integrate_ode_bdf): at the
  * points of stan-logprob.json (rstan 2.21) the log-density differences, the gradient and the
- * solution C equal Stan's, and the gradient equals central finite differences.
+ * solution C equal Stan's; sampled (4 x (500 + 500)) it passes posteriordb's pass rule; and a
+ * solve that fails rejects the proposal instead of throwing.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { sampleSync } from "../../src/api/sample-sync.js";
 import { compile } from "../../src/compile/compile.js";
-import { oneCompMmElimAbsOde, posteriordbDir } from "../posteriordb/models.js";
+import { dist, model, ode, stack, sub, mul } from "../../src/model/index.js";
+import { loadPosterior, oneCompMmElimAbsOde, posteriordbDir } from "../posteriordb/models.js";
+import { checkAgainstReference } from "../validate/pass-rule.js";
 
 interface StanPoint {
   readonly values: Record<string, number>;
@@ -38,4 +42,26 @@ describe.each(["bdf", "rk45", "ckrk"] as const)("one_comp_mm_elim_abs with metho
       p.constrained_tight.C.forEach(([c], i) => expect(Math.abs(C[i]! - c!) / c!).toBeLessThan(1e-7));
     }
   });
+});
+
+test("one_comp_mm_elim_abs with bdf passes the pass rule (4 x (500 + 500))", () => {
+  const { reference } = loadPosterior(NAME);
+  const posterior = sampleSync(compile(oneCompMmElimAbsOde(data)), { chains: 4, warmup: 500, draws: 500, seed: 20261207 });
+  const check = checkAgainstReference(posterior, reference.parameters);
+  expect(check.failures).toEqual([]);
+});
+
+test("a failed solve makes the log density -Infinity (no exception)", () => {
+  // Exponential growth dy/dt = r y with a step budget too small for large r.
+  const m = model("growth", (b) => {
+    const r = b.param("r", dist.normal(0, 5));
+    const y = ode((_t, y, [rate]) => mul(rate!, y), { y0: [1], ts: [1, 2, 3], args: [stack([r]).reshape([])], maxSteps: 40 });
+    b.observe("obs", dist.normal(sub(y.reshape([3]), 0), 1), [2.7, 7.4, 20.1]);
+  });
+  const ld = compile(m);
+  const g = new Float64Array(1);
+  expect(Number.isFinite(ld.logDensityGradient(Float64Array.from([1]), g))).toBe(true);
+  expect(ld.logDensity(Float64Array.from([200]))).toBe(-Infinity);
+  expect(ld.logDensityGradient(Float64Array.from([200]), g)).toBe(-Infinity);
+  expect(ld.constrain(Float64Array.from([200]))["r"]!.values[0]).toBe(200);
 });
