@@ -35,12 +35,13 @@ export default function setup(): void {
   buildPage();
   // The worker, the fuzz suite's child process (test/fuzz), which loads the package root, and
   // the cluster runner's command (test/cluster starts runner processes), and the fault
-  // harness's client process (test/faults).
+  // harness's client process (test/faults), and the `bayests` command line (test/cli runs bin/bayests.js).
   const outputs = [
     join(root, "dist", "actors", "worker.js"),
     join(root, "dist", "test", "fuzz", "child.js"),
     join(root, "dist", "supervisors", "cluster", "cli.js"),
     join(root, "dist", "test", "faults", "client-main.js"),
+    join(root, "dist", "src", "cli", "run.js"),
   ];
   const sources = Math.max(...["src", "actors", "supervisors", "examples", join("test", "view", "fixtures"), join("test", "fuzz"), join("test", "faults")].map((d) => newestSource(join(root, d))));
   const fresh = () => outputs.every((f) => existsSync(f) && statSync(f).mtimeMs >= sources);
