@@ -17,11 +17,12 @@ import { TASK_CELL } from "./protocol.js";
 const MESSAGES_KEPT = 3;
 const simulators = new Map<string, Promise<LoadedSimulator>>();
 
-/** The simulator of `spec`, imported once per thread. */
-export function simulatorFor(spec: SimulatorSpec): Promise<LoadedSimulator> {
-  const key = `${spec.module}#${spec.simulate}#${spec.summary}`;
+/** The simulator of `spec`, imported once per thread (`beforeLoad` runs first when this call imports it). */
+export function simulatorFor(spec: SimulatorSpec, beforeLoad: () => void): Promise<LoadedSimulator> {
+  const key = `${spec.module}#${spec.simulate}#${spec.summary}#${spec.distance}`;
   let s = simulators.get(key);
   if (s === undefined) {
+    beforeLoad();
     s = loadSimulator(spec);
     simulators.set(key, s);
     // A module that failed to load is tried again by the next task (the failure may have been its thread's).

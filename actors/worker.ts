@@ -91,17 +91,18 @@ export default async function runTask(task: WorkerTask): Promise<ChunkResult | M
   const model = await getModel(task.modelId, task.model, () => markStarted(task.started));
   // An SMC task also needs the likelihood part of the model.
   const likelihood = task.kind === "smc" ? await getModel(task.likelihoodId, task.likelihood, () => markStarted(task.started)) : null;
-  // From here the task runs to its end without yielding.
+  // An ABC task also needs the simulator (importing it runs the user's code: under the watchdog).
+  const simulator = task.kind === "abc" ? await simulatorFor(task.simulator, () => markStarted(task.started)) : null;
+  // From here the task runs to its end without yielding: a task that has not reached this line
+  // when its thread dies is not at fault (the scheduler hands it out again).
   markStarted(task.started);
   switch (task.kind) {
     case "load":
       return load(task, model);
     case "chunk":
       return runChunk(task, model);
-    case "abc": {
-      // Importing the simulator runs the user's code: under the watchdog (the task is marked started).
-      return runAbcTask(task, model, await simulatorFor(task.simulator));
-    }
+    case "abc":
+      return runAbcTask(task, model, simulator!);
     default:
       // Pathfinder, ADVI and SMC tasks (approx-protocol.ts).
       return runApproxTask(task, model, likelihood);
