@@ -6,6 +6,7 @@
  * is no chain); `weightedSummary()` reads the weighted population directly.
  */
 import type { AbcGeneration, AbcStopReason } from "../../actors/abc-actor.js";
+import { weightedQuantile } from "../inference/abc.js";
 import { ApproxPosterior, type ApproxInit } from "./approx-posterior.js";
 
 /** A weighted summary row: mean, sd and quantiles of one quantity under the population's weights. */
@@ -29,15 +30,6 @@ export interface AbcInit extends ApproxInit {
   readonly distances: Float64Array;
   readonly scales: Float64Array;
   readonly observedSummary: Float64Array;
-}
-
-function weightedQuantileOf(values: Float64Array, weights: Float64Array, order: Int32Array, q: number): number {
-  let acc = 0;
-  for (const i of order) {
-    acc += weights[i]!;
-    if (acc >= q - 1e-12) return values[i]!;
-  }
-  return values[order[order.length - 1]!]!;
 }
 
 export class AbcPosterior extends ApproxPosterior {
@@ -82,8 +74,8 @@ export class AbcPosterior extends ApproxPosterior {
       for (let i = 0; i < n; i++) mean += this.weights[i]! * values[i]!;
       let v = 0;
       for (let i = 0; i < n; i++) v += this.weights[i]! * (values[i]! - mean) ** 2;
-      const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
-      return { name, mean, sd: Math.sqrt(v), q5: weightedQuantileOf(values, this.weights, order, 0.05), median: weightedQuantileOf(values, this.weights, order, 0.5), q95: weightedQuantileOf(values, this.weights, order, 0.95) };
+      const q = (p: number) => weightedQuantile(values, this.weights, p);
+      return { name, mean, sd: Math.sqrt(v), q5: q(0.05), median: q(0.5), q95: q(0.95) };
     });
   }
 
