@@ -15,6 +15,7 @@ import { DEFAULT_TIMINGS, MIN_KEY_CHARS } from "../../supervisors/cluster/config
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
 import { LOW_RANK_DEFAULTS, samplerSettings, WARMUP_END_DEFAULTS, type ConstrainedInit, type SamplerSettings, type WarmupEndRule } from "../inference/index.js";
 import { InvalidOptionError } from "./errors.js";
+import { nearestName } from "./option-names.js";
 import { validateInit, type InitOption, type ValidatedInit } from "./pathfinder-init.js";
 import type { SampleSyncOptions } from "./sample-sync.js";
 
@@ -52,7 +53,7 @@ export interface SampleOptions extends SampleSyncOptions {
    * Effect `Schedule` over the failures.
    */
   readonly restart?: { readonly maxRestarts?: number; readonly backoff?: Duration.DurationInput } | RestartSchedule;
-  /** Watchdog: a chunk running longer than this is killed (ms or an Effect duration; 60 s). */
+  /** Watchdog: a chunk running longer than this is killed (an Effect duration string such as "60 seconds", or a bare number of milliseconds; 60 s). */
   readonly chunkTimeout?: Duration.DurationInput;
   /** Chunk sizing: first chunk's iterations (20), target compute per chunk in ms (50), most iterations (1e6). */
   readonly chunk?: { readonly initial?: number; readonly targetMs?: number; readonly max?: number };
@@ -137,11 +138,11 @@ export interface ClusterOption {
    * variable; an in-process runner without one makes up its own.
    */
   readonly key?: string;
-  /** Runners refuse the run's chunks once this long has passed without the client renewing its lease (30 s). */
+  /** Runners refuse the run's chunks once this long has passed without the client renewing its lease ("30 seconds"; a bare number is milliseconds, at least 100). */
   readonly lease?: Duration.DurationInput;
-  /** How long a chunk's reply may take beyond `chunkTimeout`, queueing and failover included, before the chunk fails (5 minutes). */
+  /** How long a chunk's reply may take beyond `chunkTimeout`, queueing and failover included, before the chunk fails ("5 minutes"; a bare number is milliseconds, at least 100). */
   readonly replyTimeout?: Duration.DurationInput;
-  /** Longest wait for the database at the start (30 s). */
+  /** Longest wait for the database at the start ("30 seconds"; a bare number is milliseconds, at least 100). */
   readonly connectTimeout?: Duration.DurationInput;
 }
 
@@ -233,15 +234,23 @@ export function checkRunSize(
 export function record(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) bad(option, value, "an object");
   for (const k of Object.keys(value)) {
-    if (!keys.includes(k)) bad(`${option}.${k}`, (value as Record<string, unknown>)[k], `one of the known keys of ${option} (${keys.join(", ")})`);
+    if (!keys.includes(k)) unknownKey(`${option}.${k}`, k, (value as Record<string, unknown>)[k], keys, `one of the known keys of ${option} (${keys.join(", ")})`);
   }
   return value as Record<string, unknown>;
 }
 
-export function duration(option: string, value: unknown, fallback: Duration.Duration): Duration.Duration {
+/**
+ * A duration option: an Effect duration string ("30 seconds", "500 millis") or a bare number
+ * of milliseconds (Effect's convention). A timeout given as a bare number under
+ * `minBareMillis` is taken for seconds written without their unit, and refused.
+ */
+export function duration(option: string, value: unknown, fallback: Duration.Duration, minBareMillis = 0): Duration.Duration {
   if (value === undefined) return fallback;
   const d = Duration.decodeUnknown(value);
-  if (Option.isNone(d) || !(Duration.toMillis(d.value) > 0)) bad(option, value, 'a positive duration (milliseconds or e.g. "30 seconds")');
+  if (Option.isNone(d) || !(Duration.toMillis(d.value) > 0)) bad(option, value, 'a positive duration (e.g. "30 seconds"; a bare number is milliseconds)');
+  if (typeof value === "number" && value < minBareMillis) {
+    bad(option, value, `at least ${minBareMillis} ms: a bare number is milliseconds, so ${value} is ${value} ms (for seconds write "${value} seconds")`);
+  }
   return d.value;
 }
 
@@ -272,8 +281,15 @@ export function validateResourceLimits(value: unknown): WorkerResourceLimits | u
 /** A plain object whose keys are all in `known` (`InvalidOptionError` names the first other). */
 export function knownOptions(options: unknown, known: ReadonlySet<string>): Record<string, unknown> {
   if (typeof options !== "object" || options === null || Array.isArray(options)) bad("options", options, "an object");
-  for (const k of Object.keys(options)) if (!known.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...known].join(", ")})`);
+  for (const k of Object.keys(options)) if (!known.has(k)) unknownKey(k, k, (options as Record<string, unknown>)[k], known, `a known option (${[...known].join(", ")})`);
   return options as Record<string, unknown>;
+}
+
+/** An unknown option: its error names the nearest known one first (`adapt_delta` -> `targetAccept`). */
+function unknownKey(option: string, key: string, value: unknown, known: Iterable<string>, want: string): never {
+  const near = nearestName(key, known);
+  if (near === null) bad(option, value, want);
+  throw new InvalidOptionError({ option, value, message: `unknown option ${option}: did you mean ${near}? (known: ${[...known].join(", ")})` });
 }
 
 /** `seed`: as given, or a random one. */
@@ -407,7 +423,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   }
 
   const restart = validateRestart(o.restart);
-  const chunkTimeout = duration("chunkTimeout", o.chunkTimeout, Duration.seconds(60));
+  const chunkTimeout = duration("chunkTimeout", o.chunkTimeout, Duration.seconds(60), 100);
 
   const c = o.chunk === undefined ? {} : record("chunk", o.chunk, ["initial", "targetMs", "max"]);
   // A cluster's chunk pays a round trip through the network and the database: longer chunks.
@@ -501,9 +517,9 @@ function validateCluster(o: SampleOptions, threads: number): ClusterPlan | null 
     key: key === undefined ? randomBytes(32) : Buffer.from(key as string),
     threads,
     resourceLimits: validateResourceLimits(o.workerResourceLimits),
-    lease: duration("cluster.lease", c.lease, Duration.seconds(30)),
-    replyTimeout: duration("cluster.replyTimeout", c.replyTimeout, Duration.minutes(5)),
-    connectTimeout: duration("cluster.connectTimeout", c.connectTimeout, Duration.seconds(30)),
+    lease: duration("cluster.lease", c.lease, Duration.seconds(30), 100),
+    replyTimeout: duration("cluster.replyTimeout", c.replyTimeout, Duration.minutes(5), 100),
+    connectTimeout: duration("cluster.connectTimeout", c.connectTimeout, Duration.seconds(30), 100),
     timings: DEFAULT_TIMINGS,
   };
 }
