@@ -152,6 +152,7 @@ export function runPosteriorFromOutcome(
     saveWarmup: boolean;
     threads: number;
     pooledWarmup: boolean;
+    maxTreeDepth?: number;
     modelName?: string;
     model?: ModelInfo;
   },
@@ -199,6 +200,7 @@ export function runPosteriorFromOutcome(
       seed: meta.seed,
       metric: meta.metric,
       chains,
+      ...(meta.maxTreeDepth !== undefined ? { maxTreeDepth: meta.maxTreeDepth } : {}),
       ...(meta.modelName !== undefined ? { modelName: meta.modelName } : {}),
       ...(meta.model ? { model: meta.model } : {}),
     },

@@ -284,6 +284,7 @@ function runProgram(
       saveWarmup: opts.saveWarmup,
       threads: opts.threads,
       pooledWarmup: opts.pooled,
+      maxTreeDepth: opts.settings.maxTreeDepth,
       modelName: prepared.kind === "compiled" ? prepared.resolved.name : prepared.spec.spec.module,
       ...(density?.model ? { model: density.model } : {}),
     });
