@@ -54,7 +54,7 @@ export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api
 /** One error class for a name a posterior does not know (`draws`, `summary`, `warmupDraws`). */
 export { UnknownQuantityError } from "./api/quantity-error.js";
 /** The checks a finished run should pass, as CmdStan's diagnose and ArviZ's warnings make them. */
-export { diagnose, formatDiagnose, formatDiagnosis, type Diagnosis, type Finding, type FindingLevel } from "./api/diagnose.js";
+export { diagnose, formatDiagnosis, type Diagnosis, type Finding, type FindingLevel } from "./api/diagnose.js";
 export { type SampleRun, type SampleError } from "./api/sample.js";
 export { type SampleOptions, type DashboardOption, type ClusterOption } from "./api/sample-options.js";
 /** `sample` with terminal progress and an optional live dashboard (src/view), the dashboard and reports. */

@@ -83,7 +83,8 @@ export interface SampleOptions extends SampleSyncOptions {
    * Adaptive warmup length: warmup ends (for all chains together) at the first window end where
    * the metric has stopped moving and the chains agree (DECISIONS.md D69); `warmup` is then the
    * cap. `true` for the defaults, or any of { floor, tolerance, rhat, block }. Default: on with
-   * nutpie's schedule (the default), off with Stan's.
+   * nutpie's schedule when `warmup` is not given; off when it is (`warmup: N` is N iterations,
+   * as in Stan) and with Stan's schedule.
    */
   readonly adaptiveWarmup?: boolean | { readonly floor?: number; readonly tolerance?: number; readonly rhat?: number; readonly block?: number };
   /**
@@ -587,8 +588,9 @@ function validateAdaptation(
   if (schedule === "nutpie" && metric !== "diag-fisher" && metric !== "low-rank") bad("schedule", o.schedule, `"stan" with metric "${metric}" (nutpie's schedule adapts "diag-fisher" or "low-rank")`);
   if (schedule === "stan" && metric === "low-rank") bad("schedule", o.schedule, '"nutpie" with metric "low-rank"');
   let adaptiveWarmup: WarmupEndRule | null = null;
-  // On by default with nutpie's schedule; Stan's schedule keeps Stan's fixed windows unless asked.
-  const adaptive = forSample ? o.adaptiveWarmup ?? (schedule === "nutpie" && DEFAULT_ADAPTATION.adaptiveWarmup) : false;
+  // `warmup: N` means N warmup iterations, as in Stan: the adaptive length applies when warmup is
+  // not given (then the default warmup is its cap) or when asked for (DECISIONS.md D108).
+  const adaptive = forSample ? o.adaptiveWarmup ?? (o.warmup === undefined && schedule === "nutpie" && DEFAULT_ADAPTATION.adaptiveWarmup) : false;
   if (adaptive !== false) {
     const a = adaptive === true ? {} : record("adaptiveWarmup", adaptive, ["floor", "tolerance", "rhat", "block"]);
     adaptiveWarmup = {

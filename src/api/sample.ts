@@ -285,6 +285,7 @@ function runProgram(
       threads: opts.threads,
       pooledWarmup: opts.pooled,
       maxTreeDepth: opts.settings.maxTreeDepth,
+      warmupCap: opts.adaptiveWarmup !== null ? opts.numWarmup : null,
       modelName: prepared.kind === "compiled" ? prepared.resolved.name : prepared.spec.spec.module,
       ...(density?.model ? { model: density.model } : {}),
     });

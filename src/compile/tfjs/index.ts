@@ -19,12 +19,12 @@ import type { Model } from "../../model/builder.js";
 import type { Expr } from "../../model/expr.js";
 import { compileModel, jsCompileOptions, instantiate, toShared, type CompiledModel, type CompileOptions } from "../compile.js";
 import type { BackendChoice, LogDensity } from "../types.js";
-import { readyDevice, tfjsReady, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
+import { readyDevice, TfjsMissingError, tfjsReady, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
 import { tensorDensity } from "./density.js";
 import { lowerModel, TfjsUnsupportedError, validateProgram, type ConstantRef, type TensorProgram } from "./program.js";
 
 export { TfjsUnsupportedError, type TensorProgram } from "./program.js";
-export { availableDevices, nativeStatus, preferredDevice, tfjsReady, tfjs, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
+export { availableDevices, TfjsMissingError, nativeStatus, preferredDevice, tfjsReady, tfjs, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
 
 /** Serialisable form of a model compiled for the tfjs backend. */
 export interface TfjsCompiledModel {
@@ -184,7 +184,7 @@ export function compileWithBackend(
   try {
     compiled = compileTfjsModel(model, options);
   } catch (e) {
-    if (e instanceof TfjsUnsupportedError) return jsFallback(`auto: ${e.message}`);
+    if (e instanceof TfjsUnsupportedError || e instanceof TfjsMissingError) return jsFallback(`auto: ${e.message}`);
     throw e;
   }
   const device = compiled.device;

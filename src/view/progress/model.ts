@@ -12,7 +12,7 @@ export interface ChainLine {
   readonly chain: number;
   readonly state: ChainState;
   readonly phase: "warmup" | "sampling";
-  /** Iterations done (warmup + sampling) and planned (early stop: up to the stop point once known). */
+  /** Iterations done (warmup + sampling) and planned (the most planned so far: it never shrinks, so the bar's scale does not jump). */
   readonly done: number;
   readonly planned: number;
   readonly numWarmup: number;
@@ -73,6 +73,8 @@ interface ChainTrack {
   lastT: number;
   lastIteration: number;
   lastGradients: number;
+  /** The most iterations planned so far (an adaptive warmup or an early stop may end sooner). */
+  maxPlanned: number;
 }
 
 /** Rates are smoothed over about this many seconds. */
@@ -107,6 +109,7 @@ export class ProgressModel {
       lastT: NaN,
       lastIteration: 0,
       lastGradients: 0,
+      maxPlanned: 0,
     }));
     this.earlyStop = options.earlyStop ?? null;
     this.maxNotes = options.maxNotes ?? 4;
@@ -259,10 +262,11 @@ export class ProgressModel {
       const p = t.p;
       const numWarmup = p?.numWarmup ?? 0;
       const maxDraws = p?.numDraws ?? 0;
-      const plannedDraws = stop !== null ? Math.min(stop, maxDraws) : maxDraws;
+      // Draws past an early stop are discarded (not shown); the denominator stays what was planned.
+      const plannedDraws = maxDraws;
       const iteration = p?.iteration ?? 0;
       // Draws past an early stop are discarded: they are not shown either.
-      const draws = Math.min(Math.max(0, iteration - numWarmup), plannedDraws);
+      const draws = Math.min(Math.max(0, iteration - numWarmup), stop !== null ? Math.min(stop, maxDraws) : maxDraws);
       const done = Math.min(iteration, numWarmup) + draws;
       let state = t.state;
       if (stop !== null && over && (state === "completed" || state === "running")) state = "stopped-early";
@@ -271,7 +275,7 @@ export class ProgressModel {
         state,
         phase: iteration < numWarmup || p === null ? "warmup" : "sampling",
         done,
-        planned: numWarmup + plannedDraws,
+        planned: (t.maxPlanned = Math.max(t.maxPlanned, numWarmup + plannedDraws)),
         numWarmup,
         draws,
         plannedDraws,
@@ -294,8 +298,9 @@ export class ProgressModel {
     const fraction = over && this.status !== "aborted" ? 1 : known && planned > 0 ? Math.min(1, done / planned) : 0;
     const elapsed = this.t0 === null ? 0 : (this.endT ?? now) - this.t0;
     let eta: number | null = null;
+    // With early stop the end is unknown until it comes: no ETA.
     if (over) eta = 0;
-    else if (known && this.totalRate > 0) eta = (planned - done) / this.totalRate;
+    else if (known && this.totalRate > 0 && convergenceKnown(this.earlyStop)) eta = (planned - done) / this.totalRate;
     const convergence: ConvergenceLine | null =
       this.earlyStop === null || this.earlyStop === undefined
         ? null
@@ -323,4 +328,9 @@ export class ProgressModel {
 function firstLine(s: string): string {
   const line = s.split("\n")[0] ?? "";
   return line.length > 80 ? line.slice(0, 77) + "..." : line;
+}
+
+/** Whether the run's length is known in advance (no early stop). */
+function convergenceKnown(earlyStop: ProgressModelOptions["earlyStop"]): boolean {
+  return earlyStop === null || earlyStop === undefined;
 }
