@@ -13,7 +13,7 @@ import type { DenseMetric, DiagMetric } from "../src/inference/metric.js";
 import type { PathfinderSettings, PathfinderState, PathResult } from "../src/inference/pathfinder.js";
 import type { NormalProposal, SmcKernelKind } from "../src/inference/smc.js";
 import type { RngState } from "../src/rng/index.js";
-import type { ModelSpec } from "./protocol.js";
+import type { ModelSpec } from "./model-spec.js";
 
 interface TaskBase {
   readonly modelId: string;

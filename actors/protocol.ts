@@ -13,15 +13,10 @@
  * (approx-protocol.ts).
  */
 import type { ApproxTask } from "./approx-protocol.js";
-import type { AnyCompiledModel } from "../src/compile/backends.js";
-import type { ModuleModelSpec } from "../src/compile/module-model.js";
+import type { ModelSpec } from "./model-spec.js";
 import type { ChainState, ConstrainedInit, Metric, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
 
-/** How a worker gets a model: a compiled form, js or tfjs (constants in SharedArrayBuffers), or a module path. */
-export type ModelSpec =
-  | { readonly kind: "compiled"; readonly compiled: AnyCompiledModel }
-  | { readonly kind: "module"; readonly spec: ModuleModelSpec };
-
+export type { ModelSpec } from "./model-spec.js";
 
 /** How a chain that has no checkpoint yet starts. */
 export interface InitRequest {

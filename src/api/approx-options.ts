@@ -10,7 +10,7 @@ import { ADVI_DEFAULTS, ETA_SEQUENCE, type AdviFamily, type AdviSettings } from 
 import type { ConstrainedInit } from "../inference/init.js";
 import { PATHFINDER_DEFAULTS, type PathfinderSettings } from "../inference/pathfinder.js";
 import { SMC_DEFAULTS, type SmcKernelKind, type SmcSettings } from "../inference/smc.js";
-import { bad, bool, duration, int, knownOptions, num, validatePoolAndThreads, validateResourceLimits, validateRestart, validateSeed } from "./sample-options.js";
+import { bad, bool, duration, int, knownOptions, num, validatePoolAndThreads, validateResourceLimits, validateRestart, validateSeed } from "./validators.js";
 
 /** What every approximation run accepts besides its own settings. */
 export interface ApproxRunOptions {

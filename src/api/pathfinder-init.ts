@@ -25,16 +25,11 @@ import { LOW_RANK_DEFAULTS, symmetricEigen } from "../inference/adaptation/index
 import type { LowRankMetric } from "../inference/metric.js";
 import { samplerSettings, type Metric, type SamplerSettings, type WindowConfig } from "../inference/index.js";
 import { pathfinderForInit } from "./approx.js";
-import { validatePathfinderOptions, type PathfinderOptions } from "./approx-options.js";
+import { validatePathfinderOptions } from "./approx-options.js";
 import type { ResolvedModel } from "./model-input.js";
-import { bad, record } from "./sample-options.js";
 import type { SampleOptions, ValidatedOptions } from "./sample-options.js";
 
-/** Pathfinder's options for `init` (its run options are the sample's). */
-export type PathfinderInitOptions = Omit<PathfinderOptions, "seed" | "threads" | "pool" | "restart" | "chunkTimeout" | "workerResourceLimits" | "inits">;
-
-/** `init`: "random" (Stan's uniform(-2, 2), the default), "pathfinder", or `{ pathfinder: options }`. */
-export type InitOption = "random" | "pathfinder" | { readonly pathfinder: PathfinderInitOptions };
+export { validateInit, type InitOption, type PathfinderInitOptions, type ValidatedInit } from "./init-options.js";
 
 /** Warmup iterations when the chains start from Pathfinder on Stan's fixed windows and `warmup` is not given. */
 export const PATHFINDER_WARMUP = 300;
@@ -42,27 +37,6 @@ export const PATHFINDER_WARMUP = 300;
 export const PATHFINDER_WINDOWS: WindowConfig = { initBuffer: 50, baseWindow: 100, termBuffer: 50 };
 /** Distinct resampled draws needed to estimate the metric. */
 export const MIN_DISTINCT = 20;
-
-export interface ValidatedInit {
-  readonly pathfinder: PathfinderInitOptions;
-}
-
-/** Checks `init` (and that it does not meet `inits`); null for random inits. */
-export function validateInit(options: SampleOptions): ValidatedInit | null {
-  const v = options.init ?? "random";
-  if (v === "random") return null;
-  let pathfinder: PathfinderInitOptions;
-  if (v === "pathfinder") pathfinder = {};
-  else {
-    const r = record("init", v, ["pathfinder"]);
-    pathfinder = (r.pathfinder ?? {}) as PathfinderInitOptions;
-  }
-  if (options.inits !== undefined) bad("init", v, 'left out with `inits` (the chains start at the given values), or "random"');
-  if (pathfinder.psisResample === false) bad("init.pathfinder.psisResample", false, "true (the inits are importance-resampled draws)");
-  // Checked now, before any worker starts (seed and pool come from the run).
-  validatePathfinderOptions({ ...pathfinder, seed: 0 });
-  return { pathfinder };
-}
 
 /** The covariance (row-major d x d) of `count` draws (draw-major), shrunk as Stan regularises a window's estimate with `n` draws. */
 function regularisedCovariance(draws: Float64Array, count: number, d: number, n: number): Float64Array {

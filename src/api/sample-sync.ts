@@ -6,41 +6,15 @@
 import type { CompiledModel } from "../compile/compile.js";
 import { checkLogDensity } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
-import { initChainState, runIterations, type ConstrainedInit, type MetricKind, type SamplerSettings, type ScheduleKind } from "../inference/index.js";
+import { initChainState, runIterations, type ConstrainedInit } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import { InvalidModelError } from "./errors.js";
 import { resolveInits, resolveModelSync } from "./model-input.js";
 import { allocateStats, Posterior, type ChainResult, type SamplerStatsArrays } from "./posterior.js";
 import { checkRunSize, validateSyncOptions, type ValidatedSyncOptions } from "./sample-options.js";
+import type { SampleSyncOptions } from "./sync-options.js";
 
-export interface SampleSyncOptions {
-  /** Number of chains (4). */
-  readonly chains?: number;
-  /** Warmup iterations per chain (1000). */
-  readonly warmup?: number;
-  /** Sampling iterations per chain (1000). */
-  readonly draws?: number;
-  /** Seed; chain c uses stream c of it. Random when absent (recorded in the result). */
-  readonly seed?: number;
-  /** Metric adaptation: "diag" (Stan's), "dense", "diag-fisher" or "low-rank" (Fisher divergence). */
-  readonly metric?: MetricKind;
-  /** Warmup schedule: "stan" (windows 75 / 25 doubling / 50) or "nutpie" (Fisher metrics only). */
-  readonly schedule?: ScheduleKind;
-  /** Dual averaging's target acceptance statistic (0.8). */
-  readonly targetAccept?: number;
-  /** Maximum tree depth (10). */
-  readonly maxTreeDepth?: number;
-  /** Initial values in constrained space: one object for all chains or one per chain. */
-  readonly inits?: ConstrainedInit | readonly ConstrainedInit[];
-  /** Random inits are uniform(-initRadius, initRadius) on the unconstrained scale (2). */
-  readonly initRadius?: number;
-  /** Initial step size before the heuristic search (1). */
-  readonly stepSize?: number;
-  /** Keep warmup draws (false); warmup sampler statistics are always kept. */
-  readonly saveWarmup?: boolean;
-  /** Anything else of the kernel's settings (maxDeltaH, gamma, kappa, t0, windows). */
-  readonly sampler?: Partial<Omit<SamplerSettings, "numWarmup" | "metric" | "schedule" | "targetAccept" | "maxTreeDepth" | "initStepSize">>;
-}
+export type { SampleSyncOptions } from "./sync-options.js";
 
 function storeStats(to: SamplerStatsArrays, i: number, s: { lp: number; stepSize: number; treeDepth: number; nLeapfrog: number; divergent: boolean; energy: number; acceptStat: number }): void {
   to.lp[i] = s.lp;

@@ -4,7 +4,8 @@
  * when a tfjs form arrives.
  */
 import { forThisProcess, signedWith } from "./checks.js";
-import { instantiate, type CompiledModel } from "./compile.js";
+import { instantiate } from "./compile-js.js";
+import type { CompiledModel } from "./layouts.js";
 import { instantiateTfjs, instantiateTfjsAsync, isTfjsCompiled, type TfjsCompiledModel } from "./tfjs/index.js";
 import type { LogDensity } from "./types.js";
 

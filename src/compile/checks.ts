@@ -8,9 +8,8 @@ import { ModelError } from "../model/errors.js";
 import { Expr } from "../model/expr.js";
 import { formatShape, sizeOf } from "../model/shape.js";
 import { checkName, checkShape, checkText, describeValue, isName, MAX_DIMENSION } from "../model/values.js";
-import type { CompiledModel, OutputLayout, ParamLayout } from "./compile.js";
+import type { CompiledModel, DataLayout, ObservedLayout, OutputLayout, ParamLayout } from "./layouts.js";
 import { sign, signedBy, signedText } from "./trust.js";
-import type { DataLayout, ObservedLayout } from "./log-lik.js";
 
 /** Every node reachable from `roots` (iteratively). */
 function reachable(roots: readonly Expr[]): Set<Expr> {

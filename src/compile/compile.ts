@@ -1,317 +1,87 @@
 /**
- * Model -> compiled log-density (the default `js` backend: float64 generated JavaScript).
- *
- * `compileModel` produces a `CompiledModel`: plain data (source text, constant buffers,
- * layout) that a worker thread can turn back into a `LogDensity` with `instantiate`, without
- * the model's TypeScript code. Constants may live in one SharedArrayBuffer so that N chains
- * on N threads hold one copy of the data.
+ * The compiler's entry, above the js (compile-js.ts) and tfjs (tfjs/index.ts) backends, which
+ * never import it: a model goes down src/compile once. `compile` checks the options and the model
+ * (checks.ts), chooses a backend (js; tfjs; or "auto", by the data's size and shape), lowers the
+ * model for it and signs the generated code (trust.ts), then instantiates it.
  */
-import type { LearnedParameterisation, Model } from "../model/builder.js";
-import { ModelError } from "../model/errors.js";
-import { checkGeneratedSource } from "../model/source-check.js";
-import { runtime } from "../model/special.js";
-import { formatShape, sizeOf } from "../model/shape.js";
-import { describeValue, toNumbers } from "../model/values.js";
-import { checkModel, verifyCompiledModel } from "./checks.js";
-import { CodeModule, Pass } from "./codegen.js";
-import { logLikFunction, modelInfo, type DataLayout, type ObservedLayout } from "./log-lik.js";
-import { keyBytes, sign, signedText } from "./trust.js";
-import type { LogDensity, Reparameterisation, ShapedValue } from "./types.js";
-import { compileWithBackend, type TfjsCompiledModel } from "./tfjs/index.js";
-import type { TfjsDevicePreference } from "./tfjs/backend.js";
+import type { Model } from "../model/builder.js";
+import { checkModel } from "./checks.js";
+import { checkCompileOptions, checkOptionsObject, instantiate, instantiateChecked, jsCompileOptions, lowerJs, type CompileOptions } from "./compile-js.js";
+import type { CompiledModel } from "./layouts.js";
+import type { BackendChoice, LogDensity } from "./types.js";
+import {
+  AUTO_THRESHOLD,
+  DENSE_PER_COMPUTED,
+  instantiateTfjs,
+  lowerTfjs,
+  TfjsMissingError,
+  TfjsUnsupportedError,
+  type TfjsCompiledModel,
+  type TfjsCompileOptions,
+} from "./tfjs/index.js";
 
-export interface OutputLayout {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly dims?: readonly string[];
-  readonly offset: number;
-}
+export { compileModel, flatNames, instantiate, jsCompileOptions, toShared, type CompileOptions } from "./compile-js.js";
+export type { CompiledModel, OutputLayout, ParamLayout } from "./layouts.js";
 
-export interface ParamLayout {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly offset: number;
-  readonly size: number;
-  readonly unconstrainedLabel: string;
-}
-
-/** Serialisable form of a compiled model (structured-clone friendly). */
-export interface CompiledModel {
-  readonly name: string;
-  readonly backend: "js";
-  readonly dim: number;
-  readonly source: string;
-  readonly constants: readonly (Float64Array | Int32Array)[];
-  readonly outputs: readonly OutputLayout[];
-  readonly params: readonly ParamLayout[];
-  /** Per parameter: the sizes of its context values (bounds, loc/scale) in `evaluateContext` order. */
-  readonly contextSizes: readonly (readonly number[])[];
-  /** Observed nodes: where `pointwiseLogLik` writes each one's log-likelihood, and their values. */
-  readonly observed?: readonly ObservedLayout[];
-  /** Named data (`m.data`), for exports. */
-  readonly data?: readonly DataLayout[];
-  /**
-   * HMAC-SHA256 (hex) of the source and layout, by this process's key or an operator's
-   * (`CompileOptions.key`): `instantiate`, `sample` and the worker threads run a compiled
-   * model only when it verifies (DECISIONS.md D24).
-   */
-  readonly signature: string;
-  /** Learned parameterisations (their lambdas are the generated code's tunables `T`). */
-  readonly tunables?: readonly LearnedParameterisation[];
-}
-
-export interface CompileOptions {
-  /** Put constant data in SharedArrayBuffers (one copy shared by every worker). Default true. */
-  sharedData?: boolean;
-  /**
-   * "js" (default): float64 generated JavaScript. "tfjs": float32 TensorFlow.js tensors (large
-   * data; throws `TfjsUnsupportedError` naming a node it cannot compute). "auto": tfjs when the
-   * data reach the measured threshold and every node has a tensor form, js otherwise.
-   */
-  backend?: "js" | "tfjs" | "auto";
-  /** The tfjs device: "tensorflow" (tfjs-node), "wasm", "cpu" or "auto" (the best available). */
-  device?: TfjsDevicePreference;
-  /**
-   * Sign with this operator key (at least 32 bytes, or a string of at least 32 characters)
-   * instead of this process's own, for a model that another process will run: that process
-   * calls `trustModelKey(key)` first. Without it the model runs in this process and its
-   * worker threads only.
-   */
-  key?: string | Uint8Array;
-}
-
-/** Flattened names in Stan's form: `theta[1]`, `L[2,1]` (1-based, row-major). */
-export function flatNames(name: string, shape: readonly number[]): string[] {
-  if (shape.length === 0) return [name];
-  const out: string[] = [];
-  const idx = new Array<number>(shape.length).fill(0);
-  for (let k = 0; k < sizeOf(shape); k++) {
-    out.push(`${name}[${idx.map((i) => i + 1).join(",")}]`);
-    for (let a = shape.length - 1; a >= 0; a--) {
-      if (++idx[a]! < shape[a]!) break;
-      idx[a] = 0;
-    }
-  }
-  return out;
-}
-
-const JS_OPTIONS = ["sharedData", "key"] as const;
-const ALL_OPTIONS = [...JS_OPTIONS, "backend", "device", "autoThreshold"] as const;
-
-function checkCompileOptions(options: object, known: readonly string[]): void {
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) throw new ModelError("invalid-argument", `compile options: unknown option "${k}" (known: ${known.join(", ")})`);
-  }
-}
-
-/** The js form's own options out of `compile`'s. */
-export function jsCompileOptions(options: CompileOptions): Pick<CompileOptions, "sharedData" | "key"> {
-  return {
-    ...(options.sharedData !== undefined ? { sharedData: options.sharedData } : {}),
-    ...(options.key !== undefined ? { key: options.key } : {}),
-  };
-}
-
-export function compileModel(model: Model, options: Pick<CompileOptions, "sharedData" | "key"> = {}): CompiledModel {
-  if (typeof options !== "object" || options === null) throw new ModelError("invalid-argument", `compile options must be an object, got ${describeValue(options)}`);
-  checkCompileOptions(options, JS_OPTIONS);
-  const key = options.key === undefined ? undefined : keyBytes(options.key, "compile options: key");
-  model = checkModel(model);
-  const mod = new CodeModule();
-  const outputs = model.outputs.map((o) => o.expr);
-  const contexts = model.params.flatMap((p) => p.context);
-
-  const grad = new Pass(mod, { terms: model.terms, outputs: [], gradient: true }).code();
-  const dens = new Pass(mod, { terms: model.terms, outputs: [], gradient: false }).code();
-  const cons = new Pass(mod, { terms: [], outputs, gradient: false });
-  const consCode = cons.code();
-  const ctx = new Pass(mod, { terms: [], outputs: contexts, gradient: false });
-  const ctxCode = ctx.code();
-
-  const logLik = logLikFunction(mod, model);
-
-  const functions = [
-    `function logDensityGradient(q, grad) {\nfor (let k = 0; k < ${model.dim}; k++) grad[k] = 0;\nlet target = 0;\n${grad.prologue}\n${grad.forward}\n${grad.backward}\nreturn target;\n}`,
-    `function logDensity(q) {\nlet target = 0;\n${dens.prologue}\n${dens.forward}\nreturn target;\n}`,
-    `function constrainFlat(q, out) {\n${consCode.prologue}\n${consCode.forward}\n${cons.copyOut(outputs)}\n}`,
-    `function evaluateContext(q, out) {\n${ctxCode.prologue}\n${ctxCode.forward}\n${ctx.copyOut(contexts)}\n}`,
-    logLik.source,
-  ];
-  const source = mod.source(functions, ["logDensityGradient", "logDensity", "constrainFlat", "evaluateContext", "pointwiseLogLik"]);
-  checkGeneratedSource(source);
-
-  let offset = 0;
-  const outputLayout = model.outputs.map((o) => {
-    const l: OutputLayout = { name: o.name, shape: o.expr.shape, offset, ...(o.dims ? { dims: o.dims } : {}) };
-    offset += o.expr.size;
-    return l;
-  });
-  const share = options.sharedData ?? true;
-  const unsigned = {
-    name: model.name,
-    backend: "js" as const,
-    dim: model.dim,
-    source,
-    constants: share ? mod.constants.map(toShared) : mod.constants,
-    outputs: outputLayout,
-    params: model.params.map((p) => ({
-      name: p.name,
-      shape: p.shape,
-      offset: p.block.offset,
-      size: p.size,
-      unconstrainedLabel: p.unconstrainedLabel,
-    })),
-    contextSizes: model.params.map((p) => p.context.map((c) => c.size)),
-    observed: logLik.observed,
-    data: logLik.data,
-    tunables: model.tunables ?? [],
-  };
-  return { ...unsigned, signature: sign(signedText(unsigned), key) };
-}
-
-export function toShared<T extends Float64Array | Int32Array>(a: T): T {
-  const Ctor = a.constructor as { new (b: SharedArrayBuffer): T };
-  const copy = new Ctor(new SharedArrayBuffer(a.byteLength));
-  copy.set(a);
-  return copy;
-}
-
-interface GeneratedFunctions {
-  logDensityGradient(q: Float64Array, grad: Float64Array): number;
-  logDensity(q: Float64Array): number;
-  constrainFlat(q: Float64Array, out: Float64Array): void;
-  evaluateContext(q: Float64Array, out: Float64Array): void;
-  pointwiseLogLik(q: Float64Array, out: Float64Array): void;
-}
-
-/**
- * Turns a compiled model back into a `LogDensity`, once its structure is checked and its
- * signature verified (`verifyCompiledModel`: a `ModelError` otherwise, before any of it runs).
- * Made from the serialised form alone, it can do everything but `unconstrain`.
- */
-export function instantiate(
-  compiled: CompiledModel,
-  /** Parameter inverse transforms, where the model object is at hand (for `unconstrain`). */
-  inverses?: readonly ((x: Float64Array, ctx: Float64Array[]) => Float64Array)[],
-): LogDensity {
-  return instantiateChecked(verifyCompiledModel(compiled), inverses);
-}
-
-/** `inverses` (parameter inverse transforms) exist only where the model object is at hand. */
-function instantiateChecked(
-  compiled: CompiledModel,
-  inverses?: readonly ((x: Float64Array, ctx: Float64Array[]) => Float64Array)[],
-): LogDensity {
-  // Each instance has its own tunables (a chain sets its lambdas before it runs).
-  const tunables = compiled.tunables ?? [];
-  const T = Float64Array.from(tunables, (t) => t.initial);
-  const fns = new Function("rt", "C", "T", compiled.source)(runtime, compiled.constants, T) as GeneratedFunctions;
-  const names = compiled.outputs.flatMap((o) => flatNames(o.name, o.shape));
-  const paramCount = compiled.params.reduce((s, p) => s + sizeOf(p.shape), 0);
-  const unconstrainedNames = compiled.params.flatMap((p) =>
-    p.size === 1 && p.shape.length === 0 ? [p.unconstrainedLabel] : flatNames(p.unconstrainedLabel, [p.size]),
-  );
-  const contextTotal = compiled.contextSizes.flat().reduce((s, n) => s + n, 0);
-  const flatOut = new Float64Array(names.length);
-
-  // Where each learned node's location and scale sit in `evaluateContext`'s output.
-  const contextStart = compiled.contextSizes.map((_, k) => compiled.contextSizes.slice(0, k).flat().reduce((s, n) => s + n, 0));
-  const reparamNodes = tunables.map((t) => {
-    const k = compiled.params.findIndex((p) => p.name === t.param);
-    const [locSize, scaleSize] = compiled.contextSizes[k]!;
-    return { ...t, locAt: contextStart[k]!, locSize: locSize!, scaleAt: contextStart[k]! + locSize!, scaleSize: scaleSize! };
-  });
-  const ctxAll = new Float64Array(contextTotal);
-  const reparam: Reparameterisation | undefined =
-    tunables.length === 0
-      ? undefined
-      : {
-          nodes: tunables,
-          lambda: T,
-          locScale(q) {
-            fns.evaluateContext(q, ctxAll);
-            return reparamNodes.map((n) => {
-              const loc = new Float64Array(n.size);
-              const scale = new Float64Array(n.size);
-              for (let i = 0; i < n.size; i++) {
-                loc[i] = ctxAll[n.locAt + (n.locSize === 1 ? 0 : i)]!;
-                scale[i] = ctxAll[n.scaleAt + (n.scaleSize === 1 ? 0 : i)]!;
-              }
-              return { loc, scale };
-            });
-          },
-        };
-  const paramOutputs = compiled.outputs.slice(0, compiled.params.length);
-  const density: LogDensity = {
-    ...(reparam !== undefined ? { reparam } : {}),
-    dim: compiled.dim,
-    names,
-    paramCount,
-    unconstrainedNames,
-    logDensityGradient: fns.logDensityGradient,
-    logDensity: fns.logDensity,
-    constrainFlat: fns.constrainFlat,
-    constrain(q) {
-      fns.constrainFlat(q, flatOut);
-      const result: Record<string, ShapedValue> = {};
-      for (const o of compiled.outputs) {
-        result[o.name] = { shape: o.shape, values: flatOut.slice(o.offset, o.offset + sizeOf(o.shape)) };
-      }
-      return result;
-    },
-    unconstrain(values) {
-      if (!inverses) throw new Error(`unconstrain needs the model object; this instance of ${compiled.name} was made from its serialised form`);
-      if (typeof values !== "object" || values === null || Array.isArray(values)) {
-        throw new ModelError("invalid-argument", `unconstrain: values must be an object of values by parameter name, got ${describeValue(values)}`);
-      }
-      for (const key of Object.keys(values)) {
-        if (!compiled.params.some((p) => p.name === key)) {
-          throw new ModelError("unknown-name", `unconstrain: ${key} is not a parameter of ${compiled.name} (parameters: ${compiled.params.map((p) => p.name).join(", ")})`);
-        }
-      }
-      const q = new Float64Array(compiled.dim);
-      const ctxOut = new Float64Array(contextTotal);
-      let ctxOffset = 0;
-      compiled.params.forEach((p, k) => {
-        const given = Object.hasOwn(values, p.name) ? values[p.name] : undefined;
-        if (given === undefined) throw new ModelError("unknown-name", `unconstrain: no value for parameter ${p.name}`);
-        const x = toNumbers(given, `unconstrain: ${p.name}`).values;
-        if (x.length !== sizeOf(p.shape)) {
-          throw new ModelError("shape-mismatch", `unconstrain: ${p.name} needs ${sizeOf(p.shape)} values (shape ${formatShape(p.shape)}), got ${x.length}`);
-        }
-        const sizes = compiled.contextSizes[k]!;
-        let ctx: Float64Array[] = [];
-        if (sizes.length > 0) {
-          // Context depends only on earlier parameters, which are already in q.
-          fns.evaluateContext(q, ctxOut);
-          ctx = sizes.map((n) => {
-            const part = ctxOut.slice(ctxOffset, ctxOffset + n);
-            ctxOffset += n;
-            return part;
-          });
-        }
-        q.set(inverses[k]!(x, ctx), p.offset);
-      });
-      return q;
-    },
-  };
-  const toUnconstrained = inverses
-    ? (x: Float64Array) => density.unconstrain(Object.fromEntries(paramOutputs.map((o) => [o.name, x.subarray(o.offset, o.offset + sizeOf(o.shape))])))
-    : null;
-  return Object.assign(density, { model: modelInfo(compiled, names, fns.pointwiseLogLik, toUnconstrained) });
-}
+const ALL_OPTIONS = ["sharedData", "key", "backend", "device", "autoThreshold"] as const;
 
 /** Compile and instantiate in one step (the usual entry point on the main thread). */
 export function compile(model: Model, options?: CompileOptions & { backend?: "js" }): LogDensity & { readonly compiled: CompiledModel };
 export function compile(model: Model, options: CompileOptions): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel };
 export function compile(model: Model, options: CompileOptions = {}): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel } {
-  if (typeof options !== "object" || options === null) throw new ModelError("invalid-argument", `compile options must be an object, got ${describeValue(options)}`);
+  checkOptionsObject(options);
   checkCompileOptions(options, ALL_OPTIONS);
+  const checked = checkModel(model);
   const backend = options.backend ?? "js";
-  if (backend !== "js") return compileWithBackend(model, { ...options, backend });
-  const compiled = compileModel(model, jsCompileOptions(options));
-  return Object.assign(instantiateChecked(compiled, model.params.map((p) => p.invert)), {
+  if (backend !== "js") return compileWithBackend(checked, { ...options, backend });
+  const compiled = lowerJs(checked, jsCompileOptions(options));
+  return Object.assign(instantiateChecked(compiled, checked.params.map((p) => p.invert)), {
     compiled,
     backend: { backend: "js", requested: "js", reason: "requested" } as const,
   });
 }
+
+/**
+ * `compile(model, { backend: "tfjs" | "auto" })` of a checked model: "tfjs" lowers it for tfjs (or throws the
+ * `TfjsUnsupportedError`); "auto" picks tfjs when the model's data reach the threshold of the
+ * device it would run on and every node has a tensor form, js otherwise, and says why.
+ */
+function compileWithBackend(
+  model: Model,
+  options: TfjsCompileOptions & { readonly backend: "tfjs" | "auto" },
+): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel } {
+  const inverses = model.params.map((p) => p.invert);
+  const jsFallback = (reason: string, dataSize?: number) => {
+    const compiled = lowerJs(model, jsCompileOptions(options));
+    const backend: BackendChoice = { backend: "js", requested: "auto", reason, ...(dataSize === undefined ? {} : { dataSize }) };
+    return Object.assign(instantiate(compiled, inverses), { compiled, backend });
+  };
+  if (options.backend === "tfjs") {
+    const compiled = lowerTfjs(model, options);
+    return Object.assign(instantiateTfjs(compiled, inverses), { compiled });
+  }
+  let compiled: TfjsCompiledModel;
+  try {
+    compiled = lowerTfjs(model, options);
+  } catch (e) {
+    // Not expressible in tensors, or tfjs not installed (an optional peer dependency): js.
+    if (e instanceof TfjsUnsupportedError || e instanceof TfjsMissingError) return jsFallback(`auto: ${e.message}`);
+    throw e;
+  }
+  const device = compiled.device;
+  const { dataSize: size, denseData, computedSize } = compiled.program;
+  const threshold = options.autoThreshold ?? AUTO_THRESHOLD[device];
+  if (!(size >= threshold)) {
+    return jsFallback(`auto: ${size} data elements, below the tfjs-${device} threshold (${threshold})`, size);
+  }
+  if (!(denseData >= DENSE_PER_COMPUTED * computedSize)) {
+    return jsFallback(
+      `auto: ${denseData} elements in dense matrix products for ${computedSize} computed elements (less than ${DENSE_PER_COMPUTED} per element): js's fused loops win`,
+      size,
+    );
+  }
+  const choice: BackendChoice = { backend: "tfjs", requested: "auto", device, dataSize: size, reason: `auto: ${size} data elements >= ${threshold} (tfjs-${device}), ${(denseData / computedSize).toFixed(1)} dense per computed` };
+  const chosen: TfjsCompiledModel = { ...compiled, choice };
+  return Object.assign(instantiateTfjs(chosen, inverses), { compiled: chosen });
+}
+

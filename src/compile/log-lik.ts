@@ -7,28 +7,10 @@
 import type { Model } from "../model/builder.js";
 import { sizeOf } from "../model/shape.js";
 import { Pass, type CodeModule } from "./codegen.js";
-import type { CompiledModel } from "./compile.js";
+import type { CompiledModel, DataLayout, ObservedLayout } from "./layouts.js";
 import type { ModelInfo, ObservedInfo } from "./types.js";
 
-/** Serialisable layout of one observed node (see `ObservedInfo`). */
-export interface ObservedLayout {
-  readonly name: string;
-  /** Shape of its log-likelihood. */
-  readonly shape: readonly number[];
-  readonly offset: number;
-  readonly valueShape: readonly number[];
-  readonly dims?: readonly string[];
-  /** Index of the observed values in `CompiledModel.constants`. */
-  readonly value: number;
-}
-
-/** Serialisable layout of a named data node. */
-export interface DataLayout {
-  readonly name: string;
-  readonly shape: readonly number[];
-  /** Index of its values in `CompiledModel.constants`. */
-  readonly constant: number;
-}
+export type { DataLayout, ObservedLayout } from "./layouts.js";
 
 /**
  * The `pointwiseLogLik(q, out)` function of `model` (every observed node's log density per

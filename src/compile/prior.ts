@@ -13,7 +13,8 @@ import type { Model, ParamInfo } from "../model/builder.js";
 import type { RandomSource } from "../model/distributions.js";
 import { ModelError } from "../model/errors.js";
 import { sum, type Expr } from "../model/expr.js";
-import { compileModel, type CompileOptions, type CompiledModel } from "./compile.js";
+import { compileModel, type CompileOptions } from "./compile-js.js";
+import type { CompiledModel } from "./layouts.js";
 import { compileDraws } from "./draws.js";
 
 /** The log-likelihood part of `model` (observed nodes and potentials) as a compiled model with the same parameters. */

@@ -14,7 +14,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isMainThread, workerData } from "node:worker_threads";
 import { ModelError } from "../model/errors.js";
-import type { CompiledModel } from "./compile.js";
+import type { CompiledModel } from "./layouts.js";
 
 /** The `workerData` field through which pool threads receive the process key. */
 export const WORKER_KEY_FIELD = "bayestsModelKey";

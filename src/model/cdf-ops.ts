@@ -4,7 +4,7 @@
  * computes all partials of one element at once and returns the k-th (special-cdf.ts). Names and
  * argument positions here are compiler constants: no user text reaches the generated code.
  */
-import type { ElementwiseOp } from "./ops.js";
+import type { ElementwiseOp } from "./elementwise-op.js";
 import "./special-cdf.js";
 
 const cdfOp = (name: string, arity: number, gradTakesIndex: boolean): ElementwiseOp => ({

@@ -27,7 +27,8 @@ import { logIntervalMass } from "./cdf.js";
 import { argumentReader, broadcastMap, drawTruncated, scalarForms } from "./random.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import type { TransformSpec } from "./transforms.js";
-import { normal, type Distribution, type RandomSource } from "./distributions.js";
+import type { Distribution, RandomSource } from "./distribution-types.js";
+import { normal } from "./distributions.js";
 
 type Bound = number | ArrayLike<number> | Expr;
 

@@ -39,6 +39,6 @@ export {
 export { scan, type ScanOptions } from "./scan.js";
 export { matvec, cumsum, concat, stack, logSumExp, cholesky, lowerSolve } from "./linalg.js";
 export { logPhi, logDiffExp, logIncBeta } from "./cdf.js";
-export * as dist from "./distributions.js";
+export * as dist from "./dist.js";
 export type { Distribution, RandomSource, Support } from "./distributions.js";
 export type { Shape } from "./shape.js";

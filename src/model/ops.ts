@@ -5,17 +5,10 @@
  * argument. Derivatives therefore cannot drift from the values they differentiate.
  */
 import type { Shape } from "./shape.js";
+import type { ElementwiseOp } from "./elementwise-op.js";
 import { CDF_OPS } from "./cdf-ops.js";
 
-/** An elementwise operation: forward template and partial derivatives, over scalar code. */
-export interface ElementwiseOp {
-  readonly name: string;
-  readonly arity: number;
-  /** Code for the value, given the arguments' code (already parenthesised). */
-  fwd(args: readonly string[]): string;
-  /** Code for d value / d args[k], given the arguments' code and the value's code `v`. */
-  der(k: number, args: readonly string[], v: string): string;
-}
+export type { ElementwiseOp } from "./elementwise-op.js";
 
 const unary = (name: string, fwd: (a: string) => string, der: (a: string, v: string) => string): ElementwiseOp => ({
   name,

@@ -10,7 +10,7 @@ import { Expr } from "./expr.js";
 import { ELEMENTWISE } from "./ops.js";
 import { sizeOf, type Shape } from "./shape.js";
 import { runtime } from "./special.js";
-import type { Distribution, RandomSource } from "./distributions.js";
+import type { Distribution, RandomSource } from "./distribution-types.js";
 
 /** For each element of `shape` (row-major), the flat index of a broadcast operand of shape `operand`; null when it is the identity or a scalar. */
 export function broadcastMap(operand: Shape, shape: Shape): Int32Array | null {

@@ -17,11 +17,13 @@
  */
 import type { Model } from "../../model/builder.js";
 import type { Expr } from "../../model/expr.js";
-import { compileModel, jsCompileOptions, instantiate, toShared, type CompiledModel, type CompileOptions } from "../compile.js";
+import { checkModel } from "../checks.js";
+import { instantiate, lowerJs, toShared, type CompileOptions } from "../compile-js.js";
+import type { CompiledModel } from "../layouts.js";
 import type { BackendChoice, LogDensity } from "../types.js";
-import { readyDevice, TfjsMissingError, tfjsReady, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
+import { readyDevice, tfjsReady, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
 import { tensorDensity } from "./density.js";
-import { lowerModel, TfjsUnsupportedError, validateProgram, type ConstantRef, type TensorProgram } from "./program.js";
+import { lowerModel, validateProgram, type ConstantRef, type TensorProgram } from "./program.js";
 
 export { TfjsUnsupportedError, type TensorProgram } from "./program.js";
 export { availableDevices, TfjsMissingError, nativeStatus, preferredDevice, tfjsReady, tfjs, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
@@ -96,14 +98,23 @@ export interface TfjsCompileOptions extends CompileOptions {
   readonly tensorTermMin?: number;
 }
 
-/** Lowers a model for the tfjs backend (throws `TfjsUnsupportedError` naming a node it cannot compute). */
+/** Checks a model and lowers it for the tfjs backend (throws `TfjsUnsupportedError` naming a node it cannot compute). */
 export function compileTfjsModel(model: Model, options: TfjsCompileOptions = {}, choice?: BackendChoice): TfjsCompiledModel {
-  const js = compileModel(model, { sharedData: false });
+  return lowerTfjs(checkModel(model), options, choice);
+}
+
+/**
+ * Lowers a model that `checkModel` has passed for the tfjs backend: its js form (signed), the
+ * tensor program of its data-sized terms and the light terms as js. The tfjs step of `compile`
+ * (compile.ts), which checked the model once.
+ */
+export function lowerTfjs(model: Model, options: TfjsCompileOptions, choice?: BackendChoice): TfjsCompiledModel {
+  const js = lowerJs(model, { sharedData: false });
   const heavy = model.terms.filter((t) => largestComputedNode(t) >= (options.tensorTermMin ?? TENSOR_TERM_MIN));
   const lightTerms = model.terms.filter((t) => !heavy.includes(t));
   const { program, own } = lowerModel({ ...model, terms: heavy }, js.constants);
   const share = options.sharedData ?? true;
-  const light = lightTerms.length === 0 ? null : compileModel({ ...model, terms: lightTerms, outputs: [] }, { sharedData: share });
+  const light = lightTerms.length === 0 ? null : lowerJs({ ...model, terms: lightTerms, outputs: [] }, { sharedData: share });
   const device = readyDevice(options.device ?? "auto");
   return {
     name: model.name,
@@ -160,47 +171,3 @@ export async function instantiateTfjsAsync(compiled: TfjsCompiledModel): Promise
   validateProgram(compiled.program, constantsOf(compiled));
   return instantiateTfjs(compiled, undefined, await tfjsReady(compiled.device));
 }
-
-/**
- * `compile(model, { backend: "tfjs" | "auto" })`: "tfjs" compiles for tfjs (or throws the
- * `TfjsUnsupportedError`); "auto" picks tfjs when the model's data reach the threshold of the
- * device it would run on and every node has a tensor form, js otherwise, and says why.
- */
-export function compileWithBackend(
-  model: Model,
-  options: TfjsCompileOptions & { readonly backend: "tfjs" | "auto" },
-): LogDensity & { readonly compiled: CompiledModel | TfjsCompiledModel } {
-  const inverses = model.params.map((p) => p.invert);
-  const jsFallback = (reason: string, dataSize?: number) => {
-    const compiled = compileModel(model, jsCompileOptions(options));
-    const backend: BackendChoice = { backend: "js", requested: "auto", reason, ...(dataSize === undefined ? {} : { dataSize }) };
-    return Object.assign(instantiate(compiled, inverses), { compiled, backend });
-  };
-  if (options.backend === "tfjs") {
-    const compiled = compileTfjsModel(model, options);
-    return Object.assign(instantiateTfjs(compiled, inverses), { compiled });
-  }
-  let compiled: TfjsCompiledModel;
-  try {
-    compiled = compileTfjsModel(model, options);
-  } catch (e) {
-    if (e instanceof TfjsUnsupportedError || e instanceof TfjsMissingError) return jsFallback(`auto: ${e.message}`);
-    throw e;
-  }
-  const device = compiled.device;
-  const { dataSize: size, denseData, computedSize } = compiled.program;
-  const threshold = options.autoThreshold ?? AUTO_THRESHOLD[device];
-  if (!(size >= threshold)) {
-    return jsFallback(`auto: ${size} data elements, below the tfjs-${device} threshold (${threshold})`, size);
-  }
-  if (!(denseData >= DENSE_PER_COMPUTED * computedSize)) {
-    return jsFallback(
-      `auto: ${denseData} elements in dense matrix products for ${computedSize} computed elements (less than ${DENSE_PER_COMPUTED} per element): js's fused loops win`,
-      size,
-    );
-  }
-  const choice: BackendChoice = { backend: "tfjs", requested: "auto", device, dataSize: size, reason: `auto: ${size} data elements >= ${threshold} (tfjs-${device}), ${(denseData / computedSize).toFixed(1)} dense per computed` };
-  const chosen: TfjsCompiledModel = { ...compiled, choice };
-  return Object.assign(instantiateTfjs(chosen, inverses), { compiled: chosen });
-}
-
