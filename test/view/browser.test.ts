@@ -197,7 +197,7 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard and report in Chromium", () =>
     await page.screenshot({ path: join(screenshots, "dashboard-restart.png"), fullPage: false });
     await page.close();
     await dashboard.close();
-  });
+  }, 240_000); // 20k draws in 4 chains and a restart: on a crowded 2-core machine it passed 120 s
 
   it("the static report opens with no network, with every plot and the summary table", async () => {
     const post = await runOnly(centredEightSchools, { chains: 4, warmup: 500, draws: 1500, seed: 2, threads: 2, saveWarmup: true }).result;
@@ -248,15 +248,24 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard and report in Chromium", () =>
     }
     const last = seen[seen.length - 1]!;
     // The plots, the forest and the table carry the draw count of the latest check point.
-    const c = await until("the figures at the latest point", () => counts(page), (x) => x["rhat"]?.draws === last.draws || (x["rhat"]?.draws ?? 0) > last.draws);
-    const draws = c["rhat"]!.draws!;
-    expect(c["rhat"]!.points).toBeGreaterThanOrEqual(4);
-    expect(c["ess"]!.draws).toBe(draws);
-    expect(c["forest"]!.draws).toBe(draws);
-    expect(await page.locator("#rhat figcaption").textContent()).toContain(`at ${draws} draws per chain`);
-    expect(await page.locator("#forest figcaption").textContent()).toContain(`at ${draws} draws per chain`);
-    expect(await page.locator("#params-heading").textContent()).toContain(`at ${draws} draws per chain`);
-    expect(await page.locator("#convergence .note").textContent()).toMatch(new RegExp(`latest at ${draws} draws per chain`));
+    // One snapshot of the page (the page may redraw between two reads).
+    const shot = () =>
+      page.evaluate(() => {
+        const text = (q: string) => document.querySelector(q)?.textContent ?? "";
+        const draws = (id: string) => Number(document.getElementById(id)?.dataset.draws ?? NaN);
+        return {
+          rhat: draws("rhat"),
+          ess: draws("ess"),
+          forest: draws("forest"),
+          points: Number(document.getElementById("rhat")?.dataset.points ?? 0),
+          captions: [text("#rhat figcaption"), text("#ess figcaption"), text("#forest figcaption"), text("#params-heading"), text("#convergence .note")],
+        };
+      });
+    const c = await until("the figures at the latest point", shot, (x) => x.rhat >= last.draws);
+    expect(c.points).toBeGreaterThanOrEqual(4);
+    expect(c.ess).toBe(c.rhat);
+    expect(c.forest).toBe(c.rhat);
+    for (const caption of c.captions) expect(caption).toContain(`at ${c.rhat} draws per chain`);
     expect(pageErrors(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, "dashboard-long-run.png"), fullPage: true });
     await run.abort("test over");

@@ -50,6 +50,7 @@ describe.skipIf(!hasTmux)("terminal progress in tmux", () => {
       ansi = tmux("capture-pane", "-p", "-e", "-t", session);
       mkdirSync(join(root, "test-output"), { recursive: true });
       writeFileSync(join(root, "test-output", `tmux-npm-start${colour ? "" : "-no-color"}.txt`), screen);
+      if (colour) writeFileSync(join(root, "test-output", "tmux-npm-start-ansi.txt"), ansi); // with its escape codes (cat it on a terminal)
       expect(screen).toContain("__EXIT__ 0");
       // Colours only where asked for.
       expect(/\x1b\[3\dm/.test(ansi)).toBe(colour);

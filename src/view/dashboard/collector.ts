@@ -418,7 +418,7 @@ export class DashboardCollector {
     if (started.length === 0) return out;
     const div = started.reduce((a, p) => a + p.divergences, 0);
     const sampling = started.reduce((a, p) => a + Math.max(0, p.iteration - p.numWarmup), 0);
-    out.push(div > 0 ? { level: "bad", check: "divergences", text: `divergent transitions so far: ${div} (warmup and sampling)` } : { level: "ok", check: "divergences", text: "no divergent transitions so far" });
+    out.push(div > 0 ? { level: "bad", check: "divergences", text: `divergent transitions after warmup so far: ${div}` } : { level: "ok", check: "divergences", text: "no divergent transitions so far" });
     const bf = this.ebfmi();
     const low = bf.map((b, c) => [b, c] as const).filter(([b]) => b !== null && b < EBFMI_THRESHOLD);
     if (sampling > 0 && bf.some((b) => b !== null)) {

@@ -106,7 +106,8 @@ function headerLine(f: ProgressFrame, k: Colors): string {
   else if (f.status === "running" && f.convergence !== null) time.push("until converged");
   const running = f.status === "running" || f.status === "paused";
   const status = f.status === "running" ? "" : f.status === "paused" ? k.yellow("paused") : f.status === "aborted" ? k.yellow("aborted") : f.status === "failed" ? k.red("failed: every chain failed") : k.green(f.status === "stopped-early" ? "stopped early" : "completed");
-  return [...parts, ...time, running ? k.bold(pct) : "", status].filter((s) => s !== "").join(" · ");
+  // A run that stopped early did not do what was planned: its end says so instead of "100%".
+  return [...parts, ...time, running || f.status === "completed" ? k.bold(pct) : "", status].filter((s) => s !== "").join(" · ");
 }
 
 /** Seconds left, rounded up (never "0.0 s" while something is left). */
