@@ -75,6 +75,8 @@ interface ChainTrack {
   lastGradients: number;
   /** The most iterations planned so far (an adaptive warmup or an early stop may end sooner). */
   maxPlanned: number;
+  /** Divergences of the sampling draws the run published (null: batches not followed). */
+  keptDivergences: number | null;
 }
 
 /** Rates are smoothed over about this many seconds. */
@@ -110,6 +112,7 @@ export class ProgressModel {
       lastIteration: 0,
       lastGradients: 0,
       maxPlanned: 0,
+      keptDivergences: null,
     }));
     this.earlyStop = options.earlyStop ?? null;
     this.maxNotes = options.maxNotes ?? 4;
@@ -249,6 +252,19 @@ export class ProgressModel {
     t.lastGradients = c.gradientEvaluations;
   }
 
+  /**
+   * A published batch's divergent flags: the run publishes no draw past an early stop, so
+   * counting them gives the divergences of the kept draws (what `diagnose` counts), where the
+   * chains' progress also counts the draws made past the stop and discarded.
+   */
+  batch(chain: number, phase: "warmup" | "sampling", placeholder: boolean, divergent: Uint8Array): void {
+    const t = this.track(chain);
+    if (t === undefined) return;
+    t.keptDivergences ??= 0;
+    if (phase !== "sampling" || placeholder) return;
+    for (let i = divergent.indexOf(1); i >= 0; i = divergent.indexOf(1, i + 1)) t.keptDivergences++;
+  }
+
   diagnostics(d: OnlineDiagnostics): void {
     if (this.stoppedAt !== null && d.draws > this.stoppedAt) return;
     if (this.latest !== null && d.draws < this.latest.draws) return;
@@ -279,7 +295,7 @@ export class ProgressModel {
         numWarmup,
         draws,
         plannedDraws,
-        divergences: p?.divergences ?? 0,
+        divergences: t.keptDivergences ?? p?.divergences ?? 0,
         stepSize: p?.stepSize ?? NaN,
         gradientsPerDraw: t.gradPerDraw,
         drawsPerSecond: over || state !== "running" ? NaN : t.rate,
@@ -295,7 +311,8 @@ export class ProgressModel {
       planned += c.planned;
     }
     const known = chains.every((c) => c.planned > 0);
-    const fraction = over && this.status !== "aborted" ? 1 : known && planned > 0 ? Math.min(1, done / planned) : 0;
+    // Only a completed run did all it planned; one that stopped early (or was aborted) says how much it did.
+    const fraction = over && this.status === "completed" ? 1 : known && planned > 0 ? Math.min(1, done / planned) : 0;
     const elapsed = this.t0 === null ? 0 : (this.endT ?? now) - this.t0;
     let eta: number | null = null;
     // With early stop the end is unknown until it comes: no ETA.
