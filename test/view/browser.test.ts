@@ -283,6 +283,9 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard and report in Chromium", () =>
     expect(await page.evaluate(() => window.__dashboard.status)).toBe("completed");
     expect(await page.locator("#status").textContent()).toBe("completed");
     expect(await page.locator("#summary tr").count()).toBe(2 + post.names.length);
+    // The last check point is the finished run's, over every draw: no figure stays at an earlier one.
+    expect(await page.evaluate(() => window.__dashboard.checkDraws)).toBe(post.numDraws);
+    expect(await page.locator("#forest figcaption").textContent()).toContain(`at ${post.numDraws} draws per chain`);
     // formatSummary's columns.
     expect(await page.locator("#summary tr:first-child th").allTextContents()).toEqual(["variable", "mean", "sd", "hdi_3%", "hdi_97%", "median", "mad", "q5", "q95", "mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "rhat"]);
     const checks = await page.locator("#checks li").allTextContents();

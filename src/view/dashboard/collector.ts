@@ -169,7 +169,7 @@ export class DashboardCollector {
   private paramsAt: Frame["paramsAt"] = null;
   /** When the latest check point (the run's or the page's) came, and the common length it covered. */
   private checkAt = -Infinity;
-  private checkedLen = 0;
+  private checkedDraws = 0;
   private readonly pageCheckSeconds: number;
   private findingsFinal: PageFinding[] | null = null;
   /** Bumped by every input: a page that has seen this version needs no frame. */
@@ -376,9 +376,11 @@ export class DashboardCollector {
     if (chains.length < 2) return;
     const first = Math.max(0, Math.ceil((numWarmup - this.origin) / this.stride));
     const n = Math.min(...chains.map(({ c }) => c.len - first));
-    if (n < 20 || first + n <= this.checkedLen) return;
-    this.checkedLen = first + n;
+    if (n < 20) return;
+    // In draws, not grid points: the grid's stride doubles as the run grows.
     const draws = this.origin + (first + n - 1) * this.stride - numWarmup + 1;
+    if (draws <= this.checkedDraws) return;
+    this.checkedDraws = draws;
     const params: ParamDiagnostics[] = this.meta.names.map((name, q) => {
       const ds = new DrawSet(chains.map(({ c }) => c.values[q]!.subarray(first, first + n)));
       return { name, rhat: rhatDS(ds), essBulk: essBulkDS(ds), essTail: essTailDS(ds) };
@@ -401,10 +403,38 @@ export class DashboardCollector {
     );
   }
 
-  /** The final findings (`diagnose` of the finished run) and summary table: the page shows them instead of the live checks. */
-  final(summary: SummaryLine[], findings: PageFinding[]): void {
+  /**
+   * The finished run: its summary table and `diagnose`'s findings (shown instead of the live
+   * checks), and, from the table, a last check point over every draw at `draws` per chain, so
+   * that no figure stays at an earlier point.
+   */
+  final(summary: SummaryLine[], findings: PageFinding[], draws: number | null = null): void {
     this.summary = summary;
     this.findingsFinal = findings;
+    const last = this.diagnosticsLog[this.diagnosticsLog.length - 1];
+    if (draws !== null && draws > 0 && (last === undefined || last.draws < draws)) {
+      const byName = new Map(summary.map((r) => [r.name, r]));
+      const params: ParamDiagnostics[] = this.meta.names.map((name) => {
+        const r = byName.get(name);
+        return { name, rhat: r?.rhat ?? NaN, essBulk: r?.essBulk ?? NaN, essTail: r?.essTail ?? NaN };
+      });
+      const pick = (xs: number[], f: (...v: number[]) => number) => {
+        const ok = xs.filter((x) => Number.isFinite(x));
+        return ok.length > 0 ? f(...ok) : NaN;
+      };
+      this.addPoint(
+        {
+          draws,
+          source: "run",
+          stride: 1,
+          maxRhat: num(pick(params.map((p) => p.rhat), Math.max)),
+          minEssBulk: num(pick(params.map((p) => p.essBulk), Math.min)),
+          minEssTail: num(pick(params.map((p) => p.essTail), Math.min)),
+          converged: false,
+        },
+        params,
+      );
+    }
     this.version++;
   }
 

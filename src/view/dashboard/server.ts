@@ -124,7 +124,7 @@ export function serveDashboard(run: SampleRun, options: DashboardOptions = {}): 
   subscriptions.push(run.progress$.subscribe({ next: guard((p) => p.chains.forEach((c) => collector.chainProgress(c))), error: ignore }));
   subscriptions.push(run.diagnostics$.subscribe({ next: guard((d) => collector.diagnostics(d)), error: ignore }));
   // The end: the full summary table and diagnose's findings (what formatSummary prints), as the last frame.
-  const ended$ = (post: Posterior) => guard(() => collector.final(summaryLines(post), pageFindings(post)))(undefined);
+  const ended$ = (post: Posterior) => guard(() => collector.final(summaryLines(post), pageFindings(post), post.numDraws))(undefined);
   run.result.then(ended$, (e: unknown) => {
     if (e instanceof RunFailedError) ended$(e.posterior);
   });
