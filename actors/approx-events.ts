@@ -2,7 +2,7 @@
  * What Pathfinder, ADVI and SMC runs report while they go: lifecycle events and progress,
  * through a sink the API layer implements (as `RunSink` for NUTS runs).
  */
-export type ApproxMethod = "pathfinder" | "advi" | "smc";
+export type ApproxMethod = "pathfinder" | "advi" | "smc" | "abc" | "abc-smc";
 
 export type ApproxEvent =
   | { readonly type: "run-started"; readonly method: ApproxMethod; readonly actors: number; readonly threads: number; readonly seed: number }
@@ -38,6 +38,20 @@ export type ApproxEvent =
       readonly acceptRate: number;
       readonly steps: number;
       readonly logMarginalLikelihood: number;
+    }
+  | {
+      /** A generation of ABC-SMC (or the rejection run, generation 0) is complete. */
+      readonly type: "abc-generation";
+      readonly generation: number;
+      /** Its acceptance distance (Infinity for ABC-SMC's prior generation). */
+      readonly tolerance: number;
+      readonly acceptanceRate: number;
+      readonly simulations: number;
+      /** Effective sample size of the population's weights. */
+      readonly ess: number;
+      /** Simulations dropped: threw, gave no usable summary, took their thread down or timed out. */
+      readonly failed: number;
+      readonly simulationsPerSecond: number;
     }
   | { readonly type: "aborted"; readonly reason: string }
   /** A subscriber of `progress$` or `events$` threw: it was unsubscribed, the run goes on. */

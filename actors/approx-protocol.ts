@@ -12,6 +12,7 @@ import type { AdviResult, AdviSettings, AdviStart, AdviState, EtaTrial } from ".
 import type { DenseMetric, DiagMetric } from "../src/inference/metric.js";
 import type { PathfinderSettings, PathfinderState, PathResult } from "../src/inference/pathfinder.js";
 import type { NormalProposal, SmcKernelKind } from "../src/inference/smc.js";
+import type { SimulatorSpec } from "../src/compile/simulator.js";
 import type { RngState } from "../src/rng/index.js";
 import type { ModelSpec } from "./model-spec.js";
 
@@ -131,8 +132,60 @@ export interface SmcTaskResult {
   readonly seconds: number;
 }
 
-export type ApproxTask = PathfinderTask | AdviTask | SmcTask;
-export type ApproxTaskResult = PathfinderTaskResult | AdviTaskResult | SmcTaskResult;
+/** How a simulation of an ABC round ended (`AbcRound.status`). */
+export const SIMULATION = {
+  /** Not run (yet). */
+  PENDING: 0,
+  OK: 1,
+  /** The simulator threw, or its result was not a finite summary of the right length. */
+  FAILED: 2,
+  /** Its thread died under it (the simulator exited the thread, or ran out of memory). */
+  CRASHED: 3,
+  /** It ran past the simulation timeout (its thread was terminated). */
+  TIMED_OUT: 4,
+} as const;
+
+/** One round of ABC simulations in shared memory: the main thread writes the proposals, workers the rest. */
+export interface AbcRound {
+  /** Proposals on the prior's unconstrained scale (count x dim, draw-major). */
+  readonly proposals: Float64Array;
+  /** Their summaries (count x summaryLength, draw-major). */
+  readonly summaries: Float64Array;
+  /** `SIMULATION` code of each. */
+  readonly status: Int8Array;
+}
+
+/**
+ * Simulations `start .. end - 1` of a round. Simulation i of the round is simulation
+ * `firstIndex + i` of its generation, and its generator is seeded by (seed, generation, that
+ * index): results depend on neither the thread nor the batch. The worker restarts the
+ * watchdog's clock before each simulation (so `chunkTimeout` bounds one simulation) and
+ * counts finished ones in the task cell, so that when a simulation takes its thread down the
+ * main thread knows which one it was.
+ */
+export interface AbcTask extends TaskBase {
+  readonly kind: "abc";
+  readonly simulator: SimulatorSpec;
+  /** The prior's parameters (name, size, shape) in the order of its constrained values. */
+  readonly params: readonly { readonly name: string; readonly size: number; readonly scalar: boolean }[];
+  readonly round: AbcRound;
+  readonly summaryLength: number;
+  readonly start: number;
+  readonly end: number;
+  readonly seed: number;
+  readonly generation: number;
+  readonly firstIndex: number;
+}
+
+export interface AbcTaskResult {
+  readonly kind: "abc";
+  /** The first few messages of simulations that failed (threw or gave a bad result). */
+  readonly messages: readonly string[];
+  readonly seconds: number;
+}
+
+export type ApproxTask = PathfinderTask | AdviTask | SmcTask | AbcTask;
+export type ApproxTaskResult = PathfinderTaskResult | AdviTaskResult | SmcTaskResult | AbcTaskResult;
 
 /** The result of an approximation task. */
-export type ResultOf<T extends ApproxTask> = T extends PathfinderTask ? PathfinderTaskResult : T extends AdviTask ? AdviTaskResult : SmcTaskResult;
+export type ResultOf<T extends ApproxTask> = T extends PathfinderTask ? PathfinderTaskResult : T extends AdviTask ? AdviTaskResult : T extends AbcTask ? AbcTaskResult : SmcTaskResult;

@@ -9,7 +9,7 @@ import { adviDraws, adviEtaTrial, adviIterate, adviStart } from "../src/inferenc
 import { initPathfinder, pathfinderDraws, pathfinderIterate, type PathfinderState } from "../src/inference/pathfinder.js";
 import { evaluateParticles, imhMutate, nutsMutate, type ParticleSlice } from "../src/inference/smc.js";
 import { Rng } from "../src/rng/index.js";
-import type { AdviTask, AdviTaskResult, ApproxTask, ApproxTaskResult, PathfinderTask, PathfinderTaskResult, SmcTask, SmcTaskResult } from "./approx-protocol.js";
+import type { AbcTask, AdviTask, AdviTaskResult, ApproxTask, ApproxTaskResult, PathfinderTask, PathfinderTaskResult, SmcTask, SmcTaskResult } from "./approx-protocol.js";
 import { TASK_CELL } from "./protocol.js";
 
 function markEnded(task: ApproxTask): void {
@@ -102,7 +102,7 @@ function smcTask(full: LogDensity, lik: LogDensity, task: SmcTask): SmcTaskResul
 }
 
 /** Runs an approximation task on its model (and, for SMC, the model's likelihood part), already loaded by the worker. */
-export function runApproxTask(task: ApproxTask, model: LogDensity, likelihood: LogDensity | null): ApproxTaskResult {
+export function runApproxTask(task: Exclude<ApproxTask, AbcTask>, model: LogDensity, likelihood: LogDensity | null): ApproxTaskResult {
   let result: ApproxTaskResult;
   switch (task.kind) {
     case "pathfinder":

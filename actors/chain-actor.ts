@@ -179,9 +179,15 @@ export class ChainActor {
     if (!phase.commit(task.target, result.count)) {
       throw new Error(`chain ${this.chain}: the chunk's draws (iterations ${result.start}..${result.start + result.count}) do not continue its trace`);
     }
+    const kept = (result.state.keptMetrics?.count ?? 0) - (this.state?.keptMetrics?.count ?? 0);
+    if (kept > 0) {
+      const k = result.state.keptMetrics!;
+      this.sink.event({ type: "metric-kept", chain: this.chain, iteration: k.iteration, count: kept, reason: k.reason });
+    }
     this.state = result.state;
     this.pendingMetric = null;
     phase.seconds += result.seconds;
+    phase.cpuSeconds += result.cpuSeconds;
     if (result.count > 0) {
       if (!result.warmup) this.divergences += result.divergences;
       const per = result.seconds / result.count;

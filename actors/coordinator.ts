@@ -43,9 +43,11 @@ import {
   type FisherScheduleSettings,
   finalPhaseLength,
   mergeEstimators,
+  thinEstimator,
   mergeWindowAccumulators,
   metricChange,
   metricFromAccumulator,
+  poolableChains,
   type ChainState,
   type FisherEstimator,
   type WarmupEndRule,
@@ -272,9 +274,12 @@ export class WarmupCoordinator {
     const dim = first.dim;
     // nutpie: the chains' backgrounds (the window just ended); Stan: their window accumulators.
     const windows = nutpie ? states.map((s) => compactEstimator(s.fisher!.background, dim)) : null;
+    // Only chains near the best one's log density go into the pooled metric; all chains get it (D95).
+    const poolable = poolableChains(states.map((s) => s.logDensity), dim);
+    const pooledChains = chains.filter((_, k) => poolable[k]);
     let pooled: FisherEstimator | WindowAccumulator | null = null;
     if (this.opts.pooled || (this.opts.adaptiveWarmup !== null && r.waiters.size > 0)) {
-      pooled = nutpie ? mergeEstimators(windows!, dim) : mergeWindowAccumulators(states.map((s) => s.accumulator!));
+      pooled = nutpie ? mergeEstimators(windows!.filter((_, k) => poolable[k]), dim) : mergeWindowAccumulators(states.filter((_, k) => poolable[k]).map((s) => s.accumulator!));
     }
     let endWarmup: number | null = null;
     let foregrounds: Map<number, FisherEstimator> | null = null;
@@ -299,7 +304,7 @@ export class WarmupCoordinator {
     let pooledUpdate: WindowUpdate | null = null;
     if (this.opts.pooled) {
       pooledUpdate = nutpie
-        ? { kind: "fisher", foreground: foregrounds?.get(-1) ?? (pooled as FisherEstimator), lambda }
+        ? { kind: "fisher", foreground: pooledForeground(foregrounds?.get(-1) ?? (pooled as FisherEstimator), dim, Math.max(1, pooledChains.length)), lambda }
         : { kind: "metric", metric: metricFromAccumulator(pooled as WindowAccumulator, first.metric) };
     }
     let extendBy = 0;
@@ -321,13 +326,17 @@ export class WarmupCoordinator {
         });
       }
     }
+    const excluded = this.opts.pooled ? chains.filter((_, k) => !poolable[k]) : [];
     this.opts.sink.event({
       type: "window-end",
       window: w,
       iteration: first.iteration,
       pooled: this.opts.pooled,
-      chains,
-      draws: nutpie ? windows!.reduce((a, e) => a + (e.kind === "diag" ? e.draws.n : e.n), 0) : states.reduce((a, s) => a + s.accumulator!.draws.n, 0),
+      chains: this.opts.pooled ? pooledChains : chains,
+      draws: nutpie
+        ? windows!.reduce((a, e, k) => a + (this.opts.pooled && !poolable[k] ? 0 : e.kind === "diag" ? e.draws.n : e.n), 0)
+        : states.reduce((a, s, k) => a + (this.opts.pooled && !poolable[k] ? 0 : s.accumulator!.draws.n), 0),
+      ...(excluded.length > 0 ? { excluded } : {}),
     });
     for (const [c, d] of r.waiters) {
       const s = r.arrivals.get(c)!;
@@ -689,4 +698,18 @@ export class WarmupCoordinator {
   isAlive(chain: number): boolean {
     return this.alive.has(chain);
   }
+}
+
+/**
+ * Chains whose rows a pooled low-rank foreground keeps in full; beyond it the pooled rows are
+ * thinned to this many chains' worth. Every chain receives (and keeps in its checkpoint) the
+ * foreground, so without a bound warmup memory grew with the square of the chain count
+ * (issue 26: 1.3 GB at 256 chains); with it, linear. Up to this many chains nothing changes.
+ */
+export const POOLED_ROWS_CHAINS = 4;
+
+/** The pooled foreground each chain is sent: at most `POOLED_ROWS_CHAINS` chains' worth of rows. */
+function pooledForeground(e: FisherEstimator, dim: number, chains: number): FisherEstimator {
+  if (e.kind === "diag" || chains <= POOLED_ROWS_CHAINS) return e;
+  return thinEstimator(e, dim, Math.ceil((e.n * POOLED_ROWS_CHAINS) / chains));
 }

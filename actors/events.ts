@@ -38,6 +38,23 @@ export type RunEvent =
       /** Chains whose accumulators went into the metric. */
       readonly chains: readonly number[];
       readonly draws: number;
+      /**
+       * Pooled warmup: chains left out of the pooled metric because their log density was far
+       * below the best chain's (DECISIONS.md D95); they still receive it. Absent when none.
+       */
+      readonly excluded?: readonly number[];
+    }
+  | {
+      /**
+       * A chain's adaptation computed a metric it did not apply (not finite and positive
+       * definite, or no step size found with it) and kept the previous one: how many since the
+       * chain's last chunk, and the last one's iteration and reason.
+       */
+      readonly type: "metric-kept";
+      readonly chain: number;
+      readonly iteration: number;
+      readonly count: number;
+      readonly reason: string;
     }
   | {
       readonly type: "warmup-extended";

@@ -124,6 +124,7 @@ export interface CombinedPaths {
 /**
  * Pools the completed paths' draws; with `resample`, PSIS importance resampling of `draws`
  * draws with replacement (Stan's multi-path Pathfinder), else every pooled draw in path order.
+ * Draws with a log density of -Infinity get weight zero; throws when no draw has a finite one.
  */
 export function combinePaths(paths: readonly PathActor[], width: number, dim: number, draws: number, resample: boolean, rng: Rng): CombinedPaths {
   const done = paths.filter((p) => p.result !== null && p.constrained !== null);
@@ -145,10 +146,16 @@ export function combinePaths(paths: readonly PathActor[], width: number, dim: nu
     return { constrained: pooledC, unconstrained: pooledU, lp, lpApprox, count: total, paretoK: NaN, distinct: total };
   }
   const ratios = Float64Array.from(lp, (v, i) => v - lpApprox[i]!);
+  // A draw whose log density is -Infinity (or whose ratio is not finite) has importance weight
+  // zero: it takes no part in the smoothing and is never drawn.
+  const usable: number[] = [];
+  for (let i = 0; i < total; i++) if (Number.isFinite(ratios[i]!)) usable.push(i);
+  if (usable.length === 0) throw new Error(`none of the ${total} draws of the paths has a finite log density`);
   // loo's PSIS with the draws as one observation's ratios (r_eff 1: independent draws); k is reported by the caller.
-  const smoothed = psis([Array.from(ratios, (r) => [r])], { onWarning: () => {} });
+  const smoothed = psis([usable.map((i) => [ratios[i]!])], { onWarning: () => {} });
   const logWeights = smoothed.logWeights[0]!;
-  const weights = Float64Array.from(logWeights, (v) => Math.exp(v));
+  const weights = new Float64Array(total);
+  usable.forEach((i, k) => (weights[i] = Math.exp(logWeights[k]!)));
   const cdf = new Float64Array(total);
   let acc = 0;
   for (let i = 0; i < total; i++) cdf[i] = acc += weights[i]!;

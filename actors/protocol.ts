@@ -155,4 +155,6 @@ export interface ChunkResult {
   readonly divergences: number;
   /** Worker-side compute seconds (init, metric step-size search and iterations). */
   readonly seconds: number;
+  /** The worker thread's CPU seconds over the same span (NaN where not measurable). */
+  readonly cpuSeconds: number;
 }

@@ -44,6 +44,8 @@ export class PhaseTrace {
   placeholder: Uint8Array;
   /** Worker compute seconds spent on this phase. */
   seconds = 0;
+  /** Worker threads' CPU seconds spent on this phase (NaN where not measurable). */
+  cpuSeconds = 0;
   /** Draw-major copies of values, made for stream consumers on demand (null until then). */
   private drawMajorValues: Float64Array | null = null;
 

@@ -16,10 +16,12 @@ import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js"
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo } from "../src/inference/index.js";
+import { runAbcTask, simulatorFor } from "./abc-worker.js";
 import type { ApproxTaskResult } from "./approx-protocol.js";
 import { runApproxTask } from "./approx-worker.js";
 import { checkGradientLength, describeModel } from "./model-checks.js";
 import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
+import { threadCpuSeconds } from "./thread-cpu.js";
 
 /** Models a thread keeps instantiated (least recently used dropped first). */
 const MODELS_KEPT = 8;
@@ -96,6 +98,10 @@ export default async function runTask(task: WorkerTask): Promise<ChunkResult | M
       return load(task, model);
     case "chunk":
       return runChunk(task, model);
+    case "abc": {
+      // Importing the simulator runs the user's code: under the watchdog (the task is marked started).
+      return runAbcTask(task, model, await simulatorFor(task.simulator));
+    }
     default:
       // Pathfinder, ADVI and SMC tasks (approx-protocol.ts).
       return runApproxTask(task, model, likelihood);
@@ -111,6 +117,7 @@ function load(task: LoadTask, model: LogDensity): ModelDescription {
 function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   const started = task.started;
   const t0 = performance.now();
+  const c0 = threadCpuSeconds();
   let state: ChainState;
   if (task.state === null) {
     const init = task.init;
@@ -178,5 +185,5 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   // Stopped early at a window end: only the draws made count.
   const seconds = (performance.now() - t0) / 1000;
   if (started !== undefined) started[TASK_CELL.ENDED] = Date.now();
-  return { state: r.state, start, count: j - offset, warmup, divergences, seconds };
+  return { state: r.state, start, count: j - offset, warmup, divergences, seconds, cpuSeconds: threadCpuSeconds() - c0 };
 }

@@ -29,3 +29,10 @@ export const CONFIGS: readonly AdaptationConfig[] = METRICS.flatMap(([m, opts]) 
   ),
 );
 
+/** The configurations compared, by name. `previous` is the default before issue 26/27 (D12, D14). */
+export const SCALING_CONFIGS: Readonly<Record<string, Partial<SampleOptions>>> = {
+  previous: { metric: "diag", schedule: "stan", adaptiveWarmup: false },
+  "low-rank": { metric: "low-rank", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true },
+  "low-rank-chain": { metric: "low-rank", schedule: "nutpie", pooledWarmup: false, adaptiveWarmup: true },
+  "fisher-diag": { metric: "diag-fisher", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true },
+};

@@ -5,6 +5,10 @@
  *
  *   adaptation vs Stan, ESS per gradient incl. warmup: median X.XXx, worst Y.YYx over N posteriors (default: NAME)
  *
+ * followed by the same configuration in seconds against the previous default (issue 27):
+ *
+ *   adaptation vs previous default, ESS per second: median X.XXx, worst Y.YYx over N posteriors
+ *
  * Configurations (`CONFIGS`): Stan's variance diagonal on Stan's windows, nutpie's
  * Fisher-divergence diagonal and the low-rank plus diagonal metric on nutpie's schedule; each
  * pooled across chains or per chain; fixed warmup (1000) or adaptive length (cap 1000). Every
@@ -92,6 +96,8 @@ export interface RunRecord {
   readonly pass: boolean | null;
   readonly failures: readonly string[];
   readonly seconds: number;
+  /** CPU seconds of the process (worker threads and main thread) over the run; absent in older records and for rstan. */
+  readonly cpuSeconds?: number;
 }
 
 interface DrawsTable {
@@ -163,8 +169,10 @@ function passCheck(t: Target, p: Pick<Posterior, "names" | "draws" | "divergence
 
 async function runOurs(t: Target, density: ReturnType<typeof compile>, config: AdaptationConfig, seed: number, pool: Awaited<ReturnType<typeof createWorkerPool>>): Promise<RunRecord> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const p = await sample(density, { chains: 4, warmup: 1000, draws: 1000, seed, targetAccept: t.adaptDelta, maxTreeDepth: t.maxTreeDepth, pool, ...config.options }).result;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const chains = p.healthyChains();
   const names = p.names.slice(0, p.paramCount);
   const table: DrawsTable = {
@@ -177,7 +185,7 @@ async function runOurs(t: Target, density: ReturnType<typeof compile>, config: A
   const gradients = p.chains.reduce((a, c) => a + c.gradientEvaluations, 0);
   const warmupGradients = p.chains.reduce((a, c) => a + c.warmupStats.nLeapfrog.reduce((x, y) => x + y, 0), 0);
   const divergences = p.divergences().reduce((a, b) => a + b, 0);
-  return record(t.name, config.name, seed, table, gradients, warmupGradients, p.numWarmup, divergences, passCheck(t, p), seconds);
+  return { ...record(t.name, config.name, seed, table, gradients, warmupGradients, p.numWarmup, divergences, passCheck(t, p), seconds), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 function runStanOnce(t: Target, seed: number, names: readonly string[]): RunRecord | string {
@@ -247,6 +255,33 @@ const median = (xs: readonly number[]) => {
   return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const essPerGrad = (r: RunRecord) => Math.max(0, r.minBulk) / r.gradients;
+
+const essPerSecond = (r: RunRecord) => Math.max(0, r.minBulk) / r.seconds;
+const secondsToAnswer = (r: RunRecord) => (r.toAnswer === null ? Infinity : (r.seconds * r.toAnswer) / r.gradients);
+
+interface TimeSummary {
+  readonly system: string;
+  readonly n: number;
+  readonly median: number;
+  readonly worst: number;
+  readonly worstAt: string;
+  readonly below09: number;
+}
+
+/** Per configuration: ESS per second against the baseline's, over the posteriors both ran (runs failing the pass rule included: time is time). */
+function timeSummaries(records: readonly RunRecord[], posteriors: readonly string[], systems: readonly string[]): TimeSummary[] {
+  return systems.map((system) => {
+    const ratios: { p: string; r: number }[] = [];
+    for (const p of posteriors) {
+      const rs = records.filter((r) => r.posterior === p && r.system === system);
+      const base = records.filter((r) => r.posterior === p && r.system === BASELINE);
+      if (rs.length === 0 || base.length === 0) continue;
+      ratios.push({ p, r: median(rs.map(essPerSecond)) / median(base.map(essPerSecond)) });
+    }
+    const worst = ratios.reduce((w, x) => (x.r < w.r ? x : w), { p: "-", r: Infinity });
+    return { system, n: ratios.length, median: median(ratios.map((x) => x.r)), worst: worst.r, worstAt: worst.p, below09: ratios.filter((x) => x.r < 0.9).length };
+  });
+}
 
 interface Cell {
   readonly ratio: number;
@@ -391,13 +426,48 @@ function render(saved: Saved): { text: string; last: string } {
   });
   lines.push(table(header, rows), "");
   lines.push("Cell: ratio, `dN` divergences over the seeds, `wN` median warmup length (adaptive).", "");
+  const timed = timeSummaries(records, posteriors, systems);
+  lines.push(`## In seconds: ESS per second against the previous default (${BASELINE})`, "");
+  lines.push(
+    "Same runs, same process and pool, configurations interleaved per seed. **ESS/s** = min bulk ESS / the run's wall seconds (pool warm, compile excluded); a cell is the median over seeds of ours / the median of " +
+      BASELINE +
+      "'s; **s to answer** = the run's seconds times its share of gradients spent until bulk and tail ESS >= 400 and R-hat < 1.01 (seconds are spread over gradients evenly, which flatters a costly warmup: a lower bound for it), median over seeds. Timings share the machine with other work (load per part above): ratios within a seed are steadier than the seconds.",
+    "",
+  );
+  lines.push(
+    table(
+      ["posterior", `${BASELINE} ESS/s`, `${BASELINE} s to answer`, ...systems.filter((x) => x !== BASELINE).map((x) => `${x} ESS/s ratio, s to answer`)],
+      posteriors.map((p) => {
+        const base = records.filter((r) => r.posterior === p && r.system === BASELINE);
+        return [
+          p,
+          base.length ? fmt(median(base.map(essPerSecond)), 1) : "",
+          base.length ? fmt(median(base.map(secondsToAnswer)), 2) : "",
+          ...systems
+            .filter((x) => x !== BASELINE)
+            .map((sys) => {
+              const rs = records.filter((r) => r.posterior === p && r.system === sys);
+              if (rs.length === 0 || base.length === 0) return "";
+              return `${fmt(median(rs.map(essPerSecond)) / median(base.map(essPerSecond)))}x, ${fmt(median(rs.map(secondsToAnswer)), 2)}`;
+            }),
+        ];
+      }),
+    ),
+    "",
+  );
+  lines.push(table(["configuration", "posteriors", "median ESS/s ratio", "worst (where)", "below 0.9x"], timed.map((t) => [t.system, String(t.n), `${fmt(t.median)}x`, `${fmt(t.worst)}x (${t.worstAt})`, String(t.below09)])), "");
   const notes = join(WORK, "NOTES.md");
   if (existsSync(notes)) lines.push(readFileSync(notes, "utf8").trimEnd(), "");
   let last: string;
   if (choice === null) last = "adaptation vs Stan, ESS per gradient incl. warmup: no configuration was run on every posterior";
   else last = `adaptation vs Stan, ESS per gradient incl. warmup: median ${choice.median.toFixed(2)}x, worst ${choice.worst.toFixed(2)}x over ${choice.n} posteriors (default: ${choice.system})`;
-  lines.push("## Final line", "", last, "");
-  return { text: lines.join("\n"), last };
+  const byTime = choice === null ? undefined : timed.find((t) => t.system === choice.system);
+  const second =
+    byTime === undefined || byTime.n === 0
+      ? "adaptation vs previous default, ESS per second: not measured"
+      : `adaptation vs previous default, ESS per second: median ${byTime.median.toFixed(2)}x, worst ${byTime.worst.toFixed(2)}x over ${byTime.n} posteriors (${byTime.system} against ${BASELINE})`;
+  lines.push("## Final lines", "", last, "", second, "");
+  return { text: lines.join("\n"), last: `${last}\n${second}` };
 }
 
 // ---- main --------------------------------------------------------------------------------
@@ -431,7 +501,7 @@ async function main(): Promise<void> {
           if (args.resume && have.has(key)) continue;
           const r = await runOurs(t, density, config, seed, pool);
           saved.records = saved.records.filter((x) => keyOf(x) !== key).concat(r);
-          log(`${name} s${seed} ${config.name}: ess/1000g ${(1000 * essPerGrad(r)).toFixed(2)} warmup ${r.numWarmup} div ${r.divergences} pass ${r.pass} ${r.seconds.toFixed(1)}s`);
+          log(`${name} s${seed} ${config.name}: ess/1000g ${(1000 * essPerGrad(r)).toFixed(2)} warmup ${r.numWarmup} div ${r.divergences} pass ${r.pass} ${r.seconds.toFixed(2)}s cpu ${r.cpuSeconds!.toFixed(2)}s ess/cpu-s ${(r.minBulk / r.cpuSeconds!).toFixed(1)} load ${loadavg()[0]!.toFixed(1)}`);
           save(saved);
         }
         const key = keyOf({ posterior: name, system: "rstan", seed });

@@ -33,6 +33,11 @@
  * Recovery = from the kill to the first reply from its new runner of the last chain that
  * moved. The run's draws must equal the local pool's, bit for bit (checked).
  *
+ * Distance (`--latency-ms`, 50; 0 leaves it out): the 1-runner x 2-thread configuration again,
+ * every connection to the runner through a TCP proxy (`test/faults/proxy.ts`) that delays each
+ * chunk of bytes by that much each way (a round trip costs twice it): the cost of distance on
+ * the wire protocol, beside the loopback figure.
+ *
  * Last line: `cluster: overhead vs local pool X% ; failover recovery Y s`, where X is the
  * wall-clock overhead of one runner process with 2 threads against the local pool with 2
  * threads (the whole cost of the cluster path, no placement imbalance: see the table for
@@ -48,9 +53,12 @@ import { compile } from "../src/compile/index.js";
 import { startPostgres } from "../test/helpers/postgres.js";
 import { cpuSeconds, cpuSecondsWithChildren } from "../test/helpers/proc-cpu.js";
 import { FAST_FAILOVER, startRunner, waitForShards, type RunnerProcess } from "../test/helpers/runners.js";
+import { freePort } from "../supervisors/cluster/free-port.js";
+import { startProxy, type FaultProxy } from "../test/faults/proxy.js";
 import { benchmarkModel } from "./models/index.js";
 
-const { values } = parseArgs({ options: { draws: { type: "string" }, reps: { type: "string" } } });
+const { values } = parseArgs({ options: { draws: { type: "string" }, reps: { type: "string" }, "latency-ms": { type: "string" } } });
+const LATENCY_MS = Number(values["latency-ms"] ?? 50);
 const DRAWS = Number(values.draws ?? 1000);
 const REPS = Number(values.reps ?? 3);
 const KEY = "bench-cluster-key-0123456789abcdef";
@@ -117,6 +125,7 @@ async function main(): Promise<void> {
   databasePid = pg.pid;
   const configs: Config[] = [];
   const pools = [createWorkerPool({ threads: 1 }), createWorkerPool({ threads: 2 })];
+  const proxies: FaultProxy[] = [];
   try {
     configs.push({ name: "local 1t", threads: 1, options: () => ({ ...base, pool: pools[0]! }), runners: [], results: [] });
     configs.push({ name: "local 2t", threads: 2, options: () => ({ ...base, pool: pools[1]! }), runners: [], results: [] });
@@ -130,6 +139,15 @@ async function main(): Promise<void> {
       for (let i = 0; i < n; i++) runners.push(await startRunner({ database, key: KEY, threads }));
       await waitForShards(database, n);
       configs.push({ name: `${n} runner${n > 1 ? "s" : ""} x ${threads}t`, threads: n * threads, options: () => ({ ...base, cluster: { database, key: KEY } }), runners, results: [] });
+    }
+    if (LATENCY_MS > 0) {
+      // The runner listens on 127.0.0.1 and registers 127.0.0.2, where the proxy listens.
+      const database = await pg.createDatabase("bench_latency");
+      const port = await freePort();
+      proxies.push(await startProxy({ listenHost: "127.0.0.2", listenPort: port, targetHost: "127.0.0.1", targetPort: port, latencyMs: LATENCY_MS }));
+      const runner = await startRunner({ database, key: KEY, threads: 2, host: "127.0.0.2", args: ["--port", String(port), "--listen-host", "127.0.0.1"] });
+      await waitForShards(database, 1);
+      configs.push({ name: `1 runner x 2t @${LATENCY_MS}ms`, threads: 2, options: () => ({ ...base, cluster: { database, key: KEY } }), runners: [runner], results: [] });
     }
     process.stderr.write(`bench:cluster: logistic, ${CHAINS} x (${WARMUP} + ${DRAWS}), ${REPS} repeats; warming up\n`);
     for (const c of configs) await timed(c.options(), c.runners);
@@ -187,10 +205,15 @@ async function main(): Promise<void> {
 
     const recovery = await failover(pg, reference);
     const oneRunner = median(configs[2]!.results.map((m) => m.wall));
+    if (LATENCY_MS > 0) {
+      const far = median(configs[5]!.results.map((m) => m.wall));
+      console.log(`distance: 1 runner x 2t at ${LATENCY_MS} ms each way ${far.toFixed(2)} s against ${oneRunner.toFixed(2)} s on loopback (+${(100 * (far / oneRunner - 1)).toFixed(1)}%)`);
+    }
     console.log(`cluster: overhead vs local pool ${(100 * (oneRunner / local2 - 1)).toFixed(1)}% ; failover recovery ${recovery.toFixed(1)} s`);
   } finally {
     for (const c of configs) await Promise.all(c.runners.map((r) => r.kill()));
     await Promise.all(pools.map((p) => p.close()));
+    await Promise.all(proxies.map((p) => p.close()));
     await pg.stop();
   }
 }

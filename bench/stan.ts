@@ -97,8 +97,14 @@ interface RunRecord {
   readonly compileCached: boolean;
   /** Wall seconds of the run, compile excluded. */
   readonly wallSeconds: number;
-  /** Sum over chains of the sampler's own warmup + sampling time. */
+  /**
+   * Sum over chains of the sampler's own warmup + sampling time, as CPU seconds on both sides
+   * (Stan: rstan's elapsed times, `clock()` in run_adaptive_sampler.hpp; ours: the worker
+   * threads' CPU per chunk, /proc/thread-self). Ours falls back to per-chunk wall time where
+   * CPU time is not measured (`samplerClock` says which).
+   */
   readonly samplerSeconds: number;
+  readonly samplerClock?: "cpu" | "wall";
   /** Gradient evaluations, warmup included. */
   readonly gradients: number;
   readonly drawsPerChain: number;
@@ -199,7 +205,7 @@ function oursRecord(system: System, model: BenchmarkName, seed: number, p: Poste
     compileSeconds,
     compileCached: false,
     wallSeconds,
-    samplerSeconds: p.chains.reduce((a, ch) => a + ch.warmupSeconds + ch.samplingSeconds, 0),
+    ...samplerTime(p),
     gradients,
     drawsPerChain: p.numDraws,
     ...c,
@@ -364,6 +370,14 @@ function checkCsv(exports: { model: BenchmarkName; prefix: string; means: Map<st
   });
 }
 
+/** Our sampler seconds: the worker threads' CPU time when every chain has it, else per-chunk wall time. */
+function samplerTime(p: Posterior): { samplerSeconds: number; samplerClock: "cpu" | "wall" } {
+  if (p.chains.every((ch) => ch.warmupCpuSeconds !== undefined && ch.samplingCpuSeconds !== undefined)) {
+    return { samplerSeconds: p.chains.reduce((a, ch) => a + ch.warmupCpuSeconds! + ch.samplingCpuSeconds!, 0), samplerClock: "cpu" };
+  }
+  return { samplerSeconds: p.chains.reduce((a, ch) => a + ch.warmupSeconds + ch.samplingSeconds, 0), samplerClock: "wall" };
+}
+
 // ---- formatting ------------------------------------------------------------------------
 
 function median(xs: readonly number[]): number {
@@ -417,7 +431,7 @@ function resultRows(records: readonly RunRecord[]): string[][] {
         SYSTEM_LABEL[system],
         spread(rs.map((r) => r.compileSeconds), system === "stan" ? 1 : 3),
         spread(rs.map((r) => r.wallSeconds), 2),
-        spread(rs.map((r) => r.samplerSeconds), 3),
+        spread(rs.map((r) => r.samplerSeconds), 3) + (rs.some((r) => r.samplerClock === "wall") ? " (wall)" : ""),
         spread(rs.map((r) => r.gradients), 0),
         spread(rs.map((r) => r.drawsPerChain), 0),
         spread(rs.map((r) => r.minBulk), 0),
@@ -537,6 +551,13 @@ async function main(): Promise<void> {
         for (const n of fixed.posterior.names) {
           const all = fixed.posterior.draws(n);
           means.set(n, all.reduce((a, c) => a + c.reduce((x, y) => x + y, 0), 0) / (all.length * fixed.posterior.numDraws));
+        }
+        // writeStanCsv adds the pointwise log-likelihood as log_lik[1..N] when the model observes data.
+        if ((fixed.posterior.model?.observed.length ?? 0) > 0) {
+          const ll = fixed.posterior.logLikelihood();
+          const size = ll[0]?.[0]?.length ?? 0;
+          const draws = ll.reduce((a, c) => a + c.length, 0);
+          for (let k = 0; k < size; k++) means.set(`log_lik[${k + 1}]`, ll.reduce((a, c) => a + c.reduce((x, row) => x + row[k]!, 0), 0) / draws);
         }
         exports.push({ model, prefix, means });
       }
@@ -686,7 +707,7 @@ function render(run: SavedRun, rs: readonly Ratios[]): string {
     `- **ours, early stop**: the same with \`earlyStop: true\` (bulk and tail ESS >= ${TARGET.ess}, R-hat < ${TARGET.rhat} over all parameters, checked every ${TARGET.every} draws), \`draws: ${run.maxDraws}\` as the most per chain${runtimeProblem === null ? "" : " (only with the runtime's sample())"}.`,
     "- **rstan, 1000 draws**: `sampling(sm, data, chains = 4, cores = 2, iter = 2000, warmup = 1000, seed = s, refresh = 0)` in `Rscript bench/stan/run-stan.R`; draws of all parameters, `n_leapfrog__`, `divergent__` and `get_elapsed_time()` exported to JSON (17 digits).",
     "",
-    "Columns: *compile s*: ours `compile(model)`; Stan `stan_model()` from a cold compile (measured when the cached model was built; see below). *wall s*: the run as a user waits for it, compile excluded (ours: `sample()` to its result, worker start included; Stan: the `sampling()` call, its cluster start included). *sampler s*: the sampler's own time summed over the 4 chains (warmup + sampling). *gradients*: warmup + sampling (Stan: `n_leapfrog__` summed; ours: every gradient evaluation, initialisation included). *min bulk/tail ESS*, *max R-hat*: over all parameters. *ESS/s (wall)* = min bulk ESS / wall s. *ESS/1000 grads* = min bulk ESS per 1000 gradients.",
+    "Columns: *compile s*: ours `compile(model)`; Stan `stan_model()` from a cold compile (measured when the cached model was built; see below). *wall s*: the run as a user waits for it, compile excluded (ours: `sample()` to its result, worker start included; Stan: the `sampling()` call, its cluster start included). *sampler s*: the sampler's own time summed over the 4 chains (warmup + sampling), CPU seconds on both sides (Stan: rstan's elapsed times, `clock()`; ours: the worker threads' CPU time per chunk from /proc/thread-self, so that load from other processes moves neither side; a run of ours without it is marked `(wall)`). *gradients*: warmup + sampling (Stan: `n_leapfrog__` summed; ours: every gradient evaluation, initialisation included). *min bulk/tail ESS*, *max R-hat*: over all parameters. *ESS/s (wall)* = min bulk ESS / wall s. *ESS/1000 grads* = min bulk ESS per 1000 gradients.",
     "",
     `*time to answer*: compile + sampling until every parameter has bulk and tail ESS >= ${TARGET.ess} and R-hat < ${TARGET.rhat}. Early stop: compile + wall of the run that stopped there. Fixed-length runs: the fewest draws per chain (checked every ${TARGET.every}) at which the first n draws of every chain pass; time = compile + wall x (warmup gradients + gradients of those draws) / all gradients of the run (proportional to gradients, since neither side records per-iteration times; this scales Stan's fixed start-up cost down too, in Stan's favour); "not reached" when 1000 draws are not enough.`,
     "",

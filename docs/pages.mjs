@@ -8,17 +8,18 @@
 export const guidePages = [
   { file: "guide/getting-started.md", title: "Getting started" },
   { file: "guide/models.md", title: "Writing models" },
-  // { file: "guide/stan.md", title: "Stan programs" }, // h21's page (issue 21): uncomment when it lands
+  { file: "guide/stan.md", title: "Stan programs" },
   { file: "guide/sampling.md", title: "Sampling and the runtime" },
-  // { file: "guide/adaptation.md", title: "Warmup adaptation" }, // h26's page: uncomment when it lands
+  { file: "guide/adaptation.md", title: "Warmup adaptation" },
   { file: "guide/seeing-a-run.md", title: "Seeing a run" },
   { file: "guide/diagnose.md", title: "Diagnosing a run" },
   { file: "guide/checking.md", title: "Checking and comparing fits" },
   { file: "guide/approximations.md", title: "Approximations: Pathfinder, ADVI, SMC" },
+  { file: "guide/abc.md", title: "Likelihood-free inference: ABC" },
   { file: "guide/large-data.md", title: "Large data: the tfjs backend" },
   // { file: "guide/ode.md", title: "Differential equations" }, // h22's page: uncomment when it lands
   { file: "guide/several-machines.md", title: "Several machines" },
-  // { file: "guide/cluster-faults.md", title: "Cluster faults, tested" }, // h23's page: uncomment when it lands
+  { file: "guide/cluster-faults.md", title: "Cluster faults, tested" },
   { file: "guide/limits.md", title: "Input rules and limits" },
   { file: "guide/exports.md", title: "Exports: ArviZ and Stan CSV" },
 ];

@@ -18,7 +18,7 @@ const eightSchools = model("eight_schools", (m) => {
 });
 
 // progress: "auto" (the default) shows it when stderr is a terminal; true also prints plain lines to logs.
-const run = sample(eightSchools, { chains: 4, warmup: 1000, draws: 5000, seed: 1, earlyStop: true, progress: true });
+const run = sample(eightSchools, { chains: 4, warmup: 1000, draws: 5000, seed: 1, metric: "low-rank", earlyStop: true, progress: true });
 
 // The streams are there for your own use meanwhile, e.g. a running mean of tau over every sampling draw.
 let tauSum = 0;

@@ -113,4 +113,10 @@ export {
 export type { PathfinderOptions, AdviOptions, SmcOptions, ApproxRunOptions } from "./api/approx-options.js";
 export { PathfinderPosterior, AdviPosterior, SmcPosterior, type PathInfo, type SmcChainInfo, type SmcStage } from "./api/approx-posterior.js";
 export type { InitOption, PathfinderInitOptions } from "./api/pathfinder-init.js";
+export { abc, abcSmc, abcEffect, abcSmcEffect } from "./api/abc.js";
+export type { AbcOptions, AbcSmcOptions } from "./api/abc-options.js";
+export { AbcPosterior, type WeightedSummaryRow } from "./api/abc-posterior.js";
+export type { AbcGeneration, AbcStopReason } from "../actors/abc-actor.js";
+export { simulator, simulatorRng, type SimulatorSpec, type SimulatorRng, type SimulatorParams } from "./compile/simulator.js";
 export type { ApproxEvent, ApproxProgress, ApproxActorProgress, ApproxMethod } from "../actors/approx-events.js";
+export { stanModel, checkStanProgram, StanError, type StanModelOptions, type StanCheckResult, type StanDiagnostic, type StanErrorKind } from "./stan/index.js";

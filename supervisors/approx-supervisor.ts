@@ -10,6 +10,7 @@
 import { Deferred, Duration, Effect } from "effect";
 import type { ApproxSink } from "../actors/approx-events.js";
 import type { ApproxTask, ResultOf, SmcTask, SmcTaskResult } from "../actors/approx-protocol.js";
+import type { AbcActor } from "../actors/abc-actor.js";
 import type { AdviActor } from "../actors/advi-actor.js";
 import type { PathActor } from "../actors/pathfinder-actor.js";
 import type { SmcChain } from "../actors/smc-coordinator.js";
@@ -85,6 +86,18 @@ export function smcProgram(chains: readonly SmcChain[]): ActorsProgram {
         return supervised(c.run(all), (m) => c.fail(m));
       },
       { concurrency: "unbounded", discard: true },
+    );
+}
+
+/**
+ * An ABC run: its simulation batches go through the executor, whose restart schedule the ABC
+ * options set to none (a failed simulation is dropped, never re-run; abc-actor.ts).
+ */
+export function abcProgram(actor: AbcActor): ActorsProgram {
+  return (execute) =>
+    actor.run((t) => execute(t, "abc")).pipe(
+      Effect.catchAll((e) => Effect.sync(() => actor.fail(e.message))),
+      Effect.catchAllDefect((d) => Effect.sync(() => actor.fail(d instanceof Error ? d.message : String(d)))),
     );
 }
 

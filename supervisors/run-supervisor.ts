@@ -166,7 +166,13 @@ function loadModel(plan: RunPlan, scheduler: Scheduler, control: RunControl): Ef
     Effect.mapError(
       (e) =>
         new ModelLoadError({
-          message: e._tag === "ChunkTimeout" ? `${what} did not finish loading: ${e.message} (chunkTimeout)` : `${what} could not be loaded: ${e.message}`,
+          // The worker's own message names the module already when the import itself failed.
+          message:
+            e._tag === "ChunkTimeout"
+              ? `${what} did not finish loading: ${e.message} (chunkTimeout)`
+              : e.message.startsWith(`${what} `)
+                ? e.message
+                : `${what} could not be loaded: ${e.message}`,
           option: null,
           timeout: e._tag === "ChunkTimeout",
         }),

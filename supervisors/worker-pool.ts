@@ -17,23 +17,78 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Worker } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
 import { Data, Effect, type Scope } from "effect";
 import { Piscina } from "piscina";
 import type { WorkerTask } from "../actors/protocol.js";
 import { workerTrustData } from "../src/compile/trust.js";
 
 /**
- * Node flags of the threads: the process's own, with `require()` of ES modules off where Node
+ * Node flags of the threads: the process's own that threads accept, with `require()` of ES modules off where Node
  * has it (20.19+). piscina loads the worker with `require()` first and `import()` when that
  * throws; a thread handed a task while that `import()` is still linking calls `require()`
  * again, and Node then aborts the whole process (V8: "IsGraphAsync must be used on an
  * instantiated module"; seen in CI). Without require(esm) every load is an `import()`, and
  * concurrent imports share one (DECISIONS.md D89).
  */
-const THREAD_EXEC_ARGV = process.allowedNodeEnvironmentFlags.has("--no-experimental-require-module")
-  ? [...process.execArgv, "--no-experimental-require-module"]
-  : undefined;
+function threadExecArgv(): string[] {
+  const own = threadFlags(process.execArgv);
+  return process.allowedNodeEnvironmentFlags.has("--no-experimental-require-module") ? [...own, "--no-experimental-require-module"] : own;
+}
+
+/**
+ * The process's Node flags (`execArgv`, each flag with its separate value if it has one) that
+ * a worker thread accepts. Per-process and V8 flags (`--max-old-space-size`, `--expose-gc`,
+ * `--stack-size`, `--title`...) make `new Worker` throw `ERR_WORKER_INVALID_EXEC_ARGV`: each
+ * flag is tried once on a thread that runs nothing, and those refused are left out
+ * (DECISIONS.md D96). Probed once per process, and only when some flag is there.
+ */
+export function threadFlags(execArgv: readonly string[]): string[] {
+  const key = execArgv.join("\0");
+  const cached = acceptedFlags.get(key);
+  if (cached !== undefined) return cached;
+  const groups: string[][] = [];
+  for (const a of execArgv) {
+    if (a.startsWith("-") || groups.length === 0) groups.push([a]);
+    else groups[groups.length - 1]!.push(a);
+  }
+  const accepted = (flags: readonly string[]): boolean => {
+    try {
+      const w = new Worker("", { eval: true, execArgv: [...flags], stdout: true, stderr: true });
+      w.unref();
+      void w.terminate();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const out = groups.length === 0 || accepted(execArgv) ? [...execArgv] : groups.filter(accepted).flat();
+  acceptedFlags.set(key, out);
+  return out;
+}
+const acceptedFlags = new Map<string, string[]>();
+
+/**
+ * The heap limit the process was started with (`--max-old-space-size=N`, in MB), which threads
+ * cannot take as a flag: it becomes their `resourceLimits.maxOldGenerationSizeMb` unless the
+ * run sets one. Null when absent.
+ */
+export function processHeapLimitMb(execArgv: readonly string[]): number | null {
+  let mb: number | null = null;
+  for (let i = 0; i < execArgv.length; i++) {
+    const m = /^--max[-_]old[-_]space[-_]size(?:=(.*))?$/.exec(execArgv[i]!);
+    if (m === null) continue;
+    const v = Number(m[1] ?? execArgv[i + 1]);
+    if (Number.isFinite(v) && v > 0) mb = v;
+  }
+  return mb;
+}
+
+function threadLimits(limits: WorkerResourceLimits | undefined): WorkerResourceLimits | undefined {
+  const heap = processHeapLimitMb(process.execArgv);
+  if (heap === null || limits?.maxOldGenerationSizeMb !== undefined) return limits;
+  return { ...limits, maxOldGenerationSizeMb: heap };
+}
 
 /** V8 heap limits of each worker thread (Node's `resourceLimits`). */
 export interface WorkerResourceLimits {
@@ -101,6 +156,7 @@ export class WorkerPool {
     }
     this.threads = config.threads;
     this.resourceLimits = config.resourceLimits;
+    const limits = threadLimits(config.resourceLimits);
     this.piscina = new Piscina({
       filename,
       minThreads: config.threads,
@@ -111,8 +167,8 @@ export class WorkerPool {
       idleTimeout: 60_000,
       // The process key: a thread runs only compiled models signed with it (DECISIONS.md D24).
       workerData: workerTrustData(),
-      ...(THREAD_EXEC_ARGV !== undefined ? { execArgv: THREAD_EXEC_ARGV } : {}),
-      ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
+      execArgv: threadExecArgv(),
+      ...(limits !== undefined ? { resourceLimits: limits } : {}),
     });
     this.scan();
     this.piscina.on("workerCreate", () => this.scan());

@@ -32,7 +32,7 @@ export function chainFromDraws(chain: number, constrained: ArrayLike<number>, co
   };
 }
 
-interface ApproxInit {
+export interface ApproxInit {
   readonly names: readonly string[];
   readonly paramCount: number;
   readonly seed: number;
@@ -46,7 +46,8 @@ interface ApproxInit {
   readonly threads: number;
 }
 
-abstract class ApproxPosterior extends Posterior {
+/** What the approximations' results share: evaluations spent, seconds, threads, and a summary with the method's header and footer. */
+export abstract class ApproxPosterior extends Posterior {
   readonly gradientEvaluations: number;
   readonly densityEvaluations: number;
   readonly seconds: number;

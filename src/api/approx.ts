@@ -64,7 +64,7 @@ export interface ApproxRun<P> {
  * The API side of a run: RxJS subjects behind the actors' sink, exposed as guarded
  * observables (a subscriber that throws is dropped and reported on `events$`, as `sample`'s).
  */
-class ApproxStreams implements ApproxSink {
+export class ApproxStreams implements ApproxSink {
   private readonly events = new ReplaySubject<ApproxEvent>();
   private readonly progressSubject = new ReplaySubject<ApproxProgress>(1);
   private readonly subscriberErrors = new SubscriberErrors<"progress$" | "events$", ApproxEvent>(this.events);
@@ -101,13 +101,13 @@ class ApproxStreams implements ApproxSink {
   }
 }
 
-interface RunContext {
+export interface RunContext {
   readonly streams: ApproxStreams;
   readonly control: ApproxControl;
 }
 
 /** Runs the actors of a method, with the run's lifecycle events; returns the abort reason or null. */
-function execute(v: ValidatedRun, method: ApproxMethod, actors: number, program: ActorsProgram, ctx: RunContext): Effect.Effect<string | null, PoolStartError> {
+export function execute(v: ValidatedRun, method: ApproxMethod, actors: number, program: ActorsProgram, ctx: RunContext): Effect.Effect<string | null, PoolStartError> {
   return Effect.gen(function* () {
     ctx.streams.event({ type: "run-started", method, actors, threads: v.threads, seed: v.seed });
     const t0 = performance.now();
@@ -196,7 +196,16 @@ export function runPathfinder(
     const width = density.names.length;
     const d = density.dim;
     const rng = Rng.fromSeed(v.seed, streamOffset + v.paths);
-    const combined = combinePaths(paths, width, d, v.psisDraws, v.psisResample, rng);
+    const combined = yield* Effect.try({
+      try: () => combinePaths(paths, width, d, v.psisDraws, v.psisResample, rng),
+      catch: (e) =>
+        new ApproxFailedError({
+          method: "pathfinder",
+          message: `PSIS resampling of the paths' draws failed: ${e instanceof Error ? e.message : String(e)}`,
+          gradientEvaluations: info.reduce((s, p) => s + p.gradientEvaluations, 0),
+          densityEvaluations: info.reduce((s, p) => s + p.densityEvaluations, 0),
+        }),
+    });
     if (v.psisResample) ctx.streams.event({ type: "psis", paretoK: combined.paretoK, draws: combined.count });
     const done = paths.filter((p) => p.result !== null);
     const perChain = v.psisResample ? [combined] : done.map((p) => ({ constrained: p.constrained!, unconstrained: p.result!.draws, lp: p.result!.lp, lpApprox: p.result!.lpApprox, count: p.result!.count }));
@@ -374,7 +383,8 @@ function runSmc(m: SmcModel, v: ValidatedSmc, ctx: RunContext): Effect.Effect<Sm
 
 // ---------------------------------------------------------------- handles
 
-class Handle<P> implements ApproxRun<P> {
+/** A run's handle: streams, the result, abort. */
+export class Handle<P> implements ApproxRun<P> {
   readonly progress$: Observable<ApproxProgress>;
   readonly events$: Observable<ApproxEvent>;
   readonly result: Promise<P>;
@@ -407,7 +417,8 @@ class Handle<P> implements ApproxRun<P> {
   }
 }
 
-function effectOf<P>(make: () => { v: ValidatedRun; streams: ApproxStreams; program: (ctx: RunContext) => Effect.Effect<P, ApproxError> }): Effect.Effect<P, ApproxError> {
+/** The Effect twin of a run made by `make`. */
+export function effectOf<P>(make: () => { v: ValidatedRun; streams: ApproxStreams; program: (ctx: RunContext) => Effect.Effect<P, ApproxError> }): Effect.Effect<P, ApproxError> {
   return Effect.gen(function* () {
     const { streams, program } = yield* Effect.try({ try: make, catch: (e) => e as InvalidOptionError | InvalidModelError });
     const control: ApproxControl = { abort: yield* Deferred.make<string>() };
@@ -415,12 +426,22 @@ function effectOf<P>(make: () => { v: ValidatedRun; streams: ApproxStreams; prog
   });
 }
 
+/**
+ * An error thrown where none was expected (a defect) becomes the method's typed failure, named
+ * as such: nothing untyped leaves `pathfinder`, `advi` or `smc`.
+ */
+function typedDefects<P>(method: ApproxMethod, program: Effect.Effect<P, ApproxError>): Effect.Effect<P, ApproxError> {
+  return program.pipe(
+    Effect.catchAllDefect((d) => Effect.fail(new ApproxFailedError({ method, message: `${method} failed with an unexpected error: ${d instanceof Error ? d.message : String(d)}` }))),
+  );
+}
+
 function pathfinderRun(model: ModelInput, options: PathfinderOptions) {
   const v = validatePathfinderOptions(options);
   const resolved = resolveModelSync(model);
   const pre = resolved === null ? null : { resolved, inits: resolveInits(resolved.density, options.inits, v.paths) };
   const program = (ctx: RunContext) =>
-    resolvedWithInits(model, pre, (r) => resolveInits(r.density, options.inits, v.paths)).pipe(Effect.flatMap(({ resolved: r, inits }) => runPathfinder(r, inits, v, ctx)));
+    typedDefects("pathfinder", resolvedWithInits(model, pre, (r) => resolveInits(r.density, options.inits, v.paths)).pipe(Effect.flatMap(({ resolved: r, inits }) => runPathfinder(r, inits, v, ctx))));
   return { v, streams: new ApproxStreams("pathfinder", v.paths), program };
 }
 
@@ -429,14 +450,14 @@ function adviRun(model: ModelInput, options: AdviOptions) {
   const resolved = resolveModelSync(model);
   const init = (r: ResolvedModel) => resolveInits(r.density, options.inits, 1)[0] ?? null;
   const pre = resolved === null ? null : { resolved, inits: init(resolved) };
-  const program = (ctx: RunContext) => resolvedWithInits(model, pre, init).pipe(Effect.flatMap(({ resolved: r, inits }) => runAdvi(r, inits, v, ctx)));
+  const program = (ctx: RunContext) => typedDefects("advi", resolvedWithInits(model, pre, init).pipe(Effect.flatMap(({ resolved: r, inits }) => runAdvi(r, inits, v, ctx))));
   return { v, streams: new ApproxStreams("advi", 1), program };
 }
 
 function smcRun(model: ModelInput, options: SmcOptions) {
   const v = validateSmcOptions(options);
   const m = smcModel(model);
-  return { v, streams: new ApproxStreams("smc", v.chains), program: (ctx: RunContext) => runSmc(m, v, ctx) };
+  return { v, streams: new ApproxStreams("smc", v.chains), program: (ctx: RunContext) => typedDefects("smc", runSmc(m, v, ctx)) };
 }
 
 /**

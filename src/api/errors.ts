@@ -19,9 +19,10 @@ export class InvalidModelError extends Data.TaggedError("InvalidModelError")<{
 }> {}
 
 /**
- * Every chain of the run failed: there is no usable draw. `posterior` is what the run
- * computed (status `failed`, each chain's status and error, the real draws it made before it
- * failed and placeholders after): nothing computed is lost.
+ * Every chain of the run failed. `posterior` is what the run computed (status `failed`, each
+ * chain's status and error, the real draws it made before it failed and placeholders after):
+ * nothing computed is lost. Its `summary()` covers the real sampling draws (flagged in
+ * `formatSummary`: they are not a posterior); the message says how many there are.
  */
 export class RunFailedError extends Data.TaggedError("RunFailedError")<{
   readonly message: string;

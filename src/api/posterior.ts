@@ -32,6 +32,12 @@ export interface ChainResult {
   readonly gradientEvaluations: number;
   readonly warmupSeconds: number;
   readonly samplingSeconds: number;
+  /**
+   * CPU seconds of the threads that ran the chain's warmup and sampling (Linux; absent where
+   * not measured): unlike the wall-clock seconds above, not inflated by other load.
+   */
+  readonly warmupCpuSeconds?: number;
+  readonly samplingCpuSeconds?: number;
 }
 
 export interface PosteriorInit {
@@ -265,6 +271,11 @@ export class Posterior {
     return this.chains.map((c) => c.chain);
   }
 
+  /** Draws per chain that summaries use: null for all (a run whose chains all failed uses their real draws). */
+  protected summaryLength(): number | null {
+    return null;
+  }
+
   /**
    * Summary rows (mean, sd, HDI, median, MAD, quantiles, MCSE, bulk/tail ESS, R-hat) for the
    * given variables or flat names (default: all; `"theta"` selects every `theta[i]`; one name
@@ -276,11 +287,13 @@ export class Posterior {
     const opts: PosteriorSummaryOptions = typeof options === "boolean" ? { includeLp: options } : options;
     const use = this.summaryChains();
     if (use.length === 0) return [];
+    const n = this.summaryLength();
+    const cut = (x: Float64Array): Float64Array => (n === null ? x : x.subarray(0, n));
     const params = this.selectNames(names).map((name) => {
       const all = this.draws(name);
-      return { name, chains: use.map((c) => all[c]!) as ArrayLike<number>[] };
+      return { name, chains: use.map((c) => cut(all[c]!)) as ArrayLike<number>[] };
     });
-    if (opts.includeLp ?? false) params.unshift({ name: "lp__", chains: use.map((c) => this.chains[c]!.stats.lp) });
+    if (opts.includeLp ?? false) params.unshift({ name: "lp__", chains: use.map((c) => cut(this.chains[c]!.stats.lp)) });
     return summary(params, opts.hdiProb !== undefined ? { hdiProb: opts.hdiProb } : {});
   }
 

@@ -83,8 +83,31 @@ export class RunPosterior extends Posterior {
     return this.chains.reduce((a, c) => a + c.gradientEvaluations, 0);
   }
 
+  /** Real (not placeholder) sampling draws per chain: all of a chain that did not fail, those before the failure of one that did. */
+  realDraws(): number[] {
+    return this.chains.map((c) => realCount(c.placeholder));
+  }
+
+  /**
+   * When every chain failed: the real sampling draws per chain that `summary()` covers (the
+   * shortest among the chains with at least 4), flagged in `formatSummary`; null otherwise (and
+   * when no chain reached 4 sampling draws: then `summary()` has no rows).
+   */
+  get failedChainsSummaryDraws(): number | null {
+    if (this.healthyChains().length > 0) return null;
+    const real = this.realDraws().filter((n) => n >= 4);
+    return real.length === 0 ? null : Math.min(...real);
+  }
+
   protected override summaryChains(): number[] {
-    return this.healthyChains();
+    const healthy = this.healthyChains();
+    if (healthy.length > 0) return healthy;
+    // Every chain failed: what is there is summarised (the chains that made at least 4 real draws).
+    return this.failedChainsSummaryDraws === null ? [] : this.chains.filter((c) => realCount(c.placeholder) >= 4).map((c) => c.chain);
+  }
+
+  protected override summaryLength(): number | null {
+    return this.failedChainsSummaryDraws;
   }
 
   /** Divergent sampling transitions per chain, placeholders not counted. */
@@ -128,7 +151,10 @@ export class RunPosterior extends Posterior {
         lines.push(`chain ${s.chain}: ${s.status} after ${s.restarts} restart(s)`);
       }
     }
-    if (h.length < this.numChains) lines.push(`summary over chains ${h.join(", ")}`);
+    const partial = this.failedChainsSummaryDraws;
+    if (partial !== null) {
+      lines.push(`every chain failed: the table summarises the first ${partial} real draws of chains ${this.summaryChains().join(", ")}, made before the failures; it is not a posterior`);
+    } else if (h.length < this.numChains) lines.push(`summary over chains ${h.join(", ")}`);
     return lines.join("\n");
   }
 }
@@ -193,6 +219,7 @@ export function runPosteriorFromOutcome(
       gradientEvaluations: a.gradientEvaluations - a.gradientsBeyond(D),
       warmupSeconds: trace.warmup.seconds,
       samplingSeconds: trace.sampling.seconds,
+      ...(Number.isFinite(trace.warmup.cpuSeconds + trace.sampling.cpuSeconds) ? { warmupCpuSeconds: trace.warmup.cpuSeconds, samplingCpuSeconds: trace.sampling.cpuSeconds } : {}),
       placeholder: samp.placeholder,
       warmupPlaceholder: warm.placeholder,
       status,

@@ -109,8 +109,8 @@ export interface SampleOptions extends SampleSyncOptions {
    * Adaptive warmup length: warmup ends (for all chains together) at the first window end where
    * the metric has stopped moving and the chains agree (DECISIONS.md D69); `warmup` is then the
    * cap. `true` for the defaults, or any of { floor, tolerance, rhat, block }. Default: on with
-   * nutpie's schedule when `warmup` is not given; off when it is (`warmup: N` is N iterations,
-   * as in Stan) and with Stan's schedule.
+   * nutpie's schedule (`metric: "low-rank"` or `"diag-fisher"`) when `warmup` is not given; off
+   * when it is (`warmup: N` is N iterations, as in Stan, D108) and with Stan's schedule (the default).
    */
   readonly adaptiveWarmup?: boolean | { readonly floor?: number; readonly tolerance?: number; readonly rhat?: number; readonly block?: number };
   /**
@@ -461,8 +461,12 @@ export function validateViewOptions(o: Pick<SampleOptions, "progress" | "dashboa
 
 // ---- adaptation (metric, schedule, adaptive warmup length: DECISIONS.md D66-D71) -------------
 
-/** The default adaptation of `sample` (D71, chosen by `bench:adaptation`): low-rank Fisher metric, nutpie's schedule, adaptive length. */
-export const DEFAULT_ADAPTATION = { metric: "low-rank", schedule: "nutpie", adaptiveWarmup: true } as const satisfies {
+/**
+ * The default adaptation of `sample` (DECISIONS.md D94, superseding D71): Stan's windows, a
+ * diagonal metric, a fixed warmup length. The Fisher adaptation is one option away:
+ * `metric: "low-rank"` (or `"diag-fisher"`) takes nutpie's schedule and an adaptive length.
+ */
+export const DEFAULT_ADAPTATION = { metric: "diag", schedule: "stan", adaptiveWarmup: false } as const satisfies {
   metric: SamplerSettings["metric"];
   schedule: SamplerSettings["schedule"];
   adaptiveWarmup: boolean;
@@ -487,7 +491,7 @@ function validateAdaptation(
   let adaptiveWarmup: WarmupEndRule | null = null;
   // `warmup: N` means N warmup iterations, as in Stan: the adaptive length applies when warmup is
   // not given (then the default warmup is its cap) or when asked for (DECISIONS.md D108).
-  const adaptive = forSample ? o.adaptiveWarmup ?? (o.warmup === undefined && schedule === "nutpie" && DEFAULT_ADAPTATION.adaptiveWarmup) : false;
+  const adaptive = forSample ? o.adaptiveWarmup ?? (o.warmup === undefined && (schedule === "nutpie" || DEFAULT_ADAPTATION.adaptiveWarmup)) : false;
   if (adaptive !== false) {
     const a = adaptive === true ? {} : record("adaptiveWarmup", adaptive, ["floor", "tolerance", "rhat", "block"]);
     adaptiveWarmup = {

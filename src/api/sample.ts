@@ -249,9 +249,15 @@ function loadError(e: ModelLoadError | PoolStartError | ClusterStartError, optio
   return new InvalidModelError({ message: e.message, cause: e });
 }
 
-function failedMessage(outcome: RunOutcome): string {
+function failedMessage(outcome: RunOutcome, posterior: RunPosterior): string {
   const why = outcome.actors.map((a) => `chain ${a.chain}: ${a.error ?? a.status}`).join("; ");
-  return `every chain failed, the run has no usable draw (${why}); error.posterior holds what was computed`;
+  const real = posterior.realDraws();
+  const total = real.reduce((a, b) => a + b, 0);
+  const holds =
+    total === 0
+      ? "every chain failed during warmup: error.posterior holds each chain's status and warmup trace, and no sampling draw"
+      : `error.posterior holds the ${real.join(", ")} sampling draws the chains made before failing (its summary() covers them, flagged; they are not a posterior)`;
+  return `every chain failed (${why}); ${holds}`;
 }
 
 /** The whole run as an Effect: check the model (if not done), run, build the result. */
@@ -289,7 +295,7 @@ function runProgram(
       modelName: prepared.kind === "compiled" ? prepared.resolved.name : prepared.spec.spec.module,
       ...(density?.model ? { model: density.model } : {}),
     });
-    if (posterior.status === "failed") return yield* Effect.fail(new RunFailedError({ message: failedMessage(outcome), posterior }));
+    if (posterior.status === "failed") return yield* Effect.fail(new RunFailedError({ message: failedMessage(outcome, posterior), posterior }));
     return posterior;
   }).pipe(Effect.ensuring(Effect.sync(() => streams.complete())));
 }

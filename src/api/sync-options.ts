@@ -14,7 +14,10 @@ export interface SampleSyncOptions {
   readonly draws?: number;
   /** Seed; chain c uses stream c of it. Random when absent (recorded in the result). */
   readonly seed?: number;
-  /** Metric adaptation: "diag" (Stan's), "dense", "diag-fisher" or "low-rank" (Fisher divergence). */
+  /**
+   * Metric adaptation: "diag" (Stan's, the default), "dense", "diag-fisher" or "low-rank" (Fisher
+   * divergence; with `sample` these take nutpie's schedule and an adaptive warmup length).
+   */
   readonly metric?: MetricKind;
   /** Warmup schedule: "stan" (windows 75 / 25 doubling / 50) or "nutpie" (Fisher metrics only). */
   readonly schedule?: ScheduleKind;

@@ -17,7 +17,7 @@ function reachable(roots: readonly Expr[]): Set<Expr> {
   const stack = [...roots];
   while (stack.length > 0) {
     const e = stack.pop()!;
-    const next = e.node.kind === "scan" ? [...e.inputs, e.node.body.result] : e.inputs;
+    const next = e.node.kind === "scan" || e.node.kind === "ode" ? [...e.inputs, e.node.body.result] : e.inputs;
     for (const i of next) {
       if (!seen.has(i)) {
         seen.add(i);

@@ -15,6 +15,7 @@
 import { ELEMENTWISE, type CustomCodeContext } from "../model/ops.js";
 import type { Expr } from "../model/expr.js";
 import { broadcastIndexCode, sameShape, type Shape } from "../model/shape.js";
+import { ODE_METHODS } from "../ode/index.js";
 
 interface Group {
   readonly root: Expr;
@@ -29,7 +30,7 @@ interface AdjointLocals {
   readonly perElement: Map<Expr, string>;
 }
 
-type Unit = { kind: "group"; group: Group } | { kind: "custom"; node: Expr } | { kind: "scan"; node: Expr };
+type Unit = { kind: "group"; group: Group } | { kind: "custom"; node: Expr } | { kind: "scan"; node: Expr } | { kind: "ode"; node: Expr };
 
 /** How a node outside this pass (a scan body's placeholders, a reported quantity read from a draw) is read. */
 export interface LeafCode {
@@ -43,6 +44,8 @@ export class CodeModule {
   readonly constants: (Float64Array | Int32Array)[] = [];
   private readonly declarations: string[] = [];
   private readonly declared = new Set<string>();
+  private readonly helpers: string[] = [];
+  private readonly named = new Map<object, string>();
   private counter = 0;
 
   constant(values: Float64Array | Int32Array): string {
@@ -78,8 +81,24 @@ export class CodeModule {
     return `${prefix}_${this.counter++}`;
   }
 
+  /**
+   * A closure-level object made once per `key` (an ode node's problem): `make(name)` returns
+   * its declaration and the helper functions it needs.
+   */
+  once(key: object, prefix: string, make: (name: string) => { declaration: string; functions: string[] }): string {
+    let name = this.named.get(key);
+    if (name === undefined) {
+      name = this.fresh(prefix);
+      this.named.set(key, name);
+      const { declaration, functions } = make(name);
+      this.declarations.push(declaration);
+      this.helpers.push(...functions);
+    }
+    return name;
+  }
+
   source(functions: string[], exported: string[]): string {
-    return `"use strict";\n${this.declarations.join("\n")}\n${functions.join("\n")}\nreturn { ${exported.join(", ")} };`;
+    return `"use strict";\n${this.declarations.join("\n")}\n${[...this.helpers, ...functions].join("\n")}\nreturn { ${exported.join(", ")} };`;
   }
 }
 
@@ -161,7 +180,7 @@ export class Pass {
       const kind = n.node.kind;
       if (kind === "const" || kind === "param" || kind === "tunable" || this.opts.leaves?.has(n)) continue;
       if (kind === "placeholder") throw new Error(`placeholder ${n.label} used outside its scan`);
-      if (kind === "custom" || kind === "scan") {
+      if (kind === "custom" || kind === "scan" || kind === "ode") {
         n.inputs.forEach((i) => forced.add(i));
         this.materialised.add(n);
         rootsReverse.push({ kind, node: n });
@@ -303,6 +322,11 @@ export class Pass {
         if (this.opts.gradient) backward.push(this.scanBackward(u.node));
         continue;
       }
+      if (u.kind === "ode") {
+        forward.push(this.odeForward(u.node));
+        if (this.opts.gradient) backward.push(this.odeBackward(u.node));
+        continue;
+      }
       if (u.kind === "custom") {
         forward.push(this.customCode(u.node, "fwd"));
         if (this.termSet.has(u.node)) forward.push(`target += ${this.value(u.node, "0")};`);
@@ -410,6 +434,107 @@ export class Pass {
         ${nextAdj}.set(${carryAdj});
       }
       ${initAdj === null ? "" : `for (let k = 0; k < ${size}; k++) ${initAdj} += ${nextAdj}[k];`} }`;
+  }
+
+  /**
+   * An ode node's problem object, made once per module: its right-hand side and
+   * vector-Jacobian product compiled from the traced body, whose t, y and parameters (the
+   * non-data arguments, then the free nodes, flattened) are the functions' arguments.
+   */
+  private odeProblem(n: Expr): string {
+    if (n.node.kind !== "ode") throw new Error("not an ode");
+    const body = n.node.body;
+    return this.mod.once(n, "odp", (name) => {
+      const leaves = new Map<Expr, LeafCode>();
+      leaves.set(body.time, { value: () => "t", adjoint: () => null });
+      leaves.set(body.state, { value: (i) => `y[${i}]`, adjoint: (i) => `gy[${i}]` });
+      let offset = 0;
+      for (const holder of [...body.args, ...body.free]) {
+        const at = offset;
+        leaves.set(holder, { value: (i) => `p[${at}+${i}]`, adjoint: (i) => `gp[${at}+${i}]` });
+        offset += holder.size;
+      }
+      const size = body.state.size;
+      const fwd = new Pass(this.mod, { terms: [], outputs: [body.result], gradient: false, leaves });
+      const fwdCode = fwd.code();
+      const rev = new Pass(this.mod, { terms: [], outputs: [body.result], gradient: true, leaves });
+      const revCode = rev.code();
+      const rhs = this.mod.fresh("odr");
+      const vjp = this.mod.fresh("odv");
+      const method = ODE_METHODS.indexOf(body.method);
+      return {
+        declaration: `const ${name} = rt.ode.problem(${size}, ${offset}, ${rhs}, ${vjp}, ${method}, ${literal(body.t0)}, ${this.mod.constant(body.ts)}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${!n.inputs[0]!.isConst});`,
+        functions: [
+          `function ${rhs}(t, y, p, dy) {\n${fwdCode.prologue}\n${fwdCode.forward}\nfor (let k = 0; k < ${size}; k++) dy[k] = ${fwd.value(body.result, "k")};\n}`,
+          `function ${vjp}(t, y, p, w, gy, gp) {\ngy.fill(0);\ngp.fill(0);\n${revCode.prologue}\n${revCode.forward}\nfor (let k = 0; k < ${size}; k++) ${rev.adjoint(body.result, "k")} = w[k];\n${revCode.backward}\n}`,
+        ],
+      };
+    });
+  }
+
+  /** The parameter vector of an ode node's solve: its non-data arguments and free nodes, flattened. */
+  private odeInputs(n: Expr): { input: Expr; offset: number }[] {
+    let offset = 0;
+    return n.inputs.slice(1).map((input) => {
+      const at = offset;
+      offset += input.size;
+      return { input, offset: at };
+    });
+  }
+
+  /**
+   * Solves the ODE with its sensitivities. A failed solve rejects: the
+   * density functions return -Infinity; elsewhere the solution reads NaN.
+   */
+  private odeForward(n: Expr): string {
+    if (n.node.kind !== "ode") throw new Error("not an ode");
+    const problem = this.odeProblem(n);
+    const y0 = n.inputs[0]!;
+    const inputs = this.odeInputs(n);
+    const np = inputs.reduce((s, x) => s + x.input.size, 0);
+    const y0Buffer = this.mod.scratch(y0.size);
+    const pBuffer = this.mod.scratch(Math.max(np, 1));
+    const values = this.mod.array(`v${n.id}`, n.size);
+    const fill = [
+      `for (let k = 0; k < ${y0.size}; k++) ${y0Buffer}[k] = ${this.value(y0, "k")};`,
+      ...inputs.map(({ input, offset }) => `for (let k = 0; k < ${input.size}; k++) ${pBuffer}[${offset}+k] = ${this.value(input, "k")};`),
+    ].join("\n");
+    const reject = this.opts.terms.length > 0 && this.opts.leaves === undefined ? "return -Infinity;" : "";
+    // Every pass integrates the sensitivities, so that the error control (which includes them)
+    // takes the same steps and logDensity, logDensityGradient and constrain agree exactly.
+    const call = `rt.ode.solveSens(${problem}, ${y0Buffer}, ${pBuffer}, ${values}, ${this.odeSensitivities(n, np)})`;
+    return `{ ${fill}\nif (!${call}) { ${reject} } }`;
+  }
+
+  /** The buffer of an ode node's sensitivities (written by the forward solve, read backward). */
+  private odeSensitivities(n: Expr, np: number): string {
+    const m = (n.inputs[0]!.isConst ? 0 : n.inputs[0]!.size) + np;
+    return this.mod.array(`sv${n.id}`, Math.max(n.size * m, 1));
+  }
+
+  /** Adjoints of y0 and the parameters: sum over times and states of the solution's adjoint times its sensitivity. */
+  private odeBackward(n: Expr): string {
+    if (n.node.kind !== "ode") throw new Error("not an ode");
+    const y0 = n.inputs[0]!;
+    const inputs = this.odeInputs(n);
+    const np = inputs.reduce((s, x) => s + x.input.size, 0);
+    const n0 = y0.isConst ? 0 : y0.size;
+    const m = n0 + np;
+    const states = y0.size;
+    const times = n.node.body.ts.length;
+    const sens = this.odeSensitivities(n, np);
+    const total = this.mod.scratch(Math.max(m, 1));
+    const adjoint = this.mod.array(`g${n.id}`, n.size);
+    const lines = [
+      `for (let j = 0; j < ${m}; j++) { let acc = 0; for (let i = 0; i < ${times}; i++) for (let s = 0; s < ${states}; s++) acc += ${adjoint}[i*${states}+s] * ${sens}[(i*${m}+j)*${states}+s]; ${total}[j] = acc; }`,
+    ];
+    const y0Adjoint = this.adjoint(y0, "k");
+    if (n0 > 0 && y0Adjoint !== null) lines.push(`for (let k = 0; k < ${n0}; k++) ${y0Adjoint} += ${total}[k];`);
+    for (const { input, offset } of inputs) {
+      const lv = this.adjoint(input, "k");
+      if (lv !== null) lines.push(`for (let k = 0; k < ${input.size}; k++) ${lv} += ${total}[${n0 + offset}+k];`);
+    }
+    return `{ ${lines.join("\n")} }`;
   }
 
   /**

@@ -26,6 +26,7 @@ import { cloneMetric, identityMetric, lowRankFromDiagonal, validateMetric, type 
 import {
   drawMoved,
   estimateMetric,
+  estimatorCount,
   fisherStep,
   fisherSwitch,
   gradientInitVariance,
@@ -41,6 +42,7 @@ import {
   type FisherScheduleSettings,
   type FisherScheduleState,
 } from "./adaptation/index.js";
+import { finiteRow, metricProblem } from "./adaptation/guard.js";
 import { emptyStats, NutsKernel, type TransitionStats } from "./nuts.js";
 import {
   fisherDiagonal,
@@ -194,6 +196,19 @@ export interface ChainState {
   awaitingMetric: boolean;
   rng: RngState;
   gradientEvaluations: number;
+  /**
+   * Metrics the adaptation computed but did not apply (not finite and positive definite, or no
+   * step size could be found with them): how many, and the last one's iteration and reason.
+   * Absent until the first (and in checkpoints written before it existed).
+   */
+  keptMetrics?: KeptMetrics;
+}
+
+/** Metrics a chain's adaptation rejected, keeping the previous one (`ChainState.keptMetrics`). */
+export interface KeptMetrics {
+  readonly count: number;
+  readonly iteration: number;
+  readonly reason: string;
 }
 
 export interface InitChainOptions {
@@ -405,16 +420,44 @@ export function isWarmup(state: ChainState): boolean {
   return state.iteration < state.numWarmup;
 }
 
+/** Records a metric the adaptation did not apply (the chain keeps its previous one). */
+function keepMetric(s: ChainState, iteration: number, reason: string): void {
+  s.keptMetrics = { count: (s.keptMetrics?.count ?? 0) + 1, iteration, reason };
+}
+
+/**
+ * Sets `metric` and searches a step size for it; when the metric is not finite and positive
+ * definite, or no step size can be found with it, the previous metric (and step size) stay and
+ * the reason is recorded. Returns whether the metric was applied.
+ */
+function tryMetric(kernel: NutsKernel, rng: Rng, s: ChainState, metric: Metric | null, iteration: number, search: boolean): boolean {
+  const problem = metricProblem(metric, s.dim);
+  if (problem !== null) {
+    keepMetric(s, iteration, problem);
+    return false;
+  }
+  const previous = s.metric;
+  s.metric = cloneMetric(metric!);
+  kernel.setMetric(s.metric);
+  if (!search) return true;
+  try {
+    s.stepSize = kernel.findStepSize(rng, s.stepSize);
+    return true;
+  } catch (e) {
+    s.metric = previous;
+    kernel.setMetric(previous);
+    keepMetric(s, iteration, `no step size found with the new metric (${e instanceof Error ? e.message : String(e)})`);
+    return false;
+  }
+}
+
 // The metric update at a window end, shared by "self" and "external" modes.
 function applyWindowMetric(kernel: NutsKernel, rng: Rng, s: ChainState, metric: Metric): void {
-  validateMetric(metric, s.dim);
   if ((metric.kind === "dense") !== (s.metricKind === "dense") || (metric.kind === "low-rank") !== (s.metricKind === "low-rank")) {
     throw new Error(`a ${metric.kind} metric cannot be set on a chain adapting a "${s.metricKind}" metric`);
   }
-  s.metric = cloneMetric(metric);
-  kernel.setMetric(s.metric);
+  tryMetric(kernel, rng, s, metric, s.iteration, true);
   if (s.accumulator !== null) resetAccumulator(s.accumulator);
-  s.stepSize = kernel.findStepSize(rng, s.stepSize);
   restartDualAveraging(s.dualAveraging, Math.log(10 * s.stepSize));
   s.awaitingMetric = false;
   // If the window ended on the very last warmup iteration (term buffer 0), keep the
@@ -459,19 +502,20 @@ export function setMetricAtWindowEnd(model: LogDensity, state: ChainState, metri
 
 /** nutpie: the metric re-estimated from the foreground; after the first change, a new step size search. */
 function updateFisherMetric(kernel: NutsKernel, rng: Rng, s: ChainState, it: number, fs: FisherScheduleState, settings: FisherScheduleSettings): void {
-  const m = estimateMetric(fs.foreground, s.metric, settings.lowRank);
-  if (m === null) return;
-  validateMetric(m, s.dim);
-  s.metric = m;
-  kernel.setMetric(m);
+  if (estimatorCount(fs.foreground) < 3) return;
   fs.lastUpdate = it;
-  if (fs.initialMetric) {
-    // As nutpie: the step size is searched again (and dual averaging restarted) only after the
-    // first change of the metric; later changes keep dual averaging going.
-    fs.initialMetric = false;
-    s.stepSize = kernel.findStepSize(rng, s.stepSize);
-    restartDualAveraging(s.dualAveraging, Math.log(10 * s.stepSize));
+  let m: Metric | null;
+  try {
+    m = estimateMetric(fs.foreground, s.metric, settings.lowRank);
+  } catch {
+    // A numerical failure inside the estimate (e.g. an eigendecomposition of non-finite moments).
+    m = null;
   }
+  // As nutpie: the step size is searched again (and dual averaging restarted) only after the
+  // first change of the metric; later changes keep dual averaging going.
+  if (!tryMetric(kernel, rng, s, m, it, fs.initialMetric) || !fs.initialMetric) return;
+  fs.initialMetric = false;
+  restartDualAveraging(s.dualAveraging, Math.log(10 * s.stepSize));
 }
 
 /** Whether the switch the chain stands at is where its parameterisation is learned. */
@@ -644,7 +688,8 @@ export function runIterations(
       done++;
       if (warmup && fs !== null) {
         s.stepSize = learnStepSize(da, stats.acceptStat, daSettings);
-        const moved = drawMoved(kernel.lastDrawIndex, stats.divergent);
+        // A draw that did not move, or with a non-finite entry, feeds no estimator.
+        const moved = drawMoved(kernel.lastDrawIndex, stats.divergent) && finiteRow(kernel.q, kernel.g);
         const rp = s.reparam;
         if (rp !== null && !rp.learned && moved && it >= settings.fisher.reparamFrom && it < settings.fisher.reparamAt) {
           reparamAdd(rp, kernel.g, model.reparam!.nodes.map((n) => n.offset), model.reparam!.locScale(kernel.q));
@@ -659,7 +704,7 @@ export function runIterations(
         if (s.iteration === s.numWarmup && !s.awaitingMetric && da.counter > 0) s.stepSize = finalStepSize(da);
       } else if (warmup) {
         s.stepSize = learnStepSize(da, stats.acceptStat, daSettings);
-        if (acc !== null && inAdaptationWindow(w)) {
+        if (acc !== null && inAdaptationWindow(w) && finiteRow(kernel.q, kernel.g)) {
           if (acc.kind === "dense") welfordDenseAdd(acc.draws, kernel.q, kernel.work);
           else {
             welfordDiagAdd(acc.draws, kernel.q);

@@ -337,7 +337,7 @@ export class ModelBuilder {
       size: usize,
       value,
       context,
-      invert: (x, ctx) => inverseTransform(transform, x, ctx, name),
+      invert: (x, ctx) => inverseTransform(transform, x, ctx, name, shape),
       unconstrainedLabel: transform.kind === "identity" ? name : `${name}__${transform.kind}`,
     });
     this.offset += usize;
@@ -448,8 +448,9 @@ export class ModelBuilder {
     const bounded = opts.lower !== undefined || opts.upper !== undefined;
     if (opts.constraint && bounded) throw new ModelError("invalid-argument", `parameter ${name}: give bounds or a constraint, not both`);
     if (opts.constraint) {
-      if (shape.length !== 1) throw new ModelError("shape-mismatch", `parameter ${name}: ${opts.constraint} needs a vector, got ${formatShape(shape)}`);
-      if (opts.constraint === "simplex" && shape[0]! < 2) throw new ModelError("shape-mismatch", `parameter ${name}: a simplex needs at least 2 entries`);
+      // A vector, or an array of vectors (shape [..., K]: the constraint holds for each last-axis row).
+      if (shape.length < 1) throw new ModelError("shape-mismatch", `parameter ${name}: ${opts.constraint} needs a vector, got ${formatShape(shape)}`);
+      if (opts.constraint === "simplex" && shape[shape.length - 1]! < 2) throw new ModelError("shape-mismatch", `parameter ${name}: a simplex needs at least 2 entries`);
       return { kind: opts.constraint };
     }
     const bound = (b: ExprLike, which: string) => {

@@ -186,7 +186,7 @@ function univariate(spec: Univariate): Distribution {
 
 // ---------- random draws (exact algorithms) ----------
 
-function gammaDraw(rng: RandomSource, shape: number): number {
+export function gammaDraw(rng: RandomSource, shape: number): number {
   // Marsaglia & Tsang (2000); shape < 1 through the boost U^(1/shape).
   if (shape < 1) return gammaDraw(rng, shape + 1) * Math.pow(rng.uniform(), 1 / shape);
   const d = shape - 1 / 3;
@@ -204,7 +204,7 @@ function gammaDraw(rng: RandomSource, shape: number): number {
   }
 }
 
-function poissonDraw(rng: RandomSource, lambda: number): number {
+export function poissonDraw(rng: RandomSource, lambda: number): number {
   if (lambda < 30) {
     // Knuth: count uniforms until their product drops below exp(-lambda).
     const l = Math.exp(-lambda);
@@ -222,7 +222,7 @@ function poissonDraw(rng: RandomSource, lambda: number): number {
   return g > lambda ? binomialDraw(rng, m - 1, lambda / g) : m + poissonDraw(rng, lambda - g);
 }
 
-function binomialDraw(rng: RandomSource, n: number, p: number): number {
+export function binomialDraw(rng: RandomSource, n: number, p: number): number {
   if (n <= 64) {
     let k = 0;
     for (let i = 0; i < n; i++) if (rng.uniform() < p) k++;

@@ -11,6 +11,7 @@ import { elementwiseOp, isCustomOp, type CustomOp } from "./ops.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { evaluateCustom, evaluateElementwise } from "./evaluate.js";
 import { checkShape, describeValue, MAX_DIMENSION, toNumbers } from "./values.js";
+import { checkOdeTimes, checkOdeTolerances, ODE_METHODS, type OdeMethod } from "../ode/index.js";
 
 let nextId = 0;
 
@@ -27,7 +28,9 @@ export type NodeKind =
   | { readonly kind: "custom"; readonly op: CustomOp }
   /** Stands for the carry or the current element of a sequence inside a scan body. */
   | { readonly kind: "placeholder" }
-  | { readonly kind: "scan"; readonly body: ScanBody };
+  | { readonly kind: "scan"; readonly body: ScanBody }
+  /** An ODE solve: the solution at the output times, [ts.length, n] (see src/model/ode.ts). */
+  | { readonly kind: "ode"; readonly body: OdeBody };
 
 /**
  * A scan's body, traced once with placeholders: `result` is the next carry given `carry` and
@@ -38,6 +41,26 @@ export interface ScanBody {
   readonly length: number;
   readonly carry: Expr;
   readonly xs: readonly Expr[];
+  readonly result: Expr;
+  readonly free: readonly Expr[];
+}
+
+/**
+ * An ODE's right-hand side, traced once: `result` (shape [n]) is dy/dt at the placeholders
+ * `time` (scalar) and `state` ([n]), and `args` (placeholders for the arguments that are not
+ * data). Inputs of the ode node: [y0, ...those arguments, ...free], `free` being outer nodes
+ * the body reads. The solver settings are plain data.
+ */
+export interface OdeBody {
+  readonly method: OdeMethod;
+  readonly rtol: number;
+  readonly atol: number;
+  readonly maxSteps: number;
+  readonly t0: number;
+  readonly ts: Float64Array;
+  readonly time: Expr;
+  readonly state: Expr;
+  readonly args: readonly Expr[];
   readonly result: Expr;
   readonly free: readonly Expr[];
 }
@@ -214,6 +237,25 @@ function checkedNode(node: NodeKind, shape: Shape, inputs: readonly Expr[], what
         return bad(what, "a scan node needs a body { length, carry, xs, result, free } of expressions matching its inputs");
       }
       return Object.freeze({ kind: "scan", body: Object.freeze({ length, carry, xs: Object.freeze([...xs]), result, free: Object.freeze([...free]) }) });
+    }
+    case "ode": {
+      const body: unknown = node.body;
+      if (typeof body !== "object" || body === null) return bad(what, "an ode node needs a body");
+      const { method, rtol, atol, maxSteps, t0, ts, time, state, args, result, free } = body as OdeBody;
+      const n = Expr.isExpr(state) ? state.size : -1;
+      if (
+        !ODE_METHODS.includes(method) || checkOdeTolerances({ rtol, atol, maxSteps }) !== null ||
+        !(ts instanceof Float64Array) || !ArrayBuffer.isView(ts) || checkOdeTimes(t0, ts) !== null ||
+        !Expr.isExpr(time) || time.size !== 1 || !Expr.isExpr(state) || state.shape.length !== 1 || !Expr.isExpr(result) || !sameShape(result.shape, state.shape) ||
+        !Array.isArray(args) || !Array.isArray(free) || !args.every((x) => Expr.isExpr(x)) || !free.every((f) => Expr.isExpr(f)) ||
+        inputs.length !== 1 + args.length + free.length || inputs[0]!.size !== n || shape.length !== 2 || shape[0] !== ts.length || shape[1] !== n
+      ) {
+        return bad(what, "an ode node needs a body { method, rtol, atol, maxSteps, t0, ts, time, state, args, result, free } matching its inputs and shape");
+      }
+      return Object.freeze({
+        kind: "ode",
+        body: Object.freeze({ method, rtol, atol, maxSteps, t0, ts, time, state, args: Object.freeze([...args]), result, free: Object.freeze([...free]) }),
+      });
     }
     default:
       return bad(what, `unknown node kind ${describeValue((node as { kind: unknown }).kind)}`);
@@ -467,7 +509,7 @@ export function findNode(roots: readonly Expr[], test: (e: Expr) => boolean): Ex
     seen.add(e);
     if (test(e)) return e;
     stack.push(...e.inputs);
-    if (e.node.kind === "scan") stack.push(e.node.body.result, ...e.node.body.free);
+    if (e.node.kind === "scan" || e.node.kind === "ode") stack.push(e.node.body.result, ...e.node.body.free);
   }
   return undefined;
 }

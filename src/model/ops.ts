@@ -73,6 +73,19 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseOp>> = Object.freez
       (a, _b, v) => `Math.exp(${a}-${v})`,
       (_a, b, v) => `Math.exp(${b}-${v})`,
     ),
+    // Comparisons and a selection (Stan's conditional operator and fmin/fmax on parameters):
+    // piecewise constant in their tests, so their derivatives there are zero.
+    ...([["eq", "==="], ["ne", "!=="], ["lt", "<"], ["le", "<="], ["gt", ">"], ["ge", ">="]] as const).map(([name, op]) =>
+      binary(name, (a, b) => `(${a}${op}${b}?1:0)`, () => "0", () => "0"),
+    ),
+    binary("and", (a, b) => `(${a}!==0&&${b}!==0?1:0)`, () => "0", () => "0"),
+    binary("or", (a, b) => `(${a}!==0||${b}!==0?1:0)`, () => "0", () => "0"),
+    {
+      name: "ifElse",
+      arity: 3,
+      fwd: ([c, a, b]: readonly string[]) => `(${c}!==0?${a}:${b})`,
+      der: (k: number, [c]: readonly string[]) => (k === 0 ? "0" : k === 1 ? `(${c}!==0?1:0)` : `(${c}!==0?0:1)`),
+    },
     ...CDF_OPS,
   ].map((op) => [op.name, Object.freeze(op)]),
 ));

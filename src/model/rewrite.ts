@@ -17,7 +17,11 @@ export class Substitution {
   /** `e` with every replaced node swapped, sharing every subgraph that did not change. */
   apply(root: Expr): Expr {
     const scanChildren = (e: Expr): readonly Expr[] =>
-      e.node.kind === "scan" ? [...e.inputs.slice(0, 1 + e.node.body.xs.length), e.node.body.result, ...e.node.body.free] : e.inputs;
+      e.node.kind === "scan"
+        ? [...e.inputs.slice(0, 1 + e.node.body.xs.length), e.node.body.result, ...e.node.body.free]
+        : e.node.kind === "ode"
+          ? [...e.inputs.slice(0, 1 + e.node.body.args.length), e.node.body.result, ...e.node.body.free]
+          : e.inputs;
     for (const e of postOrder(root, (x) => this.memo.has(x), scanChildren)) {
       let result = e;
       const get = (x: Expr) => this.memo.get(x) ?? x;
@@ -28,6 +32,14 @@ export class Substitution {
         const inputs = e.inputs.slice(0, 1 + body.xs.length).map(get);
         if (result2 !== body.result || free.some((f, k) => f !== body.free[k]) || inputs.some((i, k) => i !== e.inputs[k])) {
           result = new Expr({ kind: "scan", body: { ...body, result: result2, free } }, e.shape, [...inputs, ...free], e.label);
+        }
+      } else if (e.node.kind === "ode") {
+        const body = e.node.body;
+        const result2 = get(body.result);
+        const free = body.free.map(get);
+        const inputs = e.inputs.slice(0, 1 + body.args.length).map(get);
+        if (result2 !== body.result || free.some((f, k) => f !== body.free[k]) || inputs.some((i, k) => i !== e.inputs[k])) {
+          result = new Expr({ kind: "ode", body: { ...body, result: result2, free } }, e.shape, [...inputs, ...free], e.label);
         }
       } else if (e.inputs.length > 0) {
         const inputs = e.inputs.map(get);

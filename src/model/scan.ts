@@ -56,13 +56,13 @@ export function scan(options: ScanOptions, step: (carry: Expr, rows: Expr[], t: 
 }
 
 /** Whether `e` depends on any of the placeholders. */
-function dependsOn(e: Expr, placeholders: Set<Expr>, memo = new Map<Expr, boolean>()): boolean {
+export function dependsOn(e: Expr, placeholders: Set<Expr>, memo = new Map<Expr, boolean>()): boolean {
   for (const x of postOrder(e, (y) => memo.has(y))) memo.set(x, placeholders.has(x) || x.inputs.some((i) => memo.get(i)));
   return memo.get(e)!;
 }
 
 /** Outer non-constant nodes the body reads: where the body's dependence on placeholders stops. */
-function freeNodes(result: Expr, placeholders: Set<Expr>): Expr[] {
+export function freeNodes(result: Expr, placeholders: Set<Expr>): Expr[] {
   const memo = new Map<Expr, boolean>();
   const free = new Set<Expr>();
   if (!dependsOn(result, placeholders, memo)) return [];

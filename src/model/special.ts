@@ -10,6 +10,7 @@
  * `digamma` and `runtime.lgamma` / `runtime.digamma`, which generated code reads at every
  * call), so the hot path is the stdlib function as before.
  */
+import { odeRuntime } from "../ode/runtime.js";
 import { createRequire } from "node:module";
 
 type Special = (x: number) => number;
@@ -87,5 +88,5 @@ export function lgammaDiff(x: number, y: number): number {
   return y * Math.log(x + y) + y * (l / u - 1) - 0.5 * l + stirlingRemainder(x + y) - stirlingRemainder(x);
 }
 
-export const runtime = { lgamma, digamma, logistic, log1pExp, log1mExp, logAddExp, lgammaDiff };
+export const runtime = { lgamma, digamma, logistic, log1pExp, log1mExp, logAddExp, lgammaDiff, ode: odeRuntime };
 export type Runtime = typeof runtime;

@@ -33,8 +33,28 @@ export type TransformSpec =
 
 /** Number of unconstrained coordinates for a constrained value of `shape`. */
 export function unconstrainedSize(spec: TransformSpec, shape: Shape): number {
-  if (spec.kind === "simplex") return sizeOf(shape) - 1;
+  // An array of simplexes (shape [..., K]) has K - 1 coordinates per simplex.
+  if (spec.kind === "simplex") return sizeOf(shape) - sizeOf(shape.slice(0, -1));
   return sizeOf(shape);
+}
+
+/** The vector constraints (ordered, positive ordered, simplex) act on each last-axis row of an array. */
+const ROWWISE = new Set(["ordered", "positiveOrdered", "simplex"]);
+
+function applyRowwise(spec: TransformSpec, u: Expr, shape: Shape): { value: Expr; logJacobian: Expr | null } {
+  const k = shape[shape.length - 1]!;
+  const rows = sizeOf(shape) / k;
+  const per = spec.kind === "simplex" ? k - 1 : k;
+  const flat = u.shape.length === 1 ? u : u.reshape([u.size]);
+  const values: Expr[] = [];
+  const jacobians: Expr[] = [];
+  for (let r = 0; r < rows; r++) {
+    const { value, logJacobian } = applyTransform(spec, flat.slice(r * per, (r + 1) * per), [k]);
+    values.push(value);
+    if (logJacobian) jacobians.push(logJacobian);
+  }
+  const logJacobian = jacobians.length === 0 ? null : jacobians.reduce((a, b) => add(a, b));
+  return { value: concat(values).reshape(shape), logJacobian };
 }
 
 /** Expressions the transform needs besides `u` (bounds), evaluated for `unconstrain`. */
@@ -53,6 +73,7 @@ export function contextOf(spec: TransformSpec): Expr[] {
 
 /** The constrained value and the log-Jacobian term (a scalar expression, or null). */
 export function applyTransform(spec: TransformSpec, u: Expr, shape: Shape): { value: Expr; logJacobian: Expr | null } {
+  if (shape.length > 1 && ROWWISE.has(spec.kind)) return applyRowwise(spec, u, shape);
   switch (spec.kind) {
     case "identity":
       return { value: u, logJacobian: null };
@@ -91,7 +112,19 @@ export function applyTransform(spec: TransformSpec, u: Expr, shape: Shape): { va
 }
 
 /** Numeric inverse: constrained `x` (flat) to unconstrained coordinates, given the context values. */
-export function inverseTransform(spec: TransformSpec, x: Float64Array, context: Float64Array[], name: string): Float64Array {
+export function inverseTransform(spec: TransformSpec, x: Float64Array, context: Float64Array[], name: string, shape?: Shape): Float64Array {
+  if (shape && shape.length > 1 && ROWWISE.has(spec.kind)) {
+    const k = shape[shape.length - 1]!;
+    const rows = sizeOf(shape) / k;
+    const parts = Array.from({ length: rows }, (_, r) => inverseTransform(spec, x.subarray(r * k, (r + 1) * k), context, `${name}[${r + 1}]`));
+    const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return out;
+  }
   const broadcastAt = (v: Float64Array, i: number) => (v.length === 1 ? v[0]! : v[i]!);
   const check = (ok: boolean, what: string) => {
     if (!ok) throw new ModelError("out-of-support", `value for ${name} ${what}`);

@@ -39,7 +39,7 @@ import { chunksPerThread, Scheduler } from "../scheduler.js";
 import { acquireWorkerPool, type PoolStartError, type WorkerResourceLimits } from "../worker-pool.js";
 import { hasErrorCode, withCause, type ClusterTimings } from "./config.js";
 import { databaseSocket } from "./wire-bytes.js";
-import { ensureSqlSchema, makeSqlStore, StoreError, unpackModel, type ClusterStore } from "./store.js";
+import { ensureReplyFence, ensureSqlSchema, FENCED_PREFIX, leaseSeconds, makeSqlStore, StoreError, unpackModel, type ClusterStore } from "./store.js";
 
 /** What serves chain entities: the cluster key, the shared store, the chunk scheduler, and how this runner names itself. */
 export interface ChunkHost {
@@ -177,14 +177,30 @@ export function shardingConfig(timings: ClusterTimings, runnerAddress: Option.Op
     refreshAssignmentsInterval: timings.refreshAssignments,
     entityMessagePollInterval: timings.messagePoll,
     entityReplyPollInterval: "100 millis",
+    // Shard leases are rows the runner renews itself (`cluster_locks.acquired_at`), not
+    // advisory locks: PostgreSQL keeps a frozen process's advisory locks while its connection
+    // stays open, so a runner paused by SIGSTOP, a long GC or a suspended VM would keep its
+    // chains for ever; a lease it does not renew expires after `lockExpiration` (D136).
+    shardLockDisableAdvisory: true,
     // A chunk's messages are decoded by the entity itself; nothing gains from a rehearsal.
     simulateRemoteSerialization: false,
   });
 }
 
-/** PostgreSQL as the cluster's storage. */
-export function pgLayer(database: string, maxConnections = 8) {
-  return PgClient.layer({ url: Redacted.make(database), maxConnections, applicationName: "bayests", stream: databaseSocket });
+/**
+ * PostgreSQL as the cluster's storage. `applicationName`: a runner's sessions name it
+ * (`fencedApplicationName`), so the database refuses replies it stores for shards it lost.
+ */
+export function pgLayer(database: string, maxConnections = 8, applicationName = "bayests") {
+  return PgClient.layer({ url: Redacted.make(database), maxConnections, applicationName, stream: databaseSocket });
+}
+
+/**
+ * The `application_name` of a runner's database sessions: the reply fence
+ * (`bayests_fence_reply`, store.ts) reads the runner's address and its lease's length from it.
+ */
+export function fencedApplicationName(address: string, timings: ClusterTimings): string {
+  return `${FENCED_PREFIX} ${leaseSeconds(timings)} ${address}`;
 }
 
 const SCHEMA_LOCK = 4_242_424_242;
@@ -204,6 +220,7 @@ export function ensureSchema(timings: ClusterTimings): Effect.Effect<void, Store
     yield* Effect.addFinalizer(() => conn.executeRaw(`SELECT pg_advisory_unlock(${SCHEMA_LOCK})`, []).pipe(Effect.ignore));
     yield* ensureSqlSchema;
     yield* Effect.scoped(Layer.build(storage));
+    yield* ensureReplyFence;
   }).pipe(
     Effect.scoped,
     Effect.catchTag("SqlError", (e) => Effect.fail(new StoreError({ message: `preparing the database: ${e.message}` }))),
@@ -253,7 +270,7 @@ export function runnerLayer(config: RunnerConfig): Layer.Layer<never, RunnerStar
   );
   return host.pipe(
     Layer.provide(sharding),
-    Layer.provide(pgLayer(config.database)),
+    Layer.provide(pgLayer(config.database, 8, fencedApplicationName(`${config.host}:${config.port}`, config.timings))),
     Layer.catchAll((e) => Layer.fail(e._tag === "PoolStartError" ? e : new RunnerStartError({ message: withCause(e), portTaken: hasErrorCode(e, "EADDRINUSE") }))),
   ) as Layer.Layer<never, RunnerStartError | PoolStartError>;
 }

@@ -20,11 +20,12 @@ import { createHash } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import { SqlClient } from "@effect/sql/SqlClient";
 import type { SqlError } from "@effect/sql/SqlError";
-import { Data, Effect } from "effect";
+import { Data, Duration, Effect } from "effect";
 import { CHAIN_ENTITY_TYPE, sign, verified } from "../../actors/chain-entity.js";
 import type { ModelSpec } from "../../actors/protocol.js";
 import { forThisProcessAny, isAnyCompiled, signedWithAny } from "../../src/compile/backends.js";
 import { trustModelKey } from "../../src/compile/trust.js";
+import type { ClusterTimings } from "./config.js";
 
 /** A storage operation failed (the database is unreachable, a query failed). */
 export class StoreError extends Data.TaggedError("StoreError")<{ readonly message: string }> {}
@@ -139,6 +140,49 @@ export const ensureSqlSchema: Effect.Effect<void, StoreError, SqlClient> = Effec
     swept_at TIMESTAMPTZ
   )`;
 }).pipe(Effect.mapError(storeError("creating the bayests tables")));
+
+/** How a runner's database sessions begin their `application_name` (the reply fence looks for it). */
+export const FENCED_PREFIX = "bayests-runner";
+
+/** Whole seconds of a shard lease, rounded up as `@effect/cluster`'s lock queries round them. */
+export function leaseSeconds(timings: ClusterTimings): number {
+  return Math.ceil(Duration.toSeconds(Duration.decode(timings.lockExpiration)));
+}
+
+/**
+ * The reply fence (D136): a runner's session may store a reply only while that runner holds
+ * the shard of the request's entity, with a lease (`cluster_locks.acquired_at`) that has
+ * not expired. The check and the insert are one transaction, and the lease row is read
+ * `FOR SHARE`, so another runner cannot take the shard in between. A runner that was frozen
+ * past its lease (SIGSTOP, a long GC, a suspended VM) and wakes with a chunk finished thus
+ * stores nothing for the chains it lost; the runner that took them answers instead. Sessions
+ * that are not a runner's (the client's, an operator's) are not fenced.
+ */
+export const ensureReplyFence: Effect.Effect<void, StoreError, SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient;
+  yield* sql.unsafe(`CREATE OR REPLACE FUNCTION bayests_fence_reply() RETURNS trigger LANGUAGE plpgsql AS $fence$
+    DECLARE
+      who TEXT[] := regexp_match(current_setting('application_name'), '^${FENCED_PREFIX} ([0-9]+) (.+)$');
+      shard TEXT;
+    BEGIN
+      IF who IS NULL THEN RETURN NEW; END IF;
+      SELECT m.shard_id INTO shard FROM ${MESSAGES} m WHERE m.id = NEW.request_id;
+      IF shard IS NULL THEN RETURN NEW; END IF;
+      PERFORM 1 FROM cluster_locks l
+        WHERE l.shard_id = shard AND l.address = who[2] AND l.acquired_at > NOW() - who[1]::INT * INTERVAL '1 second'
+        FOR SHARE;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'bayests: runner % no longer holds shard % (its lease expired or moved); its reply to request % is refused', who[2], shard, NEW.request_id
+          USING ERRCODE = 'BF001';
+      END IF;
+      RETURN NEW;
+    END
+  $fence$`);
+  const present = yield* sql`SELECT 1 FROM pg_trigger WHERE tgname = 'bayests_fence_reply' AND NOT tgisinternal`;
+  if (present.length === 0) {
+    yield* sql.unsafe(`CREATE TRIGGER bayests_fence_reply BEFORE INSERT ON ${REPLIES} FOR EACH ROW EXECUTE FUNCTION bayests_fence_reply()`);
+  }
+}).pipe(Effect.mapError(storeError("installing the reply fence")));
 
 /** Deletes the messages (and their replies) of the given runs' chain entities. */
 function deleteMessagesOf(sql: SqlClient, runs: readonly string[]): Effect.Effect<number, SqlError> {

@@ -43,7 +43,7 @@ export function postgresBin(): string | null {
 }
 
 /** PostgreSQL refuses to run as root: the `postgres` system user's ids then. */
-function serverUser(): { uid: number; gid: number } | null {
+export function serverUser(): { uid: number; gid: number } | null {
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return null;
   const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
   try {
@@ -57,7 +57,7 @@ function psql(url: string, sql: string): void {
   execFileSync("psql", [url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], { stdio: "pipe" });
 }
 
-function waitReady(child: ChildProcess, log: string[]): Promise<void> {
+export function waitReady(child: ChildProcess, log: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`PostgreSQL did not start within 60 s:\n${log.join("")}`)), 60_000);
     const onData = (d: Buffer) => {

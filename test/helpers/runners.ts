@@ -39,6 +39,11 @@ export interface RunnerOptions {
   readonly threads?: number;
   /** Extra command-line options (timings). */
   readonly args?: readonly string[];
+  /** A network namespace to run in (`ip netns exec`, as root), reached at `host`. */
+  readonly netns?: string;
+  readonly host?: string;
+  /** How long it may take to join (ms; 60 s). */
+  readonly startTimeoutMs?: number;
 }
 
 /** Timings for tests: a dead runner's chains move within a few seconds. */
@@ -50,8 +55,10 @@ process.once("exit", () => {
 });
 
 export function startRunner(options: RunnerOptions): Promise<RunnerProcess> {
-  const args = [join(projectRoot(), "bin", "bayests-runner.js"), "--database", options.database, "--threads", String(options.threads ?? 1), ...(options.args ?? [])];
-  const child = spawn(process.execPath, args, { env: { ...process.env, BAYESTS_CLUSTER_KEY: options.key }, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [join(projectRoot(), "bin", "bayests-runner.js"), "--database", options.database, "--threads", String(options.threads ?? 1), ...(options.host === undefined ? [] : ["--host", options.host]), ...(options.args ?? [])];
+  // `ip netns exec` execs the runner: the child's PID is the runner's.
+  const [command, argv] = options.netns === undefined ? [process.execPath, args] : ["ip", ["netns", "exec", options.netns, process.execPath, ...args]];
+  const child = spawn(command, argv, { env: { ...process.env, BAYESTS_CLUSTER_KEY: options.key }, stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   // "close", not "exit": the child's stderr is then read to its end (a start error is in it).
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
@@ -65,8 +72,8 @@ export function startRunner(options: RunnerOptions): Promise<RunnerProcess> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`a runner did not start within 60 s:\n${log.join("")}`));
-    }, 60_000);
+      reject(new Error(`a runner did not start within ${(options.startTimeoutMs ?? 60_000) / 1000} s:\n${log.join("")}`));
+    }, options.startTimeoutMs ?? 60_000);
     void exited.then(() => {
       clearTimeout(timer);
       reject(new Error(`a runner exited at its start (code ${child.exitCode}):\n${log.join("")}`));
@@ -101,25 +108,32 @@ export function alive(pid: number): boolean {
 }
 
 /**
- * Waits until the cluster's shards have settled on `runners` runners: every shard's lock held
- * (PostgreSQL advisory locks, one holder connection per runner) and unchanged for `stableMs`.
- * A run started before that sees its first chunks answered by a runner that then hands the
- * shard over to one that joined later (`chain-moved` from a live runner).
+ * Waits until the cluster's shards have settled on `runners` runners: every shard's lease
+ * (`cluster_locks`, renewed by its runner) held by a registered runner and unchanged for
+ * `stableMs`. A run started before that sees its first chunks answered by a runner that then
+ * hands the shard over to one that joined later (`chain-moved` from a live runner).
  */
 export async function waitForShards(database: string, runners: number, shards = 300, stableMs = 1500, timeoutMs = 60_000): Promise<void> {
-  const query = `SELECT count(*) || ' ' || count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid BETWEEN 1000001 AND ${1000000 + shards} AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+  const query = `SELECT count(*) || ' ' || count(DISTINCT address) FROM cluster_locks WHERE address IN (SELECT address FROM cluster_runners WHERE healthy AND last_heartbeat > NOW() - INTERVAL '1 minute')`;
   const want = `${shards} ${runners}`;
   const t0 = Date.now();
   let since: number | null = null;
+  let last = "";
   for (;;) {
-    const got = execFileSync("psql", [database, "-At", "-c", query], { encoding: "utf8" }).trim();
-    if (got === want) {
+    let got = "";
+    try {
+      got = execFileSync("psql", [database, "-At", "-c", query], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      got = "(no cluster tables yet)";
+    }
+    if (got === want && got === last) {
       since ??= Date.now();
       if (Date.now() - since >= stableMs) return;
     } else {
       since = null;
     }
-    if (Date.now() - t0 > timeoutMs) throw new Error(`the cluster's shards did not settle on ${runners} runners within ${timeoutMs} ms (locks held, holders: ${got})`);
+    last = got;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`the cluster's shards did not settle on ${runners} runners within ${timeoutMs} ms (leases held, holders: ${got})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -29,6 +29,7 @@ import {
   model,
   mul,
   neg,
+  ode,
   sqrt,
   square,
   scan,
@@ -513,4 +514,38 @@ export function loadPosterior(name: string): { name: string; data: StanData; ref
   const data = loadStanJson(join(dir, "data.json"));
   const reference = JSON.parse(readFileSync(join(dir, "reference.json"), "utf8")) as Reference;
   return { name, data, reference, model: make(data) };
+}
+
+/**
+ * one_comp_mm_elim_abs as Stan writes it: `integrate_ode_bdf` at its default tolerances
+ * (rtol = atol = 1e-10 in Stan 2.21's integrate_ode_bdf... see DECISIONS.md D132) through the
+ * builder's `ode` with `method: "bdf"`.
+ */
+export function oneCompMmElimAbsOde(raw: Data, options: { method?: "rk45" | "ckrk" | "bdf" | "adams"; rtol?: number; atol?: number } = {}): Model {
+  const d = stan(raw);
+  const N = int(d, "N_t");
+  const times = vector(d, "times", N);
+  const [D, V] = [scalar(d, "D"), scalar(d, "V")];
+  return model(
+    "one_comp_mm_elim_abs",
+    (b) => {
+      const kA = b.param("k_a", dist.cauchy(0, 1), { lower: 0 });
+      const Km = b.param("K_m", dist.cauchy(0, 1), { lower: 0 });
+      const Vm = b.param("V_m", dist.cauchy(0, 1), { lower: 0 });
+      const sigma = b.param("sigma", dist.cauchy(0, 1), { lower: 0 });
+      // dy/dt = dose(t) - elim(y), dose(t) = exp(-k_a t) D k_a / V, elim(y) = (V_m / V) y / (K_m + y);
+      // Stan's `if (t > 0)` changes f at the single point t = 0 only, which the solution does not see.
+      const C = ode(
+        (t, y, [theta, xr]) => {
+          const [ka, km, vm] = [theta!.at(0), theta!.at(1), theta!.at(2)];
+          const [dose, vol] = [xr!.at(0), xr!.at(1)];
+          return sub(div(mul(mul(exp(neg(mul(ka, t))), dose), ka), vol), div(mul(div(vm, vol), y), add(km, y)));
+        },
+        { y0: [0], t0: scalar(d, "t0"), ts: times, args: [stack([kA, Km, Vm]), [D, V]], method: options.method ?? "bdf", ...(options.rtol !== undefined ? { rtol: options.rtol } : {}), ...(options.atol !== undefined ? { atol: options.atol } : {}) },
+      );
+      b.deterministic("C", C);
+      b.observe("C_hat", dist.logNormal(log(C.reshape([N])), sigma), vector(d, "C_hat", N));
+    },
+    STAN,
+  );
 }

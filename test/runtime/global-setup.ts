@@ -34,9 +34,15 @@ function buildPage(): void {
 export default function setup(): void {
   buildPage();
   // The worker, the fuzz suite's child process (test/fuzz), which loads the package root, and
-  // the cluster runner's command (test/cluster starts runner processes).
-  const outputs = [join(root, "dist", "actors", "worker.js"), join(root, "dist", "test", "fuzz", "child.js"), join(root, "dist", "supervisors", "cluster", "cli.js")];
-  const sources = Math.max(...["src", "actors", "supervisors", "examples", join("test", "view", "fixtures"), join("test", "fuzz")].map((d) => newestSource(join(root, d))));
+  // the cluster runner's command (test/cluster starts runner processes), and the fault
+  // harness's client process (test/faults).
+  const outputs = [
+    join(root, "dist", "actors", "worker.js"),
+    join(root, "dist", "test", "fuzz", "child.js"),
+    join(root, "dist", "supervisors", "cluster", "cli.js"),
+    join(root, "dist", "test", "faults", "client-main.js"),
+  ];
+  const sources = Math.max(...["src", "actors", "supervisors", "examples", join("test", "view", "fixtures"), join("test", "fuzz"), join("test", "faults")].map((d) => newestSource(join(root, d))));
   const fresh = () => outputs.every((f) => existsSync(f) && statSync(f).mtimeMs >= sources);
   if (fresh()) return;
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");

@@ -186,9 +186,9 @@ describe("sample: the supervised multi-chain runtime", () => {
     expect(windows.length).toBe(warmupSchedule(300).windows.length + 1);
   });
 
-  it("default adaptation: low-rank metric pooled at nutpie's switches, warmup ended by the rule, the same draws on 1 and 2 threads", async () => {
+  it('metric "low-rank" (the Fisher adaptation): low-rank metric pooled at nutpie\'s switches, warmup ended by the rule, the same draws on 1 and 2 threads', async () => {
     // `warmup: N` is N iterations unless the adaptive length is asked for (D108).
-    const opts = { chains: 4, warmup: 1000, draws: 200, seed: 12, adaptiveWarmup: true } as const;
+    const opts = { chains: 4, warmup: 1000, draws: 200, seed: 12, metric: "low-rank", adaptiveWarmup: true } as const;
     const events: RunEvent[] = [];
     const a = sample(eightSchools, { ...opts, threads: 1 });
     a.events$.subscribe((e) => events.push(e));

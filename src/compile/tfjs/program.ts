@@ -173,6 +173,8 @@ export function lowerModel(
       }
       case "scan":
         throw new TfjsUnsupportedError(e.label, "scan", "a sequential loop stays on the js backend");
+      case "ode":
+        throw new TfjsUnsupportedError(e.label, "ode", "an ODE solve stays on the js backend");
       case "placeholder":
         throw new TfjsUnsupportedError(e.label, "placeholder", "placeholders exist only inside a scan body");
     }

@@ -75,6 +75,23 @@ export function mergeEstimators(list: readonly FisherEstimator[], dim: number): 
   return { kind, n, draws, grads };
 }
 
+/**
+ * At most `maxRows` of a low-rank estimator's rows, evenly spaced in order (so rows of every
+ * chain of a pooled window stay); the estimator itself when it holds no more. A diagonal
+ * estimator is returned as it is (its size does not grow with draws).
+ */
+export function thinEstimator(e: FisherEstimator, dim: number, maxRows: number): FisherEstimator {
+  if (e.kind === "diag" || e.n <= maxRows) return e;
+  const draws = new Float64Array(maxRows * dim);
+  const grads = new Float64Array(maxRows * dim);
+  for (let j = 0; j < maxRows; j++) {
+    const t = Math.floor((j * e.n) / maxRows);
+    draws.set(e.draws.subarray(t * dim, (t + 1) * dim), j * dim);
+    grads.set(e.grads.subarray(t * dim, (t + 1) * dim), j * dim);
+  }
+  return { kind: e.kind, n: maxRows, draws, grads };
+}
+
 /** A copy holding only the stored rows (no spare capacity): what goes into messages. */
 export function compactEstimator(e: FisherEstimator, dim: number): FisherEstimator {
   if (e.kind === "diag") return structuredClone(e);

@@ -9,3 +9,4 @@ export * from "./low-rank.js";
 export * from "./schedule.js";
 export * from "./convergence.js";
 export * from "./reparam.js";
+export * from "./guard.js";

@@ -4,12 +4,19 @@
  *
  * 1. rescale each coordinate by the diagonal estimate sigma_i^2 = sqrt(Var(x_i) / Var(g_i)):
  *    x' = (x - mean) / sigma, g' = (g - mean) * sigma;
- * 2. the subspace spanned by the centred draws and gradients (the left singular vectors of
- *    both; all of R^d when 2n >= d), found here from the eigendecomposition of their Gram matrix;
+ * 2. a subspace holding the leading directions of the centred draws and gradients: all of R^d
+ *    when d is small, the span of both when n is small, and otherwise the leading `rank`
+ *    (plus oversampling) right singular vectors of each, found by a randomised range finder
+ *    (Halko, Martinsson and Tropp 2011, one power iteration): O(n d k), never a d x d matrix;
  * 3. in that subspace, the SPD S with S B S = A, A and B the draws' and gradients' second
  *    moments plus gamma I (the Fisher-divergence minimiser over dense transforms);
  * 4. S's eigenvalues outside [1/c, c] are kept with their eigenvectors (mapped back to R^d),
  *    the rest count as 1.
+ *
+ * nuts-rs keeps the whole span of the draws and gradients (a thin SVD, O(n^2 d), and m x m
+ * work with m = 2n): with pooled windows n reaches thousands and that cost stalled warmup
+ * (issue 27, DECISIONS.md D100). The directions outside the leading ones are those whose
+ * eigenvalues lie near 1, which the cutoff drops anyway.
  *
  * The metric is M^-1 = D^1/2 (I + U (Lambda - I) U^T) D^1/2 with D = diag(sigma^2).
  */
@@ -22,9 +29,91 @@ export interface LowRankSettings {
   readonly gamma: number;
   /** Eigenvalues in [1/cutoff, cutoff] are dropped (nuts-rs: 2). */
   readonly cutoff: number;
+  /**
+   * Leading directions sought in each of the draws and the gradients (plus oversampling);
+   * the subspace is exact (nuts-rs) while its dimension stays below about 2 (rank + 8).
+   * Default 16.
+   */
+  readonly rank?: number;
 }
 
-export const LOW_RANK_DEFAULTS: LowRankSettings = { gamma: 1e-5, cutoff: 2 };
+export const LOW_RANK_DEFAULTS: LowRankSettings = { gamma: 1e-5, cutoff: 2, rank: 16 };
+
+/** Extra columns of the range finder beyond `rank` (Halko et al.'s p). */
+const OVERSAMPLE = 8;
+
+/** Scratch buffers, grown as needed and reused between estimates (one per thread: modules are per worker). */
+const scratch = { xs: new Float64Array(0), gs: new Float64Array(0), z: new Float64Array(0) };
+
+function buffer(key: keyof typeof scratch, size: number): Float64Array {
+  if (scratch[key].length < size) scratch[key] = new Float64Array(Math.max(size, 2 * scratch[key].length));
+  return scratch[key];
+}
+
+function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, d: number): number {
+  let s = 0;
+  let i = 0;
+  for (; i + 3 < d; i += 4) s += a[ao + i]! * b[bo + i]! + a[ao + i + 1]! * b[bo + i + 1]! + a[ao + i + 2]! * b[bo + i + 2]! + a[ao + i + 3]! * b[bo + i + 3]!;
+  for (; i < d; i++) s += a[ao + i]! * b[bo + i]!;
+  return s;
+}
+
+/** y += w x over d entries. */
+function axpy(w: number, x: Float64Array, xo: number, y: Float64Array, yo: number, d: number): void {
+  for (let i = 0; i < d; i++) y[yo + i] = y[yo + i]! + w * x[xo + i]!;
+}
+
+/**
+ * Orthonormalises the `cols` columns of `q` (column-major: column c is q[c d .. (c+1) d))
+ * in place by modified Gram-Schmidt, twice; a column left with under 1e-10 of its norm is
+ * dropped. Returns how many columns remain (packed at the front).
+ */
+function orthonormalise(q: Float64Array, cols: number, d: number): number {
+  let m = 0;
+  for (let c = 0; c < cols; c++) {
+    const at = c * d;
+    const norm0 = Math.sqrt(dot(q, at, q, at, d));
+    if (!(norm0 > 0) || !Number.isFinite(norm0)) continue;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let j = 0; j < m; j++) axpy(-dot(q, j * d, q, at, d), q, j * d, q, at, d);
+    }
+    const norm = Math.sqrt(dot(q, at, q, at, d));
+    if (!(norm > 1e-10 * norm0)) continue;
+    const inv = 1 / norm;
+    const to = m * d;
+    for (let i = 0; i < d; i++) q[to + i] = q[at + i]! * inv;
+    m++;
+  }
+  return m;
+}
+
+/**
+ * Writes into q (from column `at`, column-major) an orthonormal basis of the leading right
+ * singular subspace of the n x d row-major `a`, `cols` columns: Y = A' Omega (Omega n x cols,
+ * Rademacher from a fixed seed, so the estimate is a function of its input), one power
+ * iteration Y = A' (A Y); O(n d cols + d cols^2). Returns the columns kept.
+ */
+function rangeFinder(a: Float64Array, n: number, d: number, cols: number, q: Float64Array, at: number): number {
+  let state = 0x9e3779b9;
+  const z = buffer("z", n * cols);
+  for (let k = 0; k < n * cols; k++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    z[k] = state & 1 ? 1 : -1;
+  }
+  const y = q.subarray(at * d, (at + cols) * d);
+  const transposeTimes = (): void => {
+    y.fill(0);
+    for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) axpy(z[t * cols + c]!, a, t * d, y, c * d, d);
+  };
+  transposeTimes();
+  // One power iteration, Y = A'(A Y): the columns need no orthonormalising before it (with a
+  // single iteration their scales stay within range); A Y is computed row by row.
+  for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) z[t * cols + c] = dot(a, t * d, y, c * d, d);
+  transposeTimes();
+  return orthonormalise(y, cols, d);
+}
 
 /**
  * The estimate from `n` draws and gradients (row-major n x d), or null when there are fewer
@@ -40,8 +129,8 @@ export function lowRankEstimate(
 ): LowRankMetric | null {
   if (n < 3) return null;
   const diag = new Float64Array(d);
-  const xs = new Float64Array(n * d);
-  const gs = new Float64Array(n * d);
+  const xs = buffer("xs", n * d);
+  const gs = buffer("gs", n * d);
   for (let i = 0; i < d; i++) {
     let mx = 0;
     let mg = 0;
@@ -69,63 +158,39 @@ export function lowRankEstimate(
     }
   }
 
-  // Orthonormal basis Q (d x m, row-major) of the span of the rescaled draws and gradients.
+  // Orthonormal basis Q of the subspace, column-major (column c is Q[c d .. (c+1) d)); null: R^d.
+  const cols = (settings.rank ?? LOW_RANK_DEFAULTS.rank!) + OVERSAMPLE;
   let m: number;
   let Q: Float64Array | null;
-  if (2 * n >= d) {
+  if (d <= 2 * cols) {
     m = d;
-    Q = null; // the identity
+    Q = null;
+  } else if (n <= cols) {
+    // The whole span of the 2n rescaled draws and gradients.
+    Q = new Float64Array(2 * n * d);
+    Q.set(xs.subarray(0, n * d));
+    Q.set(gs.subarray(0, n * d), n * d);
+    m = orthonormalise(Q, 2 * n, d);
   } else {
-    const r = 2 * n;
-    const row = (j: number): Float64Array => (j < n ? xs.subarray(j * d, (j + 1) * d) : gs.subarray((j - n) * d, (j - n + 1) * d));
-    const gram = new Float64Array(r * r);
-    for (let a = 0; a < r; a++) {
-      const ra = row(a);
-      for (let b = 0; b <= a; b++) {
-        const rb = row(b);
-        let s = 0;
-        for (let i = 0; i < d; i++) s += ra[i]! * rb[i]!;
-        gram[a * r + b] = s;
-        gram[b * r + a] = s;
-      }
-    }
-    const e = symmetricEigen(gram, r);
-    const top = e.values[r - 1]!;
-    const keep: number[] = [];
-    for (let j = r - 1; j >= 0; j--) if (e.values[j]! > 1e-10 * top && e.values[j]! > 0) keep.push(j);
-    m = keep.length;
-    Q = new Float64Array(d * m);
-    keep.forEach((j, c) => {
-      const scale = 1 / Math.sqrt(e.values[j]!);
-      for (let a = 0; a < r; a++) {
-        const w = e.vectors[a * r + j]! * scale;
-        if (w === 0) continue;
-        const ra = row(a);
-        for (let i = 0; i < d; i++) Q![i * m + c] = Q![i * m + c]! + w * ra[i]!;
-      }
-    });
+    Q = new Float64Array(2 * cols * d);
+    const kx = rangeFinder(xs, n, d, cols, Q, 0);
+    const kg = rangeFinder(gs, n, d, cols, Q, kx);
+    m = orthonormalise(Q, kx + kg, d);
   }
   if (m === 0) return { kind: "low-rank", inverse: diag, vectors: new Float64Array(0), values: new Float64Array(0) };
 
-  // Second moments of the projected draws and gradients, plus gamma I.
-  const project = (src: Float64Array): Float64Array => {
-    if (Q === null) return src;
-    const out = new Float64Array(n * m);
-    for (let t = 0; t < n; t++) {
-      for (let i = 0; i < d; i++) {
-        const v = src[t * d + i]!;
-        if (v === 0) continue;
-        for (let c = 0; c < m; c++) out[t * m + c] = out[t * m + c]! + v * Q[i * m + c]!;
-      }
-    }
-    return out;
-  };
-  const moment = (p: Float64Array): Float64Array => {
+  // Second moments of the projected draws and gradients, plus gamma I; O(n d m + n m^2).
+  const projected = new Float64Array(m);
+  const moment = (src: Float64Array): Float64Array => {
     const out = new Float64Array(m * m);
     for (let t = 0; t < n; t++) {
+      const p = Q === null ? src.subarray(t * d, (t + 1) * d) : projected;
+      if (Q !== null) for (let c = 0; c < m; c++) projected[c] = dot(src, t * d, Q, c * d, d);
       for (let a = 0; a < m; a++) {
-        const pa = p[t * m + a]!;
-        for (let b = 0; b <= a; b++) out[a * m + b] = out[a * m + b]! + pa * p[t * m + b]!;
+        const pa = p[a]!;
+        if (pa === 0) continue;
+        const row = a * m;
+        for (let b = 0; b <= a; b++) out[row + b] = out[row + b]! + pa * p[b]!;
       }
     }
     for (let a = 0; a < m; a++) {
@@ -134,7 +199,7 @@ export function lowRankEstimate(
     }
     return out;
   };
-  const S = spdSolveSBS(moment(project(xs)), moment(project(gs)), m);
+  const S = spdSolveSBS(moment(xs), moment(gs), m);
   const es = symmetricEigen(S, m);
   const kept: number[] = [];
   for (let j = 0; j < m; j++) {
@@ -146,11 +211,15 @@ export function lowRankEstimate(
   const values = new Float64Array(k);
   kept.forEach((j, c) => {
     values[c] = es.values[j]!;
-    for (let i = 0; i < d; i++) {
-      let s = 0;
-      if (Q === null) s = es.vectors[i * m + j]!;
-      else for (let a = 0; a < m; a++) s += Q[i * m + a]! * es.vectors[a * m + j]!;
-      vectors[i * k + c] = s;
+    if (Q === null) {
+      for (let i = 0; i < d; i++) vectors[i * k + c] = es.vectors[i * m + j]!;
+      return;
+    }
+    for (let a = 0; a < m; a++) {
+      const w = es.vectors[a * m + j]!;
+      if (w === 0) continue;
+      const col = a * d;
+      for (let i = 0; i < d; i++) vectors[i * k + c] = vectors[i * k + c]! + w * Q[col + i]!;
     }
   });
   for (let i = 0; i < vectors.length; i++) if (!Number.isFinite(vectors[i]!)) return null;

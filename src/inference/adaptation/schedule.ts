@@ -133,7 +133,15 @@ export function fisherStep(
   g: Float64Array,
   s: FisherScheduleSettings,
 ): FisherAction {
-  if (fs.ended || it >= fs.finalStart) return "none";
+  if (fs.ended || it >= fs.finalStart) {
+    // The metric is fixed from here on: the stored draws are not needed again (and a pooled
+    // foreground would otherwise stay in every chain's checkpoint to the end of the run).
+    if (estimatorCount(fs.foreground) > 0 || estimatorCount(fs.background) > 0) {
+      fs.foreground = newEstimator(fs.kind, x.length);
+      fs.background = newEstimator(fs.kind, x.length);
+    }
+    return "none";
+  }
   const early = it < fs.earlyEnd;
   if (!early && it === fs.earlyEnd) {
     fs.currentWindow = Math.max(fs.currentWindow, fs.countRule ? estimatorCount(fs.background) : fs.sinceSwitch);

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench:stan-front-end`: the Stan front end's speed (issue 21's targets, printed, never
+ * asserted).
+ *
+ * 1. Gradient time: each of the 26 posteriors of test/posteriordb compiled from its .stan file
+ *    by `stanModel` against its hand translation in test/posteriordb/models.ts, timed by
+ *    bench/gradient-harness.ts (both checked to compute the same function first: gradients to
+ *    1e-6, log-density differences to 1e-8, at normal(0, 0.5) points), interleaved in this one
+ *    process. Target: every ratio (front end / hand) within 1.3.
+ * 2. Compile time: `stanModel` + `compile` of each of posteriordb's programs
+ *    (test/stan/posteriordb) with its first data set; the better of two runs when the first
+ *    takes under a second. Target: under 200 ms each.
+ *
+ *   node dist/bench/stan-front-end.js [--only name,name] [--skip-compile] [--skip-gradient]
+ *
+ * Last lines: `worst gradient ratio (front end / hand translation): X.XX (model)` and
+ * `compile time: median M ms, worst W ms (program), N/P programs under 200 ms`.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { compile, stanModel } from "../src/index.js";
+import { loadPosterior, posteriordbDir, posteriordbModels } from "../test/posteriordb/models.js";
+import { dataText, programPath, programs, programSource } from "../test/stan/corpus.js";
+import { compareGradients, type GradientRow } from "./gradient-harness.js";
+
+const { values: args } = parseArgs({
+  options: { only: { type: "string" }, "skip-compile": { type: "boolean" }, "skip-gradient": { type: "boolean" } },
+});
+const only = args.only?.split(",");
+const wanted = (name: string) => !only || only.some((o) => name.includes(o));
+const quiet = { onWarning: () => undefined };
+
+if (args["skip-gradient"] !== true) {
+  console.log("1. gradient time, front end (stanModel of test/posteriordb/<name>/model.stan) against the hand translation\n");
+  const rows: { name: string; row: GradientRow | null; why: string }[] = [];
+  for (const name of Object.keys(posteriordbModels).filter(wanted)) {
+    try {
+      const dir = join(posteriordbDir, name);
+      const { model: hand } = loadPosterior(name);
+      const front = stanModel(readFileSync(join(dir, "model.stan"), "utf8"), readFileSync(join(dir, "data.json"), "utf8"), { file: `${name}.stan`, ...quiet });
+      const [row] = compareGradients([{ name, generated: compile(front), handwritten: compile(hand) }], {
+        gradRelTol: 1e-6,
+        lpRelTol: 1e-8,
+        scale: 0.5,
+        rounds: 7,
+        blockMs: 40,
+        log: () => undefined,
+      });
+      rows.push({ name, row: row!, why: "" });
+    } catch (e) {
+      const lines = (e instanceof Error ? e.message : String(e)).split("\n").map((l) => l.trim()).filter((l) => l !== "" && !/^\d+\s*[:|]/.test(l) && !l.startsWith("^"));
+      rows.push({ name, row: null, why: lines.slice(0, 2).join(" ").replace(/ in '[^']*',/, "").slice(0, 160) });
+    }
+  }
+  const w = Math.max(...rows.map((r) => r.name.length));
+  console.log(`${"posterior".padEnd(w)}  dim  front end µs  hand µs   ratio`);
+  for (const { name, row, why } of rows) {
+    if (row === null) console.log(`${name.padEnd(w)}  ${why}`);
+    else console.log(`${name.padEnd(w)}  ${String(row.dim).padStart(3)}  ${(row.generatedNs / 1000).toFixed(2).padStart(12)}  ${(row.handwrittenNs / 1000).toFixed(2).padStart(7)}  ${row.ratio.toFixed(2).padStart(6)}`);
+  }
+  const timed = rows.filter((r) => r.row !== null);
+  const worst = timed.reduce<(typeof timed)[number] | null>((a, b) => (a === null || b.row!.ratio > a.row!.ratio ? b : a), null);
+  console.log(`\n${timed.filter((r) => r.row!.ratio <= 1.3).length}/${rows.length} within 1.3x; ${rows.length - timed.length} not compared`);
+  console.log(`worst gradient ratio (front end / hand translation): ${worst === null ? "none" : `${worst.row!.ratio.toFixed(2)} (${worst.name})`}\n`);
+}
+
+if (args["skip-compile"] !== true) {
+  console.log("2. compile time: stanModel + compile, first data set (ms)\n");
+  const times: { model: string; ms: number }[] = [];
+  const failed: string[] = [];
+  for (const [model, posteriors] of programs()) {
+    if (!wanted(model)) continue;
+    const text = posteriors.map((p) => dataText(p.data)).find((t) => t !== null);
+    if (text === undefined) continue;
+    const once = () => {
+      const t0 = performance.now();
+      compile(stanModel(programSource(model), text, { file: programPath(model), ...quiet }));
+      return performance.now() - t0;
+    };
+    try {
+      const first = once();
+      times.push({ model, ms: first < 1000 ? Math.min(first, once()) : first });
+    } catch {
+      failed.push(model);
+    }
+  }
+  times.sort((a, b) => b.ms - a.ms);
+  for (const t of times) console.log(`${t.model.padEnd(50)} ${t.ms.toFixed(0).padStart(7)}`);
+  const sorted = times.map((t) => t.ms).sort((a, b) => a - b);
+  const median = sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!;
+  console.log(`(${failed.length} programs do not compile: npm run validate:stan says why)`);
+  console.log(
+    `compile time: median ${median.toFixed(0)} ms, worst ${times[0]?.ms.toFixed(0) ?? "-"} ms (${times[0]?.model ?? "-"}), ${times.filter((t) => t.ms < 200).length}/${times.length} programs under 200 ms`,
+  );
+}

@@ -1,0 +1,100 @@
+/**
+ * An ODE inside the model: `ode(rhs, { y0, t0, ts, args, method })` is y at the output times,
+ * shape [ts.length, y0.length]. The right-hand side is traced once into the IR, like a scan
+ * body, so its Jacobian comes from the compiler's reverse mode; the compiled model solves the
+ * ODE with src/ode's solvers and differentiates it by forward sensitivities.
+ */
+import { checkOdeTimes, checkOdeTolerances, defaultTolerances, ODE_METHODS, type OdeMethod } from "../ode/index.js";
+import { ModelError } from "./errors.js";
+import { Expr, lift, type ExprLike, type OdeBody } from "./expr.js";
+import { dependsOn, freeNodes } from "./scan.js";
+import { formatShape, sameShape } from "./shape.js";
+import { checkOptions, describeValue, toNumbers } from "./values.js";
+
+/** Options of `ode`: Stan's `ode_*_tol` arguments by name. */
+export interface OdeOptions {
+  /** Initial state y(t0): a vector (data or an expression of parameters). */
+  y0: ExprLike;
+  /** Initial time (a number; default 0). */
+  t0?: number;
+  /** Output times, each after t0 and non-decreasing (data). */
+  ts: ArrayLike<number>;
+  /** Arguments handed to `rhs` after t and y: expressions or data, any shapes. */
+  args?: readonly ExprLike[];
+  /**
+   * "rk45" (default; Dormand-Prince 5(4), Stan's ode_rk45), "ckrk" (Cash-Karp, ode_ckrk),
+   * "bdf" (variable-order BDF for stiff systems, ode_bdf) or "adams" (ode_adams's tolerances,
+   * solved by Dormand-Prince: DECISIONS.md D131).
+   */
+  method?: OdeMethod;
+  /** Relative tolerance: Stan's defaults, 1e-6 (rk45, ckrk) or 1e-10 (bdf, adams). */
+  rtol?: number;
+  /** Absolute tolerance: 1e-6 (rk45, ckrk) or 1e-10 (bdf, adams). */
+  atol?: number;
+  /** Most solver steps between two output times: 1e6 (rk45, ckrk) or 1e8 (bdf, adams). */
+  maxSteps?: number;
+}
+
+const OPTIONS = ["y0", "t0", "ts", "args", "method", "rtol", "atol", "maxSteps"];
+
+/**
+ * Solves dy/dt = rhs(t, y, args), y(t0) = y0 and returns y at `ts` as a [ts.length, n]
+ * expression (row i is y(ts[i])). Gradients with respect to y0 and to every parameter the
+ * right-hand side reads (through `args` or captured) are exact to the solver's tolerance. A
+ * solve that fails (more than `maxSteps` steps, a non-finite state) rejects the proposal: the
+ * log density is -Infinity there, as in Stan.
+ *
+ * ```ts
+ * const z = ode((t, y, [theta]) => stack([...]), { y0: zInit, ts, args: [theta] });
+ * ```
+ */
+export function ode(rhs: (t: Expr, y: Expr, args: Expr[]) => ExprLike, options: OdeOptions): Expr {
+  if (typeof rhs !== "function") throw new ModelError("invalid-argument", `ode: the right-hand side must be a function (t, y, args) => dy/dt, got ${describeValue(rhs)}`);
+  const o = checkOptions(options, OPTIONS, "ode options");
+  if (o.y0 === undefined) throw new ModelError("invalid-argument", "ode: y0 (the initial state) is required");
+  if (o.ts === undefined) throw new ModelError("invalid-argument", "ode: ts (the output times) is required");
+  const method = (o.method ?? "rk45") as OdeMethod;
+  if (!ODE_METHODS.includes(method)) {
+    throw new ModelError("invalid-argument", `ode: method must be one of ${ODE_METHODS.map((m) => `"${m}"`).join(", ")}, got ${describeValue(o.method)}`);
+  }
+  const defaults = defaultTolerances(method);
+  const tol = { rtol: o.rtol ?? defaults.rtol, atol: o.atol ?? defaults.atol, maxSteps: o.maxSteps ?? defaults.maxSteps } as { rtol: number; atol: number; maxSteps: number };
+  const tolProblem = checkOdeTolerances(tol);
+  if (tolProblem !== null) throw new ModelError("invalid-argument", `ode: ${tolProblem}`);
+  const y0 = lift(o.y0, "ode: y0");
+  if (y0.shape.length !== 1 || y0.size < 1) throw new ModelError("shape-mismatch", `ode: y0 must be a non-empty vector, got ${y0}`);
+  const t0 = o.t0 ?? 0;
+  if (typeof t0 !== "number") throw new ModelError("invalid-argument", `ode: t0 must be a number (data), got ${describeValue(t0)}`);
+  if (Expr.isExpr(o.ts)) {
+    if (!o.ts.isConst) throw new ModelError("invalid-argument", `ode: ts must be data; output times that depend on parameters are not supported (${o.ts})`);
+  }
+  const tsValues = Expr.isExpr(o.ts) ? o.ts.constValues : toNumbers(o.ts, "ode: ts").values;
+  if (Expr.isExpr(o.ts) ? o.ts.shape.length !== 1 : false) throw new ModelError("shape-mismatch", `ode: ts must be a vector of times`);
+  const timeProblem = checkOdeTimes(t0, tsValues);
+  if (timeProblem !== null) throw new ModelError("invalid-argument", `ode: ${timeProblem}`);
+  if (o.args !== undefined && !Array.isArray(o.args)) throw new ModelError("invalid-argument", `ode: args must be an array, got ${describeValue(o.args)}`);
+  const args = ((o.args ?? []) as unknown[]).map((a, k) => lift(a, `ode: args[${k}]`));
+
+  const n = y0.size;
+  const placeholder = (shape: readonly number[], label: string) => new Expr({ kind: "placeholder" }, shape, [], label);
+  const time = placeholder([], "t");
+  const state = placeholder([n], "y");
+  // Data arguments go into the body as the constants they are; the others get placeholders.
+  const varying = args.filter((a) => !a.isConst);
+  const argHolders = varying.map((a, k) => placeholder(a.shape, `args${k}`));
+  const bodyArgs = args.map((a) => (a.isConst ? a : argHolders[varying.indexOf(a)]!));
+  const result = lift(rhs(time, state, bodyArgs), "ode: the right-hand side's result");
+  if (!sameShape(result.shape, state.shape)) {
+    throw new ModelError("shape-mismatch", `ode: the right-hand side returns shape ${formatShape(result.shape)} but y0 has shape ${formatShape(state.shape)}`);
+  }
+  const holders = new Set([time, state, ...argHolders]);
+  const free = freeNodes(result, holders);
+  if (!dependsOn(result, holders)) {
+    throw new ModelError("invalid-argument", "ode: the right-hand side must depend on t, y or args (it computes dy/dt from them)");
+  }
+  if (y0.isConst && varying.length === 0 && free.length === 0) {
+    throw new ModelError("invalid-argument", "ode: nothing in this ODE depends on a parameter (y0 and every argument are data); solve it once outside the model and pass the solution as data");
+  }
+  const body: OdeBody = { method, ...tol, t0, ts: Float64Array.from(tsValues), time, state, args: argHolders, result, free };
+  return new Expr({ kind: "ode", body }, [tsValues.length, n], [y0, ...varying, ...free], `ode(${result.label})`);
+}

@@ -1,0 +1,112 @@
+/**
+ * The system a solver integrates: the states alone, or the states with their forward
+ * sensitivities (Stan's coupled system). With theta = (y0, p) and S = dy/dtheta (n x m),
+ * S' = J_y S + [0 | J_p], S(t0) = [I | 0]; the Jacobian rows come from the problem's
+ * vector-Jacobian product, one call per state.
+ */
+import type { OdeProblem } from "./types.js";
+
+export class AugmentedSystem {
+  /** Length of the integrated vector z = (y, S column by column). */
+  readonly size: number;
+  /** Sensitivity columns (n0 + np) when sensitivities are on, else 0. */
+  readonly m: number;
+  /** Columns for y0: n, or 0 where y0 is data. */
+  readonly n0: number;
+  /** J_y, row-major n x n, at the last `jacobian` call. */
+  readonly jy: Float64Array;
+  private readonly jp: Float64Array;
+  private readonly y: Float64Array;
+  private readonly w: Float64Array;
+  private readonly gy: Float64Array;
+  private readonly gp: Float64Array;
+  /** Right-hand side evaluations (each Jacobian counts n more). */
+  evaluations = 0;
+
+  constructor(
+    private readonly problem: OdeProblem,
+    private readonly p: Float64Array,
+    readonly sensitivities: boolean,
+    initialSensitivities = true,
+  ) {
+    const { n, np } = problem;
+    this.n0 = sensitivities && initialSensitivities ? n : 0;
+    this.m = sensitivities ? this.n0 + np : 0;
+    this.size = n * (1 + this.m);
+    this.jy = new Float64Array(n * n);
+    this.jp = new Float64Array(n * np);
+    this.y = new Float64Array(n);
+    this.w = new Float64Array(n);
+    this.gy = new Float64Array(n);
+    this.gp = new Float64Array(np);
+  }
+
+  /** The initial vector: y0 and, with sensitivities, S = [I | 0] (or 0). */
+  initial(y0: ArrayLike<number>): Float64Array {
+    const n = this.problem.n;
+    const z = new Float64Array(this.size);
+    for (let s = 0; s < n; s++) z[s] = y0[s]!;
+    for (let s = 0; s < this.n0; s++) z[n + s * n + s] = 1;
+    return z;
+  }
+
+  /** dz = F(t, z); false when any component is not finite. */
+  eval(t: number, z: Float64Array, dz: Float64Array): boolean {
+    const { n } = this.problem;
+    const y = this.y;
+    for (let s = 0; s < n; s++) y[s] = z[s]!;
+    this.evaluations++;
+    this.problem.rhs(t, y, this.p, dz);
+    if (this.sensitivities) {
+      this.jacobian(t, y);
+      const { jy, jp, m, n0 } = this;
+      const np = this.problem.np;
+      for (let j = 0; j < m; j++) {
+        const col = n + j * n;
+        for (let s = 0; s < n; s++) {
+          let acc = j >= n0 ? jp[s * np + j - n0]! : 0;
+          for (let k = 0; k < n; k++) acc += jy[s * n + k]! * z[col + k]!;
+          dz[col + s] = acc;
+        }
+      }
+    }
+    for (let k = 0; k < this.size; k++) if (!Number.isFinite(dz[k]!)) return false;
+    return true;
+  }
+
+  /** The states' derivative alone: dz[0 .. n) = f(t, z[0 .. n)); false when not finite. */
+  evalStates(t: number, z: Float64Array, dz: Float64Array): boolean {
+    const { n } = this.problem;
+    const y = this.y;
+    for (let s = 0; s < n; s++) y[s] = z[s]!;
+    this.evaluations++;
+    this.problem.rhs(t, y, this.p, dz);
+    for (let k = 0; k < n; k++) if (!Number.isFinite(dz[k]!)) return false;
+    return true;
+  }
+
+  /** J_p, row-major n x np, at the last `jacobian` call. */
+  get paramJacobian(): Float64Array {
+    return this.jp;
+  }
+
+  /** Fills J_y (and J_p) at (t, y) for the states y = z[0 .. n). */
+  jacobian(t: number, y: Float64Array): void {
+    const { n, np } = this.problem;
+    const { w, gy, gp, jy, jp } = this;
+    for (let s = 0; s < n; s++) {
+      w.fill(0);
+      w[s] = 1;
+      this.problem.vjp(t, y, this.p, w, gy, gp);
+      for (let k = 0; k < n; k++) jy[s * n + k] = gy[k]!;
+      for (let k = 0; k < np; k++) jp[s * np + k] = gp[k]!;
+    }
+  }
+
+  /** J_y at the states z[0 .. n) (the Newton matrix's Jacobian). */
+  stateJacobian(t: number, z: Float64Array): Float64Array {
+    for (let s = 0; s < this.problem.n; s++) this.y[s] = z[s]!;
+    this.jacobian(t, this.y);
+    return this.jy;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Embedded explicit Runge-Kutta pairs under Boost odeint's error control, as Stan's
+ * `ode_rk45` (Dormand-Prince 5(4) with dense output) and `ode_ckrk` (Cash-Karp 5(4),
+ * stepping onto each output time) use them:
+ *
+ *   err = max_i |e_i| / (atol + rtol (|z_i| + h |z'_i|))   (at the step's start)
+ *   rejected (err > 1): h *= max(0.9 err^(-1/3), 0.2)
+ *   accepted, err < 0.5: h *= 0.9 max(err, 5^-5)^(-1/5)
+ *
+ * The first trial step is 0.1 (Stan's), and `maxSteps` bounds the steps between two output
+ * times. Tableaus: Hairer, Norsett & Wanner I (II.5); Cash & Karp 1990; the dense output is
+ * Shampine's fourth-order continuous extension of Dormand-Prince.
+ */
+import type { AugmentedSystem } from "./augmented.js";
+import type { OdeFailureReason, OdeTolerances } from "./types.js";
+
+interface Tableau {
+  /** Stages, the last one being f at the new point for a first-same-as-last pair. */
+  readonly c: readonly number[];
+  readonly a: readonly (readonly number[])[];
+  /** Weights of the propagated (fifth-order) solution. */
+  readonly b: readonly number[];
+  /** b minus the embedded fourth-order weights: the local error estimate's weights. */
+  readonly e: readonly number[];
+  readonly fsal: boolean;
+  /** Dense output: y(t + th h) = y + h sum_k K_k (P_k . [th, th^2, th^3, th^4]). */
+  readonly dense?: readonly (readonly number[])[];
+}
+
+const DP_B4 = [5179 / 57600, 0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40];
+const DP_B = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0];
+
+export const DORMAND_PRINCE: Tableau = {
+  c: [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1, 1],
+  a: [
+    [],
+    [1 / 5],
+    [3 / 40, 9 / 40],
+    [44 / 45, -56 / 15, 32 / 9],
+    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
+    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
+    DP_B.slice(0, 6),
+  ],
+  b: DP_B,
+  e: DP_B.map((b, k) => b - DP_B4[k]!),
+  fsal: true,
+  dense: [
+    [1, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432],
+    [0, 0, 0, 0],
+    [0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799],
+    [0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072],
+    [0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632],
+    [0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
+    [0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
+  ],
+};
+
+const CK_B = [37 / 378, 0, 250 / 621, 125 / 594, 0, 512 / 1771];
+const CK_B4 = [2825 / 27648, 0, 18575 / 48384, 13525 / 55296, 277 / 14336, 1 / 4];
+
+export const CASH_KARP: Tableau = {
+  c: [0, 1 / 5, 3 / 10, 3 / 5, 1, 7 / 8],
+  a: [
+    [],
+    [1 / 5],
+    [3 / 40, 9 / 40],
+    [3 / 10, -9 / 10, 6 / 5],
+    [-11 / 54, 5 / 2, -70 / 27, 35 / 27],
+    [1631 / 55296, 175 / 512, 575 / 13824, 44275 / 110592, 253 / 4096],
+  ],
+  b: CK_B,
+  e: CK_B.map((b, k) => b - CK_B4[k]!),
+  fsal: false,
+};
+
+/** Boost's cap on consecutive rejected tries of one step. */
+const MAX_TRIES = 500;
+
+export type Failure = { readonly reason: OdeFailureReason; readonly t: number };
+
+/**
+ * Integrates `sys` from (t0, z0) and calls `record(i, z)` with the state at each `ts[i]`
+ * (strictly after t0, non-decreasing). Returns null on success or why it stopped.
+ */
+export function integrateExplicit(
+  sys: AugmentedSystem,
+  tab: Tableau,
+  z0: Float64Array,
+  t0: number,
+  ts: ArrayLike<number>,
+  tol: OdeTolerances,
+  record: (i: number, z: Float64Array) => void,
+): Failure | null {
+  const N = sys.size;
+  const stages = tab.c.length;
+  const k = Array.from({ length: stages }, () => new Float64Array(N));
+  let z = Float64Array.from(z0);
+  let zNew = new Float64Array(N);
+  const zStage = new Float64Array(N);
+  const zOut = new Float64Array(N);
+  const { rtol, atol, maxSteps } = tol;
+  const last = ts[ts.length - 1]!;
+  let t = t0;
+  let dt = 0.1;
+  let steps = 0;
+  let i = 0;
+  if (!sys.eval(t, z, k[0]!)) return { reason: "non-finite", t };
+  const dense = tab.dense;
+  let tries = 0;
+  while (i < ts.length) {
+    // Cash-Karp steps onto the next output time; Dormand-Prince only onto the last one.
+    const target = dense ? last : ts[i]!;
+    const h = Math.min(dt, target - t);
+    const landing = h === target - t;
+    const tNew = landing ? target : t + h;
+    // Stages 2..s; a first-same-as-last pair's last stage is f at the new point.
+    let finite = true;
+    for (let s = 1; s < stages && finite; s++) {
+      const a = tab.a[s]!;
+      for (let c = 0; c < N; c++) {
+        let acc = 0;
+        for (let r = 0; r < s; r++) acc += a[r]! * k[r]![c]!;
+        zStage[c] = z[c]! + h * acc;
+      }
+      finite = sys.eval(tab.c[s] === 1 ? tNew : t + tab.c[s]! * h, zStage, k[s]!);
+    }
+    let err = Infinity;
+    if (finite) {
+      err = 0;
+      for (let c = 0; c < N; c++) {
+        let acc = 0;
+        let accE = 0;
+        for (let r = 0; r < stages; r++) {
+          acc += tab.b[r]! * k[r]![c]!;
+          accE += tab.e[r]! * k[r]![c]!;
+        }
+        zNew[c] = z[c]! + h * acc;
+        const e = Math.abs(h * accE) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k[0]![c]!)));
+        if (!(e <= err)) err = e;
+      }
+    }
+    if (!(err <= 1)) {
+      // A rejected try (a non-finite stage counts as one: the step shrinks, as in Stan's
+      // solvers; a state that stays non-finite ends after MAX_TRIES).
+      dt = h * (err === Infinity || err !== err ? 0.2 : Math.max(0.9 * Math.pow(err, -1 / 3), 0.2));
+      if (++tries >= MAX_TRIES || t + dt === t) return { reason: finite ? "step-too-small" : "non-finite", t };
+      continue;
+    }
+    tries = 0;
+    if (++steps > maxSteps) return { reason: "max-steps", t: tNew };
+    if (dense) {
+      // Every output time passed by this step, from the continuous extension.
+      while (i < ts.length && ts[i]! <= tNew) {
+        if (ts[i] === tNew) record(i, zNew);
+        else {
+          const th = (ts[i]! - t) / h;
+          const p1 = th, p2 = th * th, p3 = p2 * th, p4 = p3 * th;
+          for (let c = 0; c < N; c++) {
+            let acc = 0;
+            for (let r = 0; r < stages; r++) {
+              const P = dense[r]!;
+              acc += k[r]![c]! * (P[0]! * p1 + P[1]! * p2 + P[2]! * p3 + P[3]! * p4);
+            }
+            zOut[c] = z[c]! + h * acc;
+          }
+          record(i, zOut);
+        }
+        i++;
+        steps = 0;
+      }
+    } else if (landing) {
+      while (i < ts.length && ts[i] === tNew) record(i++, zNew);
+      steps = 0;
+    }
+    const grown = err < 0.5 ? h * 0.9 * Math.pow(Math.max(err, 3.2e-4), -1 / 5) : h;
+    // Cash-Karp keeps the longer of its step and the one cut short to land on an output time.
+    dt = dense ? grown : Math.max(dt, grown);
+    t = tNew;
+    [z, zNew] = [zNew, z];
+    if (tab.fsal) [k[0], k[stages - 1]] = [k[stages - 1]!, k[0]!];
+    else if (i < ts.length && !sys.eval(t, z, k[0]!)) return { reason: "non-finite", t };
+  }
+  return null;
+}

@@ -1,0 +1,68 @@
+/**
+ * What generated code calls (`rt.ode`): a problem made once per ode node from its compiled
+ * right-hand side and vector-Jacobian product, and solves that write into the caller's
+ * buffers and answer whether they succeeded (a failure rejects the proposal).
+ */
+import { solveOde } from "./solve.js";
+import { ODE_METHODS, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
+
+/** One ode node of a compiled model: its problem, settings, and how its solves went. */
+export interface CompiledOde extends OdeProblem {
+  readonly method: OdeMethod;
+  readonly t0: number;
+  readonly ts: Float64Array;
+  readonly tolerances: OdeTolerances;
+  /** Whether y0 depends on parameters (its sensitivities are then integrated too). */
+  readonly y0Varies: boolean;
+  /** Solves that failed, by reason, since this instance was made. */
+  readonly failures: Record<OdeFailureReason, number>;
+}
+
+type Rhs = OdeProblem["rhs"];
+type Vjp = OdeProblem["vjp"];
+
+/** Generated code's entry points. */
+export const odeRuntime = {
+  problem(n: number, np: number, rhs: Rhs, vjp: Vjp, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean): CompiledOde {
+    return {
+      n,
+      np,
+      rhs,
+      vjp,
+      method: ODE_METHODS[method]!,
+      t0,
+      ts,
+      tolerances: { rtol, atol, maxSteps },
+      y0Varies,
+      failures: { "max-steps": 0, "non-finite": 0, "step-too-small": 0 },
+    };
+  },
+  /** y (length ts.length * n) at the output times; false when the solve failed. */
+  solve(problem: CompiledOde, y0: Float64Array, p: Float64Array, y: Float64Array): boolean {
+    const r = solveOde(problem, y0, problem.t0, problem.ts, p, { method: problem.method, ...problem.tolerances });
+    if (!r.ok) {
+      problem.failures[r.reason]++;
+      y.fill(NaN);
+      return false;
+    }
+    y.set(r.y);
+    return true;
+  },
+  /** As `solve`, with the sensitivities written into `s` (layout of `OdeResult.sens`). */
+  solveSens(problem: CompiledOde, y0: Float64Array, p: Float64Array, y: Float64Array, s: Float64Array): boolean {
+    const r = solveOde(problem, y0, problem.t0, problem.ts, p, {
+      method: problem.method,
+      ...problem.tolerances,
+      sensitivities: true,
+      initialSensitivities: problem.y0Varies,
+    });
+    if (!r.ok) {
+      problem.failures[r.reason]++;
+      y.fill(NaN);
+      return false;
+    }
+    y.set(r.y);
+    s.set(r.sens!);
+    return true;
+  },
+};

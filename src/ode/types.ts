@@ -1,0 +1,48 @@
+/**
+ * The problem an ODE solver sees: a right-hand side dy/dt = f(t, y, p) over flat typed arrays,
+ * and its vector-Jacobian product (from the compiled gradient code), so that forward
+ * sensitivities need no hand-written derivatives.
+ */
+
+/** The solvers: Stan's `ode_rk45`, `ode_ckrk`, `ode_bdf` and `ode_adams`. */
+export type OdeMethod = "rk45" | "ckrk" | "bdf" | "adams";
+
+export const ODE_METHODS: readonly OdeMethod[] = ["rk45", "ckrk", "bdf", "adams"];
+
+/** dy/dt = f(t, y, p): `n` states, `np` parameters (everything the right-hand side reads that may vary). */
+export interface OdeProblem {
+  readonly n: number;
+  readonly np: number;
+  /** Writes f(t, y, p) into `dy`. */
+  rhs(t: number, y: Float64Array, p: Float64Array, dy: Float64Array): void;
+  /**
+   * Writes w' df/dy into `gy` (length n) and w' df/dp into `gp` (length np), overwriting both:
+   * one row of the Jacobian per unit `w`.
+   */
+  vjp(t: number, y: Float64Array, p: Float64Array, w: Float64Array, gy: Float64Array, gp: Float64Array): void;
+}
+
+/** Error control and work limit (Stan's names: relative_tolerance, absolute_tolerance, max_num_steps). */
+export interface OdeTolerances {
+  readonly rtol: number;
+  readonly atol: number;
+  /** Most steps between two output times (Stan counts them the same way). */
+  readonly maxSteps: number;
+}
+
+/** Stan's defaults: `ode_rk45`/`ode_ckrk` 1e-6, 1e-6, 1e6; `ode_bdf`/`ode_adams` 1e-10, 1e-10, 1e8. */
+export function defaultTolerances(method: OdeMethod): OdeTolerances {
+  return method === "rk45" || method === "ckrk" ? { rtol: 1e-6, atol: 1e-6, maxSteps: 1e6 } : { rtol: 1e-10, atol: 1e-10, maxSteps: 1e8 };
+}
+
+/** Why a solve gave up: too many steps, a non-finite state or derivative, or a step too small to make progress. */
+export type OdeFailureReason = "max-steps" | "non-finite" | "step-too-small";
+
+/**
+ * A solve's result: `y[i * n + s]` is state s at `ts[i]`; with sensitivities,
+ * `sens[(i * m + j) * n + s]` is d y_s(ts[i]) / d theta_j for theta = (y0, p), m = n + np
+ * (theta = p, m = np, when the solve was asked for no sensitivities to y0).
+ */
+export type OdeResult =
+  | { readonly ok: true; readonly y: Float64Array; readonly sens: Float64Array | null; readonly evaluations: number }
+  | { readonly ok: false; readonly reason: OdeFailureReason; readonly t: number };

@@ -1,0 +1,1089 @@
+/**
+ * The tracing interpreter (DECISIONS.md D117): runs a Stan program's blocks once, when the
+ * model is built, with the data as constants and the parameters as IR expressions. Loops over
+ * data run here, conditions on data are settled here, and what remains is the IR expression of
+ * the log density (and of transformed parameters and generated quantities) that the compiler
+ * turns into one fused function with its gradient.
+ */
+import { add, constant, dist, Expr, ModelBuilder, mul, ode, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
+import { elementwise, findNode } from "../model/expr.js";
+import { ModelError } from "../model/errors.js";
+import type { Shape } from "../model/shape.js";
+import type { Expr as Ast, FunctionDef, Index, Program, SizedType, Stmt, VarDecl } from "./ast.js";
+import { StanError, type Location } from "./errors.js";
+import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, SPECIAL_DENSITIES, splitSuffix, transpose, unaryOp } from "./library.js";
+import { baseRank, indexLayout, INT, intVal, numberOf, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val } from "./values.js";
+
+type BlockKind = "data" | "transformed data" | "parameters" | "transformed parameters" | "model" | "generated quantities" | "function";
+
+class BreakSignal {}
+/** Thrown when a loop cannot run vectorised; the loop then runs iteration by iteration. */
+class BatchAbort {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * A scalar local of a vectorised loop body: one value per iteration (an expression of shape
+ * [lanes]) or one value for all (shape []).
+ */
+class LaneVar extends Var {
+  private value: Expr | null = null;
+  override read(): Expr {
+    if (!this.value) throw new BatchAbort(`${this.name} read before it is set`);
+    return this.value;
+  }
+  override readAt(): Expr {
+    throw new BatchAbort("indexing a scalar");
+  }
+  override write(e: Expr): void {
+    this.assigned = true;
+    this.value = e;
+  }
+  override writeAt(): void {
+    throw new BatchAbort("indexing a scalar");
+  }
+}
+
+/** The state of a loop body running vectorised: one lane per iteration. */
+interface Batch {
+  readonly lanes: number;
+  /** Element writes to variables declared outside the loop, applied when the body has run. */
+  readonly overlay: Map<Var, { positions: Int32Array; e: Expr }>;
+  /** Variables declared outside the loop that the body read (a later write would be a loop-carried dependency). */
+  readonly read: Set<Var>;
+}
+class ContinueSignal {}
+class ReturnSignal {
+  constructor(readonly value: Val | undefined) {}
+}
+
+/** Lexical scopes: a chain of maps from names to variables. */
+class Scope {
+  private readonly vars = new Map<string, { v: Var; block: BlockKind }>();
+  constructor(readonly parent: Scope | null) {}
+  lookup(name: string): { v: Var; block: BlockKind } | undefined {
+    return this.vars.get(name) ?? this.parent?.lookup(name);
+  }
+  root(): Scope {
+    return this.parent ? this.parent.root() : this;
+  }
+  has(name: string): boolean {
+    return this.vars.has(name);
+  }
+  define(name: string, v: Var, block: BlockKind) {
+    this.vars.set(name, { v, block });
+  }
+}
+
+/** Stan's limit on loops whose end depends on the program (while): past it, an error rather than a hang. */
+const MAX_ITERATIONS = 10_000_000;
+const MAX_CALL_DEPTH = 1000;
+const ODE_FUNCTIONS = /^(ode_(rk45|bdf|adams|ckrk|adjoint)(_tol)?(_ctl)?|integrate_ode(_rk45|_bdf|_adams)?)$/;
+
+export interface TraceOptions {
+  readonly name: string;
+  readonly modelOptions?: ModelOptions;
+}
+
+/** Stan data as given: numbers and nested arrays of numbers. */
+export type StanDataInput = Record<string, unknown>;
+
+export class Interpreter {
+  private readonly globals = new Scope(null);
+  private readonly functions = new Map<string, FunctionDef>();
+  private readonly builder: ModelBuilder;
+  private block: BlockKind = "data";
+  private targetTerms: Expr[] = [];
+  private readonly observedNames = new Set<string>();
+  private readonly dataValues = new Map<string, { v: Var; integer: boolean }>();
+  private rngCount = 0;
+  private depth = 0;
+  readonly warnings: string[] = [];
+
+  constructor(private readonly program: Program, private readonly options: TraceOptions) {
+    this.builder = new ModelBuilder(options.modelOptions ?? { noncentered: false });
+    for (const f of program.functions) {
+      if (f.body || !this.functions.has(f.name)) this.functions.set(f.name, f);
+    }
+  }
+
+  /** Runs every block and returns the model. */
+  run(data: StanDataInput): Model {
+    this.block = "data";
+    for (const d of this.program.data) this.readData(d, data);
+    const extra = Object.keys(data).filter((k) => !this.program.data.some((d) => d.name === k));
+    if (extra.length > 0) this.warnings.push(`data given but not declared in the data block (ignored): ${extra.join(", ")}`);
+    this.block = "transformed data";
+    const tdDecls = this.runTopLevel(this.program.transformedData);
+    for (const d of tdDecls) this.checkDeclaredBounds(d);
+    this.block = "parameters";
+    for (const p of this.program.parameters) this.declareParameter(p);
+    this.block = "transformed parameters";
+    const tp = this.runTopLevel(this.program.transformedParameters);
+    for (const d of tp) {
+      const v = this.globals.lookup(d.name)!.v;
+      this.builder.deterministic(d.name, v.read());
+    }
+    this.block = "model";
+    this.execBlock(this.program.model, new Scope(this.globals));
+    const term = balancedSum(this.targetTerms);
+    if (term && !term.isConst) this.builder.potential("target", term);
+    this.block = "generated quantities";
+    this.generatedQuantities();
+    for (const [name, { v, integer }] of this.dataValues) {
+      if (!this.observedNames.has(name) && v.size > 0) this.builder.data(name, v.read().constValues, { shape: v.shape, integer });
+    }
+    return this.builder.build(this.options.name);
+  }
+
+  private generatedQuantities() {
+    const gq = this.program.generatedQuantities;
+    if (gq.length === 0) return;
+    const marks: Expr[] = [];
+    this.rngMarks = marks;
+    let decls: VarDecl[];
+    try {
+      decls = this.runTopLevel(gq);
+    } catch (e) {
+      if (e instanceof StanError) {
+        this.warnings.push(`generated quantities are not computed: ${e.detail} (line ${e.line})`);
+        return;
+      }
+      throw e;
+    }
+    const placeholders = new Set(marks);
+    for (const d of decls) {
+      const v = this.globals.lookup(d.name)!.v;
+      const e = v.read();
+      const random = findNode([e], (x) => placeholders.has(x)) !== undefined;
+      if (random) this.builder.generated(d.name, e);
+      else this.builder.deterministic(d.name, e);
+    }
+  }
+  private rngMarks: Expr[] | null = null;
+
+  // ---------------------------------------------------------------- data
+
+  private shapeOf(type: SizedType, scope: Scope): Shape {
+    const dims = [...type.arrayDims, ...type.sizes].map((s) => {
+      const n = numberOf(this.eval(s, scope), "A size", s.loc);
+      if (!Number.isInteger(n) || n < 0) throw new StanError("runtime", `A size must be a non-negative integer, got ${n}.`, s.loc);
+      return n;
+    });
+    return dims;
+  }
+
+  private stypeOf(type: SizedType): SType {
+    return { base: type.base === "complex" ? this.unsupported("complex numbers", type.loc) : type.base, arr: type.arrayDims.length };
+  }
+
+  private unsupported(what: string, loc?: Location): never {
+    throw new StanError("unsupported", `${what} ${what.endsWith("s") ? "are" : "is"} not supported by this front end.`, loc);
+  }
+
+  private readData(d: VarDecl, data: StanDataInput) {
+    const shape = this.shapeOf(d.type, this.globals);
+    const t = this.stypeOf(d.type);
+    const raw = data[d.name];
+    if (raw === undefined) {
+      throw new StanError("data", `variable does not exist; processing stage=data initialization; variable name=${d.name}; base type=${d.type.base}`, d.loc);
+    }
+    const values = flattenData(raw, shape, d.name, d.loc);
+    if (t.base === "int") {
+      values.forEach((x, i) => {
+        if (!Number.isInteger(x)) throw new StanError("data", `int variable contained non-int values; processing stage=data initialization; variable name=${d.name}${shape.length ? `[${i + 1}]` : ""}; value ${x}`, d.loc);
+      });
+    }
+    values.forEach((x, i) => {
+      if (!Number.isFinite(x) && !(t.base !== "int" && d.type.constraint.kind === "none")) {
+        throw new StanError("data", `${d.name}${shape.length ? `[${i + 1}]` : ""} is ${x}, but the front end needs finite data here.`, d.loc);
+      }
+    });
+    const v = new Var(d.name, t, shape, true);
+    v.write(constant(values.map((x) => (Number.isFinite(x) ? x : 0)), shape, d.name, t.base === "int"));
+    if (values.some((x) => !Number.isFinite(x))) throw new StanError("data", `${d.name} has non-finite values (NaN or infinity); the front end needs finite data.`, d.loc);
+    this.globals.define(d.name, v, "data");
+    this.dataValues.set(d.name, { v, integer: t.base === "int" });
+    this.checkDeclaredBounds(d);
+  }
+
+  /** Stan's check of a declared constraint at the end of a block, with its message. */
+  private checkDeclaredBounds(d: VarDecl) {
+    const c = d.type.constraint;
+    const v = this.globals.lookup(d.name)!.v;
+    if (!v.isConst) return;
+    const values = v.read().constValues;
+    if (c.kind === "bounds") {
+      for (const [which, bound] of [["lower", c.lower], ["upper", c.upper]] as const) {
+        if (!bound) continue;
+        const b = this.eval(bound, this.globals);
+        if (!b.e.isConst) continue;
+        const bv = b.e.constValues;
+        values.forEach((x, i) => {
+          const lim = bv[bv.length === 1 ? 0 : i]!;
+          const ok = which === "lower" ? x >= lim : x <= lim;
+          if (!ok) {
+            const at = values.length > 1 ? `[${i + 1}]` : "";
+            throw new StanError("data", `${this.options.name}: ${d.name}${at} is ${x}, but must be ${which === "lower" ? "greater" : "less"} than or equal to ${lim}`, d.loc);
+          }
+        });
+      }
+    } else if (c.kind === "simplex") {
+      const s = values.reduce((a, b) => a + b, 0);
+      if (Math.abs(s - 1) > 1e-8 || values.some((x) => x < 0)) throw new StanError("data", `${this.options.name}: ${d.name} is not a valid simplex. sum(${d.name}) = ${s}, but should be 1`, d.loc);
+    } else if (c.kind === "ordered" || c.kind === "positive_ordered") {
+      for (let i = 1; i < values.length; i++) {
+        if (!(values[i]! > values[i - 1]!)) throw new StanError("data", `${this.options.name}: ${d.name} is not a valid ordered vector. The element at ${i + 1} is ${values[i]}, but should be greater than the previous element, ${values[i - 1]}`, d.loc);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- parameters
+
+  private declareParameter(d: VarDecl) {
+    const t = this.stypeOf(d.type);
+    if (t.base === "int") throw new StanError("type", `Parameter ${d.name} is an int; parameters must be real (vector, matrix, ...).`, d.loc);
+    const shape = this.shapeOf(d.type, this.globals);
+    const c = d.type.constraint;
+    const opts: { -readonly [K in keyof ParamOptions]: ParamOptions[K] } = { shape, noncentered: false };
+    switch (c.kind) {
+      case "none":
+        break;
+      case "bounds":
+        if (c.lower) opts.lower = this.eval(c.lower, this.globals).e;
+        if (c.upper) opts.upper = this.eval(c.upper, this.globals).e;
+        break;
+      case "simplex":
+      case "ordered":
+      case "positive_ordered":
+        opts.constraint = c.kind === "positive_ordered" ? "positiveOrdered" : c.kind;
+        break;
+      case "affine":
+        this.unsupported("offset/multiplier on parameters", d.loc);
+        break;
+      default:
+        this.unsupported(`${c.kind} parameters`, d.loc);
+    }
+    const value = this.wrap(() => this.builder.param(d.name, opts), d.loc);
+    const v = new Var(d.name, t, shape, true);
+    v.write(value);
+    this.globals.define(d.name, v, "parameters");
+  }
+
+  // ---------------------------------------------------------------- statements
+
+  /** Runs a block's statements in the global scope; returns its top-level declarations. */
+  private runTopLevel(stmts: readonly Stmt[]): VarDecl[] {
+    const decls: VarDecl[] = [];
+    for (const s of stmts) {
+      if (s.kind === "decl") decls.push(s);
+      this.execControlled(s, this.globals);
+    }
+    return decls;
+  }
+
+  private execControlled(s: Stmt, scope: Scope) {
+    try {
+      this.exec(s, scope);
+    } catch (e) {
+      if (e instanceof BreakSignal || e instanceof ContinueSignal) throw new StanError("syntax", "break and continue are allowed only inside loops.", s.loc);
+      if (e instanceof ReturnSignal) throw new StanError("syntax", "return is allowed only inside functions.", s.loc);
+      throw e;
+    }
+  }
+
+  private execBlock(stmts: readonly Stmt[], scope: Scope) {
+    for (const s of stmts) this.exec(s, scope);
+  }
+
+  /** Runs `f`, turning a builder error into a StanError at `loc`. */
+  private wrap<T>(f: () => T, loc: Location): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof ModelError) throw new StanError("runtime", e.message, loc);
+      throw e;
+    }
+  }
+
+  private exec(s: Stmt, scope: Scope): void {
+    switch (s.kind) {
+      case "decl": {
+        const inBlocks = scope.root() === this.globals;
+        if (scope.has(s.name) || (inBlocks && (this.globals.lookup(s.name)?.block === "data" || (this.globals.lookup(s.name) && scope === this.globals)))) {
+          throw new StanError("type", `Identifier '${s.name}' is already in use.`, s.loc);
+        }
+        const t = this.stypeOf(s.type);
+        const shape = this.shapeOf(s.type, scope);
+        if (this.batch && shape.length > 0) throw new BatchAbort(`a local container ${s.name}`);
+        const v = this.batch ? new LaneVar(s.name, t, []) : new Var(s.name, t, shape);
+        scope.define(s.name, v, this.block);
+        if (s.init) this.assignWhole(v, this.eval(s.init, scope), s.loc);
+        return;
+      }
+      case "assign":
+        return this.assign(s, scope);
+      case "tilde":
+        return this.tilde(s, scope);
+      case "target": {
+        if (this.block !== "model" && this.block !== "function") throw new StanError("type", "Target can only be accessed in the model block or in definitions of functions with the suffix _lp.", s.loc);
+        const v = this.eval(s.value, scope);
+        // In a vectorised loop a value the same for every iteration counts once per iteration.
+        const times = this.batch && !this.isBatched(v) ? this.batch.lanes : 1;
+        this.targetTerms.push(this.wrap(() => mul(sum(v.e), times), s.loc));
+        return;
+      }
+      case "for": {
+        const lo = numberOf(this.eval(s.lower, scope), "A loop bound", s.lower.loc);
+        const hi = numberOf(this.eval(s.upper, scope), "A loop bound", s.upper.loc);
+        if (!this.batch && hi > lo && this.vectorise && this.runVectorised(s, lo, hi, scope)) return;
+        for (let i = lo; i <= hi; i++) {
+          const inner = new Scope(scope);
+          const lv = new Var(s.variable, INT, [], true);
+          lv.write(intVal(i).e);
+          inner.define(s.variable, lv, this.block);
+          try {
+            this.exec(s.body, inner);
+          } catch (e) {
+            if (e instanceof BreakSignal) break;
+            if (e instanceof ContinueSignal) continue;
+            throw e;
+          }
+        }
+        return;
+      }
+      case "foreach": {
+        const c = this.eval(s.iterable, scope);
+        const n = c.t.arr > 0 ? c.e.shape[0]! : c.e.size;
+        const elemT: SType = c.t.arr > 0 ? { base: c.t.base, arr: c.t.arr - 1 } : { base: c.t.base === "int" ? "int" : "real", arr: 0 };
+        const elemShape = c.t.arr > 0 ? c.e.shape.slice(1) : [];
+        const inner = c.e.size / Math.max(n, 1);
+        const flat = c.e.shape.length === 1 ? c.e : reshape(c.e, [c.e.size]);
+        for (let i = 0; i < n; i++) {
+          const sc = new Scope(scope);
+          const lv = new Var(s.variable, elemT, elemShape, true);
+          const positions = Int32Array.from({ length: inner }, (_, k) => i * inner + k);
+          lv.write(this.wrap(() => accessFlat(flat, positions, elemShape), s.loc));
+          sc.define(s.variable, lv, this.block);
+          try {
+            this.exec(s.body, sc);
+          } catch (e) {
+            if (e instanceof BreakSignal) break;
+            if (e instanceof ContinueSignal) continue;
+            throw e;
+          }
+        }
+        return;
+      }
+      case "while": {
+        for (let k = 0; ; k++) {
+          if (k > MAX_ITERATIONS) throw new StanError("runtime", `The while loop ran ${MAX_ITERATIONS} times without ending.`, s.loc);
+          const test = this.condition(s.test, scope);
+          if (!test) break;
+          try {
+            this.exec(s.body, new Scope(scope));
+          } catch (e) {
+            if (e instanceof BreakSignal) break;
+            if (e instanceof ContinueSignal) continue;
+            throw e;
+          }
+        }
+        return;
+      }
+      case "if": {
+        const test = this.eval(s.test, scope);
+        if (!test.e.isConst && !this.batch) return this.selectIf(s, test, scope);
+        if (this.condition(s.test, scope)) this.exec(s.then, new Scope(scope));
+        else if (s.else) this.exec(s.else, new Scope(scope));
+        return;
+      }
+      case "block":
+        return this.execBlock(s.body, new Scope(scope));
+      case "break":
+        throw new BreakSignal();
+      case "continue":
+        throw new ContinueSignal();
+      case "return":
+        throw new ReturnSignal(s.value ? this.eval(s.value, scope) : undefined);
+      case "print":
+        return;
+      case "reject":
+      case "fatal_error": {
+        const parts = s.args.map((a) => (a.kind === "string" ? a.value : describe(this.eval(a, scope))));
+        throw new StanError("runtime", `${s.kind === "reject" ? "Exception" : "Fatal error"}: ${parts.join("")}`, s.loc);
+      }
+      case "call": {
+        this.call({ kind: "call", name: s.name, args: s.args, conditional: false, loc: s.loc }, scope, true);
+        return;
+      }
+      case "empty":
+        return;
+    }
+  }
+
+  /** A condition, which must be known when the model is built (it may not depend on parameters). */
+  private condition(test: Ast, scope: Scope): boolean {
+    const v = this.eval(test, scope);
+    if (!v.e.isConst) {
+      throw new StanError("unsupported", "A condition that depends on parameters (if/while on a parameter) is not supported; use the conditional operator (c ? a : b) or fmin/fmax, which select per evaluation.", test.loc);
+    }
+    if (this.batch && this.isBatched(v)) {
+      const vals = v.e.constValues;
+      if (vals.some((x) => (x !== 0) !== (vals[0] !== 0))) throw new BatchAbort("a condition that differs between iterations");
+      return vals[0] !== 0;
+    }
+    if (v.e.size !== 1) throw new StanError("type", `A condition must be an int or real, got ${typeName(v.t)}.`, test.loc);
+    return v.e.constValues[0] !== 0;
+  }
+
+  private lookupForWrite(name: string, scope: Scope, loc: Location): Var {
+    const found = scope.lookup(name);
+    if (!found) throw new StanError("type", `Identifier '${name}' not in scope.`, loc);
+    if (found.v.readonly_ || (found.block !== this.block && found.block !== "function" && scope.lookup(name) === this.globals.lookup(name) && this.globals.lookup(name)?.block !== this.block)) {
+      throw new StanError("type", `Cannot assign to function argument, loop identifier or global variable '${name}' declared in a previous block.`, loc);
+    }
+    return found.v;
+  }
+
+  private assignWhole(v: Var, value: Val, loc: Location) {
+    checkAssignable(v.t, value.t, v.name, loc);
+    if (v instanceof LaneVar) return v.write(value.e);
+    if (this.batch) throw new BatchAbort(`assignment to ${v.name}, declared outside the loop`);
+    if (value.e.size !== v.size) {
+      throw new StanError("runtime", `Size mismatch in the assignment to ${v.name}: it has size [${v.shape}] but the value has size [${value.e.shape}].`, loc);
+    }
+    this.wrap(() => v.write(value.e), loc);
+  }
+
+  private assign(s: Extract<Stmt, { kind: "assign" }>, scope: Scope) {
+    const v = this.lookupForWrite(s.name, scope, s.loc);
+    let value = this.eval(s.value, scope);
+    if (s.indices.length === 0) {
+      if (s.op !== "=") value = this.wrap(() => binaryOp(s.op.slice(0, -1), { t: v.t, e: v.read() }, value, s.loc), s.loc);
+      this.assignWhole(v, value, s.loc);
+      return;
+    }
+    const resolved = s.indices.map((ix) => this.resolveIndex(ix, scope));
+    if (this.batch) return this.assignLanes(v, resolved, s, value);
+    const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, s.loc), v.name, s.loc);
+    if (s.op !== "=") {
+      const current = { t: layout.t, e: v.readAt(layout.positions, layout.shape) };
+      value = this.wrap(() => binaryOp(s.op.slice(0, -1), current, value, s.loc), s.loc);
+    }
+    checkAssignable(layout.t, value.t, v.name, s.loc);
+    if (value.e.size !== layout.positions.length) {
+      throw new StanError("runtime", `Size mismatch in the assignment to ${v.name}[...]: the indexed part has size [${layout.shape}] but the value has size [${value.e.shape}].`, s.loc);
+    }
+    this.wrap(() => v.writeAt(layout.positions, value.e), s.loc);
+  }
+
+  private distribution(family: string, args: Val[], loc: Location): Distribution {
+    const make = Object.hasOwn(DISTRIBUTIONS, family) ? DISTRIBUTIONS[family] : undefined;
+    if (!make) throw new StanError("unsupported", `Distribution ${family} is not supported by this front end.`, loc);
+    return this.wrap(() => make(args.map((a) => a.e), loc), loc);
+  }
+
+  private tilde(s: Extract<Stmt, { kind: "tilde" }>, scope: Scope) {
+    if (this.block !== "model" && this.block !== "function") throw new StanError("type", "~ statements are allowed only in the model block or in functions with the suffix _lp.", s.loc);
+    const lhs = this.eval(s.lhs, scope);
+    const args = s.args.map((a) => this.eval(a, scope));
+    for (const suffix of ["_lpdf", "_lpmf", "_log"]) {
+      const user = this.functions.get(s.dist + suffix);
+      if (user) {
+        if (this.batch) throw new BatchAbort("a user-defined distribution");
+        if (s.truncation) this.unsupported("truncation of user-defined distributions", s.loc);
+        const r = this.callUser(user, [lhs, ...args], s.loc);
+        this.targetTerms.push(sum(r!.e));
+        return;
+      }
+    }
+    let times = 1;
+    if (this.batch) {
+      const all = [lhs, ...args];
+      const perIteration = all.some((a) => this.isBatched(a));
+      if (perIteration && all.some((a) => !(a.t.arr === 0 && (a.t.base === "int" || a.t.base === "real")))) throw new BatchAbort("a container in a per-iteration ~ statement");
+      if (!perIteration) times = this.batch.lanes;
+    }
+    const special = SPECIAL_DENSITIES[s.dist];
+    if (special && Object.hasOwn(SPECIAL_DENSITIES, s.dist)) {
+      if (this.batch || s.truncation) throw this.batch ? new BatchAbort("a categorical density") : new StanError("unsupported", `Truncation of ${s.dist} is not supported.`, s.loc);
+      this.targetTerms.push(this.wrap(() => special(lhs, args, s.loc), s.loc));
+      return;
+    }
+    let d = this.distribution(s.dist, args, s.loc);
+    if (s.truncation) {
+      const lower = s.truncation.lower ? this.eval(s.truncation.lower, scope).e : undefined;
+      const upper = s.truncation.upper ? this.eval(s.truncation.upper, scope).e : undefined;
+      d = this.wrap(() => dist.truncated(d, { ...(lower ? { lower } : {}), ...(upper ? { upper } : {}) }), s.loc);
+    }
+    const name = s.lhs.kind === "var" ? s.lhs.name : undefined;
+    const isData = name !== undefined && this.dataValues.has(name) && scope.lookup(name)?.block === "data";
+    if (isData && !this.batch && !this.observedNames.has(name) && this.block === "model" && lhs.e.isConst && sameShape(lhs.e.shape, d.shape.length <= lhs.e.shape.length ? lhs.e.shape : d.shape)) {
+      this.observedNames.add(name);
+      this.wrap(() => this.builder.observe(name, d, lhs.e), s.loc);
+      return;
+    }
+    this.targetTerms.push(this.wrap(() => mul(d.logp(lhs.e), times), s.loc));
+  }
+
+  // ---------------------------------------------------------------- expressions
+
+  private resolveIndex(ix: Index, scope: Scope): ResolvedIndex | LaneIndex {
+    switch (ix.kind) {
+      case "all":
+        return { kind: "all" };
+      case "range": {
+        const lower = ix.lower ? numberOf(this.eval(ix.lower, scope), "An index", ix.lower.loc) : undefined;
+        const upper = ix.upper ? numberOf(this.eval(ix.upper, scope), "An index", ix.upper.loc) : undefined;
+        return { kind: "range", ...(lower !== undefined ? { lower } : {}), ...(upper !== undefined ? { upper } : {}) };
+      }
+      case "single": {
+        const v = this.eval(ix.expr, scope);
+        if (v.t.base !== "int") throw new StanError("type", `Index must be of type int or int[], found ${typeName(v.t)}.`, ix.expr.loc);
+        if (!v.e.isConst) throw new StanError("unsupported", "An index that depends on parameters is not supported.", ix.expr.loc);
+        if (this.batch && this.isBatched(v)) return { kind: "lanes", values: v.e.constValues };
+        if (v.t.arr === 0) return { kind: "single", value: v.e.constValues[0]! };
+        if (v.t.arr === 1) return { kind: "multi", values: Array.from(v.e.constValues) };
+        throw new StanError("type", "A multi-index must be a one-dimensional int array.", ix.expr.loc);
+      }
+    }
+  }
+
+  eval(e: Ast, scope: Scope): Val {
+    switch (e.kind) {
+      case "int":
+        return intVal(e.value);
+      case "real":
+        return { t: REAL, e: constant(e.value) };
+      case "string":
+        throw new StanError("type", "Strings appear only in print, reject and fatal_error.", e.loc);
+      case "var": {
+        const found = scope.lookup(e.name);
+        if (!found) {
+          if (this.functions.has(e.name)) throw new StanError("unsupported", `Passing the function ${e.name} as a value is not supported (higher-order functions such as ODE solvers are not available).`, e.loc);
+          throw new StanError("type", `Identifier '${e.name}' not in scope.`, e.loc);
+        }
+        if (found.block === "parameters" && this.block === "transformed data") throw new StanError("type", `Parameter ${e.name} cannot be used in transformed data.`, e.loc);
+        if (this.batch && !(found.v instanceof LaneVar)) {
+          if (this.batch.overlay.has(found.v)) throw new BatchAbort(`${e.name} read whole after an element write`);
+          this.batch.read.add(found.v);
+        }
+        return { t: found.v.t, e: found.v.read() };
+      }
+      case "binary": {
+        if (e.op === "&&" || e.op === "||") {
+          const a = this.eval(e.left, scope);
+          if (a.e.isConst && a.e.size === 1) {
+            const x = a.e.constValues[0] !== 0;
+            if (e.op === "&&" && !x) return intVal(0);
+            if (e.op === "||" && x) return intVal(1);
+          }
+          const b = this.eval(e.right, scope);
+          return this.wrap(() => binaryOp(e.op, a, b, e.loc), e.loc);
+        }
+        const a = this.eval(e.left, scope);
+        const b = this.eval(e.right, scope);
+        const r = this.wrap(() => binaryOp(e.op, a, b, e.loc), e.loc);
+        return this.batch && (this.isBatched(a) || this.isBatched(b)) ? this.checkLanes(r, e.op) : r;
+      }
+      case "unary": {
+        const a = this.eval(e.arg, scope);
+        const r = this.wrap(() => unaryOp(e.op, a, e.loc), e.loc);
+        return this.batch && this.isBatched(a) ? this.checkLanes(r, e.op) : r;
+      }
+      case "transpose": {
+        const a = this.eval(e.arg, scope);
+        if (this.batch && this.isBatched(a)) throw new BatchAbort("transpose");
+        return this.wrap(() => transpose(a), e.loc);
+      }
+      case "cond": {
+        const test = this.eval(e.test, scope);
+        if (test.e.isConst && test.e.size === 1) return test.e.constValues[0] !== 0 ? this.eval(e.then, scope) : this.eval(e.else, scope);
+        const [a, b] = [this.eval(e.then, scope), this.eval(e.else, scope)];
+        const t: SType = a.t.base === "int" && b.t.base === "int" ? INT : a.t.base === "int" ? b.t : a.t;
+        const r = { t, e: this.wrap(() => elementwise("ifElse", [test.e, a.e, b.e]), e.loc) };
+        return this.batch && [test, a, b].some((x) => this.isBatched(x)) ? this.checkLanes(r, "?:") : r;
+      }
+      case "call":
+        return this.call(e, scope, false)!;
+      case "index":
+        return this.index(e, scope);
+      case "array": {
+        const items = e.items.map((i) => this.eval(i, scope));
+        if (this.batch && items.some((i) => this.isBatched(i))) throw new BatchAbort("an array expression");
+        const first = items[0]!;
+        const base = items.some((i) => i.t.base === "real") && first.t.base === "int" ? "real" : first.t.base;
+        for (const it of items) {
+          if (it.t.arr !== first.t.arr || (it.t.base !== first.t.base && !(base === "real" && (it.t.base === "int" || it.t.base === "real"))) || it.e.size !== first.e.size) {
+            throw new StanError("type", `Array expression elements must have one type and size; found ${typeName(first.t)} and ${typeName(it.t)}.`, e.loc);
+          }
+        }
+        return { t: { base, arr: first.t.arr + 1 }, e: this.wrap(() => stackExprs(items.map((i) => i.e)), e.loc) };
+      }
+      case "rowvector": {
+        const items = e.items.map((i) => this.eval(i, scope));
+        if (this.batch && items.some((i) => this.isBatched(i))) throw new BatchAbort("a row vector expression");
+        if (items.every((i) => i.t.arr === 0 && (i.t.base === "int" || i.t.base === "real"))) {
+          return { t: { base: "row_vector", arr: 0 }, e: this.wrap(() => stackExprs(items.map((i) => i.e)), e.loc) };
+        }
+        if (items.every((i) => i.t.arr === 0 && i.t.base === "row_vector")) {
+          return { t: { base: "matrix", arr: 0 }, e: this.wrap(() => stackExprs(items.map((i) => i.e)), e.loc) };
+        }
+        throw new StanError("type", "Row vector expression elements must be all int/real (a row vector) or all row vectors (a matrix).", e.loc);
+      }
+    }
+  }
+
+  private index(e: Extract<Ast, { kind: "index" }>, scope: Scope): Val {
+    // Index a variable directly (no copy of the whole); otherwise the evaluated value.
+    const resolved = e.indices.map((ix) => this.resolveIndex(ix, scope));
+    if (this.batch) return this.indexLanes(e, resolved, scope);
+    if (e.target.kind === "var") {
+      const found = scope.lookup(e.target.name);
+      if (found) {
+        const v = found.v;
+        const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, e.loc), v.name, e.loc);
+        return { t: layout.t, e: this.wrap(() => v.readAt(layout.positions, layout.shape), e.loc) };
+      }
+    }
+    const target = this.eval(e.target, scope);
+    const layout = indexLayout(target.t, target.e.shape, toAxes(resolved as ResolvedIndex[], target.e.shape, "the expression", e.loc), "the expression", e.loc);
+    const flat = target.e.shape.length === 1 ? target.e : reshape(target.e, [target.e.size]);
+    return { t: layout.t, e: this.wrap(() => accessFlat(flat, layout.positions, layout.shape), e.loc) };
+  }
+
+  private call(e: Extract<Ast, { kind: "call" }>, scope: Scope, statement: boolean): Val | undefined {
+    const name = e.name;
+    if (ODE_FUNCTIONS.test(name)) return this.odeCall(e, scope);
+    if (Object.hasOwn(INFINITIES, name) && e.args.length === 0) {
+      // Finite stand-ins: IR constants are finite; comparisons with them behave as with infinity.
+      return { t: REAL, e: constant(Math.sign(INFINITIES[name]!) * Number.MAX_VALUE) };
+    }
+    if (name === "target" || name === "get_lp") {
+      if (this.block !== "model" && this.block !== "function") throw new StanError("type", "target() is available only in the model block and _lp functions.", e.loc);
+      return { t: REAL, e: balancedSum(this.targetTerms) ?? constant(0) };
+    }
+    const args = e.args.map((a) => this.eval(a, scope));
+    const batched = this.batch !== null && args.some((a) => this.isBatched(a));
+    if (batched) return this.checkLanes(this.callLanes(e, args), e.name);
+    const user = this.functions.get(name);
+    if (user) {
+      const r = this.callUser(user, args, e.loc);
+      if (!statement && r === undefined) throw new StanError("type", `Function ${name} returns void and cannot be used as a value.`, e.loc);
+      return r;
+    }
+    const split = splitSuffix(name);
+    if (split) {
+      const { family, suffix } = split;
+      if (suffix === "rng") return this.rng(family, args, e.loc);
+      const [y, ...rest] = args;
+      if (!y) throw new StanError("type", `${name} needs a variate.`, e.loc);
+      if ((suffix === "lpdf" || suffix === "lupdf" || suffix === "lpmf" || suffix === "lupmf" || suffix === "log") && !e.conditional && suffix !== "log") {
+        throw new StanError("syntax", `Probability functions with suffixes _lpdf, _lupdf, _lpmf, _lupmf, _cdf, _lcdf and _lccdf, require a vertical bar (|) between the first two arguments.`, e.loc);
+      }
+      if (Object.hasOwn(SPECIAL_DENSITIES, family) && suffix !== "lcdf" && suffix !== "lccdf" && suffix !== "cdf") {
+        return { t: REAL, e: this.wrap(() => SPECIAL_DENSITIES[family]!(y, rest, e.loc), e.loc) };
+      }
+      const d = this.distribution(family, rest, e.loc);
+      switch (suffix) {
+        case "lpdf":
+        case "lupdf":
+        case "lpmf":
+        case "lupmf":
+        case "log":
+          return { t: REAL, e: this.wrap(() => d.logp(y.e), e.loc) };
+        case "lcdf":
+        case "lccdf": {
+          const f = suffix === "lcdf" ? d.lcdf : d.lccdf;
+          if (!f) throw new StanError("unsupported", `${name} is not supported (${family} has no ${suffix} here).`, e.loc);
+          return { t: REAL, e: this.wrap(() => sum(f.call(d, y.e)), e.loc) };
+        }
+        case "cdf": {
+          if (!d.lcdf) throw new StanError("unsupported", `${name} is not supported.`, e.loc);
+          return { t: REAL, e: this.wrap(() => elementwise("exp", [sum(d.lcdf!(y.e))]), e.loc) };
+        }
+      }
+    }
+    const f = FUNCTIONS[name];
+    if (!f || !Object.hasOwn(FUNCTIONS, name)) throw new StanError("unsupported", `Function ${name} is not supported by this front end.`, e.loc);
+    return this.wrap(() => f(args, e.loc), e.loc);
+  }
+
+  /**
+   * An `if` whose condition depends on parameters: both branches run, and every variable they
+   * assign becomes a select between the two results (so the branches may only assign).
+   */
+  private selectIf(s: Extract<Stmt, { kind: "if" }>, test: Val, scope: Scope) {
+    const names = new Set<string>();
+    const allowed = (st: Stmt): boolean => {
+      switch (st.kind) {
+        case "assign":
+          names.add(st.name);
+          return true;
+        case "block":
+          return st.body.every(allowed);
+        case "if":
+          return allowed(st.then) && (!st.else || allowed(st.else));
+        case "decl":
+        case "print":
+        case "empty":
+          return true;
+        default:
+          return false;
+      }
+    };
+    if (!allowed(s.then) || (s.else && !allowed(s.else))) {
+      throw new StanError("unsupported", "A condition that depends on parameters (if/while on a parameter) is supported only around assignments; use the conditional operator (c ? a : b), fmin or fmax.", s.test.loc);
+    }
+    const vars = [...names].map((n) => scope.lookup(n)).filter((f): f is { v: Var; block: BlockKind } => f !== undefined).map((f) => f.v);
+    const before = vars.map((v) => v.snapshot());
+    this.exec(s.then, new Scope(scope));
+    const thenValues = vars.map((v) => v.read());
+    vars.forEach((v, k) => v.restore(before[k]!));
+    if (s.else) this.exec(s.else, new Scope(scope));
+    const elseValues = vars.map((v) => v.read());
+    vars.forEach((v, k) => {
+      v.restore(before[k]!);
+      const [a, b] = [thenValues[k]!, elseValues[k]!];
+      if (a !== b) v.write(this.wrap(() => elementwise("ifElse", [test.e, a, b]), s.loc));
+    });
+  }
+
+  /**
+   * Stan's ODE solvers on the builder's `ode` node: `ode_rk45(f, y0, t0, ts, ...)`, the `_tol`
+   * forms, and the old `integrate_ode_*(f, y0, t0, ts, theta, x_r, x_i)` (whose f returns an array).
+   */
+  private odeCall(e: Extract<Ast, { kind: "call" }>, scope: Scope): Val {
+    const name = e.name;
+    const fArg = e.args[0];
+    if (!fArg || fArg.kind !== "var" || !this.functions.has(fArg.name)) throw new StanError("type", `${name} takes the name of a user-defined function first.`, e.loc);
+    const f = this.functions.get(fArg.name)!;
+    const legacy = name.startsWith("integrate_ode");
+    const method = /bdf/.test(name) ? "bdf" : /adams/.test(name) ? "adams" : /ckrk/.test(name) ? "ckrk" : "rk45";
+    if (/adjoint/.test(name)) throw new StanError("unsupported", `Function ${name} is not supported by this front end.`, e.loc);
+    const rest = e.args.slice(1).map((a) => this.eval(a, scope));
+    const [y0, t0, ts] = rest as [Val, Val, Val];
+    if (!y0 || !t0 || !ts) throw new StanError("type", `${name} takes (f, y0, t0, ts, ...).`, e.loc);
+    let tol: { rtol?: number; atol?: number; maxSteps?: number } = {};
+    let args: Val[];
+    if (legacy) {
+      args = rest.slice(3, 6);
+      const extra = rest.slice(6);
+      if (extra.length === 3) tol = { rtol: numberOf(extra[0]!, "rtol", e.loc), atol: numberOf(extra[1]!, "atol", e.loc), maxSteps: numberOf(extra[2]!, "max_num_steps", e.loc) };
+    } else if (name.endsWith("_tol")) {
+      tol = { rtol: numberOf(rest[3]!, "rtol", e.loc), atol: numberOf(rest[4]!, "atol", e.loc), maxSteps: numberOf(rest[5]!, "max_num_steps", e.loc) };
+      args = rest.slice(6);
+    } else {
+      args = rest.slice(3);
+    }
+    const t0Value = numberOf(t0, "t0", e.loc);
+    if (!ts.e.isConst) throw new StanError("unsupported", `${name}: output times that depend on parameters are not supported.`, e.loc);
+    const yType: SType = legacy ? { base: "real", arr: 1 } : { base: "vector", arr: 0 };
+    const rhs = (t: Expr, y: Expr, argExprs: Expr[]): Expr => {
+      const r = this.callUser(f, [{ t: REAL, e: t }, { t: yType, e: y }, ...argExprs.map((a, k) => ({ t: args[k]!.t, e: a }))], e.loc);
+      if (!r) throw new StanError("type", `The ODE right-hand side ${f.name} returns nothing.`, e.loc);
+      return r.e.shape.length === 1 ? r.e : reshape(r.e, [r.e.size]);
+    };
+    const solution = this.wrap(
+      () =>
+        ode(rhs, {
+          y0: y0.e.shape.length === 1 ? y0.e : reshape(y0.e, [y0.e.size]),
+          t0: t0Value,
+          ts: ts.e.constValues,
+          args: args.map((a) => a.e),
+          method,
+          ...(tol.rtol !== undefined ? tol : {}),
+        }),
+      e.loc,
+    );
+    return { t: legacy ? { base: "real", arr: 2 } : { base: "vector", arr: 1 }, e: solution };
+  }
+
+  // ---------------------------------------------------------------- vectorised loops
+
+  private batch: Batch | null = null;
+  /** Whether loops may run vectorised (off only to compare with the plain interpretation). */
+  vectorise = true;
+
+  /** A value with one entry per iteration of the vectorised loop (a scalar type of shape [lanes]). */
+  private isBatched(v: Val): boolean {
+    return this.batch !== null && v.t.arr === 0 && (v.t.base === "int" || v.t.base === "real") && v.e.shape.length === 1;
+  }
+
+  private checkLanes(r: Val, what: string): Val {
+    if (!(r.t.arr === 0 && (r.t.base === "int" || r.t.base === "real") && r.e.shape.length === 1 && r.e.shape[0] === this.batch!.lanes)) {
+      throw new BatchAbort(`${what} gives no per-iteration scalar`);
+    }
+    return r;
+  }
+
+  /**
+   * Runs a for loop's body once with the loop variable as the vector lo..hi: every value that
+   * depends on it holds one entry per iteration. Returns false (and leaves no trace) when the
+   * body does something that needs iterations one by one: a write to a scalar declared outside,
+   * a read of an element written by another iteration, a condition that differs between
+   * iterations, a container local, a call of a user function.
+   */
+  private runVectorised(s: Extract<Stmt, { kind: "for" }>, lo: number, hi: number, scope: Scope): boolean {
+    const lanes = hi - lo + 1;
+    const batch: Batch = { lanes, overlay: new Map(), read: new Set() };
+    const savedTerms = this.targetTerms.length;
+    this.batch = batch;
+    try {
+      const inner = new Scope(scope);
+      const lv = new LaneVar(s.variable, INT, [], true);
+      lv.write(constant(Float64Array.from({ length: lanes }, (_, k) => lo + k), [lanes], s.variable, true));
+      inner.define(s.variable, lv, this.block);
+      this.exec(s.body, inner);
+    } catch (e) {
+      this.batch = null;
+      this.targetTerms.length = savedTerms;
+      if (e instanceof BatchAbort || e instanceof StanError || e instanceof ModelError || e instanceof BreakSignal || e instanceof ContinueSignal || e instanceof ReturnSignal) return false;
+      throw e;
+    }
+    this.batch = null;
+    for (const [v, w] of batch.overlay) this.wrap(() => v.writeAt(w.positions, w.e), s.loc);
+    return true;
+  }
+
+  private lanePositions(t: SType, shape: Shape, resolved: readonly (ResolvedIndex | LaneIndex)[], name: string, loc: Location): { positions: Int32Array; t: SType } {
+    const lanes = this.batch!.lanes;
+    const positions = new Int32Array(lanes);
+    let type: SType = REAL;
+    for (let l = 0; l < lanes; l++) {
+      const at: ResolvedIndex[] = resolved.map((r) => (r.kind === "lanes" ? { kind: "single", value: r.values[l]! } : r));
+      const layout = indexLayout(t, shape, toAxes(at, shape, name, loc), name, loc);
+      if (layout.positions.length !== 1 || layout.shape.length !== 0) throw new BatchAbort(`${name}[...] is not a scalar per iteration`);
+      positions[l] = layout.positions[0]!;
+      type = layout.t;
+    }
+    return { positions, t: type };
+  }
+
+  private indexLanes(e: Extract<Ast, { kind: "index" }>, resolved: readonly (ResolvedIndex | LaneIndex)[], scope: Scope): Val {
+    const batch = this.batch!;
+    const perLane = resolved.some((r) => r.kind === "lanes");
+    const found = e.target.kind === "var" ? scope.lookup(e.target.name) : undefined;
+    if (!found || found.v instanceof LaneVar) {
+      if (perLane) throw new BatchAbort("indexing an expression per iteration");
+      const target = this.eval(e.target, scope);
+      if (this.isBatched(target)) throw new BatchAbort("indexing a per-iteration value");
+      const layout = indexLayout(target.t, target.e.shape, toAxes(resolved as ResolvedIndex[], target.e.shape, "the expression", e.loc), "the expression", e.loc);
+      const flat = target.e.shape.length === 1 ? target.e : reshape(target.e, [target.e.size]);
+      return { t: layout.t, e: this.wrap(() => accessFlat(flat, layout.positions, layout.shape), e.loc) };
+    }
+    const v = found.v;
+    const written = batch.overlay.get(v);
+    if (!perLane) {
+      if (written) throw new BatchAbort(`${v.name} read after an element write`);
+      batch.read.add(v);
+      const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, e.loc), v.name, e.loc);
+      return { t: layout.t, e: this.wrap(() => v.readAt(layout.positions, layout.shape), e.loc) };
+    }
+    const { positions, t } = this.lanePositions(v.t, v.shape, resolved, v.name, e.loc);
+    if (written) {
+      if (written.positions.length !== positions.length || written.positions.some((p, k) => p !== positions[k])) throw new BatchAbort(`${v.name} read at other elements than written`);
+      return { t, e: written.e };
+    }
+    batch.read.add(v);
+    return { t, e: this.wrap(() => v.readAt(positions, [batch.lanes]), e.loc) };
+  }
+
+  private assignLanes(v: Var, resolved: readonly (ResolvedIndex | LaneIndex)[], s: Extract<Stmt, { kind: "assign" }>, value: Val) {
+    const batch = this.batch!;
+    if (v instanceof LaneVar || !resolved.some((r) => r.kind === "lanes")) throw new BatchAbort(`an element write to ${v.name} that is not one element per iteration`);
+    if (batch.read.has(v)) throw new BatchAbort(`${v.name} is read and written in one loop`);
+    const { positions, t } = this.lanePositions(v.t, v.shape, resolved, v.name, s.loc);
+    if (new Set(positions).size !== positions.length) throw new BatchAbort(`iterations write one element of ${v.name}`);
+    if (s.op !== "=") {
+      const written = batch.overlay.get(v);
+      if (!written || written.positions.some((p, k) => p !== positions[k])) throw new BatchAbort(`compound assignment to ${v.name}`);
+      value = this.wrap(() => binaryOp(s.op.slice(0, -1), { t, e: written.e }, value, s.loc), s.loc);
+    }
+    checkAssignable(t, value.t, v.name, s.loc);
+    if (value.t.arr !== 0 || value.e.size > batch.lanes || (value.e.shape.length === 1 && value.e.shape[0] !== batch.lanes)) throw new BatchAbort("a value that is not one scalar per iteration");
+    const e = value.e.shape.length === 0 ? this.wrap(() => add(value.e, constant(new Float64Array(batch.lanes))), s.loc) : value.e;
+    const earlier = batch.overlay.get(v);
+    if (earlier && earlier.positions.some((p, k) => p !== positions[k])) throw new BatchAbort(`${v.name} written at two sets of elements`);
+    batch.overlay.set(v, { positions, e });
+  }
+
+  /** A built-in call with per-iteration arguments: elementwise functions and densities per element. */
+  private callLanes(e: Extract<Ast, { kind: "call" }>, args: Val[]): Val {
+    const name = e.name;
+    if (this.functions.has(name)) throw new BatchAbort("a user-defined function");
+    const split = splitSuffix(name);
+    if (split && split.suffix !== "rng") {
+      const [y, ...rest] = args;
+      if (!y || !e.conditional) throw new BatchAbort("a density call without |");
+      const d = this.distribution(split.family, rest, e.loc);
+      if (d.shape.length > 1 || split.family.startsWith("multi") || split.family === "dirichlet" || split.family.endsWith("_glm")) throw new BatchAbort("a multivariate density");
+      switch (split.suffix) {
+        case "lpdf":
+        case "lupdf":
+        case "lpmf":
+        case "lupmf":
+          return { t: REAL, e: this.wrap(() => d.logpdf(y.e), e.loc) };
+        case "lcdf":
+          if (!d.lcdf) throw new BatchAbort("no lcdf");
+          return { t: REAL, e: this.wrap(() => d.lcdf!(y.e), e.loc) };
+        case "lccdf":
+          if (!d.lccdf) throw new BatchAbort("no lccdf");
+          return { t: REAL, e: this.wrap(() => d.lccdf!(y.e), e.loc) };
+        default:
+          throw new BatchAbort(`${name} per iteration`);
+      }
+    }
+    if (split?.suffix === "rng") {
+      if (split.family.startsWith("multi") || split.family === "dirichlet" || split.family.startsWith("categorical")) throw new BatchAbort("a multivariate draw");
+      return this.rng(split.family, args, e.loc);
+    }
+    if (!ELEMENTWISE_FUNCTIONS.has(name)) throw new BatchAbort(`${name} is not elementwise`);
+    const f = FUNCTIONS[name];
+    if (!f) throw new BatchAbort(`unknown ${name}`);
+    return this.wrap(() => f(args, e.loc), e.loc);
+  }
+
+  private rng(family: string, args: Val[], loc: Location): Val {
+    if (this.block !== "generated quantities" && this.block !== "function") {
+      throw new StanError("type", `Random number generators (${family}_rng) are allowed only in generated quantities here.`, loc);
+    }
+    if (this.batch && !args.some((a) => this.isBatched(a))) throw new BatchAbort("a draw the same for every iteration");
+    const d = this.distribution(family, args, loc);
+    const value = this.wrap(() => this.builder.generated(`${family}_rng__${++this.rngCount}`, d), loc);
+    this.rngMarks?.push(value);
+    const base = d.discrete ? "int" : d.shape.length === 1 && family.startsWith("multi") ? "vector" : "real";
+    return { t: { base, arr: base === "vector" ? 0 : d.shape.length }, e: value };
+  }
+
+  private callUser(f: FunctionDef, args: Val[], loc: Location): Val | undefined {
+    if (!f.body) throw new StanError("type", `Function ${f.name} is declared but never defined.`, loc);
+    if (args.length !== f.args.length) throw new StanError("type", `Function ${f.name} takes ${f.args.length} argument(s), got ${args.length}.`, loc);
+    if (++this.depth > MAX_CALL_DEPTH) throw new StanError("runtime", `Function calls nested deeper than ${MAX_CALL_DEPTH} (unbounded recursion?) at ${f.name}.`, loc);
+    const saved = this.block;
+    const isLp = f.name.endsWith("_lp");
+    const isRng = f.name.endsWith("_rng");
+    if (!isLp && !isRng) this.block = "function";
+    if (isLp && saved !== "model" && saved !== "function") throw new StanError("type", `Function ${f.name} (suffix _lp) can be used only in the model block.`, loc);
+    try {
+      const scope = new Scope(this.globalFunctionScope);
+      f.args.forEach((a, k) => {
+        const v = new Var(a.name, { base: a.type.base === "void" ? "real" : a.type.base, arr: a.type.arrayDims }, args[k]!.e.shape, true);
+        v.write(args[k]!.e);
+        scope.define(a.name, v, "function");
+      });
+      try {
+        this.exec(f.body, scope);
+      } catch (e) {
+        if (e instanceof ReturnSignal) {
+          if (!e.value) return undefined;
+          const rt = f.returnType;
+          return { t: { base: rt.base === "void" ? "real" : rt.base, arr: rt.arrayDims }, e: e.value.e };
+        }
+        throw e;
+      }
+      if (f.returnType.base !== "void") throw new StanError("runtime", `Function ${f.name} ended without returning a value.`, f.loc);
+      return undefined;
+    } finally {
+      this.block = saved;
+      this.depth--;
+    }
+  }
+  /** Functions see no block's variables. */
+  private readonly globalFunctionScope = new Scope(null);
+}
+
+/** An index with one value per iteration of a vectorised loop. */
+interface LaneIndex {
+  readonly kind: "lanes";
+  readonly values: Float64Array;
+}
+
+function describe(v: Val): string {
+  if (!v.e.isConst) return v.e.label;
+  const vals = Array.from(v.e.constValues);
+  return vals.length === 1 && v.e.shape.length === 0 ? String(vals[0]) : `[${vals.join(",")}]`;
+}
+
+function checkAssignable(target: SType, value: SType, name: string, loc: Location) {
+  const ok =
+    target.arr === value.arr &&
+    (target.base === value.base || (target.base === "real" && value.base === "int"));
+  if (!ok) {
+    throw new StanError("type", `Ill-typed arguments supplied to assignment operator =: lhs has type ${typeName(target)} and rhs has type ${typeName(value)} (in the assignment to ${name}).`, loc);
+  }
+}
+
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, k) => d === b[k]);
+
+function accessFlat(flat: Expr, positions: Int32Array, shape: Shape): Expr {
+  if (flat.isConst) {
+    const src = flat.constValues;
+    return constant(Float64Array.from(positions, (p) => src[p]!), shape);
+  }
+  return accessNode(flat, positions, shape, `${flat.label}[...]`);
+}
+import { access as accessNode } from "../model/expr.js";
+import { stack as stackIr } from "../model/linalg.js";
+
+function stackExprs(items: Expr[]): Expr {
+  if (items.every((i) => i.isConst)) {
+    const inner = items[0]!.shape;
+    const out = new Float64Array(items.length * items[0]!.size);
+    items.forEach((it, k) => out.set(it.constValues, k * it.size));
+    return constant(out, [items.length, ...inner]);
+  }
+  if (items[0]!.shape.length <= 1) return stackIr(items);
+  const inner = items[0]!.shape;
+  return reshape(stackIr(items.map((i) => reshape(i, [i.size]))), [items.length, ...inner]);
+}
+
+/** Sum of terms as a balanced tree (a long chain would be deep). */
+function balancedSum(terms: readonly Expr[]): Expr | undefined {
+  if (terms.length === 0) return undefined;
+  let level = [...terms];
+  while (level.length > 1) {
+    const next: Expr[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? add(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0];
+}
+
+/** Stan JSON (nested arrays, row-major) to flat values of `shape`, with Stan's size messages. */
+function flattenData(raw: unknown, shape: Shape, name: string, loc: Location): Float64Array {
+  const out: number[] = [];
+  const walk = (x: unknown, depth: number, path: string) => {
+    if (depth === shape.length) {
+      if (typeof x !== "number") throw new StanError("data", `${name}${path}: expected a number, got ${Array.isArray(x) ? "an array" : JSON.stringify(x)}.`, loc);
+      out.push(x);
+      return;
+    }
+    if (!Array.isArray(x) && !ArrayBuffer.isView(x)) {
+      if (shape.slice(depth).every((d) => d === 1) && typeof x === "number") {
+        out.push(x);
+        return;
+      }
+      throw new StanError("data", `mismatch in number dimensions declared and found in context; processing stage=data initialization; variable name=${name}; dims declared=(${shape.join(",")}); dims found=(${dimsOf(raw).join(",")})`, loc);
+    }
+    const arr = Array.from(x as ArrayLike<unknown>);
+    if (arr.length !== shape[depth]) {
+      throw new StanError("data", `mismatch in dimension declared and found in context; processing stage=data initialization; variable name=${name}; position=${depth}; dims declared=(${shape.join(",")}); dims found=(${dimsOf(raw).join(",")})`, loc);
+    }
+    arr.forEach((y, i) => walk(y, depth + 1, `${path}[${i + 1}]`));
+  };
+  walk(raw, 0, "");
+  return Float64Array.from(out);
+}
+
+function dimsOf(x: unknown): number[] {
+  const dims: number[] = [];
+  let cur = x;
+  while (Array.isArray(cur)) {
+    dims.push(cur.length);
+    cur = cur[0];
+  }
+  return dims;
+}
+
+export { baseRank };

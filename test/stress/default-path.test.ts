@@ -1,0 +1,223 @@
+/**
+ * Issue 26's reproductions ("where the default path breaks"), each through the public API where
+ * the user met it, plus the kernel-level checks of the guards that fixed them (D94-D97).
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import {
+  compile,
+  dist,
+  InvalidModelError,
+  log,
+  model,
+  moduleModel,
+  pathfinder,
+  pathfinderEffect,
+  RunFailedError,
+  sample,
+  sampleSync,
+  sub,
+  type RunEvent,
+} from "../../src/index.js";
+import {
+  applyWindowUpdate,
+  compactEstimator,
+  initChainState,
+  mergeEstimators,
+  poolableChains,
+  poolingGap,
+  runIterations,
+  setMetricAtWindowEnd,
+  type ChainState,
+} from "../../src/inference/index.js";
+import { processHeapLimitMb, threadFlags } from "../../supervisors/worker-pool.js";
+import { armaData, ma1 } from "./corpus.js";
+
+describe("1. moving-average models under the default (and the Fisher adaptations)", () => {
+  it("the issue's MA(1) reproduction samples with the default, and with metric low-rank every chain completes at the right place", async () => {
+    const m = ma1(armaData());
+    const ref = sampleSync(compile(m), { chains: 4, warmup: 1000, draws: 1000, seed: 101 }).summary(["theta"], false)[0]!;
+    for (const options of [{}, { metric: "low-rank" as const }, { metric: "low-rank" as const, chains: 8, seed: 3 }]) {
+      const events: RunEvent[] = [];
+      const run = sample(m, { chains: 4, warmup: 500, draws: 500, seed: 1, progress: false, ...options });
+      run.events$.subscribe((e) => events.push(e));
+      const p = await run.result;
+      expect(p.chainStatus.every((s) => s.status === "completed"), JSON.stringify(options)).toBe(true);
+      expect(events.filter((e) => e.type === "chunk-failed")).toEqual([]);
+      const theta = p.summary(["theta"], false)[0]!;
+      expect(Math.abs(theta.mean - ref.mean) / Math.hypot(theta.mcseMean, ref.mcseMean), JSON.stringify(options)).toBeLessThan(4);
+      expect(theta.rhat).toBeLessThan(1.01);
+    }
+  }, 300_000);
+
+  it("the cause: chains started outside the invertible region have gradients near 1e30; their windows no longer make the pooled metric", async () => {
+    const ld = compile(ma1(armaData()));
+    const settings = { numWarmup: 500, metric: "low-rank" as const, schedule: "nutpie" as const, metricUpdate: "external" as const };
+    let states: ChainState[] = [0, 1, 2, 3].map((c) => initChainState(ld, settings, { seed: 1, chain: c }));
+    states = states.map((s) => runIterations(ld, s, 1000, settings).state);
+    expect(states.every((s) => s.awaitingMetric)).toBe(true);
+    const maxGrad = states.map((s) => Math.max(...Array.from(compactEstimator(s.fisher!.background, ld.dim).grads as Float64Array, Math.abs)));
+    // Some chains sit where the error recursion explodes (the issue's "poisoned" windows)...
+    expect(maxGrad.filter((g) => g > 1e15).length).toBeGreaterThan(0);
+    expect(maxGrad.filter((g) => g < 1e3).length).toBeGreaterThan(0);
+    // ...and their log densities are far below the best chain's: they are left out of the pool.
+    const poolable = poolableChains(states.map((s) => s.logDensity), ld.dim);
+    maxGrad.forEach((g, k) => expect(poolable[k], `chain ${k}, max |grad| ${g}`).toBe(g < 1e3));
+    // Pooled over all four, as before: applying it failed ("Posterior is improper") or crashed
+    // the eigendecomposition; now every chain takes it or keeps its metric, and none throws.
+    const all = mergeEstimators(states.map((s) => compactEstimator(s.fisher!.background, ld.dim)), ld.dim);
+    for (const s of states) {
+      const next = applyWindowUpdate(ld, s, { kind: "fisher", foreground: all }, settings);
+      expect(next.awaitingMetric).toBe(false);
+      expect(Number.isFinite(next.stepSize) && next.stepSize > 0).toBe(true);
+    }
+  });
+});
+
+describe("metrics that cannot be used are not applied", () => {
+  const ld = compile(
+    model("normal2", (b) => {
+      b.param("a", dist.normal(0, 1));
+      b.param("b", dist.normal(0, 10));
+    }),
+  );
+  const atWindowEnd = (): ChainState => {
+    const settings = { numWarmup: 200, metricUpdate: "external" as const };
+    let s = initChainState(ld, settings, { seed: 3 });
+    while (!s.awaitingMetric) s = runIterations(ld, s, 500, settings).state;
+    return s;
+  };
+
+  it("a non-finite or non-positive metric keeps the previous one, and the state says why", () => {
+    const s = atWindowEnd();
+    for (const inverse of [Float64Array.of(NaN, 1), Float64Array.of(1, 0), Float64Array.of(Infinity, 1)]) {
+      const next = setMetricAtWindowEnd(ld, s, { kind: "diag", inverse });
+      expect(Array.from(next.metric.inverse)).toEqual(Array.from(s.metric.inverse));
+      expect(next.keptMetrics?.count).toBe(1);
+      expect(next.keptMetrics?.reason).toMatch(/not finite|not positive|non-finite/);
+      expect(next.awaitingMetric).toBe(false);
+    }
+  });
+
+  it("a metric with which no step size can be found (1e-300) keeps the previous one instead of failing the chain", () => {
+    const s = atWindowEnd();
+    const next = setMetricAtWindowEnd(ld, s, { kind: "diag", inverse: Float64Array.of(1e-300, 1e-300) });
+    expect(Array.from(next.metric.inverse)).toEqual(Array.from(s.metric.inverse));
+    expect(next.keptMetrics?.reason).toMatch(/no step size found with the new metric/);
+  });
+
+  it("a dense metric that is not positive definite is refused", () => {
+    const settings = { numWarmup: 200, metric: "dense" as const, metricUpdate: "external" as const };
+    let s = initChainState(ld, settings, { seed: 3 });
+    while (!s.awaitingMetric) s = runIterations(ld, s, 500, settings).state;
+    const next = setMetricAtWindowEnd(ld, s, { kind: "dense", inverse: Float64Array.of(1, 2, 2, 1) });
+    expect(Array.from(next.metric.inverse)).toEqual(Array.from(s.metric.inverse));
+    expect(next.keptMetrics?.reason).toMatch(/positive definite/);
+  });
+
+  it("pooling: chains far below the best log density are left out, at least the best is in", () => {
+    expect(poolingGap(4)).toBe(50);
+    expect(poolingGap(100)).toBe(100);
+    expect(poolableChains([-30, -35, -1e20, -90], 3)).toEqual([true, true, false, false]);
+    expect(poolableChains([-Infinity, -5], 3)).toEqual([false, true]);
+    expect(poolableChains([NaN, NaN], 3)).toEqual([true, true]);
+  });
+});
+
+describe("2. Node flags the threads cannot take", () => {
+  it("threadFlags keeps what a thread accepts; the heap limit is read for resourceLimits", () => {
+    expect(threadFlags(["--max-old-space-size=4096", "--expose-gc", "--enable-source-maps", "--stack-size=2000"])).toEqual(["--enable-source-maps"]);
+    expect(threadFlags([])).toEqual([]);
+    expect(processHeapLimitMb(["--expose-gc", "--max-old-space-size=4096"])).toBe(4096);
+    expect(processHeapLimitMb(["--max_old_space_size", "512"])).toBe(512);
+    expect(processHeapLimitMb(["--expose-gc"])).toBeNull();
+  });
+
+  it("a child `node --max-old-space-size=512 --expose-gc --stack-size=2000` samples on worker threads", async () => {
+    const index = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), "bayests-flags-"));
+    const script = join(dir, "flags.mjs");
+    writeFileSync(
+      script,
+      `import { model, dist, sample, createWorkerPool } from ${JSON.stringify(index)};
+const m = model("n", (b) => { b.param("mu", dist.normal(1, 2)); });
+const p = await sample(m, { chains: 2, warmup: 100, draws: 100, seed: 1, progress: false }).result;
+const pool = createWorkerPool({ threads: 1 });
+await pool.close();
+console.log(JSON.stringify({ status: p.status, draws: p.numDraws, gc: typeof globalThis.gc }));`,
+    );
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ["--max-old-space-size=512", "--expose-gc", "--stack-size=2000", script], { timeout: 170_000 }, (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), stdout, stderr }),
+      );
+    });
+    expect(out.stderr).not.toMatch(/invalid execArgv|PoolStartError/);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split("\n").at(-1)!)).toEqual({ status: "completed", draws: 100, gc: "function" });
+  }, 180_000);
+});
+
+describe("4. Pathfinder with draws of log density -Infinity", () => {
+  const edge = model("edge", (b) => {
+    const x = b.param("x", dist.normal(0.5, 1));
+    b.potential("edge", log(sub(1.2, x)));
+  });
+
+  it("draws beyond the edge get importance weight zero: the run resolves, every resampled draw is below 1.2", async () => {
+    const p = await pathfinder(edge, { seed: 1 }).result;
+    const xs = p.draws("x").flatMap((c) => Array.from(c));
+    expect(xs.length).toBe(1000);
+    expect(xs.every((x) => x < 1.2)).toBe(true);
+    expect(Number.isFinite(p.paretoK)).toBe(true);
+  });
+
+  it("pathfinderEffect succeeds, or fails in its error channel: never a defect", async () => {
+    const exit = await Effect.runPromiseExit(Effect.either(pathfinderEffect(edge, { seed: 2 })));
+    expect(exit._tag).toBe("Success");
+    if (exit._tag === "Success") expect(exit.value._tag).toBe("Right");
+  });
+});
+
+describe("6. smaller: the failed run's message and summary, a module model's message", () => {
+  it("every chain failing during warmup: the message says that there are no sampling draws", async () => {
+    const m = model("n", (b) => void b.param("mu", dist.normal(0, 1)));
+    const run = sample(m, {
+      chains: 2,
+      warmup: 100,
+      draws: 50,
+      seed: 1,
+      progress: false,
+      restart: { maxRestarts: 0 },
+      faults: [0, 1].map((chain) => ({ chain, atIteration: 30, kind: "throw" as const, attempts: Infinity })),
+    });
+    const e = await run.result.then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(RunFailedError);
+    const err = e as RunFailedError;
+    expect(err.message).toMatch(/every chain failed during warmup: error\.posterior holds each chain's status and warmup trace, and no sampling draw/);
+    expect(err.posterior.realDraws()).toEqual([0, 0]);
+    expect(err.posterior.summary()).toEqual([]);
+  });
+
+  it("a module model with a syntax error: 'could not be loaded' once, naming the module", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bayests-syntax-"));
+    const file = join(dir, "broken.mjs");
+    writeFileSync(file, "export default {{ dim: 1 \n");
+    const e = await sample(moduleModel(file), { chains: 1, warmup: 10, draws: 10, seed: 1, progress: false }).result.then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(InvalidModelError);
+    const message = (e as Error).message;
+    expect(message.match(/could not be loaded/g)?.length, message).toBe(1);
+    expect(message).toContain(`module model ${file} could not be loaded: `);
+  });
+});
+
