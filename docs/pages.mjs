@@ -15,6 +15,7 @@ export const guidePages = [
   { file: "guide/sampling.md", title: "Sampling and the runtime" },
   { file: "guide/adaptation.md", title: "Warmup adaptation" },
   { file: "guide/seeing-a-run.md", title: "Seeing a run" },
+  { file: "guide/diagnose.md", title: "Diagnosing a run" },
   { file: "guide/checking.md", title: "Checking and comparing fits" },
   { file: "guide/approximations.md", title: "Approximations: Pathfinder, ADVI, SMC" },
   { file: "guide/abc.md", title: "Likelihood-free inference: ABC" },

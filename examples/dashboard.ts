@@ -40,6 +40,9 @@ await run.progressDisplay?.done;
 console.log("\n" + posterior.formatSummary(["mu", "tau", "theta[1]"]));
 if (process.stdin.isTTY) {
   console.log(`\nThe dashboard stays at ${dashboard.url} until Ctrl-C.`);
+  // A signal handler alone does not keep Node running: a timer does, until Ctrl-C.
+  const keepAlive = setInterval(() => undefined, 60_000);
   await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  clearInterval(keepAlive);
 }
 await dashboard.close();

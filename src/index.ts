@@ -51,6 +51,10 @@ export { sampleSync, type SampleSyncOptions } from "./api/sample-sync.js";
 /** No finite starting point was found (sampleSync throws it; a run's chain fails with it). */
 export { InitializationError } from "./inference/init.js";
 export { Posterior, type PosteriorSummaryOptions, type ChainResult } from "./api/posterior.js";
+/** One error class for a name a posterior does not know (`draws`, `summary`, `warmupDraws`). */
+export { UnknownQuantityError } from "./api/quantity-error.js";
+/** The checks a finished run should pass, as CmdStan's diagnose and ArviZ's warnings make them. */
+export { diagnose, formatDiagnosis, type Diagnosis, type Finding, type FindingLevel } from "./api/diagnose.js";
 export { type SampleRun, type SampleError } from "./api/sample.js";
 export { type SampleOptions, type DashboardOption, type ClusterOption } from "./api/sample-options.js";
 /** `sample` with terminal progress and an optional live dashboard (src/view), the dashboard and reports. */

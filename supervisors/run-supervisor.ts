@@ -20,7 +20,7 @@ import { TraceStore } from "../actors/trace-store.js";
 import type { ConstrainedInit, Metric, SamplerSettings, WarmupEndRule } from "../src/inference/index.js";
 import { superviseChain, type ChunkRunner, type SupervisionPolicy } from "./chain-supervisor.js";
 import type { ClusterPlan } from "./cluster/client.js";
-import type { ClusterStartError } from "./cluster/config.js";
+import { CLUSTER_PACKAGES, ClusterStartError } from "./cluster/config.js";
 import { acquireScheduler, type Scheduler } from "./scheduler.js";
 import type { PoolStartError, WorkerPool, WorkerResourceLimits } from "./worker-pool.js";
 
@@ -204,7 +204,17 @@ function acquireChunks(
   return Effect.gen(function* () {
     const cluster = plan.cluster;
     if (cluster !== null && plan.shape !== null && plan.model.kind === "compiled") {
-      const { acquireClusterChunks } = yield* Effect.promise(() => import("./cluster/client.js"));
+      // The cluster packages are optional peer dependencies: without them, say which to install.
+      const { acquireClusterChunks } = yield* Effect.tryPromise({
+        try: () => import("./cluster/client.js"),
+        catch: (e) =>
+          new ClusterStartError({
+            message:
+              (e as { code?: string }).code === "ERR_MODULE_NOT_FOUND"
+                ? `cluster runs need the optional packages ${CLUSTER_PACKAGES.join(", ")}: npm install ${CLUSTER_PACKAGES.join(" ")} (${(e as Error).message})`
+                : `cluster client failed to load: ${(e as Error).message}`,
+          }),
+      });
       const spec = { model: plan.model, chains: plan.numChains, width: plan.shape.names.length };
       return { chunks: yield* acquireClusterChunks(cluster, spec, sink), known: plan.shape };
     }

@@ -4,11 +4,12 @@
  * model's log density, Jacobians included) in the `lp` statistic; the NUTS statistics
  * (step size, tree depth, ...) are zero. There is no warmup.
  */
+import type { DiagnoseInput } from "../diagnostics/diagnose.js";
 import { formatSummary as formatTable } from "../diagnostics/index.js";
 import type { AdviElboRecord, AdviFamily } from "../inference/advi.js";
 import type { SmcStageRecord } from "../../actors/smc-coordinator.js";
 import type { SmcKernelKind } from "../inference/smc.js";
-import { allocateStats, Posterior, type ChainResult } from "./posterior.js";
+import { allocateStats, Posterior, type ChainResult, type PosteriorSummaryOptions } from "./posterior.js";
 
 /** One chain of draws from draw-major reported quantities (count x width) and their log densities. */
 export function chainFromDraws(chain: number, constrained: ArrayLike<number>, count: number, width: number, lp: ArrayLike<number> | null, seconds: number): ChainResult {
@@ -64,7 +65,12 @@ export abstract class ApproxPosterior extends Posterior {
   protected abstract footer(): string[];
 
   override formatSummary(names?: readonly string[]): string {
-    return [this.header(), formatTable(this.summary(names)), "", ...this.footer()].join("\n");
+    return [this.header(), formatTable(this.summary(names, { includeLp: true })), "", ...this.footer()].join("\n");
+  }
+
+  /** No NUTS statistics: the checks on the draws only. */
+  protected override diagnoseInput(): DiagnoseInput {
+    return { ...super.diagnoseInput(), nuts: null };
   }
 }
 
@@ -115,6 +121,20 @@ export class PathfinderPosterior extends ApproxPosterior {
     this.dim = init.dim;
   }
 
+  /**
+   * Summary rows; with PSIS resampling, ESS, R-hat and MCSE are NaN (printed NA): they assume
+   * Markov chains, and importance-resampled draws (many repeated) are not that.
+   */
+  override summary(names: string | readonly string[] = this.names, options: PosteriorSummaryOptions | boolean = {}) {
+    const rows = super.summary(names, options);
+    if (!this.psisResample) return rows;
+    return rows.map((r) => ({ ...r, rhat: NaN, essBulk: NaN, essTail: NaN, mcseMean: NaN, mcseSd: NaN }));
+  }
+
+  protected override diagnoseInput(): DiagnoseInput {
+    return { ...super.diagnoseInput(), ...(this.psisResample ? { resampled: { distinct: this.distinctDraws } } : {}), paretoK: this.paretoK };
+  }
+
   protected header(): string {
     const done = this.paths.filter((p) => p.status === "completed").length;
     const how = this.psisResample ? `${this.numDraws} draws resampled by PSIS from ${done} path${done === 1 ? "" : "s"}` : `${done} paths x ${this.numDraws} draws`;
@@ -129,7 +149,7 @@ export class PathfinderPosterior extends ApproxPosterior {
     );
     if (this.psisResample) {
       const warn = this.paretoK > 0.7 ? " (above 0.7: the approximation is poor; use NUTS)" : "";
-      lines.push(`Pareto k ${this.paretoK.toFixed(2)}${warn}; ${this.distinctDraws} distinct draws`);
+      lines.push(`Pareto k ${this.paretoK.toFixed(2)}${warn}; ${this.distinctDraws} distinct draws (ESS, R-hat and MCSE do not apply to resampled draws: NA)`);
     }
     return lines;
   }
@@ -206,7 +226,7 @@ export class SmcPosterior extends ApproxPosterior {
     return this.chainInfo.filter((c) => c.status === "completed").map((c) => c.chain);
   }
 
-  override summary(names: readonly string[] = this.names, includeLp = true) {
+  override summary(names: string | readonly string[] = this.names, includeLp: PosteriorSummaryOptions | boolean = false) {
     const healthy = this.healthyChains();
     if (healthy.length === this.numChains) return super.summary(names, includeLp);
     const sub = new Posterior({ names: this.names, paramCount: this.paramCount, numWarmup: 0, numDraws: this.numDraws, seed: this.seed, metric: this.metricKind, chains: healthy.map((c) => this.chains[c]!) });

@@ -32,3 +32,5 @@ export class RunFailedError extends Data.TaggedError("RunFailedError")<{
 export { PoolStartError } from "../../supervisors/worker-pool.js";
 /** A cluster run (`sample`'s `cluster` option) could not start: database unreachable, no runner alive. */
 export { ClusterStartError } from "../../supervisors/cluster/config.js";
+/** A name that is not a quantity (or variable) of a posterior. */
+export { UnknownQuantityError } from "./quantity-error.js";

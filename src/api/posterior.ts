@@ -5,9 +5,11 @@
  */
 import { flatNames } from "../compile/compile.js";
 import type { BackendChoice, ModelInfo, VariableInfo } from "../compile/types.js";
+import { diagnose as diagnoseInput, formatDiagnosis, type DiagnoseInput, type Diagnosis } from "../diagnostics/diagnose.js";
 import { ebfmi, formatSummary, summary, type SummaryOptions, type SummaryRow } from "../diagnostics/index.js";
 import type { Metric } from "../inference/metric.js";
 import type { SamplerStatName, SamplerStatsArrays } from "../inference/stats.js";
+import { UnknownQuantityError } from "./quantity-error.js";
 
 export { allocateStats, type SamplerStatName, type SamplerStatsArrays } from "../inference/stats.js";
 
@@ -52,10 +54,12 @@ export interface PosteriorInit {
   readonly modelName?: string;
   /** Which backend computed the gradients, and why (the model's `backend`). */
   readonly backend?: BackendChoice | undefined;
+  /** The sampler's maximum tree depth (10), for the tree-depth check of `diagnose`. */
+  readonly maxTreeDepth?: number;
 }
 
 export interface PosteriorSummaryOptions extends SummaryOptions {
-  /** Put `lp__` first, as Stan does (true). */
+  /** Put `lp__` first, as Stan's print does (false: only the quantities asked for). */
   includeLp?: boolean;
 }
 
@@ -98,6 +102,8 @@ export class Posterior {
   readonly variables: readonly VariableInfo[];
   /** Which backend computed the gradients ("js" or "tfjs", its device) and why; null when the model did not say. */
   readonly backend: BackendChoice | null;
+  /** The sampler's maximum tree depth (the tree-depth check of `diagnose`). */
+  readonly maxTreeDepth: number;
   private readonly index: Map<string, number>;
 
   constructor(init: PosteriorInit) {
@@ -110,6 +116,7 @@ export class Posterior {
     this.metricKind = init.metric;
     this.chains = init.chains;
     this.backend = init.backend ?? null;
+    this.maxTreeDepth = init.maxTreeDepth ?? 10;
     this.index = new Map(init.names.map((n, i) => [n, i]));
     this.model = init.model ?? null;
     this.modelName = init.modelName ?? init.model?.name ?? "model";
@@ -125,7 +132,8 @@ export class Posterior {
       if (this.index.has(name)) return [name];
       const v = this.variables.find((x) => x.name === name);
       if (v !== undefined) return this.names.slice(v.offset, v.offset + v.size);
-      throw new RangeError(`unknown variable "${name}"; variables: ${this.variables.map((x) => x.name).join(", ")}`);
+      const known = this.variables.map((x) => x.name);
+      throw new UnknownQuantityError({ name, known, message: `unknown variable "${name}"; variables: ${known.join(", ")}` });
     });
   }
 
@@ -205,13 +213,25 @@ export class Posterior {
 
   private indexOf(name: string): number {
     const k = this.index.get(name);
-    if (k === undefined) {
-      throw new Error(`unknown quantity "${name}"; known: ${this.names.slice(0, 20).join(", ")}${this.names.length > 20 ? ", ..." : ""}`);
+    if (k !== undefined) return k;
+    const v = this.variables.find((x) => x.name === name);
+    if (v !== undefined) {
+      // A vector's name: its elements are the quantities.
+      const elements = this.names.slice(v.offset, v.offset + v.size);
+      throw new UnknownQuantityError({
+        name,
+        known: elements,
+        message: `"${name}" is a variable of ${elements.length} elements, not one quantity: ask for one of ${elements.slice(0, 20).join(", ")}${elements.length > 20 ? ", ..." : ""} (summary("${name}") takes them all)`,
+      });
     }
-    return k;
+    const known = this.names.slice(0, 20);
+    throw new UnknownQuantityError({ name, known, message: `unknown quantity "${name}"; known: ${known.join(", ")}${this.names.length > 20 ? ", ..." : ""}` });
   }
 
-  /** Sampling draws of `name`, one array per chain (views, not copies). */
+  /**
+   * Sampling draws of quantity `name` (a flat name: `"mu"`, `"theta[2]"`), one array per chain
+   * (views, not copies). A vector's name throws `UnknownQuantityError` naming its elements.
+   */
   draws(name: string): Float64Array[] {
     const k = this.indexOf(name);
     const n = this.numDraws;
@@ -258,10 +278,12 @@ export class Posterior {
 
   /**
    * Summary rows (mean, sd, HDI, median, MAD, quantiles, MCSE, bulk/tail ESS, R-hat) for the
-   * given variables or flat names (default: all; `"theta"` selects every `theta[i]`), with
-   * `lp__` first as Stan does. The second argument is the options, or `includeLp` alone.
+   * given variables or flat names (default: all; `"theta"` selects every `theta[i]`; one name
+   * may be given as a string). `lp__` comes first only with `{ includeLp: true }` (Stan's print
+   * has it). The second argument is the options, or `includeLp` alone.
    */
-  summary(names: readonly string[] = this.names, options: PosteriorSummaryOptions | boolean = {}): SummaryRow[] {
+  summary(names: string | readonly string[] = this.names, options: PosteriorSummaryOptions | boolean = {}): SummaryRow[] {
+    if (typeof names === "string") names = [names];
     const opts: PosteriorSummaryOptions = typeof options === "boolean" ? { includeLp: options } : options;
     const use = this.summaryChains();
     if (use.length === 0) return [];
@@ -271,24 +293,53 @@ export class Posterior {
       const all = this.draws(name);
       return { name, chains: use.map((c) => cut(all[c]!)) as ArrayLike<number>[] };
     });
-    if (opts.includeLp ?? true) params.unshift({ name: "lp__", chains: use.map((c) => cut(this.chains[c]!.stats.lp)) });
+    if (opts.includeLp ?? false) params.unshift({ name: "lp__", chains: use.map((c) => cut(this.chains[c]!.stats.lp)) });
     return summary(params, opts.hdiProb !== undefined ? { hdiProb: opts.hdiProb } : {});
   }
 
-  /** Pretty summary table plus sampler diagnostics (variables as in `summary`). */
+  /** What `diagnose` reads of this posterior (subclasses add their own: resampling, Pareto k). */
+  protected diagnoseInput(): DiagnoseInput {
+    const use = this.summaryChains();
+    const rows = use.length === 0 ? [] : this.summary(this.names);
+    const vectorMeans = new Map<string, { elements: string[]; means: number[][] }>();
+    if (use.length >= 2) {
+      for (const v of this.variables) {
+        if (v.size < 2 || v.size > 64) continue;
+        const elements = this.names.slice(v.offset, v.offset + v.size);
+        const means = use.map((c) => elements.map((e) => mean(this.draws(e)[c]!)));
+        vectorMeans.set(v.name, { elements, means });
+      }
+    }
+    const pick = <T>(xs: readonly T[]) => use.map((c) => xs[c]!);
+    return {
+      chains: use.length,
+      drawsPerChain: this.numDraws,
+      rows,
+      nuts: { divergences: pick(this.divergences()), treeDepthHits: pick(this.treeDepthHits(this.maxTreeDepth)), maxTreeDepth: this.maxTreeDepth, ebfmi: pick(this.ebfmi()) },
+      vectorMeans,
+    };
+  }
+
+  /**
+   * The checks a run should pass (divergences, tree depth, E-BFMI, R-hat, bulk and tail ESS,
+   * Pareto k where there are weights, label switching), each with its threshold and advice.
+   */
+  diagnose(): Diagnosis {
+    return diagnoseInput(this.diagnoseInput());
+  }
+
+  /** Pretty summary table (`lp__` first, as Stan prints it) and what `diagnose` found. */
   formatSummary(names?: readonly string[], options: SummaryOptions = {}): string {
-    const table = formatSummary(this.summary(names, options));
-    const div = this.divergences();
-    const totalDiv = div.reduce((a, b) => a + b, 0);
-    const bfmi = this.ebfmi();
+    const table = formatSummary(this.summary(names, { ...options, includeLp: true }));
     const steps = this.chains.map((c) => c.stepSize.toPrecision(3)).join(", ");
+    const findings = this.diagnose();
     const lines = [
       `${this.numChains} chain${this.numChains === 1 ? "" : "s"}, ${this.numWarmup} warmup + ${this.numDraws} draws each, metric ${this.metricKind}, seed ${this.seed}`,
       table,
       "",
-      `divergent transitions: ${totalDiv} of ${this.numChains * this.numDraws}` + (totalDiv > 0 ? " (check the model / raise targetAccept)" : ""),
       `step size per chain: ${steps}`,
-      `E-BFMI per chain: ${bfmi.map((b) => b.toFixed(2)).join(", ")}` + (bfmi.some((b) => b < 0.3) ? " (below 0.3: poor energy exploration)" : ""),
+      `diagnose: ${findings.ok ? "no problems found" : "problems found"}`,
+      formatDiagnosis(findings, true),
     ];
     return lines.join("\n");
   }
@@ -296,4 +347,10 @@ export class Posterior {
   toString(): string {
     return this.formatSummary();
   }
+}
+
+function mean(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s / a.length;
 }

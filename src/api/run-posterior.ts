@@ -41,6 +41,8 @@ export interface RunInfo {
   readonly pooledWarmup: boolean;
   readonly warmupExtensions: number;
   readonly diagnostics: OnlineDiagnostics | null;
+  /** The adaptive warmup length's cap (the `warmup` option), or null when warmup was fixed. */
+  readonly warmupCap?: number | null;
 }
 
 export class RunPosterior extends Posterior {
@@ -55,6 +57,8 @@ export class RunPosterior extends Posterior {
   readonly warmupExtensions: number;
   /** The last online diagnostics (null if no check point was reached). */
   readonly onlineDiagnostics: OnlineDiagnostics | null;
+  /** The adaptive warmup length's cap, or null when warmup had the fixed length asked for. */
+  readonly warmupCap: number | null;
 
   constructor(init: Omit<PosteriorInit, "chains"> & { readonly chains: readonly RunChainResult[] }, info: RunInfo) {
     super(init);
@@ -66,6 +70,7 @@ export class RunPosterior extends Posterior {
     this.pooledWarmup = info.pooledWarmup;
     this.warmupExtensions = info.warmupExtensions;
     this.onlineDiagnostics = info.diagnostics;
+    this.warmupCap = info.warmupCap ?? null;
   }
 
   /** Chains that did not fail (their draws are all real). */
@@ -136,7 +141,8 @@ export class RunPosterior extends Posterior {
     lines.push(
       `run: ${this.status}${this.abortReason !== null ? ` (${this.abortReason})` : ""}, ${this.threads} thread${this.threads === 1 ? "" : "s"}, ` +
         `${this.seconds.toFixed(2)} s, ${this.gradientEvaluations} gradients, warmup ${this.pooledWarmup ? "pooled" : "per chain"}` +
-        (this.warmupExtensions > 0 ? `, extended ${this.warmupExtensions}x` : ""),
+        (this.warmupExtensions > 0 ? `, extended ${this.warmupExtensions}x` : "") +
+        (this.warmupCap !== null ? `, warmup length adaptive: ${this.numWarmup} of at most ${this.warmupCap}` : `, warmup length fixed: ${this.numWarmup}`),
     );
     for (const s of this.chainStatus) {
       if (s.status === "failed") {
@@ -178,6 +184,9 @@ export function runPosteriorFromOutcome(
     saveWarmup: boolean;
     threads: number;
     pooledWarmup: boolean;
+    maxTreeDepth?: number;
+    /** The adaptive warmup length's cap, or null: warmup was fixed. */
+    warmupCap?: number | null;
     modelName?: string;
     model?: ModelInfo;
   },
@@ -226,6 +235,7 @@ export function runPosteriorFromOutcome(
       seed: meta.seed,
       metric: meta.metric,
       chains,
+      ...(meta.maxTreeDepth !== undefined ? { maxTreeDepth: meta.maxTreeDepth } : {}),
       ...(meta.modelName !== undefined ? { modelName: meta.modelName } : {}),
       ...(meta.model ? { model: meta.model } : {}),
     },
@@ -237,6 +247,7 @@ export function runPosteriorFromOutcome(
       pooledWarmup: meta.pooledWarmup,
       warmupExtensions: outcome.warmupExtensions,
       diagnostics: outcome.diagnostics,
+      warmupCap: meta.warmupCap ?? null,
     },
   );
 }

@@ -79,7 +79,7 @@ export interface SampleOptions extends SampleSyncOptions {
    * Effect `Schedule` over the failures.
    */
   readonly restart?: { readonly maxRestarts?: number; readonly backoff?: Duration.DurationInput } | RestartSchedule;
-  /** Watchdog: a chunk running longer than this is killed (ms or an Effect duration; 60 s). */
+  /** Watchdog: a chunk running longer than this is killed (an Effect duration string such as "60 seconds", or a bare number of milliseconds; 60 s). */
   readonly chunkTimeout?: Duration.DurationInput;
   /** Chunk sizing: first chunk's iterations (20), target compute per chunk in ms (50), most iterations (1e6). */
   readonly chunk?: { readonly initial?: number; readonly targetMs?: number; readonly max?: number };
@@ -109,7 +109,8 @@ export interface SampleOptions extends SampleSyncOptions {
    * Adaptive warmup length: warmup ends (for all chains together) at the first window end where
    * the metric has stopped moving and the chains agree (DECISIONS.md D69); `warmup` is then the
    * cap. `true` for the defaults, or any of { floor, tolerance, rhat, block }. Default: on with
-   * nutpie's schedule (`metric: "low-rank"` or `"diag-fisher"`), off with Stan's (the default).
+   * nutpie's schedule (`metric: "low-rank"` or `"diag-fisher"`) when `warmup` is not given; off
+   * when it is (`warmup: N` is N iterations, as in Stan, D108) and with Stan's schedule (the default).
    */
   readonly adaptiveWarmup?: boolean | { readonly floor?: number; readonly tolerance?: number; readonly rhat?: number; readonly block?: number };
   /**
@@ -164,11 +165,11 @@ export interface ClusterOption {
    * variable; an in-process runner without one makes up its own.
    */
   readonly key?: string;
-  /** Runners refuse the run's chunks once this long has passed without the client renewing its lease (30 s). */
+  /** Runners refuse the run's chunks once this long has passed without the client renewing its lease ("30 seconds"; a bare number is milliseconds, at least 100). */
   readonly lease?: Duration.DurationInput;
-  /** How long a chunk's reply may take beyond `chunkTimeout`, queueing and failover included, before the chunk fails (5 minutes). */
+  /** How long a chunk's reply may take beyond `chunkTimeout`, queueing and failover included, before the chunk fails ("5 minutes"; a bare number is milliseconds, at least 100). */
   readonly replyTimeout?: Duration.DurationInput;
-  /** Longest wait for the database at the start (30 s). */
+  /** Longest wait for the database at the start ("30 seconds"; a bare number is milliseconds, at least 100). */
   readonly connectTimeout?: Duration.DurationInput;
 }
 
@@ -320,7 +321,7 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   }
 
   const restart = validateRestart(o.restart);
-  const chunkTimeout = duration("chunkTimeout", o.chunkTimeout, Duration.seconds(60));
+  const chunkTimeout = duration("chunkTimeout", o.chunkTimeout, Duration.seconds(60), 100);
 
   const c = o.chunk === undefined ? {} : record("chunk", o.chunk, ["initial", "targetMs", "max"]);
   // A cluster's chunk pays a round trip through the network and the database: longer chunks.
@@ -414,9 +415,9 @@ function validateCluster(o: SampleOptions, threads: number): ClusterPlan | null 
     key: key === undefined ? randomBytes(32) : Buffer.from(key as string),
     threads,
     resourceLimits: validateResourceLimits(o.workerResourceLimits),
-    lease: duration("cluster.lease", c.lease, Duration.seconds(30)),
-    replyTimeout: duration("cluster.replyTimeout", c.replyTimeout, Duration.minutes(5)),
-    connectTimeout: duration("cluster.connectTimeout", c.connectTimeout, Duration.seconds(30)),
+    lease: duration("cluster.lease", c.lease, Duration.seconds(30), 100),
+    replyTimeout: duration("cluster.replyTimeout", c.replyTimeout, Duration.minutes(5), 100),
+    connectTimeout: duration("cluster.connectTimeout", c.connectTimeout, Duration.seconds(30), 100),
     timings: DEFAULT_TIMINGS,
   };
 }
@@ -488,8 +489,9 @@ function validateAdaptation(
   if (schedule === "nutpie" && metric !== "diag-fisher" && metric !== "low-rank") bad("schedule", o.schedule, `"stan" with metric "${metric}" (nutpie's schedule adapts "diag-fisher" or "low-rank")`);
   if (schedule === "stan" && metric === "low-rank") bad("schedule", o.schedule, '"nutpie" with metric "low-rank"');
   let adaptiveWarmup: WarmupEndRule | null = null;
-  // On by default with nutpie's schedule; Stan's schedule keeps Stan's fixed windows unless asked.
-  const adaptive = forSample ? o.adaptiveWarmup ?? (schedule === "nutpie" || DEFAULT_ADAPTATION.adaptiveWarmup) : false;
+  // `warmup: N` means N warmup iterations, as in Stan: the adaptive length applies when warmup is
+  // not given (then the default warmup is its cap) or when asked for (DECISIONS.md D108).
+  const adaptive = forSample ? o.adaptiveWarmup ?? (o.warmup === undefined && (schedule === "nutpie" || DEFAULT_ADAPTATION.adaptiveWarmup)) : false;
   if (adaptive !== false) {
     const a = adaptive === true ? {} : record("adaptiveWarmup", adaptive, ["floor", "tolerance", "rhat", "block"]);
     adaptiveWarmup = {

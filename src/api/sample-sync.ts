@@ -120,6 +120,7 @@ function runChains(model: LogDensity, options: ValidatedSyncOptions): Posterior 
     numDraws,
     seed,
     metric: settings.metric,
+    maxTreeDepth: settings.maxTreeDepth,
     chains,
     ...(model.model ? { model: model.model } : {}),
     backend: model.backend,

@@ -290,6 +290,8 @@ function runProgram(
       saveWarmup: opts.saveWarmup,
       threads: opts.threads,
       pooledWarmup: opts.pooled,
+      maxTreeDepth: opts.settings.maxTreeDepth,
+      warmupCap: opts.adaptiveWarmup !== null ? opts.numWarmup : null,
       modelName: prepared.kind === "compiled" ? prepared.resolved.name : prepared.spec.spec.module,
       ...(density?.model ? { model: density.model } : {}),
     });

@@ -8,6 +8,7 @@ import { Duration, Option, Schedule } from "effect";
 import { defaultRestartSchedule, type RestartSchedule } from "../../supervisors/chain-supervisor.js";
 import { WorkerPool, type WorkerResourceLimits } from "../../supervisors/worker-pool.js";
 import { InvalidOptionError } from "./errors.js";
+import { nearestName } from "./option-names.js";
 
 export function bad(option: string, value: unknown, want: string): never {
   let shown: string;
@@ -42,15 +43,23 @@ export function bool(option: string, value: unknown, fallback: boolean): boolean
 export function record(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) bad(option, value, "an object");
   for (const k of Object.keys(value)) {
-    if (!keys.includes(k)) bad(`${option}.${k}`, (value as Record<string, unknown>)[k], `one of the known keys of ${option} (${keys.join(", ")})`);
+    if (!keys.includes(k)) unknownKey(`${option}.${k}`, k, (value as Record<string, unknown>)[k], keys, `one of the known keys of ${option} (${keys.join(", ")})`);
   }
   return value as Record<string, unknown>;
 }
 
-export function duration(option: string, value: unknown, fallback: Duration.Duration): Duration.Duration {
+/**
+ * A duration option: an Effect duration string ("30 seconds", "500 millis") or a bare number
+ * of milliseconds (Effect's convention). A timeout given as a bare number under
+ * `minBareMillis` is taken for seconds written without their unit, and refused.
+ */
+export function duration(option: string, value: unknown, fallback: Duration.Duration, minBareMillis = 0): Duration.Duration {
   if (value === undefined) return fallback;
   const d = Duration.decodeUnknown(value);
-  if (Option.isNone(d) || !(Duration.toMillis(d.value) > 0)) bad(option, value, 'a positive duration (milliseconds or e.g. "30 seconds")');
+  if (Option.isNone(d) || !(Duration.toMillis(d.value) > 0)) bad(option, value, 'a positive duration (e.g. "30 seconds"; a bare number is milliseconds)');
+  if (typeof value === "number" && value < minBareMillis) {
+    bad(option, value, `at least ${minBareMillis} ms: a bare number is milliseconds, so ${value} is ${value} ms (for seconds write "${value} seconds")`);
+  }
   return d.value;
 }
 
@@ -81,8 +90,15 @@ export function validateResourceLimits(value: unknown): WorkerResourceLimits | u
 /** A plain object whose keys are all in `known` (`InvalidOptionError` names the first other). */
 export function knownOptions(options: unknown, known: ReadonlySet<string>): Record<string, unknown> {
   if (typeof options !== "object" || options === null || Array.isArray(options)) bad("options", options, "an object");
-  for (const k of Object.keys(options)) if (!known.has(k)) bad(k, (options as Record<string, unknown>)[k], `a known option (${[...known].join(", ")})`);
+  for (const k of Object.keys(options)) if (!known.has(k)) unknownKey(k, k, (options as Record<string, unknown>)[k], known, `a known option (${[...known].join(", ")})`);
   return options as Record<string, unknown>;
+}
+
+/** An unknown option: its error names the nearest known one first (`adapt_delta` -> `targetAccept`). */
+function unknownKey(option: string, key: string, value: unknown, known: Iterable<string>, want: string): never {
+  const near = nearestName(key, known);
+  if (near === null) bad(option, value, want);
+  throw new InvalidOptionError({ option, value, message: `unknown option ${option}: did you mean ${near}? (known: ${[...known].join(", ")})` });
 }
 
 /** `seed`: as given, or a random one. */

@@ -14,6 +14,7 @@ import {
   DENSE_PER_COMPUTED,
   instantiateTfjs,
   lowerTfjs,
+  TfjsMissingError,
   TfjsUnsupportedError,
   type TfjsCompiledModel,
   type TfjsCompileOptions,
@@ -63,7 +64,8 @@ function compileWithBackend(
   try {
     compiled = lowerTfjs(model, options);
   } catch (e) {
-    if (e instanceof TfjsUnsupportedError) return jsFallback(`auto: ${e.message}`);
+    // Not expressible in tensors, or tfjs not installed (an optional peer dependency): js.
+    if (e instanceof TfjsUnsupportedError || e instanceof TfjsMissingError) return jsFallback(`auto: ${e.message}`);
     throw e;
   }
   const device = compiled.device;

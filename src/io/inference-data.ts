@@ -375,10 +375,18 @@ type H5Module = typeof import("h5wasm/node");
 let h5: Promise<H5Module["default"]> | null = null;
 
 async function loadH5(): Promise<H5Module["default"]> {
-  h5 ??= import("h5wasm/node").then(async (m) => {
-    await m.default.ready;
-    return m.default;
-  });
+  h5 ??= import("h5wasm/node").then(
+    async (m) => {
+      await m.default.ready;
+      return m.default;
+    },
+    (e: unknown) => {
+      h5 = null;
+      // h5wasm is an optional peer dependency (only netCDF files need it).
+      if ((e as { code?: string }).code === "ERR_MODULE_NOT_FOUND") throw new Error(`writing and reading netCDF-4 (InferenceData) needs the optional package h5wasm: npm install h5wasm`, { cause: e });
+      throw e;
+    },
+  );
   return h5;
 }
 

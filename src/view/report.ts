@@ -10,9 +10,10 @@ import { RunPosterior } from "../api/run-posterior.js";
 import { DrawSet, essBulkDS, essTailDS, rhatDS } from "../diagnostics/convergence.js";
 import { pageAssets, pageHtml } from "./assets.js";
 import { DashboardCollector, freshCursor, type BatchLike } from "./dashboard/collector.js";
-import type { Num } from "./dashboard/protocol.js";
+import { pageFindings, summaryLines } from "./final.js";
 
 export interface ReportOptions {
+  /** The page's title (default: the model's name). */
   readonly title?: string;
   readonly theme?: "dark" | "light";
   /** Quantities to plot (default: the first `maxQuantities`, 32). The summary table has every quantity (up to 1000 rows). */
@@ -24,8 +25,6 @@ export interface ReportOptions {
   readonly checkPoints?: number;
 }
 
-const MAX_SUMMARY_ROWS = 1000;
-const num = (x: number): Num => (Number.isFinite(x) ? x : null);
 
 /** A chain's draws of one phase as the collector reads a run's batches: the real ones, then placeholders (a failed chain's). */
 function phaseBatches(p: Posterior, chain: number, names: readonly string[], phase: "warmup" | "sampling"): BatchLike[] {
@@ -92,6 +91,7 @@ export function reportHtml(posterior: Posterior, options: ReportOptions = {}): s
   const p = posterior;
   const names = p.names;
   const healthy = p instanceof RunPosterior ? p.healthyChains() : p.chains.map((c) => c.chain);
+  const title = options.title ?? p.modelName;
   const hasWarmup = p.chains.every((c) => c.warmupValues !== null) && p.numWarmup > 0;
   const collector = new DashboardCollector({
     names,
@@ -100,12 +100,14 @@ export function reportHtml(posterior: Posterior, options: ReportOptions = {}): s
     ...(options.maxQuantities !== undefined ? { maxQuantities: options.maxQuantities } : {}),
     capacity: options.capacity ?? 2000,
     origin: hasWarmup ? 0 : p.numWarmup,
-    title: options.title ?? "bayests report",
+    title,
     earlyStop: null,
     theme: options.theme ?? "dark",
     kind: "report",
   });
-  for (const e of events(p)) collector.event(e);
+  // Only the start and the end have known times: the rest are rebuilt from the result.
+  const seconds = p instanceof RunPosterior ? p.seconds : null;
+  for (const e of events(p)) collector.event(e, e.type === "run-started" ? 0 : e.type === "run-completed" ? seconds : null);
   for (let c = 0; c < p.numChains; c++) {
     for (const phase of ["warmup", "sampling"] as const) {
       for (const b of phaseBatches(p, c, names, phase)) collector.batch(b);
@@ -139,23 +141,11 @@ export function reportHtml(posterior: Posterior, options: ReportOptions = {}): s
       });
     }
   }
-  const rows = p.summary(names.slice(0, MAX_SUMMARY_ROWS));
-  collector.summary = rows.map((r) => ({
-    name: r.name,
-    mean: num(r.mean),
-    sd: num(r.sd),
-    q5: num(r.q5),
-    median: num(r.q50),
-    q95: num(r.q95),
-    rhat: num(r.rhat),
-    essBulk: num(r.essBulk),
-    essTail: num(r.essTail),
-    mcseMean: num(r.mcseMean),
-  }));
+  collector.final(summaryLines(p), pageFindings(p));
   const status = p instanceof RunPosterior ? p.status : "completed";
   collector.finish(status, p instanceof RunPosterior ? p.seconds : 0);
   const frame = collector.frame(freshCursor());
-  return pageHtml({ title: options.title ?? "bayests report", theme: options.theme ?? "dark", inline: { assets: pageAssets(), data: frame } });
+  return pageHtml({ title, theme: options.theme ?? "dark", inline: { assets: pageAssets(), data: frame } });
 }
 
 /** Writes a self-contained HTML report of a posterior (a finished or aborted run) to `path`. */

@@ -28,8 +28,16 @@ function modelTitle(model: ModelInput): string {
   return "model";
 }
 
+/** Options must be an object (or left out): `sample(model, null)` is a typed error, not a crash. */
+function checkOptionsObject(options: unknown): asserts options is SampleOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidOptionError({ option: "options", value: options, message: `the options of sample must be an object (or left out), got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}` });
+  }
+}
+
 /** Whether `options` ask for a display: progress on ("auto" on a terminal) or a dashboard. */
 function wanted(options: SampleOptions): { progress: boolean; dashboard: boolean } {
+  checkOptionsObject(options);
   const v = validateViewOptions(options);
   return { progress: v.progress === true || (v.progress === "auto" && process.stderr.isTTY === true), dashboard: v.dashboard !== null };
 }
@@ -122,6 +130,7 @@ function withViews(run: SampleRun, model: ModelInput, options: SampleOptions): V
  * lines elsewhere) and, with `dashboard`, a live dashboard on 127.0.0.1.
  */
 export function sample(model: ModelInput, options: SampleOptions = {}): ViewedRun {
+  checkOptionsObject(options);
   checkDashboardQuantities(model, options);
   const run = startRun(model, options);
   return withViews(run, model, options);

@@ -17,7 +17,9 @@ import { meterSocketBytes } from "./wire-bytes.js";
 
 const HELP = `bayests-runner: a runner of a @bayests/runtime cluster (chains of sample(model, { cluster }) run here)
 
-  --database URL         PostgreSQL the runners and clients share (or BAYESTS_CLUSTER_DATABASE)
+  --database URL         PostgreSQL the runners and clients share (or BAYESTS_CLUSTER_DATABASE);
+                         a password in it shows in ps: prefer the variable or --database-file
+  --database-file PATH   file holding that URL
   --key-file PATH        file holding the cluster key (or BAYESTS_CLUSTER_KEY); at least ${MIN_KEY_CHARS} characters
   --host HOST            address others reach this runner at (127.0.0.1: this machine only)
   --listen-host HOST     address to listen on (default: --host; e.g. 0.0.0.0)
@@ -53,6 +55,15 @@ function integer(name: string, value: string | undefined, min: number, fallback:
   return n;
 }
 
+/** A file's text, trimmed (a secret kept out of the command line); a clear exit when it cannot be read. */
+function readText(option: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (e) {
+    return fail(`${option} ${path}: ${(e as Error).message}`);
+  }
+}
+
 const LEVELS: Record<string, LogLevel.LogLevel> = { error: LogLevel.Error, warning: LogLevel.Warning, info: LogLevel.Info, debug: LogLevel.Debug };
 
 async function main(): Promise<void> {
@@ -61,6 +72,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       database: { type: "string" },
+      "database-file": { type: "string" },
       "key-file": { type: "string" },
       host: { type: "string" },
       "listen-host": { type: "string" },
@@ -83,8 +95,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${HELP}\n`);
     return;
   }
-  const database = values.database ?? process.env.BAYESTS_CLUSTER_DATABASE;
-  if (database === undefined) fail("--database URL (or BAYESTS_CLUSTER_DATABASE) is needed: the PostgreSQL the cluster shares");
+  if (values.database !== undefined && values["database-file"] !== undefined) fail("--database and --database-file: give one");
+  const database = values["database-file"] !== undefined ? readText("--database-file", values["database-file"]) : (values.database ?? process.env.BAYESTS_CLUSTER_DATABASE);
+  if (database === undefined || database === "") fail("--database URL, --database-file PATH or BAYESTS_CLUSTER_DATABASE is needed: the PostgreSQL the cluster shares");
   const key = values["key-file"] !== undefined ? readFileSync(values["key-file"], "utf8").trim() : process.env.BAYESTS_CLUSTER_KEY;
   if (key === undefined) fail("--key-file PATH (or BAYESTS_CLUSTER_KEY) is needed: the cluster key clients sign with");
   if (key.length < MIN_KEY_CHARS) fail(`the cluster key must have at least ${MIN_KEY_CHARS} characters`);

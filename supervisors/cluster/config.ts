@@ -10,6 +10,9 @@ import { Data, type Duration } from "effect";
  */
 export class ClusterStartError extends Data.TaggedError("ClusterStartError")<{ readonly message: string }> {}
 
+/** The packages cluster runs need: optional peer dependencies of @bayests/runtime (a local run does without them). */
+export const CLUSTER_PACKAGES = ["@effect/cluster", "@effect/experimental", "@effect/platform", "@effect/platform-node", "@effect/rpc", "@effect/sql", "@effect/sql-pg", "@effect/workflow"] as const;
+
 /** Cluster timings of runners and clients (the defaults suit a LAN; the tests shorten them). */
 export interface ClusterTimings {
   /** A runner that stops renewing its shard locks for this long loses them (its chains move). */

@@ -29,9 +29,10 @@ describe("sampleSync and Posterior", () => {
     }
     expect(post.warmupDraws("theta")).toBeNull();
     const rows = post.summary();
-    expect(rows.map((r) => r.name)).toEqual(["lp__", "theta"]);
-    expect(rows[1]!.mean).toBeGreaterThan(0.2);
-    expect(rows[1]!.rhat).toBeLessThan(1.05);
+    expect(rows.map((r) => r.name)).toEqual(["theta"]);
+    expect(post.summary(["theta"], { includeLp: true }).map((r) => r.name)).toEqual(["lp__", "theta"]);
+    expect(rows[0]!.mean).toBeGreaterThan(0.2);
+    expect(rows[0]!.rhat).toBeLessThan(1.05);
     const table = post.formatSummary();
     expect(table).toMatch(/theta/);
     expect(table).toMatch(/ess_bulk/);
@@ -74,7 +75,8 @@ describe("Posterior summaries by variable name", () => {
 
   it("a variable name selects all its elements; flat names still work", () => {
     expect(post.summary(["theta"], false).map((r) => r.name)).toEqual(Array.from({ length: 8 }, (_, i) => `theta[${i + 1}]`));
-    expect(post.summary(["mu", "theta[2]"]).map((r) => r.name)).toEqual(["lp__", "mu", "theta[2]"]);
+    expect(post.summary(["mu", "theta[2]"]).map((r) => r.name)).toEqual(["mu", "theta[2]"]);
+    expect(post.summary(["mu", "theta[2]"], { includeLp: true }).map((r) => r.name)).toEqual(["lp__", "mu", "theta[2]"]);
     expect(post.formatSummary(["mu"])).toMatch(/^mu\s/m);
     expect(() => post.summary(["nope"])).toThrow(/unknown variable "nope"; variables: mu, tau, theta/);
     expect(post.variables.map((v) => [v.name, v.shape, v.dims])).toEqual([

@@ -102,7 +102,7 @@ describe("supervision, streams and errors", () => {
     expect(types).toContain("run-started");
     expect(types.filter((t) => t === "path-done")).toHaveLength(4);
     expect(types).toContain("psis");
-    expect(p.summary(["mu"])[1]!.name).toBe("mu");
+    expect(p.summary(["mu"])[0]!.name).toBe("mu");
     expect(p.formatSummary()).toMatch(/Pareto k/);
   });
 

@@ -187,7 +187,8 @@ describe("sample: the supervised multi-chain runtime", () => {
   });
 
   it('metric "low-rank" (the Fisher adaptation): low-rank metric pooled at nutpie\'s switches, warmup ended by the rule, the same draws on 1 and 2 threads', async () => {
-    const opts = { chains: 4, warmup: 1000, draws: 200, seed: 12, metric: "low-rank" } as const;
+    // `warmup: N` is N iterations unless the adaptive length is asked for (D108).
+    const opts = { chains: 4, warmup: 1000, draws: 200, seed: 12, metric: "low-rank", adaptiveWarmup: true } as const;
     const events: RunEvent[] = [];
     const a = sample(eightSchools, { ...opts, threads: 1 });
     a.events$.subscribe((e) => events.push(e));
@@ -212,6 +213,9 @@ describe("sample: the supervised multi-chain runtime", () => {
     // Fixed length on request.
     const fixed = await sample(eightSchools, { ...opts, warmup: 300, adaptiveWarmup: false, threads: 2 }).result;
     expect(fixed.numWarmup).toBe(300);
+    // And when warmup is given without asking for it: Stan's meaning.
+    const given = await sample(eightSchools, { chains: 4, warmup: 300, draws: 100, seed: 12, threads: 2 }).result;
+    expect(given.numWarmup).toBe(300);
   });
 
   it("takes user inits (mapped on the main thread) and module models", async () => {

@@ -9,11 +9,15 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { Subject } from "rxjs";
+import type { ChainProgress, OnlineDiagnostics, RunEvent, RunProgress } from "../../actors/events.js";
+import type { BatchLike } from "../../src/view/dashboard/collector.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sample as runOnly, type SampleRun } from "../../src/api/sample.js";
 import { serveDashboard, type Dashboard } from "../../src/view/dashboard/server.js";
 import { writeReport } from "../../src/view/report.js";
 import { centredEightSchools, eightSchools } from "./models.js";
+import { mulberry32 } from "../helpers/random.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -193,7 +197,7 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard and report in Chromium", () =>
     await page.screenshot({ path: join(screenshots, "dashboard-restart.png"), fullPage: false });
     await page.close();
     await dashboard.close();
-  });
+  }, 240_000); // 20k draws in 4 chains and a restart: on a crowded 2-core machine it passed 120 s
 
   it("the static report opens with no network, with every plot and the summary table", async () => {
     const post = await runOnly(centredEightSchools, { chains: 4, warmup: 500, draws: 1500, seed: 2, threads: 2, saveWarmup: true }).result;
@@ -229,5 +233,104 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard and report in Chromium", () =>
     await page.screenshot({ path: join(screenshots, "report.png"), fullPage: true });
     await page.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a long run without early stop: check points keep coming, every figure says the draws it was computed at", async () => {
+    // Without early stop the run tables R-hat/ESS only as 1% of its time allows (few, then none
+    // on a fast model); the dashboard adds its own over its kept copy every 2 s.
+    const run = runOnly(eightSchools, { chains: 4, warmup: 300, draws: 2_000_000, seed: 11, threads: 2 });
+    const { page, dashboard } = await openLive(run, { frameMs: 100 });
+    const stats = () => page.evaluate(() => ({ n: window.__dashboard.checkPoints, draws: window.__dashboard.checkDraws }));
+    const seen: { n: number; draws: number }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const before = seen[seen.length - 1] ?? { n: 0, draws: 0 };
+      seen.push(await until("another check point", stats, (x) => x.n > before.n && x.draws > before.draws, 30_000));
+    }
+    const last = seen[seen.length - 1]!;
+    // The plots, the forest and the table carry the draw count of the latest check point.
+    // One snapshot of the page (the page may redraw between two reads).
+    const shot = () =>
+      page.evaluate(() => {
+        const text = (q: string) => document.querySelector(q)?.textContent ?? "";
+        const draws = (id: string) => Number(document.getElementById(id)?.dataset.draws ?? NaN);
+        return {
+          rhat: draws("rhat"),
+          ess: draws("ess"),
+          forest: draws("forest"),
+          points: Number(document.getElementById("rhat")?.dataset.points ?? 0),
+          captions: [text("#rhat figcaption"), text("#ess figcaption"), text("#forest figcaption"), text("#params-heading"), text("#convergence .note")],
+        };
+      });
+    const c = await until("the figures at the latest point", shot, (x) => x.rhat >= last.draws);
+    expect(c.points).toBeGreaterThanOrEqual(4);
+    expect(c.ess).toBe(c.rhat);
+    expect(c.forest).toBe(c.rhat);
+    for (const caption of c.captions) expect(caption).toContain(`at ${c.rhat} draws per chain`);
+    expect(pageErrors(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, "dashboard-long-run.png"), fullPage: true });
+    await run.abort("test over");
+    await page.close();
+    await dashboard.close();
+  }, 300_000);
+
+  it("a completed run's page shows completed with the final table and diagnose's findings after the server stopped", async () => {
+    const run = runOnly(eightSchools, { chains: 4, warmup: 300, draws: 3000, seed: 12, threads: 2 });
+    const { page, dashboard } = await openLive(run, { frameMs: 100 });
+    const post = await run.result;
+    await until("the final table", () => page.locator("#summary tr").count(), (n) => n === 2 + post.names.length);
+    await dashboard.close(); // the server stops sending
+    await until("the page to see the server gone", () => page.locator("#connection").textContent(), (t) => t === "server stopped: the final state is shown");
+    expect(await page.evaluate(() => window.__dashboard.status)).toBe("completed");
+    expect(await page.locator("#status").textContent()).toBe("completed");
+    expect(await page.locator("#summary tr").count()).toBe(2 + post.names.length);
+    // The last check point is the finished run's, over every draw: no figure stays at an earlier one.
+    expect(await page.evaluate(() => window.__dashboard.checkDraws)).toBe(post.numDraws);
+    expect(await page.locator("#forest figcaption").textContent()).toContain(`at ${post.numDraws} draws per chain`);
+    // formatSummary's columns.
+    expect(await page.locator("#summary tr:first-child th").allTextContents()).toEqual(["variable", "mean", "sd", "hdi_3%", "hdi_97%", "median", "mad", "q5", "q95", "mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "rhat"]);
+    const checks = await page.locator("#checks li").allTextContents();
+    expect(checks[0]).toMatch(/diagnose\(\) of the finished run/);
+    expect(checks.slice(1)).toEqual(post.diagnose().findings.map((f) => (f.advice === null ? f.message : `${f.message}: ${f.advice}`)));
+    expect(pageErrors(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, "dashboard-completed.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("rank histograms are over the chains' common length: equal across chains of unequal length on a well-mixed target", async () => {
+    // A run's streams played by hand: four chains of iid normal draws (perfectly mixed) at
+    // 1000, 2000, 3000 and 4000 sampling draws.
+    const names = ["x", "y"];
+    const batches$ = new Subject<BatchLike>();
+    const events$ = new Subject<RunEvent>();
+    const progress$ = new Subject<RunProgress>();
+    const diagnostics$ = new Subject<OnlineDiagnostics>();
+    const fake = { chains: 4, batches$, events$, progress$, diagnostics$, result: new Promise(() => undefined) } as unknown as SampleRun;
+    const { page, dashboard } = await openLive(fake, { frameMs: 100, capacity: 8000 });
+    const rand = mulberry32(7);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const warmup = 100;
+    const lengths = [1000, 2000, 3000, 4000];
+    events$.next({ type: "run-started", chains: 4, threads: 1, seed: 7 });
+    const progress: ChainProgress[] = lengths.map((n, chain) => ({ chain, status: "running", iteration: warmup + n, phase: "sampling", numWarmup: warmup, numDraws: 10_000, gradientEvaluations: 0, divergences: 0, stepSize: 0.5, restarts: 0 }));
+    progress$.next({ chains: progress, fraction: 0.3, elapsedSeconds: 1 });
+    lengths.forEach((n, chain) => {
+      for (const [phase, start, count] of [["warmup", 0, warmup], ["sampling", warmup, n]] as const) {
+        const cols = names.map(() => Float64Array.from({ length: count }, normal));
+        batches$.next({ names, chain, start, count, phase, placeholder: false, quantity: (k) => cols[k]!, lp: new Float64Array(count), energy: Float64Array.from({ length: count }, normal), divergent: new Uint8Array(count) });
+      }
+    });
+    const c = await until("the rank plots", () => counts(page), (x) => x["rank-0"]?.perChainMax === 1000 && x["rank-1"]?.perChainMax === 1000);
+    for (const k of [0, 1]) {
+      expect(c[`rank-${k}`]!.perChainMin).toBe(1000);
+      expect(c[`rank-${k}`]!.perChainMax).toBe(1000);
+      expect(c[`rank-${k}`]!.total).toBe(4000);
+      // 80 bins of 50 expected draws each: none departs by more than 4 binomial standard deviations.
+      expect(c[`rank-${k}`]!.maxZ).toBeLessThan(4);
+      expect(c[`hist-${k}`]!.total).toBe(10_000); // the density plots keep every draw
+    }
+    await page.screenshot({ path: join(screenshots, "dashboard-rank-unequal.png"), fullPage: false });
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+    await dashboard.close();
   });
 });

@@ -10,6 +10,12 @@ import { ebfmi } from "../../src/diagnostics/index.js";
 import { DashboardCollector, freshCursor, type BatchLike } from "../../src/view/dashboard/collector.js";
 import { PageState } from "../../src/view/browser/state.js";
 
+/** Uniforms from a small seeded generator (Park-Miller). */
+function mulberry(seed: number): () => number {
+  let s = seed;
+  return () => (s = (s * 16807) % 2147483647) / 2147483647;
+}
+
 const names = ["a", "b", "c"];
 
 /** Quantity k at iteration it of chain c: a code that tells where a kept value came from. */
@@ -137,5 +143,29 @@ describe("dashboard collector", () => {
     expect(f.traces[0]!.values[0]![3]).toBe(valueAt(0, 3, 2));
     const bad = new DashboardCollector({ ...options, quantities: ["nope"] });
     expect(() => bad.batch(batch(0, 0, 10, 5))).toThrow(/unknown quantity "nope"/);
+  });
+
+  it("without early stop its own check points keep coming as the run grows, through every halving of the kept copy", () => {
+    const col = new DashboardCollector({ chains: 2, capacity: 64, title: "t", earlyStop: null, theme: "dark", kind: "live", pageCheckSeconds: 1e-9 });
+    const cursor = freshCursor();
+    const warmup = 50;
+    const seen: number[] = [];
+    const rand = mulberry(5);
+    for (let start = 0; start < 20_000; start += 100) {
+      for (let c = 0; c < 2; c++) {
+        const b = batch(c, start, 100, warmup);
+        // Values of a well-mixed chain (the coded values would not do for R-hat).
+        const cols = names.map(() => Float64Array.from({ length: 100 }, rand));
+        col.batch({ ...b, quantity: (k) => cols[k]! });
+        col.chainProgress({ chain: c, status: "running", iteration: start + 100, phase: start + 100 > warmup ? "sampling" : "warmup", numWarmup: warmup, numDraws: 1e6, gradientEvaluations: 0, divergences: 0, stepSize: 1, restarts: 0 });
+      }
+      const f = col.frame(cursor);
+      for (const p of f.diagnostics?.points ?? []) seen.push(p.draws);
+    }
+    expect(col.currentStride).toBeGreaterThanOrEqual(512); // halved many times
+    // A point at every stage of the run, the last near its end, each at more draws than the one before.
+    expect(seen.length).toBeGreaterThan(100);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    expect(seen.at(-1)!).toBeGreaterThan(20_000 - warmup - 2 * col.currentStride);
   });
 });

@@ -48,7 +48,7 @@ describe("terminal progress from recorded streams", () => {
     const screen = text(f);
     expect(screen).toMatch(/chain\s+phase\s+progress\s+iterations\s+div\s+step\s+grad\/draw\s+draws\/s\s+status/);
     for (const c of f.chains) {
-      expect(c.planned).toBe(500 + 3000); // the most, until the run stops
+      expect(c.planned).toBe(500 + 3000); // the most planned: one denominator all along
       expect(c.done).toBeGreaterThan(0);
       expect(c.stepSize).toBeGreaterThan(0);
       expect(c.gradientsPerDraw).toBeGreaterThan(1);
@@ -56,7 +56,9 @@ describe("terminal progress from recorded streams", () => {
     expect(f.chains.some((c) => c.drawsPerSecond > 0)).toBe(true);
     expect(f.fraction).toBeGreaterThan(0);
     expect(f.fraction).toBeLessThan(1);
-    expect(screen).toMatch(/elapsed [\d.]+ s · ETA <= /);
+    // With early stop the end is not known: no ETA is promised.
+    expect(screen).toMatch(/elapsed [\d.]+ s · until converged · \d+%/);
+    expect(screen).not.toMatch(/ETA/);
     // The bar is exactly as wide at every line, and no line is wider than the terminal.
     for (const line of screen.split("\n")) expect(line.length).toBeLessThanOrEqual(120);
   });
@@ -70,28 +72,32 @@ describe("terminal progress from recorded streams", () => {
     const after = replay(items, true);
     const screen = text(after.model.frame(after.t));
     expect(screen).toMatch(/chain 1: restarted from iteration \d+ \(restart 1\)/);
-    expect(screen).toMatch(/\n\s+1\s.*converged \(1 restart\)/);
+    expect(screen).toMatch(/\n\s+1\s.*stopped early \(1 restart\)/);
   });
 
-  it("a run that stops early ends at 100% with 'converged at N draws per chain'", () => {
+  it("a run that stops early ends with 'early-stop targets met at N draws per chain', its denominator unchanged", () => {
     const items = recorded.earlyStop;
     const stop = items.find((r) => r.kind === "event" && (r.value as RunEvent).type === "early-stop")!.value as Extract<RunEvent, { type: "early-stop" }>;
     const { model, t } = replay(items, true);
     const f = model.frame(t + 5);
-    expect(f.fraction).toBe(1);
     expect(f.status).toBe("stopped-early");
+    // The share of what was planned that was done (the same denominator as during the run).
+    expect(f.fraction).toBeCloseTo(f.chains.reduce((a, c) => a + c.done, 0) / f.chains.reduce((a, c) => a + c.planned, 0), 12);
     const screen = text(f);
-    expect(screen.split("\n")[0]).toContain("100% · stopped early");
-    expect(screen).toContain(`converged at ${stop.draws} draws per chain: max R-hat ${stop.maxRhat.toFixed(3)} (< 1.01)`);
+    expect(screen.split("\n")[0]).toMatch(/elapsed [\d.]+ s · stopped early$/);
+    expect(screen).toContain(`early-stop targets met at ${stop.draws} draws per chain: max R-hat ${stop.maxRhat.toFixed(3)} (< 1.01)`);
+    // The convergence line comes after the notes: events in the order they happened.
+    expect(screen.trimEnd().split("\n").at(-1)).toContain("early-stop targets met at");
     for (const c of f.chains) {
       expect(c.state).toBe("stopped-early");
       expect(c.draws).toBe(stop.draws); // draws made past the stop point are not shown
-      expect(c.done).toBe(c.planned);
+      expect(c.done).toBe(c.numWarmup + stop.draws);
+      expect(c.planned).toBe(500 + 3000);
     }
     // The elapsed time stops with the run.
     expect(model.frame(t + 60).elapsedSeconds).toBe(f.elapsedSeconds);
-    expect(renderPlainLine(f)).toContain(`progress 100% | elapsed`);
-    expect(renderPlainLine(f)).toContain(`converged at ${stop.draws} draws per chain`);
+    expect(renderPlainLine(f)).toMatch(/^progress \d+% \| elapsed [\d.]+ s \| stopped-early \|/);
+    expect(renderPlainLine(f)).toContain(`early-stop targets met at ${stop.draws} draws per chain`);
   });
 
   it("the latest check point's R-hat and ESS against the targets while the run goes on", () => {

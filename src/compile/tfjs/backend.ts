@@ -22,13 +22,35 @@ let nativeError: string | null = null;
 const ready = new Set<TfjsDevice>();
 const pending = new Map<TfjsDevice, Promise<boolean>>();
 
+/**
+ * The tfjs packages are optional peer dependencies (a pure-JS install does without their
+ * ~65 MB): using the tfjs backend without them throws this, naming what to install.
+ */
+export class TfjsMissingError extends Error {
+  constructor(readonly packages: readonly string[], cause: unknown) {
+    super(`the tfjs backend needs the optional package${packages.length === 1 ? "" : "s"} ${packages.join(" and ")}: npm install ${packages.join(" ")}`, { cause });
+    this.name = "TfjsMissingError";
+  }
+}
+
+function requireOptional<T>(pkg: string, all: readonly string[]): T {
+  try {
+    return require(pkg) as T;
+  } catch (e) {
+    if ((e as { code?: string }).code === "MODULE_NOT_FOUND") throw new TfjsMissingError(all, e);
+    throw e;
+  }
+}
+
+const CORE_PACKAGES = ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-cpu"] as const;
+
 /** tfjs-core with the cpu backend registered (loaded on first use). */
 export function tfjs(): typeof TF {
   if (core === null) {
-    const tf = require("@tensorflow/tfjs-core") as typeof TF;
+    const tf = requireOptional<typeof TF>("@tensorflow/tfjs-core", CORE_PACKAGES);
     // PROD: no debug checks and no "install tfjs-node" banner on first use.
     tf.env().set("PROD", true);
-    require("@tensorflow/tfjs-backend-cpu");
+    requireOptional("@tensorflow/tfjs-backend-cpu", CORE_PACKAGES);
     core = tf;
     ready.add("cpu");
   }

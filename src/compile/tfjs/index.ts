@@ -26,7 +26,7 @@ import { tensorDensity } from "./density.js";
 import { lowerModel, validateProgram, type ConstantRef, type TensorProgram } from "./program.js";
 
 export { TfjsUnsupportedError, type TensorProgram } from "./program.js";
-export { availableDevices, nativeStatus, preferredDevice, tfjsReady, tfjs, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
+export { availableDevices, TfjsMissingError, nativeStatus, preferredDevice, tfjsReady, tfjs, type TfjsDevice, type TfjsDevicePreference } from "./backend.js";
 
 /** Serialisable form of a model compiled for the tfjs backend. */
 export interface TfjsCompiledModel {

@@ -8,7 +8,7 @@ import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import type { RunEvent } from "../../../actors/events.js";
 import type { Frame } from "../dashboard/protocol.js";
-import { Chart, drawPoints, px } from "./plots.js";
+import { Chart, drawPoints, legend, px } from "./plots.js";
 import { PageState } from "./state.js";
 import { extent, finite, hdi, histograms, mean, pooled, rankHistograms } from "./stats.js";
 import { chainColor, THEMES, type Theme, type ThemeName } from "./theme.js";
@@ -24,6 +24,9 @@ let connection = "connecting";
 
 interface PageStats {
   frames: number;
+  /** Check points the page holds, and the draws per chain of the latest. */
+  checkPoints: number;
+  checkDraws: number;
   renders: number;
   status: string;
   connection: string;
@@ -38,7 +41,8 @@ declare global {
 }
 
 function publishStats(): void {
-  window.__dashboard = { frames: state.frames, renders, status: state.status, connection, events: state.events.length, dropped: state.dropped, theme: theme.name };
+  const last = state.diagnostics[state.diagnostics.length - 1];
+  window.__dashboard = { frames: state.frames, checkPoints: state.diagnostics.length, checkDraws: last?.draws ?? 0, renders, status: state.status, connection, events: state.events.length, dropped: state.dropped, theme: theme.name };
 }
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] => {
@@ -58,18 +62,23 @@ const titleEl = el("h1");
 const statusEl = el("span", { id: "status", class: "badge" });
 const clockEl = el("span", { id: "clock" });
 const themeButton = el("button", { id: "theme-toggle", type: "button", title: "dark / light" });
-header.append(titleEl, statusEl, clockEl, themeButton);
+const connectionEl = el("span", { id: "connection" });
+const chainLegend = el("span", { id: "chain-legend" });
+header.append(titleEl, statusEl, clockEl, connectionEl, chainLegend, themeButton);
+const checksSection = el("section", { id: "checks-section" });
+const checksList = el("ul", { id: "checks" });
+checksSection.append(el("h2", {}, "Checks"), checksList);
 const convergence = el("section", { id: "convergence" });
 const convergenceNote = el("p", { class: "note" });
 const convergencePlots = el("div", { class: "row" });
-convergence.append(el("h2", {}, "Convergence over time (online R-hat and ESS at each check point)"), convergenceNote, convergencePlots);
+convergence.append(el("h2", {}, "Convergence over time (R-hat and ESS at each check point, by draws per chain)"), convergenceNote, convergencePlots);
 const chainsSection = el("section", { id: "chains" });
 const progressTable = el("table", { id: "progress" });
 const eventLog = el("ol", { id: "events" });
 const chainsRow = el("div", { class: "row" });
 const progressBox = el("div", { class: "box" });
 progressBox.append(el("h3", {}, "Chains"), progressTable);
-const eventsBox = el("div", { class: "box" });
+const eventsBox = el("div", { class: "box", id: "events-box" });
 eventsBox.append(el("h3", {}, "Events"), eventLog);
 chainsRow.append(progressBox, eventsBox);
 chainsSection.append(chainsRow);
@@ -77,7 +86,7 @@ const picker = el("fieldset", { id: "quantities" });
 const rows = el("section", { id: "rows" });
 const joint = el("section", { id: "joint" });
 const tables = el("section", { id: "tables" });
-app.append(header, convergence, chainsSection, picker, rows, joint, tables);
+app.append(header, checksSection, convergence, chainsSection, picker, rows, joint, tables);
 
 themeButton.addEventListener("click", () => {
   theme = theme.name === "dark" ? THEMES.light : THEMES.dark;
@@ -162,24 +171,37 @@ function build(): void {
   convergencePlots.replaceChildren();
   const es = meta.earlyStop;
   const rhatTarget = es?.rhat ?? 1.01;
-  const essTarget = es?.essBulk ?? 400;
+  const essTarget = es?.essBulk ?? 100 * meta.chains;
   const half = Math.floor((W - 40) / 2); // two panels: 10 px of padding and border each, 8 px apart
   const rhat = add(
     convergencePlots,
-    new Chart(convergencePlots, { id: "rhat", title: "max R-hat", width: half, height: 220, xLabel: "draws per chain", series: [{ label: "max R-hat", color: theme.text, width: 2 }, { label: `target ${rhatTarget}`, color: theme.target, dash: [6, 4] }], yRange: () => {
+    new Chart(convergencePlots, { id: "rhat", title: "max R-hat", legend: true, width: half, height: 220, xLabel: "draws per chain", series: [{ label: "max R-hat", color: theme.text, width: 2, markers: true }, { label: `target < ${rhatTarget}${es ? "" : " (reference)"}`, color: theme.target, dash: [6, 4] }], yRange: () => {
       const ys = finite(state.diagnostics.map((d) => d.maxRhat ?? NaN));
       return [Math.min(1, ...ys, rhatTarget) - 0.002, Math.max(rhatTarget + 0.01, ...ys) * 1.002];
     } }, theme),
   );
   const ess = add(
     convergencePlots,
-    new Chart(convergencePlots, { id: "ess", title: "min bulk / tail ESS", width: half, height: 220, xLabel: "draws per chain", series: [{ label: "min bulk ESS", color: theme.text, width: 2 }, { label: "min tail ESS", color: chainColor(theme, 1), width: 2, dash: [3, 3] }, { label: `target ${essTarget}`, color: theme.target, dash: [6, 4] }], yRange: () => {
+    new Chart(convergencePlots, { id: "ess", title: "min bulk / tail ESS", legend: true, width: half, height: 220, xLabel: "draws per chain", series: [{ label: "min bulk ESS", color: theme.text, width: 2, markers: true }, { label: "min tail ESS", color: theme.pooled, width: 2, dash: [3, 3], markers: true }, { label: `target >= ${essTarget}${es ? "" : " (reference)"}`, color: theme.target, dash: [6, 4] }], yRange: () => {
       const ys = finite(state.diagnostics.flatMap((d) => [d.minEssBulk ?? NaN, d.minEssTail ?? NaN]));
       return [0, Math.max(essTarget * 1.2, ...ys) * 1.05];
     } }, theme),
   );
 
   rows.replaceChildren(el("h2", {}, "Per quantity: trace (warmup shaded, divergences in red), density per chain, rank histograms, autocorrelation"));
+  chainLegend.replaceChildren(document.createTextNode("chains:"), ...Array.from({ length: C }, (_, c) => {
+    const item = el("span", { class: "chain-chip" });
+    const chip = el("span", { class: "chip" });
+    chip.style.background = chainColor(theme, c);
+    item.append(chip, document.createTextNode(String(c)));
+    return item;
+  }), (() => {
+    const item = el("span");
+    const chip = el("span", { class: "chip" });
+    chip.style.background = theme.divergent;
+    item.append(chip, document.createTextNode("divergent"));
+    return item;
+  })());
   const wTrace = Math.floor(W * 0.43);
   const wSmall = Math.floor((W - wTrace - 4 * 10 - 3 * 8) / 3);
   const quantity = selected.map((k) => {
@@ -217,8 +239,8 @@ function build(): void {
       },
     }, theme));
     const hist = add(row, new Chart(row, { id: `hist-${k}`, title: `${name}: density per chain`, width: wSmall, height: 170, series: chainSeries("step") }, theme));
-    const rank = add(row, new Chart(row, { id: `rank-${k}`, title: `${name}: rank histograms`, width: wSmall, height: 170, xLabel: "rank bin", series: [...chainSeries("step"), { label: "uniform", color: theme.muted, dash: [4, 4] }], yRange: () => null }, theme));
-    const acf = add(row, new Chart(row, { id: `acf-${k}`, title: `${name}: autocorrelation (last ${meta.acfWindow} draws)`, width: wSmall, height: 170, xLabel: "lag", series: chainSeries(), yRange: () => [-0.2, 1] }, theme));
+    const rank = add(row, new Chart(row, { id: `rank-${k}`, title: `${name}: rank histograms (common length)`, width: wSmall, height: 170, xLabel: "rank bin", series: [...chainSeries("step"), { label: "uniform", color: theme.muted, dash: [4, 4] }], yRange: () => null }, theme));
+    const acf = add(row, new Chart(row, { id: `acf-${k}`, title: `${name}: autocorrelation, last ${meta.acfWindow} draws`, width: wSmall, height: 170, xLabel: "lag", series: chainSeries(), yRange: () => [-0.2, 1] }, theme));
     return { k, trace, hist, rank, acf };
   });
 
@@ -261,7 +283,7 @@ function build(): void {
   }
   const forestH = Math.max(160, 26 * Math.min(selected.length, 16) + 60);
   const forest = add(otherRow, new Chart(otherRow, {
-    id: "forest", yAxisSize: 8 + 7 * (Math.max(4, ...selected.map((k) => meta.names[k]!.length)) + 24), title: "forest: mean, 50% and 94% HDI (chains, then pooled in white); R-hat and bulk ESS", width: Math.floor(W * 0.55), height: forestH, yTicks: () => forestTicks(),
+    id: "forest", yAxisSize: 8 + 7 * (Math.max(4, ...selected.map((k) => meta.names[k]!.length)) + 24), title: "forest: mean, 50% and 94% HDI per chain, then pooled", width: Math.floor(W * 0.55), height: forestH, yTicks: () => forestTicks(),
     series: [{ label: "", color: "transparent" }],
     yRange: () => [-0.6, Math.max(1, Math.min(selected.length, 16)) - 0.4],
     over: (u) => {
@@ -288,7 +310,8 @@ function build(): void {
       ctx.restore();
     },
   }, theme));
-  const energy = add(otherRow, new Chart(otherRow, { id: "energy", title: "energy", width: Math.floor(W * 0.4), height: 260, xLabel: "energy - mean", series: [{ label: "marginal energy", color: theme.text, width: 2, kind: "step" }, { label: "energy transition", color: theme.target, width: 2, kind: "step" }] }, theme));
+  forest.panel.insertBefore(legend([...Array.from({ length: C }, (_, c) => ({ label: `chain ${c}`, color: chainColor(theme, c), width: 2 })), { label: "pooled", color: theme.pooled, width: 3 }]), forest.panel.children[1]!);
+  const energy = add(otherRow, new Chart(otherRow, { id: "energy", title: "energy", legend: true, width: Math.floor(W * 0.4), height: 260, xLabel: "energy - mean", series: [{ label: "marginal energy (centred)", color: theme.text, width: 2, kind: "step" }, { label: "energy transitions (change between draws)", color: theme.target, width: 2, kind: "step", dash: [5, 3] }] }, theme));
   views = { rhat, ess, quantity, pair, forest, energy };
   builtFor = `${theme.name}|${selected.join(",")}|${W}|${meta.names.join(",")}`;
 }
@@ -333,14 +356,22 @@ function update(): void {
   const diag = state.diagnostics;
   const dx = diag.map((d) => d.draws);
   const rhatTarget = meta.earlyStop?.rhat ?? 1.01;
-  const essTarget = meta.earlyStop?.essBulk ?? 400;
-  v.rhat.update([dx, diag.map((d) => d.maxRhat), dx.map(() => rhatTarget)], { points: diag.length });
-  v.ess.update([dx, diag.map((d) => d.minEssBulk), diag.map((d) => d.minEssTail), dx.map(() => essTarget)], { points: diag.length });
+  const essTarget = meta.earlyStop?.essBulk ?? 100 * meta.chains;
   const last = diag[diag.length - 1];
+  const at = { draws: last?.draws ?? 0 };
+  v.rhat.update([dx, diag.map((d) => d.maxRhat), dx.map(() => rhatTarget)], { points: diag.length, ...at });
+  v.ess.update([dx, diag.map((d) => d.minEssBulk), diag.map((d) => d.minEssTail), dx.map(() => essTarget)], { points: diag.length, ...at });
+  v.rhat.setCaption(last === undefined ? "max R-hat" : `max R-hat: ${fmt(last.maxRhat, 3)} at ${last.draws} draws per chain`);
+  v.ess.setCaption(last === undefined ? "min bulk / tail ESS" : `min bulk / tail ESS: ${fmt(last.minEssBulk, 0)} / ${fmt(last.minEssTail, 0)} at ${last.draws} draws per chain`);
+  const running = state.status === "running" || state.status === "paused";
+  const targets = meta.earlyStop ? "early-stop targets" : running && meta.kind === "live" ? "no early stop: targets for reference" : "reference targets";
+  const pageNote = "the dashboard's own check points come from its kept copy of the draws (every k-th draw): R-hat as usual, ESS of those kept draws (a lower bound)";
   convergenceNote.textContent =
     last === undefined
       ? "No check point yet (the first comes once every chain has made `checkEvery` sampling draws)."
-      : `At ${last.draws} draws per chain: max R-hat ${fmt(last.maxRhat, 3)} (target < ${rhatTarget}), min bulk ESS ${fmt(last.minEssBulk, 0)}, min tail ESS ${fmt(last.minEssTail, 0)} (target >= ${essTarget})${last.converged ? ": converged" : ""}${meta.earlyStop ? "" : " (no early stop: targets for reference)"}`;
+      : `${diag.length} check point${diag.length === 1 ? "" : "s"}; the latest at ${last.draws} draws per chain${last.source === "page" ? ` (over every ${last.stride}th draw)` : ""}: max R-hat ${fmt(last.maxRhat, 3)} (< ${rhatTarget}), min bulk ESS ${fmt(last.minEssBulk, 0)}, min tail ESS ${fmt(last.minEssTail, 0)} (>= ${essTarget}; ${targets})${last.converged ? ": targets met" : ""}.${diag.some((d) => d.source === "page") ? ` Without early stop, ${pageNote}.` : ""}`;
+  const anySampling = state.samplingDraws(0).some((d) => d.length > 0);
+  const waitText = anySampling ? null : "waiting for sampling draws (warmup)";
 
   // Divergent draws per kept quantity (for the trace marks and the pair plot).
   hookData.divergent.clear();
@@ -358,12 +389,25 @@ function update(): void {
     q.trace.update([xs, ...ys], { points, lastIteration: xs.length > 0 ? xs[xs.length - 1]! : 0, divergent: divIts.length });
     const draws = state.samplingDraws(q.k);
     const total = draws.reduce((s, d) => s + d.length, 0);
+    for (const c of [q.hist, q.rank, q.acf]) c.setWaiting(waitText);
     const h = histograms(draws, 30, centralRange(draws.flat(), 0.005));
     const bins = h.densities.reduce((s, d) => s + d.filter((x) => x > 0).length, 0);
     q.hist.update([h.edges, ...h.densities.map((d) => [...d, d[d.length - 1] ?? 0])], { bins, total });
-    const r = rankHistograms(draws, 20);
+    // Ranks over the length every chain has: a chain ahead would otherwise fill more of every bin.
+    const lens = draws.map((d) => d.length).filter((n) => n > 0);
+    const common = lens.length > 0 ? Math.min(...lens) : 0;
+    const r = rankHistograms(draws.map((d) => d.slice(0, common)), 20);
     const rx = Array.from({ length: 21 }, (_, i) => i);
-    q.rank.update([rx, ...r.counts.map((c) => [...c, c[c.length - 1] ?? 0]), rx.map(() => r.expected)], { bins: r.counts.reduce((s, c) => s + c.filter((x) => x > 0).length, 0), total });
+    const perChain = r.counts.map((c) => c.reduce((a, b) => a + b, 0));
+    q.rank.update([rx, ...r.counts.map((c) => [...c, c[c.length - 1] ?? 0]), rx.map(() => r.expected)], {
+      bins: r.counts.reduce((s, c) => s + c.filter((x) => x > 0).length, 0),
+      total: perChain.reduce((a, b) => a + b, 0),
+      perChainMin: Math.min(...perChain),
+      perChainMax: Math.max(...perChain),
+      // The largest departure of a bin from the uniform count, in its binomial standard deviations.
+      maxZ: r.expected > 0 ? Math.max(0, ...r.counts.flat().map((x) => Math.abs(x - r.expected) / Math.sqrt(r.expected * (1 - 1 / 20)))) : 0,
+    });
+    q.rank.setCaption(`${meta.names[q.k]}: rank histograms over ${common} kept draws per chain`);
     const acf = state.acf;
     const lags = Math.max(0, ...(acf?.map((c) => c[q.k]?.length ?? 0) ?? [0]));
     const lx = Array.from({ length: lags }, (_, i) => i);
@@ -387,6 +431,7 @@ function update(): void {
     const points = d.xs.reduce((s, a, c) => s + a.filter((x, i) => Number.isFinite(x) && Number.isFinite(d.ys[c]![i]!)).length, 0);
     const divergent = d.dx.filter((x, i) => Number.isFinite(x) && Number.isFinite(d.dy[i]!)).length;
     p.chart.update([[x0, x1], [y0, y1]], { points, divergent });
+    p.chart.setWaiting(waitText);
   }
 
   // Forest.
@@ -410,7 +455,9 @@ function update(): void {
   });
   hookData.forest.rows = rowsF;
   const [f0, f1] = Number.isFinite(lo) ? [lo, hi] : [0, 1];
-  v.forest.update([[f0, f1], [0, 0]], { rows: rowsF.length });
+  v.forest.update([[f0, f1], [0, 0]], { rows: rowsF.length, ...(state.paramsAt ? { draws: state.paramsAt.draws } : {}) });
+  v.forest.setWaiting(waitText);
+  v.forest.setCaption(`forest: mean, 50% and 94% HDI per chain, then pooled${state.paramsAt ? `; R-hat and bulk ESS at ${state.paramsAt.draws} draws per chain${state.paramsAt.source === "page" ? ` (every ${state.paramsAt.stride}th draw)` : ""}` : ""}`);
 
   // Energy: centred marginal energy and energy transitions, pooled over chains.
   const energy = state.samplingStat((t) => t.energy);
@@ -422,7 +469,10 @@ function update(): void {
   const dE = diffs.flat();
   const he = histograms([centred, dE], 40);
   const bf = state.ebfmi;
-  v.energy.setCaption(`energy: marginal (solid) and transitions; E-BFMI per chain ${bf.map((b) => fmt(b, 2)).join(", ")}${bf.some((b) => b !== null && b < 0.3) ? " (below 0.3: poor exploration)" : ""}`);
+  const lowBfmi = bf.some((b) => b !== null && b < 0.3);
+  v.energy.setCaption(`energy; E-BFMI per chain ${bf.map((b) => fmt(b, 2)).join(", ")}${lowBfmi ? " — below 0.3: poor energy exploration" : " (>= 0.3: fine)"}`);
+  v.energy.panel.classList.toggle("flag-bad", lowBfmi);
+  v.energy.setWaiting(waitText);
   v.energy.update([he.edges, ...he.densities.map((d) => [...d, d[d.length - 1] ?? 0])], { total: centred.length, bins: he.densities.reduce((s, d) => s + d.filter((x) => x > 0).length, 0) });
 }
 
@@ -512,14 +562,35 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
 }
 
 function eventRows(): void {
-  const items = state.events
+  // Warmup windows end dozens of times: one line for each run of them (the latest window's).
+  const shown: { le: (typeof state.events)[number]; windows: number[] }[] = [];
+  for (const le of state.events.slice(-400)) {
+    const prev = shown[shown.length - 1];
+    if (le.event.type === "window-end" && prev !== undefined && prev.le.event.type === "window-end") {
+      prev.windows.push(le.event.window);
+      prev.le = le;
+    } else shown.push({ le, windows: le.event.type === "window-end" ? [le.event.window] : [] });
+  }
+  const items = shown
     .slice(-200)
     .reverse()
-    .map((le) => {
+    .map(({ le, windows }) => {
       const d = describe(le.event);
-      return el("li", { class: `event ${d.level} type-${le.event.type}` }, `${fmt(le.t, 1)} s  ${d.text}`);
+      const text = windows.length > 1 && le.event.type === "window-end" ? `warmup windows ${windows[0]}-${windows[windows.length - 1]} ended (${windows.length}); the last at iteration ${le.event.iteration}${le.event.pooled ? ", metric pooled over chains" : ""}` : d.text;
+      return el("li", { class: `event ${d.level} type-${le.event.type}` }, `${le.t === null ? "     " : `${fmt(le.t, 1)} s`}  ${text}`);
     });
   eventLog.replaceChildren(...items);
+}
+
+function checkRows(): void {
+  const f = state.findings;
+  checksSection.hidden = f === null || f.length === 0;
+  if (f === null) return;
+  const final = state.summary !== null;
+  checksList.replaceChildren(
+    el("li", { class: "info" }, final ? "diagnose() of the finished run (the same as formatSummary prints):" : "so far (the final diagnose() comes when the run ends):"),
+    ...f.map((x) => el("li", { class: `${x.level} check-${x.check}` }, x.text)),
+  );
 }
 
 function tableRows(): void {
@@ -529,23 +600,29 @@ function tableRows(): void {
     tables.appendChild(el("h2", {}, "Summary"));
     const t = el("table", { id: "summary" });
     const head = el("tr");
-    for (const h of ["", "mean", "sd", "5%", "median", "95%", "R-hat", "ESS bulk", "ESS tail", "MCSE mean"]) head.appendChild(el("th", {}, h));
+    // formatSummary's columns and names.
+    const p = state.summary[0]?.hdiProb ?? 0.94;
+    const hdiLo = `hdi_${Number((100 * (1 - p) / 2).toPrecision(6))}%`;
+    const hdiHi = `hdi_${Number((100 * (1 + p) / 2).toPrecision(6))}%`;
+    for (const h of ["variable", "mean", "sd", hdiLo, hdiHi, "median", "mad", "q5", "q95", "mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "rhat"]) head.appendChild(el("th", {}, h));
     t.appendChild(head);
+    const essMin = 100 * (meta.chains || 1);
     for (const r of state.summary) {
       const tr = el("tr");
       tr.append(
         el("td", {}, r.name),
-        ...[r.mean, r.sd, r.q5, r.median, r.q95].map((x) => el("td", {}, fmt(x, 3))),
+        ...[r.mean, r.sd, r.hdiLower, r.hdiUpper, r.median, r.mad, r.q5, r.q95].map((x) => el("td", {}, fmt(x, 3))),
+        ...[r.mcseMean, r.mcseSd].map((x) => el("td", {}, fmt(x, 4))),
+        el("td", { class: r.essBulk !== null && r.essBulk < essMin ? "warn" : "" }, fmt(r.essBulk, 0)),
+        el("td", { class: r.essTail !== null && r.essTail < essMin ? "warn" : "" }, fmt(r.essTail, 0)),
         el("td", { class: r.rhat !== null && r.rhat >= 1.01 ? "bad" : "" }, fmt(r.rhat, 3)),
-        el("td", { class: r.essBulk !== null && r.essBulk < 400 ? "warn" : "" }, fmt(r.essBulk, 0)),
-        el("td", { class: r.essTail !== null && r.essTail < 400 ? "warn" : "" }, fmt(r.essTail, 0)),
-        el("td", {}, fmt(r.mcseMean, 4)),
       );
       t.appendChild(tr);
     }
     tables.appendChild(t);
   } else if (state.params !== null) {
-    tables.appendChild(el("h2", {}, "Latest check point (kept quantities)"));
+    const at = state.paramsAt;
+    tables.appendChild(el("h2", { id: "params-heading" }, `Latest check point: at ${at?.draws ?? "?"} draws per chain${at?.source === "page" ? ` (the dashboard's, over every ${at.stride}th draw)` : ""}, kept quantities`));
     const t = el("table", { id: "params" });
     const head = el("tr");
     for (const h of ["", "R-hat", "ESS bulk", "ESS tail"]) head.appendChild(el("th", {}, h));
@@ -556,8 +633,8 @@ function tableRows(): void {
       tr.append(
         el("td", {}, p.name),
         el("td", { class: p.rhat >= (es?.rhat ?? 1.01) ? "bad" : "" }, fmt(p.rhat, 3)),
-        el("td", { class: p.essBulk < (es?.essBulk ?? 400) ? "warn" : "" }, fmt(p.essBulk, 0)),
-        el("td", { class: p.essTail < (es?.essTail ?? 400) ? "warn" : "" }, fmt(p.essTail, 0)),
+        el("td", { class: p.essBulk < (es?.essBulk ?? 100 * meta.chains) ? "warn" : "" }, fmt(p.essBulk, 0)),
+        el("td", { class: p.essTail < (es?.essTail ?? 100 * meta.chains) ? "warn" : "" }, fmt(p.essTail, 0)),
       );
       t.appendChild(tr);
     });
@@ -568,11 +645,19 @@ function tableRows(): void {
 function render(): void {
   const meta = state.meta;
   themeButton.textContent = theme.name === "dark" ? "light theme" : "dark theme";
-  statusEl.textContent = state.status + (meta?.kind === "report" ? " (report)" : connection === "closed" ? " (disconnected)" : "");
+  statusEl.textContent = state.status + (meta?.kind === "report" ? " (report)" : "");
+  const over = state.status !== "running" && state.status !== "paused";
+  connectionEl.textContent =
+    connection === "closed"
+      ? over
+        ? "server stopped: the final state is shown"
+        : `disconnected from the server: the last state is shown (at ${fmt(state.elapsedSeconds, 1)} s)`
+      : "";
   statusEl.className = `badge status-${state.status}`;
   clockEl.textContent = `${fmt(state.elapsedSeconds, 1)} s${state.dropped > 0 ? ` · ${state.dropped} frames skipped` : ""}`;
   chainRows();
   eventRows();
+  checkRows();
   if (meta === null || meta.names.length === 0) {
     publishStats();
     return;
@@ -622,8 +707,10 @@ if (embedded !== null) {
     ws.onclose = () => {
       connection = "closed";
       schedule();
-      // The server may be gone for good (its process ended): try a few times, then stay put.
-      if (attempt < 5) setTimeout(() => connect(attempt + 1), 1000 * (attempt + 1));
+      // After the end the server has nothing more to send: the page keeps the final state. During
+      // the run the server may be gone for good (its process ended): try a few times, then stay put.
+      const over = state.status !== "running" && state.status !== "paused";
+      if (!over && attempt < 5) setTimeout(() => connect(attempt + 1), 1000 * (attempt + 1));
     };
   };
   connect(0);

@@ -14,6 +14,10 @@ export interface SeriesSpec {
   readonly dash?: number[];
   /** "line" (default), "step" (histograms: values per bin, x = left edges plus the last right edge). */
   readonly kind?: "line" | "step";
+  /** A mark at every point (so that a single point shows). */
+  readonly markers?: boolean;
+  /** Left out of the panel's legend. */
+  readonly noLegend?: boolean;
 }
 
 export interface ChartSpec {
@@ -34,12 +38,15 @@ export interface ChartSpec {
   readonly yAxisSize?: number;
   /** y-axis labels at integer positions (forest plot). */
   readonly yTicks?: () => { readonly at: number[]; readonly labels: string[] } | null;
+  /** A legend of the series (colour and dash) under the caption. */
+  readonly legend?: boolean;
 }
 
 export class Chart {
   readonly panel: HTMLElement;
   readonly plot: uPlot;
   private readonly caption: HTMLElement;
+  private readonly waiting: HTMLElement;
 
   constructor(parent: HTMLElement, private readonly spec: ChartSpec, theme: Theme) {
     this.panel = document.createElement("figure");
@@ -49,6 +56,12 @@ export class Chart {
     this.caption = document.createElement("figcaption");
     this.caption.textContent = spec.title;
     this.panel.appendChild(this.caption);
+    if (spec.legend === true) this.panel.appendChild(legend(spec.series.filter((x) => x.noLegend !== true)));
+    // Shown instead of empty axes until the plot has something to draw.
+    this.waiting = document.createElement("div");
+    this.waiting.className = "waiting";
+    this.waiting.hidden = true;
+    this.panel.appendChild(this.waiting);
     parent.appendChild(this.panel);
     const axis = (label?: string): uPlot.Axis => ({
       stroke: theme.axis,
@@ -95,7 +108,7 @@ export class Chart {
           stroke: s.color,
           width: s.width ?? 1,
           ...(s.dash ? { dash: s.dash } : {}),
-          points: { show: false },
+          points: s.markers === true ? { show: true, size: 6, fill: s.color } : { show: false },
           spanGaps: false,
           ...(s.kind === "step" ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}),
         })),
@@ -116,6 +129,14 @@ export class Chart {
 
   setCaption(text: string): void {
     this.caption.textContent = text;
+  }
+
+  /** `text` over the panel instead of its (empty) axes, or null: the plot. */
+  setWaiting(text: string | null): void {
+    this.waiting.hidden = text === null;
+    this.waiting.textContent = text ?? "";
+    this.panel.classList.toggle("is-waiting", text !== null);
+    this.panel.dataset.waiting = text === null ? "0" : "1";
   }
 
   destroy(): void {
@@ -153,4 +174,20 @@ export function drawPoints(u: uPlot, xs: ArrayLike<number>, ys: ArrayLike<number
   }
   ctx.restore();
   return n;
+}
+
+/** Swatches (colour, dash) and labels of `series`. */
+export function legend(series: readonly SeriesSpec[]): HTMLElement {
+  const box = document.createElement("div");
+  box.className = "legend";
+  for (const s of series) {
+    const item = document.createElement("span");
+    item.className = "legend-item";
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.borderTop = `${Math.max(2, s.width ?? 1)}px ${s.dash ? "dashed" : "solid"} ${s.color}`;
+    item.append(swatch, document.createTextNode(s.label));
+    box.appendChild(item);
+  }
+  return box;
 }

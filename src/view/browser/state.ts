@@ -1,6 +1,6 @@
 /** The page's copy of the run, built from the server's frames (see ../dashboard/protocol.ts). */
 import type { ChainProgress, ParamDiagnostics } from "../../../actors/events.js";
-import type { DashboardMeta, DiagnosticsPoint, Frame, LoggedEvent, Num, SummaryLine } from "../dashboard/protocol.js";
+import type { DashboardMeta, DiagnosticsPoint, Frame, LoggedEvent, Num, PageFinding, SummaryLine } from "../dashboard/protocol.js";
 
 const toNum = (x: Num): number => (x === null ? NaN : x);
 
@@ -26,6 +26,8 @@ export class PageState {
   ebfmi: Num[] = [];
   diagnostics: DiagnosticsPoint[] = [];
   params: ParamDiagnostics[] | null = null;
+  paramsAt: Frame["paramsAt"] = null;
+  findings: readonly PageFinding[] | null = null;
   progress: (ChainProgress | null)[] = [];
   status: Frame["status"] = "running";
   elapsedSeconds = 0;
@@ -89,6 +91,8 @@ export class PageState {
       this.diagnostics.push(...f.diagnostics.points);
     }
     if (f.params !== null) this.params = [...f.params];
+    this.paramsAt = f.paramsAt;
+    this.findings = f.findings;
     this.progress = [...f.progress];
     this.status = f.status;
     this.elapsedSeconds = f.elapsedSeconds;

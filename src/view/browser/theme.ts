@@ -1,4 +1,8 @@
-/** Colours of the page: dark (true black, warm chain colours, red divergences) and light. */
+/**
+ * Colours of the page: dark (true black, amber text, red divergences) and light. Chain colours
+ * stay clear of the divergence red and of each other (amber first, then teal, grey, lavender,
+ * gold, green, pink, brown): no chain reads as a divergence.
+ */
 export type ThemeName = "dark" | "light";
 
 export interface Theme {
@@ -30,8 +34,7 @@ export const THEMES: Record<ThemeName, Theme> = {
     divergent: "#ff1a1a",
     target: "#7fd4ff",
     pooled: "#fff3d6",
-    // amber, deep orange, gold, burnt orange, tangerine, then lighter and darker kin
-    chains: ["#ffb000", "#ff5f00", "#ffd700", "#cc5500", "#f28500", "#ffcc66", "#b36b00", "#ff8c42"],
+    chains: ["#ffb000", "#4fd1c5", "#e6e6e6", "#b39ddb", "#ffe066", "#9ccc65", "#f0a8d0", "#bc9a84"],
   },
   light: {
     name: "light",
@@ -45,7 +48,7 @@ export const THEMES: Record<ThemeName, Theme> = {
     divergent: "#d00000",
     target: "#0069a8",
     pooled: "#000000",
-    chains: ["#b8860b", "#d2500f", "#8b6d00", "#8b3a0f", "#e07000", "#6b4f1d", "#c47f3a", "#5a2e00"],
+    chains: ["#b8860b", "#00897b", "#5e35b1", "#455a64", "#7c6a00", "#558b2f", "#8e24aa", "#6d4c41"],
   },
 };
 

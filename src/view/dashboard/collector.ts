@@ -11,7 +11,9 @@
  */
 import type { ChainProgress, OnlineDiagnostics, RunEvent } from "../../../actors/events.js";
 import { autocovariance } from "../../diagnostics/autocovariance.js";
-import type { DashboardMeta, DiagnosticsPoint, DivergentPoints, Frame, LoggedEvent, Num, SummaryLine, TraceAppend } from "./protocol.js";
+import { DrawSet, essBulkDS, essTailDS, rhatDS } from "../../diagnostics/convergence.js";
+import { EBFMI_THRESHOLD, ESS_PER_CHAIN, RHAT_THRESHOLD } from "../../diagnostics/diagnose.js";
+import type { DashboardMeta, DiagnosticsPoint, DivergentPoints, Frame, LoggedEvent, Num, PageFinding, SummaryLine, TraceAppend } from "./protocol.js";
 import type { ParamDiagnostics } from "../../../actors/events.js";
 
 /** What the collector reads of a batch (a `DrawBatch` is one). */
@@ -54,6 +56,12 @@ export interface CollectorOptions {
   readonly maxEvents?: number;
   /** Iteration of the grid's first point (0; a report without warmup draws starts at numWarmup). */
   readonly origin?: number;
+  /**
+   * Seconds between the dashboard's own check points over its kept copy (2), made while the
+   * run's own are older than that (without early stop the run tables only what 1% of its time
+   * allows); 0: none (reports).
+   */
+  readonly pageCheckSeconds?: number;
   readonly title: string;
   readonly earlyStop: DashboardMeta["earlyStop"];
   readonly theme: "dark" | "light";
@@ -158,6 +166,12 @@ export class DashboardCollector {
   private status: Frame["status"] = "running";
   private readonly t0 = performance.now();
   private endSeconds: number | null = null;
+  private paramsAt: Frame["paramsAt"] = null;
+  /** When the latest check point (the run's or the page's) came, and the common length it covered. */
+  private checkAt = -Infinity;
+  private checkedDraws = 0;
+  private readonly pageCheckSeconds: number;
+  private findingsFinal: PageFinding[] | null = null;
   /** Bumped by every input: a page that has seen this version needs no frame. */
   version = 0;
   summary: SummaryLine[] | undefined = undefined;
@@ -171,6 +185,7 @@ export class DashboardCollector {
     this.maxDiagnostics = options.maxDiagnostics ?? 4000;
     this.maxEvents = options.maxEvents ?? 500;
     this.origin = options.origin ?? 0;
+    this.pageCheckSeconds = options.pageCheckSeconds ?? (options.kind === "live" ? 2 : 0);
     this.progress = new Array<ChainProgress | null>(options.chains).fill(null);
     this.meta = this.makeMeta([], 0);
     if (options.names !== undefined) this.setNames(options.names);
@@ -306,9 +321,9 @@ export class DashboardCollector {
     }
   }
 
-  event(e: RunEvent): void {
+  /** A run event, at `t` seconds (default: now, since the collector started; null: unknown). */
+  event(e: RunEvent, t: number | null = (performance.now() - this.t0) / 1000): void {
     this.version++;
-    const t = (performance.now() - this.t0) / 1000;
     this.events.push({ seq: this.eventSeq++, t, event: e });
     if (this.events.length > this.maxEvents) this.events.splice(0, this.events.length - this.maxEvents);
     if (e.type === "run-completed") {
@@ -323,16 +338,135 @@ export class DashboardCollector {
     if (p.chain >= 0 && p.chain < this.progress.length) this.progress[p.chain] = p;
   }
 
+  /** A check point of the run (over every draw). */
   diagnostics(d: OnlineDiagnostics): void {
-    this.diagnosticsLog.push({ draws: d.draws, maxRhat: num(d.maxRhat), minEssBulk: num(d.minEssBulk), minEssTail: num(d.minEssTail), converged: d.converged });
+    this.addPoint({ draws: d.draws, source: "run", stride: 1, maxRhat: num(d.maxRhat), minEssBulk: num(d.minEssBulk), minEssTail: num(d.minEssTail), converged: d.converged }, d.params);
+  }
+
+  private addPoint(point: DiagnosticsPoint, params: readonly ParamDiagnostics[]): void {
+    // Points stay in draw order: a run's table computed late for an older point is not drawn back in time.
+    const last = this.diagnosticsLog[this.diagnosticsLog.length - 1];
+    if (last !== undefined && point.draws < last.draws) return;
+    this.checkAt = performance.now() / 1000;
+    this.diagnosticsLog.push(point);
+    this.paramsAt = { draws: point.draws, source: point.source, stride: point.stride };
     if (this.diagnosticsLog.length > this.maxDiagnostics) {
       const kept = this.diagnosticsLog.filter((_, i) => i % 2 === 0 || i === this.diagnosticsLog.length - 1);
       this.diagnosticsLog.length = 0;
       this.diagnosticsLog.push(...kept);
       this.diagEpoch++;
     }
-    this.tableParams(d.params);
+    this.tableParams(params);
     this.version++;
+  }
+
+  /**
+   * The dashboard's own check point over its kept copy, when the latest one is older than
+   * `pageCheckSeconds` and the chains' common sampling length has grown: R-hat and bulk/tail
+   * ESS of each kept quantity over the sampling points every healthy chain has (the same
+   * length for all). Its cost is bounded by the copy's size, whatever the run's length.
+   */
+  private refreshChecks(): void {
+    if (this.pageCheckSeconds <= 0 || !this.running || this.options.earlyStop !== null) return;
+    const now = performance.now() / 1000;
+    if (now - this.checkAt < this.pageCheckSeconds) return;
+    const numWarmup = this.progress.find((p) => p !== null)?.numWarmup;
+    if (numWarmup === undefined) return;
+    const chains = this.chains.map((c, i) => ({ c, i })).filter(({ i }) => this.progress[i] !== null && this.progress[i]!.status !== "failed");
+    if (chains.length < 2) return;
+    const first = Math.max(0, Math.ceil((numWarmup - this.origin) / this.stride));
+    const n = Math.min(...chains.map(({ c }) => c.len - first));
+    if (n < 20) return;
+    // In draws, not grid points: the grid's stride doubles as the run grows.
+    const draws = this.origin + (first + n - 1) * this.stride - numWarmup + 1;
+    if (draws <= this.checkedDraws) return;
+    this.checkedDraws = draws;
+    const params: ParamDiagnostics[] = this.meta.names.map((name, q) => {
+      const ds = new DrawSet(chains.map(({ c }) => c.values[q]!.subarray(first, first + n)));
+      return { name, rhat: rhatDS(ds), essBulk: essBulkDS(ds), essTail: essTailDS(ds) };
+    });
+    const extreme = (xs: number[], f: (...v: number[]) => number) => {
+      const ok = xs.filter((x) => Number.isFinite(x));
+      return ok.length > 0 ? f(...ok) : NaN;
+    };
+    this.addPoint(
+      {
+        draws,
+        source: "page",
+        stride: this.stride,
+        maxRhat: num(extreme(params.map((p) => p.rhat), Math.max)),
+        minEssBulk: num(extreme(params.map((p) => p.essBulk), Math.min)),
+        minEssTail: num(extreme(params.map((p) => p.essTail), Math.min)),
+        converged: false,
+      },
+      params,
+    );
+  }
+
+  /**
+   * The finished run: its summary table and `diagnose`'s findings (shown instead of the live
+   * checks), and, from the table, a last check point over every draw at `draws` per chain, so
+   * that no figure stays at an earlier point.
+   */
+  final(summary: SummaryLine[], findings: PageFinding[], draws: number | null = null): void {
+    this.summary = summary;
+    this.findingsFinal = findings;
+    const last = this.diagnosticsLog[this.diagnosticsLog.length - 1];
+    if (draws !== null && draws > 0 && (last === undefined || last.draws < draws)) {
+      const byName = new Map(summary.map((r) => [r.name, r]));
+      const params: ParamDiagnostics[] = this.meta.names.map((name) => {
+        const r = byName.get(name);
+        return { name, rhat: r?.rhat ?? NaN, essBulk: r?.essBulk ?? NaN, essTail: r?.essTail ?? NaN };
+      });
+      const pick = (xs: number[], f: (...v: number[]) => number) => {
+        const ok = xs.filter((x) => Number.isFinite(x));
+        return ok.length > 0 ? f(...ok) : NaN;
+      };
+      this.addPoint(
+        {
+          draws,
+          source: "run",
+          stride: 1,
+          maxRhat: num(pick(params.map((p) => p.rhat), Math.max)),
+          minEssBulk: num(pick(params.map((p) => p.essBulk), Math.min)),
+          minEssTail: num(pick(params.map((p) => p.essTail), Math.min)),
+          converged: false,
+        },
+        params,
+      );
+    }
+    this.version++;
+  }
+
+  /**
+   * The live checks, by diagnose's thresholds: divergences so far, E-BFMI so far, and the
+   * latest check point's R-hat and ESS (with the draws it was computed at).
+   */
+  private liveFindings(): PageFinding[] {
+    const out: PageFinding[] = [];
+    const started = this.progress.filter((p): p is ChainProgress => p !== null);
+    if (started.length === 0) return out;
+    const div = started.reduce((a, p) => a + p.divergences, 0);
+    const sampling = started.reduce((a, p) => a + Math.max(0, p.iteration - p.numWarmup), 0);
+    out.push(div > 0 ? { level: "bad", check: "divergences", text: `divergent transitions after warmup so far: ${div}` } : { level: "ok", check: "divergences", text: "no divergent transitions so far" });
+    const bf = this.ebfmi();
+    const low = bf.map((b, c) => [b, c] as const).filter(([b]) => b !== null && b < EBFMI_THRESHOLD);
+    if (sampling > 0 && bf.some((b) => b !== null)) {
+      out.push(
+        low.length > 0
+          ? { level: "warn", check: "ebfmi", text: `E-BFMI below ${EBFMI_THRESHOLD}: ${low.map(([b, c]) => `chain ${c} ${b!.toFixed(2)}`).join(", ")} (poor energy exploration)` }
+          : { level: "ok", check: "ebfmi", text: `E-BFMI >= ${EBFMI_THRESHOLD} in every chain so far` },
+      );
+    }
+    const last = this.diagnosticsLog[this.diagnosticsLog.length - 1];
+    if (last !== undefined) {
+      const at = `at ${last.draws} draws per chain${last.source === "page" ? ` (kept copy, every ${last.stride}th draw)` : ""}`;
+      const rhat = this.options.earlyStop?.rhat ?? RHAT_THRESHOLD;
+      const ess = this.options.earlyStop?.essBulk ?? ESS_PER_CHAIN * this.options.chains;
+      if (last.maxRhat !== null) out.push({ level: last.maxRhat < rhat ? "ok" : "bad", check: "rhat", text: `max R-hat ${last.maxRhat.toFixed(3)} ${at} (target < ${rhat})` });
+      if (last.minEssBulk !== null) out.push({ level: last.minEssBulk >= ess ? "ok" : "warn", check: "ess-bulk", text: `min bulk ESS ${last.minEssBulk.toFixed(0)} ${at} (target >= ${ess})` });
+    }
+    return out;
   }
 
   private tableParams(all: readonly ParamDiagnostics[]): void {
@@ -393,6 +527,7 @@ export class DashboardCollector {
    */
   frame(cursor: Cursor, acfEverySeconds = 1.5): Frame {
     this.refreshAcf(this.running ? acfEverySeconds : 0);
+    this.refreshChecks();
     const reset = cursor.seq === 0;
     const metaChanged = reset || cursor.metaVersion !== this.metaVersion;
     // A page that has not seen the names yet gets every point.
@@ -439,6 +574,8 @@ export class DashboardCollector {
       ebfmi: this.ebfmi(),
       diagnostics,
       params: params === null ? null : params.map((p) => ({ name: p.name, rhat: num(p.rhat) ?? NaN, essBulk: num(p.essBulk) ?? NaN, essTail: num(p.essTail) ?? NaN })),
+      paramsAt: this.paramsAt,
+      findings: this.findingsFinal ?? this.liveFindings(),
       progress: [...this.progress],
       status: this.status,
       elapsedSeconds: this.endSeconds ?? (performance.now() - this.t0) / 1000,

@@ -51,7 +51,15 @@ export interface DivergentPoints {
 }
 
 export interface DiagnosticsPoint {
+  /** Draws per chain the point was computed at. */
   readonly draws: number;
+  /**
+   * "run": the run's own check point, over every draw; "page": the dashboard's, over its kept
+   * copy (every `stride`-th draw: R-hat as usual, ESS of the kept draws, a lower bound of the
+   * run's), made when the run's own come too seldom (runs without early stop).
+   */
+  readonly source: "run" | "page";
+  readonly stride: number;
   readonly maxRhat: Num;
   readonly minEssBulk: Num;
   readonly minEssTail: Num;
@@ -60,8 +68,8 @@ export interface DiagnosticsPoint {
 
 export interface LoggedEvent {
   readonly seq: number;
-  /** Seconds since the dashboard started watching. */
-  readonly t: number;
+  /** Seconds since the run started (null: not known, e.g. a report's events rebuilt from the result). */
+  readonly t: number | null;
   readonly event: RunEvent;
 }
 
@@ -81,6 +89,10 @@ export interface Frame {
   readonly diagnostics: { readonly reset: boolean; readonly points: readonly DiagnosticsPoint[] } | null;
   /** The latest check point's table for the kept quantities (R-hat, ESS), when it changed. */
   readonly params: readonly ParamDiagnostics[] | null;
+  /** Where the params table comes from (null before the first check point). */
+  readonly paramsAt: Pick<DiagnosticsPoint, "draws" | "source" | "stride"> | null;
+  /** What `diagnose` found (the final run's), or the live checks so far; null: none yet. */
+  readonly findings: readonly PageFinding[] | null;
   /** Latest per-chain progress (null entries: not started). */
   readonly progress: readonly (ChainProgress | null)[];
   readonly status: "running" | "completed" | "stopped-early" | "aborted" | "failed" | "paused";
@@ -88,21 +100,34 @@ export interface Frame {
   readonly events: readonly LoggedEvent[];
   /** Frames the server skipped for this page because the page had not acknowledged the last one. */
   readonly dropped: number;
-  /** A static report: the summary table (Stan/posterior columns). */
+  /** The finished run's summary table (formatSummary's columns): a report's, or a live run's once it ended. */
   readonly summary?: readonly SummaryLine[];
 }
 
+/** The columns of `formatSummary` (src/diagnostics/summary.ts), in its order. */
 export interface SummaryLine {
   readonly name: string;
   readonly mean: Num;
   readonly sd: Num;
-  readonly q5: Num;
+  readonly hdiLower: Num;
+  readonly hdiUpper: Num;
+  readonly hdiProb: number;
   readonly median: Num;
+  readonly mad: Num;
+  readonly q5: Num;
   readonly q95: Num;
-  readonly rhat: Num;
+  readonly mcseMean: Num;
+  readonly mcseSd: Num;
   readonly essBulk: Num;
   readonly essTail: Num;
-  readonly mcseMean: Num;
+  readonly rhat: Num;
+}
+
+/** One finding of `diagnose` as the page shows it. */
+export interface PageFinding {
+  readonly level: "ok" | "info" | "warn" | "bad";
+  readonly check: string;
+  readonly text: string;
 }
 
 /** Page -> server: the frame `seq` was applied (the server sends the next only then). */

@@ -14,7 +14,10 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Subscription } from "rxjs";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { SampleRun } from "../../api/sample.js";
+import { RunFailedError } from "../../api/errors.js";
+import type { Posterior } from "../../api/posterior.js";
 import { pageAssets, pageHtml } from "../assets.js";
+import { pageFindings, summaryLines } from "../final.js";
 import { DashboardCollector, freshCursor, type Cursor } from "./collector.js";
 import type { Ack, DashboardMeta } from "./protocol.js";
 
@@ -120,6 +123,11 @@ export function serveDashboard(run: SampleRun, options: DashboardOptions = {}): 
   subscriptions.push(run.events$.subscribe({ next: guard((e) => collector.event(e)), error: ignore, complete: () => runEnded() }));
   subscriptions.push(run.progress$.subscribe({ next: guard((p) => p.chains.forEach((c) => collector.chainProgress(c))), error: ignore }));
   subscriptions.push(run.diagnostics$.subscribe({ next: guard((d) => collector.diagnostics(d)), error: ignore }));
+  // The end: the full summary table and diagnose's findings (what formatSummary prints), as the last frame.
+  const ended$ = (post: Posterior) => guard(() => collector.final(summaryLines(post), pageFindings(post), post.numDraws))(undefined);
+  run.result.then(ended$, (e: unknown) => {
+    if (e instanceof RunFailedError) ended$(e.posterior);
+  });
 
   const sockets = new Set<Socket>();
   const clients = new Set<Client>();

@@ -12,7 +12,7 @@ export interface ChainLine {
   readonly chain: number;
   readonly state: ChainState;
   readonly phase: "warmup" | "sampling";
-  /** Iterations done (warmup + sampling) and planned (early stop: up to the stop point once known). */
+  /** Iterations done (warmup + sampling) and planned (the most planned so far: it never shrinks, so the bar's scale does not jump). */
   readonly done: number;
   readonly planned: number;
   readonly numWarmup: number;
@@ -73,6 +73,10 @@ interface ChainTrack {
   lastT: number;
   lastIteration: number;
   lastGradients: number;
+  /** The most iterations planned so far (an adaptive warmup or an early stop may end sooner). */
+  maxPlanned: number;
+  /** Divergences of the sampling draws the run published (null: batches not followed). */
+  keptDivergences: number | null;
 }
 
 /** Rates are smoothed over about this many seconds. */
@@ -107,6 +111,8 @@ export class ProgressModel {
       lastT: NaN,
       lastIteration: 0,
       lastGradients: 0,
+      maxPlanned: 0,
+      keptDivergences: null,
     }));
     this.earlyStop = options.earlyStop ?? null;
     this.maxNotes = options.maxNotes ?? 4;
@@ -249,6 +255,19 @@ export class ProgressModel {
     t.lastGradients = c.gradientEvaluations;
   }
 
+  /**
+   * A published batch's divergent flags: the run publishes no draw past an early stop, so
+   * counting them gives the divergences of the kept draws (what `diagnose` counts), where the
+   * chains' progress also counts the draws made past the stop and discarded.
+   */
+  batch(chain: number, phase: "warmup" | "sampling", placeholder: boolean, divergent: Uint8Array): void {
+    const t = this.track(chain);
+    if (t === undefined) return;
+    t.keptDivergences ??= 0;
+    if (phase !== "sampling" || placeholder) return;
+    for (let i = divergent.indexOf(1); i >= 0; i = divergent.indexOf(1, i + 1)) t.keptDivergences++;
+  }
+
   diagnostics(d: OnlineDiagnostics): void {
     if (this.stoppedAt !== null && d.draws > this.stoppedAt) return;
     if (this.latest !== null && d.draws < this.latest.draws) return;
@@ -262,10 +281,11 @@ export class ProgressModel {
       const p = t.p;
       const numWarmup = p?.numWarmup ?? 0;
       const maxDraws = p?.numDraws ?? 0;
-      const plannedDraws = stop !== null ? Math.min(stop, maxDraws) : maxDraws;
+      // Draws past an early stop are discarded (not shown); the denominator stays what was planned.
+      const plannedDraws = maxDraws;
       const iteration = p?.iteration ?? 0;
       // Draws past an early stop are discarded: they are not shown either.
-      const draws = Math.min(Math.max(0, iteration - numWarmup), plannedDraws);
+      const draws = Math.min(Math.max(0, iteration - numWarmup), stop !== null ? Math.min(stop, maxDraws) : maxDraws);
       const done = Math.min(iteration, numWarmup) + draws;
       let state = t.state;
       if (stop !== null && over && (state === "completed" || state === "running")) state = "stopped-early";
@@ -274,11 +294,11 @@ export class ProgressModel {
         state,
         phase: iteration < numWarmup || p === null ? "warmup" : "sampling",
         done,
-        planned: numWarmup + plannedDraws,
+        planned: (t.maxPlanned = Math.max(t.maxPlanned, numWarmup + plannedDraws)),
         numWarmup,
         draws,
         plannedDraws,
-        divergences: p?.divergences ?? 0,
+        divergences: t.keptDivergences ?? p?.divergences ?? 0,
         stepSize: p?.stepSize ?? NaN,
         gradientsPerDraw: t.gradPerDraw,
         drawsPerSecond: over || state !== "running" ? NaN : t.rate,
@@ -294,11 +314,13 @@ export class ProgressModel {
       planned += c.planned;
     }
     const known = chains.every((c) => c.planned > 0);
-    const fraction = over && this.status !== "aborted" ? 1 : known && planned > 0 ? Math.min(1, done / planned) : 0;
+    // Only a completed run did all it planned; one that stopped early (or was aborted) says how much it did.
+    const fraction = over && this.status === "completed" ? 1 : known && planned > 0 ? Math.min(1, done / planned) : 0;
     const elapsed = this.t0 === null ? 0 : (this.endT ?? now) - this.t0;
     let eta: number | null = null;
+    // With early stop the end is unknown until it comes: no ETA.
     if (over) eta = 0;
-    else if (known && this.totalRate > 0) eta = (planned - done) / this.totalRate;
+    else if (known && this.totalRate > 0 && convergenceKnown(this.earlyStop)) eta = (planned - done) / this.totalRate;
     const convergence: ConvergenceLine | null =
       this.earlyStop === null || this.earlyStop === undefined
         ? null
@@ -326,4 +348,9 @@ export class ProgressModel {
 function firstLine(s: string): string {
   const line = s.split("\n")[0] ?? "";
   return line.length > 80 ? line.slice(0, 77) + "..." : line;
+}
+
+/** Whether the run's length is known in advance (no early stop). */
+function convergenceKnown(earlyStop: ProgressModelOptions["earlyStop"]): boolean {
+  return earlyStop === null || earlyStop === undefined;
 }

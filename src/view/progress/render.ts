@@ -44,7 +44,7 @@ const STATE_LABEL: Record<ChainState, string> = {
   running: "running",
   restarting: "restarting",
   completed: "done",
-  "stopped-early": "converged",
+  "stopped-early": "stopped early",
   failed: "FAILED",
   aborted: "aborted",
 };
@@ -69,18 +69,21 @@ function stateText(c: ChainLine, k: Colors): Cell {
   }
 }
 
-/** A bar of `width` cells: warmup done, sampling done, and what is left. */
+/** Characters of the bar, so that it reads without colour too: warmup done, sampling done, left. */
+export const BAR_CHARS = { warmup: "▒", sampling: "█", left: "·" } as const;
+
+/** A bar of `width` cells: warmup done (▒), sampling done (█), and what is left (·). */
 function bar(c: ChainLine, width: number, k: Colors): string {
-  if (c.planned <= 0) return k.dim("━".repeat(width));
+  if (c.planned <= 0) return k.dim(BAR_CHARS.left.repeat(width));
   const warm = Math.min(c.done, c.numWarmup);
-  const cells = (n: number) => Math.round((width * n) / c.planned);
+  const cells = (n: number) => Math.floor((width * n) / c.planned);
   const doneCells = Math.min(width, cells(c.done));
   const warmCells = Math.min(doneCells, cells(warm));
   const sampCells = doneCells - warmCells;
   const fill = c.state === "failed" ? k.red : c.state === "restarting" ? k.yellow : null;
-  const w = "━".repeat(warmCells);
-  const s = "━".repeat(sampCells);
-  return (fill ? fill(w + s) : k.yellow(w) + k.green(s)) + k.dim("━".repeat(width - doneCells));
+  const w = BAR_CHARS.warmup.repeat(warmCells);
+  const s = BAR_CHARS.sampling.repeat(sampCells);
+  return (fill ? fill(w + s) : k.yellow(w) + k.green(s)) + k.dim(BAR_CHARS.left.repeat(width - doneCells));
 }
 
 /** A table cell: its plain text (padded before it is coloured) and its colour. */
@@ -98,10 +101,18 @@ function headerLine(f: ProgressFrame, k: Colors): string {
   if (f.seed !== null) parts.push(`seed ${f.seed}`);
   const pct = `${(100 * f.fraction).toFixed(0)}%`;
   const time = [`elapsed ${formatSeconds(f.elapsedSeconds)}`];
-  // With early stop the ETA is to the most draws: the run may end sooner.
-  if (f.status === "running" || f.status === "paused") time.push(`ETA ${f.convergence !== null && f.etaSeconds !== null ? "<= " : ""}${formatSeconds(f.etaSeconds)}`);
+  // An ETA only when the pace is known; with early stop the end is not known before it comes.
+  if (f.status === "running" && f.etaSeconds !== null) time.push(`ETA ${formatEta(f.etaSeconds)}`);
+  else if (f.status === "running" && f.convergence !== null) time.push("until converged");
+  const running = f.status === "running" || f.status === "paused";
   const status = f.status === "running" ? "" : f.status === "paused" ? k.yellow("paused") : f.status === "aborted" ? k.yellow("aborted") : f.status === "failed" ? k.red("failed: every chain failed") : k.green(f.status === "stopped-early" ? "stopped early" : "completed");
-  return [...parts, ...time, k.bold(pct), status].filter((s) => s !== "").join(" · ");
+  // A run that stopped early did not do what was planned: its end says so instead of "100%".
+  return [...parts, ...time, running || f.status === "completed" ? k.bold(pct) : "", status].filter((s) => s !== "").join(" · ");
+}
+
+/** Seconds left, rounded up (never "0.0 s" while something is left). */
+function formatEta(s: number): string {
+  return s < 1 ? "< 1 s" : formatSeconds(Math.ceil(s));
 }
 
 function convergenceLine(f: ProgressFrame, k: Colors): string | null {
@@ -110,7 +121,7 @@ function convergenceLine(f: ProgressFrame, k: Colors): string | null {
   const t = c.targets;
   if (c.stoppedAt !== null) {
     const l = c.latest!;
-    return k.green(`converged at ${c.stoppedAt} draws per chain`) + `: max R-hat ${l.maxRhat.toFixed(3)} (< ${t.rhat}), min bulk ESS ${l.minEssBulk.toFixed(0)}, min tail ESS ${l.minEssTail.toFixed(0)} (>= ${t.essBulk === t.essTail ? t.essBulk : `${t.essBulk} / ${t.essTail}`})`;
+    return k.green(`early-stop targets met at ${c.stoppedAt} draws per chain`) + `: max R-hat ${l.maxRhat.toFixed(3)} (< ${t.rhat}), min bulk ESS ${l.minEssBulk.toFixed(0)}, min tail ESS ${l.minEssTail.toFixed(0)} (>= ${t.essBulk === t.essTail ? t.essBulk : `${t.essBulk} / ${t.essTail}`})`;
   }
   if (c.latest === null) return k.dim(`early stop: first check once every chain is sampling (targets: R-hat < ${t.rhat}, bulk and tail ESS >= ${t.essBulk === t.essTail ? t.essBulk : `${t.essBulk} / ${t.essTail}`})`);
   const l = c.latest;
@@ -166,17 +177,19 @@ export function renderProgress(f: ProgressFrame, options: RenderOptions = {}): s
     const failed = rest.filter((c) => c.state === "failed").length;
     lines.push(k.dim(`  ... ${rest.length} more chains: ${done} / ${planned} iterations, ${div} divergences${failed > 0 ? `, ${failed} failed` : ""}`));
   }
+  // Events in the order they happened, then where the convergence stands now.
+  for (const n of f.notes) lines.push(k.dim("· ") + (n.includes("FAILED") ? k.red(n) : n));
   const conv = convergenceLine(f, k);
   if (conv !== null) lines.push(conv);
-  for (const n of f.notes) lines.push(k.dim("· ") + (n.includes("FAILED") ? k.red(n) : n));
   return lines.join("\n");
 }
 
 /** One line for logs: overall, then each chain in short (or a summary for many chains). */
 export function renderPlainLine(f: ProgressFrame): string {
   const parts = [`progress ${(100 * f.fraction).toFixed(0)}%`, `elapsed ${formatSeconds(f.elapsedSeconds)}`];
-  if (f.status === "running") parts.push(`ETA ${formatSeconds(f.etaSeconds)}`);
-  else parts.push(f.status);
+  if (f.status === "running") {
+    if (f.etaSeconds !== null) parts.push(`ETA ${formatEta(f.etaSeconds)}`);
+  } else parts.push(f.status);
   if (f.chains.length <= 8) {
     for (const c of f.chains) {
       const st = c.state === "running" ? c.phase : STATE_LABEL[c.state];
@@ -190,7 +203,7 @@ export function renderPlainLine(f: ProgressFrame): string {
     parts.push(`${f.chains.length} chains ${done}/${planned}, divergences ${div}${failed > 0 ? `, ${failed} failed` : ""}`);
   }
   const c = f.convergence;
-  if (c !== null && c.stoppedAt !== null) parts.push(`converged at ${c.stoppedAt} draws per chain`);
+  if (c !== null && c.stoppedAt !== null) parts.push(`early-stop targets met at ${c.stoppedAt} draws per chain`);
   else if (c !== null && c.latest !== null) {
     parts.push(`max R-hat ${c.latest.maxRhat.toFixed(3)}/${c.targets.rhat} min ESS bulk ${c.latest.minEssBulk.toFixed(0)} tail ${c.latest.minEssTail.toFixed(0)}/${c.targets.essBulk}`);
   }

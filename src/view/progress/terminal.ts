@@ -2,7 +2,8 @@
  * Terminal progress of a run: on a terminal, the table of `render.ts` redrawn in place
  * (log-update, at most `fps` times a second, only when something changed); elsewhere (logs,
  * CI) one plain line every `plainEverySeconds` and one per notable event. It only subscribes
- * to `progress$`, `events$` and (with early stop) `diagnostics$`: no draws, no flow control.
+ * to `progress$`, `events$`, `batches$` (their divergent flags only) and (with early stop)
+ * `diagnostics$`: automatic acknowledgement, no part in flow control.
  */
 import { createLogUpdate } from "log-update";
 import type { Subscription } from "rxjs";
@@ -112,6 +113,8 @@ export function showProgress(run: SampleRun, options: ProgressDisplayOptions = {
 
   subscriptions.push(run.events$.subscribe({ next: guard((e) => model.event(e, now())), complete: finish, error: finish }));
   subscriptions.push(run.progress$.subscribe({ next: guard((p) => model.progress(p, now())), error: () => undefined }));
+  // Divergences of the kept draws only (a batch's flags: one native scan per batch).
+  subscriptions.push(run.batches$.subscribe({ next: guard((b) => model.batch(b.chain, b.phase, b.placeholder, b.divergent)), error: () => undefined }));
   if (options.earlyStop) subscriptions.push(run.diagnostics$.subscribe({ next: guard((d) => model.diagnostics(d)), error: () => undefined }));
   // `events$` completes when the run's streams end, after its last event; a rejected result
   // (the model failed to load) ends the display too.
