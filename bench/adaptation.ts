@@ -230,14 +230,20 @@ function load(): Saved {
   return readSaved(RESULTS);
 }
 
-/** Every results*.json of the work folder merged (a later file's record wins for the same key). */
+/**
+ * Every results*.json of the work folder merged: for the same key a record with CPU seconds
+ * (the newer format) wins over one without, else the later file's.
+ */
 function loadAll(): Saved {
   const files = existsSync(WORK) ? readdirSync(WORK).filter((f) => /^results.*\.json$/.test(f)).sort() : [];
   const byKey = new Map<string, RunRecord>();
   const out: Saved = { records: [], notes: [], runs: [] };
   for (const f of files) {
     const s = readSaved(join(WORK, f));
-    for (const r of s.records) byKey.set(keyOf(r), r);
+    for (const r of s.records) {
+      const had = byKey.get(keyOf(r));
+      if (had === undefined || r.cpuSeconds !== undefined || had.cpuSeconds === undefined) byKey.set(keyOf(r), r);
+    }
     out.notes.push(...s.notes);
     out.runs.push(...s.runs);
   }
@@ -450,7 +456,9 @@ function render(saved: Saved): { text: string; last: string } {
   });
   lines.push(table(header, rows), "");
   lines.push("Cell: ratio, `dN` divergences over the seeds, `wN` median warmup length (adaptive).", "");
-  const timed = timeSummaries(records, posteriors, systems);
+  // Seconds against the previous default need no Stan run: every posterior both were run on.
+  const timedPosteriors = ALL.filter((p) => records.some((r) => r.posterior === p && r.system === BASELINE));
+  const timed = timeSummaries(records, timedPosteriors, systems);
   lines.push(`## In seconds: ESS per second against the previous default (${BASELINE})`, "");
   lines.push(
     "Same runs, same process and pool, configurations interleaved per seed. **ESS/s** = min bulk ESS / the run's seconds (pool warm, compile excluded): CPU seconds of the process, worker threads and main thread, over the seeds where both configurations were run with them (one run, interleaved; marked `(cpu)`: the machine's load made wall seconds vary 5x between minutes), else wall seconds over all seeds (older records, from runs at other times and loads: compare those with care); a cell is the median over seeds of ours / the median of " +
@@ -461,7 +469,7 @@ function render(saved: Saved): { text: string; last: string } {
   lines.push(
     table(
       ["posterior", `${BASELINE} ESS/s`, `${BASELINE} s to answer`, ...systems.filter((x) => x !== BASELINE).map((x) => `${x} ESS/s ratio, s to answer`)],
-      posteriors.map((p) => {
+      timedPosteriors.map((p) => {
         const base = records.filter((r) => r.posterior === p && r.system === BASELINE);
         const clock = clockOf(base);
         const mark = clock === "cpu" ? " (cpu)" : "";

@@ -15,8 +15,11 @@ import {
   logAddExp,
   model,
   mul,
+  neg,
   scan,
+  stack,
   sub,
+  type Expr,
   type Model,
 } from "../../src/index.js";
 import { mulberry32 } from "../helpers/random.js";
@@ -149,6 +152,53 @@ export function ratio(): Model {
     const a = b.param("a", dist.normal(0, 10));
     const c = b.param("b", dist.logNormal(0, 1), { lower: 0 });
     b.observe("y", dist.normal(div(a, c), 0.5), y);
+  });
+}
+
+/**
+ * A four-parameter ODE posterior with two unknown initial states, solved by fixed-step RK4 in
+ * the model (issue 26, item 5): two compartments in a chain, y1' = -k1 y1, y2' = k1 y1 - k2 y2,
+ * from (a1, a2); both states observed with noise 0.2 at t = 4.5, 5, ..., 10 only, so that k1 and
+ * a1 are known mostly through their product (k1's posterior has a long right tail).
+ */
+export function twoCompartmentOde(): Model {
+  const h = 0.1;
+  const steps = 100;
+  const ends = Array.from({ length: 20 }, (_, i) => 5 * i + 4).filter((e) => e >= 40);
+  const solve = (k1: number, k2: number, y0: readonly [number, number]) => {
+    const f = ([u, v]: readonly number[]) => [-k1 * u!, k1 * u! - k2 * v!];
+    const out: number[][] = [];
+    let y = [...y0];
+    for (let s = 0; s < steps; s++) {
+      const q1 = f(y);
+      const q2 = f(y.map((v, i) => v + (h / 2) * q1[i]!));
+      const q3 = f(y.map((v, i) => v + (h / 2) * q2[i]!));
+      const q4 = f(y.map((v, i) => v + h * q3[i]!));
+      y = y.map((v, i) => v + (h / 6) * (q1[i]! + 2 * q2[i]! + 2 * q3[i]! + q4[i]!));
+      out.push(y);
+    }
+    return out;
+  };
+  const clean = solve(0.8, 0.25, [6, 1.5]);
+  const noise = normals(2 * ends.length, 5);
+  const y1 = ends.map((e, i) => clean[e]![0]! + 0.2 * noise[2 * i]!);
+  const y2 = ends.map((e, i) => clean[e]![1]! + 0.2 * noise[2 * i + 1]!);
+  return model("two-compartment-ode", (b) => {
+    const k1 = b.param("k1", dist.logNormal(0, 1), { lower: 0 });
+    const k2 = b.param("k2", dist.logNormal(-1, 1), { lower: 0 });
+    const a1 = b.param("a1", dist.logNormal(1.5, 1), { lower: 0 });
+    const a2 = b.param("a2", dist.logNormal(0.5, 1), { lower: 0 });
+    const f = (y: Expr) => stack([neg(mul(k1, y.at(0))), sub(mul(k1, y.at(0)), mul(k2, y.at(1)))]);
+    const path = scan({ init: stack([a1, a2]), length: steps }, (y) => {
+      const q1 = f(y);
+      const q2 = f(add(y, mul(h / 2, q1)));
+      const q3 = f(add(y, mul(h / 2, q2)));
+      const q4 = f(add(y, mul(h, q3)));
+      return add(y, mul(h / 6, add(add(q1, q4), mul(2, add(q2, q3)))));
+    });
+    const flat = path.at(ends).reshape([2 * ends.length]);
+    b.observe("y1", dist.normal(flat.at(ends.map((_, i) => 2 * i)), 0.2), y1);
+    b.observe("y2", dist.normal(flat.at(ends.map((_, i) => 2 * i + 1)), 0.2), y2);
   });
 }
 
