@@ -192,8 +192,6 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
       mayFail: long,
       reference: options.reference.chains,
       referenceDigests: options.reference.digests,
-      numWarmup: w.warmup,
-      numDraws: w.draws,
     });
     const recoverySeconds = longestStall(c, run, faultAt, healedAt, touched);
     const fenced = c.pg.logLines(/no longer holds shard/).length;
