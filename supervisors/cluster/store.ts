@@ -40,6 +40,12 @@ export interface SweepResult {
   readonly messages: number;
 }
 
+/** A chunk's successful reply as the database stored it: which runner ran it, and the signed reply. */
+export interface StoredReply {
+  readonly runner: string;
+  readonly reply: { readonly body: Uint8Array; readonly mac: string };
+}
+
 export interface ClusterStore {
   putModel(digest: string, model: StoredModel): Effect.Effect<void, StoreError>;
   getModel(digest: string): Effect.Effect<StoredModel | null, StoreError>;
@@ -52,6 +58,12 @@ export interface ClusterStore {
   leaseLeft(run: string): Effect.Effect<number | null, StoreError>;
   /** Removes what runs whose lease ended more than `graceMs` ago left, and models no live run uses. */
   sweep(graceMs: number): Effect.Effect<SweepResult, StoreError>;
+  /**
+   * The successful reply stored for a chunk request (run, chain, its primary key `seq.attempt`),
+   * or null: the client's way to a reply that another runner stored while the runner it sent the
+   * request to cannot answer (cut off from the database, it keeps the request's connection open).
+   */
+  storedReply(run: string, chain: number, primaryKey: string): Effect.Effect<StoredReply | null, StoreError>;
 }
 
 // ---- models: serialisation, digest, signature ----
@@ -246,6 +258,22 @@ export const makeSqlStore: Effect.Effect<ClusterStore, never, SqlClient> = Effec
           AND NOT EXISTS (SELECT 1 FROM bayests_runs r WHERE r.model = m.digest AND r.swept_at IS NULL)`;
         return { runs: runs.length, messages };
       }).pipe(Effect.mapError(storeError("sweeping ended runs"))),
+    storedReply: (run, chain, primaryKey) =>
+      // The cluster's own key for a request with a primary key (`Envelope.primaryKeyByAddress`).
+      sql<{ payload: string }>`SELECT r.payload FROM ${sql(REPLIES)} r JOIN ${sql(MESSAGES)} m ON m.id = r.request_id
+        WHERE m.message_id = ${`${CHAIN_ENTITY_TYPE}/${run}/${chain}/RunChunk/${primaryKey}`} AND r.kind = 0`.pipe(
+        Effect.map((rows) => {
+          for (const row of rows) {
+            const exit = (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as { _tag?: string; value?: { runner?: unknown; reply?: { body?: unknown; mac?: unknown } } };
+            const v = exit._tag === "Success" ? exit.value : undefined;
+            if (typeof v?.runner === "string" && typeof v.reply?.body === "string" && typeof v.reply.mac === "string") {
+              return { runner: v.runner, reply: { body: new Uint8Array(Buffer.from(v.reply.body, "base64")), mac: v.reply.mac } };
+            }
+          }
+          return null;
+        }),
+        Effect.mapError(storeError("reading a stored reply")),
+      ),
   } satisfies ClusterStore;
 });
 
@@ -274,5 +302,7 @@ export function makeMemoryStore(): ClusterStore {
         return r === undefined || r.ended ? null : r.leaseUntil - Date.now();
       }),
     sweep: () => Effect.succeed({ runs: 0, messages: 0 }),
+    // In one process the runner that stores a reply is the one that answers: nothing to look up.
+    storedReply: () => Effect.succeed(null),
   };
 }
