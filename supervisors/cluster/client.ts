@@ -122,7 +122,7 @@ function remoteCluster(plan: ClusterPlan, database: string) {
   );
   // The tables first (a database no runner has prepared yet has none), then the cluster.
   const prepared = Layer.effectDiscard(ensureSchema(plan.timings));
-  return Layer.provideMerge(sharding.pipe(Layer.provide(prepared)), pgLayer(database, 4));
+  return Layer.provideMerge(sharding.pipe(Layer.provide(prepared)), pgLayer(database, 4, undefined, plan.timings.lockExpiration));
 }
 
 /**
@@ -240,7 +240,9 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           stats.runnerSeconds += reply.runnerSeconds;
           stats.computeSeconds += reply.result.seconds;
           track(chain, ok.runner, fromIteration, elapsed());
-          return strip && task.state !== null ? { ...reply.result, state: restoreEstimators(reply.result.state, task.state) } : reply.result;
+          const transportSeconds = Math.max(0, elapsed() - reply.runnerSeconds);
+          const result = { ...reply.result, transportSeconds };
+          return strip && task.state !== null ? { ...result, state: restoreEstimators(reply.result.state, task.state) } : result;
         };
         const failed = (e: RemoteChunkError): ChunkFailed | ChunkTimeout => {
           stats.replyBytes += e.partial?.body.length ?? 0;

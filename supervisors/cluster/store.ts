@@ -168,7 +168,9 @@ export function leaseSeconds(timings: ClusterTimings): number {
  * `FOR SHARE`, so another runner cannot take the shard in between. A runner that was frozen
  * past its lease (SIGSTOP, a long GC, a suspended VM) and wakes with a chunk finished thus
  * stores nothing for the chains it lost: the reply is dropped (a warning in the database's
- * log), the request handed back unread, and the runner that took the chain answers it.
+ * log), the request handed back unread, and the runner that took the chain answers it. A
+ * reply to a request that no longer exists (a runner woken after its run ended and was
+ * cleared) is dropped too: it would be left behind in storage.
  * Sessions that are not a runner's (the client's, an operator's) are not fenced.
  */
 export const ensureReplyFence: Effect.Effect<void, StoreError, SqlClient> = Effect.gen(function* () {
@@ -180,7 +182,12 @@ export const ensureReplyFence: Effect.Effect<void, StoreError, SqlClient> = Effe
     BEGIN
       IF who IS NULL THEN RETURN NEW; END IF;
       SELECT m.shard_id INTO shard FROM ${MESSAGES} m WHERE m.id = NEW.request_id;
-      IF shard IS NULL THEN RETURN NEW; END IF;
+      IF shard IS NULL THEN
+        -- The request is gone: its run ended (and was cleared) while this runner was away (frozen
+        -- past the run's end). Nothing of it may be stored: the reply would be left behind.
+        RAISE WARNING 'bayests: runner % stored a reply to request %, which no longer exists (its run ended); refused', who[2], NEW.request_id;
+        RETURN NULL;
+      END IF;
       PERFORM 1 FROM cluster_locks l
         WHERE l.shard_id = shard AND l.address = who[2] AND l.acquired_at > NOW() - who[1]::INT * INTERVAL '1 second'
         FOR SHARE;

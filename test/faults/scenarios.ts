@@ -201,7 +201,7 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
       referenceDigests: options.reference.digests,
     });
     const recoverySeconds = longestStall(c, run, faultAt, healedAt, touched);
-    const fenced = c.pg.logLines(/no longer holds shard/).length;
+    const fenced = c.pg.logLines(/no longer holds shard|no longer exists/).length;
     if (scenario === "link-slow" || scenario === "link-resets") log(`${scenario}: ${c.proxies.reduce((a, x) => a + x.connections(), 0)} connections through the proxies, ${c.proxies.reduce((a, x) => a + x.resets(), 0)} reset`);
     const left = await c.stop();
     const processes = left.processes.length === 0 && left.namespaces.length === 0;
