@@ -160,6 +160,7 @@ export class ChainActor {
       target,
       settings: this.config.settings,
       faults: this.config.faults,
+      ...(this.coordinator.wantsLocalSwitches ? { reportSwitches: true } : {}),
     };
   }
 
@@ -192,6 +193,7 @@ export class ChainActor {
     }
     this.state = result.state;
     this.pendingMetric = null;
+    if (result.switches !== undefined) this.coordinator.localSwitches(this.chain, result.switches);
     phase.seconds += result.seconds;
     phase.cpuSeconds += result.cpuSeconds;
     if (result.count > 0) {

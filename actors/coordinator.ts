@@ -50,6 +50,7 @@ import {
   poolableChains,
   type ChainState,
   type FisherEstimator,
+  type LocalSwitch,
   type WarmupEndRule,
   type WindowAccumulator,
   type WindowUpdate,
@@ -193,6 +194,8 @@ export class WarmupCoordinator {
   private extensions = 0;
   /** Recent window ends (adaptive warmup), oldest first. */
   private history: WindowRecord[] = [];
+  /** Per chain, the latest windows of the switches it made on its own (adaptive warmup), oldest first. */
+  private readonly ownSwitches: LocalSwitch[][];
   /** Set once the adaptive rule ended warmup. */
   warmupEndedAt: number | null = null;
   /** The rule's measures at every window end it examined (for reports). */
@@ -209,6 +212,58 @@ export class WarmupCoordinator {
     this.windowIndex = new Array<number>(opts.numChains).fill(0);
     this.reached = new Array<number>(opts.numChains).fill(0);
     this.held = Array.from({ length: opts.numChains }, () => []);
+    this.ownSwitches = Array.from({ length: opts.numChains }, () => []);
+  }
+
+  /**
+   * Whether chunks should report the switches chains make on their own (`sharedSwitches:
+   * "main"`): the adaptive warmup rule reads their windows, until it has ended warmup.
+   */
+  get wantsLocalSwitches(): boolean {
+    return this.opts.adaptiveWarmup !== null && this.warmupEndedAt === null;
+  }
+
+  /**
+   * A chain made these switches on its own (in order) in the chunk it committed. Nobody waits:
+   * their windows enter the adaptive rule's history at the next shared window end, from the
+   * chains that reach it. Only the windows the rule can still read are kept (two blocks).
+   */
+  localSwitches(chain: number, switches: readonly LocalSwitch[]): void {
+    const rule = this.opts.adaptiveWarmup;
+    if (rule === null || this.warmupEndedAt !== null) return;
+    const list = this.ownSwitches[chain]!;
+    list.push(...switches);
+    const keep = Math.ceil((2 * rule.block) / Math.max(1, this.opts.fisher.earlySwitchEvery)) + 2;
+    if (list.length > keep) list.splice(0, list.length - keep);
+  }
+
+  /**
+   * Moves the windows of the chains' own switches before `end` into the history (adaptive
+   * warmup), from `chains` (those at the shared window end: which these are is a function of
+   * the seed), each window pooled over its poolable chains as a shared window end pools them.
+   */
+  private recordOwnSwitches(chains: readonly number[], end: number, dim: number): void {
+    const byEnd = new Map<number, Map<number, LocalSwitch>>();
+    for (const c of chains) {
+      for (const w of this.ownSwitches[c]!) {
+        if (w.end >= end) continue;
+        let m = byEnd.get(w.end);
+        if (m === undefined) byEnd.set(w.end, (m = new Map()));
+        m.set(c, w);
+      }
+    }
+    for (const c of chains) this.ownSwitches[c]!.length = 0;
+    const ends = [...byEnd.keys()].filter((e) => chains.every((c) => byEnd.get(e)!.has(c))).sort((a, b) => a - b);
+    if (ends.length === 0) return;
+    const first = byEnd.get(ends[0]!)!.get(chains[0]!)!;
+    // Windows are contiguous: records older than the first reported window no longer border it.
+    this.history = this.history.filter((r) => r.end >= first.start);
+    for (const e of ends) {
+      const ws = chains.map((c) => byEnd.get(e)!.get(c)!);
+      const poolable = poolableChains(ws.map((w) => w.logDensity), dim);
+      const pooled = mergeEstimators(ws.filter((_, k) => poolable[k]).map((w) => w.window), dim);
+      this.history.push({ start: ws[0]!.start, end: e, pooled, perChain: new Map(chains.map((c, k) => [c, ws[k]!.window])) });
+    }
   }
 
   get extensionsDone(): number {
@@ -284,7 +339,12 @@ export class WarmupCoordinator {
     let endWarmup: number | null = null;
     let foregrounds: Map<number, FisherEstimator> | null = null;
     if (this.opts.adaptiveWarmup !== null && this.warmupEndedAt === null && r.waiters.size > 0 && pooled !== null) {
-      const start = this.history.length > 0 ? this.history[this.history.length - 1]!.end : 0;
+      if (nutpie) this.recordOwnSwitches(chains, first.iteration, dim);
+      const start = nutpie
+        ? Math.max(0, first.iteration - first.fisher!.sinceSwitch)
+        : this.history.length > 0
+          ? this.history[this.history.length - 1]!.end
+          : 0;
       this.history.push({ start, end: first.iteration, pooled, perChain: nutpie ? new Map(chains.map((c, k) => [c, windows![k]!])) : null });
       const verdict = this.warmupDone(chains, first);
       if (verdict !== null) {

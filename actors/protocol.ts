@@ -14,7 +14,7 @@
  */
 import type { ApproxTask } from "./approx-protocol.js";
 import type { ModelSpec } from "./model-spec.js";
-import type { ChainState, ConstrainedInit, Metric, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
+import type { ChainState, ConstrainedInit, LocalSwitch, Metric, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
 
 export type { ModelSpec } from "./model-spec.js";
 
@@ -109,6 +109,8 @@ export interface ChunkTask {
   readonly target: DrawTarget;
   readonly settings: SamplerSettings;
   readonly faults: readonly FaultSpec[];
+  /** Return the windows of the switches the chain makes on its own in this chunk (`ChunkResult.switches`); absent: false. */
+  readonly reportSwitches?: boolean;
   /**
    * Set by the pool: the task's shared cell (`TASK_CELL`). The watchdog counts from the
    * start; a chunk that fails with its start still 0 never ran, and one that fails with its
@@ -163,4 +165,6 @@ export interface ChunkResult {
    * a small share of each chunk's time.
    */
   readonly transportSeconds?: number;
+  /** The switches the chain made on its own, in order (only when the task asked: `reportSwitches`). */
+  readonly switches?: readonly LocalSwitch[];
 }

@@ -15,7 +15,7 @@ import { threadId } from "node:worker_threads";
 import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js";
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
-import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo } from "../src/inference/index.js";
+import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo, type LocalSwitch } from "../src/inference/index.js";
 import { runAbcTask, simulatorFor } from "./abc-worker.js";
 import type { ApproxTaskResult } from "./approx-protocol.js";
 import { runApproxTask } from "./approx-worker.js";
@@ -182,9 +182,10 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
     for (const f of faults) if (f.atIteration === d.iteration) injectFault(f);
     onDraw(d);
   };
-  const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults);
+  const switches: LocalSwitch[] = [];
+  const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults, task.reportSwitches === true ? (w) => switches.push(w) : undefined);
   // Stopped early at a window end: only the draws made count.
   const seconds = (performance.now() - t0) / 1000;
   if (started !== undefined) started[TASK_CELL.ENDED] = Date.now();
-  return { state: r.state, start, count: j - offset, warmup, divergences, seconds, cpuSeconds: threadCpuSeconds() - c0 };
+  return { state: r.state, start, count: j - offset, warmup, divergences, seconds, cpuSeconds: threadCpuSeconds() - c0, ...(switches.length > 0 ? { switches } : {}) };
 }

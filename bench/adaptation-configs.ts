@@ -29,10 +29,24 @@ export const CONFIGS: readonly AdaptationConfig[] = METRICS.flatMap(([m, opts]) 
   ),
 );
 
+/**
+ * Configurations run only when named (`--configs`), outside the grid: the pooled low-rank
+ * adaptation with every switch of nutpie's schedule made by the coordinator, as before D147
+ * (`/shared-all`), to measure what making the early switches inside the chunks saves.
+ */
+export const EXTRA_CONFIGS: readonly AdaptationConfig[] = [
+  {
+    name: "low-rank/pooled/adaptive/shared-all",
+    options: { metric: "low-rank", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true, sampler: { sharedSwitches: "all" } },
+  },
+];
+
 /** The configurations compared, by name. `previous` is the default before issue 26/27 (D12, D14). */
 export const SCALING_CONFIGS: Readonly<Record<string, Partial<SampleOptions>>> = {
   previous: { metric: "diag", schedule: "stan", adaptiveWarmup: false },
   "low-rank": { metric: "low-rank", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true },
+  /** As before D147: every switch of nutpie's schedule made by the coordinator (a chunk round trip each). */
+  "low-rank-shared-all": { metric: "low-rank", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true, sampler: { sharedSwitches: "all" } },
   "low-rank-chain": { metric: "low-rank", schedule: "nutpie", pooledWarmup: false, adaptiveWarmup: true },
   "fisher-diag": { metric: "diag-fisher", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true },
 };

@@ -47,7 +47,10 @@ import { BENCHMARK_NAMES, benchmarkModel, type BenchmarkName } from "./models/in
 import { projectRoot } from "./paths.js";
 import { probeStan, runRstan, type StanOutput } from "./stan-runner.js";
 
-import { CONFIGS, type AdaptationConfig } from "./adaptation-configs.js";
+import { CONFIGS, EXTRA_CONFIGS, type AdaptationConfig } from "./adaptation-configs.js";
+
+/** Every configuration a run may name: the grid's and those run only when named. */
+const KNOWN_CONFIGS = [...CONFIGS, ...EXTRA_CONFIGS];
 
 /** The present default before this benchmark (D12, D14): the baseline for "new divergences". */
 const BASELINE = "stan-diag/pooled/fixed";
@@ -397,7 +400,7 @@ const table = (h: readonly string[], rows: readonly (readonly string[])[]) => [`
 function render(saved: Saved): { text: string; last: string } {
   const records = saved.records;
   const posteriors = ALL.filter((p) => records.some((r) => r.posterior === p && r.system === "rstan"));
-  const systems = CONFIGS.map((c) => c.name).filter((n) => records.some((r) => r.system === n));
+  const systems = KNOWN_CONFIGS.map((c) => c.name).filter((n) => records.some((r) => r.system === n));
   const summaries = summarise(records, posteriors, systems);
   const { choice, why } = chooseDefault(summaries);
   const lines: string[] = [];
@@ -506,7 +509,7 @@ async function main(): Promise<void> {
   }
   const posteriors = args.posteriors?.split(",") ?? (args.set === "bench" ? [...BENCHMARK_NAMES] : args.set === "pdb" ? PDB : ALL);
   for (const p of posteriors) if (!ALL.includes(p)) throw new Error(`unknown posterior ${p} (known: ${ALL.join(", ")})`);
-  const configs = args.configs === undefined ? CONFIGS : args.configs.split(",").map((n) => CONFIGS.find((c) => c.name === n) ?? (() => { throw new Error(`unknown configuration ${n} (known: ${CONFIGS.map((c) => c.name).join(", ")})`); })());
+  const configs = args.configs === undefined ? CONFIGS : args.configs.split(",").map((n) => KNOWN_CONFIGS.find((c) => c.name === n) ?? (() => { throw new Error(`unknown configuration ${n} (known: ${KNOWN_CONFIGS.map((c) => c.name).join(", ")})`); })());
   const seeds = args.seeds.split(",").map(Number);
   const stanProblem = args["no-stan"] ? "--no-stan given" : probeStan();
   if (stanProblem !== null) log(`Stan skipped: ${stanProblem}`);

@@ -22,6 +22,11 @@
  *                           [--max-draws 10000] [--out bench/RESULTS.md] [--no-runtime]
  *   node dist/bench/stan.js --render     (the report of the last run again, from
  *                                         bench/stan/out/last-run.json: after editing NOTES.md)
+ *   node dist/bench/stan.js --models sv --saved piece-sv.json    (one piece of a run, saved
+ *                                         under that name in bench/stan/out/)
+ *   node dist/bench/stan.js --render --pieces piece-a.json,piece-b.json   (one report from
+ *                                         pieces run one after another, e.g. a model each, so
+ *                                         that each fits a quiet slot of the machine)
  *
  * --recompile: compile each Stan model cold (once per model, at its first seed) instead of
  * loading it from the cache. Without Rscript or rstan, Stan is skipped with the reason.
@@ -54,6 +59,8 @@ const { values: args } = parseArgs({
     "no-runtime": { type: "boolean", default: false },
     "max-draws": { type: "string", default: "10000" },
     out: { type: "string" },
+    saved: { type: "string", default: "last-run.json" },
+    pieces: { type: "string" },
   },
 });
 let MODELS = (args.models?.split(",") ?? [...BENCHMARK_NAMES]) as BenchmarkName[];
@@ -625,9 +632,43 @@ interface SavedRun {
   readonly maxDraws: number;
   readonly commit: string;
   readonly node: string;
+  /** Runs this report was assembled from (`--pieces`); absent: one. */
+  readonly pieces?: number;
 }
 
-const SAVED = join(WORK, "last-run.json");
+const SAVED = join(WORK, args.saved);
+
+function readSaved(path: string): SavedRun {
+  if (!existsSync(path)) throw new Error(`--render: no saved run at ${path}; run the benchmark first`);
+  return JSON.parse(readFileSync(path, "utf8"), (_, v) => (v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v === "NaN" ? NaN : v)) as SavedRun;
+}
+
+/** One run made of pieces run one after another (models in the pieces' order; times from the first start to the last end). */
+function mergePieces(pieces: readonly SavedRun[]): SavedRun {
+  const first = pieces[0]!;
+  const last = pieces[pieces.length - 1]!;
+  const distinct = <T>(xs: readonly T[]) => [...new Set(xs)];
+  return {
+    models: distinct(pieces.flatMap((p) => p.models)),
+    seeds: distinct(pieces.flatMap((p) => p.seeds)),
+    records: pieces.flatMap((p) => p.records),
+    csv: pieces.flatMap((p) => p.csv),
+    stanProblem: pieces.find((p) => p.stanProblem !== null)?.stanProblem ?? null,
+    stanErrors: pieces.flatMap((p) => p.stanErrors),
+    started: first.started,
+    finished: last.finished,
+    loadBefore: first.loadBefore,
+    loadAfter: last.loadAfter,
+    loads: pieces.flatMap((p) => p.loads),
+    stanVersions: pieces.find((p) => p.stanVersions !== null)?.stanVersions ?? null,
+    stanCompiles: Object.assign({}, ...pieces.map((p) => p.stanCompiles)) as SavedRun["stanCompiles"],
+    runtimeProblem: pieces.find((p) => p.runtimeProblem !== null)?.runtimeProblem ?? null,
+    maxDraws: first.maxDraws,
+    commit: distinct(pieces.map((p) => p.commit)).join(", "),
+    node: first.node,
+    pieces: pieces.length,
+  };
+}
 
 /** Writes the report and prints the tables; the last line on stdout is the summary line. */
 function output(run: SavedRun): void {
@@ -644,8 +685,7 @@ function output(run: SavedRun): void {
 
 /** `--render`: the report of the last run again (e.g. after editing bench/stan/NOTES.md), no sampling. */
 function renderSaved(): void {
-  if (!existsSync(SAVED)) throw new Error(`--render: no saved run at ${SAVED}; run the benchmark first`);
-  const run = JSON.parse(readFileSync(SAVED, "utf8"), (_, v) => (v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v === "NaN" ? NaN : v)) as SavedRun;
+  const run = args.pieces === undefined ? readSaved(SAVED) : mergePieces(args.pieces.split(",").map((p) => readSaved(join(WORK, p))));
   MODELS = run.models;
   SEEDS = run.seeds;
   loads = run.loads;

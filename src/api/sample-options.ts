@@ -244,7 +244,7 @@ function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpda
   const initRadius = o.initRadius === undefined ? null : num("initRadius", o.initRadius, (x) => x >= 0 && Number.isFinite(x), "finite and >= 0", 2);
   const sampler: Record<string, unknown> = {};
   if (o.sampler !== undefined) {
-    const r = record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows", "fisher"]);
+    const r = record("sampler", o.sampler, ["maxDeltaH", "gamma", "kappa", "t0", "windows", "fisher", "sharedSwitches"]);
     for (const k of ["maxDeltaH", "gamma", "kappa", "t0"]) {
       if (r[k] !== undefined) sampler[k] = num(`sampler.${k}`, r[k], (x) => x > 0 && Number.isFinite(x), "finite and > 0", 1);
     }
@@ -253,11 +253,15 @@ function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpda
       sampler.windows = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, int(`sampler.windows.${k}`, v, k === "baseWindow" ? 1 : 0, 0, MAX_TRACE_NUMBERS)]));
     }
     if (r.fisher !== undefined) sampler.fisher = validateFisher(r.fisher);
+    if (r.sharedSwitches !== undefined) {
+      if (r.sharedSwitches !== "all" && r.sharedSwitches !== "main") bad("sampler.sharedSwitches", r.sharedSwitches, '"main" or "all"');
+      if (metricUpdate === "self") bad("sampler.sharedSwitches", r.sharedSwitches, "left out: sampleSync's chains make every switch on their own");
+      sampler.sharedSwitches = r.sharedSwitches;
+    }
   }
   let settings: SamplerSettings;
   try {
     settings = samplerSettings({
-      ...sampler,
       numWarmup,
       metric: adaptation.metric,
       schedule: adaptation.schedule,
@@ -265,6 +269,9 @@ function validateCommon(options: unknown, known: ReadonlySet<string>, metricUpda
       maxTreeDepth,
       initStepSize: stepSize,
       metricUpdate,
+      // `sample`: nutpie's early switches are each chain's own, made inside its chunks (D147).
+      sharedSwitches: metricUpdate === "external" ? "main" : "all",
+      ...sampler,
     });
   } catch (e) {
     bad("sampler", o.sampler, `valid kernel settings (${(e as Error).message})`);

@@ -24,6 +24,7 @@ import {
 import { findInitialPoint, type ConstrainedInit } from "./init.js";
 import { cloneMetric, identityMetric, lowRankFromDiagonal, validateMetric, type Metric } from "./metric.js";
 import {
+  compactEstimator,
   drawMoved,
   estimateMetric,
   estimatorCount,
@@ -33,6 +34,7 @@ import {
   initFisherSchedule,
   nextFisherSwitch,
   NUTPIE_SCHEDULE,
+  sharedFisherSwitch,
   initReparam,
   learnedLambda,
   newEstimator,
@@ -98,6 +100,13 @@ export interface SamplerSettings {
   readonly windows: WindowConfig;
   /** `"self"`: each chain updates its metric at window ends; `"external"`: a coordinator does. */
   readonly metricUpdate: "self" | "external";
+  /**
+   * nutpie's schedule with `metricUpdate: "external"`: the switches the coordinator makes.
+   * `"all"`: every switch ends the chain's chunk; `"main"`: only those `sharedFisherSwitch`
+   * names (the main phase's, the early phase's last, the one that learns the parameterisation),
+   * and the early phase's other switches are the chain's own, made inside the chunk.
+   */
+  readonly sharedSwitches: "all" | "main";
   /** Warmup schedule; "nutpie" needs metric "diag-fisher" or "low-rank". */
   readonly schedule: ScheduleKind;
   /** nutpie's schedule and low-rank estimator settings. */
@@ -116,6 +125,7 @@ export const DEFAULT_SETTINGS: SamplerSettings = {
   initStepSize: 1,
   windows: STAN_WINDOW_DEFAULTS,
   metricUpdate: "self",
+  sharedSwitches: "all",
   schedule: "stan",
   fisher: NUTPIE_SCHEDULE,
 };
@@ -140,6 +150,7 @@ export function samplerSettings(partial: Partial<SamplerSettings> = {}): Sampler
   if (s.metric !== "diag" && s.metric !== "dense" && s.metric !== "diag-fisher" && s.metric !== "low-rank") {
     throw new RangeError(`metric must be "diag", "dense", "diag-fisher" or "low-rank", got ${String(s.metric)}`);
   }
+  if (s.sharedSwitches !== "all" && s.sharedSwitches !== "main") throw new RangeError(`sharedSwitches must be "all" or "main", got ${String(s.sharedSwitches)}`);
   if (s.schedule !== "stan" && s.schedule !== "nutpie") throw new RangeError(`schedule must be "stan" or "nutpie", got ${String(s.schedule)}`);
   if (s.schedule === "nutpie" && s.metric !== "diag-fisher" && s.metric !== "low-rank") {
     throw new RangeError(`schedule "nutpie" adapts a Fisher-divergence metric: metric must be "diag-fisher" or "low-rank", got "${s.metric}"`);
@@ -347,6 +358,20 @@ export interface DrawInfo {
 
 export type OnDraw = (draw: DrawInfo) => void;
 
+/**
+ * A switch of nutpie's schedule the chain made on its own inside a chunk (`sharedSwitches:
+ * "main"`): the window that ended (iterations [start, end)), the chain's log density there and
+ * its window estimator (a copy), for a coordinator that watches the windows (adaptive warmup).
+ */
+export interface LocalSwitch {
+  readonly start: number;
+  readonly end: number;
+  readonly logDensity: number;
+  readonly window: FisherEstimator;
+}
+
+export type OnLocalSwitch = (w: LocalSwitch) => void;
+
 export interface RunResult {
   readonly state: ChainState;
   /** Iterations actually run (fewer than asked when stopped at a window end). */
@@ -394,7 +419,9 @@ export function mergeWindowAccumulators(accs: readonly WindowAccumulator[]): Win
 export function nextWindowEnd(state: ChainState, settings: Partial<SamplerSettings> = {}): number | null {
   if (state.fisher !== null) {
     if (state.iteration >= state.numWarmup) return null;
-    const it = nextFisherSwitch(state.fisher, state.iteration, { ...NUTPIE_SCHEDULE, ...settings.fisher });
+    const fisher = { ...NUTPIE_SCHEDULE, ...settings.fisher };
+    const onlyShared = settings.sharedSwitches === "main" ? { learnAt: learnsParameterisationAt(state, fisher) } : null;
+    const it = nextFisherSwitch(state.fisher, state.iteration, fisher, onlyShared);
     return it === null ? null : it + 1;
   }
   const w = state.windows;
@@ -410,7 +437,9 @@ export function firstWindowEnd(settingsIn: Partial<SamplerSettings>): number | n
     if (settings.numWarmup < 20) return null;
     const none = new Float64Array(0);
     const fs = initFisherSchedule("diag", settings.numWarmup, settings.fisher, settings.metricUpdate === "self", none, none);
-    const it = nextFisherSwitch(fs, 0, settings.fisher);
+    // Before the chain exists, whether it learns a parameterisation is unknown: the earliest switch where it could is shared.
+    const learnAt = fs.earlyEnd >= settings.fisher.reparamAt ? settings.fisher.reparamAt : null;
+    const it = nextFisherSwitch(fs, 0, settings.fisher, settings.sharedSwitches === "main" ? { learnAt } : null);
     return it === null ? null : it + 1;
   }
   return warmupSchedule(settings.numWarmup, settings.windows).windows[0]?.end ?? null;
@@ -520,7 +549,13 @@ function updateFisherMetric(kernel: NutsKernel, rng: Rng, s: ChainState, it: num
 
 /** Whether the switch the chain stands at is where its parameterisation is learned. */
 export function learnsParameterisationNow(s: ChainState, settings: FisherScheduleSettings): boolean {
-  return s.reparam !== null && !s.reparam.learned && s.fisher !== null && s.iteration >= settings.reparamAt && s.fisher.earlyEnd >= settings.reparamAt;
+  const at = learnsParameterisationAt(s, settings);
+  return at !== null && s.iteration >= at;
+}
+
+/** The iteration count from which the chain's next switch learns its parameterisation; null when it learns none. */
+function learnsParameterisationAt(s: ChainState, settings: FisherScheduleSettings): number | null {
+  return s.reparam !== null && !s.reparam.learned && s.fisher !== null && s.fisher.earlyEnd >= settings.reparamAt ? settings.reparamAt : null;
 }
 
 /** nutpie: the switch (the foreground becomes `foreground`, or the chain's own background), then the metric. */
@@ -643,7 +678,9 @@ export function shortenWarmup(state: ChainState, finalLength: number): ChainStat
 /**
  * Runs up to `n` iterations from `state` and returns the next state (the input is not
  * modified). Calls `onDraw` after every iteration. With `metricUpdate: "external"` it
- * stops early after the last iteration of a slow window (`awaitingMetric`).
+ * stops early after the last iteration of a slow window (`awaitingMetric`); with
+ * `sharedSwitches: "main"` it makes the early switches that are the chain's own itself and
+ * reports each to `onLocalSwitch`.
  * The warmup length and the metric kind are the state's (fixed by `initChainState`);
  * `settings` supplies the rest (tree depth, target acceptance, ...) and must be the same
  * for every chunk of a run for chunked and unchunked runs to agree.
@@ -654,6 +691,7 @@ export function runIterations(
   n: number,
   settingsIn: Partial<SamplerSettings>,
   onDraw?: OnDraw,
+  onLocalSwitch?: OnLocalSwitch,
 ): RunResult {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
   if (state.format !== CHAIN_STATE_FORMAT) throw new Error(`unknown chain state format ${String(state.format)}`);
@@ -698,6 +736,10 @@ export function runIterations(
         if (action === "switch") {
           s.awaitingMetric = true;
           if (settings.metricUpdate === "self") applyFisherSwitch(model, kernel, rng, s, null, null, settings.fisher);
+          else if (settings.sharedSwitches === "main" && !sharedFisherSwitch(fs, it, settings.fisher, learnsParameterisationAt(s, settings.fisher))) {
+            onLocalSwitch?.({ start: Math.max(0, it + 1 - fs.sinceSwitch), end: it + 1, logDensity: kernel.lp, window: compactEstimator(fs.background, s.dim) });
+            applyFisherSwitch(model, kernel, rng, s, null, null, settings.fisher);
+          }
         } else if (action === "update") {
           updateFisherMetric(kernel, rng, s, it, fs, settings.fisher);
         }

@@ -206,9 +206,17 @@ describe("sample: the supervised multi-chain runtime", () => {
     // Ended at a pooled switch on the merged last block: one metric for all chains.
     const inverse = one.chains.map((c) => Array.from(c.metric.inverse));
     for (const m of inverse) expect(m).toEqual(inverse[0]);
-    // Switches every 10 iterations early on, every one pooled over the 4 chains.
+    // Switches every 10 iterations early on, each chain's own inside its chunks (D147): the chains
+    // first meet at the early phase's last switch (iteration 299), then at the main phase's.
     const windows = events.filter((e) => e.type === "window-end");
-    expect(windows.slice(0, 3).map((w) => (w.type === "window-end" ? w.iteration : -1))).toEqual([9, 19, 29]);
+    expect(windows.slice(0, 2).map((w) => (w.type === "window-end" ? w.iteration : -1))).toEqual([299, 379]);
+    // On request, every switch pooled over the 4 chains (as before D147).
+    const allEvents: RunEvent[] = [];
+    const all = sample(eightSchools, { ...opts, draws: 50, threads: 2, sampler: { sharedSwitches: "all" } });
+    all.events$.subscribe((e) => allEvents.push(e));
+    await all.result;
+    const allWindows = allEvents.filter((e) => e.type === "window-end");
+    expect(allWindows.slice(0, 3).map((w) => (w.type === "window-end" ? w.iteration : -1))).toEqual([9, 19, 29]);
     expect(one.summary().every((r) => r.rhat < 1.05)).toBe(true);
     // Fixed length on request.
     const fixed = await sample(eightSchools, { ...opts, warmup: 300, adaptiveWarmup: false, threads: 2 }).result;

@@ -174,10 +174,32 @@ export function fisherSwitch(fs: FisherScheduleState, foreground: FisherEstimato
 }
 
 /**
+ * With chains that meet a coordinator at switches (no `countRule`) and early switches made by
+ * each chain on its own (`sharedSwitches: "main"`): whether the switch due after the draw of
+ * iteration `it` is one the coordinator makes. Those are the main phase's switches, the early
+ * phase's last (the main phase starts from pooled statistics, and the adaptive warmup rule is
+ * first examined there), and the switch where the parameterisation is learned (`learnAt`: the
+ * iteration from which it is, null when nothing is left to learn), so that every chain moves to
+ * the same lambdas. The early phase's other switches (every `earlySwitchEvery` draws) are the
+ * chain's own, made inside its chunk: no round trip (DECISIONS.md D147).
+ */
+export function sharedFisherSwitch(fs: FisherScheduleState, it: number, s: FisherScheduleSettings, learnAt: number | null): boolean {
+  if (!(it < fs.earlyEnd && it + s.earlySwitchEvery < fs.earlyEnd)) return true;
+  return learnAt !== null && it + 1 >= learnAt;
+}
+
+/**
  * Without `countRule`: the warmup iteration after whose draw the next switch is due (from
  * iteration `from` on), or null when none is left. Every chain of a run computes the same.
+ * With `onlyShared`, the next switch the coordinator makes (`sharedFisherSwitch`), passing over
+ * the chain's own.
  */
-export function nextFisherSwitch(fs: FisherScheduleState, from: number, s: FisherScheduleSettings): number | null {
+export function nextFisherSwitch(
+  fs: FisherScheduleState,
+  from: number,
+  s: FisherScheduleSettings,
+  onlyShared: { readonly learnAt: number | null } | null = null,
+): number | null {
   if (fs.countRule || fs.ended) return null;
   let window = fs.currentWindow;
   let since = fs.sinceSwitch;
@@ -187,7 +209,11 @@ export function nextFisherSwitch(fs: FisherScheduleState, from: number, s: Fishe
     since++;
     if (since >= (early ? s.earlySwitchEvery : window)) {
       const next = early ? s.earlySwitchEvery : Math.max(window + 1, Math.round(window * s.growth));
-      if (!(next + it > fs.finalStart)) return it;
+      if (!(next + it > fs.finalStart)) {
+        if (onlyShared === null || sharedFisherSwitch(fs, it, s, onlyShared.learnAt)) return it;
+        // The chain's own switch (early phase): its window starts again.
+        since = 0;
+      }
     }
   }
   return null;
