@@ -39,6 +39,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Posterior } from "../src/api/posterior.js";
+import { DEFAULT_ADAPTATION } from "../src/api/sample-options.js";
 import { sampleSync } from "../src/api/sample-sync.js";
 import { compile } from "../src/compile/compile.js";
 import { essBulk, essTail, rhat } from "../src/diagnostics/index.js";
@@ -742,7 +743,7 @@ function render(run: SavedRun, rs: readonly Ratios[]): string {
   lines.push("## What was run", "");
   lines.push(
     runtimeProblem === null
-      ? "- **ours, 1000 draws**: `sample(compile(model), { chains: 4, warmup: 1000, draws: 1000, seed })`, everything else default (threads = cores, pooled warmup, warmup extension when R-hat of the last window > 1.05)."
+      ? `- **ours, 1000 draws**: \`sample(compile(model), { chains: 4, warmup: 1000, draws: 1000, seed })\`, everything else default: the default adaptation (\`metric: "${DEFAULT_ADAPTATION.metric}"\`, \`schedule: "${DEFAULT_ADAPTATION.schedule}"\`, adaptive warmup length ${DEFAULT_ADAPTATION.adaptiveWarmup ? "on" : "off"}: Stan's windowed diagonal metric, DECISIONS.md D94), threads = cores, pooled warmup, warmup extension when R-hat of the last window > 1.05.`
       : "- **ours, 1000 draws**: `sample(compile(model), { chains: 4, warmup: 1000, draws: 1000, seed })` where the runtime worked, otherwise `sampleSync(compile(model), { chains: 4, warmup: 1000, draws: 1000, seed })` (see *Runtime problem* below).",
     `- **ours, early stop**: the same with \`earlyStop: true\` (bulk and tail ESS >= ${TARGET.ess}, R-hat < ${TARGET.rhat} over all parameters, checked every ${TARGET.every} draws), \`draws: ${run.maxDraws}\` as the most per chain${runtimeProblem === null ? "" : " (only with the runtime's sample())"}.`,
     "- **rstan, 1000 draws**: `sampling(sm, data, chains = 4, cores = 2, iter = 2000, warmup = 1000, seed = s, refresh = 0)` in `Rscript bench/stan/run-stan.R`; draws of all parameters, `n_leapfrog__`, `divergent__` and `get_elapsed_time()` exported to JSON (17 digits).",
