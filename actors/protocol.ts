@@ -159,12 +159,12 @@ export interface ChunkResult {
   readonly seconds: number;
   /** The worker thread's CPU seconds over the same span (NaN where not measurable). */
   readonly cpuSeconds: number;
-  /** The switches the chain made on its own, in order (only when the task asked: `reportSwitches`). */
-  readonly switches?: readonly LocalSwitch[];
   /**
    * Seconds the chunk spent on the wire and in storage: a cluster's round trip less the time
    * on its runner (absent for a local thread). The chain sizes its chunks so that this stays
    * a small share of each chunk's time.
    */
   readonly transportSeconds?: number;
+  /** The switches the chain made on its own, in order (only when the task asked: `reportSwitches`). */
+  readonly switches?: readonly LocalSwitch[];
 }
