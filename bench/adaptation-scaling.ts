@@ -13,7 +13,9 @@
  * process (worker threads and the coordinator on the main thread: on a loaded machine the
  * steadier measure of what a run costs); warmup seconds (the worker threads' CPU time in
  * warmup, summed over chains) per iteration per chain; gradients; min bulk ESS over the
- * parameters and ESS per CPU second. The load average is printed with every row.
+ * parameters and ESS per CPU second; and the warmup's cost per iteration over d k (k: the
+ * low-rank metric's directions, 1 for a diagonal metric), which should stay flat as d grows.
+ * The load average is printed with every row.
  *
  *   node dist/bench/adaptation-scaling.js [--dims 10,50,200] [--targets diag,corr,hier]
  *        [--configs previous,low-rank,low-rank-chain,fisher-diag] [--seeds 1] [--out FILE]
@@ -28,6 +30,7 @@ import { parseArgs } from "node:util";
 import { sample } from "../src/api/sample.js";
 import { createWorkerPool } from "../src/api/worker-pool.js";
 import { essBulk } from "../src/diagnostics/index.js";
+import { LOW_RANK_DEFAULTS } from "../src/inference/index.js";
 import { SCALING_CONFIGS } from "./adaptation-configs.js";
 import { SCALING_TARGETS } from "./models/gaussians.js";
 
@@ -45,6 +48,16 @@ interface Row {
   readonly minBulk: number;
   readonly numWarmup: number;
   readonly load: number;
+}
+
+/**
+ * k of the d k the warmup's cost per iteration should grow with: the low-rank metric's
+ * directions (`rank + 8` sought in the draws and in the gradients, at most d: D100), 1 for a
+ * diagonal metric.
+ */
+function directions(config: string, d: number): number {
+  const o = SCALING_CONFIGS[config]!;
+  return o.metric === "low-rank" ? Math.min(d, (LOW_RANK_DEFAULTS.rank ?? 16) + 8) : 1;
 }
 
 async function main(): Promise<void> {
@@ -118,7 +131,7 @@ async function main(): Promise<void> {
   };
   const lines: string[] = [];
   const base = configs[0]!;
-  lines.push(`| target | d | ${configs.map((c) => `${c}: wall s / cpu s / ESS per cpu-s / warmup us per iter`).join(" | ")} | ESS per cpu-s vs ${base} | load |`);
+  lines.push(`| target | d | ${configs.map((c) => `${c}: wall s / cpu s / ESS per cpu-s / warmup us per iter / ns per iter per d k`).join(" | ")} | ESS per cpu-s vs ${base} | load |`);
   lines.push(`| --- | --- | ${configs.map(() => "---").join(" | ")} | --- | --- |`);
   for (const target of targets) {
     for (const d of dims) {
@@ -137,7 +150,7 @@ async function main(): Promise<void> {
         const e = median(rs.map((r) => r.minBulk / r.cpuSeconds));
         const w = median(rs.map((r) => (1e6 * r.warmupSeconds) / (4 * r.numWarmup)));
         essPerS.set(c, e);
-        cells.push(`${s.toFixed(2)} / ${cs.toFixed(2)} / ${e.toFixed(0)} / ${w.toFixed(0)}`);
+        cells.push(`${s.toFixed(2)} / ${cs.toFixed(2)} / ${e.toFixed(0)} / ${w.toFixed(0)} / ${((1000 * w) / (d * directions(c, d))).toFixed(2)}`);
       }
       const b = essPerS.get(base);
       const ratios = configs.slice(1).map((c) => (essPerS.has(c) && b !== undefined ? `${c} ${(essPerS.get(c)! / b).toFixed(2)}x` : `${c} -`));
