@@ -178,6 +178,9 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
     const stats = { chunks: 0, requestBytes: 0, largestRequestBytes: 0, replyBytes: 0, moved: 0, roundTripSeconds: 0, runnerSeconds: 0, computeSeconds: 0 };
     yield* Effect.addFinalizer(() =>
       store.endRun(run).pipe(
+        // A run that ends just as the database comes back (its pool's connections broken)
+        // would otherwise leave its messages until the janitor's sweep, a lease later.
+        Effect.retry({ schedule: Schedule.spaced("500 millis"), times: 10 }),
         Effect.ignore,
         Effect.zipRight(Effect.sync(() => sink.event({ type: "cluster-stats", ...stats, wireBytes: meter?.stop() ?? null }))),
       ),
