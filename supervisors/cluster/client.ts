@@ -178,6 +178,9 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
     const stats = { chunks: 0, requestBytes: 0, largestRequestBytes: 0, replyBytes: 0, moved: 0, roundTripSeconds: 0, runnerSeconds: 0, computeSeconds: 0 };
     yield* Effect.addFinalizer(() =>
       store.endRun(run).pipe(
+        // A run that ends just as the database comes back (its pool's connections broken)
+        // would otherwise leave its messages until the janitor's sweep, a lease later.
+        Effect.retry({ schedule: Schedule.spaced("500 millis"), times: 10 }),
         Effect.ignore,
         Effect.zipRight(Effect.sync(() => sink.event({ type: "cluster-stats", ...stats, wireBytes: meter?.stop() ?? null }))),
       ),
@@ -231,7 +234,8 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
         const deadline = Duration.sum(timeout, plan.replyTimeout);
         const what = `chunk ${seq} of chain ${chain}`;
 
-        const accept = (ok: { readonly runner: string; readonly reply: { readonly body: Uint8Array; readonly mac: string } }): ChunkResult => {
+        /** `measured`: the reply came back on the request's own connection (its round trip is the link's, not a poll's). */
+        const accept = (ok: StoredReply, measured: boolean): ChunkResult => {
           const reply = decodeReply(plan.key, ok.reply, which);
           unpackDraws(reply.draws, task.target, spec.width, task.iterations);
           if (reply.result.count !== reply.draws.count) throw new Error(`${what}: the reply counts ${reply.result.count} draws and carries ${reply.draws.count}`);
@@ -240,8 +244,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           stats.runnerSeconds += reply.runnerSeconds;
           stats.computeSeconds += reply.result.seconds;
           track(chain, ok.runner, fromIteration, elapsed());
-          const transportSeconds = Math.max(0, elapsed() - reply.runnerSeconds);
-          const result = { ...reply.result, transportSeconds };
+          const result = measured ? { ...reply.result, transportSeconds: Math.max(0, elapsed() - reply.runnerSeconds) } : reply.result;
           return strip && task.state !== null ? { ...result, state: restoreEstimators(reply.result.state, task.state) } : result;
         };
         const failed = (e: RemoteChunkError): ChunkFailed | ChunkTimeout => {
@@ -278,14 +281,17 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           Effect.flatMap((r) => (r === null ? Effect.delay(Effect.suspend(() => look), storagePoll) : Effect.succeed(r))),
         );
         const stored = plan.database === null ? Effect.never : Effect.delay(look, storagePoll);
-        return Effect.raceFirst(sent, stored)
+        return Effect.raceFirst(
+          sent.pipe(Effect.map((ok) => ({ ok, measured: true }))),
+          stored.pipe(Effect.map((ok) => ({ ok, measured: false }))),
+        )
           .pipe(
             Effect.timeoutFail({
               duration: deadline,
               onTimeout: () => new ChunkTimeout({ message: `no runner answered ${what} within ${Duration.format(deadline)} (chunkTimeout + cluster.replyTimeout)`, progress: NOTHING }),
             }),
             Effect.catchAllDefect((d) => Effect.fail(new ChunkFailed({ message: `${what}: the cluster failed: ${withCause(d)}`, progress: NOTHING }))),
-            Effect.flatMap((ok) => Effect.try({ try: () => accept(ok), catch: (e) => new ChunkFailed({ message: withCause(e), progress: NOTHING }) })),
+            Effect.flatMap(({ ok, measured }) => Effect.try({ try: () => accept(ok, measured), catch: (e) => new ChunkFailed({ message: withCause(e), progress: NOTHING }) })),
             Effect.mapError((e) => {
               switch (e._tag) {
                 case "ChunkFailed":

@@ -265,6 +265,10 @@ export interface RunnerConfig {
 export function runnerLayer(config: RunnerConfig): Layer.Layer<never, RunnerStartError | PoolStartError> {
   const address = RunnerAddress.make(config.host, config.port);
   const listen = config.listenHost === undefined ? Option.none() : Option.some(RunnerAddress.make(config.listenHost, config.port));
+  // The tables first, one process at a time: the cluster's storage layers create theirs as they
+  // are built, and two runners starting together on a fresh database raced on them
+  // ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
+  const prepared = Layer.effectDiscard(ensureSchema(config.timings));
   const sharding = SocketRunner.layer.pipe(
     Layer.provide([layerSocketServer, layerClientProtocol]),
     Layer.provide(RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))),
@@ -272,10 +276,10 @@ export function runnerLayer(config: RunnerConfig): Layer.Layer<never, RunnerStar
     Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
     Layer.provide(shardingConfig(config.timings, Option.some(address), listen)),
     Layer.provide(RpcSerialization.layerMsgPack),
+    Layer.provide(prepared),
   );
   const host = Layer.unwrapScoped(
     Effect.gen(function* () {
-      yield* ensureSchema(config.timings);
       const store = yield* makeSqlStore;
       const pool = yield* acquireWorkerPool({ threads: config.threads, resourceLimits: config.resourceLimits });
       const scheduler = new Scheduler(pool, pool.threads, chunksPerThread(pool.threads, 2 * pool.threads));
