@@ -129,6 +129,8 @@ export interface RemoteReply {
   readonly draws: PackedDraws;
   /** Seconds from the request reaching the entity to the reply (queueing on the runner's threads and the compute). */
   readonly runnerSeconds: number;
+  /** Worker threads of the runner that answered. */
+  readonly threads: number;
 }
 
 export interface RemotePartial {

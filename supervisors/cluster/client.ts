@@ -213,6 +213,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
 
     const clientOf = yield* provide(ChainEntity.client);
     const seqs: number[] = [];
+    const runnerThreads = new Map<string, number>();
     const placed: (string | undefined)[] = [];
 
     /** The chain's runner: an event when it is its first, or another than its last. */
@@ -267,6 +268,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           stats.runnerSeconds += reply.runnerSeconds;
           stats.computeSeconds += reply.result.seconds;
           track(chain, ok.runner, fromIteration, elapsed());
+          runnerThreads.set(ok.runner, reply.threads);
           return strip && task.state !== null ? { ...reply.result, state: restoreEstimators(reply.result.state, task.state) } : reply.result;
         };
         const failed = (e: RemoteChunkError): ChunkFailed | ChunkTimeout => {
@@ -312,6 +314,6 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           );
       });
 
-    return { run: runChunk };
+    return { run: runChunk, runners: () => runnerThreads };
   });
 }

@@ -156,7 +156,7 @@ export function chainEntityLayer(host: ChunkHost, options: { readonly maxIdle: D
             const draws = packDraws(target, task.width, result.count);
             const runnerSeconds = (performance.now() - received) / 1000;
             const checkpoint = wireState(result.state, false)!;
-            return { runner: host.runner, reply: encodeReply(host.key, { ...which, result: { ...result, state: checkpoint }, draws, runnerSeconds }) };
+            return { runner: host.runner, reply: encodeReply(host.key, { ...which, result: { ...result, state: checkpoint }, draws, runnerSeconds, threads: host.threads }) };
           }),
       };
     }),

@@ -11,7 +11,7 @@ import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { abcSmc, ApproxFailedError, dist, model, simulator, type AbcPosterior } from "../../src/index.js";
+import { abcSmc, ApproxFailedError, dist, model, sample, simulator, type AbcPosterior } from "../../src/index.js";
 import { liveWorkerThreads } from "../../supervisors/worker-pool.js";
 import { startPostgres, type LocalPostgres } from "../helpers/postgres.js";
 import { alive, FAST_FAILOVER, startRunner, waitForShards, type RunnerProcess } from "../helpers/runners.js";
@@ -74,6 +74,16 @@ describe("ABC on the cluster", () => {
     expect(new Set(post.runners!.keys())).toEqual(new Set(started.map((r) => r.address)));
     expect(post.threads).toBe(3);
     expect(post.toString()).toContain("on 2 runners with 3 threads");
+
+    // A sampling run's summary on the same runners names them and their threads (issue 25).
+    const chains = await sample(prior, { chains: 8, warmup: 100, draws: 100, seed: 1, progress: false, cluster }).result;
+    const threadsOf = new Map(started.map((r, i) => [r.address, i + 1]));
+    const used = [...chains.runners!];
+    expect(used.length).toBeGreaterThan(0);
+    for (const [address, threads] of used) expect(threads).toBe(threadsOf.get(address));
+    expect(chains.threads).toBe(used.reduce((t, [, n]) => t + n, 0));
+    const each = used.map(([address, n]) => `${address}: ${n}`).join(", ");
+    expect(chains.formatSummary()).toContain(`${used.length} runner${used.length === 1 ? "" : "s"} with ${chains.threads} thread${chains.threads === 1 ? "" : "s"} (${each})`);
 
     // Crashes, hangs and throws on the runners: the clean run's population, as on local threads.
     const faultOptions = { ...OPTIONS, seed: 8, simulationTimeout: "1 second" } as const;
