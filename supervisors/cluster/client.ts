@@ -52,7 +52,7 @@ import { ChunkFailed, ChunkTimeout, chunksPerThread, Scheduler } from "../schedu
 import { acquireWorkerPool, type WorkerResourceLimits } from "../worker-pool.js";
 import { ClusterStartError, withCause, type ClusterTimings } from "./config.js";
 import { chainEntityLayer, ensureSchema, pgLayer, shardingConfig, simulationEntityLayer, type ChunkHost } from "./runner.js";
-import { makeMemoryStore, makeSqlStore, packModel, type ClusterStore } from "./store.js";
+import { makeMemoryStore, makeSqlStore, packModel, type ClusterStore, type StoredReply } from "./store.js";
 import { meterSocketBytes, type ByteMeter } from "./wire-bytes.js";
 
 export interface ClusterPlan {
@@ -124,7 +124,7 @@ function remoteCluster(plan: ClusterPlan, database: string) {
   );
   // The tables first (a database no runner has prepared yet has none), then the cluster.
   const prepared = Layer.effectDiscard(ensureSchema(plan.timings));
-  return Layer.provideMerge(sharding.pipe(Layer.provide(prepared)), pgLayer(database, 4));
+  return Layer.provideMerge(sharding.pipe(Layer.provide(prepared)), pgLayer(database, 4, undefined, plan.timings.lockExpiration));
 }
 
 /**
@@ -150,6 +150,8 @@ export interface ClusterSession {
   readonly runners: readonly string[];
   /** Provides the cluster (sharding, database) to an effect: entity clients are made with it. */
   readonly provide: <A, E>(e: Effect.Effect<A, E, Sharding.Sharding | SqlClient>) => Effect.Effect<A, E>;
+  /** The cluster's store (models, leases, stored replies). */
+  readonly store: ClusterStore;
 }
 
 /**
@@ -194,7 +196,7 @@ export function joinCluster(
     // The lease, renewed three times per period; a failed renewal is retried at the next.
     yield* store.renewRun(run, leaseMs).pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Duration.millis(leaseMs / 3))), Effect.forkScoped);
     yield* Effect.addFinalizer(() => store.endRun(run).pipe(Effect.ignore));
-    return { run, digest, runners, provide, meter };
+    return { run, digest, runners, provide, meter, store };
   });
 }
 
@@ -204,7 +206,7 @@ export function joinCluster(
  */
 export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, sink: RunSink): Effect.Effect<ChunkRunner, ClusterStartError, Scope.Scope> {
   return Effect.gen(function* () {
-    const { run, digest, provide, meter } = yield* joinCluster(plan, spec.model, spec.chains, (run, runners, database) =>
+    const { run, digest, provide, meter, store } = yield* joinCluster(plan, spec.model, spec.chains, (run, runners, database) =>
       sink.event({ type: "cluster-connected", run, runners: [...runners], database }),
     );
     const stats = { chunks: 0, requestBytes: 0, largestRequestBytes: 0, replyBytes: 0, moved: 0, roundTripSeconds: 0, runnerSeconds: 0, computeSeconds: 0 };
@@ -212,6 +214,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
     yield* Effect.addFinalizer(() => Effect.sync(() => sink.event({ type: "cluster-stats", ...stats, wireBytes: meter?.stop() ?? null })));
 
     const clientOf = yield* provide(ChainEntity.client);
+    const storagePoll = Duration.decode(plan.timings.messagePoll);
     const seqs: number[] = [];
     const runnerThreads = new Map<string, number>();
     const placed: (string | undefined)[] = [];
@@ -269,7 +272,9 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           stats.computeSeconds += reply.result.seconds;
           track(chain, ok.runner, fromIteration, elapsed());
           runnerThreads.set(ok.runner, reply.threads);
-          return strip && task.state !== null ? { ...reply.result, state: restoreEstimators(reply.result.state, task.state) } : reply.result;
+          const transportSeconds = Math.max(0, elapsed() - reply.runnerSeconds);
+          const result = { ...reply.result, transportSeconds };
+          return strip && task.state !== null ? { ...result, state: restoreEstimators(reply.result.state, task.state) } : result;
         };
         const failed = (e: RemoteChunkError): ChunkFailed | ChunkTimeout => {
           stats.replyBytes += e.partial?.body.length ?? 0;
@@ -289,11 +294,24 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           return e.reason === "timeout" ? new ChunkTimeout({ message: text, progress }) : new ChunkFailed({ message: text, progress });
         };
 
-        return clientOf(chainEntityId(run, chain))
+        const sent = clientOf(chainEntityId(run, chain))
           .RunChunk({ ...which, attempt: task.attempt, task: signed })
           .pipe(
             // The database may be briefly away: the request is sent again until the deadline.
             Effect.retry({ while: (e) => e._tag === "PersistenceError", schedule: Schedule.spaced("500 millis") }),
+          );
+        // The reply as another runner stored it: the request went to a runner that then lost the
+        // database (and its shards) but keeps the connection open, so its answer would come only
+        // once it reaches the database again. Looked for once the chunk has taken a storage poll
+        // period (the runners' lock expiration, the earliest a shard can move, is theirs to
+        // choose), then every period: one indexed query per long chunk per period.
+        const look: Effect.Effect<StoredReply> = store.storedReply(run, chain, `${seq}.${task.attempt}`).pipe(
+          Effect.catchAll(() => Effect.succeed(null)),
+          Effect.flatMap((r) => (r === null ? Effect.delay(Effect.suspend(() => look), storagePoll) : Effect.succeed(r))),
+        );
+        const stored = plan.database === null ? Effect.never : Effect.delay(look, storagePoll);
+        return Effect.raceFirst(sent, stored)
+          .pipe(
             Effect.timeoutFail({
               duration: deadline,
               onTimeout: () => new ChunkTimeout({ message: `no runner answered ${what} within ${Duration.format(deadline)} (chunkTimeout + cluster.replyTimeout)`, progress: NOTHING }),
