@@ -132,8 +132,8 @@ describe("bayests sample", () => {
     const lines = readFileSync(files[1]!, "utf8").split("\n");
     const header = lines.findIndex((l) => l.startsWith("lp__,"));
     const column = lines[header]!.split(",").indexOf("divergent__");
-    for (const row of [header + 1, header + 50, header + 100]) {
-      if (lines[row]!.startsWith("#")) continue;
+    const rows = lines.map((l, i) => i).filter((i) => i > header && lines[i] !== "" && !lines[i]!.startsWith("#"));
+    for (const row of [rows[0]!, rows[49]!, rows[99]!]) {
       const cells = lines[row]!.split(",");
       cells[column] = "1";
       lines[row] = cells.join(",");

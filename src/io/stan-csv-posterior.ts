@@ -3,9 +3,9 @@
  * chain), so that its summaries and `diagnose` apply to runs made elsewhere: `npx bayests
  * diagnose out_*.csv` reads them so.
  */
-import { STAN_CSV_SAMPLER_COLUMNS, type StanCsv } from "../io/stan-csv.js";
+import { Posterior, type ChainResult } from "../api/posterior.js";
 import { allocateStats } from "../inference/stats.js";
-import { Posterior, type ChainResult } from "./posterior.js";
+import { STAN_CSV_SAMPLER_COLUMNS, type StanCsv } from "./stan-csv.js";
 
 /** Stan CSV's `theta.2.1` as this runtime names it, `theta[2,1]`. */
 function flatName(column: string): string {
