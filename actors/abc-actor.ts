@@ -111,11 +111,40 @@ export interface AbcActorConfig {
   readonly distance: ((simulated: Float64Array, observed: Float64Array) => number) | null;
   readonly settings: AbcSettings;
   readonly seed: number;
+  /** Threads the batches spread over (a cluster run: its lanes). */
   readonly threads: number;
+  /** Seconds of work a batch aims at (default 0.05; longer on the cluster, where a batch pays a round trip). */
+  readonly taskSeconds?: number;
+}
+
+/** A batch that could not be run at all (the cluster refused it or never answered): the run fails, no simulation is dropped in silence. */
+export class AbcBatchError extends Error {
+  override readonly name = "AbcBatchError";
 }
 
 /** Runs one ABC task (no retries: a failed simulation is dropped, not re-run). */
-export type AbcExecutor = (task: AbcTask) => Effect.Effect<AbcTaskResult, TaskFailure>;
+export type AbcExecutor = (task: AbcTask) => Effect.Effect<AbcTaskResult, TaskFailure | AbcBatchError>;
+
+const isTaskFailure = (e: TaskFailure | AbcBatchError): e is TaskFailure => !(e instanceof AbcBatchError);
+
+/**
+ * Runs simulations `task.start .. task.end - 1` of a round through `execute`. The simulation
+ * that was running when its thread died or timed out is marked in the round's status and
+ * dropped, and the rest of the batch goes on; the first few failure messages go to `messages`.
+ * The local pool's batches and a cluster runner's take this same road.
+ */
+export function simulateBatch(execute: AbcExecutor, task: AbcTask, messages: string[]): Effect.Effect<void, AbcBatchError> {
+  return execute(task).pipe(
+    Effect.tap((r) => Effect.sync(() => messages.push(...r.messages.slice(0, Math.max(0, 5 - messages.length))))),
+    Effect.asVoid,
+    Effect.catchIf(isTaskFailure, (e) => {
+      const culprit = task.start + Math.min(task.end - task.start - 1, Math.max(0, e.progress.written));
+      task.round.status[culprit] = e._tag === "ChunkTimeout" ? SIMULATION.TIMED_OUT : SIMULATION.CRASHED;
+      if (messages.length < 5) messages.push(e.message);
+      return culprit + 1 < task.end ? simulateBatch(execute, { ...task, start: culprit + 1 }, messages) : Effect.void;
+    }),
+  );
+}
 
 /** The broken simulator's messages, when most simulations fail. */
 export class AbcSimulatorError extends Error {
@@ -181,7 +210,7 @@ export class AbcActor {
   }
 
   /** The run: rejection, or generations of ABC-SMC until a stopping rule. */
-  run(execute: AbcExecutor): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
+  run(execute: AbcExecutor): Effect.Effect<void, AbcBatchError | AbcSimulatorError> {
     const self = this;
     return Effect.gen(function* () {
       const st = self.config.settings;
@@ -192,7 +221,7 @@ export class AbcActor {
     });
   }
 
-  private rejection(execute: AbcExecutor): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
+  private rejection(execute: AbcExecutor): Effect.Effect<void, AbcBatchError | AbcSimulatorError> {
     const self = this;
     const st = this.config.settings;
     return Effect.gen(function* () {
@@ -229,7 +258,7 @@ export class AbcActor {
     });
   }
 
-  private smc(execute: AbcExecutor): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
+  private smc(execute: AbcExecutor): Effect.Effect<void, AbcBatchError | AbcSimulatorError> {
     const self = this;
     const st = this.config.settings;
     const n = st.particles;
@@ -321,7 +350,7 @@ export class AbcActor {
     tolerance: number,
     scales: Float64Array | null,
     propose: (out: Float64Array) => void,
-  ): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
+  ): Effect.Effect<void, AbcBatchError | AbcSimulatorError> {
     const self = this;
     const st = this.config.settings;
     return Effect.gen(function* () {
@@ -347,7 +376,7 @@ export class AbcActor {
     generation: number,
     size: number,
     propose: (out: Float64Array) => void,
-  ): Effect.Effect<void, TaskFailure | AbcSimulatorError> {
+  ): Effect.Effect<void, AbcBatchError | AbcSimulatorError> {
     const self = this;
     const d = this.d;
     const s = this.s;
@@ -361,35 +390,23 @@ export class AbcActor {
       const perTask = self.taskSize(size);
       const firstIndex = store.simulations;
       const t0 = performance.now();
-      const batch = (start: number, end: number): Effect.Effect<void, never> => {
-        const task: AbcTask = {
-          kind: "abc",
-          modelId: self.config.modelId,
-          model: self.config.model,
-          chain: 0,
-          attempt: 0,
-          simulator: self.config.simulator,
-          params: self.config.params,
-          round,
-          summaryLength: s,
-          start,
-          end,
-          seed: self.config.seed,
-          generation,
-          firstIndex,
-        };
-        return execute(task).pipe(
-          Effect.tap((r) => Effect.sync(() => store.messages.push(...r.messages.slice(0, Math.max(0, 5 - store.messages.length))))),
-          Effect.asVoid,
-          Effect.catchAll((e) => {
-            // The simulation that was running when its thread died or timed out is dropped; the rest of the batch goes on.
-            const culprit = start + Math.min(end - start - 1, Math.max(0, e.progress.written));
-            round.status[culprit] = e._tag === "ChunkTimeout" ? SIMULATION.TIMED_OUT : SIMULATION.CRASHED;
-            if (store.messages.length < 5) store.messages.push(e.message);
-            return culprit + 1 < end ? batch(culprit + 1, end) : Effect.void;
-          }),
-        );
+      const task: AbcTask = {
+        kind: "abc",
+        modelId: self.config.modelId,
+        model: self.config.model,
+        chain: 0,
+        attempt: 0,
+        simulator: self.config.simulator,
+        params: self.config.params,
+        round,
+        summaryLength: s,
+        start: 0,
+        end: 0,
+        seed: self.config.seed,
+        generation,
+        firstIndex,
       };
+      const batch = (start: number, end: number) => simulateBatch(execute, { ...task, start, end }, store.messages);
       const starts = Array.from({ length: Math.ceil(size / perTask) }, (_, k) => k * perTask);
       yield* Effect.forEach(starts, (a) => batch(a, Math.min(size, a + perTask)), { concurrency: "unbounded", discard: true });
       self.secondsPerSimulation = ((performance.now() - t0) / 1000 / size) * Math.min(self.config.threads, starts.length);
@@ -417,7 +434,7 @@ export class AbcActor {
   private taskSize(size: number): number {
     const fair = Math.ceil(size / (2 * this.config.threads));
     if (!(this.secondsPerSimulation > 0)) return Math.min(16, fair);
-    return Math.max(1, Math.min(fair, Math.round(TASK_SECONDS / this.secondsPerSimulation)));
+    return Math.max(1, Math.min(fair, Math.round((this.config.taskSeconds ?? TASK_SECONDS) / this.secondsPerSimulation)));
   }
 
   private failureNote(store: GenerationStore): string {

@@ -53,6 +53,8 @@ export type ApproxEvent =
       readonly failed: number;
       readonly simulationsPerSecond: number;
     }
+  /** An ABC run on the cluster joined it: its id, the runners alive then, the database (password hidden; null: in-process). */
+  | { readonly type: "cluster-connected"; readonly run: string; readonly runners: readonly string[]; readonly database: string | null }
   | { readonly type: "aborted"; readonly reason: string }
   /** A subscriber of `progress$` or `events$` threw: it was unsubscribed, the run goes on. */
   | { readonly type: "subscriber-error"; readonly stream: "progress$" | "events$"; readonly message: string; readonly error: unknown }

@@ -43,7 +43,7 @@ export const Signed = Schema.Struct({ body: Schema.Uint8ArrayFromBase64, mac: Sc
 export type Signed = typeof Signed.Type;
 
 /** What a request or a reply is: signatures of one domain never verify in another. */
-export type SignedDomain = "task" | "reply" | "partial" | "model";
+export type SignedDomain = "task" | "reply" | "partial" | "model" | "simulations" | "simulated";
 
 export function sign(key: Uint8Array, domain: SignedDomain, body: Uint8Array): Signed {
   return { body, mac: createHmac("sha256", key).update(`bayests/${domain}\0`).update(body).digest("hex") };
@@ -129,6 +129,8 @@ export interface RemoteReply {
   readonly draws: PackedDraws;
   /** Seconds from the request reaching the entity to the reply (queueing on the runner's threads and the compute). */
   readonly runnerSeconds: number;
+  /** Worker threads of the runner that answered. */
+  readonly threads: number;
 }
 
 export interface RemotePartial {

@@ -116,6 +116,7 @@ export type { InitOption, PathfinderInitOptions } from "./api/pathfinder-init.js
 export { abc, abcSmc, abcEffect, abcSmcEffect } from "./api/abc.js";
 export type { AbcOptions, AbcSmcOptions } from "./api/abc-options.js";
 export { AbcPosterior, type WeightedSummaryRow } from "./api/abc-posterior.js";
+export { posteriorFromStanCsv } from "./io/stan-csv-posterior.js";
 export type { AbcGeneration, AbcStopReason } from "../actors/abc-actor.js";
 export { simulator, simulatorRng, type SimulatorSpec, type SimulatorRng, type SimulatorParams } from "./compile/simulator.js";
 export type { ApproxEvent, ApproxProgress, ApproxActorProgress, ApproxMethod } from "../actors/approx-events.js";

@@ -10,7 +10,11 @@
 import { Deferred, Duration, Effect } from "effect";
 import type { ApproxSink } from "../actors/approx-events.js";
 import type { ApproxTask, ResultOf, SmcTask, SmcTaskResult } from "../actors/approx-protocol.js";
-import type { AbcActor } from "../actors/abc-actor.js";
+import type { AbcActor, AbcExecutor } from "../actors/abc-actor.js";
+import type { ModelSpec } from "../actors/protocol.js";
+import type { ClusterPlan } from "./cluster/client.js";
+import type { ClusterUsage } from "./cluster/abc-client.js";
+import { CLUSTER_PACKAGES, ClusterStartError } from "./cluster/config.js";
 import type { AdviActor } from "../actors/advi-actor.js";
 import type { PathActor } from "../actors/pathfinder-actor.js";
 import type { SmcChain } from "../actors/smc-coordinator.js";
@@ -89,16 +93,55 @@ export function smcProgram(chains: readonly SmcChain[]): ActorsProgram {
     );
 }
 
+/** An ABC run's life: a broken simulator, a lost batch or a defect fails its actor, never the host. */
+function supervisedAbc(actor: AbcActor, execute: AbcExecutor): Effect.Effect<void> {
+  return actor.run(execute).pipe(
+    Effect.catchAll((e) => Effect.sync(() => actor.fail(e.message))),
+    Effect.catchAllDefect((d) => Effect.sync(() => actor.fail(d instanceof Error ? d.message : String(d)))),
+  );
+}
+
 /**
  * An ABC run: its simulation batches go through the executor, whose restart schedule the ABC
  * options set to none (a failed simulation is dropped, never re-run; abc-actor.ts).
  */
 export function abcProgram(actor: AbcActor): ActorsProgram {
-  return (execute) =>
-    actor.run((t) => execute(t, "abc")).pipe(
-      Effect.catchAll((e) => Effect.sync(() => actor.fail(e.message))),
-      Effect.catchAllDefect((d) => Effect.sync(() => actor.fail(d instanceof Error ? d.message : String(d)))),
-    );
+  return (execute) => supervisedAbc(actor, (t) => execute(t, "abc"));
+}
+
+/**
+ * An ABC run on the cluster: joins it (the cluster client is loaded only now: its packages
+ * are optional), makes the population actor for the run's lanes (`start`), and runs it with
+ * its batches sent to the runners, until it is done or the run is aborted. Returns the actor,
+ * the abort reason or null, and which runners answered with how many threads.
+ */
+export function runAbcOnCluster(
+  plan: ClusterPlan,
+  prior: ModelSpec & { readonly kind: "compiled" },
+  simulationTimeout: Duration.Duration,
+  control: ApproxControl,
+  start: (lanes: number) => AbcActor,
+  sink: ApproxSink,
+): Effect.Effect<{ readonly actor: AbcActor; readonly aborted: string | null; readonly usage: ClusterUsage }, ClusterStartError> {
+  return Effect.scoped(
+    Effect.gen(function* () {
+      const { acquireClusterSimulations } = yield* Effect.tryPromise({
+        try: () => import("./cluster/abc-client.js"),
+        catch: (e) =>
+          new ClusterStartError({
+            message:
+              (e as { code?: string }).code === "ERR_MODULE_NOT_FOUND"
+                ? `cluster runs need the optional packages ${CLUSTER_PACKAGES.join(", ")}: npm install ${CLUSTER_PACKAGES.join(" ")} (${(e as Error).message})`
+                : `cluster client failed to load: ${(e as Error).message}`,
+          }),
+      });
+      const { execute, lanes, usage } = yield* acquireClusterSimulations(plan, prior, simulationTimeout, sink);
+      const actor = start(lanes);
+      const aborted = yield* Effect.race(supervisedAbc(actor, execute).pipe(Effect.as(null as string | null)), Deferred.await(control.abort));
+      if (aborted !== null) sink.event({ type: "aborted", reason: aborted });
+      return { actor, aborted, usage };
+    }),
+  );
 }
 
 /**

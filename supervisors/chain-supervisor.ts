@@ -29,6 +29,8 @@ export type ChunkError = ChunkFailed | ChunkTimeout;
  */
 export interface ChunkRunner {
   run(task: ChunkTask, timeout: Duration.Duration, remaining?: () => number, continues?: boolean): Effect.Effect<ChunkResult, ChunkError>;
+  /** On the cluster: each runner that answered a chunk, with its worker threads. */
+  readonly runners?: () => ReadonlyMap<string, number>;
 }
 
 export type RestartSchedule = Schedule.Schedule<unknown, ChunkError>;

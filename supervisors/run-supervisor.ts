@@ -94,6 +94,8 @@ export interface RunOutcome {
   readonly diagnostics: OnlineDiagnostics | null;
   readonly warmupExtensions: number;
   readonly seconds: number;
+  /** A cluster run: each runner that ran chunks, with its worker threads; null on local threads. */
+  readonly runners: ReadonlyMap<string, number> | null;
 }
 
 /**
@@ -231,14 +233,15 @@ function acquireChunks(
 export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Run {
   const program = Effect.gen(function* () {
     const t0 = performance.now();
-    const { parts, shape, aborted } = yield* Effect.scoped(
+    const { parts, shape, aborted, runners } = yield* Effect.scoped(
       Effect.gen(function* () {
         const { chunks, known } = yield* acquireChunks(plan, sink, control);
         // Aborted while a module model was loading: a run of no draws and no names.
         const shape = known ?? { names: [], paramCount: 0, inits: [] };
         sink.model(shape.names);
         const parts = buildRun(plan, shape, sink, control);
-        if (known === null) return { parts, shape, aborted: yield* Deferred.await(control.abort) };
+        const runners = chunks.runners ?? null;
+        if (known === null) return { parts, shape, aborted: yield* Deferred.await(control.abort), runners };
         sink.event({ type: "run-started", chains: plan.numChains, threads: plan.threads, seed: plan.seed });
         const chains = Effect.forEach(parts.actors, (a) => superviseChain(a, chunks, plan.policy, sink), {
           concurrency: "unbounded",
@@ -248,7 +251,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
           chains.pipe(Effect.as(null as string | null)),
           Deferred.await(control.abort).pipe(Effect.map((reason): string | null => reason)),
         );
-        return { parts, shape, aborted: ended };
+        return { parts, shape, aborted: ended, runners };
       }),
     );
     const { actors, coordinator, store } = parts;
@@ -280,6 +283,7 @@ export function createRun(plan: RunPlan, sink: RunSink, control: RunControl): Ru
       diagnostics: coordinator.latest,
       warmupExtensions: coordinator.extensionsDone,
       seconds,
+      runners: runners === null ? null : new Map(runners()),
     } satisfies RunOutcome;
   });
   return { program };

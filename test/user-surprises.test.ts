@@ -4,7 +4,7 @@
  * quantities, `summary()` without lp__, and `diagnose` with its thresholds.
  */
 import { describe, expect, it } from "vitest";
-import { compile, diagnose, dist, InvalidOptionError, model, sample, sampleSync, UnknownQuantityError } from "../src/index.js";
+import { compile, diagnose, dist, InvalidOptionError, model, ModelError, sample, sampleSync, UnknownQuantityError } from "../src/index.js";
 import { diagnose as diagnoseInput, type DiagnoseInput } from "../src/diagnostics/diagnose.js";
 import { validateOptions } from "../src/api/sample-options.js";
 import { summary } from "../src/diagnostics/index.js";
@@ -154,5 +154,21 @@ describe("diagnose's checks on known inputs", () => {
 describe("data", () => {
   it("an object with numeric keys is not an array", () => {
     expect(() => model("m", (m) => m.data("x", { "0": 1, "1": 2 } as never))).toThrow(/data must be numbers, arrays of numbers or typed arrays/);
+  });
+});
+
+describe("distributions from plain JavaScript", () => {
+  it("an extra argument is a typed error naming the distribution and the counts; the right count still works", () => {
+    const call = (f: unknown, ...args: unknown[]) => () => (f as (...a: unknown[]) => unknown)(...args);
+    expect(call(dist.normal, 0, 1, 5)).toThrow(ModelError);
+    expect(call(dist.normal, 0, 1, 5)).toThrow("dist.normal takes 2 arguments, got 3");
+    expect(call(dist.exponential, 1, 2)).toThrow("dist.exponential takes 1 argument, got 2");
+    expect(call(dist.truncated, dist.normal(0, 1), { lower: 0 }, 3)).toThrow("dist.truncated takes 2 arguments, got 3");
+    // Every distribution and combinator of the namespace checks its count.
+    for (const [name, f] of Object.entries(dist)) {
+      if (typeof f !== "function" || name.endsWith("Draw")) continue;
+      expect(call(f, ...Array.from({ length: f.length + 1 }, () => 1)), name).toThrow(`dist.${name} takes`);
+    }
+    expect(dist.normal(0, 1).name).toBe("normal");
   });
 });

@@ -9,7 +9,8 @@ import type { WorkerPool, WorkerResourceLimits } from "../../supervisors/worker-
 import type { AbcSettings } from "../../actors/abc-actor.js";
 import type { Model } from "../model/builder.js";
 import type { ValidatedRun } from "./approx-options.js";
-import { bad, duration, int, knownOptions, num, validatePoolAndThreads, validateResourceLimits, validateSeed } from "./sample-options.js";
+import type { ClusterPlan } from "../../supervisors/cluster/client.js";
+import { bad, duration, int, knownOptions, num, validateCluster, validatePoolAndThreads, validateResourceLimits, validateSeed, type ClusterOption } from "./sample-options.js";
 
 /** What both ABC methods accept. */
 interface AbcCommonOptions {
@@ -40,6 +41,14 @@ interface AbcCommonOptions {
   /** A shared pool (`createWorkerPool`) to run on, left open at the end. */
   readonly pool?: WorkerPool;
   readonly workerResourceLimits?: WorkerResourceLimits;
+  /**
+   * Run the simulations on cluster runners (`npx bayests-runner --simulators <folder>`, the
+   * simulator module at the same path on each) that share a PostgreSQL database, or, without
+   * `database` (or `cluster: true`), on an in-process runner. The same seed gives the same
+   * population as on local threads. `replyTimeout` bounds a batch's reply beyond its
+   * simulations' `simulationTimeout`.
+   */
+  readonly cluster?: boolean | ClusterOption;
 }
 
 /** Rejection ABC: give `tolerance`, or `quantile` (default 0.01). */
@@ -67,6 +76,8 @@ export interface AbcSmcOptions extends AbcCommonOptions {
 }
 
 export interface ValidatedAbc extends ValidatedRun {
+  /** Where the simulations run when not on local threads (null: local threads). */
+  readonly cluster: ClusterPlan | null;
   readonly prior: unknown;
   readonly observed: unknown;
   readonly settings: AbcSettings;
@@ -74,7 +85,7 @@ export interface ValidatedAbc extends ValidatedRun {
   readonly fixedScales: boolean;
 }
 
-const ABC_COMMON = ["prior", "observed", "particles", "distance", "maxSimulations", "simulationTimeout", "maxFailureRate", "seed", "threads", "pool", "workerResourceLimits"];
+const ABC_COMMON = ["prior", "observed", "particles", "distance", "maxSimulations", "simulationTimeout", "maxFailureRate", "seed", "threads", "pool", "workerResourceLimits", "cluster"];
 const REJECTION = [...ABC_COMMON, "tolerance", "quantile"];
 const SMC = [...ABC_COMMON, "alpha", "minTolerance", "minAcceptanceRate", "maxGenerations", "kernel", "neighbours"];
 
@@ -98,7 +109,7 @@ function validateCommon(o: Record<string, unknown>, method: AbcSettings["method"
   const maxSimulations = o.maxSimulations === undefined ? Infinity : int("maxSimulations", o.maxSimulations, particles, particles);
   const scales = scalesOf(o.distance);
   return {
-    run: { seed: validateSeed(o.seed), threads, pool, policy, resourceLimits: validateResourceLimits(o.workerResourceLimits) },
+    run: { seed: validateSeed(o.seed), threads, pool, policy, resourceLimits: validateResourceLimits(o.workerResourceLimits), cluster: validateCluster(o as Parameters<typeof validateCluster>[0], threads) },
     base: {
       method,
       particles,

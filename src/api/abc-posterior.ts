@@ -30,6 +30,8 @@ export interface AbcInit extends ApproxInit {
   readonly distances: Float64Array;
   readonly scales: Float64Array;
   readonly observedSummary: Float64Array;
+  /** A cluster run: each runner that ran simulations, with its worker threads; null on local threads. */
+  readonly runners: ReadonlyMap<string, number> | null;
 }
 
 export class AbcPosterior extends ApproxPosterior {
@@ -47,6 +49,8 @@ export class AbcPosterior extends ApproxPosterior {
   readonly observedSummary: Float64Array;
   /** The last generation's tolerance. */
   readonly tolerance: number;
+  /** A cluster run: each runner that ran simulations, with its worker threads (`threads` is their sum); null on local threads. */
+  readonly runners: ReadonlyMap<string, number> | null;
 
   constructor(init: AbcInit) {
     super(init);
@@ -59,6 +63,7 @@ export class AbcPosterior extends ApproxPosterior {
     this.distances = init.distances;
     this.scales = init.scales;
     this.observedSummary = init.observedSummary;
+    this.runners = init.runners;
     this.tolerance = [...init.generations].reverse().find((g) => g.accepted === this.weights.length)?.tolerance ?? NaN;
   }
 
@@ -81,7 +86,8 @@ export class AbcPosterior extends ApproxPosterior {
 
   protected header(): string {
     const what = this.abcMethod === "smc" ? `ABC-SMC, ${this.generations.length} generations` : "rejection ABC";
-    return `${what}: ${this.weights.length} particles from ${this.simulations} simulations, seed ${this.seed}, ${this.seconds.toFixed(2)} s (ESS and R-hat below are of resampled particles: not a measure of mixing)`;
+    const where = this.runners === null ? "" : `, on ${this.runners.size} runner${this.runners.size === 1 ? "" : "s"} with ${this.threads} thread${this.threads === 1 ? "" : "s"}`;
+    return `${what}: ${this.weights.length} particles from ${this.simulations} simulations${where}, seed ${this.seed}, ${this.seconds.toFixed(2)} s (ESS and R-hat below are of resampled particles: not a measure of mixing)`;
   }
 
   protected footer(): string[] {

@@ -8,9 +8,10 @@
  * result as a Promise of an `AbcPosterior`, and `abort()`. Effect twins: `abcEffect`,
  * `abcSmcEffect`.
  */
-import { Effect } from "effect";
+import { Duration, Effect } from "effect";
 import { AbcActor, type AbcActorConfig } from "../../actors/abc-actor.js";
-import { abcProgram } from "../../supervisors/approx-supervisor.js";
+import { abcProgram, runAbcOnCluster } from "../../supervisors/approx-supervisor.js";
+import type { ClusterUsage } from "../../supervisors/cluster/abc-client.js";
 import type { PoolStartError } from "../../supervisors/worker-pool.js";
 import { priorSampler } from "../compile/prior.js";
 import { loadSimulator, type SimulatorSpec } from "../compile/simulator.js";
@@ -63,7 +64,7 @@ function runAbc(simulatorSpec: SimulatorSpec, v: ValidatedAbc, prior: ReturnType
       return yield* Effect.fail(new InvalidModelError({ message: `abc: distance.scales has ${settings.scales.length} entries, the observed summary ${observed.length}` }));
     }
     const method = settings.method === "smc" ? "abc-smc" : "abc";
-    const config: AbcActorConfig = {
+    const config: Omit<AbcActorConfig, "threads"> = {
       modelId: modelIdOf(resolved.name, resolved.spec),
       model: resolved.spec,
       prior: resolved.density,
@@ -74,11 +75,23 @@ function runAbc(simulatorSpec: SimulatorSpec, v: ValidatedAbc, prior: ReturnType
       distance: simulator.distance,
       settings,
       seed: v.seed,
-      threads: v.threads,
     };
-    const actor = new AbcActor(config, ctx.streams);
     const t0 = performance.now();
-    yield* execute(v, method, v.threads, abcProgram(actor), ctx);
+    let actor: AbcActor;
+    let usage: ClusterUsage | null = null;
+    if (v.cluster === null) {
+      actor = new AbcActor({ ...config, threads: v.threads }, ctx.streams);
+      yield* execute(v, method, v.threads, abcProgram(actor), ctx);
+    } else {
+      const spec = resolved.spec;
+      if (spec.kind !== "compiled") return yield* Effect.fail(new InvalidModelError({ message: "abc: a cluster run needs the prior as a model(...)" }));
+      ctx.streams.event({ type: "run-started", method, actors: 1, threads: 0, seed: v.seed });
+      // A batch on the cluster pays a round trip through the database: half a second of simulations each.
+      const ran = yield* runAbcOnCluster(v.cluster, spec, Duration.decode(v.policy.chunkTimeout), ctx.control, (lanes) => new AbcActor({ ...config, threads: lanes, taskSeconds: 0.5 }, ctx.streams), ctx.streams);
+      ctx.streams.event({ type: "run-completed", seconds: (performance.now() - t0) / 1000 });
+      actor = ran.actor;
+      usage = ran.usage;
+    }
     const seconds = (performance.now() - t0) / 1000;
     const pop = actor.population;
     if (actor.status !== "completed" || pop === null) {
@@ -104,7 +117,8 @@ function runAbc(simulatorSpec: SimulatorSpec, v: ValidatedAbc, prior: ReturnType
       gradientEvaluations: 0,
       densityEvaluations: actor.simulations,
       seconds,
-      threads: v.threads,
+      threads: usage === null ? v.threads : [...usage.runners.values()].reduce((a, b) => a + b, 0),
+      runners: usage === null ? null : new Map(usage.runners),
       abcMethod: settings.method,
       generations: actor.generations,
       simulations: actor.simulations,

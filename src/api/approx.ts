@@ -32,7 +32,7 @@ import {
   type ValidatedSmc,
 } from "./approx-options.js";
 import { AdviPosterior, chainFromDraws, PathfinderPosterior, SmcPosterior, type PathInfo, type SmcChainInfo } from "./approx-posterior.js";
-import { InvalidModelError, InvalidOptionError } from "./errors.js";
+import { ClusterStartError, InvalidModelError, InvalidOptionError } from "./errors.js";
 import { SubscriberErrors } from "./guarded-observable.js";
 import { loadModuleModel } from "../compile/module-model.js";
 import { isBuilderModel, isModuleSpec, modelIdOf, resolveInits, resolveModelSync, type ModelInput, type ResolvedModel } from "./model-input.js";
@@ -46,7 +46,8 @@ export class ApproxFailedError extends Data.TaggedError("ApproxFailedError")<{
   readonly densityEvaluations?: number;
 }> {}
 
-export type ApproxError = InvalidOptionError | InvalidModelError | PoolStartError | ApproxFailedError;
+/** Why an approximation failed; `ClusterStartError` only for ABC on the cluster. */
+export type ApproxError = InvalidOptionError | InvalidModelError | PoolStartError | ApproxFailedError | ClusterStartError;
 
 export interface ApproxRun<P> {
   /** Progress of every actor (paths, the ADVI run, SMC runs), replaying the latest. */

@@ -43,6 +43,8 @@ export interface RunInfo {
   readonly diagnostics: OnlineDiagnostics | null;
   /** The adaptive warmup length's cap (the `warmup` option), or null when warmup was fixed. */
   readonly warmupCap?: number | null;
+  /** A cluster run: each runner that ran chunks, with its worker threads. */
+  readonly runners?: ReadonlyMap<string, number> | null;
 }
 
 export class RunPosterior extends Posterior {
@@ -50,7 +52,10 @@ export class RunPosterior extends Posterior {
   readonly status: RunStatusKind;
   readonly abortReason: string | null;
   readonly chainStatus: readonly ChainStatus[];
+  /** Worker threads the chains ran on: the run's own or shared pool's, or on the cluster the sum of its runners' threads. */
   readonly threads: number;
+  /** A cluster run: each runner that ran chunks (host:port), with its worker threads; null on local threads. */
+  readonly runners: ReadonlyMap<string, number> | null;
   /** Wall-clock seconds of the run (pool start to pool end). */
   readonly seconds: number;
   readonly pooledWarmup: boolean;
@@ -65,12 +70,21 @@ export class RunPosterior extends Posterior {
     this.status = info.status;
     this.abortReason = info.abortReason;
     this.chainStatus = init.chains.map((c) => c.status);
-    this.threads = info.threads;
+    this.runners = info.runners ?? null;
+    this.threads = this.runners === null ? info.threads : [...this.runners.values()].reduce((a, b) => a + b, 0);
     this.seconds = info.seconds;
     this.pooledWarmup = info.pooledWarmup;
     this.warmupExtensions = info.warmupExtensions;
     this.onlineDiagnostics = info.diagnostics;
     this.warmupCap = info.warmupCap ?? null;
+  }
+
+  /** Where the chains ran: "2 threads", or on the cluster "2 runners with 3 threads (a:1, b:2)". */
+  private where(): string {
+    const threads = `${this.threads} thread${this.threads === 1 ? "" : "s"}`;
+    if (this.runners === null) return threads;
+    const each = [...this.runners].map(([runner, t]) => `${runner}: ${t}`).join(", ");
+    return `${this.runners.size} runner${this.runners.size === 1 ? "" : "s"} with ${threads} (${each})`;
   }
 
   /** Chains that did not fail (their draws are all real). */
@@ -139,7 +153,7 @@ export class RunPosterior extends Posterior {
     const lines = [super.formatSummary(names, options)];
     const h = this.healthyChains();
     lines.push(
-      `run: ${this.status}${this.abortReason !== null ? ` (${this.abortReason})` : ""}, ${this.threads} thread${this.threads === 1 ? "" : "s"}, ` +
+      `run: ${this.status}${this.abortReason !== null ? ` (${this.abortReason})` : ""}, ${this.where()}, ` +
         `${this.seconds.toFixed(2)} s, ${this.gradientEvaluations} gradients, warmup ${this.pooledWarmup ? "pooled" : "per chain"}` +
         (this.warmupExtensions > 0 ? `, extended ${this.warmupExtensions}x` : "") +
         (this.warmupCap !== null ? `, warmup length adaptive: ${this.numWarmup} of at most ${this.warmupCap}` : `, warmup length fixed: ${this.numWarmup}`),
@@ -248,6 +262,7 @@ export function runPosteriorFromOutcome(
       warmupExtensions: outcome.warmupExtensions,
       diagnostics: outcome.diagnostics,
       warmupCap: meta.warmupCap ?? null,
+      runners: outcome.runners,
     },
   );
 }

@@ -389,8 +389,8 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
   };
 }
 
-/** Checks `cluster` (and the local options it excludes); null without it. */
-function validateCluster(o: SampleOptions, threads: number): ClusterPlan | null {
+/** Checks `cluster` (and the local options it excludes); null without it. Also `abc`'s and `abcSmc`'s. */
+export function validateCluster(o: Pick<SampleOptions, "cluster" | "pool" | "threads" | "workerResourceLimits">, threads: number): ClusterPlan | null {
   if (o.cluster === undefined || o.cluster === false) return null;
   if (o.cluster !== true && (typeof o.cluster !== "object" || o.cluster === null)) bad("cluster", o.cluster, "true or an object { database, key, lease, replyTimeout, connectTimeout }");
   const c = o.cluster === true ? {} : record("cluster", o.cluster, ["database", "key", "lease", "replyTimeout", "connectTimeout"]);

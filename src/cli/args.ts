@@ -13,6 +13,7 @@ export class UsageError extends Error {
 export const USAGE = `usage:
   bayests sample MODEL.stan [--data DATA.json] [options]
   bayests check MODEL.stan
+  bayests diagnose OUT_1.csv [OUT_2.csv ...]
   bayests --help | --version
 
 sample options (CmdStan's defaults):
@@ -31,7 +32,10 @@ sample options (CmdStan's defaults):
   --port N             the dashboard's port (any free one)
   --quiet              no progress display, no summary
 
-check: parses and type-checks MODEL.stan; exit status 1 when it has errors.`;
+check: parses and type-checks MODEL.stan; exit status 1 when it has errors.
+
+diagnose: reads Stan CSV files (CmdStan's or bayests', one chain per file) and prints what
+  diagnose found: divergences, tree depth, E-BFMI, R-hat, bulk and tail ESS, label switching.`;
 
 export interface SampleArgs {
   readonly command: "sample";
@@ -57,7 +61,12 @@ export interface CheckArgs {
   readonly model: string;
 }
 
-export type CliArgs = SampleArgs | CheckArgs | { readonly command: "help" | "version" };
+export interface DiagnoseArgs {
+  readonly command: "diagnose";
+  readonly files: readonly string[];
+}
+
+export type CliArgs = SampleArgs | CheckArgs | DiagnoseArgs | { readonly command: "help" | "version" };
 
 function integer(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
@@ -80,7 +89,13 @@ export function parseCommandLine(argv: readonly string[]): CliArgs {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") return { command: "help" };
   if (command === "--version" || command === "-v") return { command: "version" };
-  if (command !== "sample" && command !== "check") throw new UsageError(`unknown command "${command}": expected sample or check`);
+  if (command === "diagnose") {
+    const bad = rest.find((a) => a.startsWith("-"));
+    if (bad !== undefined) throw new UsageError(`diagnose: unknown option "${bad}" (it takes Stan CSV files only)`);
+    if (rest.length === 0) throw new UsageError("diagnose: name the Stan CSV files, e.g. bayests diagnose output_1.csv output_2.csv");
+    return { command, files: rest };
+  }
+  if (command !== "sample" && command !== "check") throw new UsageError(`unknown command "${command}": expected sample, check or diagnose`);
   let parsed;
   try {
     parsed = parseArgs({

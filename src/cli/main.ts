@@ -4,6 +4,7 @@
  *   bayests sample model.stan --data data.json [--chains 4 --warmup 1000 --draws 1000 --seed 1
  *                             --early-stop --threads N --output out.csv --idata out.nc --dashboard]
  *   bayests check model.stan
+ *   bayests diagnose out_1.csv out_2.csv ...
  *
  * `sample` shows the terminal progress on stderr, prints the summary on stdout, and writes Stan
  * CSV (one file per chain, as CmdStan names them) and, when asked, InferenceData. `check` parses
@@ -11,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { checkStanProgram, sample, StanError, stanModel, writeInferenceData, writeStanCsv } from "../index.js";
+import { checkStanProgram, formatDiagnosis, parseStanCsv, posteriorFromStanCsv, sample, StanError, stanModel, writeInferenceData, writeStanCsv } from "../index.js";
 import { parseCommandLine, USAGE, UsageError, type SampleArgs } from "./args.js";
 
 /** Where the command writes: the process's streams, or a test's. */
@@ -92,6 +93,27 @@ function runCheck(file: string, io: CliStreams): number {
   return result.ok ? 0 : 1;
 }
 
+/** CmdStan's `diagnose`: the findings of `diagnose` on the chains of Stan CSV files (exit status 0 either way, as CmdStan's). */
+function runDiagnose(files: readonly string[], io: CliStreams): number {
+  const csvs = files.map((f) => {
+    const text = readInput(f, "Stan CSV file");
+    try {
+      return parseStanCsv(text);
+    } catch (e) {
+      throw new InputError(`${f} is not Stan CSV: ${(e as Error).message}`);
+    }
+  });
+  let posterior;
+  try {
+    posterior = posteriorFromStanCsv(csvs);
+  } catch (e) {
+    throw new InputError(`${(e as Error).message.replace(/file (\d+)/, (_, n: string) => files[Number(n) - 1]!)}`);
+  }
+  const d = posterior.diagnose();
+  io.stdout.write(`${files.length} chain${files.length === 1 ? "" : "s"} of ${posterior.numDraws} draws: ${d.ok ? "no problems found" : "problems found"}\n${formatDiagnosis(d, true)}\n`);
+  return 0;
+}
+
 /**
  * Runs the command line `argv` (without node and the script) and resolves to the exit status:
  * 0 done, 1 the program or the run failed, 2 a bad command line.
@@ -110,6 +132,8 @@ export async function main(argv: readonly string[], io: CliStreams = process): P
         return runCheck(args.model, io);
       case "sample":
         return await runSample(args, io);
+      case "diagnose":
+        return runDiagnose(args.files, io);
     }
   } catch (e) {
     if (e instanceof UsageError) {

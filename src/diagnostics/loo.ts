@@ -46,7 +46,11 @@ export interface LooOptions {
   readonly rEff?: ArrayLike<number>;
   /** Names of the observations for warnings (default: from the posterior, else 1-based numbers). */
   readonly observationNames?: readonly string[];
-  /** Receives each warning (default: `process.emitWarning` with type "LooWarning"). */
+  /**
+   * Also receives each warning as it is found. By default warnings only go into the result's
+   * `warnings` and its printout (`formatLoo`), beside the figures they qualify: a process
+   * warning prints later, detached from them (DECISIONS.md D173).
+   */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -364,8 +368,7 @@ function psisOne(logRatios: Float64Array, tailLen: number, lw: Float64Array, ord
 }
 
 function warnWith(options: LooOptions): (message: string) => void {
-  if (options.onWarning) return options.onWarning;
-  return (message) => process.emitWarning(message, { type: "LooWarning" });
+  return options.onWarning ?? (() => undefined);
 }
 
 function listNames(indices: readonly number[], names: readonly string[] | null, limit = 10): string {
@@ -700,6 +703,8 @@ export function formatLoo(r: LooResult | WaicResult): string {
       if (t.bad + t.veryBad === 0) lines.push("", "All Pareto k estimates are ok (k < 0.7).");
     }
   }
+  // The warnings under the figures they qualify, as R's print of a loo object.
+  if (r.warnings.length > 0) lines.push("", ...r.warnings.map((w) => `Warning: ${w}`));
   return lines.join("\n");
 }
 

@@ -5,7 +5,8 @@
  * (`{"event":"runner-ready","address":"host:port",...}`) and one when it has left, with the
  * bytes its sockets carried (`runner-stopped`); logs go to stderr.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { NodeRuntime } from "@effect/platform-node";
@@ -26,6 +27,8 @@ const HELP = `bayests-runner: a runner of a @bayests/runtime cluster (chains of 
   --port N               port (0, the default: a free one)
   --threads N            worker threads (default: the cores, ${availableParallelism()} here)
   --max-old-generation-mb N   heap limit of each worker thread
+  --simulators DIR       a folder whose ABC simulator modules this runner may import (repeatable;
+                         without it the runner refuses ABC batches)
   --lock-expiration S    seconds without renewing its shard locks after which a runner's chains move (15)
   --health-check S       seconds between pings of the other runners (5)
   --refresh S            seconds between reads of who the runners are (1)
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
       "sweep-every": { type: "string" },
       "sweep-grace": { type: "string" },
       "log-level": { type: "string" },
+      simulators: { type: "string", multiple: true },
       help: { type: "boolean" },
     },
     strict: true,
@@ -125,6 +129,10 @@ async function main(): Promise<void> {
     entityMaxIdle: seconds("idle", values.idle, "60 seconds"),
     sweepEvery: seconds("sweep-every", values["sweep-every"], "60 seconds"),
     sweepGrace: seconds("sweep-grace", values["sweep-grace"], "60 seconds"),
+    simulators: (values.simulators ?? []).map((dir) => {
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) fail(`--simulators ${dir}: not a folder`);
+      return resolve(dir);
+    }),
   };
   const meter = meterSocketBytes();
   const line = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);

@@ -51,7 +51,7 @@ import type { ChunkRunner } from "../chain-supervisor.js";
 import { ChunkFailed, ChunkTimeout, chunksPerThread, Scheduler } from "../scheduler.js";
 import { acquireWorkerPool, type WorkerResourceLimits } from "../worker-pool.js";
 import { ClusterStartError, withCause, type ClusterTimings } from "./config.js";
-import { chainEntityLayer, ensureSchema, pgLayer, shardingConfig } from "./runner.js";
+import { chainEntityLayer, ensureSchema, pgLayer, shardingConfig, simulationEntityLayer, type ChunkHost } from "./runner.js";
 import { makeMemoryStore, makeSqlStore, packModel, type ClusterStore, type StoredReply } from "./store.js";
 import { meterSocketBytes, type ByteMeter } from "./wire-bytes.js";
 
@@ -105,7 +105,9 @@ function inProcessCluster(plan: ClusterPlan, store: ClusterStore) {
       const pool = yield* acquireWorkerPool({ threads: plan.threads, resourceLimits: plan.resourceLimits });
       const scheduler = new Scheduler(pool, pool.threads, chunksPerThread(pool.threads, 2 * pool.threads));
       yield* Effect.addFinalizer(() => Effect.sync(() => scheduler.stop()));
-      return chainEntityLayer({ key: plan.key, store, scheduler, runner: IN_PROCESS }, { maxIdle: "1 minute" });
+      // The in-process runner is the user's own process: it imports any simulator module.
+      const host: ChunkHost = { key: plan.key, store, scheduler, runner: IN_PROCESS, threads: pool.threads, simulators: "any" };
+      return Layer.mergeAll(chainEntityLayer(host, { maxIdle: "1 minute" }), simulationEntityLayer(host, { maxIdle: "1 minute" }));
     }),
   );
   return Layer.provideMerge(entity, sharding);
@@ -139,11 +141,30 @@ const liveRunners: Effect.Effect<string[], unknown, SqlClient> = Effect.gen(func
 
 const NOTHING: ChunkProgress = { written: 0, gradients: 0 };
 
+/** A run's membership of the cluster: what joining gave (`joinCluster`). */
+export interface ClusterSession {
+  readonly run: string;
+  /** The digest of the run's model in the cluster's store. */
+  readonly digest: string;
+  /** The runners alive when the run joined. */
+  readonly runners: readonly string[];
+  /** Provides the cluster (sharding, database) to an effect: entity clients are made with it. */
+  readonly provide: <A, E>(e: Effect.Effect<A, E, Sharding.Sharding | SqlClient>) => Effect.Effect<A, E>;
+  /** The cluster's store (models, leases, stored replies). */
+  readonly store: ClusterStore;
+}
+
 /**
  * Joins the cluster for one run (scoped: leaving ends the run's lease and removes its
- * messages), stores the model, and returns the chunk runner the chain supervisors use.
+ * messages), stores the model, and holds the run's lease while the scope is open. `units`:
+ * what the run registers (chains, or an ABC run's lanes).
  */
-export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, sink: RunSink): Effect.Effect<ChunkRunner, ClusterStartError, Scope.Scope> {
+export function joinCluster(
+  plan: ClusterPlan,
+  modelSpec: ModelSpec & { readonly kind: "compiled" },
+  units: number,
+  connected: (run: string, runners: readonly string[], database: string | null) => void,
+): Effect.Effect<ClusterSession & { readonly meter: ByteMeter | null }, ClusterStartError, Scope.Scope> {
   return Effect.gen(function* () {
     const where = plan.database === null ? "the in-process runner" : `the cluster at ${redactedDatabase(plan.database)}`;
     const startError = (e: unknown) => new ClusterStartError({ message: `could not join ${where}: ${withCause(e)}` });
@@ -168,27 +189,41 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
     }
 
     const run = randomUUID();
-    const { digest, model } = packModel(plan.key, spec.model);
+    const { digest, model } = packModel(plan.key, modelSpec);
     const leaseMs = Duration.toMillis(plan.lease);
-    yield* store.putModel(digest, model).pipe(Effect.zipRight(store.startRun(run, digest, spec.chains, leaseMs)), Effect.mapError(startError));
-    sink.event({ type: "cluster-connected", run, runners, database: plan.database === null ? null : redactedDatabase(plan.database) });
+    yield* store.putModel(digest, model).pipe(Effect.zipRight(store.startRun(run, digest, units, leaseMs)), Effect.mapError(startError));
+    connected(run, runners, plan.database === null ? null : redactedDatabase(plan.database));
     // The lease, renewed three times per period; a failed renewal is retried at the next.
     yield* store.renewRun(run, leaseMs).pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Duration.millis(leaseMs / 3))), Effect.forkScoped);
-
-    const stats = { chunks: 0, requestBytes: 0, largestRequestBytes: 0, replyBytes: 0, moved: 0, roundTripSeconds: 0, runnerSeconds: 0, computeSeconds: 0 };
     yield* Effect.addFinalizer(() =>
       store.endRun(run).pipe(
         // A run that ends just as the database comes back (its pool's connections broken)
         // would otherwise leave its messages until the janitor's sweep, a lease later.
         Effect.retry({ schedule: Schedule.spaced("500 millis"), times: 10 }),
         Effect.ignore,
-        Effect.zipRight(Effect.sync(() => sink.event({ type: "cluster-stats", ...stats, wireBytes: meter?.stop() ?? null }))),
       ),
     );
+    return { run, digest, runners, provide, meter, store };
+  });
+}
+
+/**
+ * Joins the cluster for one sampling run (`joinCluster`) and returns the chunk runner the
+ * chain supervisors use.
+ */
+export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, sink: RunSink): Effect.Effect<ChunkRunner, ClusterStartError, Scope.Scope> {
+  return Effect.gen(function* () {
+    const { run, digest, provide, meter, store } = yield* joinCluster(plan, spec.model, spec.chains, (run, runners, database) =>
+      sink.event({ type: "cluster-connected", run, runners: [...runners], database }),
+    );
+    const stats = { chunks: 0, requestBytes: 0, largestRequestBytes: 0, replyBytes: 0, moved: 0, roundTripSeconds: 0, runnerSeconds: 0, computeSeconds: 0 };
+    // Runs before the lease ends (finalizers run last first): the meter is read here.
+    yield* Effect.addFinalizer(() => Effect.sync(() => sink.event({ type: "cluster-stats", ...stats, wireBytes: meter?.stop() ?? null })));
 
     const clientOf = yield* provide(ChainEntity.client);
     const storagePoll = Duration.decode(plan.timings.messagePoll);
     const seqs: number[] = [];
+    const runnerThreads = new Map<string, number>();
     const placed: (string | undefined)[] = [];
 
     /** The chain's runner: an event when it is its first, or another than its last. */
@@ -244,6 +279,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           stats.runnerSeconds += reply.runnerSeconds;
           stats.computeSeconds += reply.result.seconds;
           track(chain, ok.runner, fromIteration, elapsed());
+          runnerThreads.set(ok.runner, reply.threads);
           const result = measured ? { ...reply.result, transportSeconds: Math.max(0, elapsed() - reply.runnerSeconds) } : reply.result;
           return strip && task.state !== null ? { ...result, state: restoreEstimators(reply.result.state, task.state) } : result;
         };
@@ -306,6 +342,6 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           );
       });
 
-    return { run: runChunk };
+    return { run: runChunk, runners: () => runnerThreads };
   });
 }

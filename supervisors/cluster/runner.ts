@@ -8,6 +8,9 @@
  * The pieces are layers, so the in-process development runner (`client.ts`, no database)
  * serves the same entity with the same handler.
  */
+import { realpathSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as RunnerAddress from "@effect/cluster/RunnerAddress";
 import * as RunnerHealth from "@effect/cluster/RunnerHealth";
 import * as Runners from "@effect/cluster/Runners";
@@ -34,7 +37,11 @@ import {
   wireState,
   type Signed,
 } from "../../actors/chain-entity.js";
+import { simulateBatch } from "../../actors/abc-actor.js";
+import type { AbcTask } from "../../actors/approx-protocol.js";
 import type { ChunkTask, ModelSpec } from "../../actors/protocol.js";
+import { decodeBatch, encodeSimulated, RemoteBatchError, SimulationEntity, simulationEntityId } from "../../actors/simulation-entity.js";
+import type { SimulatorSpec } from "../../src/compile/simulator.js";
 import { chunksPerThread, Scheduler } from "../scheduler.js";
 import { acquireWorkerPool, type PoolStartError, type WorkerResourceLimits } from "../worker-pool.js";
 import { DEFAULT_TIMINGS, hasErrorCode, withCause, type ClusterTimings } from "./config.js";
@@ -48,10 +55,14 @@ export interface ChunkHost {
   readonly scheduler: Scheduler;
   /** This runner's address as others reach it (`host:port`), sent with every reply. */
   readonly runner: string;
+  /** Its worker threads (told to clients with each ABC reply). */
+  readonly threads: number;
+  /** Folders whose ABC simulator modules it imports ("any": the in-process runner, the user's own process). */
+  readonly simulators: readonly string[] | "any";
 }
 
 /** Runs' leases as last read, by local deadline (re-read once passed). */
-function leaseChecker(store: ClusterStore): (run: string) => Effect.Effect<boolean, StoreError> {
+export function leaseChecker(store: ClusterStore): (run: string) => Effect.Effect<boolean, StoreError> {
   const validUntil = new Map<string, number>();
   return (run) =>
     Effect.suspend(() => {
@@ -71,7 +82,7 @@ function leaseChecker(store: ClusterStore): (run: string) => Effect.Effect<boole
 }
 
 /** Models by digest: fetched from the store once, verified, kept. */
-function modelCache(key: Uint8Array, store: ClusterStore): (digest: string) => Effect.Effect<ModelSpec, string> {
+export function modelCache(key: Uint8Array, store: ClusterStore): (digest: string) => Effect.Effect<ModelSpec, string> {
   const kept = new Map<string, ModelSpec>();
   return (digest) =>
     Effect.suspend(() => {
@@ -145,11 +156,116 @@ export function chainEntityLayer(host: ChunkHost, options: { readonly maxIdle: D
             const draws = packDraws(target, task.width, result.count);
             const runnerSeconds = (performance.now() - received) / 1000;
             const checkpoint = wireState(result.state, false)!;
-            return { runner: host.runner, reply: encodeReply(host.key, { ...which, result: { ...result, state: checkpoint }, draws, runnerSeconds }) };
+            return { runner: host.runner, reply: encodeReply(host.key, { ...which, result: { ...result, state: checkpoint }, draws, runnerSeconds, threads: host.threads }) };
           }),
       };
     }),
     { maxIdleTime: options.maxIdle, concurrency: 1 },
+  );
+}
+
+/** The module file of a simulator spec (an absolute path or a file: URL), or null. */
+function modulePath(spec: SimulatorSpec): string | null {
+  try {
+    const path = spec.module.startsWith("file:") ? fileURLToPath(spec.module) : spec.module;
+    return isAbsolute(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why this runner will not import the simulator module, or null when it will: a runner imports
+ * only modules inside the folders it was started with (`--simulators`), real paths compared.
+ */
+export function simulatorRefusal(spec: SimulatorSpec, allowed: readonly string[] | "any"): string | null {
+  const path = modulePath(spec);
+  if (path === null) return `the simulator module ${spec.module} is not an absolute path or file: URL`;
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return `the simulator module ${path} is not on this runner (each runner needs the module at the same path)`;
+  }
+  if (allowed === "any") return null;
+  const inside = allowed.some((dir) => {
+    let root: string;
+    try {
+      root = realpathSync(resolve(dir));
+    } catch {
+      return false;
+    }
+    const rel = relative(root, real);
+    return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+  });
+  if (inside) return null;
+  return allowed.length === 0
+    ? `this runner imports no simulator modules: start it with --simulators <folder> to serve ${path}`
+    : `the simulator module ${path} is outside this runner's --simulators folders (${allowed.join(", ")})`;
+}
+
+/** The simulation entity's behaviour on a runner: verify, check the lease, the prior and the simulator, run the batch, sign the reply. */
+export function simulationEntityLayer(host: ChunkHost, options: { readonly maxIdle: Duration.DurationInput }) {
+  const leaseHolds = leaseChecker(host.store);
+  const modelOf = modelCache(host.key, host.store);
+  return SimulationEntity.toLayer(
+    Effect.gen(function* () {
+      const address = yield* Entity.CurrentAddress;
+      return {
+        RunSimulations: (request) =>
+          Effect.gen(function* () {
+            const p = request.payload;
+            const refuse = (reason: RemoteBatchError["reason"], message: string) => new RemoteBatchError({ reason, message, runner: host.runner });
+            if (address.entityId !== simulationEntityId(p.run, p.lane)) {
+              return yield* refuse("rejected", `a request for ${simulationEntityId(p.run, p.lane)} reached entity ${address.entityId}`);
+            }
+            const batch = decodeBatch(host.key, p.task, p);
+            if (typeof batch === "string") return yield* refuse("rejected", batch);
+            const live = yield* leaseHolds(p.run).pipe(Effect.mapError((e) => refuse("orphaned", `the run's lease could not be read: ${e.message}`)));
+            if (!live) return yield* refuse("orphaned", `run ${p.run} has no live client (its lease ended): its simulations were not run`);
+            const model = yield* modelOf(batch.model).pipe(Effect.mapError((m) => refuse("model", m)));
+            const refusal = simulatorRefusal(batch.simulator, host.simulators);
+            if (refusal !== null) return yield* refuse("simulator", refusal);
+            const t0 = performance.now();
+            const n = batch.count;
+            const s = batch.summaryLength;
+            const proposals = new Float64Array(new SharedArrayBuffer(Math.max(1, batch.proposals.length) * 8));
+            proposals.set(batch.proposals);
+            const task: AbcTask = {
+              kind: "abc",
+              modelId: `cluster:${batch.model}`,
+              model,
+              chain: 0,
+              attempt: 0,
+              simulator: batch.simulator,
+              params: batch.params,
+              round: { proposals, summaries: new Float64Array(new SharedArrayBuffer(Math.max(1, n * s) * 8)), status: new Int8Array(new SharedArrayBuffer(Math.max(1, n))) },
+              summaryLength: s,
+              start: 0,
+              end: n,
+              seed: batch.seed,
+              generation: batch.generation,
+              firstIndex: batch.firstIndex,
+            };
+            const messages: string[] = [];
+            const timeout = Duration.millis(batch.timeoutMs);
+            // The scheduler's failures are a dead thread or the watchdog: simulateBatch drops that simulation and goes on.
+            yield* simulateBatch((t) => host.scheduler.runApprox(t, timeout), task, messages).pipe(Effect.orDie);
+            const reply = encodeSimulated(host.key, {
+              run: p.run,
+              lane: p.lane,
+              seq: p.seq,
+              summaries: task.round.summaries.slice(0, n * s),
+              status: task.round.status.slice(0, n),
+              messages,
+              seconds: (performance.now() - t0) / 1000,
+              threads: host.threads,
+            });
+            return { runner: host.runner, reply };
+          }),
+      };
+    }),
+    { maxIdleTime: options.maxIdle, concurrency: "unbounded" },
   );
 }
 
@@ -259,6 +375,8 @@ export interface RunnerConfig {
   readonly sweepEvery: Duration.DurationInput;
   /** Runs whose lease ended more than this long ago are swept. */
   readonly sweepGrace: Duration.DurationInput;
+  /** Folders whose ABC simulator modules this runner imports (none: it refuses ABC batches). */
+  readonly simulators?: readonly string[];
 }
 
 /** A runner of the cluster, as a layer: built, it has joined; closed, it has left (shards released, threads ended). */
@@ -284,8 +402,12 @@ export function runnerLayer(config: RunnerConfig): Layer.Layer<never, RunnerStar
       const pool = yield* acquireWorkerPool({ threads: config.threads, resourceLimits: config.resourceLimits });
       const scheduler = new Scheduler(pool, pool.threads, chunksPerThread(pool.threads, 2 * pool.threads));
       yield* Effect.addFinalizer(() => Effect.sync(() => scheduler.stop()));
-      const chunkHost: ChunkHost = { key: config.key, store, scheduler, runner: `${config.host}:${config.port}` };
-      return Layer.mergeAll(chainEntityLayer(chunkHost, { maxIdle: config.entityMaxIdle }), janitorLayer(store, config.sweepEvery, config.sweepGrace));
+      const chunkHost: ChunkHost = { key: config.key, store, scheduler, runner: `${config.host}:${config.port}`, threads: pool.threads, simulators: config.simulators ?? [] };
+      return Layer.mergeAll(
+        chainEntityLayer(chunkHost, { maxIdle: config.entityMaxIdle }),
+        simulationEntityLayer(chunkHost, { maxIdle: config.entityMaxIdle }),
+        janitorLayer(store, config.sweepEvery, config.sweepGrace),
+      );
     }),
   );
   return host.pipe(

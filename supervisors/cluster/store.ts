@@ -22,6 +22,7 @@ import { SqlClient } from "@effect/sql/SqlClient";
 import type { SqlError } from "@effect/sql/SqlError";
 import { Data, Duration, Effect } from "effect";
 import { CHAIN_ENTITY_TYPE, sign, verified } from "../../actors/chain-entity.js";
+import { SIMULATION_ENTITY_TYPE } from "../../actors/simulation-entity.js";
 import type { ModelSpec } from "../../actors/protocol.js";
 import { forThisProcessAny, isAnyCompiled, signedWithAny } from "../../src/compile/backends.js";
 import { trustModelKey } from "../../src/compile/trust.js";
@@ -208,13 +209,16 @@ export const ensureReplyFence: Effect.Effect<void, StoreError, SqlClient> = Effe
   }
 }).pipe(Effect.mapError(storeError("installing the reply fence")));
 
-/** Deletes the messages (and their replies) of the given runs' chain entities. */
+/** The entities a run's messages go to: chains, and ABC's simulation batches. */
+const RUN_ENTITY_TYPES = [CHAIN_ENTITY_TYPE, SIMULATION_ENTITY_TYPE];
+
+/** Deletes the messages (and their replies) of the given runs' entities. */
 function deleteMessagesOf(sql: SqlClient, runs: readonly string[]): Effect.Effect<number, SqlError> {
   if (runs.length === 0) return Effect.succeed(0);
   return Effect.gen(function* () {
-    const ids = sql`SELECT id FROM ${sql(MESSAGES)} WHERE entity_type = ${CHAIN_ENTITY_TYPE} AND split_part(entity_id, '/', 1) IN ${sql.in(runs)}`;
+    const ids = sql`SELECT id FROM ${sql(MESSAGES)} WHERE entity_type IN ${sql.in(RUN_ENTITY_TYPES)} AND split_part(entity_id, '/', 1) IN ${sql.in(runs)}`;
     yield* sql`DELETE FROM ${sql(REPLIES)} WHERE request_id IN (${ids})`;
-    const deleted = yield* sql`DELETE FROM ${sql(MESSAGES)} WHERE entity_type = ${CHAIN_ENTITY_TYPE} AND split_part(entity_id, '/', 1) IN ${sql.in(runs)} RETURNING id`;
+    const deleted = yield* sql`DELETE FROM ${sql(MESSAGES)} WHERE entity_type IN ${sql.in(RUN_ENTITY_TYPES)} AND split_part(entity_id, '/', 1) IN ${sql.in(runs)} RETURNING id`;
     return deleted.length;
   });
 }

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { parseCommandLine, UsageError } from "../../src/cli/args.js";
-import { mcseMean, parseStanCsv } from "../../src/index.js";
+import { mcseMean, parseStanCsv, posteriorFromStanCsv } from "../../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bayests-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,6 +113,41 @@ describe("bayests sample", () => {
     const exact = y.reduce((s, v) => s + v, 0) / precision;
     const mean = chains.reduce((s, c) => s + c.reduce((a, b) => a + b, 0), 0) / 1000;
     expect(Math.abs(mean - exact)).toBeLessThan(4 * mcseMean(chains));
+  });
+
+  test("diagnose reads the Stan CSV files back: the run's findings; planted divergences found; a bad file named, status 2", () => {
+    const files = [1, 2].map((c) => join(dir, "out", `normal_${c}.csv`));
+    const r = bayests("diagnose", ...files);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^2 chains of 500 draws: no problems found$/m);
+    expect(r.stdout).toMatch(/^ok\s+divergent transitions: 0 of 1000$/m);
+    expect(r.stdout).toMatch(/R-hat/);
+    // The same draws as a Posterior: its mean is the files' mean.
+    const csvs = files.map((f) => parseStanCsv(readFileSync(f, "utf8")));
+    const k = csvs[0]!.columns.indexOf("mu");
+    const mean = csvs.reduce((s, c) => s + c.draws.reduce((a, row) => a + row[k]!, 0), 0) / 1000;
+    expect(posteriorFromStanCsv(csvs).summary(["mu"])[0]!.mean).toBeCloseTo(mean, 12);
+    // Three divergent transitions planted in chain 2.
+    const lines = readFileSync(files[1]!, "utf8").split("\n");
+    const header = lines.findIndex((l) => l.startsWith("lp__,"));
+    const column = lines[header]!.split(",").indexOf("divergent__");
+    const rows = lines.map((l, i) => i).filter((i) => i > header && lines[i] !== "" && !lines[i]!.startsWith("#"));
+    for (const row of [rows[0]!, rows[49]!, rows[99]!]) {
+      const cells = lines[row]!.split(",");
+      cells[column] = "1";
+      lines[row] = cells.join(",");
+    }
+    const planted = join(dir, "planted_2.csv");
+    writeFileSync(planted, lines.join("\n"));
+    const p = bayests("diagnose", files[0]!, planted);
+    expect(p.status).toBe(0);
+    expect(p.stdout).toMatch(/problems found/);
+    expect(p.stdout).toMatch(/^PROBLEM\s+divergent transitions: 3 of 1000 after warmup .*per chain 0, 3/m);
+    const missing = bayests("diagnose", join(dir, "nope.csv"));
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain("nope.csv: no such file");
+    expect(bayests("diagnose").status).toBe(2);
   });
 
   test("a program that does not fit its data fails with Stan's message and status 1", () => {

@@ -55,6 +55,9 @@ describe("the in-process runner (cluster without a database)", () => {
     expect(placed.map((e) => e.chain).sort()).toEqual([0, 1, 2, 3]);
     expect(placed.every((e) => e.runner === "in-process")).toBe(true);
     expect(events.some((e) => e.type === "chain-moved")).toBe(false);
+    // The summary says where the chains ran: the runner and its threads, not the local option.
+    expect([...posterior.runners!]).toEqual([["in-process", 2]]);
+    expect(posterior.formatSummary()).toContain("1 runner with 2 threads (in-process: 2)");
 
     const stats = statsOf(events);
     console.log(`in-process cluster, logistic (21 parameters): ${bytesLine(stats, density)}`);
