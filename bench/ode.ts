@@ -11,8 +11,11 @@
  *   2. Per-gradient time (logDensityGradient at a posterior point, median of 5 batches) of
  *      lotka_volterra with each method at rtol = atol = 1e-6 and of one_comp_mm_elim_abs.
  *
- * Last line: `ode: lotka_volterra X.Xs vs rstan Y.Ys ; one_comp_mm_elim_abs Z.Zs vs rstan W.Ws`.
- * Usage: npm run bench:ode [-- --no-stan] [-- --seed N]
+ * Last line: `ode: lotka_volterra X.Xs vs rstan Y.Ys ; one_comp_mm_elim_abs Z.Zs vs rstan W.Ws`
+ * (`n/a` for a posterior not run).
+ * Usage: npm run bench:ode [-- --no-stan] [-- --seed N] [-- --only lotka_volterra|one_comp_mm_elim_abs]
+ *   [-- --no-gradients]. `--only` samples one posterior (ours and rstan's, still in the same run),
+ *   so that each piece fits a time slot; `--no-gradients` skips part 1.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +30,10 @@ import { probeStan, runRstan } from "./stan-runner.js";
 const args = process.argv.slice(2);
 const seedAt = args.indexOf("--seed");
 const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : 20261207;
+const onlyAt = args.indexOf("--only");
+const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+if (only !== undefined && only !== "lotka_volterra" && only !== "one_comp_mm_elim_abs") throw new Error(`--only takes lotka_volterra or one_comp_mm_elim_abs, got ${only}`);
+const runs = (name: string) => only === undefined || only === name;
 const root = projectRoot();
 const ONE_COMP = "test/posteriordb/one_comp_mm_elim_abs-one_comp_mm_elim_abs";
 const LV = "bench/ode/lotka_volterra";
@@ -56,7 +63,9 @@ async function ours(name: string, ld: ReturnType<typeof compile>): Promise<numbe
   const t0 = performance.now();
   const posterior = await sample(ld, { chains: 4, warmup: 1000, draws: 1000, seed, threads: 2 }).result;
   const wall = (performance.now() - t0) / 1000;
-  console.log(`  ours  ${name}: ${wall.toFixed(1)} s (${posterior.threads} threads)`);
+  const grads = posterior.chains.reduce((a, c) => a + c.gradientEvaluations, 0);
+  const divergent = posterior.divergences().reduce((a, b) => a + b, 0);
+  console.log(`  ours  ${name}: ${wall.toFixed(1)} s (${posterior.threads} threads; ${grads} gradients, ${divergent} divergent)`);
   return wall;
 }
 
@@ -66,32 +75,36 @@ function rstan(folder: string): number | null {
     console.log(`  rstan ${folder}: failed: ${error}`);
     return null;
   }
-  console.log(`  rstan ${folder}: ${output.wall_seconds.toFixed(1)} s (compile ${output.compile.cached ? "cached" : `${output.compile.seconds.toFixed(0)} s`})`);
+  const leapfrogs = output.chains.reduce((a, c) => a + c.n_leapfrog_warmup.reduce((x, y) => x + y, 0) + c.n_leapfrog.reduce((x, y) => x + y, 0), 0);
+  const divergent = output.chains.reduce((a, c) => a + c.divergent.reduce((x, y) => x + y, 0), 0);
+  console.log(`  rstan ${folder}: ${output.wall_seconds.toFixed(1)} s (compile ${output.compile.cached ? "cached" : `${output.compile.seconds.toFixed(0)} s`}; ${leapfrogs} leapfrog steps, ${divergent} divergent)`);
   return output.wall_seconds;
 }
 
 const lv = compile(lotkaVolterra(lvData));
 const oc = compile(oneCompMmElimAbsOde(ocData));
 
-console.log("per-gradient time (us), at a posterior point:");
-const lvPoint = lv.unconstrain({ theta: [0.55, 0.028, 0.8, 0.024], z_init: [33.9, 5.9], sigma: [0.25, 0.25] });
-for (const method of ["rk45", "ckrk", "bdf", "adams"] as const) {
-  const ld = compile(lotkaVolterra(lvData, { method, rtol: 1e-6, atol: 1e-6, maxSteps: 1e6 }));
-  console.log(`  lotka_volterra ${method.padEnd(5)} rtol = atol = 1e-6: ${perGradient(ld, lvPoint).toFixed(1)}`);
-}
-console.log(`  lotka_volterra rk45  as the program (1e-5, 1e-3): ${perGradient(lv, lvPoint).toFixed(1)}`);
-const ocPoint = oc.unconstrain({ k_a: 0.895, K_m: 2.03, V_m: 1.07, sigma: 0.12 });
-for (const method of ["bdf", "rk45"] as const) {
-  const ld = compile(oneCompMmElimAbsOde(ocData, { method }));
-  console.log(`  one_comp_mm_elim_abs ${method} (Stan's defaults for the method): ${perGradient(ld, ocPoint).toFixed(1)}`);
+if (!args.includes("--no-gradients")) {
+  console.log("per-gradient time (us), at a posterior point:");
+  const lvPoint = lv.unconstrain({ theta: [0.55, 0.028, 0.8, 0.024], z_init: [33.9, 5.9], sigma: [0.25, 0.25] });
+  for (const method of ["rk45", "ckrk", "bdf", "adams"] as const) {
+    const ld = compile(lotkaVolterra(lvData, { method, rtol: 1e-6, atol: 1e-6, maxSteps: 1e6 }));
+    console.log(`  lotka_volterra ${method.padEnd(5)} rtol = atol = 1e-6: ${perGradient(ld, lvPoint).toFixed(1)}`);
+  }
+  console.log(`  lotka_volterra rk45  as the program (1e-5, 1e-3): ${perGradient(lv, lvPoint).toFixed(1)}`);
+  const ocPoint = oc.unconstrain({ k_a: 0.895, K_m: 2.03, V_m: 1.07, sigma: 0.12 });
+  for (const method of ["bdf", "rk45"] as const) {
+    const ld = compile(oneCompMmElimAbsOde(ocData, { method }));
+    console.log(`  one_comp_mm_elim_abs ${method} (Stan's defaults for the method): ${perGradient(ld, ocPoint).toFixed(1)}`);
+  }
 }
 
 console.log("sampling, 4 x (1000 + 1000):");
 const stanProblem = args.includes("--no-stan") ? "--no-stan given" : probeStan();
-const lvOurs = await ours("lotka_volterra", lv);
-const ocOurs = await ours("one_comp_mm_elim_abs", oc);
-const lvStan = stanProblem === null ? rstan(LV) : null;
-const ocStan = stanProblem === null ? rstan(ONE_COMP) : null;
+const lvOurs = runs("lotka_volterra") ? await ours("lotka_volterra", lv) : null;
+const ocOurs = runs("one_comp_mm_elim_abs") ? await ours("one_comp_mm_elim_abs", oc) : null;
+const lvStan = stanProblem === null && runs("lotka_volterra") ? rstan(LV) : null;
+const ocStan = stanProblem === null && runs("one_comp_mm_elim_abs") ? rstan(ONE_COMP) : null;
 if (stanProblem !== null) console.log(`  rstan not run: ${stanProblem}`);
 const fmt = (x: number | null) => (x === null ? "n/a" : `${x.toFixed(1)}s`);
 console.log(`ode: lotka_volterra ${fmt(lvOurs)} vs rstan ${fmt(lvStan)} ; one_comp_mm_elim_abs ${fmt(ocOurs)} vs rstan ${fmt(ocStan)}`);

@@ -36,15 +36,21 @@ function rmsNorm(x: Float64Array, scale: Float64Array, factor = 1, length = x.le
   return Math.sqrt(s / length);
 }
 
+/** Scratch for `changeD` (k1 x k1 at most, k1 = MAX_ORDER + 1): solves never run concurrently. */
+const R_SCRATCH = new Float64Array((MAX_ORDER + 1) ** 2);
+const U_SCRATCH = new Float64Array((MAX_ORDER + 1) ** 2);
+const RU_SCRATCH = new Float64Array((MAX_ORDER + 1) ** 2);
+
 /**
  * Re-expresses the differences D[0..order] for a step `factor` times the current one (the
- * same interpolating polynomial on the new grid): D <- (R U)' D.
+ * same interpolating polynomial on the new grid): D <- (R U)' D. Allocates nothing (it runs
+ * at every step-size change).
  */
 function changeD(D: Float64Array[], order: number, factor: number, tmp: Float64Array[]): void {
-  const R = rMatrix(order, factor);
-  const U = rMatrix(order, 1);
+  const R = rMatrix(order, factor, R_SCRATCH);
+  const U = rMatrix(order, 1, U_SCRATCH);
+  const RU = RU_SCRATCH;
   const k1 = order + 1;
-  const RU = new Float64Array(k1 * k1);
   for (let i = 0; i < k1; i++) for (let j = 0; j < k1; j++) {
     let s = 0;
     for (let l = 0; l < k1; l++) s += R[i * k1 + l]! * U[l * k1 + j]!;
@@ -64,12 +70,14 @@ function changeD(D: Float64Array[], order: number, factor: number, tmp: Float64A
   for (let j = 0; j < k1; j++) D[j]!.set(tmp[j]!);
 }
 
-/** R(order, factor): cumulative products of M with M[0] = 1, M[i][j] = (i - 1 - factor j) / i. */
-function rMatrix(order: number, factor: number): Float64Array {
+/** R(order, factor) into `M` (row-major, k1 = order + 1): cumulative products of M with M[0] = 1, M[i][j] = (i - 1 - factor j) / i. */
+function rMatrix(order: number, factor: number, M: Float64Array): Float64Array {
   const k1 = order + 1;
-  const M = new Float64Array(k1 * k1);
   for (let j = 0; j < k1; j++) M[j] = 1;
-  for (let i = 1; i < k1; i++) for (let j = 1; j < k1; j++) M[i * k1 + j] = (i - 1 - factor * j) / i;
+  for (let i = 1; i < k1; i++) {
+    M[i * k1] = 0;
+    for (let j = 1; j < k1; j++) M[i * k1 + j] = (i - 1 - factor * j) / i;
+  }
   for (let i = 1; i < k1; i++) for (let j = 0; j < k1; j++) M[i * k1 + j]! *= M[(i - 1) * k1 + j]!;
   return M;
 }
@@ -116,29 +124,32 @@ export function integrateBdf(
   let i = 0;
   let nonFinite = false;
 
-  /** Newton on the states y = yPredict + d (the first n entries): converged, and the iterations it took. */
-  const newton = (tNew: number, c: number): [boolean, number] => {
+  /** Iterations the last Newton solve took. */
+  let newtonIterations = 0;
+  /** Newton on the states y = yPredict + d (the first n entries): whether it converged (iterations in `newtonIterations`). */
+  const newton = (tNew: number, c: number): boolean => {
     d.fill(0);
     y.set(yPredict);
     let dyNormOld = -1;
     for (let k = 0; k < NEWTON_MAXITER; k++) {
+      newtonIterations = k + 1;
       if (!sys.evalStates(tNew, y, f)) {
         nonFinite = true;
-        return [false, k + 1];
+        return false;
       }
       for (let q = 0; q < n; q++) dy[q] = c * f[q]! - psi[q]! - d[q]!;
       luSolve(LU, n, piv, dy, 0);
       const dyNorm = rmsNorm(dy, scale, 1, n);
       const rate = dyNormOld < 0 ? -1 : dyNorm / dyNormOld;
-      if (rate >= 0 && (rate >= 1 || (Math.pow(rate, NEWTON_MAXITER - k) / (1 - rate)) * dyNorm > newtonTol)) return [false, k + 1];
+      if (rate >= 0 && (rate >= 1 || (Math.pow(rate, NEWTON_MAXITER - k) / (1 - rate)) * dyNorm > newtonTol)) return false;
       for (let q = 0; q < n; q++) {
         y[q]! += dy[q]!;
         d[q]! += dy[q]!;
       }
-      if (dyNorm === 0 || (rate >= 0 && (rate / (1 - rate)) * dyNorm < newtonTol)) return [true, k + 1];
+      if (dyNorm === 0 || (rate >= 0 && (rate / (1 - rate)) * dyNorm < newtonTol)) return true;
       dyNormOld = dyNorm;
     }
-    return [false, NEWTON_MAXITER];
+    return false;
   };
 
   /** The sensitivities at the converged y: one linear solve per column with (I - c J(tNew, y)). */
@@ -202,7 +213,6 @@ export function integrateBdf(
       }
       const c = h / GAMMA[order]!;
       let converged = false;
-      let iterations = 0;
       let currentJac = false;
       for (;;) {
         if (!luValid) {
@@ -210,10 +220,10 @@ export function integrateBdf(
           for (let a = 0; a < n; a++) LU[a * n + a]! += 1;
           luValid = luFactor(LU, n, piv);
         }
-        if (luValid) [converged, iterations] = newton(tNew, c);
+        if (luValid) converged = newton(tNew, c);
         if (converged || currentJac) break;
         J.set(sys.stateJacobian(tNew, yPredict));
-        if (!J.every(Number.isFinite)) break;
+        if (!allFinite(J)) break;
         luValid = false;
         currentJac = true;
       }
@@ -229,7 +239,7 @@ export function integrateBdf(
         continue;
       }
       nonFinite = false;
-      safety = (0.9 * (2 * NEWTON_MAXITER + 1)) / (2 * NEWTON_MAXITER + iterations);
+      safety = (0.9 * (2 * NEWTON_MAXITER + 1)) / (2 * NEWTON_MAXITER + newtonIterations);
       for (let q = 0; q < N; q++) scale[q] = atol + rtol * Math.abs(y[q]!);
       errorNorm = rmsNorm(d, scale, ERROR_CONST[order]!);
       if (errorNorm > 1) {
@@ -266,17 +276,33 @@ export function integrateBdf(
     if (nEqual < order + 1) continue;
     const errorM = order > 1 ? rmsNorm(D[order]!, scale, ERROR_CONST[order - 1]!) : Infinity;
     const errorP = order < MAX_ORDER ? rmsNorm(D[order + 2]!, scale, ERROR_CONST[order + 1]!) : Infinity;
-    const factors = [errorM, errorNorm, errorP].map((e, k) => Math.pow(e, -1 / (order + k)));
-    let best = 0;
-    for (let k = 1; k < 3; k++) if (factors[k]! > factors[best]!) best = k;
-    order += best - 1;
-    const factor = Math.min(MAX_FACTOR, safety * factors[best]!);
+    // The order (order - 1, order, order + 1) allowing the longest next step.
+    const factorM = Math.pow(errorM, -1 / order);
+    const factorSame = Math.pow(errorNorm, -1 / (order + 1));
+    const factorP = Math.pow(errorP, -1 / (order + 2));
+    let best = factorM;
+    let change = -1;
+    if (factorSame > best) {
+      best = factorSame;
+      change = 0;
+    }
+    if (factorP > best) {
+      best = factorP;
+      change = 1;
+    }
+    order += change;
+    const factor = Math.min(MAX_FACTOR, safety * best);
     hAbs *= factor;
     changeD(D, order, factor, tmp);
     nEqual = 0;
     luValid = false;
   }
   return null;
+}
+
+function allFinite(a: Float64Array): boolean {
+  for (let k = 0; k < a.length; k++) if (!Number.isFinite(a[k]!)) return false;
+  return true;
 }
 
 /** Hairer-Wanner's starting step for a first-order method (as SciPy's `select_initial_step`). */

@@ -79,10 +79,10 @@ export const PROBLEMS: Record<string, OdeProblem> = {
   van_der_pol: problem(
     2,
     1,
-    (_t, [x, v], [mu]) => [v!, mu! * ((1 - x! * x!) * v! - x!)],
+    (_t, [x, v], [mu]) => [v!, mu! * (1 - x! * x!) * v! - x!],
     (_t, [x, v], [mu]) => [
       [[0, 1], [0]],
-      [[mu! * (-2 * x! * v! - 1), mu! * (1 - x! * x!)], [(1 - x! * x!) * v! - x!]],
+      [[-2 * mu! * x! * v! - 1, mu! * (1 - x! * x!)], [(1 - x! * x!) * v!]],
     ],
   ),
 };
