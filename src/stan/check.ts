@@ -203,7 +203,7 @@ class Checker {
     if (ODE.test(name)) return;
     if (Object.hasOwn(INFINITIES, name) || Object.hasOwn(FUNCTIONS, name)) return;
     const split = splitSuffix(name);
-    if (split && !(split.suffix === "rng" && Object.hasOwn(SPECIAL_DENSITIES, split.family)) && (isDistribution(split.family) || this.functions.has(`${split.family}_lpdf`) || this.functions.has(`${split.family}_lpmf`))) {
+    if (split && !(split.suffix === "rng" && !Object.hasOwn(DISTRIBUTIONS, split.family)) && (isDistribution(split.family) || this.functions.has(`${split.family}_lpdf`) || this.functions.has(`${split.family}_lpmf`))) {
       if (split.suffix === "rng" && this.block !== "generated quantities" && this.block !== "transformed data" && !(this.block === "function" && this.currentFunction?.name.endsWith("_rng"))) {
         this.error(new StanError("type", "Random number generators are only allowed in the transformed data block, the generated quantities block or in user-defined functions with names ending in _rng.", loc));
       }

@@ -77,6 +77,17 @@ class Scope {
 
 /** Stan's limit on loops whose end depends on the program (while): past it, an error rather than a hang. */
 const MAX_ITERATIONS = 10_000_000;
+/** Stan's constrained types and the builder constraint (with Stan's transform) each is. */
+const BUILDER_CONSTRAINTS = {
+  simplex: "simplex",
+  unit_vector: "unitVector",
+  ordered: "ordered",
+  positive_ordered: "positiveOrdered",
+  cholesky_factor_corr: "choleskyFactorCorr",
+  cholesky_factor_cov: "choleskyFactorCov",
+  corr_matrix: "corrMatrix",
+  cov_matrix: "covMatrix",
+} as const satisfies Record<string, NonNullable<ParamOptions["constraint"]>>;
 const MAX_CALL_DEPTH = 1000;
 const ODE_FUNCTIONS = /^(ode_(rk45|bdf|adams|ckrk|adjoint)(_tol)?(_ctl)?|integrate_ode(_rk45|_bdf|_adams)?)$/;
 
@@ -261,17 +272,18 @@ export class Interpreter {
         if (c.lower) opts.lower = this.eval(c.lower, this.globals).e;
         if (c.upper) opts.upper = this.eval(c.upper, this.globals).e;
         break;
-      case "simplex":
-      case "ordered":
-      case "positive_ordered":
-        opts.constraint = c.kind === "positive_ordered" ? "positiveOrdered" : c.kind;
-        break;
       case "affine":
-        this.unsupported("offset/multiplier on parameters", d.loc);
+        if (c.offset) opts.offset = this.eval(c.offset, this.globals).e;
+        if (c.multiplier) opts.multiplier = this.eval(c.multiplier, this.globals).e;
+        break;
+      case "sum_to_zero_vector":
+        this.unsupported("sum_to_zero_vector parameters", d.loc);
         break;
       default:
-        this.unsupported(`${c.kind} parameters`, d.loc);
+        opts.constraint = BUILDER_CONSTRAINTS[c.kind];
     }
+    // Stan reads a matrix parameter's unconstrained coordinates in column-major order.
+    if (t.base === "matrix" && (c.kind === "none" || c.kind === "bounds" || c.kind === "affine")) opts.order = "columnMajor";
     const value = this.wrap(() => this.builder.param(d.name, opts), d.loc);
     const v = new Var(d.name, t, shape, true);
     v.write(value);
