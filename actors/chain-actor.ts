@@ -2,7 +2,8 @@
  * The chain actor. Its state is a checkpoint (`ChainState`, plus a metric the coordinator
  * handed it at a window end and the worker has not set yet); its work runs as chunk tasks
  * through an executor the chain supervisor provides (watchdog, restarts). It:
- * - sizes chunks to about `targetSeconds` of compute (less near the chain's end), never past
+ * - sizes chunks to about `targetSeconds` of compute (less near the chain's end; more on a slow
+ *   link, where a chunk's transport would otherwise be a large share of its time), never past
  *   a slow-window end, the end of warmup, an early-stop check point or the last draw;
  * - commits a chunk's result: the next checkpoint, the batch into the trace store and to the
  *   run's streams;
@@ -23,6 +24,9 @@ import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
 import type { ChunkProgress, ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
 import type { BatchData, ChainTrace } from "./trace-store.js";
 import { extendWarmup } from "./warmup-extension.js";
+
+/** A chunk aims at this many times its transport seconds (so transport is at most a fifth of its time). */
+const TRANSPORT_SHARE = 4;
 
 export interface ChunkSizing {
   /** Iterations of the first chunk (the chain's speed is unknown then). */
@@ -69,6 +73,8 @@ export class ChainActor {
   private keptGradients = 0;
   private chunkSize: number;
   private secondsPerIteration = NaN;
+  /** Smoothed transport seconds per chunk (a cluster's round trip less the runner's time; NaN: none seen). */
+  private transportSeconds = NaN;
   private outstanding = 0;
   private readonly credit = Effect.unsafeMakeLatch(true);
   private readonly firstWindowEnd: number | null;
@@ -192,7 +198,13 @@ export class ChainActor {
       if (!result.warmup) this.divergences += result.divergences;
       const per = result.seconds / result.count;
       this.secondsPerIteration = Number.isNaN(this.secondsPerIteration) ? per : 0.5 * this.secondsPerIteration + 0.5 * per;
-      const { targetSeconds, max } = this.config.sizing;
+      if (result.transportSeconds !== undefined && result.transportSeconds >= 0) {
+        const t = result.transportSeconds;
+        this.transportSeconds = Number.isNaN(this.transportSeconds) ? t : 0.5 * this.transportSeconds + 0.5 * t;
+      }
+      const { max } = this.config.sizing;
+      // On a slow link a chunk aims at four times its transport (at most a fifth of its time on the wire).
+      const targetSeconds = Math.max(this.config.sizing.targetSeconds, Number.isNaN(this.transportSeconds) ? 0 : TRANSPORT_SHARE * this.transportSeconds);
       // Towards the end of the chain, chunks shrink (half of what is left, down to a fifth
       // of the target): the threads then run out of work at nearly the same moment instead
       // of one finishing a full-size last chunk alone.

@@ -157,4 +157,10 @@ export interface ChunkResult {
   readonly seconds: number;
   /** The worker thread's CPU seconds over the same span (NaN where not measurable). */
   readonly cpuSeconds: number;
+  /**
+   * Seconds the chunk spent on the wire and in storage: a cluster's round trip less the time
+   * on its runner (absent for a local thread). The chain sizes its chunks so that this stays
+   * a small share of each chunk's time.
+   */
+  readonly transportSeconds?: number;
 }

@@ -38,6 +38,10 @@
  * chunk of bytes by that much each way (a round trip costs twice it): the cost of distance on
  * the wire protocol, beside the loopback figure.
  *
+ * `--only local,1x2,far` runs only those configurations (names: local1, local2, 1x2, 2x1, 3x1,
+ * far: the distance one), and `--no-failover` leaves the failover run out: the pieces of the
+ * bench fit a short quiet slot of a shared machine. local2 is always run (the reference).
+ *
  * Last line: `cluster: overhead vs local pool X% ; failover recovery Y s`, where X is the
  * wall-clock overhead of one runner process with 2 threads against the local pool with 2
  * threads (the whole cost of the cluster path, no placement imbalance: see the table for
@@ -57,7 +61,11 @@ import { freePort } from "../supervisors/cluster/free-port.js";
 import { startProxy, type FaultProxy } from "../test/faults/proxy.js";
 import { benchmarkModel } from "./models/index.js";
 
-const { values } = parseArgs({ options: { draws: { type: "string" }, reps: { type: "string" }, "latency-ms": { type: "string" } } });
+const { values } = parseArgs({
+  options: { draws: { type: "string" }, reps: { type: "string" }, "latency-ms": { type: "string" }, only: { type: "string" }, "no-failover": { type: "boolean" } },
+});
+const ONLY = values.only === undefined ? null : new Set(["local2", ...values.only.split(",")]);
+const wanted = (name: string) => ONLY === null || ONLY.has(name);
 const LATENCY_MS = Number(values["latency-ms"] ?? 50);
 const DRAWS = Number(values.draws ?? 1000);
 const REPS = Number(values.reps ?? 3);
@@ -65,6 +73,7 @@ const KEY = "bench-cluster-key-0123456789abcdef";
 const CHAINS = 8;
 const WARMUP = 300;
 
+const FAR = `1 runner x 2t @${LATENCY_MS}ms`;
 const density = compile(benchmarkModel("logistic"));
 const base: SampleOptions = { chains: CHAINS, warmup: WARMUP, draws: DRAWS, seed: 1, progress: false };
 
@@ -127,27 +136,28 @@ async function main(): Promise<void> {
   const pools = [createWorkerPool({ threads: 1 }), createWorkerPool({ threads: 2 })];
   const proxies: FaultProxy[] = [];
   try {
-    configs.push({ name: "local 1t", threads: 1, options: () => ({ ...base, pool: pools[0]! }), runners: [], results: [] });
     configs.push({ name: "local 2t", threads: 2, options: () => ({ ...base, pool: pools[1]! }), runners: [], results: [] });
+    if (wanted("local1")) configs.push({ name: "local 1t", threads: 1, options: () => ({ ...base, pool: pools[0]! }), runners: [], results: [] });
     for (const [n, threads] of [
       [1, 2],
       [2, 1],
       [3, 1],
     ] as const) {
+      if (!wanted(`${n}x${threads}`)) continue;
       const database = await pg.createDatabase(`bench_${n}`);
       const runners: RunnerProcess[] = [];
       for (let i = 0; i < n; i++) runners.push(await startRunner({ database, key: KEY, threads }));
       await waitForShards(database, n);
       configs.push({ name: `${n} runner${n > 1 ? "s" : ""} x ${threads}t`, threads: n * threads, options: () => ({ ...base, cluster: { database, key: KEY } }), runners, results: [] });
     }
-    if (LATENCY_MS > 0) {
+    if (LATENCY_MS > 0 && wanted("far")) {
       // The runner listens on 127.0.0.1 and registers 127.0.0.2, where the proxy listens.
       const database = await pg.createDatabase("bench_latency");
       const port = await freePort();
       proxies.push(await startProxy({ listenHost: "127.0.0.2", listenPort: port, targetHost: "127.0.0.1", targetPort: port, latencyMs: LATENCY_MS }));
       const runner = await startRunner({ database, key: KEY, threads: 2, host: "127.0.0.2", args: ["--port", String(port), "--listen-host", "127.0.0.1"] });
       await waitForShards(database, 1);
-      configs.push({ name: `1 runner x 2t @${LATENCY_MS}ms`, threads: 2, options: () => ({ ...base, cluster: { database, key: KEY } }), runners: [runner], results: [] });
+      configs.push({ name: FAR, threads: 2, options: () => ({ ...base, cluster: { database, key: KEY } }), runners: [runner], results: [] });
     }
     process.stderr.write(`bench:cluster: logistic, ${CHAINS} x (${WARMUP} + ${DRAWS}), ${REPS} repeats; warming up\n`);
     for (const c of configs) await timed(c.options(), c.runners);
@@ -159,15 +169,15 @@ async function main(): Promise<void> {
         process.stderr.write(`  rep ${r + 1}: ${c.name.padEnd(16)} ${m.wall.toFixed(2)} s\n`);
       }
     }
-    const reference = configs[1]!.results[0]!.posterior;
+    const reference = configs[0]!.results[0]!.posterior;
     for (const c of configs) for (const m of c.results) if (!sameDraws(m.posterior, reference)) throw new Error(`${c.name}: draws differ from the local pool's`);
 
     // Runners say what their sockets carried when they leave.
     for (const c of configs) await Promise.all(c.runners.map((r) => r.stop()));
     const iterations = CHAINS * (WARMUP + DRAWS);
-    const local2 = median(configs[1]!.results.map((m) => m.wall));
+    const local2 = median(configs[0]!.results.map((m) => m.wall));
     const cpuOf = (m: Measured) => m.cpu.client + m.cpu.runners + m.cpu.database;
-    const local2Cpu = median(configs[1]!.results.map(cpuOf));
+    const local2Cpu = median(configs[0]!.results.map(cpuOf));
     const rows: string[][] = [
       ["configuration", "wall s", "draws/s", "efficiency", "CPU s", "CPU x", "chunks", "round trip ms", "on runner ms", "transport ms", "request B", "largest B", "reply B", "client RPC B", "client DB B", "runners DB B"],
     ];
@@ -203,13 +213,18 @@ async function main(): Promise<void> {
     const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
     for (const r of rows) console.log(r.map((x, j) => (j === 0 ? x.padEnd(widths[j]!) : x.padStart(widths[j]!))).join("  "));
 
-    const recovery = await failover(pg, reference);
-    const oneRunner = median(configs[2]!.results.map((m) => m.wall));
-    if (LATENCY_MS > 0) {
-      const far = median(configs[5]!.results.map((m) => m.wall));
+    const recovery = values["no-failover"] === true ? null : await failover(pg, reference);
+    const wallOf = (name: string) => {
+      const c = configs.find((x) => x.name === name);
+      return c === undefined ? null : median(c.results.map((m) => m.wall));
+    };
+    const oneRunner = wallOf("1 runner x 2t");
+    const far = wallOf(FAR);
+    if (far !== null && oneRunner !== null) {
       console.log(`distance: 1 runner x 2t at ${LATENCY_MS} ms each way ${far.toFixed(2)} s against ${oneRunner.toFixed(2)} s on loopback (+${(100 * (far / oneRunner - 1)).toFixed(1)}%)`);
     }
-    console.log(`cluster: overhead vs local pool ${(100 * (oneRunner / local2 - 1)).toFixed(1)}% ; failover recovery ${recovery.toFixed(1)} s`);
+    const overhead = oneRunner === null ? "not run" : `${(100 * (oneRunner / local2 - 1)).toFixed(1)}%`;
+    console.log(`cluster: overhead vs local pool ${overhead} ; failover recovery ${recovery === null ? "not run" : `${recovery.toFixed(1)} s`}`);
   } finally {
     for (const c of configs) await Promise.all(c.runners.map((r) => r.kill()));
     await Promise.all(pools.map((p) => p.close()));

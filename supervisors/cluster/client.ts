@@ -52,7 +52,7 @@ import { ChunkFailed, ChunkTimeout, chunksPerThread, Scheduler } from "../schedu
 import { acquireWorkerPool, type WorkerResourceLimits } from "../worker-pool.js";
 import { ClusterStartError, withCause, type ClusterTimings } from "./config.js";
 import { chainEntityLayer, ensureSchema, pgLayer, shardingConfig } from "./runner.js";
-import { makeMemoryStore, makeSqlStore, packModel, type ClusterStore } from "./store.js";
+import { makeMemoryStore, makeSqlStore, packModel, type ClusterStore, type StoredReply } from "./store.js";
 import { meterSocketBytes, type ByteMeter } from "./wire-bytes.js";
 
 export interface ClusterPlan {
@@ -122,7 +122,7 @@ function remoteCluster(plan: ClusterPlan, database: string) {
   );
   // The tables first (a database no runner has prepared yet has none), then the cluster.
   const prepared = Layer.effectDiscard(ensureSchema(plan.timings));
-  return Layer.provideMerge(sharding.pipe(Layer.provide(prepared)), pgLayer(database, 4));
+  return Layer.provideMerge(sharding.pipe(Layer.provide(prepared)), pgLayer(database, 4, undefined, plan.timings.lockExpiration));
 }
 
 /**
@@ -184,6 +184,7 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
     );
 
     const clientOf = yield* provide(ChainEntity.client);
+    const storagePoll = Duration.decode(plan.timings.messagePoll);
     const seqs: number[] = [];
     const placed: (string | undefined)[] = [];
 
@@ -239,7 +240,9 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           stats.runnerSeconds += reply.runnerSeconds;
           stats.computeSeconds += reply.result.seconds;
           track(chain, ok.runner, fromIteration, elapsed());
-          return strip && task.state !== null ? { ...reply.result, state: restoreEstimators(reply.result.state, task.state) } : reply.result;
+          const transportSeconds = Math.max(0, elapsed() - reply.runnerSeconds);
+          const result = { ...reply.result, transportSeconds };
+          return strip && task.state !== null ? { ...result, state: restoreEstimators(reply.result.state, task.state) } : result;
         };
         const failed = (e: RemoteChunkError): ChunkFailed | ChunkTimeout => {
           stats.replyBytes += e.partial?.body.length ?? 0;
@@ -259,11 +262,24 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           return e.reason === "timeout" ? new ChunkTimeout({ message: text, progress }) : new ChunkFailed({ message: text, progress });
         };
 
-        return clientOf(chainEntityId(run, chain))
+        const sent = clientOf(chainEntityId(run, chain))
           .RunChunk({ ...which, attempt: task.attempt, task: signed })
           .pipe(
             // The database may be briefly away: the request is sent again until the deadline.
             Effect.retry({ while: (e) => e._tag === "PersistenceError", schedule: Schedule.spaced("500 millis") }),
+          );
+        // The reply as another runner stored it: the request went to a runner that then lost the
+        // database (and its shards) but keeps the connection open, so its answer would come only
+        // once it reaches the database again. Looked for once the chunk has taken a storage poll
+        // period (the runners' lock expiration, the earliest a shard can move, is theirs to
+        // choose), then every period: one indexed query per long chunk per period.
+        const look: Effect.Effect<StoredReply> = store.storedReply(run, chain, `${seq}.${task.attempt}`).pipe(
+          Effect.catchAll(() => Effect.succeed(null)),
+          Effect.flatMap((r) => (r === null ? Effect.delay(Effect.suspend(() => look), storagePoll) : Effect.succeed(r))),
+        );
+        const stored = plan.database === null ? Effect.never : Effect.delay(look, storagePoll);
+        return Effect.raceFirst(sent, stored)
+          .pipe(
             Effect.timeoutFail({
               duration: deadline,
               onTimeout: () => new ChunkTimeout({ message: `no runner answered ${what} within ${Duration.format(deadline)} (chunkTimeout + cluster.replyTimeout)`, progress: NOTHING }),

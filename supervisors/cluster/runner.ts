@@ -37,7 +37,7 @@ import {
 import type { ChunkTask, ModelSpec } from "../../actors/protocol.js";
 import { chunksPerThread, Scheduler } from "../scheduler.js";
 import { acquireWorkerPool, type PoolStartError, type WorkerResourceLimits } from "../worker-pool.js";
-import { hasErrorCode, withCause, type ClusterTimings } from "./config.js";
+import { DEFAULT_TIMINGS, hasErrorCode, withCause, type ClusterTimings } from "./config.js";
 import { databaseSocket } from "./wire-bytes.js";
 import { ensureReplyFence, ensureSqlSchema, FENCED_PREFIX, leaseSeconds, makeSqlStore, StoreError, unpackModel, type ClusterStore } from "./store.js";
 
@@ -190,9 +190,25 @@ export function shardingConfig(timings: ClusterTimings, runnerAddress: Option.Op
 /**
  * PostgreSQL as the cluster's storage. `applicationName`: a runner's sessions name it
  * (`fencedApplicationName`), so the database refuses replies it stores for shards it lost.
+ * `idleInTransaction`: the database ends a session of ours that stays idle inside a
+ * transaction this long: a process cut off from the database in the middle of one (a
+ * partition, a frozen process) would otherwise keep its row locks, on `cluster_locks` among
+ * others, until TCP gives up on it, and the runner taking its shards would wait that long.
  */
-export function pgLayer(database: string, maxConnections = 8, applicationName = "bayests") {
-  return PgClient.layer({ url: Redacted.make(database), maxConnections, applicationName, stream: databaseSocket });
+export function pgLayer(database: string, maxConnections = 8, applicationName = "bayests", idleInTransaction: Duration.DurationInput = DEFAULT_TIMINGS.lockExpiration) {
+  const url = withSessionParameter(database, "idle_in_transaction_session_timeout", String(Math.max(1, Math.round(Duration.toMillis(idleInTransaction)))));
+  return PgClient.layer({ url: Redacted.make(url), maxConnections, applicationName, stream: databaseSocket });
+}
+
+/** The URL with a session parameter the driver sends at connection (a URL it cannot parse is left as it is). */
+function withSessionParameter(database: string, name: string, value: string): string {
+  try {
+    const u = new URL(database);
+    if (!u.searchParams.has(name)) u.searchParams.set(name, value);
+    return u.toString();
+  } catch {
+    return database;
+  }
 }
 
 /**
@@ -270,7 +286,7 @@ export function runnerLayer(config: RunnerConfig): Layer.Layer<never, RunnerStar
   );
   return host.pipe(
     Layer.provide(sharding),
-    Layer.provide(pgLayer(config.database, 8, fencedApplicationName(`${config.host}:${config.port}`, config.timings))),
+    Layer.provide(pgLayer(config.database, 8, fencedApplicationName(`${config.host}:${config.port}`, config.timings), config.timings.lockExpiration)),
     Layer.catchAll((e) => Layer.fail(e._tag === "PoolStartError" ? e : new RunnerStartError({ message: withCause(e), portTaken: hasErrorCode(e, "EADDRINUSE") }))),
   ) as Layer.Layer<never, RunnerStartError | PoolStartError>;
 }

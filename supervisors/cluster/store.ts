@@ -40,6 +40,12 @@ export interface SweepResult {
   readonly messages: number;
 }
 
+/** A chunk's successful reply as the database stored it: which runner ran it, and the signed reply. */
+export interface StoredReply {
+  readonly runner: string;
+  readonly reply: { readonly body: Uint8Array; readonly mac: string };
+}
+
 export interface ClusterStore {
   putModel(digest: string, model: StoredModel): Effect.Effect<void, StoreError>;
   getModel(digest: string): Effect.Effect<StoredModel | null, StoreError>;
@@ -52,6 +58,12 @@ export interface ClusterStore {
   leaseLeft(run: string): Effect.Effect<number | null, StoreError>;
   /** Removes what runs whose lease ended more than `graceMs` ago left, and models no live run uses. */
   sweep(graceMs: number): Effect.Effect<SweepResult, StoreError>;
+  /**
+   * The successful reply stored for a chunk request (run, chain, its primary key `seq.attempt`),
+   * or null: the client's way to a reply that another runner stored while the runner it sent the
+   * request to cannot answer (cut off from the database, it keeps the request's connection open).
+   */
+  storedReply(run: string, chain: number, primaryKey: string): Effect.Effect<StoredReply | null, StoreError>;
 }
 
 // ---- models: serialisation, digest, signature ----
@@ -156,7 +168,9 @@ export function leaseSeconds(timings: ClusterTimings): number {
  * `FOR SHARE`, so another runner cannot take the shard in between. A runner that was frozen
  * past its lease (SIGSTOP, a long GC, a suspended VM) and wakes with a chunk finished thus
  * stores nothing for the chains it lost: the reply is dropped (a warning in the database's
- * log), the request handed back unread, and the runner that took the chain answers it.
+ * log), the request handed back unread, and the runner that took the chain answers it. A
+ * reply to a request that no longer exists (a runner woken after its run ended and was
+ * cleared) is dropped too: it would be left behind in storage.
  * Sessions that are not a runner's (the client's, an operator's) are not fenced.
  */
 export const ensureReplyFence: Effect.Effect<void, StoreError, SqlClient> = Effect.gen(function* () {
@@ -168,7 +182,12 @@ export const ensureReplyFence: Effect.Effect<void, StoreError, SqlClient> = Effe
     BEGIN
       IF who IS NULL THEN RETURN NEW; END IF;
       SELECT m.shard_id INTO shard FROM ${MESSAGES} m WHERE m.id = NEW.request_id;
-      IF shard IS NULL THEN RETURN NEW; END IF;
+      IF shard IS NULL THEN
+        -- The request is gone: its run ended (and was cleared) while this runner was away (frozen
+        -- past the run's end). Nothing of it may be stored: the reply would be left behind.
+        RAISE WARNING 'bayests: runner % stored a reply to request %, which no longer exists (its run ended); refused', who[2], NEW.request_id;
+        RETURN NULL;
+      END IF;
       PERFORM 1 FROM cluster_locks l
         WHERE l.shard_id = shard AND l.address = who[2] AND l.acquired_at > NOW() - who[1]::INT * INTERVAL '1 second'
         FOR SHARE;
@@ -246,6 +265,22 @@ export const makeSqlStore: Effect.Effect<ClusterStore, never, SqlClient> = Effec
           AND NOT EXISTS (SELECT 1 FROM bayests_runs r WHERE r.model = m.digest AND r.swept_at IS NULL)`;
         return { runs: runs.length, messages };
       }).pipe(Effect.mapError(storeError("sweeping ended runs"))),
+    storedReply: (run, chain, primaryKey) =>
+      // The cluster's own key for a request with a primary key (`Envelope.primaryKeyByAddress`).
+      sql<{ payload: string }>`SELECT r.payload FROM ${sql(REPLIES)} r JOIN ${sql(MESSAGES)} m ON m.id = r.request_id
+        WHERE m.message_id = ${`${CHAIN_ENTITY_TYPE}/${run}/${chain}/RunChunk/${primaryKey}`} AND r.kind = 0`.pipe(
+        Effect.map((rows) => {
+          for (const row of rows) {
+            const exit = (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as { _tag?: string; value?: { runner?: unknown; reply?: { body?: unknown; mac?: unknown } } };
+            const v = exit._tag === "Success" ? exit.value : undefined;
+            if (typeof v?.runner === "string" && typeof v.reply?.body === "string" && typeof v.reply.mac === "string") {
+              return { runner: v.runner, reply: { body: new Uint8Array(Buffer.from(v.reply.body, "base64")), mac: v.reply.mac } };
+            }
+          }
+          return null;
+        }),
+        Effect.mapError(storeError("reading a stored reply")),
+      ),
   } satisfies ClusterStore;
 });
 
@@ -274,5 +309,7 @@ export function makeMemoryStore(): ClusterStore {
         return r === undefined || r.ended ? null : r.leaseUntil - Date.now();
       }),
     sweep: () => Effect.succeed({ runs: 0, messages: 0 }),
+    // In one process the runner that stores a reply is the one that answers: nothing to look up.
+    storedReply: () => Effect.succeed(null),
   };
 }

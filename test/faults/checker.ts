@@ -58,12 +58,20 @@ export function storedReplies(cluster: FaultCluster, run: string): StoredReply[]
   });
 }
 
-/** Whether a reply's draws and statistics are the reference chain's at the reply's iterations. */
-function matchesReference(r: RemoteReply, ref: ChainResult, numWarmup: number, numDraws: number): boolean {
+/**
+ * Whether a reply's draws and statistics are the reference chain's at the reply's iterations.
+ * The chain's warmup length is the reference's own (`warmupStats`), not the one asked for: an
+ * adaptive warmup extension (on by default under Stan's diag metric, D138) lengthens it, and
+ * a sampling draw's place in the chain is its iteration less that length.
+ */
+export function matchesReference(r: RemoteReply, ref: ChainResult): boolean {
   const { start, count, warmup } = r.result;
+  const numWarmup = ref.warmupStats.stepSize.length;
+  const numDraws = ref.stats.stepSize.length;
+  // A sampling chunk's checkpoint carries the chain's final warmup length: it must be the reference's.
+  if (!warmup && r.result.state.numWarmup !== numWarmup) return false;
   for (const s of STAT_KEYS) {
-    if (!(s in ref.stats)) continue;
-    const refStats = warmup ? ref.warmupStats[s as keyof typeof ref.stats] : ref.stats[s as keyof typeof ref.stats];
+    const refStats = warmup ? ref.warmupStats[s] : ref.stats[s];
     if (refStats === undefined) continue;
     if (!same(r.draws[s].subarray(0, count), refStats, warmup ? start : start - numWarmup)) return false;
   }
@@ -87,8 +95,6 @@ export interface CheckInput {
   readonly mayFail: boolean;
   readonly reference: readonly ChainResult[];
   readonly referenceDigests: readonly string[];
-  readonly numWarmup: number;
-  readonly numDraws: number;
 }
 
 /** Every invariant but `noProcessLeft` (judged when the scenario's processes are stopped). */
@@ -110,7 +116,7 @@ export function check(input: CheckInput): Verdicts {
   }
   const replies = storedReplies(cluster, run);
   const withDraws = replies.filter((r) => r.reply !== null);
-  const wrong = withDraws.filter((r) => !matchesReference(r.reply!, input.reference[r.chain]!, input.numWarmup, input.numDraws));
+  const wrong = withDraws.filter((r) => !matchesReference(r.reply!, input.reference[r.chain]!));
   const digestsOk = done === undefined || done.status !== "completed" || done.digests.every((d, c) => d === input.referenceDigests[c]);
   v.draws = {
     held: wrong.length === 0 && digestsOk && withDraws.length > 0,

@@ -4,7 +4,10 @@
  * `latencyMs` +- `jitterMs` (uniform; bytes keep their order, as TCP's do: a chunk never
  * overtakes the one before it), and resets a share of the connections (`resetShare`) at a
  * random moment of their first `resetWithinMs` (an RST, as a middlebox or a crashed peer
- * sends). `close()` ends the listener and every connection.
+ * sends), or a share of the messages (`resetPerMessage`: each chunk of bytes read from either
+ * side resets its connection instead of going through with that probability, so a long-lived
+ * connection, as the cluster's are, dies every few dozen messages). `close()` ends the
+ * listener and every connection.
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 
@@ -18,6 +21,8 @@ export interface ProxyOptions {
   /** Share of connections reset (0..1). */
   readonly resetShare?: number;
   readonly resetWithinMs?: number;
+  /** Share of messages (chunks of bytes, either way) that reset their connection instead of being forwarded (0..1). */
+  readonly resetPerMessage?: number;
   /** Random numbers (tests pass a seeded one). */
   readonly random?: () => number;
 }
@@ -28,10 +33,11 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** One direction of a connection: chunks delivered in order, each no earlier than its own delay. */
-function delayedPipe(from: Socket, to: Socket, delay: () => number): void {
+/** One direction of a connection: chunks delivered in order, each no earlier than its own delay, unless `reset()` says to cut it. */
+function delayedPipe(from: Socket, to: Socket, delay: () => number, reset: () => boolean): void {
   let lastDue = 0;
   from.on("data", (chunk: Buffer) => {
+    if (reset()) return;
     const due = Math.max(performance.now() + delay(), lastDue);
     lastDue = due;
     const send = () => {
@@ -67,15 +73,21 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
     };
     inbound.on("close", end);
     outbound.on("close", end);
-    delayedPipe(inbound, outbound, delay);
-    delayedPipe(outbound, inbound, delay);
-    if (random() < (options.resetShare ?? 0)) {
-      setTimeout(() => {
-        resets++;
-        inbound.resetAndDestroy();
-        outbound.resetAndDestroy();
-      }, random() * (options.resetWithinMs ?? 5000));
-    }
+    const reset = () => {
+      if (inbound.destroyed && outbound.destroyed) return;
+      resets++;
+      inbound.resetAndDestroy();
+      outbound.resetAndDestroy();
+    };
+    const perMessage = options.resetPerMessage ?? 0;
+    const resetNow = () => {
+      if (perMessage === 0 || random() >= perMessage) return false;
+      reset();
+      return true;
+    };
+    delayedPipe(inbound, outbound, delay, resetNow);
+    delayedPipe(outbound, inbound, delay, resetNow);
+    if (random() < (options.resetShare ?? 0)) setTimeout(reset, random() * (options.resetWithinMs ?? 5000));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -21,7 +21,8 @@ export type ScenarioName =
   | "db-restart-fast"
   | "db-restart-immediate"
   | "db-kill"
-  | "link-slow";
+  | "link-slow"
+  | "link-resets";
 
 export const SCENARIOS: readonly ScenarioName[] = [
   "runner-kill",
@@ -35,6 +36,7 @@ export const SCENARIOS: readonly ScenarioName[] = [
   "db-restart-immediate",
   "db-kill",
   "link-slow",
+  "link-resets",
 ];
 
 export interface Workload {
@@ -55,6 +57,8 @@ export interface ScenarioOptions {
   readonly reference: Reference;
   /** How long the fault lasts before it is healed (seconds). */
   readonly faultSeconds: number;
+  /** The fault comes once every chain has stored this many chunks (2; repeats vary it, so the fault falls at other moments). */
+  readonly faultAfterChunks?: number;
   readonly runners?: number;
   /** Runner options (timings); default `FAST_TIMINGS`. */
   readonly runnerArgs?: readonly string[];
@@ -119,6 +123,8 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
     runnerArgs: [...(options.runnerArgs ?? FAST_TIMINGS), "--sweep-every", "1", "--sweep-grace", "1"],
     // The whole run on slow, jittery, lossy links to the runners: 200 +- 50 ms each way, 5% of connections reset.
     ...(scenario === "link-slow" ? { link: { latencyMs: 200, jitterMs: 50, resetShare: 0.05, resetWithinMs: 20_000 } } : {}),
+    // The whole run on links that reset their connection on 5% of the messages (either way).
+    ...(scenario === "link-resets" ? { link: { resetPerMessage: 0.05 } } : {}),
     // A client cut off from the database longer than its lease: its chunks are refused and time out, its chains fail.
     // Otherwise the default lease (30 s, renewed every 10 s): a shorter one lapses during an 8 s cut
     // (the renewal before the cut may be a third of a lease old), and the run's chunks are refused.
@@ -129,7 +135,7 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
   try {
     client = c.startClient();
     const t0 = performance.now();
-    const run = await waitForProgress(c, client, w.chains, 2);
+    const run = await waitForProgress(c, client, w.chains, options.faultAfterChunks ?? 2);
     const victimIndex = busiest(c, run);
     const victim = c.runners[victimIndex]!;
     const victimNode = `r${victimIndex}`;
@@ -166,6 +172,7 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
         for (let i = 0; i < runners / 2; i++) for (let j = Math.ceil(runners / 2); j < runners; j++) c.topology!.heal(`r${i}`, `r${j}`);
         break;
       case "link-slow":
+      case "link-resets":
         break;
       case "db-restart-fast":
       case "db-restart-immediate":
@@ -192,12 +199,10 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
       mayFail: long,
       reference: options.reference.chains,
       referenceDigests: options.reference.digests,
-      numWarmup: w.warmup,
-      numDraws: w.draws,
     });
     const recoverySeconds = longestStall(c, run, faultAt, healedAt, touched);
-    const fenced = c.pg.logLines(/no longer holds shard/).length;
-    if (scenario === "link-slow") log(`${scenario}: ${c.proxies.reduce((a, x) => a + x.connections(), 0)} connections through the proxies, ${c.proxies.reduce((a, x) => a + x.resets(), 0)} reset`);
+    const fenced = c.pg.logLines(/no longer holds shard|no longer exists/).length;
+    if (scenario === "link-slow" || scenario === "link-resets") log(`${scenario}: ${c.proxies.reduce((a, x) => a + x.connections(), 0)} connections through the proxies, ${c.proxies.reduce((a, x) => a + x.resets(), 0)} reset`);
     const left = await c.stop();
     const processes = left.processes.length === 0 && left.namespaces.length === 0;
     verdicts.noProcessLeft = { held: processes, detail: processes ? "none" : `processes ${left.processes.join(", ")}; namespaces ${left.namespaces.join(", ")}` };

@@ -24,7 +24,7 @@ export interface RunnerProcess {
   readonly child: ChildProcess;
   /** The runner's JSON line at its polite exit (`wireBytes`), or null if it was killed. */
   readonly stopped: Promise<{ wireBytes: { database: number; cluster: number } } | null>;
-  /** Its stderr so far (logs). */
+  /** Its stderr so far, and stdout lines that are not its JSON events (logs). */
   readonly log: string[];
   /** SIGTERM and wait for the exit. */
   stop(): Promise<void>;
@@ -83,6 +83,8 @@ export function startRunner(options: RunnerOptions): Promise<RunnerProcess> {
       try {
         o = JSON.parse(line);
       } catch {
+        // Effect's logger writes to stdout: a failed start says why here.
+        log.push(`${line}\n`);
         return;
       }
       if (o.event === "runner-stopped") onStopped({ wireBytes: o.wireBytes! });

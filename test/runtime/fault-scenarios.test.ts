@@ -165,7 +165,8 @@ describe("fault scenarios beyond a single crash", () => {
     expect(post.formatSummary()).toMatch(/run: failed/);
     // What is there is summarised, and flagged as not a posterior.
     expect(post.realDraws()).toEqual([50, 50, 50, 50]);
-    expect(post.summary().map((r) => r.name)).toEqual(["lp__", ...post.names]);
+    expect(post.summary().map((r) => r.name)).toEqual([...post.names]);
+    expect(post.summary(post.names, { includeLp: true }).map((r) => r.name)).toEqual(["lp__", ...post.names]);
     expect(post.formatSummary()).toMatch(/every chain failed: the table summarises the first 50 real draws of chains 0, 1, 2, 3/);
     expect(post.numDraws).toBe(50);
     for (let c = 0; c < 4; c++) {
