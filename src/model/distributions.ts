@@ -497,9 +497,9 @@ export const bernoulli = (p: ExprLike): Distribution =>
     args: { p: [p, "unit"] },
     support: "binary",
     discrete: true,
-    // log(p) for y = 1 and log(1 - p) for y = 0 in one log, so p = 1 with y = 1 (or p = 0 with
-    // y = 0) is 0, not 0 * -Infinity.
-    density: (y, [pp]) => log(add(mul(y, pp!), mul(sub(1, y), sub(1, pp!)))),
+    // log(p) for y = 1 and log1m(p) for y = 0, each term's argument chosen so the other term is
+    // log(1) or log1m(0): p = 1 with y = 1 (or p = 0 with y = 0) is 0, not 0 * -Infinity.
+    density: (y, [pp]) => add(log(add(mul(y, pp!), sub(1, y))), log1m(mul(sub(1, y), pp!))),
     draw: (rng, [pp]) => (rng.uniform() < pp! ? 1 : 0),
   });
 
