@@ -5,7 +5,7 @@
 import type { Distribution, NoncenteredForm } from "./distributions.js";
 import { normal } from "./distributions.js";
 import { ModelError } from "./errors.js";
-import { add, constant, exp, Expr, findNode, lift, log, mul, neg, paramLeaf, square, sub, sum, tunableLeaf, type ExprLike, type ParamBlock } from "./expr.js";
+import { access, add, constant, exp, Expr, findNode, lift, log, mul, neg, paramLeaf, square, sub, sum, tunableLeaf, type ExprLike, type ParamBlock } from "./expr.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { dependsOn, Substitution } from "./rewrite.js";
 import { signOf, type Sign } from "./sign.js";
@@ -22,8 +22,23 @@ export interface ParamOptions {
   dims?: readonly string[];
   lower?: ExprLike;
   upper?: ExprLike;
-  /** A structural constraint instead of bounds. */
-  constraint?: "ordered" | "positiveOrdered" | "simplex";
+  /**
+   * A structural constraint instead of bounds, with Stan's transform: vectors (the last axis)
+   * for `ordered`, `positiveOrdered`, `simplex` and `unitVector`; square matrices (the last two
+   * axes) for `choleskyFactorCorr`, `corrMatrix` and `covMatrix`, and M x N with M >= N for
+   * `choleskyFactorCov`.
+   */
+  constraint?: "ordered" | "positiveOrdered" | "simplex" | "unitVector" | "choleskyFactorCorr" | "choleskyFactorCov" | "corrMatrix" | "covMatrix";
+  /** Stan's `offset`: the parameter is offset + multiplier * u for an unconstrained u (no bounds or constraint with it). */
+  offset?: ExprLike;
+  /** Stan's `multiplier` (positive), with `offset` or alone. */
+  multiplier?: ExprLike;
+  /**
+   * The order of the unconstrained coordinates of a matrix parameter (the last two axes):
+   * "rowMajor" (the default) or "columnMajor" (Stan's order for `matrix` parameters). Only for
+   * elementwise transforms (no constraint).
+   */
+  order?: "rowMajor" | "columnMajor";
   /**
    * Parameterisation of a Normal parameter whose scale depends on a parameter: true samples
    * z ~ normal(0, 1) and reports loc + scale * z; false keeps Stan's centred form; absent
@@ -158,8 +173,9 @@ interface Candidate {
   readonly learn: boolean;
 }
 
-const PARAM_OPTIONS = ["shape", "dims", "lower", "upper", "constraint", "noncentered"] as const;
-const CONSTRAINTS = ["ordered", "positiveOrdered", "simplex"];
+const PARAM_OPTIONS = ["shape", "dims", "lower", "upper", "constraint", "offset", "multiplier", "order", "noncentered"] as const;
+const CONSTRAINTS = ["ordered", "positiveOrdered", "simplex", "unitVector", "choleskyFactorCorr", "choleskyFactorCov", "corrMatrix", "covMatrix"];
+const MATRIX_CONSTRAINTS = ["choleskyFactorCorr", "choleskyFactorCov", "corrMatrix", "covMatrix"];
 
 /** Whether `x` is a distribution (from `dist.*`), as opposed to an options object. */
 function isDistribution(x: unknown): x is Distribution {
@@ -320,7 +336,9 @@ export class ModelBuilder {
       return this.noncenteredParam(name, prior, prior.noncentered, shape, opts, block);
     }
 
-    const u = paramLeaf(block, transform.kind === "simplex" ? [usize] : shape);
+    const leaf = paramLeaf(block, transform.kind === "simplex" || usize !== sizeOf(shape) ? [usize] : shape);
+    const columnMajor = this.columnMajorOrder(name, opts, shape, transform);
+    const u = columnMajor ? access(leaf, columnMajor, shape, name) : leaf;
     const { value: raw, logJacobian } = applyTransform(transform, u, shape);
     const value = sameShape(raw.shape, shape) ? raw : raw.reshape(shape);
     value.label = name;
@@ -333,15 +351,39 @@ export class ModelBuilder {
       name,
       shape,
       dims: opts.dims,
-      block: (u.node as { block: ParamBlock }).block,
+      block: (leaf.node as { block: ParamBlock }).block,
       size: usize,
       value,
       context,
-      invert: (x, ctx) => inverseTransform(transform, x, ctx, name, shape),
+      invert: (x, ctx) => {
+        const rowMajor = inverseTransform(transform, x, ctx, name, shape);
+        if (!columnMajor) return rowMajor;
+        const out = new Float64Array(rowMajor.length);
+        columnMajor.forEach((from, k) => (out[from] = rowMajor[k]!));
+        return out;
+      },
       unconstrainedLabel: transform.kind === "identity" ? name : `${name}__${transform.kind}`,
     });
     this.offset += usize;
     return value;
+  }
+
+  /**
+   * For `order: "columnMajor"`, where each row-major element of the value reads its coordinate:
+   * element (a, r, c) of [..., R, C] is coordinate a R C + c R + r. Null for the default order.
+   */
+  private columnMajorOrder(name: string, opts: ParamOptions, shape: Shape, transform: TransformSpec): Int32Array | null {
+    if (opts.order === undefined || opts.order === "rowMajor") return null;
+    if (opts.order !== "columnMajor") throw new ModelError("invalid-argument", `parameter ${name}: order must be "rowMajor" or "columnMajor", got ${describeValue(opts.order)}`);
+    if (!["identity", "lower", "upper", "interval", "affine"].includes(transform.kind)) {
+      throw new ModelError("invalid-argument", `parameter ${name}: order "columnMajor" is for parameters without a ${transform.kind} constraint`);
+    }
+    if (shape.length < 2) return null;
+    const [r, c] = shape.slice(-2) as [number, number];
+    return Int32Array.from({ length: sizeOf(shape) }, (_, k) => {
+      const [a, within] = [Math.floor(k / (r * c)), k % (r * c)];
+      return a * r * c + (within % c) * r + Math.floor(within / c);
+    });
   }
 
   private shouldNoncenter(opts: ParamOptions): boolean {
@@ -446,7 +488,30 @@ export class ModelBuilder {
 
   private transformFor(name: string, prior: Distribution | undefined, opts: ParamOptions, shape: Shape): TransformSpec {
     const bounded = opts.lower !== undefined || opts.upper !== undefined;
+    const affine = opts.offset !== undefined || opts.multiplier !== undefined;
     if (opts.constraint && bounded) throw new ModelError("invalid-argument", `parameter ${name}: give bounds or a constraint, not both`);
+    if (affine && (bounded || opts.constraint)) throw new ModelError("invalid-argument", `parameter ${name}: give an offset/multiplier or bounds or a constraint, not two of them`);
+    if (opts.constraint && MATRIX_CONSTRAINTS.includes(opts.constraint)) {
+      const [m, n] = shape.slice(-2) as [number | undefined, number | undefined];
+      const square = opts.constraint !== "choleskyFactorCov";
+      if (shape.length < 2 || (square ? m !== n : m! < n!)) {
+        throw new ModelError("shape-mismatch", `parameter ${name}: ${opts.constraint} needs ${square ? "a square matrix" : "an M x N matrix with M >= N"} (the last two axes), got ${formatShape(shape)}`);
+      }
+      if ((opts.constraint === "choleskyFactorCorr" || opts.constraint === "corrMatrix") && m! < 2) {
+        throw new ModelError("shape-mismatch", `parameter ${name}: ${opts.constraint} needs at least 2 x 2 (a 1 x 1 one is the constant 1)`);
+      }
+      return { kind: opts.constraint };
+    }
+    if (affine) {
+      const offset = opts.offset === undefined ? constant(0) : lift(opts.offset, `the offset of parameter ${name}`);
+      const multiplier = opts.multiplier === undefined ? constant(1) : lift(opts.multiplier, `the multiplier of parameter ${name}`);
+      broadcastShapes(offset.shape, shape, () => `offset of parameter ${name}`);
+      broadcastShapes(multiplier.shape, shape, () => `multiplier of parameter ${name}`);
+      if (multiplier.isConst && multiplier.constValues.some((v) => !(v > 0))) {
+        throw new ModelError("invalid-constant", `parameter ${name}: the multiplier must be positive, got ${multiplier.constValues.find((v) => !(v > 0))}`);
+      }
+      return { kind: "affine", offset, multiplier };
+    }
     if (opts.constraint) {
       // A vector, or an array of vectors (shape [..., K]: the constraint holds for each last-axis row).
       if (shape.length < 1) throw new ModelError("shape-mismatch", `parameter ${name}: ${opts.constraint} needs a vector, got ${formatShape(shape)}`);

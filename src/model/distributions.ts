@@ -497,7 +497,9 @@ export const bernoulli = (p: ExprLike): Distribution =>
     args: { p: [p, "unit"] },
     support: "binary",
     discrete: true,
-    density: (y, [pp]) => add(mul(y, log(pp!)), mul(sub(1, y), log1m(pp!))),
+    // log(p) for y = 1 and log1m(p) for y = 0, each term's argument chosen so the other term is
+    // log(1) or log1m(0): p = 1 with y = 1 (or p = 0 with y = 0) is 0, not 0 * -Infinity.
+    density: (y, [pp]) => add(log(add(mul(y, pp!), sub(1, y))), log1m(mul(sub(1, y), pp!))),
     draw: (rng, [pp]) => (rng.uniform() < pp! ? 1 : 0),
   });
 
@@ -651,9 +653,17 @@ export function mvNormalCholesky(mu: ExprLike, choleskyFactor: ExprLike): Distri
     }
   }
   const mvDraw = mvNormalDraw(k);
-  const mvNormalDensity = (x: ExprLike) => {
+  const rowDensity = (x: Expr) => {
     const zz = lowerSolve(L, sub(x, m));
     return neg(add(add(mul(0.5, sum(square(zz))), sum(log(diagonal(L)))), 0.5 * k * LOG_2PI));
+  };
+  // An [n, k] variate is n vectors, each with this density (Stan's arrays of vectors).
+  const mvNormalDensity = (x: ExprLike) => {
+    const y = lift(x);
+    if (y.shape.length !== 2 || y.shape[1] !== k) return rowDensity(y);
+    if (y.shape[0] === 0) return constant(0);
+    const flat = y.reshape([y.size]);
+    return Array.from({ length: y.shape[0]! }, (_, r) => rowDensity(flat.slice(r * k, (r + 1) * k))).reduce((a, b) => add(a, b));
   };
   return {
     name: "mvNormalCholesky",

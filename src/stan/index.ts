@@ -26,6 +26,11 @@ export interface StanModelOptions {
   readonly noncentered?: ModelOptions["noncentered"];
   /** Called with each warning (deprecated syntax, data not declared, ...); default: process warnings. */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Called with how each loop compiles: once as vectors, as a `scan` (a recurrence), or unrolled
+   * and why (see the guide's page on Stan programs). Default: nothing.
+   */
+  readonly onDebug?: (message: string) => void;
 }
 
 /** The result of `checkStanProgram`: the parsed program when it has no errors, and every diagnostic. */
@@ -77,7 +82,7 @@ export function stanModel(source: string, data: StanDataInput | string = {}, opt
   const values = typeof data === "string" ? parseStanJson(data) : data;
   if (typeof values !== "object" || values === null || Array.isArray(values)) throw new StanError("data", "The data must be an object of named values (or Stan JSON text).");
   const name = options.name ?? (options.file ? options.file.replace(/^.*[\\/]/, "").replace(/\.stan$/, "") : "stan_model");
-  const interpreter = new Interpreter(check.program!, { name: /^[^\p{Cc}]{1,200}$/u.test(name) ? name : "stan_model", modelOptions: { noncentered: options.noncentered ?? false } });
+  const interpreter = new Interpreter(check.program!, { name: /^[^\p{Cc}]{1,200}$/u.test(name) ? name : "stan_model", modelOptions: { noncentered: options.noncentered ?? false }, ...(options.onDebug ? { onDebug: options.onDebug } : {}) });
   try {
     const model = interpreter.run(values as StanDataInput);
     for (const w of interpreter.warnings) warn(`${file}: ${w}`);

@@ -5,18 +5,31 @@
  * the log density (and of transformed parameters and generated quantities) that the compiler
  * turns into one fused function with its gradient.
  */
-import { add, constant, dist, Expr, ModelBuilder, mul, ode, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
+import { add, concat, constant, dist, Expr, ModelBuilder, mul, ode, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
 import { elementwise, findNode } from "../model/expr.js";
 import { ModelError } from "../model/errors.js";
 import type { Shape } from "../model/shape.js";
 import type { Expr as Ast, FunctionDef, Index, Program, SizedType, Stmt, VarDecl } from "./ast.js";
 import { StanError, type Location } from "./errors.js";
 import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, SPECIAL_DENSITIES, splitSuffix, transpose, unaryOp } from "./library.js";
-import { baseRank, indexLayout, INT, intVal, numberOf, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val } from "./values.js";
+import { baseRank, indexLayout, INT, intVal, numberOf, observeWrites, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val, type WriteObserver } from "./values.js";
+import { StepMatcher } from "./reroll.js";
 
 type BlockKind = "data" | "transformed data" | "parameters" | "transformed parameters" | "model" | "generated quantities" | "function";
 
 class BreakSignal {}
+/** Thrown when a loop traced for a scan does something a scan cannot hold (a draw); the loop is then unrolled. */
+class ScanAbort {
+  constructor(readonly reason: string) {}
+}
+
+/** Why a vectorised or scan attempt gave up, for the debug messages. */
+function abortReason(e: unknown): string {
+  if (e instanceof BatchAbort || e instanceof ScanAbort) return e.reason;
+  if (e instanceof StanError) return e.detail;
+  if (e instanceof Error) return e.message;
+  return e instanceof BreakSignal ? "it may break" : e instanceof ContinueSignal ? "it may continue" : "it may return";
+}
 /** Thrown when a loop cannot run vectorised; the loop then runs iteration by iteration. */
 class BatchAbort {
   constructor(readonly reason: string) {}
@@ -77,12 +90,27 @@ class Scope {
 
 /** Stan's limit on loops whose end depends on the program (while): past it, an error rather than a hang. */
 const MAX_ITERATIONS = 10_000_000;
+/** Stan's constrained types and the builder constraint (with Stan's transform) each is. */
+const BUILDER_CONSTRAINTS = {
+  simplex: "simplex",
+  unit_vector: "unitVector",
+  ordered: "ordered",
+  positive_ordered: "positiveOrdered",
+  cholesky_factor_corr: "choleskyFactorCorr",
+  cholesky_factor_cov: "choleskyFactorCov",
+  corr_matrix: "corrMatrix",
+  cov_matrix: "covMatrix",
+} as const satisfies Record<string, NonNullable<ParamOptions["constraint"]>>;
 const MAX_CALL_DEPTH = 1000;
+/** Loops with fewer steps after the first iteration are unrolled rather than lowered to a scan. */
+const MIN_SCAN_STEPS = 3;
 const ODE_FUNCTIONS = /^(ode_(rk45|bdf|adams|ckrk|adjoint)(_tol)?(_ctl)?|integrate_ode(_rk45|_bdf|_adams)?)$/;
 
 export interface TraceOptions {
   readonly name: string;
   readonly modelOptions?: ModelOptions;
+  /** Called with how each loop compiles: as vectors, as a scan, or unrolled and why. */
+  readonly onDebug?: (message: string) => void;
 }
 
 /** Stan data as given: numbers and nested arrays of numbers. */
@@ -261,17 +289,18 @@ export class Interpreter {
         if (c.lower) opts.lower = this.eval(c.lower, this.globals).e;
         if (c.upper) opts.upper = this.eval(c.upper, this.globals).e;
         break;
-      case "simplex":
-      case "ordered":
-      case "positive_ordered":
-        opts.constraint = c.kind === "positive_ordered" ? "positiveOrdered" : c.kind;
-        break;
       case "affine":
-        this.unsupported("offset/multiplier on parameters", d.loc);
+        if (c.offset) opts.offset = this.eval(c.offset, this.globals).e;
+        if (c.multiplier) opts.multiplier = this.eval(c.multiplier, this.globals).e;
+        break;
+      case "sum_to_zero_vector":
+        this.unsupported("sum_to_zero_vector parameters", d.loc);
         break;
       default:
-        this.unsupported(`${c.kind} parameters`, d.loc);
+        opts.constraint = BUILDER_CONSTRAINTS[c.kind];
     }
+    // Stan reads a matrix parameter's unconstrained coordinates in column-major order.
+    if (t.base === "matrix" && (c.kind === "none" || c.kind === "bounds" || c.kind === "affine")) opts.order = "columnMajor";
     const value = this.wrap(() => this.builder.param(d.name, opts), d.loc);
     const v = new Var(d.name, t, shape, true);
     v.write(value);
@@ -350,20 +379,22 @@ export class Interpreter {
       case "for": {
         const lo = numberOf(this.eval(s.lower, scope), "A loop bound", s.lower.loc);
         const hi = numberOf(this.eval(s.upper, scope), "A loop bound", s.upper.loc);
-        if (!this.batch && hi > lo && this.vectorise && this.runVectorised(s, lo, hi, scope)) return;
-        for (let i = lo; i <= hi; i++) {
-          const inner = new Scope(scope);
-          const lv = new Var(s.variable, INT, [], true);
-          lv.write(intVal(i).e);
-          inner.define(s.variable, lv, this.block);
-          try {
-            this.exec(s.body, inner);
-          } catch (e) {
-            if (e instanceof BreakSignal) break;
-            if (e instanceof ContinueSignal) continue;
-            throw e;
+        let from = lo;
+        if (!this.batch && hi > lo && this.vectorise) {
+          const notVectorised = this.runVectorised(s, lo, hi, scope);
+          if (notVectorised === null) return this.debug(s.loc, `the loop over ${s.variable} (${hi - lo + 1} iterations) runs once, as vectors`);
+          let why = notVectorised;
+          if (this.scanning || hi - lo < MIN_SCAN_STEPS || this.block === "data" || this.block === "transformed data") {
+            why += this.scanning ? "; inside a loop lowered to a scan" : hi - lo < MIN_SCAN_STEPS ? "; too short to lower to a scan" : "";
+          } else {
+            const scanned = this.runScan(s, lo, hi, scope);
+            if (scanned.next > hi) return this.debug(s.loc, scanned.why);
+            from = scanned.next;
+            why += `; not a scan: ${scanned.why}`;
           }
+          this.debug(s.loc, `the loop over ${s.variable} is unrolled (${hi - from + 1} iterations): not vectorised: ${why}`);
         }
+        for (let i = from; i <= hi; i++) if (this.runIteration(s, i, scope) === "break") break;
         return;
       }
       case "foreach": {
@@ -532,7 +563,7 @@ export class Interpreter {
     }
     const name = s.lhs.kind === "var" ? s.lhs.name : undefined;
     const isData = name !== undefined && this.dataValues.has(name) && scope.lookup(name)?.block === "data";
-    if (isData && !this.batch && !this.observedNames.has(name) && this.block === "model" && lhs.e.isConst && sameShape(lhs.e.shape, d.shape.length <= lhs.e.shape.length ? lhs.e.shape : d.shape)) {
+    if (isData && !this.batch && !this.scanning && !this.observedNames.has(name) && this.block === "model" && lhs.e.isConst && sameShape(lhs.e.shape, d.shape.length <= lhs.e.shape.length ? lhs.e.shape : d.shape)) {
       this.observedNames.add(name);
       this.wrap(() => this.builder.observe(name, d, lhs.e), s.loc);
       return;
@@ -838,7 +869,7 @@ export class Interpreter {
    * a read of an element written by another iteration, a condition that differs between
    * iterations, a container local, a call of a user function.
    */
-  private runVectorised(s: Extract<Stmt, { kind: "for" }>, lo: number, hi: number, scope: Scope): boolean {
+  private runVectorised(s: Extract<Stmt, { kind: "for" }>, lo: number, hi: number, scope: Scope): string | null {
     const lanes = hi - lo + 1;
     const batch: Batch = { lanes, overlay: new Map(), read: new Set() };
     const savedTerms = this.targetTerms.length;
@@ -852,12 +883,180 @@ export class Interpreter {
     } catch (e) {
       this.batch = null;
       this.targetTerms.length = savedTerms;
-      if (e instanceof BatchAbort || e instanceof StanError || e instanceof ModelError || e instanceof BreakSignal || e instanceof ContinueSignal || e instanceof ReturnSignal) return false;
+      if (e instanceof BatchAbort || e instanceof StanError || e instanceof ModelError || e instanceof BreakSignal || e instanceof ContinueSignal || e instanceof ReturnSignal) return abortReason(e);
       throw e;
     }
     this.batch = null;
     for (const [v, w] of batch.overlay) this.wrap(() => v.writeAt(w.positions, w.e), s.loc);
-    return true;
+    return null;
+  }
+
+  /** Runs iteration `i` of a for loop as written. */
+  private runIteration(s: Extract<Stmt, { kind: "for" }>, i: number, scope: Scope): "break" | "next" {
+    const inner = new Scope(scope);
+    const lv = new Var(s.variable, INT, [], true);
+    lv.write(intVal(i).e);
+    inner.define(s.variable, lv, this.block);
+    try {
+      this.exec(s.body, inner);
+    } catch (e) {
+      if (e instanceof BreakSignal) return "break";
+      if (e instanceof ContinueSignal) return "next";
+      throw e;
+    }
+    return "next";
+  }
+
+  // ---------------------------------------------------------------- recurrences lowered to scans
+
+  /** Whether a loop is being traced iteration by iteration for a scan (no nested scans, no draws, no observe). */
+  private scanning = false;
+
+  private debug(loc: Location, message: string): void {
+    // Inside a loop traced step by step for a scan, inner loops would say the same thing once per step.
+    if (!this.scanning) this.options.onDebug?.(`line ${loc.line}: ${message}`);
+  }
+
+  /**
+   * Lowers a for loop whose iterations depend on each other to a scan (D157). Iteration lo runs
+   * as written; then each further iteration is traced with the values the previous one wrote
+   * (and that are not known from the data) replaced by a carry placeholder, and matched against
+   * the first such step (reroll.ts). The scan's rows are the values each iteration writes, and
+   * what it adds to the target. Returns the iteration to go on from: hi + 1 when the loop is
+   * done, lo + 1 (with every variable as the first iteration left it) when it could not be lowered.
+   */
+  private runScan(s: Extract<Stmt, { kind: "for" }>, lo: number, hi: number, scope: Scope): { next: number; why: string } {
+    const isOuter = (v: Var) => scope.lookup(v.name)?.v === v;
+    let writes = new Map<Var, Set<number>>();
+    const record = (v: Var, positions: Int32Array | null) => {
+      let set = writes.get(v);
+      if (!set) writes.set(v, (set = new Set()));
+      if (positions) for (const p of positions) set.add(p);
+      else for (let p = 0; p < v.size; p++) set.add(p);
+    };
+    const termsBefore = this.targetTerms.length;
+    const first = this.observing((v, positions) => isOuter(v) && record(v, positions), () => this.runIteration(s, lo, scope));
+    if (first === "break") return { next: hi + 1, why: `the loop over ${s.variable} ends in its first iteration` };
+    const hasTarget = this.targetTerms.length > termsBefore;
+    // The values an iteration passes on: what it wrote that is not known from the data.
+    const carried = (): { cells: { v: Var; p: number }[]; values: Expr[] } => {
+      const cells: { v: Var; p: number }[] = [];
+      const values: Expr[] = [];
+      for (const [v, set] of writes) {
+        if (v.isWhole) throw new ScanAbort(`${v.name} is written as a whole or in slices of more than four elements`);
+        for (const p of [...set].sort((a, b) => a - b)) {
+          const value = v.readAt(Int32Array.of(p), []);
+          if (value.isConst) continue;
+          cells.push({ v, p });
+          values.push(value);
+        }
+      }
+      return { cells, values };
+    };
+    let prev: ReturnType<typeof carried>;
+    try {
+      prev = carried();
+    } catch (e) {
+      if (e instanceof ScanAbort) return { next: lo + 1, why: e.reason };
+      throw e;
+    }
+    const width = prev.cells.length + (hasTarget ? 1 : 0);
+    if (width === 0) return { next: lo + 1, why: "its first iteration writes no value of the parameters and adds nothing to the target" };
+    const init = stackIr([...prev.values, ...(hasTarget ? [constant(0)] : [])]);
+    const steps = hi - lo;
+    // Where each element written with a parameter value gets it from: row-major index into [init; scan rows].
+    const source = new Map<Var, Map<number, number>>();
+    const setSource = (v: Var, p: number, at: number) => {
+      let m = source.get(v);
+      if (!m) source.set(v, (m = new Map()));
+      m.set(p, at);
+    };
+    prev.cells.forEach(({ v, p }, k) => setSource(v, p, k));
+    const snapshots = new Map<Var, unknown>();
+    let recording = false;
+    const observer = (v: Var, positions: Int32Array | null) => {
+      if (!isOuter(v)) return;
+      if (!snapshots.has(v)) snapshots.set(v, v.snapshot());
+      if (recording) record(v, positions);
+    };
+    const warningsBefore = this.warnings.length;
+    const termsAfterFirst = this.targetTerms.length;
+    let matcher: StepMatcher | null = null;
+    let why: string | null = null;
+    this.scanning = true;
+    const outerObserver = observeWrites(observer);
+    try {
+      for (let step = 0; step < steps && why === null; step++) {
+        const carry = new Expr({ kind: "placeholder" }, [width], [], `carry of ${s.variable}`);
+        recording = false;
+        prev.cells.forEach(({ v, p }, k) => v.writeAt(Int32Array.of(p), accessNode(carry, Int32Array.of(k), [], `${v.name}[${p}]`)));
+        writes = new Map();
+        recording = true;
+        if (this.runIteration(s, lo + 1 + step, scope) === "break") {
+          why = "it may break";
+          break;
+        }
+        const terms = this.targetTerms.splice(termsAfterFirst);
+        if ((terms.length > 0) !== hasTarget) {
+          why = "some iterations add to the target and others do not";
+          break;
+        }
+        for (const [v, set] of writes) for (const p of set) source.get(v)?.delete(p);
+        const next = carried();
+        if (next.cells.length !== prev.cells.length) {
+          why = "iterations pass on different numbers of values";
+          break;
+        }
+        next.cells.forEach(({ v, p }, k) => setSource(v, p, (step + 1) * width + k));
+        const result = stackIr([...next.values, ...(hasTarget ? [balancedSum(terms)!] : [])]);
+        if (matcher === null) matcher = new StepMatcher(result, carry);
+        else why = matcher.add(result, carry);
+        prev = next;
+      }
+    } catch (e) {
+      if (!(e instanceof ScanAbort || e instanceof StanError || e instanceof ModelError || e instanceof ReturnSignal)) throw e;
+      why = abortReason(e);
+    } finally {
+      this.scanning = false;
+      observeWrites(outerObserver);
+    }
+    let lifted: Expr | string = why ?? "";
+    if (why === null && matcher !== null) {
+      try {
+        lifted = matcher.build(init);
+      } catch (e) {
+        if (!(e instanceof ModelError)) throw e;
+        lifted = e.message;
+      }
+    }
+    if (typeof lifted === "string") {
+      for (const [v, state] of snapshots) v.restore(state);
+      this.targetTerms.length = termsAfterFirst;
+      this.warnings.length = warningsBefore;
+      return { next: lo + 1, why: lifted };
+    }
+    const rows = lifted;
+    const all = concat([init, reshape(rows, [rows.size])]);
+    // One element at a time: the variables stay scalar cells (reads join runs of them into one access), and
+    // no cell still holding a placeholder is kept inside a whole expression.
+    for (const [v, at] of source) for (const [p, k] of at) v.writeAt(Int32Array.of(p), accessNode(all, Int32Array.of(k), [], `${v.name}[${p}]`));
+    if (hasTarget) {
+      const column = Int32Array.from({ length: steps }, (_, t) => t * width + width - 1);
+      this.targetTerms.push(sum(accessNode(rows, column, [steps], `target of the loop over ${s.variable}`)));
+    }
+    const added = this.warnings.splice(warningsBefore);
+    this.warnings.push(...new Set(added));
+    return { next: hi + 1, why: `the loop over ${s.variable} runs as a scan: iteration ${lo} as written, then ${steps} steps carrying ${width} value(s)` };
+  }
+
+  /** Runs `f` with `observer` seeing every variable write. */
+  private observing<T>(observer: WriteObserver, f: () => T): T {
+    const previous = observeWrites(observer);
+    try {
+      return f();
+    } finally {
+      observeWrites(previous);
+    }
   }
 
   private lanePositions(t: SType, shape: Shape, resolved: readonly (ResolvedIndex | LaneIndex)[], name: string, loc: Location): { positions: Int32Array; t: SType } {
@@ -963,6 +1162,7 @@ export class Interpreter {
       throw new StanError("type", `Random number generators (${family}_rng) are allowed only in generated quantities here.`, loc);
     }
     if (this.batch && !args.some((a) => this.isBatched(a))) throw new BatchAbort("a draw the same for every iteration");
+    if (this.scanning) throw new ScanAbort("a random draw");
     const d = this.distribution(family, args, loc);
     const named = this.rngName !== null && this.rngName.node === node ? this.rngName.name : null;
     const value = this.wrap(() => this.builder.generated(named ?? `${family}_rng__${++this.rngCount}`, d), loc);

@@ -621,7 +621,87 @@ export const DISTRIBUTIONS: Record<string, DistFactory> = {
     const [x, alpha, beta] = args as [Expr, Expr, Expr];
     return dist.poissonLog(add(alpha, matvec(x, beta)));
   },
+  // Draws only (categorical_rng): their densities are SPECIAL_DENSITIES below.
+  categorical: d("categorical", 1, ([theta]) => categoricalDistribution(theta!, false)),
+  categorical_logit: d("categorical_logit", 1, ([beta]) => categoricalDistribution(beta!, true)),
 };
+
+/** categorical(theta) or categorical_logit(beta) for `_rng`: an outcome in 1..K. */
+function categoricalDistribution(theta: Expr, logit: boolean): Distribution {
+  const name = logit ? "categorical_logit" : "categorical";
+  if (theta.shape.length !== 1) err("type", `${name} takes a vector, got shape [${theta.shape}].`);
+  const k = theta.size;
+  const draw = (rng: { uniform(): number }, [values]: readonly Float64Array[]) => {
+    let p = Array.from(values!);
+    if (logit) {
+      const top = Math.max(...p);
+      p = p.map((v) => Math.exp(v - top));
+    }
+    let u = rng.uniform() * p.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < k; i++) {
+      u -= p[i]!;
+      if (u < 0) return Float64Array.of(i + 1);
+    }
+    return Float64Array.of(k);
+  };
+  const logp = (x: unknown): Expr => categoricalLogp({ t: INT, e: x as Expr }, { t: { base: "vector", arr: 0 }, e: theta }, logit);
+  return {
+    name,
+    args: { theta },
+    shape: [],
+    support: "count",
+    discrete: true,
+    logp,
+    logpdf: logp,
+    defaultTransform: () => ({ kind: "identity" }),
+    checkValue: () => {},
+    sample: (rng) => (theta.isConst ? draw(rng, [theta.constValues]) : err("runtime", `${name}: a random draw needs constant arguments`)),
+    drawWith: draw,
+  };
+}
+
+/**
+ * Stan's do_lkj_constant: the log normalising constant of LKJ(eta) over K x K correlation
+ * matrices (Lewandowski, Kurowicka and Joe 2009, theorem 5), with Stan's separate form for eta = 1.
+ */
+function lkjConstant(eta: Expr, k: number): Expr {
+  const km1 = k - 1;
+  const LOG_PI = Math.log(Math.PI);
+  if (eta.isConst && eta.constValues[0] === 1) {
+    let c = 0;
+    for (let i = 1; i <= Math.floor(km1 / 2); i++) c -= lgammaNumber(2 * i);
+    if (k % 2 === 1) c -= 0.25 * (k * k - 1) * LOG_PI - 0.25 * km1 * km1 * Math.LN2 - km1 * lgammaNumber(0.5 * (k + 1));
+    else c -= 0.25 * k * (k - 2) * LOG_PI + 0.25 * (3 * k * k - 4 * k) * Math.LN2 + k * lgammaNumber(0.5 * k) - km1 * lgammaNumber(k);
+    return constant(c);
+  }
+  let c: Expr = mul(km1, lgamma(add(eta, 0.5 * km1)));
+  for (let i = 1; i <= km1; i++) c = sub(c, add(0.5 * i * LOG_PI, lgamma(add(eta, 0.5 * (km1 - i)))));
+  return c;
+}
+
+const lgammaNumber = (x: number): number => lgamma(constant(x)).constValues[0]!;
+
+/** Stan's lkj_corr_cholesky_lpdf(L | eta): the constant plus sum over k >= 1 (from 0) of (K - k - 3 + 2 eta) log L[k, k]. */
+function lkjCorrCholeskyLogp(y: Val, [eta]: Val[], loc?: Location): Expr {
+  if (!eta || eta.t.arr !== 0 || eta.e.size !== 1) return err("type", "lkj_corr_cholesky takes one real shape parameter eta.", loc);
+  if (y.t.base !== "matrix" || y.t.arr !== 0 || y.e.shape[0] !== y.e.shape[1]) return err("type", `lkj_corr_cholesky needs a square matrix, got ${typeName(y.t)}.`, loc);
+  const k = y.e.shape[0]!;
+  if (k === 0) return constant(0);
+  const logDiagonal = log(access(y.e, Int32Array.from({ length: k - 1 }, (_, i) => (i + 1) * k + i + 1), [k - 1], "diagonal"));
+  const powers = add(constant(Array.from({ length: k - 1 }, (_, i) => k - i - 4)), mul(2, eta.e));
+  return add(lkjConstant(eta.e, k), sum(mul(powers, logDiagonal)));
+}
+
+/** Stan's lkj_corr_lpdf(Sigma | eta): the constant plus (eta - 1) log det Sigma. */
+function lkjCorrLogp(y: Val, [eta]: Val[], loc?: Location): Expr {
+  if (!eta || eta.t.arr !== 0 || eta.e.size !== 1) return err("type", "lkj_corr takes one real shape parameter eta.", loc);
+  if (y.t.base !== "matrix" || y.t.arr !== 0 || y.e.shape[0] !== y.e.shape[1]) return err("type", `lkj_corr needs a square matrix, got ${typeName(y.t)}.`, loc);
+  const k = y.e.shape[0]!;
+  if (k === 0) return constant(0);
+  const l = cholesky(y.e);
+  const logDeterminant = mul(2, sum(log(access(l, Int32Array.from({ length: k }, (_, i) => i * k + i), [k], "diagonal"))));
+  return add(lkjConstant(eta.e, k), mul(sub(eta.e, 1), logDeterminant));
+}
 
 /**
  * Densities computed here rather than by a builder distribution (log density summed over the
@@ -630,6 +710,8 @@ export const DISTRIBUTIONS: Record<string, DistFactory> = {
 export const SPECIAL_DENSITIES: Record<string, (y: Val, args: Val[], loc?: Location) => Expr> = {
   categorical: (y, [theta], loc) => categoricalLogp(y, theta, false, loc),
   categorical_logit: (y, [beta], loc) => categoricalLogp(y, beta, true, loc),
+  lkj_corr_cholesky: lkjCorrCholeskyLogp,
+  lkj_corr: lkjCorrLogp,
 };
 
 function categoricalLogp(y: Val, theta: Val | undefined, logit: boolean, loc?: Location): Expr {

@@ -46,6 +46,17 @@ export function numberOf(v: Val, what: string, loc?: Location): number {
   return v.e.constValues[0]!;
 }
 
+/** Sees every write to a variable before it happens (`positions` null: the whole). */
+export type WriteObserver = (v: Var, positions: Int32Array | null) => void;
+let writeObserver: WriteObserver | null = null;
+
+/** Sets the observer of variable writes (a loop lowered to a scan watches what its body writes); returns the previous one. */
+export function observeWrites(observer: WriteObserver | null): WriteObserver | null {
+  const previous = writeObserver;
+  writeObserver = observer;
+  return previous;
+}
+
 /** A variable's store. */
 export class Var {
   /** Constant values (valid where `cells` has no entry and `whole` is null). */
@@ -100,6 +111,11 @@ export class Var {
 
   get isConst(): boolean {
     return !this.symbolic && this.cells === null;
+  }
+
+  /** Whether the value is one expression of the whole (not constants and scalar cells). */
+  get isWhole(): boolean {
+    return this.symbolic;
   }
 
   /** The whole value. */
@@ -167,6 +183,7 @@ export class Var {
 
   /** Replaces the whole value. */
   write(e: Expr): void {
+    writeObserver?.(this, null);
     this.assigned = true;
     this.markSet();
     this.elementCache.clear();
@@ -184,6 +201,7 @@ export class Var {
 
   /** Writes `e` (flattened) at flat `positions`. */
   writeAt(positions: Int32Array, e: Expr): void {
+    writeObserver?.(this, positions);
     this.assigned = true;
     this.markSet(positions);
     this.elementCache.clear();

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { compile, stanModel } from "../../src/index.js";
+import { checkStanProgram, compile, stanModel } from "../../src/index.js";
 import { comparePoints, corpusDir, dataText, DIFFERENCE_TOLERANCE, GRADIENT_TOLERANCE, loadFixture, loadManifest, programPath, programs, programSource } from "./corpus.js";
 
 const manifest = loadManifest();
@@ -31,6 +31,19 @@ test("every fixture has finite log densities and gradients of one dimension", ()
       expect(point.gradient).toHaveLength(point.upars.length);
       expect(point.gradient.every(Number.isFinite), p.posterior).toBe(true);
     }
+  }
+});
+
+/** Programs that call a function the front end does not have: the check names it. */
+const UNSUPPORTED_FUNCTIONS: Readonly<Record<string, RegExp>> = { kronecker_gp: /'eigen(values|vectors)_sym'/ };
+
+test("every program passes the static checks (scope, blocks and types, without data)", () => {
+  for (const model of programs(manifest).keys()) {
+    const check = checkStanProgram(programSource(model), { file: programPath(model) });
+    const messages = check.errors.map((e) => `${e.line}:${e.column} ${e.message.split("\n")[0]}`);
+    const unsupported = UNSUPPORTED_FUNCTIONS[model];
+    if (unsupported) messages.forEach((m) => expect(m, model).toMatch(unsupported));
+    else expect(messages, model).toEqual([]);
   }
 });
 
