@@ -173,6 +173,29 @@ export function instantiate(
   return instantiateChecked(verifyCompiledModel(compiled), inverses);
 }
 
+/** Generated code longer than this (characters) is run once when instantiated, to check that its frame fits V8's stack. */
+const LARGE_SOURCE = 500_000;
+
+/**
+ * A very large generated function (a long loop unrolled, tens of thousands of locals) can need a
+ * stack frame larger than V8 allows, and every call then throws a RangeError. One call here turns
+ * that into a typed error before any sampler starts (DECISIONS.md D158); other failures of this
+ * call (a point outside the support) are left to the sampler's own checks.
+ */
+function checkStackFits(fns: GeneratedFunctions, compiled: CompiledModel): void {
+  const q = new Float64Array(compiled.dim);
+  try {
+    fns.logDensityGradient(q, new Float64Array(compiled.dim));
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new ModelError(
+        "too-large",
+        `${compiled.name}: its generated code (${(compiled.source.length / 1e6).toFixed(1)} MB) needs a larger stack frame than JavaScript allows (${e.message}); a long loop was probably unrolled (for Stan programs, onDebug says which loop and why)`,
+      );
+    }
+  }
+}
+
 /**
  * Instantiates a compiled model this process has just made (so not verified again); `inverses`
  * (parameter inverse transforms) exist only where the model object is at hand.
@@ -185,6 +208,7 @@ export function instantiateChecked(
   const tunables = compiled.tunables ?? [];
   const T = Float64Array.from(tunables, (t) => t.initial);
   const fns = new Function("rt", "C", "T", compiled.source)(runtime, compiled.constants, T) as GeneratedFunctions;
+  if (compiled.source.length > LARGE_SOURCE) checkStackFits(fns, compiled);
   const names = compiled.outputs.flatMap((o) => flatNames(o.name, o.shape));
   const paramCount = compiled.params.reduce((s, p) => s + sizeOf(p.shape), 0);
   const unconstrainedNames = compiled.params.flatMap((p) =>

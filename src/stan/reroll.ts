@@ -8,9 +8,9 @@
  * differing constants and reads become the scan's sequences, the rest is shared. So the scan
  * is the unrolled loop's function by construction; any other difference is a reason to unroll.
  */
-import { access, constant, Expr } from "../model/expr.js";
-import { Substitution } from "../model/rewrite.js";
+import { access, constant, elementwise, Expr, reshape } from "../model/expr.js";
 import { scan } from "../model/scan.js";
+import { postOrder } from "../model/walk.js";
 
 /** A constant or an access whose values or positions differ between steps: one scan sequence. */
 interface Slot {
@@ -101,6 +101,7 @@ export class StepMatcher {
     const length = this.steps;
     const xs: Expr[] = [];
     const slotNodes: Expr[] = [];
+    const selects = new Set<Expr>();
     const varying = this.varyingNodes();
     for (const s of this.slots.values()) {
       const r = s.ref;
@@ -111,19 +112,36 @@ export class StepMatcher {
         xs.push(constant(values, [length, ...r.shape], `${r.label} per step`, r.node.integer));
       } else if (r.node.kind === "access") {
         const source = r.inputs[0]!;
-        if (varying.has(source)) return "an iteration reads carried values at positions that change";
         const map = new Int32Array(length * n);
         for (let t = 0; t < length; t++) map.set(s.perStep.get(t) ?? r.node.map, t * n);
-        xs.push(access(source, map, [length, ...r.shape], `${r.label} per step`));
+        if (!varying.has(source)) {
+          xs.push(access(source, map, [length, ...r.shape], `${r.label} per step`));
+        } else {
+          // Positions that change in a value computed in the step (categorical_lpmf(y[n] | probs)): the
+          // positions become a sequence, and the step selects among the few candidates.
+          if (source.size > MAX_SELECT) return `an iteration reads a computed value of more than ${MAX_SELECT} elements at positions that change`;
+          xs.push(constant(Float64Array.from(map), [length, n], `${r.label} positions per step`, true));
+          selects.add(r);
+        }
       }
       slotNodes.push(r);
     }
     const result = this.result;
     const refCarry = this.carry;
     return scan(xs.length > 0 ? { init, xs } : { init, length }, (carry, rows) => {
-      const swaps = new Map<Expr, Expr>([[refCarry, carry]]);
-      slotNodes.forEach((r, k) => swaps.set(r, rows[k]!));
-      return new Substitution(swaps).apply(result);
+      const memo = new Map<Expr, Expr>([[refCarry, carry]]);
+      const rowOf = new Map<Expr, Expr>(slotNodes.map((r, k) => [r, rows[k]!]));
+      for (const e of postOrder(result, (x) => memo.has(x))) {
+        const row = rowOf.get(e);
+        if (row !== undefined && !selects.has(e)) {
+          memo.set(e, row);
+          continue;
+        }
+        const inputs = e.inputs.map((i) => memo.get(i) ?? i);
+        if (row !== undefined) memo.set(e, select(inputs[0]!, row, e.shape));
+        else memo.set(e, inputs.some((i, k) => i !== e.inputs[k]) ? new Expr(e.node, e.shape, inputs, e.label) : e);
+      }
+      return memo.get(result)!;
     });
   }
 
@@ -147,6 +165,18 @@ export class StepMatcher {
     for (const e of order) if (e.inputs.some((i) => varying.has(i))) varying.add(e);
     return varying;
   }
+}
+
+/** Reads of a computed value at positions that change are selections among at most this many elements. */
+const MAX_SELECT = 64;
+
+/** `source` (flattened) at the 0-based `positions` (shape [n]), in `shape`: a chain of exact selections. */
+function select(source: Expr, positions: Expr, shape: readonly number[]): Expr {
+  const n = positions.size;
+  const at = (j: number) => access(source, new Int32Array(n).fill(j), [n], `${source.label}[${j}]`);
+  let out = at(0);
+  for (let j = 1; j < source.size; j++) out = elementwise("ifElse", [elementwise("eq", [positions, j]), at(j), out]);
+  return shape.length === 1 && shape[0] === n ? out : reshape(out, [...shape]);
 }
 
 function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
