@@ -63,6 +63,8 @@ export class ChainActor {
   state: ChainState | null = null;
   /** Window update (metric, or nutpie's switch) to apply at the start of the next chunk (the chain stands at a window end). */
   pendingMetric: WindowUpdate | null = null;
+  /** Whether the chain has met the coordinator at a shared switch (before it, nutpie's early switches are made inside the chunks, D147). */
+  private metShared = false;
   status: ChainStatusKind = "running";
   restarts = 0;
   /** Iteration from which the chain's draws are placeholders (a failed chain). */
@@ -282,6 +284,7 @@ export class ChainActor {
         self.commit(task, result);
         const s = self.state!;
         if (s.awaitingMetric) {
+          self.metShared = true;
           const decision = yield* self.coordinator.windowEnd(self.chain, s);
           self.pendingMetric = decision.update;
           if (decision.extendBy > 0) self.state = extendWarmup(s, decision.extendBy);
@@ -341,7 +344,10 @@ export class ChainActor {
   /**
    * The step size and metric of the chain's last real draw, for the result. A failed chain's
    * checkpoint may be older than its last real draw (where depends on chunk sizes): its step
-   * size is that of its last real draw, its metric the one in effect where it failed.
+   * size is that of its last real draw, its metric the one in effect where it failed. A chain
+   * that failed in nutpie's early phase with its switches made inside the chunks (D147) has no
+   * metric: the one in effect where it failed was adapted inside the chunk that failed, and the
+   * checkpoint's is an earlier one that depends on chunk sizes.
    */
   adaptation(): { readonly stepSize: number; readonly metric: Metric | null } {
     if (this.status !== "failed") return { stepSize: this.state?.stepSize ?? NaN, metric: this.state?.metric ?? null };
@@ -349,6 +355,8 @@ export class ChainActor {
     const phase = sampled > 0 ? this.trace.sampling : this.trace.warmup;
     const n = sampled > 0 ? sampled : this.trace.warmup.realLength();
     const stepSize = n > 0 ? phase.stats.stepSize[n - 1]! : NaN;
+    const settings = this.config.settings;
+    if (settings.schedule === "nutpie" && settings.sharedSwitches === "main" && !this.metShared) return { stepSize, metric: null };
     // A pending Fisher update is made into a metric only when applied: the chain's metric stands.
     const pending = this.pendingMetric?.kind === "metric" ? this.pendingMetric.metric : null;
     return { stepSize, metric: pending ?? this.state?.metric ?? null };

@@ -133,16 +133,22 @@ describe("fault scenarios beyond a single crash", () => {
 
   it('a chain failing between nutpie\'s switches (metric "low-rank"): later switches pool the others only, the same on 1 and 2 threads', async () => {
     const at = 45;
-    const options: SampleOptions = { ...base, ...once, metric: "low-rank", faults: [{ chain: 1, atIteration: at, kind: "throw", attempts: Infinity }] };
-    const two = await run(options);
-    const one = await run({ ...options, threads: 1 });
-    expectSameDraws(one.post, two.post);
-    expect(two.post.chainStatus[1]).toMatchObject({ status: "failed", failedAt: at });
-    const switches = two.events.flatMap((e) => (e.type === "window-end" ? [e] : []));
-    expect(switches.some((w) => w.iteration <= at)).toBe(true);
-    expect(switches.some((w) => w.iteration > at)).toBe(true);
-    for (const w of switches) expect(w.chains, `switch at ${w.iteration}`).toEqual(w.iteration <= at ? [0, 1, 2, 3] : [0, 2, 3]);
-    expect(two.post.healthyChains()).toEqual([0, 2, 3]);
+    // Every switch shared (each ends a chunk), and the default since D147: the early phase's
+    // switches made inside the chunks, only the main ones shared.
+    for (const sharedSwitches of ["all", "main"] as const) {
+      const options: SampleOptions = { ...base, ...once, metric: "low-rank", sampler: { sharedSwitches }, faults: [{ chain: 1, atIteration: at, kind: "throw", attempts: Infinity }] };
+      const two = await run(options);
+      const one = await run({ ...options, threads: 1 });
+      expectSameDraws(one.post, two.post);
+      expect(two.post.chainStatus[1]).toMatchObject({ status: "failed", failedAt: at });
+      const switches = two.events.flatMap((e) => (e.type === "window-end" ? [e] : []));
+      expect(switches.some((w) => w.iteration <= at)).toBe(sharedSwitches === "all");
+      expect(switches.some((w) => w.iteration > at)).toBe(true);
+      for (const w of switches) expect(w.chains, `${sharedSwitches}: switch at ${w.iteration}`).toEqual(w.iteration <= at ? [0, 1, 2, 3] : [0, 2, 3]);
+      expect(two.post.healthyChains()).toEqual([0, 2, 3]);
+      // With the early switches inside the chunks, the metric in effect where it failed went with the chunk.
+      if (sharedSwitches === "main") expect(two.post.chains[1]!.metric.inverse.length).toBe(0);
+    }
   });
 
   it("a fault in the final chunk: restarted, or given up with every draw before it kept", async () => {
