@@ -65,6 +65,8 @@ export interface ScenarioOptions {
   /** The most the run may take (seconds) before it counts as hung. */
   readonly boundSeconds?: number;
   readonly log?: (line: string) => void;
+  /** Called with the cluster and the run once the run has settled, before anything is stopped (to look at the store and the logs). */
+  readonly inspect?: (cluster: FaultCluster, run: string) => void;
 }
 
 export interface ScenarioResult {
@@ -202,6 +204,7 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
     });
     const recoverySeconds = longestStall(c, run, faultAt, healedAt, touched);
     const fenced = c.pg.logLines(/no longer holds shard|no longer exists/).length;
+    options.inspect?.(c, run);
     if (scenario === "link-slow" || scenario === "link-resets") log(`${scenario}: ${c.proxies.reduce((a, x) => a + x.connections(), 0)} connections through the proxies, ${c.proxies.reduce((a, x) => a + x.resets(), 0)} reset`);
     const left = await c.stop();
     const processes = left.processes.length === 0 && left.namespaces.length === 0;
