@@ -65,6 +65,8 @@ export interface ScenarioOptions {
   /** The most the run may take (seconds) before it counts as hung. */
   readonly boundSeconds?: number;
   readonly log?: (line: string) => void;
+  /** Called with the cluster before the client starts (to set a trap in the store). */
+  readonly prepare?: (cluster: FaultCluster) => void;
   /** Called with the cluster and the run once the run has settled, before anything is stopped (to look at the store and the logs). */
   readonly inspect?: (cluster: FaultCluster, run: string) => void;
 }
@@ -135,6 +137,7 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
   const c = await startFaultCluster(scenario.replace(/-/g, "_"), clusterOptions);
   let client: ClientRun | null = null;
   try {
+    options.prepare?.(c);
     client = c.startClient();
     const t0 = performance.now();
     const run = await waitForProgress(c, client, w.chains, options.faultAfterChunks ?? 2);
