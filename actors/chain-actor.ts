@@ -19,6 +19,7 @@
  */
 import { Effect } from "effect";
 import { firstWindowEnd, nextWindowEnd, shortenWarmup, type ChainState, type Metric, type SamplerSettings, type WindowUpdate } from "../src/inference/index.js";
+import { ODE_FAILURE_REASONS, type OdeFailureCounts } from "../src/ode/index.js";
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
 import type { ChunkProgress, ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
@@ -71,6 +72,11 @@ export class ChainActor {
   failedAt: number | null = null;
   error: string | null = null;
   divergences = 0;
+  /** ODE solves that failed (each rejected a proposal), by phase and reason (`ChunkResult.odeFailures` summed). */
+  readonly odeFailures: { readonly warmup: OdeFailureCounts; readonly sampling: OdeFailureCounts } = {
+    warmup: { "max-steps": 0, "non-finite": 0, "step-too-small": 0 },
+    sampling: { "max-steps": 0, "non-finite": 0, "step-too-small": 0 },
+  };
   /** Gradient evaluations of the draws a failed chunk completed, kept when the chain was given up. */
   private keptGradients = 0;
   private chunkSize: number;
@@ -192,6 +198,11 @@ export class ChainActor {
     if (kept > 0) {
       const k = result.state.keptMetrics!;
       this.sink.event({ type: "metric-kept", chain: this.chain, iteration: k.iteration, count: kept, reason: k.reason });
+    }
+    if (result.odeFailures !== undefined) {
+      const into = result.warmup ? this.odeFailures.warmup : this.odeFailures.sampling;
+      for (const r of ODE_FAILURE_REASONS) into[r] += result.odeFailures[r];
+      this.sink.event({ type: "ode-failures", chain: this.chain, iteration: result.start, count: result.count, phase: result.warmup ? "warmup" : "sampling", failures: result.odeFailures });
     }
     this.state = result.state;
     this.pendingMetric = null;

@@ -2,6 +2,7 @@
  * What a run reports besides draws: lifecycle events, progress and online diagnostics, and
  * the sink through which actors and supervisors hand them (and batches) to the API layer.
  */
+import type { OdeFailureCounts } from "../src/ode/index.js";
 import type { Phase } from "./batch.js";
 import type { BatchData } from "./trace-store.js";
 
@@ -55,6 +56,19 @@ export type RunEvent =
       readonly iteration: number;
       readonly count: number;
       readonly reason: string;
+    }
+  | {
+      /**
+       * ODE solves failed in a chain's chunk (iterations `iteration .. iteration + count - 1`):
+       * too many steps, a non-finite state or a step too small. Each rejected its proposal
+       * (the density is -Infinity there: a divergent transition, or a retry at initialisation).
+       */
+      readonly type: "ode-failures";
+      readonly chain: number;
+      readonly iteration: number;
+      readonly count: number;
+      readonly phase: Phase;
+      readonly failures: OdeFailureCounts;
     }
   | {
       readonly type: "warmup-extended";

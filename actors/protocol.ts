@@ -15,6 +15,7 @@
 import type { ApproxTask } from "./approx-protocol.js";
 import type { ModelSpec } from "./model-spec.js";
 import type { ChainState, ConstrainedInit, LocalSwitch, Metric, SamplerSettings, SamplerStatsArrays, WindowUpdate } from "../src/inference/index.js";
+import type { OdeFailureCounts } from "../src/ode/index.js";
 
 export type { ModelSpec } from "./model-spec.js";
 
@@ -167,4 +168,6 @@ export interface ChunkResult {
   readonly transportSeconds?: number;
   /** The switches the chain made on its own, in order (only when the task asked: `reportSwitches`). */
   readonly switches?: readonly LocalSwitch[];
+  /** ODE solves that failed in the chunk (each rejected a proposal), by reason; absent when none did. */
+  readonly odeFailures?: OdeFailureCounts;
 }

@@ -16,6 +16,7 @@ import { disposeDensity, instantiateAnyAsync } from "../src/compile/backends.js"
 import { loadModuleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo, type LocalSwitch } from "../src/inference/index.js";
+import { odeFailureTally, odeFailuresSince } from "../src/ode/index.js";
 import { runAbcTask, simulatorFor } from "./abc-worker.js";
 import type { ApproxTaskResult } from "./approx-protocol.js";
 import { runApproxTask } from "./approx-worker.js";
@@ -119,6 +120,7 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   const started = task.started;
   const t0 = performance.now();
   const c0 = threadCpuSeconds();
+  const odeBefore = odeFailureTally();
   let state: ChainState;
   if (task.state === null) {
     const init = task.init;
@@ -187,5 +189,16 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   // Stopped early at a window end: only the draws made count.
   const seconds = (performance.now() - t0) / 1000;
   if (started !== undefined) started[TASK_CELL.ENDED] = Date.now();
-  return { state: r.state, start, count: j - offset, warmup, divergences, seconds, cpuSeconds: threadCpuSeconds() - c0, ...(switches.length > 0 ? { switches } : {}) };
+  const odeFailures = odeFailuresSince(odeBefore);
+  return {
+    state: r.state,
+    start,
+    count: j - offset,
+    warmup,
+    divergences,
+    seconds,
+    cpuSeconds: threadCpuSeconds() - c0,
+    ...(switches.length > 0 ? { switches } : {}),
+    ...(odeFailures !== null ? { odeFailures } : {}),
+  };
 }

@@ -23,8 +23,10 @@
 #
 # The points: n_points draws of Stan's default initialisation, uniform(-2, 2) on every
 # unconstrained coordinate (seeded by the posterior's name); a draw whose log density or gradient
-# is not finite is redrawn (up to 100 times, halving the range every 25 draws). Only differences
-# of log_prob between points are meaningful: `~` statements drop constants.
+# is not finite is redrawn (up to 100 times, halving the range every 25 draws). Where fewer than
+# n_points of those are finite (sir), the points are evenly spaced draws of a short NUTS run
+# (init_r = 0.5, or from a point given in `nuts_inits`) instead, and `method` says so. Only differences of log_prob between points are
+# meaningful: `~` statements drop constants.
 #
 # rstan_program: "converted" when scripts/old-array-syntax.R rewrote `array[N] real y` into
 # 2.21's `real y[N]` (posteriordb's programs need Stan >= 2.26), "as is" when the program had no
@@ -102,6 +104,29 @@ fail <- function(name, model, stage, e) {
   message(name, ": FAILED at ", stage, ": ", substr(msg, 1, 300))
 }
 
+# n_points evenly spaced draws of a short NUTS run (init_r = 0.5), as unconstrained points with
+# Stan's log density and gradient there.
+# Where Stan's random inits fail too (sir: every chain's initialisation failed at init_r = 0.5),
+# the run starts from a rounded point near the posterior, found with bayests' own sampler
+# (1 chain of 300 + 300 from random inits: beta 1.02, gamma 0.199, xi 10.5, delta 0.356).
+nuts_inits <- list("sir-sir" = list(beta = 1, gamma = 0.2, xi = 10, delta = 0.35))
+nuts_points <- function(name, sm, fit, data) {
+  init <- if (is.null(nuts_inits[[name]])) "random" else list(nuts_inits[[name]])
+  capture.output(run <- sampling(sm, data = data, chains = 1, iter = 600, warmup = 300, init = init, init_r = 0.5, seed = 4711, refresh = 0))
+  draws <- as.matrix(run)
+  draws <- draws[, colnames(draws) != "lp__", drop = FALSE]
+  pars <- setdiff(run@model_pars, "lp__")
+  skeleton <- rstan:::create_skeleton(pars, run@par_dims[pars])
+  rows <- round(seq(1, nrow(draws), length.out = n_points + 2))[2:(n_points + 1)]
+  lapply(rows, function(r) {
+    upars <- unconstrain_pars(fit, rstan:::rstan_relist(draws[r, ], skeleton))
+    lp <- log_prob(fit, upars, adjust_transform = TRUE, gradient = TRUE)
+    g <- attr(lp, "gradient")
+    if (!is.finite(lp) || !all(is.finite(g))) stop("a NUTS draw of ", name, " has a non-finite log density")
+    list(upars = upars, log_prob = scalar(as.numeric(lp)), gradient = as.vector(g))
+  })
+}
+
 run_one <- function(name) {
   entry <- manifest[manifest$posterior == name, ]
   if (nrow(entry) != 1) stop("no posterior ", name, " in the manifest")
@@ -122,6 +147,7 @@ run_one <- function(name) {
   set.seed(sum(utf8ToInt(name)) * 7919 %% 2147483647)
   points <- list()
   tries <- 0
+  tries_finite <- 0
   while (length(points) < n_points && tries < 100) {
     range <- 2 / 2^(tries %/% 25)
     tries <- tries + 1
@@ -130,19 +156,30 @@ run_one <- function(name) {
                    error = function(e) NA)
     g <- attr(lp, "gradient")
     if (is.finite(lp) && !is.null(g) && all(is.finite(g))) {
+      tries_finite <- tries_finite + 1
       points[[length(points) + 1]] <- list(upars = upars, log_prob = scalar(as.numeric(lp)), gradient = as.vector(g))
     }
   }
+  method <- paste("log_prob(fit, upars, adjust_transform = TRUE, gradient = TRUE) at", n_points,
+                  "draws of uniform(-2, 2) per unconstrained coordinate (Stan's default initialisation)")
   if (length(points) < n_points) {
-    fail(name, entry$model, "points", simpleError(sprintf("only %d of 100 initial draws had a finite log density and gradient", length(points))))
-    return(invisible())
+    # Too few finite initial draws (sir: an ODE that overflows for most random parameters):
+    # the points are draws of a short NUTS run instead, which stay where the density is finite.
+    points <- tryCatch(nuts_points(name, sm, fit, data), error = function(e) { message(name, ": NUTS points failed: ", conditionMessage(e)); list() })
+    if (length(points) < n_points) {
+      fail(name, entry$model, "points", simpleError(sprintf("only %d of 100 initial draws had a finite log density and gradient", tries_finite)))
+      return(invisible())
+    }
+    method <- paste("log_prob(fit, upars, adjust_transform = TRUE, gradient = TRUE) at", n_points,
+                    "evenly spaced draws of a short NUTS run (1 chain, 300 + 300, seed 4711, from",
+                    if (is.null(nuts_inits[[name]])) "random inits with init_r = 0.5):" else "the point in nuts_inits):",
+                    "fewer than", n_points, "of 100 draws of Stan's default initialisation were finite")
   }
   out <- list(
     posterior = name, model = entry$model, data = entry$data,
     stan_version = paste("rstan", packageVersion("rstan"), "StanHeaders", packageVersion("StanHeaders")),
     rstan_program = if (identical(code, original)) "as is" else "converted",
-    method = paste("log_prob(fit, upars, adjust_transform = TRUE, gradient = TRUE) at", n_points,
-                   "draws of uniform(-2, 2) per unconstrained coordinate (Stan's default initialisation)"),
+    method = method,
     points = points
   )
   writeLines(json_value(out), file.path(out_dir, paste0(name, ".json")))

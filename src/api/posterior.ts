@@ -8,6 +8,7 @@ import type { BackendChoice, ModelInfo, VariableInfo } from "../compile/types.js
 import { diagnose as diagnoseInput, formatDiagnosis, type DiagnoseInput, type Diagnosis } from "../diagnostics/diagnose.js";
 import { ebfmi, formatSummary, summary, type SummaryOptions, type SummaryRow } from "../diagnostics/index.js";
 import type { Metric } from "../inference/metric.js";
+import type { OdeFailureCounts } from "../ode/index.js";
 import type { SamplerStatName, SamplerStatsArrays } from "../inference/stats.js";
 import { UnknownQuantityError } from "./quantity-error.js";
 
@@ -38,6 +39,11 @@ export interface ChainResult {
    */
   readonly warmupCpuSeconds?: number;
   readonly samplingCpuSeconds?: number;
+  /**
+   * ODE solves that failed in the chain, by phase and reason (each rejected a proposal: the
+   * log density is -Infinity there); absent when none failed.
+   */
+  readonly odeFailures?: { readonly warmup: OdeFailureCounts; readonly sampling: OdeFailureCounts };
 }
 
 export interface PosteriorInit {
@@ -256,6 +262,12 @@ export class Posterior {
     return this.chains.map((c) => c.stats.divergent.reduce((a, b) => a + b, 0));
   }
 
+  /** ODE solves that failed per chain, by phase and reason (zeros for a chain where none failed). */
+  odeFailures(): { warmup: OdeFailureCounts; sampling: OdeFailureCounts }[] {
+    const zero = (): OdeFailureCounts => ({ "max-steps": 0, "non-finite": 0, "step-too-small": 0 });
+    return this.chains.map((c) => ({ warmup: { ...(c.odeFailures?.warmup ?? zero()) }, sampling: { ...(c.odeFailures?.sampling ?? zero()) } }));
+  }
+
   /** Sampling transitions that hit `maxTreeDepth`, per chain. */
   treeDepthHits(maxTreeDepth: number): number[] {
     return this.chains.map((c) => c.stats.treeDepth.reduce((a, d) => a + (d >= maxTreeDepth ? 1 : 0), 0));
@@ -317,6 +329,9 @@ export class Posterior {
       rows,
       nuts: { divergences: pick(this.divergences()), treeDepthHits: pick(this.treeDepthHits(this.maxTreeDepth)), maxTreeDepth: this.maxTreeDepth, ebfmi: pick(this.ebfmi()) },
       vectorMeans,
+      odeFailures: this.chains.some((c) => c.odeFailures !== undefined)
+        ? { warmup: pick(this.odeFailures().map((f) => f.warmup)), sampling: pick(this.odeFailures().map((f) => f.sampling)) }
+        : null,
     };
   }
 

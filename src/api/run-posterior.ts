@@ -11,6 +11,7 @@ import type { ChainStatusKind, OnlineDiagnostics, RunStatusKind } from "../../ac
 import type { RunOutcome } from "../../supervisors/run-supervisor.js";
 import type { BackendChoice, ModelInfo } from "../compile/types.js";
 import { ebfmi, type SummaryOptions } from "../diagnostics/index.js";
+import { totalOdeFailures } from "../ode/index.js";
 import { Posterior, type ChainResult, type PosteriorInit } from "./posterior.js";
 
 export interface ChainStatus {
@@ -234,6 +235,7 @@ export function runPosteriorFromOutcome(
       warmupSeconds: trace.warmup.seconds,
       samplingSeconds: trace.sampling.seconds,
       ...(Number.isFinite(trace.warmup.cpuSeconds + trace.sampling.cpuSeconds) ? { warmupCpuSeconds: trace.warmup.cpuSeconds, samplingCpuSeconds: trace.sampling.cpuSeconds } : {}),
+      ...(totalOdeFailures(a.odeFailures.warmup) + totalOdeFailures(a.odeFailures.sampling) > 0 ? { odeFailures: { warmup: { ...a.odeFailures.warmup }, sampling: { ...a.odeFailures.sampling } } } : {}),
       placeholder: samp.placeholder,
       warmupPlaceholder: warm.placeholder,
       status,

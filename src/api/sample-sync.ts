@@ -7,6 +7,7 @@ import type { CompiledModel } from "../compile/compile.js";
 import { checkLogDensity } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
 import { initChainState, runIterations, type ConstrainedInit } from "../inference/index.js";
+import { odeFailuresSince, odeFailureTally } from "../ode/index.js";
 import type { Model } from "../model/builder.js";
 import { InvalidModelError } from "./errors.js";
 import { resolveInits, resolveModelSync } from "./model-input.js";
@@ -71,6 +72,7 @@ function runChains(model: LogDensity, options: ValidatedSyncOptions): Posterior 
   for (let c = 0; c < numChains; c++) {
     const init = inits === undefined ? undefined : isInitArray(inits) ? inits[c] : inits;
     const t0 = performance.now();
+    const odeBefore = odeFailureTally();
     let state = initChainState(model, settings, {
       seed,
       chain: c,
@@ -92,6 +94,8 @@ function runChains(model: LogDensity, options: ValidatedSyncOptions): Posterior 
     });
     state = warm.state;
     tWarmupEnd = performance.now();
+    const warmupOdeFailures = odeFailuresSince(odeBefore);
+    const odeMid = odeFailureTally();
     const samp = runIterations(model, state, numDraws, settings, (d) => {
       const i = d.iteration - numWarmup;
       storeStats(stats, i, d.stats);
@@ -100,6 +104,8 @@ function runChains(model: LogDensity, options: ValidatedSyncOptions): Posterior 
     });
     state = samp.state;
     const t1 = performance.now();
+    const samplingOdeFailures = odeFailuresSince(odeMid);
+    const none = { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
     chains.push({
       chain: c,
       values,
@@ -111,6 +117,7 @@ function runChains(model: LogDensity, options: ValidatedSyncOptions): Posterior 
       gradientEvaluations: state.gradientEvaluations,
       warmupSeconds: (tWarmupEnd - t0) / 1000,
       samplingSeconds: (t1 - tWarmupEnd) / 1000,
+      ...(warmupOdeFailures !== null || samplingOdeFailures !== null ? { odeFailures: { warmup: warmupOdeFailures ?? none, sampling: samplingOdeFailures ?? { ...none } } } : {}),
     });
   }
   return new Posterior({

@@ -5,6 +5,7 @@
  * between chains of a mixture. Pure: it reads draws and statistics, nothing else. The
  * terminal summary, the dashboard and the report print its findings, so they agree.
  */
+import { describeOdeFailures, ODE_FAILURE_REASONS, totalOdeFailures, type OdeFailureCounts } from "../ode/index.js";
 import type { SummaryRow } from "./summary.js";
 
 /** R-hat at or above this: the chains disagree (Vehtari et al. 2021). */
@@ -21,7 +22,7 @@ export type FindingLevel = "ok" | "warn" | "bad" | "info";
 
 export interface Finding {
   /** Which check. */
-  readonly check: "divergences" | "tree-depth" | "ebfmi" | "rhat" | "ess-bulk" | "ess-tail" | "pareto-k" | "label-switching" | "resampled";
+  readonly check: "divergences" | "tree-depth" | "ebfmi" | "rhat" | "ess-bulk" | "ess-tail" | "pareto-k" | "label-switching" | "resampled" | "ode-failures";
   readonly level: FindingLevel;
   /** What was found, with the figures. */
   readonly message: string;
@@ -50,6 +51,8 @@ export interface DiagnoseInput {
   readonly resampled?: { readonly distinct: number } | null;
   /** Pareto k of the importance weights, where there are weights. */
   readonly paretoK?: number | null;
+  /** ODE solves that failed, per chain, in warmup and in sampling (absent or null: none failed, or no ODE). */
+  readonly odeFailures?: { readonly warmup: readonly OdeFailureCounts[]; readonly sampling: readonly OdeFailureCounts[] } | null;
   /** Per-chain means of each vector variable's elements, for label switching (variable -> [chain][element]). */
   readonly vectorMeans?: ReadonlyMap<string, { readonly elements: readonly string[]; readonly means: readonly (readonly number[])[] }>;
 }
@@ -165,11 +168,47 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
       advice: k > PARETO_K_WARN ? "use sample (NUTS) for inference; the approximation can still give inits" : null,
     });
   }
+  if (input.odeFailures != null) {
+    const f = odeFailuresFinding(input.odeFailures.warmup, input.odeFailures.sampling);
+    if (f !== null) out.push(f);
+  }
   for (const [variable, v] of input.vectorMeans ?? []) {
     const finding = labelSwitching(variable, v.elements, v.means, input.rows);
     if (finding !== null) out.push(finding);
   }
   return { findings: out, ok: out.every((f) => f.level === "ok" || f.level === "info") };
+}
+
+/**
+ * Failed ODE solves (DECISIONS.md D132, D163): each rejected its proposal, as Stan does. In
+ * sampling they show among the divergent transitions (a warning: the solver gave up where the
+ * posterior has mass); in warmup only, far from the typical set, they need nothing (info).
+ */
+function odeFailuresFinding(warmup: readonly OdeFailureCounts[], sampling: readonly OdeFailureCounts[]): Finding | null {
+  const sum = (per: readonly OdeFailureCounts[]) => {
+    const all: OdeFailureCounts = { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
+    for (const c of per) for (const r of ODE_FAILURE_REASONS) all[r] += c[r];
+    return all;
+  };
+  const w = sum(warmup);
+  const s = sum(sampling);
+  const nw = totalOdeFailures(w);
+  const ns = totalOdeFailures(s);
+  if (nw + ns === 0) return null;
+  const parts = [
+    ...(ns > 0 ? [`${ns} in sampling (${describeOdeFailures(s)}; per chain ${sampling.map(totalOdeFailures).join(", ")})`] : []),
+    ...(nw > 0 ? [`${nw} in warmup (${describeOdeFailures(w)}; per chain ${warmup.map(totalOdeFailures).join(", ")})`] : []),
+  ];
+  return {
+    check: "ode-failures",
+    level: ns > 0 ? "warn" : "info",
+    message: `ODE solves failed: ${parts.join(", ")}; each rejected its proposal (the log density is -Infinity there, as in Stan)`,
+    threshold: "no failed solve after warmup",
+    advice:
+      ns > 0
+        ? "the solver gave up where the posterior has mass: raise maxSteps, use method \"bdf\" if the system is stiff, or bound the parameters that make it blow up"
+        : null,
+  };
 }
 
 /**

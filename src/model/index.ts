@@ -38,6 +38,7 @@ export {
 } from "./expr.js";
 export { scan, type ScanOptions } from "./scan.js";
 export { ode, type OdeOptions } from "./ode.js";
+export type { OdeFailureCounts, OdeFailureReason } from "../ode/index.js";
 export { matvec, cumsum, concat, stack, logSumExp, cholesky, lowerSolve } from "./linalg.js";
 export { logPhi, logDiffExp, logIncBeta } from "./cdf.js";
 export * as dist from "./dist.js";

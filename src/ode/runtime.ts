@@ -4,7 +4,7 @@
  * buffers and answer whether they succeeded (a failure rejects the proposal).
  */
 import { solveOde } from "./solve.js";
-import { ODE_METHODS, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
+import { ODE_FAILURE_REASONS, ODE_METHODS, type OdeFailureCounts, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
 
 /** One ode node of a compiled model: its problem, settings, and how its solves went. */
 export interface CompiledOde extends OdeProblem {
@@ -15,7 +15,35 @@ export interface CompiledOde extends OdeProblem {
   /** Whether y0 depends on parameters (its sensitivities are then integrated too). */
   readonly y0Varies: boolean;
   /** Solves that failed, by reason, since this instance was made. */
-  readonly failures: Record<OdeFailureReason, number>;
+  readonly failures: OdeFailureCounts;
+}
+
+/**
+ * Failed solves of every compiled model on this thread, by reason. A thread runs one chain's
+ * chunk at a time from start to end without yielding, so what this tally gains across a chunk
+ * is that chunk's (the worker reads it before and after: `odeFailuresSince`).
+ */
+const threadFailures: OdeFailureCounts = { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
+
+/** A copy of this thread's tally of failed solves. */
+export function odeFailureTally(): OdeFailureCounts {
+  return { ...threadFailures };
+}
+
+/** The failed solves of this thread since `before` (a tally taken earlier), or null when there were none. */
+export function odeFailuresSince(before: OdeFailureCounts): OdeFailureCounts | null {
+  const since = { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
+  let any = false;
+  for (const r of ODE_FAILURE_REASONS) {
+    since[r] = threadFailures[r] - before[r];
+    if (since[r] !== 0) any = true;
+  }
+  return any ? since : null;
+}
+
+function recordFailure(problem: CompiledOde, reason: OdeFailureReason): void {
+  problem.failures[reason]++;
+  threadFailures[reason]++;
 }
 
 type Rhs = OdeProblem["rhs"];
@@ -41,7 +69,7 @@ export const odeRuntime = {
   solve(problem: CompiledOde, y0: Float64Array, p: Float64Array, y: Float64Array): boolean {
     const r = solveOde(problem, y0, problem.t0, problem.ts, p, { method: problem.method, ...problem.tolerances });
     if (!r.ok) {
-      problem.failures[r.reason]++;
+      recordFailure(problem, r.reason);
       y.fill(NaN);
       return false;
     }
@@ -57,7 +85,7 @@ export const odeRuntime = {
       initialSensitivities: problem.y0Varies,
     });
     if (!r.ok) {
-      problem.failures[r.reason]++;
+      recordFailure(problem, r.reason);
       y.fill(NaN);
       return false;
     }

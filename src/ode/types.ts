@@ -38,6 +38,25 @@ export function defaultTolerances(method: OdeMethod): OdeTolerances {
 /** Why a solve gave up: too many steps, a non-finite state or derivative, or a step too small to make progress. */
 export type OdeFailureReason = "max-steps" | "non-finite" | "step-too-small";
 
+/** Failed solves by reason. */
+export type OdeFailureCounts = Record<OdeFailureReason, number>;
+
+/** The reasons in a fixed order (for printing and for summing counts). */
+export const ODE_FAILURE_REASONS: readonly OdeFailureReason[] = ["max-steps", "non-finite", "step-too-small"];
+
+/** Failed solves in words, e.g. "3 over max steps, 1 non-finite" (only the reasons that occurred). */
+export function describeOdeFailures(counts: OdeFailureCounts): string {
+  const words: Record<OdeFailureReason, string> = { "max-steps": "over max steps", "non-finite": "non-finite", "step-too-small": "step too small" };
+  return ODE_FAILURE_REASONS.filter((r) => counts[r] > 0)
+    .map((r) => `${counts[r]} ${words[r]}`)
+    .join(", ");
+}
+
+/** Failed solves of all reasons. */
+export function totalOdeFailures(counts: OdeFailureCounts): number {
+  return counts["max-steps"] + counts["non-finite"] + counts["step-too-small"];
+}
+
 /**
  * A solve's result: `y[i * n + s]` is state s at `ts[i]`; with sensitivities,
  * `sens[(i * m + j) * n + s]` is d y_s(ts[i]) / d theta_j for theta = (y0, p), m = n + np

@@ -1,9 +1,10 @@
 /**
- * posteriordb's soil_incubation (and sir, once Stan gives points for it), as Stan programs through the front end (their
+ * posteriordb's soil_incubation and sir, as Stan programs through the front end (their
  * `integrate_ode_rk45` mapped onto the builder's `ode`), against Stan's log density and
  * gradient at the points of test/stan/posteriordb/fixtures (rstan 2.21,
- * scripts/stan-logprob-corpus.R: Stan's default initialisation, uniform(-2, 2) on every
- * unconstrained coordinate). Both programs solve with rk45 at integrate_ode_rk45's defaults
+ * scripts/stan-logprob-corpus.R: soil_incubation at Stan's default initialisation, uniform(-2, 2)
+ * on every unconstrained coordinate; sir, finite at only 3 of 100 of those, at draws of a short
+ * rstan NUTS run from a point near its posterior). Both programs solve with rk45 at integrate_ode_rk45's defaults
  * (rtol = atol = 1e-6); Stan's log_prob with gradient integrates the coupled system under Boost's
  * dopri5 control as ours does, so the two agree far below the solver's tolerance, not exactly
  * (the corpus's 1e-8 is for programs without a solver). Stated bounds: differences of the log
@@ -15,9 +16,7 @@ import { comparePoints, dataText, loadFixture, loadManifest, programPath, progra
 
 const manifest = loadManifest();
 
-// sir has no points: rstan 2.21 gave a finite log density at only 3 of 100 of its initial draws
-// (test/stan/posteriordb/fixtures/sir-sir.failed.json), so there is nothing of Stan's to compare with.
-test.each(["soil_carbon-soil_incubation"])("%s: log density differences and gradient equal Stan's", (name) => {
+test.each(["soil_carbon-soil_incubation", "sir-sir"])("%s: log density differences and gradient equal Stan's", (name) => {
   const entry = manifest.find((p) => p.posterior === name)!;
   const fixture = loadFixture(name);
   if (fixture.kind !== "points") throw new Error(`${name}: no fixture (${fixture.kind})`);

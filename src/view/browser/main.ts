@@ -7,6 +7,7 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import type { RunEvent } from "../../../actors/events.js";
+import { describeOdeFailures } from "../../ode/types.js";
 import type { Frame } from "../dashboard/protocol.js";
 import { Chart, drawPoints, legend, px } from "./plots.js";
 import { PageState } from "./state.js";
@@ -526,6 +527,8 @@ function describe(e: RunEvent): { text: string; level: "info" | "warn" | "bad" |
       return { text: `chain ${e.chain}: ${e.count} placeholder ${e.phase} draws from iteration ${e.start}`, level: "bad" };
     case "window-end":
       return { text: `warmup window ${e.window} ended at iteration ${e.iteration}${e.pooled ? ` (metric pooled over chains ${e.chains.join(", ")})` : ""}`, level: "info" };
+    case "ode-failures":
+      return { text: `chain ${e.chain}: ODE solves failed in ${e.phase} iterations ${e.iteration}..${e.iteration + e.count - 1} (${describeOdeFailures(e.failures)}): those proposals were rejected`, level: "warn" };
     case "metric-kept":
       return { text: `chain ${e.chain} kept its previous metric at iteration ${e.iteration} (${e.count} new one${e.count === 1 ? "" : "s"} not applied: ${e.reason})`, level: "warn" };
     case "warmup-extended":

@@ -5,6 +5,7 @@
  */
 import type { ChainProgress, OnlineDiagnostics, RunEvent, RunProgress, RunStatusKind } from "../../../actors/events.js";
 import type { EarlyStopOptions } from "../../../actors/coordinator.js";
+import { describeOdeFailures } from "../../ode/index.js";
 
 export type ChainState = "starting" | "running" | "restarting" | "completed" | "stopped-early" | "failed" | "aborted";
 
@@ -172,6 +173,9 @@ export class ProgressModel {
         this.note(`chain ${e.chain}: ${e.count} placeholder ${e.phase} draws from iteration ${e.start}`);
         break;
       }
+      case "ode-failures":
+        this.note(`chain ${e.chain}: ODE solves failed in ${e.phase} iterations ${e.iteration}..${e.iteration + e.count - 1} (${describeOdeFailures(e.failures)}): those proposals were rejected`);
+        break;
       case "metric-kept":
         this.note(`chain ${e.chain}: kept its previous metric at iteration ${e.iteration} (${firstLine(e.reason)})`);
         break;
