@@ -55,6 +55,13 @@
  *               the terminal progress and a connected dashboard included.
  * 6. barriers:  wall-clock cost of waiting at barriers: pooled vs per-chain warmup, and
  *               early-stop check points (a target never met) vs no early stop.
+ * 7. fixedcost: where a cheap model's run spends its CPU (issue 27): 4 x (1000 + 1000) on a
+ *               warm shared pool of 2 threads, the previous default adaptation and the pooled
+ *               low-rank one, each thread's CPU time from /proc/self/task (the main thread, the
+ *               pool's worker threads, and the process's other threads: V8's garbage collector
+ *               and compilers), beside the CPU the chunks themselves report and the tasks posted
+ *               (`--models`; simple, eight_schools and funnel by default), and
+ *               `sampleSync`'s CPU for the same chains (the bare kernel loop, per-chain windows).
  *
  * Timings carry the CPU other processes used meanwhile (/proc/stat): rows where that exceeded
  * 10% of a core are flagged with `*` (this includes kernel threads, e.g. returning the memory
@@ -63,7 +70,7 @@
  * medians of ratios. The decisions behind these numbers: DECISIONS.md D21.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -205,7 +212,13 @@ interface StreamingJob {
   readonly reps: number;
 }
 
-type Job = RunsJob | StartupJob | StreamingJob;
+interface FixedCostJob {
+  readonly kind: "fixedcost";
+  readonly model: BenchmarkName;
+  readonly reps: number;
+}
+
+type Job = RunsJob | StartupJob | StreamingJob | FixedCostJob;
 
 interface RunsResult {
   readonly sync: Timing[];
@@ -433,12 +446,31 @@ interface Headline {
   speedup: number[];
   /** The same with the default pool per run (start-up paid in every run). */
   speedupFresh: number[];
+  /** The overhead in the process's CPU seconds (1-thread run against sampleSync). */
+  overheadCpu: number[];
+  /** Each model's speedup as a share of this machine's ceiling (2 threads / contention). */
+  ofCeiling: number[];
 }
-const headline: Headline = { overhead: [], progress: [], dashboard: [], speedup: [], speedupFresh: [] };
+const headline: Headline = { overhead: [], progress: [], dashboard: [], speedup: [], speedupFresh: [], overheadCpu: [], ofCeiling: [] };
 
-/** Median over repeats of a / b within each repeat. */
-function pairedRatio(a: readonly Timing[], b: readonly Timing[]): number {
-  return median(a.map((x, i) => x.wall / b[i]!.wall));
+/** Median over repeats of a / b within each repeat (wall-clock, or the process's CPU seconds). */
+function pairedRatio(a: readonly Timing[], b: readonly Timing[], clock: "wall" | "cpu" = "wall"): number {
+  return median(a.map((x, i) => x[clock] / b[i]![clock]));
+}
+
+/**
+ * The spread of the paired ratios a / b, as the half-width of their interquartile range, in
+ * points of overhead: a change in overhead larger than about twice this is above the noise.
+ */
+function pairedSpread(a: readonly Timing[], b: readonly Timing[], clock: "wall" | "cpu" = "wall"): number {
+  const r = a.map((x, i) => x[clock] / b[i]![clock]).sort((x, y) => x - y);
+  if (r.length < 2) return NaN;
+  const q = (f: number) => {
+    const i = f * (r.length - 1);
+    const lo = Math.floor(i);
+    return r[lo]! + (i - lo) * (r[Math.min(lo + 1, r.length - 1)]! - r[lo]!);
+  };
+  return (q(0.75) - q(0.25)) / 2;
 }
 
 const viewRows: string[] = [];
@@ -456,17 +488,19 @@ async function overheadAndSpeedup(): Promise<void> {
         "\n",
     );
     console.log(
-      "| model | draws/chain | sampleSync s | runtime 1 thread s | overhead | runtime 2 threads s | speedup |" +
+      "| model | draws/chain | sampleSync s | runtime 1 thread s | overhead (IQR/2) | overhead in CPU s (IQR/2) | runtime 2 threads s | speedup |" +
         (long ? " contention | ceiling |" : "") +
         " default pool, 2 threads s | speedup | CPU s: sampleSync / 2 threads / default pool |",
     );
-    console.log("| --- | --- | --- | --- | --- | --- | --- |" + (long ? " --- | --- |" : "") + " --- | --- | --- |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- |" + (long ? " --- | --- |" : "") + " --- | --- | --- |");
     for (const name of models) {
       const draws = long ? (quick ? Math.round(LONG_DRAWS[name] / 4) : LONG_DRAWS[name]) : 1000;
       const r = inChild<RunsResult>({ kind: "runs", model: name, draws, reps, contention: long, views: long && !noViews });
       const w = (ts: Timing[]) => median(ts.map((t) => t.wall));
       const range = (ts: Timing[]) => `${fmt(w(ts), 3)} (${fmt(Math.min(...ts.map((t) => t.wall)), 2)}-${fmt(Math.max(...ts.map((t) => t.wall)), 2)})`;
       const overhead = pairedRatio(r.one, r.sync);
+      const overheadCpu = pairedRatio(r.one, r.sync, "cpu");
+      const spread = (clock: "wall" | "cpu") => fmt(100 * pairedSpread(r.one, r.sync, clock), 1);
       const speedup = pairedRatio(r.sync, r.two);
       const speedupFresh = pairedRatio(r.sync, r.fresh);
       const total = r.chainSeconds.reduce((a, b) => a + b, 0);
@@ -475,7 +509,7 @@ async function overheadAndSpeedup(): Promise<void> {
       const cpu = [r.sync, r.two, r.fresh].map((ts) => fmt(median(ts.map((t) => t.cpu)), 2)).join(" / ");
       const f = flag([...r.sync, ...r.one, ...r.two, ...r.fresh]);
       console.log(
-        `| ${name}${f} | ${draws} | ${range(r.sync)} | ${range(r.one)} | ${pct(overhead - 1)} | ${range(r.two)} | ${fmt(speedup)}x |` +
+        `| ${name}${f} | ${draws} | ${range(r.sync)} | ${range(r.one)} | ${pct(overhead - 1)} (${spread("wall")}) | ${pct(overheadCpu - 1)} (${spread("cpu")}) | ${range(r.two)} | ${fmt(speedup)}x |` +
           (long ? ` ${fmt(contention)}x | ${fmt(ceiling)}x |` : "") +
           ` ${range(r.fresh)} | ${fmt(speedupFresh)}x | ${cpu} |`,
       );
@@ -486,6 +520,8 @@ async function overheadAndSpeedup(): Promise<void> {
           viewRows.push(`| ${name}${flag([...r.sync, ...r.one, ...r.progress, ...r.dashboard])} | ${range(r.one)} | ${pct(overhead - 1)} | ${range(r.progress)} | ${pct(pairedRatio(r.progress, r.sync) - 1)} | ${range(r.dashboard)} | ${pct(pairedRatio(r.dashboard, r.sync) - 1)} |`);
         }
         headline.overhead.push(overhead);
+        headline.overheadCpu.push(overheadCpu);
+        headline.ofCeiling.push(speedup / ceiling);
         headline.speedup.push(speedup);
         headline.speedupFresh.push(speedupFresh);
       }
@@ -498,7 +534,7 @@ async function overheadAndSpeedup(): Promise<void> {
     }
     if (long && headline.overhead.length > 0) {
       console.log(
-        `\nGeometric means over the ${headline.overhead.length} long runs: overhead ${pct(geomean(headline.overhead) - 1)}, speedup ${fmt(geomean(headline.speedup))}x ` +
+        `\nGeometric means over the ${headline.overhead.length} long runs: overhead ${pct(geomean(headline.overhead) - 1)} (in CPU seconds ${pct(geomean(headline.overheadCpu) - 1)}), speedup ${fmt(geomean(headline.speedup))}x ` +
           `(with a default pool per run: ${fmt(geomean(headline.speedupFresh))}x).`,
       );
     }
@@ -619,6 +655,114 @@ async function streamingOn(name: BenchmarkName): Promise<void> {
   }
 }
 
+/** The adaptations the fixed-cost section compares: the previous default (D12, D14) and the pooled low-rank one. */
+const FIXED_COST_CONFIGS = {
+  previous: { metric: "diag", schedule: "stan", adaptiveWarmup: false },
+  "low-rank": { metric: "low-rank", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true },
+} as const satisfies Record<string, SampleOptions>;
+type FixedCostConfig = keyof typeof FIXED_COST_CONFIGS;
+
+/** One run's CPU milliseconds by thread, the CPU its chunks report, and the tasks it posted. */
+interface ThreadSplit {
+  readonly wall: number;
+  readonly cpu: number;
+  readonly main: number;
+  readonly workers: number;
+  readonly others: number;
+  readonly chunks: number;
+  readonly tasks: number;
+}
+
+/**
+ * CPU nanoseconds of each thread of this process (/proc/self/task/TID/schedstat). A running
+ * thread's figure lags by up to a scheduler tick: read it only for threads that are asleep
+ * (the main thread's share is the process's total, from getrusage, less the others').
+ */
+function threadNanos(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
+}
+
+interface FixedCostResult {
+  readonly runs: Record<FixedCostConfig, ThreadSplit[]>;
+  /** CPU milliseconds of `sampleSync` (the bare kernel loop on this thread, per-chain Stan windows), same chains and seeds. */
+  readonly sync: number[];
+}
+
+async function fixedCostJob(job: FixedCostJob): Promise<FixedCostResult> {
+  const d = compile(benchmarkModel(job.model));
+  const before = new Set(threadNanos().keys());
+  const pool = createWorkerPool({ threads: 2 });
+  let tasks = 0;
+  const run = pool.run.bind(pool);
+  pool.run = (task) => {
+    tasks++;
+    return run(task);
+  };
+  const configs = Object.keys(FIXED_COST_CONFIGS) as FixedCostConfig[];
+  const once = (config: FixedCostConfig, seed: number) => sample(d, { chains: 4, warmup: 1000, draws: 1000, seed, pool, ...FIXED_COST_CONFIGS[config] }).result;
+  for (const c of configs) for (let i = 0; i < 3; i++) await once(c, 100 + i); // JIT warm-up
+  for (let i = 0; i < 3; i++) sampleSync(d, { chains: 4, warmup: 1000, draws: 1000, seed: 100 + i });
+  const sync: number[] = [];
+  const workers = new Set([...threadNanos().keys()].filter((t) => !before.has(t)));
+  const out = { previous: [] as ThreadSplit[], "low-rank": [] as ThreadSplit[] };
+  for (let r = 0; r < job.reps; r++) {
+    for (let m = 0; m < configs.length; m++) {
+      const config = configs[(m + r) % configs.length]!;
+      tasks = 0;
+      const a = threadNanos();
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const p = await once(config, 1 + r);
+      const wall = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      const b = threadNanos();
+      const cpu = (c.user + c.system) / 1000;
+      let w = 0;
+      let o = 0;
+      for (const [tid, ns] of b) {
+        if (tid === String(process.pid)) continue;
+        const ms = (ns - (a.get(tid) ?? 0)) / 1e6;
+        if (workers.has(tid)) w += ms;
+        else o += ms;
+      }
+      const chunks = 1000 * p.chains.reduce((s, ch) => s + (ch.warmupCpuSeconds ?? NaN) + (ch.samplingCpuSeconds ?? NaN), 0);
+      out[config].push({ wall, cpu, main: cpu - w - o, workers: w, others: o, chunks, tasks });
+    }
+    const c0 = process.cpuUsage();
+    sampleSync(d, { chains: 4, warmup: 1000, draws: 1000, seed: 1 + r });
+    const c = process.cpuUsage(c0);
+    sync.push((c.user + c.system) / 1000);
+  }
+  await pool.close();
+  return { runs: out, sync };
+}
+
+async function fixedCost(): Promise<void> {
+  const names = modelFilter === undefined ? (["simple", "eight_schools", "funnel"] as const) : models;
+  const n = args.reps !== undefined ? reps : quick ? 3 : 11;
+  console.log(`\n## Fixed cost: where a cheap model's run spends its CPU (4 x (1000 + 1000), a warm shared pool of 2 threads, medians of ${n} interleaved runs, a fresh process per model)\n`);
+  console.log(
+    "CPU milliseconds per run by thread (/proc/self/task): the main thread (coordinator, Effect fibers, posting tasks and taking results), the pool's worker threads (chunks, and receiving and answering tasks), the process's other threads (V8's garbage collector and compilers); chunks: the CPU time the chunks report (D148's per-thread clock, which lags by up to a scheduler tick, so short chunks report less than they used).\n",
+  );
+  console.log("| model | adaptation | wall ms | CPU ms | main thread | worker threads | other threads | chunks report | tasks | sampleSync CPU ms |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const name of names) {
+    const r = inChild<FixedCostResult>({ kind: "fixedcost", model: name, reps: n });
+    for (const config of Object.keys(FIXED_COST_CONFIGS) as FixedCostConfig[]) {
+      const m = (k: keyof ThreadSplit) => fmt(median(r.runs[config].map((x) => x[k])), 1);
+      console.log(`| ${name} | ${config} | ${m("wall")} | ${m("cpu")} | ${m("main")} | ${m("workers")} | ${m("others")} | ${m("chunks")} | ${m("tasks")} | ${fmt(median(r.sync), 1)} |`);
+    }
+  }
+}
+
 async function barriers(): Promise<void> {
   console.log("\n## Barrier cost (wall clock, 2 threads, 4 x (1000 + 3000), seed 1, medians of " + reps + "; costs: medians of the ratios within a repeat)\n");
   console.log("| model | per-chain warmup s | pooled warmup s | pooled cost | early-stop checks every 100 s | check cost |");
@@ -646,12 +790,18 @@ async function main(): Promise<void> {
   if (want("earlystop")) await earlyStop();
   if (want("streaming")) await streaming();
   if (want("barriers")) await barriers();
+  if (want("fixedcost")) await fixedCost();
   if (foreignNoted > 0) console.log(`\n* ${foreignNoted} row(s) were timed while other processes (or kernel threads) used more than 10% of a core.`);
   const o = headline.overhead.length > 0 ? `${fmt(100 * (geomean(headline.overhead) - 1), 1)}%` : "n/a";
   const s = headline.speedup.length > 0 ? `${fmt(geomean(headline.speedup))}x` : "n/a";
   if (headline.progress.length > 0) {
     const v = (xs: number[]) => `${fmt(100 * (geomean(xs) - 1), 1)}%`;
     console.log(`\nruntime overhead with terminal progress: ${v(headline.progress)} ; with a dashboard connected: ${v(headline.dashboard)} ; without: ${o} (same repeats)`);
+  }
+  if (headline.overheadCpu.length > 0) {
+    console.log(
+      `\ntargets: overhead under 3% (wall ${o}, CPU ${fmt(100 * (geomean(headline.overheadCpu) - 1), 1)}%); speedup at 0.95 of the ceiling or more (${fmt(geomean(headline.ofCeiling))} of it)`,
+    );
   }
   console.log(`\nruntime overhead: ${o} ; 4-chain speedup on 2 threads: ${s}`);
 }
@@ -661,7 +811,8 @@ if (!isMainThread && (workerData as ContentionData | null)?.contention === true)
 
 } else if (args.child !== undefined) {
   const job = JSON.parse(args.child) as Job;
-  const result = job.kind === "runs" ? await runsJob(job) : job.kind === "startup" ? await startupJob(job) : await streamingJob(job);
+  const result =
+    job.kind === "runs" ? await runsJob(job) : job.kind === "startup" ? await startupJob(job) : job.kind === "fixedcost" ? await fixedCostJob(job) : await streamingJob(job);
   console.log(JSON.stringify(result));
   process.exit(0);
 } else {

@@ -31,7 +31,7 @@ import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage";
 import { layerClientProtocol } from "@effect/platform-node/NodeClusterSocket";
 import * as RpcSerialization from "@effect/rpc/RpcSerialization";
 import { SqlClient } from "@effect/sql/SqlClient";
-import { Context, Duration, Effect, Layer, Logger, LogLevel, Option, Schedule, type Scope } from "effect";
+import { Context, Data, Duration, Effect, Layer, Logger, LogLevel, Option, Schedule, type Scope } from "effect";
 import {
   ChainEntity,
   chainEntityId,
@@ -140,6 +140,9 @@ const liveRunners: Effect.Effect<string[], unknown, SqlClient> = Effect.gen(func
 
 
 const NOTHING: ChunkProgress = { written: 0, gradients: 0 };
+
+/** A chunk's request is not in storage at two looks in a row: its send was lost, and it is sent again (D180). */
+class RequestUnsent extends Data.TaggedError("RequestUnsent")<Record<never, never>> {}
 
 /** A run's membership of the cluster: what joining gave (`joinCluster`). */
 export interface ClusterSession {
@@ -301,27 +304,41 @@ export function acquireClusterChunks(plan: ClusterPlan, spec: ClusterRunSpec, si
           return e.reason === "timeout" ? new ChunkTimeout({ message: text, progress }) : new ChunkFailed({ message: text, progress });
         };
 
-        const sent = clientOf(chainEntityId(run, chain))
+        const send = clientOf(chainEntityId(run, chain))
           .RunChunk({ ...which, attempt: task.attempt, task: signed })
           .pipe(
             // The database may be briefly away: the request is sent again until the deadline.
             Effect.retry({ while: (e) => e._tag === "PersistenceError", schedule: Schedule.spaced("500 millis") }),
           );
-        // The reply as another runner stored it: the request went to a runner that then lost the
-        // database (and its shards) but keeps the connection open, so its answer would come only
-        // once it reaches the database again. Looked for once the chunk has taken a storage poll
-        // period (the runners' lock expiration, the earliest a shard can move, is theirs to
-        // choose), then every period: one indexed query per long chunk per period.
-        const look: Effect.Effect<StoredReply> = store.storedReply(run, chain, `${seq}.${task.attempt}`).pipe(
-          Effect.catchAll(() => Effect.succeed(null)),
-          Effect.flatMap((r) => (r === null ? Effect.delay(Effect.suspend(() => look), storagePoll) : Effect.succeed(r))),
-        );
-        const stored = plan.database === null ? Effect.never : Effect.delay(look, storagePoll);
+        // Storage looked at once the chunk has taken a storage poll period (the runners' lock
+        // expiration, the earliest a shard can move, is theirs to choose), then every period:
+        // one indexed query per long chunk per period. It finds
+        // - the reply as another runner stored it: the request went to a runner that then lost
+        //   the database (and its shards) but keeps the connection open, so its answer would
+        //   come only once it reaches the database again (D168);
+        // - a request that is not in storage at two looks in a row while the database answers:
+        //   the send's write was lost with its connection (PostgreSQL killed under it) and the
+        //   send waits for ever, so the request is sent again (D180). A request is stored within
+        //   one retry of the database's return, so a healthy send is never taken for lost.
+        const look = (unsentBefore: boolean): Effect.Effect<StoredReply, RequestUnsent> =>
+          store.storedReply(run, chain, `${seq}.${task.attempt}`).pipe(
+            Effect.catchAll(() => Effect.succeed(null)),
+            Effect.flatMap((r) =>
+              r === "unsent" && unsentBefore
+                ? Effect.fail(new RequestUnsent())
+                : r === null || r === "unsent"
+                  ? Effect.delay(Effect.suspend(() => look(r === "unsent")), storagePoll)
+                  : Effect.succeed(r),
+            ),
+          );
+        const stored = plan.database === null ? Effect.never : Effect.delay(look(false), storagePoll);
         return Effect.raceFirst(
-          sent.pipe(Effect.map((ok) => ({ ok, measured: true }))),
+          // A send found lost is left to end in the background: its connection may never answer.
+          Effect.disconnect(send).pipe(Effect.map((ok) => ({ ok, measured: true }))),
           stored.pipe(Effect.map((ok) => ({ ok, measured: false }))),
         )
           .pipe(
+            Effect.retry({ while: (e) => e._tag === "RequestUnsent" }),
             Effect.timeoutFail({
               duration: deadline,
               onTimeout: () => new ChunkTimeout({ message: `no runner answered ${what} within ${Duration.format(deadline)} (chunkTimeout + cluster.replyTimeout)`, progress: NOTHING }),

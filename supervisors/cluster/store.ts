@@ -61,10 +61,12 @@ export interface ClusterStore {
   sweep(graceMs: number): Effect.Effect<SweepResult, StoreError>;
   /**
    * The successful reply stored for a chunk request (run, chain, its primary key `seq.attempt`),
-   * or null: the client's way to a reply that another runner stored while the runner it sent the
-   * request to cannot answer (cut off from the database, it keeps the request's connection open).
+   * null while the request waits for one, or "unsent" when the request itself is not in storage:
+   * the client's way to a reply that another runner stored while the runner it sent the request
+   * to cannot answer (cut off from the database, it keeps the request's connection open), and to
+   * a send whose write of the request was lost with its connection (D180).
    */
-  storedReply(run: string, chain: number, primaryKey: string): Effect.Effect<StoredReply | null, StoreError>;
+  storedReply(run: string, chain: number, primaryKey: string): Effect.Effect<StoredReply | "unsent" | null, StoreError>;
 }
 
 // ---- models: serialisation, digest, signature ----
@@ -271,10 +273,12 @@ export const makeSqlStore: Effect.Effect<ClusterStore, never, SqlClient> = Effec
       }).pipe(Effect.mapError(storeError("sweeping ended runs"))),
     storedReply: (run, chain, primaryKey) =>
       // The cluster's own key for a request with a primary key (`Envelope.primaryKeyByAddress`).
-      sql<{ payload: string }>`SELECT r.payload FROM ${sql(REPLIES)} r JOIN ${sql(MESSAGES)} m ON m.id = r.request_id
-        WHERE m.message_id = ${`${CHAIN_ENTITY_TYPE}/${run}/${chain}/RunChunk/${primaryKey}`} AND r.kind = 0`.pipe(
+      sql<{ payload: string | null }>`SELECT r.payload FROM ${sql(MESSAGES)} m LEFT JOIN ${sql(REPLIES)} r ON r.request_id = m.id AND r.kind = 0
+        WHERE m.message_id = ${`${CHAIN_ENTITY_TYPE}/${run}/${chain}/RunChunk/${primaryKey}`}`.pipe(
         Effect.map((rows) => {
+          if (rows.length === 0) return "unsent" as const;
           for (const row of rows) {
+            if (row.payload === null) continue;
             const exit = (typeof row.payload === "string" ? JSON.parse(row.payload) : row.payload) as { _tag?: string; value?: { runner?: unknown; reply?: { body?: unknown; mac?: unknown } } };
             const v = exit._tag === "Success" ? exit.value : undefined;
             if (typeof v?.runner === "string" && typeof v.reply?.body === "string" && typeof v.reply.mac === "string") {

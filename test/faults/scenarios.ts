@@ -65,6 +65,10 @@ export interface ScenarioOptions {
   /** The most the run may take (seconds) before it counts as hung. */
   readonly boundSeconds?: number;
   readonly log?: (line: string) => void;
+  /** Called with the cluster before the client starts (to set a trap in the store). */
+  readonly prepare?: (cluster: FaultCluster) => void;
+  /** Called with the cluster and the run once the run has settled, before anything is stopped (to look at the store and the logs). */
+  readonly inspect?: (cluster: FaultCluster, run: string) => void;
 }
 
 export interface ScenarioResult {
@@ -133,6 +137,7 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
   const c = await startFaultCluster(scenario.replace(/-/g, "_"), clusterOptions);
   let client: ClientRun | null = null;
   try {
+    options.prepare?.(c);
     client = c.startClient();
     const t0 = performance.now();
     const run = await waitForProgress(c, client, w.chains, options.faultAfterChunks ?? 2);
@@ -202,6 +207,7 @@ export async function runScenario(scenario: ScenarioName, options: ScenarioOptio
     });
     const recoverySeconds = longestStall(c, run, faultAt, healedAt, touched);
     const fenced = c.pg.logLines(/no longer holds shard|no longer exists/).length;
+    options.inspect?.(c, run);
     if (scenario === "link-slow" || scenario === "link-resets") log(`${scenario}: ${c.proxies.reduce((a, x) => a + x.connections(), 0)} connections through the proxies, ${c.proxies.reduce((a, x) => a + x.resets(), 0)} reset`);
     const left = await c.stop();
     const processes = left.processes.length === 0 && left.namespaces.length === 0;
