@@ -49,6 +49,7 @@ import {
   tanh,
   type Expr,
 } from "../src/model/index.js";
+import { symmetricEigen } from "../src/model/linalg.js";
 import { finiteDifferenceGradient, gradientError, randomPoints } from "./helpers/finite-diff.js";
 
 function expectExactGradient(ld: LogDensity, points: Float64Array[]) {
@@ -124,6 +125,13 @@ describe("structural and linear-algebra operations", () => {
     ["lowerSolve", (x) => {
       const L = add(mul(stack([x, x, x, x]), constant([1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1], [4, 4])), constant([3, 0, 0, 0, 0, 3, 0, 0, 0, 0, 3, 0, 0, 0, 0, 3], [4, 4]));
       return square(lowerSolve(L, exp(x)));
+    }],
+    ["symmetricEigen's eigenvalues and eigenvectors", (x) => {
+      // B B^T + diag(4, 8, 12, 16): eigenvalues well apart, so eigenvectors are well-conditioned.
+      const B = stack([x, exp(x), add(x, 1), square(x)]);
+      const rows = [0, 1, 2, 3].map((i) => stack([0, 1, 2, 3].map((j) => add(dot(gather(B, [i]).reshape([4]), gather(B, [j]).reshape([4])), i === j ? 4 * (i + 1) : 0))));
+      const { values, vectors } = symmetricEigen(stack(rows));
+      return concat([mul(values, constant([1, -2, 3, 0.5])), mul(vectors, constant([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [4, 4])).reshape([16])]);
     }],
     ["scan with a vector carry and free parameters", (x) =>
       scan({ init: x.slice(0, 2), xs: [constant([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [3, 2])] }, (c, [row]) =>
@@ -404,4 +412,27 @@ describe("bring-your-own log-density given as a module path", () => {
     await expect(loadModuleModel(moduleModel(path, "nothing"))).rejects.toThrow(/has no export "nothing"/);
     await expect(loadModuleModel(moduleModel(path, "notAModel"))).rejects.toThrow(/dim must be a positive integer, got 0/);
   });
+});
+
+test("symmetricEigen of a constant matrix: ascending eigenvalues, unit eigenvectors with A v = λ v, the lower triangle read", () => {
+  // Upper triangle holds junk: only the lower one is read (as Stan's eigen*_sym, through Eigen).
+  const a = [4, 99, 99, 1, 3, 99, 0.5, -1, 2];
+  const { values, vectors } = symmetricEigen(constant(a, [3, 3]));
+  const lam = Array.from(values.constValues);
+  const v = vectors.constValues;
+  expect(lam).toEqual([...lam].sort((x, y) => x - y));
+  const sym = (i: number, j: number) => a[Math.max(i, j) * 3 + Math.min(i, j)]!;
+  for (let j = 0; j < 3; j++) {
+    let norm = 0;
+    for (let i = 0; i < 3; i++) {
+      let av = 0;
+      for (let k = 0; k < 3; k++) av += sym(i, k) * v[k * 3 + j]!;
+      expect(av).toBeCloseTo(lam[j]! * v[i * 3 + j]!, 12);
+      norm += v[i * 3 + j]! ** 2;
+    }
+    expect(norm).toBeCloseTo(1, 14);
+  }
+  // numpy.linalg.eigvalsh([[4, 1, 0.5], [1, 3, -1], [0.5, -1, 2]])
+  expect(lam[0]).toBeCloseTo(1.0595504398, 9);
+  expect(lam[2]).toBeCloseTo(4.6229051216, 9);
 });

@@ -1,10 +1,10 @@
 /**
  * Non-elementwise operations: matrix-vector product, cumulative sum, concatenation,
- * log-sum-exp, Cholesky factor, triangular solve. Each is a forward code template and a
+ * log-sum-exp, Cholesky factor, triangular solve, symmetric eigen-decomposition. Each is a forward code template and a
  * hand-derived reverse-mode template (the reverse of the forward statements, in reverse order).
  */
 import { ModelError } from "./errors.js";
-import { custom, lift, type Expr, type ExprLike } from "./expr.js";
+import { access, custom, lift, type Expr, type ExprLike } from "./expr.js";
 import { defineCustomOp, type CustomCodeContext, type CustomOp } from "./ops.js";
 import { formatShape, sizeOf } from "./shape.js";
 import { describeValue } from "./values.js";
@@ -261,4 +261,101 @@ export function lowerSolve(l: ExprLike, b: ExprLike): Expr {
     );
   }
   return custom(lowerSolveOp, [L, B], B.shape, `lowerSolve(${L.label}, ${B.label})`);
+}
+
+/**
+ * Eigen-decomposition of a symmetric matrix (read from its lower triangle) by cyclic Jacobi
+ * rotations. Output [n + 1, n]: row 0 the eigenvalues in ascending order (as Stan's
+ * eigenvalues_sym), rows 1..n the matrix whose columns are the matching unit eigenvectors, each
+ * with its largest-magnitude component positive so draws do not flip sign. The reverse mode is
+ * the usual one for distinct eigenvalues: G = V (diag(gλ) + F ∘ (Vᵀ gV)) Vᵀ, F_ij = 1/(λ_j - λ_i).
+ */
+const symmetricEigenOp: CustomOp = defineCustomOp({
+  name: "symmetricEigen",
+  fwd: (c) => {
+    const n = c.inShapes[0]![0]!;
+    const [a, v, order] = [c.scratch(n * n), c.scratch(n * n), c.scratch(n)];
+    const [i, j, k, p, q, sweep, off, norm, apq, theta, t, cs, sn, x1, x2, best] = [
+      "i", "j", "k", "p", "q", "sw", "of", "nr", "apq", "th", "t", "cs", "sn", "xa", "xb", "bs",
+    ].map((name) => c.fresh(name));
+    return `for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} < ${n}; ${j}++) {
+        ${a}[${i}*${n}+${j}] = ${i} >= ${j} ? ${c.x(0, `${i}*${n}+${j}`)} : ${c.x(0, `${j}*${n}+${i}`)};
+        ${v}[${i}*${n}+${j}] = ${i} === ${j} ? 1 : 0; }
+      let ${off} = 1, ${norm} = 0;
+      for (let ${sweep} = 0; ${sweep} < 100 && ${off} > 1e-36 * ${norm}; ${sweep}++) {
+        ${off} = 0; ${norm} = 0;
+        for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} < ${n}; ${j}++) {
+          const ${x1} = ${a}[${i}*${n}+${j}] * ${a}[${i}*${n}+${j}];
+          ${norm} += ${x1}; if (${i} !== ${j}) ${off} += ${x1}; }
+        for (let ${p} = 0; ${p} < ${n} - 1; ${p}++) for (let ${q} = ${p} + 1; ${q} < ${n}; ${q}++) {
+          const ${apq} = ${a}[${p}*${n}+${q}];
+          if (${apq} !== 0) {
+          const ${theta} = (${a}[${q}*${n}+${q}] - ${a}[${p}*${n}+${p}]) / (2 * ${apq});
+          const ${t} = (${theta} >= 0 ? 1 : -1) / (Math.abs(${theta}) + Math.sqrt(${theta} * ${theta} + 1));
+          const ${cs} = 1 / Math.sqrt(${t} * ${t} + 1), ${sn} = ${t} * ${cs};
+          for (let ${k} = 0; ${k} < ${n}; ${k}++) {
+            const ${x1} = ${a}[${k}*${n}+${p}], ${x2} = ${a}[${k}*${n}+${q}];
+            ${a}[${k}*${n}+${p}] = ${cs} * ${x1} - ${sn} * ${x2}; ${a}[${k}*${n}+${q}] = ${sn} * ${x1} + ${cs} * ${x2}; }
+          for (let ${k} = 0; ${k} < ${n}; ${k}++) {
+            const ${x1} = ${a}[${p}*${n}+${k}], ${x2} = ${a}[${q}*${n}+${k}];
+            ${a}[${p}*${n}+${k}] = ${cs} * ${x1} - ${sn} * ${x2}; ${a}[${q}*${n}+${k}] = ${sn} * ${x1} + ${cs} * ${x2}; }
+          for (let ${k} = 0; ${k} < ${n}; ${k}++) {
+            const ${x1} = ${v}[${k}*${n}+${p}], ${x2} = ${v}[${k}*${n}+${q}];
+            ${v}[${k}*${n}+${p}] = ${cs} * ${x1} - ${sn} * ${x2}; ${v}[${k}*${n}+${q}] = ${sn} * ${x1} + ${cs} * ${x2}; }
+        } } }
+      for (let ${i} = 0; ${i} < ${n}; ${i}++) ${order}[${i}] = ${i};
+      for (let ${i} = 0; ${i} < ${n}; ${i}++) {
+        let ${best} = ${i};
+        for (let ${j} = ${i} + 1; ${j} < ${n}; ${j}++) if (${a}[${order}[${j}]*${n}+${order}[${j}]] < ${a}[${order}[${best}]*${n}+${order}[${best}]]) ${best} = ${j};
+        const ${t} = ${order}[${i}]; ${order}[${i}] = ${order}[${best}]; ${order}[${best}] = ${t}; }
+      for (let ${j} = 0; ${j} < ${n}; ${j}++) {
+        const ${p} = ${order}[${j}];
+        ${c.y(j)} = ${a}[${p}*${n}+${p}];
+        let ${best} = 0;
+        for (let ${k} = 1; ${k} < ${n}; ${k}++) if (Math.abs(${v}[${k}*${n}+${p}]) > Math.abs(${v}[${best}*${n}+${p}])) ${best} = ${k};
+        const ${sn} = ${v}[${best}*${n}+${p}] < 0 ? -1 : 1;
+        for (let ${k} = 0; ${k} < ${n}; ${k}++) ${c.y(`(${k}+1)*${n}+${j}`)} = ${sn} * ${v}[${k}*${n}+${p}]; }`;
+  },
+  bwd: (c) => {
+    const n = c.inShapes[0]![0]!;
+    if (c.gx(0, "0") === null) return "";
+    const [m, t] = [c.scratch(n * n), c.scratch(n * n)];
+    const [i, j, k, s, g, sc] = [c.fresh("i"), c.fresh("j"), c.fresh("k"), c.fresh("s"), c.fresh("g"), c.fresh("sc")];
+    const V = (row: string, col: string) => c.y(`(${row}+1)*${n}+${col}`);
+    const gV = (row: string, col: string) => c.gy(`(${row}+1)*${n}+${col}`);
+    // m = diag(gλ) + F ∘ (Vᵀ gV); t = V m; G = t Vᵀ, added to the lower triangle.
+    // Eigenvalues closer than 1e-9 of the largest are taken as one eigenspace (its basis moves
+    // freely: their coupling term is left out, as for a function of the eigenspace only).
+    return `const ${sc} = 1e-9 * Math.max(Math.abs(${c.y("0")}), Math.abs(${c.y(String(n - 1))}));
+      for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} < ${n}; ${j}++) {
+        let ${s} = 0;
+        for (let ${k} = 0; ${k} < ${n}; ${k}++) ${s} += ${V(k, i)} * ${gV(k, j)};
+        const ${g} = ${c.y(j)} - ${c.y(i)};
+        ${m}[${i}*${n}+${j}] = ${i} === ${j} ? ${c.gy(i)} : Math.abs(${g}) <= ${sc} ? 0 : ${s} / ${g}; }
+      for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} < ${n}; ${j}++) {
+        let ${s} = 0;
+        for (let ${k} = 0; ${k} < ${n}; ${k}++) ${s} += ${V(i, k)} * ${m}[${k}*${n}+${j}];
+        ${t}[${i}*${n}+${j}] = ${s}; }
+      for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} <= ${i}; ${j}++) {
+        let ${s} = 0;
+        for (let ${k} = 0; ${k} < ${n}; ${k}++) ${s} += ${t}[${i}*${n}+${k}] * ${V(j, k)} + (${i} === ${j} ? 0 : ${t}[${j}*${n}+${k}] * ${V(i, k)});
+        ${c.gx(0, `${i}*${n}+${j}`)} += ${s}; }`;
+  },
+});
+
+/**
+ * Eigenvalues (ascending) and unit eigenvectors (columns, largest-magnitude component positive)
+ * of a symmetric matrix, read from its lower triangle; gradients assume distinct eigenvalues.
+ */
+export function symmetricEigen(a: ExprLike): { values: Expr; vectors: Expr } {
+  const A = lift(a);
+  if (A.shape.length !== 2 || A.shape[0] !== A.shape[1]) {
+    throw new ModelError("shape-mismatch", `symmetricEigen(${A}) needs a square matrix, got ${formatShape(A.shape)}`);
+  }
+  const n = A.shape[0]!;
+  const both = custom(symmetricEigenOp, [A], [n + 1, n], `symmetricEigen(${A.label})`);
+  return {
+    values: access(both, Int32Array.from({ length: n }, (_, k) => k), [n], `eigenvalues(${A.label})`),
+    vectors: access(both, Int32Array.from({ length: n * n }, (_, k) => n + k), [n, n], `eigenvectors(${A.label})`),
+  };
 }

@@ -9,6 +9,7 @@ import {
   type Distribution,
 } from "../model/index.js";
 import { access, elementwise } from "../model/expr.js";
+import { symmetricEigen } from "../model/linalg.js";
 import { logDiffExp, logPhi } from "../model/cdf.js";
 import { sizeOf, type Shape } from "../model/shape.js";
 import { StanError, type Location } from "./errors.js";
@@ -244,6 +245,15 @@ function columnMajor(v: Val): Expr {
   return flatVector(transpose(v));
 }
 
+/** One decomposition per matrix, so eigenvalues_sym and eigenvectors_sym of it share it. */
+const eigenCache = new WeakMap<Expr, ReturnType<typeof symmetricEigen>>();
+function eigenOf(m: Val, name: string, loc?: Location): ReturnType<typeof symmetricEigen> {
+  if (m.t.base !== "matrix" || m.t.arr !== 0 || m.e.shape[0] !== m.e.shape[1]) err("type", `${name} takes a square matrix, got ${typeName(m.t)} [${m.e.shape}].`, loc);
+  let found = eigenCache.get(m.e);
+  if (!found) eigenCache.set(m.e, (found = symmetricEigen(m.e)));
+  return found;
+}
+
 export const FUNCTIONS: Record<string, Fn> = {
   exp: math(exp, Math.exp, "exp"),
   log: math(log, Math.log, "log"),
@@ -428,7 +438,16 @@ export const FUNCTIONS: Record<string, Fn> = {
   diag_pre_multiply: ([v, m]) => ({ t: { base: "matrix", arr: 0 }, e: mul(reshape(flatVector(v!), [v!.e.size, 1]), m!.e) }),
   diag_post_multiply: ([m, v]) => ({ t: { base: "matrix", arr: 0 }, e: mul(m!.e, reshape(flatVector(v!), [1, v!.e.size])) }),
   cholesky_decompose: ([m]) => ({ t: { base: "matrix", arr: 0 }, e: cholesky(m!.e) }),
-  mdivide_left_tri_low: ([l, b]) => ({ t: b!.t, e: lowerSolve(l!.e, b!.e) }),
+  mdivide_left_tri_low: ([l, b], loc) => {
+    if (b!.t.base !== "matrix") return { t: b!.t, e: lowerSolve(l!.e, b!.e) };
+    // A matrix right-hand side: one triangular solve per column.
+    const [n, m] = b!.e.shape as [number, number];
+    if (l!.e.shape[0] !== n) err("type", `mdivide_left_tri_low: matrix [${l!.e.shape}] and right-hand side [${n}, ${m}] do not fit.`, loc);
+    const columns = Array.from({ length: m }, (_, j) => lowerSolve(l!.e, access(b!.e, Int32Array.from({ length: n }, (_, i) => i * m + j), [n], "column")));
+    return transpose({ t: b!.t, e: reshape(concat(columns), [m, n]) });
+  },
+  eigenvalues_sym: ([m], loc) => vectorVal(eigenOf(m!, "eigenvalues_sym", loc).values),
+  eigenvectors_sym: ([m], loc) => ({ t: { base: "matrix", arr: 0 }, e: eigenOf(m!, "eigenvectors_sym", loc).vectors }),
   crossprod: ([m], loc) => matmul(transpose(m!), m!, loc),
   tcrossprod: ([m], loc) => matmul(m!, transpose(m!), loc),
   multiply_lower_tri_self_transpose: ([m], loc) => {

@@ -104,6 +104,7 @@ for (const [model, posteriors] of byProgram) {
   if (ok) compiledPrograms++;
   else if (failure === "") failure = String(compiledByPosterior.get(posteriors[0]!.posterior) ?? "no data");
   programRows.push([model, ok ? "yes" : "NO", ok ? ms.toFixed(0) : "", total.toFixed(0), ok ? "" : failure.slice(0, 160)]);
+  console.error(`${model}: ${ok ? "compiles" : "FAILS"} ${total.toFixed(0)} ms`);
 }
 console.log("\n1. programs: parse + type-check + stanModel + compile (ms: stanModel + compile with the first data set; total includes check and every data set)\n");
 table(["program", "compiles", "ms", "total ms", "reason"], programRows);
