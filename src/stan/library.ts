@@ -371,7 +371,8 @@ export const FUNCTIONS: Record<string, Fn> = {
     return { t: { base: "real", arr: 1 }, e: constant(Float64Array.from({ length: k }, (_, i) => (k === 1 ? hi : lo + ((hi - lo) * i) / (k - 1)))) };
   },
   append_row: ([a, b]) => {
-    if (a!.t.base === "matrix" || b!.t.base === "matrix") {
+    // Two row vectors stack into a two-row matrix, as with a matrix on either side.
+    if (a!.t.base === "matrix" || b!.t.base === "matrix" || (a!.t.base === "row_vector" && b!.t.base === "row_vector")) {
       const cols = a!.t.base === "matrix" ? a!.e.shape[1]! : a!.e.size;
       const e = concat([flatVector(a!), flatVector(b!)]);
       return { t: { base: "matrix", arr: 0 }, e: reshape(e, [e.size / cols, cols]) };
@@ -379,7 +380,8 @@ export const FUNCTIONS: Record<string, Fn> = {
     return vectorVal(concat([flatVector(a!), flatVector(b!)]));
   },
   append_col: ([a, b]) => {
-    if (a!.t.base === "matrix" || b!.t.base === "matrix") {
+    // Two column vectors side by side are a two-column matrix, as with a matrix on either side.
+    if (a!.t.base === "matrix" || b!.t.base === "matrix" || (a!.t.base === "vector" && b!.t.base === "vector")) {
       const rows = a!.t.base === "matrix" ? a!.e.shape[0]! : a!.e.size;
       const e = concat([columnMajor(a!), columnMajor(b!)]);
       return transpose({ t: { base: "matrix", arr: 0 }, e: reshape(e, [e.size / rows, rows]) });

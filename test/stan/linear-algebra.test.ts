@@ -55,3 +55,18 @@ model {
     expect(gradientError(ld, q).worst).toBeLessThan(2e-7);
   }
 });
+
+test("append_col of two vectors is a two-column matrix, append_row of two row vectors a two-row matrix (Stan's types)", () => {
+  // Weights differ by position, so a transposed or flattened result gives another density.
+  const source = `parameters { vector[3] b; }
+model {
+  matrix[3, 2] C = append_col(b, exp(b));
+  matrix[2, 3] R = append_row(b', exp(b)');
+  target += sum(C .* [[1, 2], [3, 4], [5, 6]]) + sum(R .* [[1, 3, 5], [2, 4, 6]]);
+}`;
+  const ld = compile(stanModel(source));
+  const q = Float64Array.of(0.3, -0.2, 0.1);
+  const expected = 2 * [0, 1, 2].reduce((s, i) => s + (2 * i + 1) * q[i]! + (2 * i + 2) * Math.exp(q[i]!), 0);
+  expect(ld.logDensity(q)).toBeCloseTo(expected, 12);
+  expect(gradientError(ld, q).worst).toBeLessThan(2e-7);
+});
