@@ -30,7 +30,7 @@ import {
 } from "../src/inference/abc.js";
 import { Rng } from "../src/rng/index.js";
 import type { ApproxSink } from "./approx-events.js";
-import { SIMULATION, type AbcRound, type AbcTask, type AbcTaskResult } from "./approx-protocol.js";
+import { ABC_LOADING, SIMULATION, type AbcRound, type AbcTask, type AbcTaskResult } from "./approx-protocol.js";
 import type { ChunkProgress, ModelSpec } from "./protocol.js";
 
 /** How a task failed, as the scheduler reports it: its thread died under it, or the watchdog ended it. */
@@ -125,6 +125,9 @@ export class AbcBatchError extends Error {
 /** Runs one ABC task (no retries: a failed simulation is dropped, not re-run). */
 export type AbcExecutor = (task: AbcTask) => Effect.Effect<AbcTaskResult, TaskFailure | AbcBatchError>;
 
+/** Tries of a batch whose thread failed while loading, before the run fails. */
+const MAX_LOAD_FAILURES = 3;
+
 const isTaskFailure = (e: TaskFailure | AbcBatchError): e is TaskFailure => !(e instanceof AbcBatchError);
 
 /**
@@ -133,11 +136,19 @@ const isTaskFailure = (e: TaskFailure | AbcBatchError): e is TaskFailure => !(e 
  * dropped, and the rest of the batch goes on; the first few failure messages go to `messages`.
  * The local pool's batches and a cluster runner's take this same road.
  */
-export function simulateBatch(execute: AbcExecutor, task: AbcTask, messages: string[]): Effect.Effect<void, AbcBatchError> {
+export function simulateBatch(execute: AbcExecutor, task: AbcTask, messages: string[], loadFailures = 0): Effect.Effect<void, AbcBatchError> {
   return execute(task).pipe(
     Effect.tap((r) => Effect.sync(() => messages.push(...r.messages.slice(0, Math.max(0, 5 - messages.length))))),
     Effect.asVoid,
     Effect.catchIf(isTaskFailure, (e) => {
+      if (e.progress.written === ABC_LOADING) {
+        // The thread died or timed out loading the model or simulator (a fresh thread on a
+        // loaded machine can outlive a short simulation timeout): no simulation is to blame.
+        if (loadFailures + 1 >= MAX_LOAD_FAILURES) {
+          return Effect.fail(new AbcBatchError(`loading the model and simulator on a worker thread failed ${MAX_LOAD_FAILURES} times: ${e.message}`));
+        }
+        return simulateBatch(execute, task, messages, loadFailures + 1);
+      }
       const culprit = task.start + Math.min(task.end - task.start - 1, Math.max(0, e.progress.written));
       task.round.status[culprit] = e._tag === "ChunkTimeout" ? SIMULATION.TIMED_OUT : SIMULATION.CRASHED;
       if (messages.length < 5) messages.push(e.message);

@@ -145,6 +145,9 @@ export const SIMULATION = {
   TIMED_OUT: 4,
 } as const;
 
+/** An ABC task's `TASK_CELL.WRITTEN` while its thread loads the model and simulator, before its first simulation. */
+export const ABC_LOADING = -1;
+
 /** One round of ABC simulations in shared memory: the main thread writes the proposals, workers the rest. */
 export interface AbcRound {
   /** Proposals on the prior's unconstrained scale (count x dim, draw-major). */

@@ -18,7 +18,7 @@ import type { LogDensity } from "../src/compile/types.js";
 import { applyWindowUpdate, initChainState, runIterations, type ChainState, type DrawInfo, type LocalSwitch } from "../src/inference/index.js";
 import { odeFailureTally, odeFailuresSince } from "../src/ode/index.js";
 import { runAbcTask, simulatorFor } from "./abc-worker.js";
-import type { ApproxTaskResult } from "./approx-protocol.js";
+import { ABC_LOADING, type ApproxTaskResult } from "./approx-protocol.js";
 import { runApproxTask } from "./approx-worker.js";
 import { checkGradientLength, describeModel } from "./model-checks.js";
 import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
@@ -86,6 +86,9 @@ export default async function runTask(task: WorkerTask): Promise<ChunkResult | M
   // both would run before either result is posted (the first result would wait for the
   // second chunk, and a crash in the second would lose it).
   await new Promise<void>((resolve) => setImmediate(resolve));
+  // An ABC task's progress reads LOADING until its first simulation: a thread that dies or
+  // outlives the watchdog before then failed in the load, not in a simulation.
+  if (task.kind === "abc" && task.started !== undefined) task.started[TASK_CELL.WRITTEN] = ABC_LOADING;
   // Loading a model runs its code (a module's top level, its factory): the task that loads it
   // is under the watchdog from here. One that waits for a load another task of this thread
   // began has not started (if that load hangs, it is not at fault).

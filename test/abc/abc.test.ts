@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { abc, abcSmc, abcSmcEffect, dist, InvalidOptionError, InvalidModelError, model, simulator } from "../../src/index.js";
+import { abc, abcSmc, ApproxFailedError, abcSmcEffect, dist, InvalidOptionError, InvalidModelError, model, simulator } from "../../src/index.js";
 import { Effect, Exit } from "effect";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -109,5 +112,34 @@ describe("ABC on the runtime", () => {
     expect(events).toContain("task-failed");
     expect(Array.from(faulty.particles)).toEqual(Array.from(clean.particles));
     expect(Array.from(faulty.weights)).toEqual(Array.from(clean.weights));
+    expect(faulty.generations.map((g) => g.tolerance)).toEqual(clean.generations.map((g) => g.tolerance));
+  });
+
+  it("a thread that outlives the simulation timeout while loading the simulator drops no simulation: the batch runs again", async () => {
+    const opts = { prior: normalPrior, observed, particles: 200, seed: 8, maxGenerations: 2, simulationTimeout: "1 second", threads: 2 } as const;
+    const marker = join(mkdtempSync(join(tmpdir(), "abc-slow-load-")), "loaded");
+    process.env.BAYESTS_SLOW_LOAD_MARKER = marker;
+    try {
+      const slow = await abcSmc(simulator(fixture("slow-load.mjs")), opts).result;
+      expect(existsSync(marker)).toBe(true);
+      const plain = await abcSmc(simulator(fixture("normal-mean.mjs")), opts).result;
+      expect(slow.generations.reduce((s, g) => s + g.timedOut + g.crashed + g.failed, 0)).toBe(0);
+      expect(Array.from(slow.particles)).toEqual(Array.from(plain.particles));
+      expect(slow.generations.map((g) => g.tolerance)).toEqual(plain.generations.map((g) => g.tolerance));
+    } finally {
+      delete process.env.BAYESTS_SLOW_LOAD_MARKER;
+    }
+  });
+
+  it("a simulator whose every load outlives the simulation timeout fails the run typed after three tries, naming the load", async () => {
+    process.env.BAYESTS_SLOW_LOAD_MARKER = "always";
+    try {
+      const opts = { prior: normalPrior, observed, particles: 50, seed: 8, maxGenerations: 1, simulationTimeout: "1 second", threads: 1 } as const;
+      const failure = await abcSmc(simulator(fixture("slow-load.mjs")), opts).result.catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ApproxFailedError);
+      expect((failure as Error).message).toMatch(/loading the model and simulator on a worker thread failed 3 times/);
+    } finally {
+      delete process.env.BAYESTS_SLOW_LOAD_MARKER;
+    }
   });
 });
