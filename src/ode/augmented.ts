@@ -35,6 +35,7 @@ export class AugmentedSystem {
     initialSensitivities = true,
   ) {
     const { n, np } = problem;
+    if (problem.jacobian === undefined && problem.vjp === undefined) throw new TypeError("an ODE problem needs its Jacobian: give vjp or jacobian");
     this.n0 = sensitivities && initialSensitivities ? n : 0;
     this.m = sensitivities ? this.n0 + np : 0;
     this.size = n * (1 + this.m);
@@ -107,12 +108,17 @@ export class AugmentedSystem {
 
   /** Fills J_y (and J_p) at (t, y) for the states y = z[0 .. n). */
   jacobian(t: number, y: Float64Array): void {
-    const { n, np } = this.problem;
+    const problem = this.problem;
+    const { n, np } = problem;
     const { w, gy, gp, jy, jp } = this;
+    if (problem.jacobian !== undefined) {
+      problem.jacobian(t, y, this.p, jy, jp);
+      return;
+    }
     for (let s = 0; s < n; s++) {
       w.fill(0);
       w[s] = 1;
-      this.problem.vjp(t, y, this.p, w, gy, gp);
+      problem.vjp!(t, y, this.p, w, gy, gp);
       for (let k = 0; k < n; k++) jy[s * n + k] = gy[k]!;
       for (let k = 0; k < np; k++) jp[s * np + k] = gp[k]!;
     }

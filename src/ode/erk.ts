@@ -104,6 +104,7 @@ export class ExplicitWorkspace {
   readonly z: Float64Array;
   readonly zNew: Float64Array;
   readonly zStage: Float64Array;
+  readonly zErr: Float64Array;
   readonly zOut: Float64Array;
 
   constructor(
@@ -114,6 +115,7 @@ export class ExplicitWorkspace {
     this.z = new Float64Array(size);
     this.zNew = new Float64Array(size);
     this.zStage = new Float64Array(size);
+    this.zErr = new Float64Array(size);
     this.zOut = new Float64Array(size);
   }
 }
@@ -126,7 +128,7 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
   const N = sys.size;
   const tab = work.tableau;
   const { stages, a, b, e: eW, c: cT, dense } = tab;
-  const { k, zStage, zOut } = work;
+  const { k, zStage, zErr, zOut } = work;
   let z = work.z;
   let zNew = work.zNew;
   z.set(z0);
@@ -147,29 +149,41 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
     const tNew = landing ? target : t + h;
     // Stages 2..s; a first-same-as-last pair's last stage is f at the new point.
     let finite = true;
+    // Each sum over stages runs stage by stage over contiguous components (the terms added in
+    // the same order as a sum per component; zero weights skipped).
     for (let s = 1; s < stages && finite; s++) {
       const row = s * stages;
-      for (let c = 0; c < N; c++) {
-        let acc = 0;
-        for (let r = 0; r < s; r++) acc += a[row + r]! * k[r * N + c]!;
-        zStage[c] = z[c]! + h * acc;
+      const a0 = a[row]!;
+      for (let c = 0; c < N; c++) zStage[c] = a0 * k[c]!;
+      for (let r = 1; r < s; r++) {
+        const w = a[row + r]!;
+        if (w === 0) continue;
+        const at = r * N;
+        for (let c = 0; c < N; c++) zStage[c]! += w * k[at + c]!;
       }
+      for (let c = 0; c < N; c++) zStage[c] = z[c]! + h * zStage[c]!;
       finite = sys.eval(cT[s] === 1 ? tNew : t + cT[s]! * h, zStage, k, s * N);
     }
     let err = Infinity;
     if (finite) {
+      const b0 = b[0]!;
+      const e0 = eW[0]!;
+      for (let c = 0; c < N; c++) {
+        zNew[c] = b0 * k[c]!;
+        zErr[c] = e0 * k[c]!;
+      }
+      for (let r = 1; r < stages; r++) {
+        const wb = b[r]!;
+        const we = eW[r]!;
+        const at = r * N;
+        if (wb !== 0) for (let c = 0; c < N; c++) zNew[c]! += wb * k[at + c]!;
+        if (we !== 0) for (let c = 0; c < N; c++) zErr[c]! += we * k[at + c]!;
+      }
       err = 0;
       for (let c = 0; c < N; c++) {
-        let acc = 0;
-        let accE = 0;
-        for (let r = 0; r < stages; r++) {
-          const kr = k[r * N + c]!;
-          acc += b[r]! * kr;
-          accE += eW[r]! * kr;
-        }
-        zNew[c] = z[c]! + h * acc;
-        const e = Math.abs(h * accE) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k[c]!)));
+        const e = Math.abs(h * zErr[c]!) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k[c]!)));
         if (!(e <= err)) err = e;
+        zNew[c] = z[c]! + h * zNew[c]!;
       }
     }
     if (!(err <= 1)) {

@@ -51,16 +51,17 @@ function recordFailure(problem: CompiledOde, reason: OdeFailureReason): void {
 }
 
 type Rhs = OdeProblem["rhs"];
-type Vjp = OdeProblem["vjp"];
+type Jacobian = NonNullable<OdeProblem["jacobian"]>;
 
 /** Generated code's entry points. */
 export const odeRuntime = {
-  problem(n: number, np: number, rhs: Rhs, vjp: Vjp, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean): CompiledOde {
+  /** The problem of an ode node from its compiled right-hand side and Jacobian. */
+  problem(n: number, np: number, rhs: Rhs, jacobian: Jacobian, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean): CompiledOde {
     return {
       n,
       np,
       rhs,
-      vjp,
+      jacobian,
       method: ODE_METHODS[method]!,
       t0,
       ts,
