@@ -23,6 +23,13 @@ const MAX_ORDER = 5;
 const NEWTON_MAXITER = 4;
 const MIN_FACTOR = 0.2;
 const MAX_FACTOR = 10;
+/**
+ * CVODES's limits on one step (MXNCF, MXNEF): a step whose Newton iteration fails this many
+ * times, or whose error test fails this many times, ends the solve (CV_CONV_FAILURE,
+ * CV_ERR_FAILURE) rather than halving on towards a step too small to count (D191).
+ */
+const MAX_CONVERGENCE_FAILURES = 10;
+const MAX_ERROR_FAILURES = 7;
 /** gamma_k = sum_{j<=k} 1/j; BDF's alpha is gamma (no NDF kappa). */
 const GAMMA = [0, 1, 1.5, 11 / 6, 25 / 12, 137 / 60];
 /** The error constant of order k: 1 / (k + 1). */
@@ -217,6 +224,8 @@ export function integrateBdf(sys: AugmentedSystem, work: BdfWorkspace, z0: Float
     let errorNorm = 0;
     let safety = 0;
     let tNew = t;
+    let convergenceFailures = 0;
+    let errorFailures = 0;
     while (!accepted) {
       if (hAbs < minStep || !Number.isFinite(hAbs)) return { reason: nonFinite ? "non-finite" : "step-too-small", t };
       tNew = t + hAbs;
@@ -257,6 +266,7 @@ export function integrateBdf(sys: AugmentedSystem, work: BdfWorkspace, z0: Float
         converged = false;
       }
       if (!converged) {
+        if (++convergenceFailures >= MAX_CONVERGENCE_FAILURES) return { reason: nonFinite ? "non-finite" : "step-too-small", t };
         hAbs *= 0.5;
         changeD(D, order, 0.5, tmp);
         nEqual = 0;
@@ -268,6 +278,7 @@ export function integrateBdf(sys: AugmentedSystem, work: BdfWorkspace, z0: Float
       for (let q = 0; q < N; q++) scale[q] = atol + rtol * Math.abs(y[q]!);
       errorNorm = rmsNorm(d, scale, ERROR_CONST[order]!);
       if (errorNorm > 1) {
+        if (++errorFailures >= MAX_ERROR_FAILURES) return { reason: "step-too-small", t };
         const factor = Math.max(MIN_FACTOR, safety * Math.pow(errorNorm, -1 / (order + 1)));
         hAbs *= factor;
         changeD(D, order, factor, tmp);
