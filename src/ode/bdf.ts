@@ -214,7 +214,9 @@ export function integrateBdf(sys: AugmentedSystem, work: BdfWorkspace, z0: Float
   };
 
   while (i < ts.length) {
-    const minStep = 10 * Number.EPSILON * Math.max(Math.abs(t), Number.MIN_VALUE);
+    // Ten units in the last place of t, as SciPy's (at t = 0 the smallest subnormal's: the
+    // product with EPSILON underflowed to 0 there, and a zero step could be taken 1e8 times).
+    const minStep = 10 * Math.max(Number.EPSILON * Math.abs(t), Number.MIN_VALUE);
     if (hAbs < minStep) {
       changeD(D, order, minStep / hAbs, tmp);
       hAbs = minStep;
