@@ -92,6 +92,31 @@ export const CASH_KARP: Tableau = tableau(
   null,
 );
 
+/** Zeros for `stageSum` where no base vector is wanted (the error estimate). */
+const ZEROS = new Float64Array(0);
+
+/**
+ * out[c] = base[c] + h * sum_{r < count} w[at + r] K_r[c] for every component c, in one pass
+ * with the stages unrolled (a sum per component in the order of r, so the result does not
+ * depend on this layout); `base` of length 0 reads as zeros.
+ */
+function stageSum(out: Float64Array, base: Float64Array, h: number, w: Float64Array, at: number, count: number, kv: Float64Array[], N: number): void {
+  const k0 = kv[0]!, k1 = kv[1]!, k2 = kv[2]!, k3 = kv[3]!, k4 = kv[4]!, k5 = kv[5]!, k6 = kv[6]!;
+  const w0 = w[at]!, w1 = count > 1 ? w[at + 1]! : 0, w2 = count > 2 ? w[at + 2]! : 0, w3 = count > 3 ? w[at + 3]! : 0;
+  const w4 = count > 4 ? w[at + 4]! : 0, w5 = count > 5 ? w[at + 5]! : 0, w6 = count > 6 ? w[at + 6]! : 0;
+  const noBase = base.length === 0;
+  for (let c = 0; c < N; c++) {
+    let acc = w0 * k0[c]!;
+    if (count > 1) acc += w1 * k1[c]!;
+    if (count > 2) acc += w2 * k2[c]!;
+    if (count > 3) acc += w3 * k3[c]!;
+    if (count > 4) acc += w4 * k4[c]!;
+    if (count > 5) acc += w5 * k5[c]!;
+    if (count > 6) acc += w6 * k6[c]!;
+    out[c] = noBase ? h * acc : base[c]! + h * acc;
+  }
+}
+
 /** Boost's cap on consecutive rejected tries of one step. */
 const MAX_TRIES = 500;
 
@@ -101,6 +126,8 @@ export type Failure = { readonly reason: OdeFailureReason; readonly t: number };
 export class ExplicitWorkspace {
   /** Stage r's derivative at k[r * size .. (r + 1) * size). */
   readonly k: Float64Array;
+  /** Views of k, one per stage (seven: a six-stage pair's last is unused). */
+  readonly kv: Float64Array[];
   readonly z: Float64Array;
   readonly zNew: Float64Array;
   readonly zStage: Float64Array;
@@ -112,6 +139,7 @@ export class ExplicitWorkspace {
     readonly tableau: Tableau,
   ) {
     this.k = new Float64Array(tableau.stages * size);
+    this.kv = Array.from({ length: 7 }, (_, r) => (r < tableau.stages ? this.k.subarray(r * size, (r + 1) * size) : new Float64Array(size)));
     this.z = new Float64Array(size);
     this.zNew = new Float64Array(size);
     this.zStage = new Float64Array(size);
@@ -128,7 +156,7 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
   const N = sys.size;
   const tab = work.tableau;
   const { stages, a, b, e: eW, c: cT, dense } = tab;
-  const { k, zStage, zErr, zOut } = work;
+  const { k, kv, zStage, zErr, zOut } = work;
   let z = work.z;
   let zNew = work.zNew;
   z.set(z0);
@@ -149,41 +177,18 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
     const tNew = landing ? target : t + h;
     // Stages 2..s; a first-same-as-last pair's last stage is f at the new point.
     let finite = true;
-    // Each sum over stages runs stage by stage over contiguous components (the terms added in
-    // the same order as a sum per component; zero weights skipped).
     for (let s = 1; s < stages && finite; s++) {
-      const row = s * stages;
-      const a0 = a[row]!;
-      for (let c = 0; c < N; c++) zStage[c] = a0 * k[c]!;
-      for (let r = 1; r < s; r++) {
-        const w = a[row + r]!;
-        if (w === 0) continue;
-        const at = r * N;
-        for (let c = 0; c < N; c++) zStage[c]! += w * k[at + c]!;
-      }
-      for (let c = 0; c < N; c++) zStage[c] = z[c]! + h * zStage[c]!;
+      stageSum(zStage, z, h, a, s * stages, s, kv, N);
       finite = sys.eval(cT[s] === 1 ? tNew : t + cT[s]! * h, zStage, k, s * N);
     }
     let err = Infinity;
     if (finite) {
-      const b0 = b[0]!;
-      const e0 = eW[0]!;
-      for (let c = 0; c < N; c++) {
-        zNew[c] = b0 * k[c]!;
-        zErr[c] = e0 * k[c]!;
-      }
-      for (let r = 1; r < stages; r++) {
-        const wb = b[r]!;
-        const we = eW[r]!;
-        const at = r * N;
-        if (wb !== 0) for (let c = 0; c < N; c++) zNew[c]! += wb * k[at + c]!;
-        if (we !== 0) for (let c = 0; c < N; c++) zErr[c]! += we * k[at + c]!;
-      }
+      stageSum(zNew, z, h, b, 0, stages, kv, N);
+      stageSum(zErr, ZEROS, h, eW, 0, stages, kv, N);
       err = 0;
       for (let c = 0; c < N; c++) {
-        const e = Math.abs(h * zErr[c]!) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k[c]!)));
+        const e = Math.abs(zErr[c]!) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k[c]!)));
         if (!(e <= err)) err = e;
-        zNew[c] = z[c]! + h * zNew[c]!;
       }
     }
     if (!(err <= 1)) {
