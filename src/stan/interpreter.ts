@@ -110,6 +110,12 @@ const MIN_SCAN_STEPS = 3;
  * gpcm_latent_reg_irt (13,014) and covid19imperial (73,260) make code too large for V8's stack.
  */
 const MAX_UNROLLED_ITERATIONS = 10_000;
+/**
+ * Operations (non-constant nodes) past which a log density, or the generated quantities, is
+ * refused as too large before any code is generated (D183): normal_mixture_k's 17,041 compile and
+ * run; covid19imperial's 37,736 make code (16 MB) that overflows V8's stack on its first call.
+ */
+const MAX_OPERATIONS = 25_000;
 const ODE_FUNCTIONS = /^(ode_(rk45|bdf|adams|ckrk|adjoint)(_tol)?(_ctl)?|integrate_ode(_rk45|_bdf|_adams)?)$/;
 
 export interface TraceOptions {
@@ -160,6 +166,13 @@ export class Interpreter {
     }
     this.block = "model";
     this.execBlock(this.program.model, new Scope(this.globals));
+    const operations = countOperations([...this.targetTerms, ...tp.map((d) => this.globals.lookup(d.name)!.v.read())], MAX_OPERATIONS);
+    if (operations > MAX_OPERATIONS) {
+      throw new ModelError(
+        "too-large",
+        `${this.options.name}: its log density and transformed parameters take more than ${MAX_OPERATIONS} operations once traced; the code would be too large for JavaScript's stack (onDebug says how each loop was traced)`,
+      );
+    }
     const term = balancedSum(this.targetTerms);
     if (term && !term.isConst) this.builder.potential("target", term);
     this.block = "generated quantities";
@@ -188,6 +201,11 @@ export class Interpreter {
         return;
       }
       throw e;
+    }
+    const values = decls.map((d) => this.globals.lookup(d.name)!.v.read());
+    if (countOperations(values, MAX_OPERATIONS) > MAX_OPERATIONS) {
+      this.warnings.push(`generated quantities are not computed: they take more than ${MAX_OPERATIONS} operations once traced, too large for JavaScript's stack`);
+      return;
     }
     const placeholders = new Set(marks);
     for (const d of decls) {
@@ -1327,3 +1345,18 @@ function dimsOf(x: unknown): number[] {
 }
 
 export { baseRank };
+
+/** The non-constant nodes reachable from `roots`, counted up to just past `limit`. */
+function countOperations(roots: readonly Expr[], limit: number): number {
+  const seen = new Set<Expr>();
+  const stack = [...roots];
+  let count = 0;
+  while (stack.length > 0 && count <= limit) {
+    const e = stack.pop()!;
+    if (seen.has(e) || e.isConst) continue;
+    seen.add(e);
+    count++;
+    for (const i of e.inputs) stack.push(i);
+  }
+  return count;
+}
