@@ -201,7 +201,8 @@ export class Pass {
       }
     }
     for (const u of rootsReverse) if (u.kind === "group") u.group.members.reverse();
-    this.units.push(...rootsReverse.reverse());
+    // Not push(...): a program of a hundred thousand units would overflow the call's arguments.
+    for (let k = rootsReverse.length - 1; k >= 0; k--) this.units.push(rootsReverse[k]!);
   }
 
   /** The group an elementwise/access node joins, or undefined when it must be stored. */
