@@ -300,7 +300,7 @@ export class Pass {
         this.scalarDecls.push(`let v${n.id} = 0;`);
         if (this.opts.gradient) this.scalarDecls.push(`let g${n.id} = ${this.termSet.has(n) ? 1 : 0};`);
       } else if (this.opts.gradient) {
-        // A loop zeroes a small array faster than a call to fill (the ODE Jacobian's rows: D190).
+        // A loop zeroes a small array faster than a call to fill (the ODE Jacobian's rows: D189).
         const adjoint = this.mod.array(`g${n.id}`, n.size);
         this.arrayAdjoints.push(n.size <= SMALL_ARRAY ? `for (let k = 0; k < ${n.size}; k++) ${adjoint}[k] = 0;` : `${adjoint}.fill(0);`);
       }
@@ -445,7 +445,7 @@ export class Pass {
    * An ode node's problem object, made once per module: its right-hand side and its Jacobian
    * compiled from the traced body, whose t, y and parameters (the non-data arguments, then the
    * free nodes, flattened) are the functions' arguments. The Jacobian is one function running
-   * a reverse sweep per state, each writing its row of J_y and J_p in place (DECISIONS.md D190).
+   * a reverse sweep per state, each writing its row of J_y and J_p in place (DECISIONS.md D189).
    */
   private odeProblem(n: Expr): string {
     if (n.node.kind !== "ode") throw new Error("not an ode");

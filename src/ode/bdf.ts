@@ -26,7 +26,7 @@ const MAX_FACTOR = 10;
 /**
  * CVODES's limits on one step (MXNCF, MXNEF): a step whose Newton iteration fails this many
  * times, or whose error test fails this many times, ends the solve (CV_CONV_FAILURE,
- * CV_ERR_FAILURE) rather than halving on towards a step too small to count (D191).
+ * CV_ERR_FAILURE) rather than halving on towards a step too small to count (D190).
  */
 const MAX_CONVERGENCE_FAILURES = 10;
 const MAX_ERROR_FAILURES = 7;
