@@ -92,28 +92,39 @@ export const CASH_KARP: Tableau = tableau(
   null,
 );
 
-/** Zeros for `stageSum` where no base vector is wanted (the error estimate). */
-const ZEROS = new Float64Array(0);
-
 /**
  * out[c] = base[c] + h * sum_{r < count} w[at + r] K_r[c] for every component c, in one pass
- * with the stages unrolled (a sum per component in the order of r, so the result does not
- * depend on this layout); `base` of length 0 reads as zeros.
+ * with the stages unrolled, a loop per count (a sum per component in the order of r, so the
+ * result does not depend on this layout).
  */
 function stageSum(out: Float64Array, base: Float64Array, h: number, w: Float64Array, at: number, count: number, kv: Float64Array[], N: number): void {
   const k0 = kv[0]!, k1 = kv[1]!, k2 = kv[2]!, k3 = kv[3]!, k4 = kv[4]!, k5 = kv[5]!, k6 = kv[6]!;
   const w0 = w[at]!, w1 = count > 1 ? w[at + 1]! : 0, w2 = count > 2 ? w[at + 2]! : 0, w3 = count > 3 ? w[at + 3]! : 0;
   const w4 = count > 4 ? w[at + 4]! : 0, w5 = count > 5 ? w[at + 5]! : 0, w6 = count > 6 ? w[at + 6]! : 0;
-  const noBase = base.length === 0;
-  for (let c = 0; c < N; c++) {
-    let acc = w0 * k0[c]!;
-    if (count > 1) acc += w1 * k1[c]!;
-    if (count > 2) acc += w2 * k2[c]!;
-    if (count > 3) acc += w3 * k3[c]!;
-    if (count > 4) acc += w4 * k4[c]!;
-    if (count > 5) acc += w5 * k5[c]!;
-    if (count > 6) acc += w6 * k6[c]!;
-    out[c] = noBase ? h * acc : base[c]! + h * acc;
+  switch (count) {
+    case 1:
+      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]!);
+      return;
+    case 2:
+      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]!);
+      return;
+    case 3:
+      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]!);
+      return;
+    case 4:
+      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]!);
+      return;
+    case 5:
+      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]!);
+      return;
+    case 6:
+      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]! + w5 * k5[c]!);
+      return;
+    case 7:
+      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]! + w5 * k5[c]! + w6 * k6[c]!);
+      return;
+    default:
+      throw new Error(`stageSum: ${count} stages`);
   }
 }
 
@@ -132,6 +143,8 @@ export class ExplicitWorkspace {
   readonly zNew: Float64Array;
   readonly zStage: Float64Array;
   readonly zErr: Float64Array;
+  /** The error estimate's base vector in `stageSum`. */
+  readonly zeros: Float64Array;
   readonly zOut: Float64Array;
 
   constructor(
@@ -144,6 +157,7 @@ export class ExplicitWorkspace {
     this.zNew = new Float64Array(size);
     this.zStage = new Float64Array(size);
     this.zErr = new Float64Array(size);
+    this.zeros = new Float64Array(size);
     this.zOut = new Float64Array(size);
   }
 }
@@ -184,7 +198,7 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
     let err = Infinity;
     if (finite) {
       stageSum(zNew, z, h, b, 0, stages, kv, N);
-      stageSum(zErr, ZEROS, h, eW, 0, stages, kv, N);
+      stageSum(zErr, work.zeros, h, eW, 0, stages, kv, N);
       err = 0;
       for (let c = 0; c < N; c++) {
         const e = Math.abs(zErr[c]!) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k[c]!)));
