@@ -285,7 +285,9 @@ export class ChainActor {
       self.sink.event({ type: "chain-started", chain: self.chain });
       while (!self.finished) {
         yield* self.control.running.await;
-        yield* self.credit.await;
+        // The credit latch is open exactly while fewer batches than the limit are pending:
+        // waiting on an open latch is an Effect suspension per chunk for nothing (D196).
+        if (self.outstanding >= self.config.maxPendingBatches) yield* self.credit.await;
         if (self.coordinator.stoppedAt !== null && self.iteration >= self.numWarmup) {
           self.status = "stopped-early";
           break;

@@ -32,7 +32,10 @@
  * so a grid can be run in parts (`--resume` skips what is there) and `--render` rebuilds the report.
  *
  *   node dist/bench/adaptation.js [--posteriors a,b | --set bench|pdb|all] [--configs x,y] [--seeds 1,2,3]
- *                                 [--no-stan] [--resume] [--render] [--out bench/ADAPTATION.md]
+ *                                 [--no-stan] [--resume] [--render] [--out bench/ADAPTATION.md] [--warm-jit]
+ *
+ * A run on the seven benchmark models with both the previous default and
+ * low-rank/pooled/adaptive also prints issue 27's targets and whether they are met.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -71,6 +74,12 @@ const { values: args } = parseArgs({
     render: { type: "boolean", default: false },
     out: { type: "string" },
     results: { type: "string", default: "results.json" },
+    /**
+     * Before a posterior's timed runs, one short untimed run of each configuration on it, so
+     * that no timed run pays for compiling its code paths (the first run of a process spent
+     * 5x the CPU of a whole later run on `simple`; D196).
+     */
+    "warm-jit": { type: "boolean", default: false },
   },
 });
 const ROOT = projectRoot();
@@ -582,6 +591,34 @@ function render(saved: Saved): { text: string; last: string } {
 
 // ---- main --------------------------------------------------------------------------------
 
+/** The configuration issue 27's targets hold to account against the previous default. */
+const TARGET_CANDIDATE = "low-rank/pooled/adaptive";
+
+/**
+ * Issue 27's targets on the seven benchmark models, from this run's records (D196): ESS per
+ * CPU second of `low-rank/pooled/adaptive` against the previous default, per model (ratio of
+ * the medians over seeds, as in the report), their geometric mean (target: at least 1.5x) and
+ * the lowest (target: nowhere below 0.9x). Printed only when this run has both on all seven.
+ */
+function printBenchTargets(records: readonly RunRecord[]): void {
+  const rows: { name: string; base: number; ratio: number; clock: Clock }[] = [];
+  for (const name of BENCHMARK_NAMES) {
+    const ours = records.filter((r) => r.posterior === name && r.system === TARGET_CANDIDATE);
+    const base = records.filter((r) => r.posterior === name && r.system === BASELINE);
+    if (ours.length === 0 || base.length === 0) return;
+    const t = timePair(ours, base);
+    const b = median(t.base.map((r) => essPerSecond(r, t.clock)));
+    rows.push({ name, base: b, ratio: median(t.ours.map((r) => essPerSecond(r, t.clock))) / b, clock: t.clock });
+  }
+  console.log(`\n${TARGET_CANDIDATE} against ${BASELINE}, this run (ESS per ${rows.every((r) => r.clock === "cpu") ? "CPU" : "wall"} second, median over seeds):\n`);
+  console.log("| model | previous default, ESS per s | ratio |");
+  console.log("| --- | --- | --- |");
+  for (const r of rows) console.log(`| ${r.name} | ${r.base.toFixed(0)} | ${r.ratio.toFixed(2)}x |`);
+  const geo = Math.exp(rows.reduce((a, r) => a + Math.log(r.ratio), 0) / rows.length);
+  const low = rows.reduce((w, r) => (r.ratio < w.ratio ? r : w));
+  console.log(`\nissue 27's targets: geometric mean >= 1.5x: ${geo.toFixed(2)}x, ${geo >= 1.5 ? "met" : "not met"}; nowhere below 0.9x: lowest ${low.ratio.toFixed(2)}x (${low.name}), ${low.ratio >= 0.9 ? "met" : "not met"}`);
+}
+
 async function main(): Promise<void> {
   const saved = load();
   if (args.render) {
@@ -605,6 +642,9 @@ async function main(): Promise<void> {
       const t = target(name);
       const density = compile(t.model);
       const names = density.names.slice(0, density.paramCount);
+      if (args["warm-jit"]) {
+        for (const config of configs) await sample(density, { chains: 4, warmup: 150, draws: 100, seed: 999, targetAccept: t.adaptDelta, maxTreeDepth: t.maxTreeDepth, pool, ...config.options }).result;
+      }
       for (const seed of seeds) {
         for (const config of configs) {
           const key = keyOf({ posterior: name, system: config.name, seed });
@@ -634,6 +674,8 @@ async function main(): Promise<void> {
   }
   saved.runs.push({ started, finished: new Date().toISOString(), load: [Math.min(...loads), Math.max(...loads)], what: `${posteriors.length} posteriors x ${configs.length} configurations x seeds ${seeds.join(",")}` });
   save(saved);
+  const thisRun = new Set(posteriors);
+  printBenchTargets(saved.records.filter((r) => thisRun.has(r.posterior) && seeds.includes(r.seed)));
   const { text, last } = render(loadAll());
   writeFileSync(OUT, text);
   console.log(last);

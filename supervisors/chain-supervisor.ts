@@ -46,6 +46,24 @@ export function defaultRestartSchedule(maxRestarts = 3, base: Duration.DurationI
   return Schedule.exponential(base).pipe(Schedule.intersect(Schedule.recurs(maxRestarts)));
 }
 
+/**
+ * `Effect.retry(effect, schedule)`, with the schedule's driver made only once the effect has
+ * failed: a chunk that succeeds at once, nearly every chunk, pays for no driver (its refs, its
+ * iteration metadata service), which `Effect.retry` makes before the first try (D196).
+ */
+function retryAfterFailure<A, E>(effect: Effect.Effect<A, E>, schedule: Schedule.Schedule<unknown, E>): Effect.Effect<A, E> {
+  return Effect.catchAll(effect, (first) =>
+    Effect.flatMap(Schedule.driver(schedule), (driver) => {
+      const again = (e: E): Effect.Effect<A, E> =>
+        Effect.matchEffect(driver.next(e), {
+          onFailure: () => Effect.fail(e),
+          onSuccess: () => Effect.catchAll(effect, again),
+        });
+      return again(first);
+    }),
+  );
+}
+
 export function superviseChain(actor: ChainActor, pool: ChunkRunner, policy: SupervisionPolicy, sink: RunSink): Effect.Effect<ChainStatusKind> {
   const timeout = Duration.decode(policy.chunkTimeout);
   // The chunk that failed last and what its last attempt completed.
@@ -76,7 +94,7 @@ export function superviseChain(actor: ChainActor, pool: ChunkRunner, policy: Sup
         ),
       );
     });
-    return Effect.retry(once, policy.restart);
+    return retryAfterFailure(once, policy.restart);
   };
   const giveUp = (message: string, failure: typeof lastFailure) =>
     Effect.sync(() => {

@@ -254,9 +254,10 @@ export class Scheduler {
   }
 
   private submit(task: WorkerTask, timeout: Duration.Duration, remaining: () => number, continues: boolean): Effect.Effect<unknown, ChunkFailed | ChunkTimeout> {
-    return Effect.async<unknown, ChunkFailed | ChunkTimeout>((resume, signal) => {
-      const job: Job = { task, remaining, timeout, continues, state: "queued", started: null, requeues: 0, timer: null, resume: (exit) => resume(exit) };
-      signal.addEventListener("abort", () => this.cancel(job));
+    // A canceller effect, not the abort signal: for a callback that takes the signal Effect
+    // makes an AbortController and a listener per chunk (D196).
+    return Effect.async<unknown, ChunkFailed | ChunkTimeout>((resume) => {
+      const job: Job = { task, remaining, timeout, continues, state: "queued", started: null, requeues: 0, timer: null, resume };
       if (task.kind === "chunk" && this.reserved !== null && this.reserved.chain === task.chain && task.attempt === 0) {
         // The thread kept for this chain.
         clearTimeout(this.reserved.timer);
@@ -266,6 +267,7 @@ export class Scheduler {
         this.queue.push(job);
       }
       this.pump();
+      return Effect.sync(() => this.cancel(job));
     });
   }
 

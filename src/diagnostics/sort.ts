@@ -10,6 +10,13 @@
  */
 
 const RADIX_MIN = 256;
+/**
+ * Below this many values the sort takes 8-bit digits (8 passes over 256 buckets), from it
+ * 16-bit digits (4 passes over 65,536): clearing and summing 65,536 buckets per pass costs
+ * more than the passes themselves for a few thousand values, the size of the warmup R-hat
+ * the coordinator computes at window ends (D196).
+ */
+const WIDE_DIGITS_FROM = 1 << 13;
 const BUCKETS = 1 << 16;
 
 const probe = new Float64Array([1]);
@@ -69,7 +76,12 @@ export function argsortInPlace(src: Float64Array, pos: Int32Array, n: number, so
   let lo2 = s.loB;
   let hi2 = s.hiB;
   let id2 = s.idB;
-  hist.fill(0);
+  const digitBits = n < WIDE_DIGITS_FROM ? 8 : 16;
+  const buckets = 1 << digitBits;
+  const mask = buckets - 1;
+  const perWord = 32 / digitBits;
+  const passes = 2 * perWord;
+  hist.fill(0, 0, passes * buckets);
   for (let k = 0; k < n; k++) keys[k] = src[pos[k]!]!;
   for (let k = 0; k < n; k++) {
     // Map the IEEE bit pattern to an unsigned key with the same order:
@@ -85,31 +97,32 @@ export function argsortInPlace(src: Float64Array, pos: Int32Array, n: number, so
     lo[k] = l;
     hi[k] = h;
     id[k] = pos[k]!;
-    hist[l & 0xffff]!++;
-    hist[BUCKETS + (l >>> 16)]!++;
-    hist[2 * BUCKETS + (h & 0xffff)]!++;
-    hist[3 * BUCKETS + (h >>> 16)]!++;
+    for (let d = 0; d < perWord; d++) {
+      hist[d * buckets + ((l >>> (d * digitBits)) & mask)]!++;
+      hist[(perWord + d) * buckets + ((h >>> (d * digitBits)) & mask)]!++;
+    }
   }
-  for (let pass = 0; pass < 4; pass++) {
-    const base = pass * BUCKETS;
+  for (let pass = 0; pass < passes; pass++) {
+    const base = pass * buckets;
     // A digit shared by every key leaves the order unchanged: skip the pass.
     let skip = false;
     let sum = 0;
-    for (let b = 0; b < BUCKETS; b++) {
+    for (let b = 0; b < buckets; b++) {
       const c = hist[base + b]!;
       if (c === n) skip = true;
       hist[base + b] = sum;
       sum += c;
     }
     if (skip) continue;
-    const useLo = pass < 2;
-    const shift = pass % 2 === 0 ? 0 : 16;
+    const useLo = pass < perWord;
+    const shift = (pass % perWord) * digitBits;
     const src32 = useLo ? lo : hi;
+    // Low words are only needed until the last pass over them has used them.
+    const keepLo = pass < perWord - 1;
     for (let k = 0; k < n; k++) {
-      const digit = (src32[k]! >>> shift) & 0xffff;
+      const digit = (src32[k]! >>> shift) & mask;
       const dst = hist[base + digit]!++;
-      // Low words are only needed until the second pass has used them.
-      if (pass < 1) lo2[dst] = lo[k]!;
+      if (keepLo) lo2[dst] = lo[k]!;
       hi2[dst] = hi[k]!;
       id2[dst] = id[k]!;
     }
