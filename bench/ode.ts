@@ -14,8 +14,9 @@
  * Last line: `ode: lotka_volterra X.Xs vs rstan Y.Ys ; one_comp_mm_elim_abs Z.Zs vs rstan W.Ws`
  * (`n/a` for a posterior not run).
  * Usage: npm run bench:ode [-- --no-stan] [-- --seed N] [-- --only lotka_volterra|one_comp_mm_elim_abs]
- *   [-- --no-gradients]. `--only` samples one posterior (ours and rstan's, still in the same run),
- *   so that each piece fits a time slot; `--no-gradients` skips part 1.
+ *   [-- --no-gradients] [-- --no-sampling]. `--only` samples one posterior (ours and rstan's, still
+ *   in the same run), so that each piece fits a time slot; `--no-gradients` skips part 2 and
+ *   `--no-sampling` part 1.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -109,6 +110,7 @@ if (!args.includes("--no-gradients")) {
   }
 }
 
+if (args.includes("--no-sampling")) process.exit(0);
 console.log("sampling, 4 x (1000 + 1000):");
 const stanProblem = args.includes("--no-stan") ? "--no-stan given" : probeStan();
 // rstan first: a piece cut short by a time limit then still has rstan's figure.

@@ -115,6 +115,8 @@ const literal = (v: number): string => {
  * MAX_FUSED nodes (a longer chain stores an intermediate array).
  */
 const MAX_SCALAR_LOCALS = 1000;
+/** Arrays up to this length have their adjoints zeroed by a loop rather than `fill` (a call costs more than a few stores). */
+const SMALL_ARRAY = 16;
 const MAX_FUSED = 250;
 
 interface PassOptions {
@@ -199,7 +201,8 @@ export class Pass {
       }
     }
     for (const u of rootsReverse) if (u.kind === "group") u.group.members.reverse();
-    this.units.push(...rootsReverse.reverse());
+    // Not push(...): a program of a hundred thousand units would overflow the call's arguments.
+    for (let k = rootsReverse.length - 1; k >= 0; k--) this.units.push(rootsReverse[k]!);
   }
 
   /** The group an elementwise/access node joins, or undefined when it must be stored. */
@@ -297,7 +300,9 @@ export class Pass {
         this.scalarDecls.push(`let v${n.id} = 0;`);
         if (this.opts.gradient) this.scalarDecls.push(`let g${n.id} = ${this.termSet.has(n) ? 1 : 0};`);
       } else if (this.opts.gradient) {
-        this.arrayAdjoints.push(`${this.mod.array(`g${n.id}`, n.size)}.fill(0);`);
+        // A loop zeroes a small array faster than a call to fill (the ODE Jacobian's rows: D190).
+        const adjoint = this.mod.array(`g${n.id}`, n.size);
+        this.arrayAdjoints.push(n.size <= SMALL_ARRAY ? `for (let k = 0; k < ${n.size}; k++) ${adjoint}[k] = 0;` : `${adjoint}.fill(0);`);
       }
     }
     if (spilled.length > 0) {
@@ -437,36 +442,42 @@ export class Pass {
   }
 
   /**
-   * An ode node's problem object, made once per module: its right-hand side and
-   * vector-Jacobian product compiled from the traced body, whose t, y and parameters (the
-   * non-data arguments, then the free nodes, flattened) are the functions' arguments.
+   * An ode node's problem object, made once per module: its right-hand side and its Jacobian
+   * compiled from the traced body, whose t, y and parameters (the non-data arguments, then the
+   * free nodes, flattened) are the functions' arguments. The Jacobian is one function running
+   * a reverse sweep per state, each writing its row of J_y and J_p in place (DECISIONS.md D190).
    */
   private odeProblem(n: Expr): string {
     if (n.node.kind !== "ode") throw new Error("not an ode");
     const body = n.node.body;
     return this.mod.once(n, "odp", (name) => {
-      const leaves = new Map<Expr, LeafCode>();
-      leaves.set(body.time, { value: () => "t", adjoint: () => null });
-      leaves.set(body.state, { value: (i) => `y[${i}]`, adjoint: (i) => `gy[${i}]` });
-      let offset = 0;
-      for (const holder of [...body.args, ...body.free]) {
-        const at = offset;
-        leaves.set(holder, { value: (i) => `p[${at}+${i}]`, adjoint: (i) => `gp[${at}+${i}]` });
-        offset += holder.size;
-      }
       const size = body.state.size;
-      const fwd = new Pass(this.mod, { terms: [], outputs: [body.result], gradient: false, leaves });
+      const np = [...body.args, ...body.free].reduce((s, h) => s + h.size, 0);
+      const row = this.mod.fresh("row");
+      const leaves = (gradient: boolean) => {
+        const map = new Map<Expr, LeafCode>();
+        map.set(body.time, { value: () => "t", adjoint: () => null });
+        map.set(body.state, { value: (i) => `y[${i}]`, adjoint: gradient ? (i) => `jy[${row}*${size}+(${i})]` : () => null });
+        let offset = 0;
+        for (const holder of [...body.args, ...body.free]) {
+          const at = offset;
+          map.set(holder, { value: (i) => `p[${at}+${i}]`, adjoint: gradient ? (i) => `jp[${row}*${np}+${at}+(${i})]` : () => null });
+          offset += holder.size;
+        }
+        return map;
+      };
+      const fwd = new Pass(this.mod, { terms: [], outputs: [body.result], gradient: false, leaves: leaves(false) });
       const fwdCode = fwd.code();
-      const rev = new Pass(this.mod, { terms: [], outputs: [body.result], gradient: true, leaves });
+      const rev = new Pass(this.mod, { terms: [], outputs: [body.result], gradient: true, leaves: leaves(true) });
       const revCode = rev.code();
       const rhs = this.mod.fresh("odr");
-      const vjp = this.mod.fresh("odv");
+      const jac = this.mod.fresh("odj");
       const method = ODE_METHODS.indexOf(body.method);
       return {
-        declaration: `const ${name} = rt.ode.problem(${size}, ${offset}, ${rhs}, ${vjp}, ${method}, ${literal(body.t0)}, ${this.mod.constant(body.ts)}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${!n.inputs[0]!.isConst});`,
+        declaration: `const ${name} = rt.ode.problem(${size}, ${np}, ${rhs}, ${jac}, ${method}, ${literal(body.t0)}, ${this.mod.constant(body.ts)}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${!n.inputs[0]!.isConst});`,
         functions: [
           `function ${rhs}(t, y, p, dy) {\n${fwdCode.prologue}\n${fwdCode.forward}\nfor (let k = 0; k < ${size}; k++) dy[k] = ${fwd.value(body.result, "k")};\n}`,
-          `function ${vjp}(t, y, p, w, gy, gp) {\ngy.fill(0);\ngp.fill(0);\n${revCode.prologue}\n${revCode.forward}\nfor (let k = 0; k < ${size}; k++) ${rev.adjoint(body.result, "k")} = w[k];\n${revCode.backward}\n}`,
+          `function ${jac}(t, y, p, jy, jp) {\nfor (let k = 0; k < ${size * size}; k++) jy[k] = 0;\nfor (let k = 0; k < ${size * np}; k++) jp[k] = 0;\nfor (let ${row} = 0; ${row} < ${size}; ${row}++) {\n${revCode.prologue}\n${revCode.forward}\nfor (let k = 0; k < ${size}; k++) ${rev.adjoint(body.result, "k")} = k === ${row} ? 1 : 0;\n${revCode.backward}\n}\n}`,
         ],
       };
     });

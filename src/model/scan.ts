@@ -57,8 +57,12 @@ export function scan(options: ScanOptions, step: (carry: Expr, rows: Expr[], t: 
 
 /** Whether `e` depends on any of the placeholders. */
 export function dependsOn(e: Expr, placeholders: Set<Expr>, memo = new Map<Expr, boolean>()): boolean {
-  for (const x of postOrder(e, (y) => memo.has(y))) memo.set(x, placeholders.has(x) || x.inputs.some((i) => memo.get(i)));
-  return memo.get(e)!;
+  // Creation order is topological: a node made before every placeholder cannot read one, so the
+  // walk stops there instead of crossing the whole outer graph (a body reading a big traced model).
+  let oldest = Infinity;
+  for (const p of placeholders) oldest = Math.min(oldest, p.id);
+  for (const x of postOrder(e, (y) => memo.has(y) || y.id < oldest)) memo.set(x, placeholders.has(x) || x.inputs.some((i) => memo.get(i)));
+  return memo.get(e) ?? false;
 }
 
 /** Outer non-constant nodes the body reads: where the body's dependence on placeholders stops. */

@@ -84,6 +84,7 @@ function applyItemwise(spec: TransformSpec, u: Expr, shape: Shape): { value: Exp
   const items = sizeOf(shape) / sizeOf(item);
   const per = itemSize(spec.kind, item);
   const flat = u.shape.length === 1 ? u : u.reshape([u.size]);
+  if (spec.kind === "simplex" && items > per) return simplexColumns(flat, items, per + 1, shape);
   const values: Expr[] = [];
   const jacobians: Expr[] = [];
   for (let r = 0; r < items; r++) {
@@ -93,6 +94,31 @@ function applyItemwise(spec: TransformSpec, u: Expr, shape: Shape): { value: Exp
   }
   const logJacobian = jacobians.length === 0 ? null : jacobians.reduce((a, b) => add(a, b));
   return { value: concat(values).reshape(shape), logJacobian };
+}
+
+/**
+ * Many short simplexes (ldaK5's 2,025 of 5 entries) as the simplex case's stick-breaking done
+ * one coordinate at a time over every item at once: a few nodes per coordinate instead of about
+ * a dozen per item, which made the traced model too large to compile (D184). `flat` holds the
+ * items' k - 1 coordinates one item after another, as Stan lays them out.
+ */
+function simplexColumns(flat: Expr, items: number, k: number, shape: Shape): { value: Expr; logJacobian: Expr } {
+  const column = (j: number) => access(flat, Int32Array.from({ length: items }, (_, r) => r * (k - 1) + j), [items], `${flat.label}[, ${j}]`);
+  const columns: Expr[] = [];
+  const jacobians: Expr[] = [];
+  let logStick: Expr | null = null;
+  for (let j = 0; j < k - 1; j++) {
+    const a = sub(column(j), Math.log(k - 1 - j));
+    const logZ = neg(log1pExp(neg(a)));
+    const log1mZ = neg(log1pExp(a));
+    columns.push(exp(logStick === null ? logZ : add(logZ, logStick)));
+    jacobians.push(sum(logStick === null ? add(logZ, log1mZ) : add(logStick, add(logZ, log1mZ))));
+    logStick = logStick === null ? log1mZ : add(logStick, log1mZ);
+  }
+  columns.push(exp(logStick!));
+  // Column j of item r sits at j * items + r; Stan's layout puts it at r * k + j.
+  const byItem = Int32Array.from({ length: items * k }, (_, p) => (p % k) * items + Math.floor(p / k));
+  return { value: access(concat(columns), byItem, [...shape], "simplexes"), logJacobian: jacobians.reduce((x, y) => add(x, y)) };
 }
 
 /** Element `i` of a flat expression, as a scalar. */

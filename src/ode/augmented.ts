@@ -2,7 +2,9 @@
  * The system a solver integrates: the states alone, or the states with their forward
  * sensitivities (Stan's coupled system). With theta = (y0, p) and S = dy/dtheta (n x m),
  * S' = J_y S + [0 | J_p], S(t0) = [I | 0]; the Jacobian rows come from the problem's
- * vector-Jacobian product, one call per state.
+ * vector-Jacobian product, one call per state (or the problem's `jacobian`, all rows in one
+ * call, where it has one). One system serves every solve of a problem: `setParameters`
+ * points it at the next solve's p.
  */
 import type { OdeProblem } from "./types.js";
 
@@ -17,46 +19,59 @@ export class AugmentedSystem {
   readonly jy: Float64Array;
   private readonly jp: Float64Array;
   private readonly y: Float64Array;
+  private readonly f: Float64Array;
   private readonly w: Float64Array;
   private readonly gy: Float64Array;
   private readonly gp: Float64Array;
   /** Right-hand side evaluations (each Jacobian counts n more). */
   evaluations = 0;
 
+  private p: Float64Array;
+
   constructor(
     private readonly problem: OdeProblem,
-    private readonly p: Float64Array,
+    p: Float64Array,
     readonly sensitivities: boolean,
     initialSensitivities = true,
   ) {
     const { n, np } = problem;
+    if (problem.jacobian === undefined && problem.vjp === undefined) throw new TypeError("an ODE problem needs its Jacobian: give vjp or jacobian");
     this.n0 = sensitivities && initialSensitivities ? n : 0;
     this.m = sensitivities ? this.n0 + np : 0;
     this.size = n * (1 + this.m);
     this.jy = new Float64Array(n * n);
     this.jp = new Float64Array(n * np);
     this.y = new Float64Array(n);
+    this.f = new Float64Array(n);
     this.w = new Float64Array(n);
     this.gy = new Float64Array(n);
     this.gp = new Float64Array(np);
+    this.p = p;
   }
 
-  /** The initial vector: y0 and, with sensitivities, S = [I | 0] (or 0). */
-  initial(y0: ArrayLike<number>): Float64Array {
+  /** The parameters of the next solve. */
+  setParameters(p: Float64Array): void {
+    this.p = p;
+  }
+
+  /** Writes the initial vector into `z`: y0 and, with sensitivities, S = [I | 0] (or 0). */
+  initial(y0: ArrayLike<number>, z: Float64Array): Float64Array {
     const n = this.problem.n;
-    const z = new Float64Array(this.size);
+    z.fill(0);
     for (let s = 0; s < n; s++) z[s] = y0[s]!;
     for (let s = 0; s < this.n0; s++) z[n + s * n + s] = 1;
     return z;
   }
 
-  /** dz = F(t, z); false when any component is not finite. */
-  eval(t: number, z: Float64Array, dz: Float64Array): boolean {
+  /** dz[at .. at + size) = F(t, z); false when any component is not finite. */
+  eval(t: number, z: Float64Array, dz: Float64Array, at: number): boolean {
     const { n } = this.problem;
     const y = this.y;
     for (let s = 0; s < n; s++) y[s] = z[s]!;
     this.evaluations++;
-    this.problem.rhs(t, y, this.p, dz);
+    const f = this.f;
+    this.problem.rhs(t, y, this.p, f);
+    for (let s = 0; s < n; s++) dz[at + s] = f[s]!;
     if (this.sensitivities) {
       this.jacobian(t, y);
       const { jy, jp, m, n0 } = this;
@@ -66,11 +81,12 @@ export class AugmentedSystem {
         for (let s = 0; s < n; s++) {
           let acc = j >= n0 ? jp[s * np + j - n0]! : 0;
           for (let k = 0; k < n; k++) acc += jy[s * n + k]! * z[col + k]!;
-          dz[col + s] = acc;
+          dz[at + col + s] = acc;
         }
       }
     }
-    for (let k = 0; k < this.size; k++) if (!Number.isFinite(dz[k]!)) return false;
+    const end = at + this.size;
+    for (let k = at; k < end; k++) if (!Number.isFinite(dz[k]!)) return false;
     return true;
   }
 
@@ -92,12 +108,17 @@ export class AugmentedSystem {
 
   /** Fills J_y (and J_p) at (t, y) for the states y = z[0 .. n). */
   jacobian(t: number, y: Float64Array): void {
-    const { n, np } = this.problem;
+    const problem = this.problem;
+    const { n, np } = problem;
     const { w, gy, gp, jy, jp } = this;
+    if (problem.jacobian !== undefined) {
+      problem.jacobian(t, y, this.p, jy, jp);
+      return;
+    }
     for (let s = 0; s < n; s++) {
       w.fill(0);
       w[s] = 1;
-      this.problem.vjp(t, y, this.p, w, gy, gp);
+      problem.vjp!(t, y, this.p, w, gy, gp);
       for (let k = 0; k < n; k++) jy[s * n + k] = gy[k]!;
       for (let k = 0; k < np; k++) jp[s * np + k] = gp[k]!;
     }

@@ -11,16 +11,25 @@
  * error test (errconS on, as Stan sets it), with CVODES's staggered corrector (Stan's
  * CV_STAGGERED): Newton converges on y alone, then the sensitivity equations, linear in S,
  * are solved exactly at the new y with the Jacobian there: (I - c J(t, y)) dS = c F_S(S_pred) - psi_S.
+ * A solve allocates nothing: its buffers are a workspace made once per system.
  */
 import type { AugmentedSystem } from "./augmented.js";
 import type { Failure } from "./erk.js";
 import { luFactor, luSolve } from "./linalg.js";
+import type { OdeOutput } from "./output.js";
 import type { OdeTolerances } from "./types.js";
 
 const MAX_ORDER = 5;
 const NEWTON_MAXITER = 4;
 const MIN_FACTOR = 0.2;
 const MAX_FACTOR = 10;
+/**
+ * CVODES's limits on one step (MXNCF, MXNEF): a step whose Newton iteration fails this many
+ * times, or whose error test fails this many times, ends the solve (CV_CONV_FAILURE,
+ * CV_ERR_FAILURE) rather than halving on towards a step too small to count (D191).
+ */
+const MAX_CONVERGENCE_FAILURES = 10;
+const MAX_ERROR_FAILURES = 7;
 /** gamma_k = sum_{j<=k} 1/j; BDF's alpha is gamma (no NDF kappa). */
 const GAMMA = [0, 1, 1.5, 11 / 6, 25 / 12, 137 / 60];
 /** The error constant of order k: 1 / (k + 1). */
@@ -82,40 +91,63 @@ function rMatrix(order: number, factor: number, M: Float64Array): Float64Array {
   return M;
 }
 
+/** The buffers of BDF solves of one system (size N, n states), made once and reused by every solve. */
+export class BdfWorkspace {
+  /** Backward differences D[0 .. MAX_ORDER + 2], and scratch of the same shape for `changeD`. */
+  readonly D: Float64Array[];
+  readonly tmp: Float64Array[];
+  readonly f: Float64Array;
+  readonly f0: Float64Array;
+  readonly y: Float64Array;
+  readonly d: Float64Array;
+  readonly dy: Float64Array;
+  readonly yPredict: Float64Array;
+  readonly psi: Float64Array;
+  readonly scale: Float64Array;
+  readonly zOut: Float64Array;
+  /** Newton's Jacobian and matrix, and the sensitivities' matrix (n x n). */
+  readonly J: Float64Array;
+  readonly LU: Float64Array;
+  readonly piv: Int32Array;
+  readonly luS: Float64Array;
+  readonly pivS: Int32Array;
+
+  constructor(
+    N: number,
+    readonly n: number,
+  ) {
+    const vec = () => new Float64Array(N);
+    this.D = Array.from({ length: MAX_ORDER + 3 }, vec);
+    this.tmp = Array.from({ length: MAX_ORDER + 3 }, vec);
+    [this.f, this.f0, this.y, this.d, this.dy, this.yPredict, this.psi, this.scale, this.zOut] = [vec(), vec(), vec(), vec(), vec(), vec(), vec(), vec(), vec()];
+    this.J = new Float64Array(n * n);
+    this.LU = new Float64Array(n * n);
+    this.piv = new Int32Array(n);
+    this.luS = new Float64Array(n * n);
+    this.pivS = new Int32Array(n);
+  }
+}
+
 /**
- * Integrates `sys` from (t0, z0) and calls `record(i, z)` at each `ts[i]` (strictly after t0,
- * non-decreasing). Returns null on success or why it stopped.
+ * Integrates `sys` from (t0, z0) and records the state at each `ts[i]` (strictly after t0,
+ * non-decreasing) into `out`. Returns null on success or why it stopped.
  */
-export function integrateBdf(
-  sys: AugmentedSystem,
-  n: number,
-  z0: Float64Array,
-  t0: number,
-  ts: ArrayLike<number>,
-  tol: OdeTolerances,
-  record: (i: number, z: Float64Array) => void,
-): Failure | null {
+export function integrateBdf(sys: AugmentedSystem, work: BdfWorkspace, z0: Float64Array, t0: number, ts: ArrayLike<number>, tol: OdeTolerances, out: OdeOutput): Failure | null {
   const N = sys.size;
+  const n = work.n;
   const blocks = N / n;
   const { rtol, atol, maxSteps } = tol;
   const tBound = ts[ts.length - 1]!;
   const newtonTol = Math.max((10 * Number.EPSILON) / rtol, Math.min(0.03, Math.sqrt(rtol)));
-  const vec = () => new Float64Array(N);
-  const D = Array.from({ length: MAX_ORDER + 3 }, vec);
-  const tmp = Array.from({ length: MAX_ORDER + 3 }, vec);
-  const [f, y, d, dy, yPredict, psi, scale, zOut] = [vec(), vec(), vec(), vec(), vec(), vec(), vec(), vec()];
-  const J = new Float64Array(n * n);
-  const LU = new Float64Array(n * n);
-  const piv = new Int32Array(n);
-  const luS = new Float64Array(n * n);
-  const pivS = new Int32Array(n);
+  const { D, tmp, f, f0, y, d, dy, yPredict, psi, scale, zOut, J, LU, piv, luS, pivS } = work;
   let luValid = false;
 
   let t = t0;
-  if (!sys.eval(t, z0, f)) return { reason: "non-finite", t };
-  const f0 = Float64Array.from(f);
+  if (!sys.eval(t, z0, f, 0)) return { reason: "non-finite", t };
+  f0.set(f);
   J.set(sys.stateJacobian(t, z0));
-  let hAbs = initialStep(sys, t0, z0, f0, tBound - t0, rtol, atol);
+  let hAbs = initialStep(sys, work, t0, z0, f0, tBound - t0, rtol, atol);
+  for (const Dj of D) Dj.fill(0);
   D[0]!.set(z0);
   for (let c = 0; c < N; c++) D[1]![c] = f0[c]! * hAbs;
   let order = 1;
@@ -182,7 +214,9 @@ export function integrateBdf(
   };
 
   while (i < ts.length) {
-    const minStep = 10 * Number.EPSILON * Math.max(Math.abs(t), Number.MIN_VALUE);
+    // Ten units in the last place of t, as SciPy's (at t = 0 the smallest subnormal's: the
+    // product with EPSILON underflowed to 0 there, and a zero step could be taken 1e8 times).
+    const minStep = 10 * Math.max(Number.EPSILON * Math.abs(t), Number.MIN_VALUE);
     if (hAbs < minStep) {
       changeD(D, order, minStep / hAbs, tmp);
       hAbs = minStep;
@@ -192,6 +226,8 @@ export function integrateBdf(
     let errorNorm = 0;
     let safety = 0;
     let tNew = t;
+    let convergenceFailures = 0;
+    let errorFailures = 0;
     while (!accepted) {
       if (hAbs < minStep || !Number.isFinite(hAbs)) return { reason: nonFinite ? "non-finite" : "step-too-small", t };
       tNew = t + hAbs;
@@ -232,6 +268,7 @@ export function integrateBdf(
         converged = false;
       }
       if (!converged) {
+        if (++convergenceFailures >= MAX_CONVERGENCE_FAILURES) return { reason: nonFinite ? "non-finite" : "step-too-small", t };
         hAbs *= 0.5;
         changeD(D, order, 0.5, tmp);
         nEqual = 0;
@@ -243,6 +280,7 @@ export function integrateBdf(
       for (let q = 0; q < N; q++) scale[q] = atol + rtol * Math.abs(y[q]!);
       errorNorm = rmsNorm(d, scale, ERROR_CONST[order]!);
       if (errorNorm > 1) {
+        if (++errorFailures >= MAX_ERROR_FAILURES) return { reason: "step-too-small", t };
         const factor = Math.max(MIN_FACTOR, safety * Math.pow(errorNorm, -1 / (order + 1)));
         hAbs *= factor;
         changeD(D, order, factor, tmp);
@@ -260,7 +298,7 @@ export function integrateBdf(
     for (let j = order; j >= 0; j--) for (let q = 0; q < N; q++) D[j]![q]! += D[j + 1]![q]!;
     // Output times passed by this step, from the interpolating polynomial.
     while (i < ts.length && ts[i]! <= t) {
-      if (ts[i] === t) record(i, D[0]!);
+      if (ts[i] === t) out.record(i, D[0]!);
       else {
         zOut.set(D[0]!);
         let p = 1;
@@ -268,7 +306,7 @@ export function integrateBdf(
           p *= (ts[i]! - (t - hAbs * j)) / (hAbs * (j + 1));
           for (let q = 0; q < N; q++) zOut[q]! += D[j + 1]![q]! * p;
         }
-        record(i, zOut);
+        out.record(i, zOut);
       }
       i++;
       steps = 0;
@@ -305,20 +343,17 @@ function allFinite(a: Float64Array): boolean {
   return true;
 }
 
-/** Hairer-Wanner's starting step for a first-order method (as SciPy's `select_initial_step`). */
-function initialStep(sys: AugmentedSystem, t0: number, z0: Float64Array, f0: Float64Array, interval: number, rtol: number, atol: number): number {
+/** Hairer-Wanner's starting step for a first-order method (as SciPy's `select_initial_step`); uses the workspace's y, dy, d and scale as scratch. */
+function initialStep(sys: AugmentedSystem, work: BdfWorkspace, t0: number, z0: Float64Array, f0: Float64Array, interval: number, rtol: number, atol: number): number {
   const N = z0.length;
-  const scale = new Float64Array(N);
+  const { scale, y: z1, dy: f1, d: diff } = work;
   for (let q = 0; q < N; q++) scale[q] = atol + rtol * Math.abs(z0[q]!);
   const d0 = rmsNorm(z0, scale);
   const d1 = rmsNorm(f0, scale);
   let h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1;
   h0 = Math.min(h0, interval);
-  const z1 = new Float64Array(N);
   for (let q = 0; q < N; q++) z1[q] = z0[q]! + h0 * f0[q]!;
-  const f1 = new Float64Array(N);
-  if (!sys.eval(t0 + h0, z1, f1)) return h0 * 1e-3;
-  const diff = new Float64Array(N);
+  if (!sys.eval(t0 + h0, z1, f1, 0)) return h0 * 1e-3;
   for (let q = 0; q < N; q++) diff[q] = f1[q]! - f0[q]!;
   const d2 = rmsNorm(diff, scale) / h0;
   const h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : Math.pow(0.01 / Math.max(d1, d2), 1 / 2);

@@ -3,7 +3,8 @@
  * right-hand side and vector-Jacobian product, and solves that write into the caller's
  * buffers and answer whether they succeeded (a failure rejects the proposal).
  */
-import { solveOde } from "./solve.js";
+import type { Failure } from "./erk.js";
+import { OdeSolver } from "./solve.js";
 import { ODE_FAILURE_REASONS, ODE_METHODS, type OdeFailureCounts, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
 
 /** One ode node of a compiled model: its problem, settings, and how its solves went. */
@@ -16,6 +17,9 @@ export interface CompiledOde extends OdeProblem {
   readonly y0Varies: boolean;
   /** Solves that failed, by reason, since this instance was made. */
   readonly failures: OdeFailureCounts;
+  /** The solvers (without and with sensitivities), made at the first solve of each kind and reused. */
+  solver: OdeSolver | null;
+  sensSolver: OdeSolver | null;
 }
 
 /**
@@ -47,50 +51,48 @@ function recordFailure(problem: CompiledOde, reason: OdeFailureReason): void {
 }
 
 type Rhs = OdeProblem["rhs"];
-type Vjp = OdeProblem["vjp"];
+type Jacobian = NonNullable<OdeProblem["jacobian"]>;
 
 /** Generated code's entry points. */
 export const odeRuntime = {
-  problem(n: number, np: number, rhs: Rhs, vjp: Vjp, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean): CompiledOde {
+  /** The problem of an ode node from its compiled right-hand side and Jacobian. */
+  problem(n: number, np: number, rhs: Rhs, jacobian: Jacobian, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean): CompiledOde {
     return {
       n,
       np,
       rhs,
-      vjp,
+      jacobian,
       method: ODE_METHODS[method]!,
       t0,
       ts,
       tolerances: { rtol, atol, maxSteps },
       y0Varies,
       failures: { "max-steps": 0, "non-finite": 0, "step-too-small": 0 },
+      solver: null,
+      sensSolver: null,
     };
   },
   /** y (length ts.length * n) at the output times; false when the solve failed. */
   solve(problem: CompiledOde, y0: Float64Array, p: Float64Array, y: Float64Array): boolean {
-    const r = solveOde(problem, y0, problem.t0, problem.ts, p, { method: problem.method, ...problem.tolerances });
-    if (!r.ok) {
-      recordFailure(problem, r.reason);
-      y.fill(NaN);
-      return false;
-    }
-    y.set(r.y);
-    return true;
+    const solver = (problem.solver ??= new OdeSolver(problem, { method: problem.method, ...problem.tolerances }));
+    return finish(problem, solver.solveInto(y0, problem.t0, problem.ts, p, y, null), y);
   },
   /** As `solve`, with the sensitivities written into `s` (layout of `OdeResult.sens`). */
   solveSens(problem: CompiledOde, y0: Float64Array, p: Float64Array, y: Float64Array, s: Float64Array): boolean {
-    const r = solveOde(problem, y0, problem.t0, problem.ts, p, {
+    const solver = (problem.sensSolver ??= new OdeSolver(problem, {
       method: problem.method,
       ...problem.tolerances,
       sensitivities: true,
       initialSensitivities: problem.y0Varies,
-    });
-    if (!r.ok) {
-      recordFailure(problem, r.reason);
-      y.fill(NaN);
-      return false;
-    }
-    y.set(r.y);
-    s.set(r.sens!);
-    return true;
+    }));
+    return finish(problem, solver.solveInto(y0, problem.t0, problem.ts, p, y, s), y);
   },
 };
+
+/** Whether the solve succeeded; a failure is counted and leaves y NaN. */
+function finish(problem: CompiledOde, failure: Failure | null, y: Float64Array): boolean {
+  if (failure === null) return true;
+  recordFailure(problem, failure.reason);
+  y.fill(NaN);
+  return false;
+}

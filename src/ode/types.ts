@@ -1,6 +1,6 @@
 /**
  * The problem an ODE solver sees: a right-hand side dy/dt = f(t, y, p) over flat typed arrays,
- * and its vector-Jacobian product (from the compiled gradient code), so that forward
+ * and its Jacobian or vector-Jacobian product (from the compiled gradient code), so that forward
  * sensitivities need no hand-written derivatives.
  */
 
@@ -17,9 +17,14 @@ export interface OdeProblem {
   rhs(t: number, y: Float64Array, p: Float64Array, dy: Float64Array): void;
   /**
    * Writes w' df/dy into `gy` (length n) and w' df/dp into `gp` (length np), overwriting both:
-   * one row of the Jacobian per unit `w`.
+   * one row of the Jacobian per unit `w`. A problem gives this or `jacobian` (or both).
    */
-  vjp(t: number, y: Float64Array, p: Float64Array, w: Float64Array, gy: Float64Array, gp: Float64Array): void;
+  vjp?(t: number, y: Float64Array, p: Float64Array, w: Float64Array, gy: Float64Array, gp: Float64Array): void;
+  /**
+   * Writes the whole Jacobian, J_y (row-major n x n) into `jy` and J_p (n x np) into `jp`, in
+   * one call; solvers use it rather than n vector-Jacobian products where it is given.
+   */
+  jacobian?(t: number, y: Float64Array, p: Float64Array, jy: Float64Array, jp: Float64Array): void;
 }
 
 /** Error control and work limit (Stan's names: relative_tolerance, absolute_tolerance, max_num_steps). */

@@ -104,6 +104,18 @@ const BUILDER_CONSTRAINTS = {
 const MAX_CALL_DEPTH = 1000;
 /** Loops with fewer steps after the first iteration are unrolled rather than lowered to a scan. */
 const MIN_SCAN_STEPS = 3;
+/**
+ * Iterations unrolled in all (outside loops traced for a scan) past which a program is refused as
+ * too large (D183): iohmm_reg, the most among posteriordb's programs that compile, unrolls 3,532;
+ * gpcm_latent_reg_irt (13,014) and covid19imperial (73,260) make code too large for V8's stack.
+ */
+const MAX_UNROLLED_ITERATIONS = 10_000;
+/**
+ * Operations (non-constant nodes) past which a log density, or the generated quantities, is
+ * refused as too large before any code is generated (D183): normal_mixture_k's 17,041 compile and
+ * run; covid19imperial's 37,736 make code (16 MB) that overflows V8's stack on its first call.
+ */
+const MAX_OPERATIONS = 25_000;
 const ODE_FUNCTIONS = /^(ode_(rk45|bdf|adams|ckrk|adjoint)(_tol)?(_ctl)?|integrate_ode(_rk45|_bdf|_adams)?)$/;
 
 export interface TraceOptions {
@@ -154,6 +166,13 @@ export class Interpreter {
     }
     this.block = "model";
     this.execBlock(this.program.model, new Scope(this.globals));
+    const operations = countOperations([...this.targetTerms, ...tp.map((d) => this.globals.lookup(d.name)!.v.read())], MAX_OPERATIONS);
+    if (operations > MAX_OPERATIONS) {
+      throw new ModelError(
+        "too-large",
+        `${this.options.name}: its log density and transformed parameters take more than ${MAX_OPERATIONS} operations once traced; the code would be too large for JavaScript's stack (onDebug says how each loop was traced)`,
+      );
+    }
     const term = balancedSum(this.targetTerms);
     if (term && !term.isConst) this.builder.potential("target", term);
     this.block = "generated quantities";
@@ -177,7 +196,16 @@ export class Interpreter {
         this.warnings.push(`generated quantities are not computed: ${e.detail} (line ${e.line})`);
         return;
       }
+      if (e instanceof ModelError && e.code === "too-large") {
+        this.warnings.push(`generated quantities are not computed: ${e.message}`);
+        return;
+      }
       throw e;
+    }
+    const values = decls.map((d) => this.globals.lookup(d.name)!.v.read());
+    if (countOperations(values, MAX_OPERATIONS) > MAX_OPERATIONS) {
+      this.warnings.push(`generated quantities are not computed: they take more than ${MAX_OPERATIONS} operations once traced, too large for JavaScript's stack`);
+      return;
     }
     const placeholders = new Set(marks);
     for (const d of decls) {
@@ -394,7 +422,10 @@ export class Interpreter {
           }
           this.debug(s.loc, `the loop over ${s.variable} is unrolled (${hi - from + 1} iterations): not vectorised: ${why}`);
         }
-        for (let i = from; i <= hi; i++) if (this.runIteration(s, i, scope) === "break") break;
+        for (let i = from; i <= hi; i++) {
+          if (!this.scanning && !this.batch && ++this.unrolled > MAX_UNROLLED_ITERATIONS) this.refuseTooLarge(s);
+          if (this.runIteration(s, i, scope) === "break") break;
+        }
         return;
       }
       case "foreach": {
@@ -891,6 +922,16 @@ export class Interpreter {
     return null;
   }
 
+  /** Loop iterations unrolled so far, outside loops traced for a scan (MAX_UNROLLED_ITERATIONS). */
+  private unrolled = 0;
+
+  private refuseTooLarge(s: Extract<Stmt, { kind: "for" }>): never {
+    throw new ModelError(
+      "too-large",
+      `${this.options.name}: line ${s.loc.line}: the loop over ${s.variable} takes the program past ${MAX_UNROLLED_ITERATIONS} unrolled loop iterations in the ${this.block} block; its code would be too large for JavaScript's stack (onDebug says why each loop is unrolled)`,
+    );
+  }
+
   /** Runs iteration `i` of a for loop as written. */
   private runIteration(s: Extract<Stmt, { kind: "for" }>, i: number, scope: Scope): "break" | "next" {
     const inner = new Scope(scope);
@@ -1304,3 +1345,18 @@ function dimsOf(x: unknown): number[] {
 }
 
 export { baseRank };
+
+/** The non-constant nodes reachable from `roots`, counted up to just past `limit`. */
+function countOperations(roots: readonly Expr[], limit: number): number {
+  const seen = new Set<Expr>();
+  const stack = [...roots];
+  let count = 0;
+  while (stack.length > 0 && count <= limit) {
+    const e = stack.pop()!;
+    if (seen.has(e) || e.isConst) continue;
+    seen.add(e);
+    count++;
+    for (const i of e.inputs) stack.push(i);
+  }
+  return count;
+}

@@ -131,7 +131,7 @@ export class StepMatcher {
     return scan(xs.length > 0 ? { init, xs } : { init, length }, (carry, rows) => {
       const memo = new Map<Expr, Expr>([[refCarry, carry]]);
       const rowOf = new Map<Expr, Expr>(slotNodes.map((r, k) => [r, rows[k]!]));
-      for (const e of postOrder(result, (x) => memo.has(x))) {
+      for (const e of postOrder(result, (x) => memo.has(x) || !varying.has(x))) {
         const row = rowOf.get(e);
         if (row !== undefined && !selects.has(e)) {
           memo.set(e, row);
@@ -141,28 +141,18 @@ export class StepMatcher {
         if (row !== undefined) memo.set(e, select(inputs[0]!, row, e.shape));
         else memo.set(e, inputs.some((i, k) => i !== e.inputs[k]) ? new Expr(e.node, e.shape, inputs, e.label) : e);
       }
-      return memo.get(result)!;
+      return memo.get(result) ?? result;
     });
   }
 
   /** The reference nodes that differ between steps: the carry, the slots, and what depends on them. */
   private varyingNodes(): Set<Expr> {
     const varying = new Set<Expr>([this.carry, ...this.slots.keys()]);
-    const order: Expr[] = [];
-    const visited = new Set<Expr>();
-    const stack: [Expr, boolean][] = [[this.result, false]];
-    while (stack.length > 0) {
-      const [e, done] = stack.pop()!;
-      if (done) {
-        order.push(e);
-        continue;
-      }
-      if (visited.has(e)) continue;
-      visited.add(e);
-      stack.push([e, true]);
-      for (const i of e.inputs) if (!visited.has(i)) stack.push([i, false]);
-    }
-    for (const e of order) if (e.inputs.some((i) => varying.has(i))) varying.add(e);
+    // Creation order is topological: nothing made before the carry and every slot can depend on
+    // them, so the walk stays inside the step's own nodes, not the whole model traced before it.
+    let oldest = Infinity;
+    for (const e of varying) oldest = Math.min(oldest, e.id);
+    for (const e of postOrder(this.result, (x) => x.id < oldest)) if (e.inputs.some((i) => varying.has(i))) varying.add(e);
     return varying;
   }
 }

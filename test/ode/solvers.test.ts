@@ -98,4 +98,36 @@ describe("failures are results, not exceptions", () => {
     const r = solveOde(blowUp, [1], 0, [0.5, 2], new Float64Array(0), { method });
     expect(r.ok).toBe(false);
   });
+  // one_comp_mm_elim_abs's right-hand side, dy/dt = exp(-k_a t) D k_a / V - (V_m / V) y / (K_m + y),
+  // p = (k_a, K_m, V_m), at points a warmup trajectory reached.
+  const [dose, vol] = [30, 2];
+  const mm = {
+    n: 1,
+    np: 3,
+    rhs: (t: number, y: Float64Array, p: Float64Array, dy: Float64Array) => void (dy[0] = (Math.exp(-p[0]! * t) * dose * p[0]!) / vol - ((p[2]! / vol) * y[0]!) / (p[1]! + y[0]!)),
+    vjp: (t: number, y: Float64Array, p: Float64Array, w: Float64Array, gy: Float64Array, gp: Float64Array) => {
+      const [ka, km, vm] = [p[0]!, p[1]!, p[2]!];
+      const u = km + y[0]!;
+      gy[0] = (-w[0]! * (vm / vol) * km) / (u * u);
+      gp[0] = (w[0]! * dose * Math.exp(-ka * t) * (1 - ka * t)) / vol;
+      gp[1] = (w[0]! * (vm / vol) * y[0]!) / (u * u);
+      gp[2] = (-w[0]! * y[0]!) / (vol * u);
+    },
+  };
+  test("bdf: a step that keeps failing ends the solve (CVODES's limits), where halving on took 1e8 steps", () => {
+    // one_comp_mm_elim_abs where a warmup trajectory took it, K_m = 8.4e-38: elimination
+    // (V_m / V) y / (K_m + y) switches on within 1e-37 of y = 0, and the sensitivity to K_m
+    // (of order 1 / K_m there) fails the error test step after step.
+    const solve = (km: number) => solveOde(mm, [0], 0, [0.5, 1], Float64Array.from([0.7953, km, 608.6]), { method: "bdf", sensitivities: true, initialSensitivities: false, maxSteps: 1e6 });
+    expect(solve(8.408e-38)).toMatchObject({ ok: false, reason: "step-too-small" });
+    // The same model at an ordinary K_m solves.
+    expect(solve(2).ok).toBe(true);
+  });
+  test("bdf: no zero steps at t = 0 (the least step is ten units in t's last place, not 0)", () => {
+    // one_comp_mm_elim_abs at another warmup point, k_a = 1.2e203: steps shrank to 0 at t = 0
+    // and each zero step was accepted, up to maxSteps.
+    const r = solveOde(mm, [0], 0, [0.5, 1], Float64Array.from([1.185e203, 8.53e6, 4.53e-32]), { method: "bdf", sensitivities: true, initialSensitivities: false, maxSteps: 1e6 });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).not.toBe("max-steps");
+  });
 });

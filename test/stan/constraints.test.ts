@@ -30,6 +30,22 @@ test.each([
   back.forEach((v, i) => expect(v).toBeCloseTo(q[i]!, 10));
 });
 
+test("many short simplexes (transformed a coordinate at a time over all of them) are the rows declared one by one", () => {
+  const names = ["a", "b", "c", "d", "e"];
+  // No model block: the log density is the transforms' Jacobians alone.
+  const together = compile(stanModel("parameters { array[5] simplex[3] t; }", {}, quiet));
+  const apart = compile(stanModel(`parameters { ${names.map((n) => `simplex[3] ${n};`).join(" ")} }`, {}, quiet));
+  expect(together.dim).toBe(10);
+  const q = Float64Array.from({ length: 10 }, (_, i) => 3 * Math.sin(i + 1));
+  const [g1, g2] = [new Float64Array(10), new Float64Array(10)];
+  expect(together.logDensityGradient(q, g1)).toBeCloseTo(apart.logDensityGradient(q, g2), 12);
+  g1.forEach((v, i) => expect(v).toBeCloseTo(g2[i]!, 12));
+  const rows = together.constrain(q).t!.values;
+  const separate = apart.constrain(q);
+  names.forEach((n, r) => separate[n]!.values.forEach((v, j) => expect(rows[r * 3 + j]!).toBeCloseTo(v, 14)));
+  together.unconstrain({ t: rows }).forEach((v, i) => expect(v).toBeCloseTo(q[i]!, 10));
+});
+
 /**
  * Every constrained type Stan has (offset/multiplier, cholesky_factor_corr/cov, corr_matrix,
  * cov_matrix, unit_vector, arrays of them) in test/stan/programs/constraints.stan, against
