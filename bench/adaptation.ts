@@ -32,7 +32,7 @@
  * so a grid can be run in parts (`--resume` skips what is there) and `--render` rebuilds the report.
  *
  *   node dist/bench/adaptation.js [--posteriors a,b | --set bench|pdb|all] [--configs x,y] [--seeds 1,2,3]
- *                                 [--no-stan] [--resume] [--render] [--out bench/ADAPTATION.md] [--warm-jit]
+ *                                 [--no-stan] [--resume] [--render] [--out bench/ADAPTATION.md] [--warm-jit] [--repeat N]
  *
  * A run on the seven benchmark models with both the previous default and
  * low-rank/pooled/adaptive also prints issue 27's targets and whether they are met.
@@ -80,6 +80,12 @@ const { values: args } = parseArgs({
      * 5x the CPU of a whole later run on `simple`; D196).
      */
     "warm-jit": { type: "boolean", default: false },
+    /**
+     * Runs of each configuration per seed (interleaved); the record kept is the one with the
+     * median CPU seconds (the draws are the same in every repeat): a run of 0.05-0.15 CPU s
+     * varies by a third between repeats on this machine (D196).
+     */
+    repeat: { type: "string", default: "1" },
   },
 });
 const ROOT = projectRoot();
@@ -631,6 +637,8 @@ async function main(): Promise<void> {
   for (const p of posteriors) if (!ALL.includes(p)) throw new Error(`unknown posterior ${p} (known: ${ALL.join(", ")})`);
   const configs = args.configs === undefined ? CONFIGS : args.configs.split(",").map((n) => KNOWN_CONFIGS.find((c) => c.name === n) ?? (() => { throw new Error(`unknown configuration ${n} (known: ${KNOWN_CONFIGS.map((c) => c.name).join(", ")})`); })());
   const seeds = args.seeds.split(",").map(Number);
+  const repeat = Number(args.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a whole number >= 1, got ${args.repeat}`);
   const stanProblem = args["no-stan"] ? "--no-stan given" : probeStan();
   if (stanProblem !== null) log(`Stan skipped: ${stanProblem}`);
   const have = new Set(loadAll().records.map(keyOf));
@@ -646,10 +654,13 @@ async function main(): Promise<void> {
         for (const config of configs) await sample(density, { chains: 4, warmup: 150, draws: 100, seed: 999, targetAccept: t.adaptDelta, maxTreeDepth: t.maxTreeDepth, pool, ...config.options }).result;
       }
       for (const seed of seeds) {
-        for (const config of configs) {
+        const todo = configs.filter((config) => !(args.resume && have.has(keyOf({ posterior: name, system: config.name, seed }))));
+        const repeats = new Map<string, RunRecord[]>(todo.map((c) => [c.name, []]));
+        for (let rep = 0; rep < repeat; rep++) for (const config of todo) repeats.get(config.name)!.push(await runOurs(t, density, config, seed, pool));
+        for (const config of todo) {
           const key = keyOf({ posterior: name, system: config.name, seed });
-          if (args.resume && have.has(key)) continue;
-          const r = await runOurs(t, density, config, seed, pool);
+          const runs = repeats.get(config.name)!.sort((a, b) => a.cpuSeconds! - b.cpuSeconds!);
+          const r = runs[(runs.length - 1) >> 1]!;
           saved.records = saved.records.filter((x) => keyOf(x) !== key).concat(r);
           log(`${name} s${seed} ${config.name}: ess/1000g ${(1000 * essPerGrad(r)).toFixed(2)} warmup ${r.numWarmup} div ${r.divergences} pass ${r.pass} ${r.seconds.toFixed(2)}s cpu ${r.cpuSeconds!.toFixed(2)}s ess/cpu-s ${(r.minBulk / r.cpuSeconds!).toFixed(1)} load ${loadavg()[0]!.toFixed(1)}`);
           save(saved);
