@@ -19,7 +19,7 @@
  */
 import { Effect } from "effect";
 import { firstWindowEnd, nextWindowEnd, shortenWarmup, type ChainState, type Metric, type SamplerSettings, type WindowUpdate } from "../src/inference/index.js";
-import { ODE_FAILURE_REASONS, type OdeFailureCounts } from "../src/ode/index.js";
+import { noOdeFailures, ODE_FAILURE_REASONS, type OdeFailureCounts } from "../src/ode/index.js";
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
 import type { ChunkProgress, ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
@@ -74,8 +74,8 @@ export class ChainActor {
   divergences = 0;
   /** ODE solves that failed (each rejected a proposal), by phase and reason (`ChunkResult.odeFailures` summed). */
   readonly odeFailures: { readonly warmup: OdeFailureCounts; readonly sampling: OdeFailureCounts } = {
-    warmup: { "max-steps": 0, "non-finite": 0, "step-too-small": 0 },
-    sampling: { "max-steps": 0, "non-finite": 0, "step-too-small": 0 },
+    warmup: noOdeFailures(),
+    sampling: noOdeFailures(),
   };
   /** Gradient evaluations of the draws a failed chunk completed, kept when the chain was given up. */
   private keptGradients = 0;
@@ -84,6 +84,10 @@ export class ChainActor {
   /** Smoothed transport seconds per chunk (a cluster's round trip less the runner's time; NaN: none seen). */
   private transportSeconds = NaN;
   private outstanding = 0;
+  /** As many batches pending as the limit allows: the credit latch is closed. */
+  private get creditSpent(): boolean {
+    return this.outstanding >= this.config.maxPendingBatches;
+  }
   private readonly credit = Effect.unsafeMakeLatch(true);
   private readonly firstWindowEnd: number | null;
 
@@ -238,13 +242,13 @@ export class ChainActor {
    */
   private publish(b: BatchData, fromDraw: number | null): void {
     this.outstanding++;
-    if (this.outstanding >= this.config.maxPendingBatches) this.credit.unsafeClose();
+    if (this.creditSpent) this.credit.unsafeClose();
     let acked = false;
     const ack = () => {
       if (acked) return;
       acked = true;
       this.outstanding--;
-      if (this.outstanding < this.config.maxPendingBatches) this.credit.unsafeOpen();
+      if (!this.creditSpent) this.credit.unsafeOpen();
     };
     const emit = () => this.sink.batch(b, ack);
     if (fromDraw === null) emit();
@@ -285,9 +289,8 @@ export class ChainActor {
       self.sink.event({ type: "chain-started", chain: self.chain });
       while (!self.finished) {
         yield* self.control.running.await;
-        // The credit latch is open exactly while fewer batches than the limit are pending:
-        // waiting on an open latch is an Effect suspension per chunk for nothing (D196).
-        if (self.outstanding >= self.config.maxPendingBatches) yield* self.credit.await;
+        // Awaiting an open latch is an Effect suspension per chunk for nothing (D196).
+        if (self.creditSpent) yield* self.credit.await;
         if (self.coordinator.stoppedAt !== null && self.iteration >= self.numWarmup) {
           self.status = "stopped-early";
           break;

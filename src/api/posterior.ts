@@ -8,7 +8,7 @@ import type { BackendChoice, ModelInfo, VariableInfo } from "../compile/types.js
 import { diagnose as diagnoseInput, formatDiagnosis, type DiagnoseInput, type Diagnosis } from "../diagnostics/diagnose.js";
 import { ebfmi, formatSummary, summary, type SummaryOptions, type SummaryRow } from "../diagnostics/index.js";
 import type { Metric } from "../inference/metric.js";
-import type { OdeFailureCounts } from "../ode/index.js";
+import { noOdeFailures, type OdeFailureCounts } from "../ode/index.js";
 import type { SamplerStatName, SamplerStatsArrays } from "../inference/stats.js";
 import { UnknownQuantityError } from "./quantity-error.js";
 
@@ -264,8 +264,7 @@ export class Posterior {
 
   /** ODE solves that failed per chain, by phase and reason (zeros for a chain where none failed). */
   odeFailures(): { warmup: OdeFailureCounts; sampling: OdeFailureCounts }[] {
-    const zero = (): OdeFailureCounts => ({ "max-steps": 0, "non-finite": 0, "step-too-small": 0 });
-    return this.chains.map((c) => ({ warmup: { ...(c.odeFailures?.warmup ?? zero()) }, sampling: { ...(c.odeFailures?.sampling ?? zero()) } }));
+    return this.chains.map((c) => ({ warmup: { ...noOdeFailures(), ...c.odeFailures?.warmup }, sampling: { ...noOdeFailures(), ...c.odeFailures?.sampling } }));
   }
 
   /** Sampling transitions that hit `maxTreeDepth`, per chain. */

@@ -7,7 +7,7 @@ import type { CompiledModel } from "../compile/compile.js";
 import { checkLogDensity } from "../compile/module-model.js";
 import type { LogDensity } from "../compile/types.js";
 import { initChainState, runIterations, type ConstrainedInit } from "../inference/index.js";
-import { odeFailuresSince, odeFailureTally } from "../ode/index.js";
+import { noOdeFailures, odeFailuresSince, odeFailureTally } from "../ode/index.js";
 import type { Model } from "../model/builder.js";
 import { InvalidModelError } from "./errors.js";
 import { resolveInits, resolveModelSync } from "./model-input.js";
@@ -105,7 +105,6 @@ function runChains(model: LogDensity, options: ValidatedSyncOptions): Posterior 
     state = samp.state;
     const t1 = performance.now();
     const samplingOdeFailures = odeFailuresSince(odeMid);
-    const none = { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
     chains.push({
       chain: c,
       values,
@@ -117,7 +116,7 @@ function runChains(model: LogDensity, options: ValidatedSyncOptions): Posterior 
       gradientEvaluations: state.gradientEvaluations,
       warmupSeconds: (tWarmupEnd - t0) / 1000,
       samplingSeconds: (t1 - tWarmupEnd) / 1000,
-      ...(warmupOdeFailures !== null || samplingOdeFailures !== null ? { odeFailures: { warmup: warmupOdeFailures ?? none, sampling: samplingOdeFailures ?? { ...none } } } : {}),
+      ...(warmupOdeFailures !== null || samplingOdeFailures !== null ? { odeFailures: { warmup: warmupOdeFailures ?? noOdeFailures(), sampling: samplingOdeFailures ?? noOdeFailures() } } : {}),
     });
   }
   return new Posterior({

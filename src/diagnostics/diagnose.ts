@@ -5,7 +5,7 @@
  * between chains of a mixture. Pure: it reads draws and statistics, nothing else. The
  * terminal summary, the dashboard and the report print its findings, so they agree.
  */
-import { describeOdeFailures, ODE_FAILURE_REASONS, totalOdeFailures, type OdeFailureCounts } from "../ode/index.js";
+import { describeOdeFailures, noOdeFailures, ODE_FAILURE_REASONS, totalOdeFailures, type OdeFailureCounts } from "../ode/index.js";
 import type { SummaryRow } from "./summary.js";
 
 /** R-hat at or above this: the chains disagree (Vehtari et al. 2021). */
@@ -186,7 +186,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
  */
 function odeFailuresFinding(warmup: readonly OdeFailureCounts[], sampling: readonly OdeFailureCounts[]): Finding | null {
   const sum = (per: readonly OdeFailureCounts[]) => {
-    const all: OdeFailureCounts = { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
+    const all = noOdeFailures();
     for (const c of per) for (const r of ODE_FAILURE_REASONS) all[r] += c[r];
     return all;
   };

@@ -5,7 +5,7 @@
  */
 import type { Failure } from "./erk.js";
 import { OdeSolver } from "./solve.js";
-import { ODE_FAILURE_REASONS, ODE_METHODS, type OdeFailureCounts, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
+import { noOdeFailures, ODE_FAILURE_REASONS, ODE_METHODS, type OdeFailureCounts, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
 
 /** One ode node of a compiled model: its problem, settings, and how its solves went. */
 export interface CompiledOde extends OdeProblem {
@@ -27,7 +27,7 @@ export interface CompiledOde extends OdeProblem {
  * chunk at a time from start to end without yielding, so what this tally gains across a chunk
  * is that chunk's (the worker reads it before and after: `odeFailuresSince`).
  */
-const threadFailures: OdeFailureCounts = { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
+const threadFailures: OdeFailureCounts = noOdeFailures();
 
 /** A copy of this thread's tally of failed solves. */
 export function odeFailureTally(): OdeFailureCounts {
@@ -36,7 +36,7 @@ export function odeFailureTally(): OdeFailureCounts {
 
 /** The failed solves of this thread since `before` (a tally taken earlier), or null when there were none. */
 export function odeFailuresSince(before: OdeFailureCounts): OdeFailureCounts | null {
-  const since = { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
+  const since = noOdeFailures();
   let any = false;
   for (const r of ODE_FAILURE_REASONS) {
     since[r] = threadFailures[r] - before[r];
@@ -67,7 +67,7 @@ export const odeRuntime = {
       ts,
       tolerances: { rtol, atol, maxSteps },
       y0Varies,
-      failures: { "max-steps": 0, "non-finite": 0, "step-too-small": 0 },
+      failures: noOdeFailures(),
       solver: null,
       sensSolver: null,
     };

@@ -57,9 +57,14 @@ export function describeOdeFailures(counts: OdeFailureCounts): string {
     .join(", ");
 }
 
+/** No failed solve: a zero count for every reason. */
+export function noOdeFailures(): OdeFailureCounts {
+  return { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
+}
+
 /** Failed solves of all reasons. */
 export function totalOdeFailures(counts: OdeFailureCounts): number {
-  return counts["max-steps"] + counts["non-finite"] + counts["step-too-small"];
+  return ODE_FAILURE_REASONS.reduce((sum, r) => sum + counts[r], 0);
 }
 
 /**

@@ -9,7 +9,7 @@
  * is the unrolled loop's function by construction; any other difference is a reason to unroll.
  */
 import { access, constant, elementwise, Expr, reshape } from "../model/expr.js";
-import { scan } from "../model/scan.js";
+import { dependsOn, scan } from "../model/scan.js";
 import { postOrder } from "../model/walk.js";
 
 /** A constant or an access whose values or positions differ between steps: one scan sequence. */
@@ -147,12 +147,11 @@ export class StepMatcher {
 
   /** The reference nodes that differ between steps: the carry, the slots, and what depends on them. */
   private varyingNodes(): Set<Expr> {
-    const varying = new Set<Expr>([this.carry, ...this.slots.keys()]);
-    // Creation order is topological: nothing made before the carry and every slot can depend on
-    // them, so the walk stays inside the step's own nodes, not the whole model traced before it.
-    let oldest = Infinity;
-    for (const e of varying) oldest = Math.min(oldest, e.id);
-    for (const e of postOrder(this.result, (x) => x.id < oldest)) if (e.inputs.some((i) => varying.has(i))) varying.add(e);
+    const seeds = new Set<Expr>([this.carry, ...this.slots.keys()]);
+    const depends = new Map<Expr, boolean>();
+    dependsOn(this.result, seeds, depends);
+    const varying = new Set(seeds);
+    for (const [e, d] of depends) if (d) varying.add(e);
     return varying;
   }
 }
