@@ -30,6 +30,11 @@ export interface Tableau {
   readonly e: Float64Array;
   /** First same as last: the last stage is f at the new point. */
   readonly fsal: boolean;
+  /**
+   * The last stage's weights are `b` (Dormand-Prince): its stage vector is the new solution,
+   * summed in the same order, so a step keeps it instead of summing again.
+   */
+  readonly lastStageIsSolution: boolean;
   /** Dense output: y(t + th h) = y + h sum_r K_r (P_r . [th, th^2, th^3, th^4]), P_r = dense[4r .. 4r + 4); null where there is none. */
   readonly dense: Float64Array | null;
 }
@@ -38,6 +43,7 @@ function tableau(c: number[], a: number[][], b: number[], b4: number[], fsal: bo
   const stages = c.length;
   const flat = new Float64Array(stages * stages);
   a.forEach((row, s) => row.forEach((v, r) => (flat[s * stages + r] = v)));
+  const last = a[stages - 1]!;
   return {
     stages,
     c: Float64Array.from(c),
@@ -45,6 +51,8 @@ function tableau(c: number[], a: number[][], b: number[], b4: number[], fsal: bo
     b: Float64Array.from(b),
     e: Float64Array.from(b, (v, k) => v - b4[k]!),
     fsal,
+    // The new solution's sum has one more term, b[stages - 1] k_last, which must be zero.
+    lastStageIsSolution: b[stages - 1] === 0 && last.length === stages - 1 && last.every((v, r) => v === b[r]),
     dense: dense === null ? null : Float64Array.from(dense.flat()),
   };
 }
@@ -128,6 +136,31 @@ function stageSum(out: Float64Array, base: Float64Array, h: number, w: Float64Ar
   }
 }
 
+/**
+ * max_c |h sum_r e[r] K_r[c]| / (atol + rtol (|z[c]| + h |K_0[c]|)): the step's error in units
+ * of the tolerance, its sums in the order of `stageSum` (so equal to summing into a vector
+ * first), in one pass; NaN compares as failing.
+ */
+function errorNorm(z: Float64Array, h: number, e: Float64Array, stages: number, kv: Float64Array[], N: number, atol: number, rtol: number): number {
+  const k0 = kv[0]!, k1 = kv[1]!, k2 = kv[2]!, k3 = kv[3]!, k4 = kv[4]!, k5 = kv[5]!, k6 = kv[6]!;
+  const e0 = e[0]!, e1 = e[1]!, e2 = e[2]!, e3 = e[3]!, e4 = e[4]!, e5 = e[5]!, e6 = stages === 7 ? e[6]! : 0;
+  let err = 0;
+  if (stages === 7)
+    for (let c = 0; c < N; c++) {
+      const sum = e0 * k0[c]! + e1 * k1[c]! + e2 * k2[c]! + e3 * k3[c]! + e4 * k4[c]! + e5 * k5[c]! + e6 * k6[c]!;
+      const r = Math.abs(h * sum) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k0[c]!)));
+      if (!(r <= err)) err = r;
+    }
+  else if (stages === 6)
+    for (let c = 0; c < N; c++) {
+      const sum = e0 * k0[c]! + e1 * k1[c]! + e2 * k2[c]! + e3 * k3[c]! + e4 * k4[c]! + e5 * k5[c]!;
+      const r = Math.abs(h * sum) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k0[c]!)));
+      if (!(r <= err)) err = r;
+    }
+  else throw new Error(`errorNorm: ${stages} stages`);
+  return err;
+}
+
 /** Boost's cap on consecutive rejected tries of one step. */
 const MAX_TRIES = 500;
 
@@ -142,9 +175,6 @@ export class ExplicitWorkspace {
   readonly z: Float64Array;
   readonly zNew: Float64Array;
   readonly zStage: Float64Array;
-  readonly zErr: Float64Array;
-  /** The error estimate's base vector in `stageSum`. */
-  readonly zeros: Float64Array;
   readonly zOut: Float64Array;
 
   constructor(
@@ -156,8 +186,6 @@ export class ExplicitWorkspace {
     this.z = new Float64Array(size);
     this.zNew = new Float64Array(size);
     this.zStage = new Float64Array(size);
-    this.zErr = new Float64Array(size);
-    this.zeros = new Float64Array(size);
     this.zOut = new Float64Array(size);
   }
 }
@@ -170,9 +198,10 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
   const N = sys.size;
   const tab = work.tableau;
   const { stages, a, b, e: eW, c: cT, dense } = tab;
-  const { k, kv, zStage, zErr, zOut } = work;
+  const { k, kv, zOut } = work;
   let z = work.z;
   let zNew = work.zNew;
+  let zStage = work.zStage;
   z.set(z0);
   const { rtol, atol, maxSteps } = tol;
   const last = ts[ts.length - 1]!;
@@ -197,13 +226,12 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
     }
     let err = Infinity;
     if (finite) {
-      stageSum(zNew, z, h, b, 0, stages, kv, N);
-      stageSum(zErr, work.zeros, h, eW, 0, stages, kv, N);
-      err = 0;
-      for (let c = 0; c < N; c++) {
-        const e = Math.abs(zErr[c]!) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k[c]!)));
-        if (!(e <= err)) err = e;
-      }
+      if (tab.lastStageIsSolution) {
+        const last = zStage;
+        zStage = zNew;
+        zNew = last;
+      } else stageSum(zNew, z, h, b, 0, stages, kv, N);
+      err = errorNorm(z, h, eW, stages, kv, N, atol, rtol);
     }
     if (!(err <= 1)) {
       // A rejected try (a non-finite stage counts as one: the step shrinks, as in Stan's
