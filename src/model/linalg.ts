@@ -268,7 +268,8 @@ export function lowerSolve(l: ExprLike, b: ExprLike): Expr {
  * rotations. Output [n + 1, n]: row 0 the eigenvalues in ascending order (as Stan's
  * eigenvalues_sym), rows 1..n the matrix whose columns are the matching unit eigenvectors, each
  * with its largest-magnitude component positive so draws do not flip sign. The reverse mode is
- * the usual one for distinct eigenvalues: G = V (diag(gλ) + F ∘ (Vᵀ gV)) Vᵀ, F_ij = 1/(λ_j - λ_i).
+ * the usual one for distinct eigenvalues, G = V (diag(gλ) + F ∘ (Vᵀ gV)) Vᵀ with
+ * F_ij = 1/(λ_j - λ_i), taken symmetric: its off-diagonal terms (vg_ij - vg_ji) / (2 (λ_j - λ_i)).
  */
 const symmetricEigenOp: CustomOp = defineCustomOp({
   name: "symmetricEigen",
@@ -319,19 +320,22 @@ const symmetricEigenOp: CustomOp = defineCustomOp({
   bwd: (c) => {
     const n = c.inShapes[0]![0]!;
     if (c.gx(0, "0") === null) return "";
-    const [m, t] = [c.scratch(n * n), c.scratch(n * n)];
-    const [i, j, k, s, g, sc] = [c.fresh("i"), c.fresh("j"), c.fresh("k"), c.fresh("s"), c.fresh("g"), c.fresh("sc")];
+    const [vg, m, t] = [c.scratch(n * n), c.scratch(n * n), c.scratch(n * n)];
+    const [i, j, k, s, g] = [c.fresh("i"), c.fresh("j"), c.fresh("k"), c.fresh("s"), c.fresh("g")];
     const V = (row: string, col: string) => c.y(`(${row}+1)*${n}+${col}`);
     const gV = (row: string, col: string) => c.gy(`(${row}+1)*${n}+${col}`);
-    // m = diag(gλ) + F ∘ (Vᵀ gV); t = V m; G = t Vᵀ, added to the lower triangle.
-    // Eigenvalues closer than 1e-9 of the largest are taken as one eigenspace (its basis moves
-    // freely: their coupling term is left out, as for a function of the eigenspace only).
-    return `const ${sc} = 1e-9 * Math.max(Math.abs(${c.y("0")}), Math.abs(${c.y(String(n - 1))}));
-      for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} < ${n}; ${j}++) {
+    // vg = Vᵀ gV; m = diag(gλ) + (vg - vgᵀ) / (2 (λ_j - λ_i)) off the diagonal; t = V m; G = t Vᵀ,
+    // added to the lower triangle. The antisymmetric part is formed before dividing (D210): for
+    // close eigenvalues vg_ij and vg_ji are large and nearly equal, and dividing each by the gap
+    // first makes huge entries whose rounding the products spread into every direction. Only
+    // eigenvalues equal in double are uncoupled (a 0 / 0 whose limit the op cannot know).
+    return `for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} < ${n}; ${j}++) {
         let ${s} = 0;
         for (let ${k} = 0; ${k} < ${n}; ${k}++) ${s} += ${V(k, i)} * ${gV(k, j)};
+        ${vg}[${i}*${n}+${j}] = ${s}; }
+      for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} < ${n}; ${j}++) {
         const ${g} = ${c.y(j)} - ${c.y(i)};
-        ${m}[${i}*${n}+${j}] = ${i} === ${j} ? ${c.gy(i)} : Math.abs(${g}) <= ${sc} ? 0 : ${s} / ${g}; }
+        ${m}[${i}*${n}+${j}] = ${i} === ${j} ? ${c.gy(i)} : ${g} === 0 ? 0 : (${vg}[${i}*${n}+${j}] - ${vg}[${j}*${n}+${i}]) / (2 * ${g}); }
       for (let ${i} = 0; ${i} < ${n}; ${i}++) for (let ${j} = 0; ${j} < ${n}; ${j}++) {
         let ${s} = 0;
         for (let ${k} = 0; ${k} < ${n}; ${k}++) ${s} += ${V(i, k)} * ${m}[${k}*${n}+${j}];
@@ -345,7 +349,8 @@ const symmetricEigenOp: CustomOp = defineCustomOp({
 
 /**
  * Eigenvalues (ascending) and unit eigenvectors (columns, largest-magnitude component positive)
- * of a symmetric matrix, read from its lower triangle; gradients assume distinct eigenvalues.
+ * of a symmetric matrix, read from its lower triangle; eigenvalues equal in double are not coupled in
+ * the gradient (D210).
  */
 export function symmetricEigen(a: ExprLike): { values: Expr; vectors: Expr } {
   const A = lift(a);

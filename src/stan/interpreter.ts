@@ -104,10 +104,13 @@ const BUILDER_CONSTRAINTS = {
 const MAX_CALL_DEPTH = 1000;
 /** Loops with fewer steps after the first iteration are unrolled rather than lowered to a scan. */
 const MIN_SCAN_STEPS = 3;
+/** Structures among the steps of a loop that only adds to the target, each its own scan (D211). */
+const MAX_STEP_CLASSES = 8;
 /**
  * Iterations unrolled in all (outside loops traced for a scan) past which a program is refused as
  * too large (D183): iohmm_reg, the most among posteriordb's programs that compile, unrolls 3,532;
- * gpcm_latent_reg_irt (13,014) and covid19imperial (73,260) make code too large for V8's stack.
+ * covid19imperial (73,260) makes code too large for V8's stack (gpcm_latent_reg_irt's 13,014
+ * did, before its loop became a scan per structure, D211).
  */
 const MAX_UNROLLED_ITERATIONS = 10_000;
 /**
@@ -1022,7 +1025,10 @@ export class Interpreter {
     };
     const warningsBefore = this.warnings.length;
     const termsAfterFirst = this.targetTerms.length;
-    let matcher: StepMatcher | null = null;
+    // Iterations that pass on nothing but their target term may differ in structure (gpcm's
+    // segments of each item's length): each structure is a class of steps with its own scan (D211).
+    const independent = prev.cells.length === 0;
+    const classes: StepMatcher[] = [];
     let why: string | null = null;
     this.scanning = true;
     const outerObserver = observeWrites(observer);
@@ -1050,8 +1056,16 @@ export class Interpreter {
         }
         next.cells.forEach(({ v, p }, k) => setSource(v, p, (step + 1) * width + k));
         const result = stackIr([...next.values, ...(hasTarget ? [balancedSum(terms)!] : [])]);
-        if (matcher === null) matcher = new StepMatcher(result, carry);
-        else why = matcher.add(result, carry);
+        const reasons: string[] = [];
+        for (const m of classes) {
+          const reason = m.add(result, carry);
+          if (reason === null) break;
+          reasons.push(reason);
+        }
+        if (reasons.length === classes.length) {
+          if (classes.length === 0 || (independent && classes.length < MAX_STEP_CLASSES)) classes.push(new StepMatcher(result, carry));
+          else why = independent ? `${reasons[0]!} (more than ${MAX_STEP_CLASSES} structures)` : reasons[0]!;
+        }
         prev = next;
       }
     } catch (e) {
@@ -1061,10 +1075,11 @@ export class Interpreter {
       this.scanning = false;
       observeWrites(outerObserver);
     }
-    let lifted: Expr | string = why ?? "";
-    if (why === null && matcher !== null) {
+    let lifted: Expr[] | string = why ?? "";
+    if (why === null && classes.length > 0) {
       try {
-        lifted = matcher.build(init);
+        const built = classes.map((m) => m.build(init));
+        lifted = built.find((b) => typeof b === "string") ?? (built as Expr[]);
       } catch (e) {
         if (!(e instanceof ModelError)) throw e;
         lifted = e.message;
@@ -1076,7 +1091,14 @@ export class Interpreter {
       this.warnings.length = warningsBefore;
       return { next: lo + 1, why: lifted };
     }
-    const rows = lifted;
+    if (lifted.length > 1) {
+      // Only target terms: each class's scan rows summed (no element is written back).
+      for (const rows of lifted) this.targetTerms.push(sum(rows));
+      const added = this.warnings.splice(warningsBefore);
+      this.warnings.push(...new Set(added));
+      return { next: hi + 1, why: `the loop over ${s.variable} runs as ${lifted.length} scans, one per structure of its iterations: iteration ${lo} as written, then ${steps} steps adding to the target` };
+    }
+    const rows = lifted[0]!;
     const all = concat([init, reshape(rows, [rows.size])]);
     // One element at a time: the variables stay scalar cells (reads join runs of them into one access), and
     // no cell still holding a placeholder is kept inside a whole expression.

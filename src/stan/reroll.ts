@@ -37,7 +37,9 @@ export class StepMatcher {
    * why they differ, or null when they have one structure.
    */
   add(result: Expr, carry: Expr): string | null {
-    const step = this.steps++;
+    const step = this.steps;
+    // A step that does not match leaves the matcher as it was (another class may take it, D211).
+    const differing: [Expr, Float64Array | Int32Array][] = [];
     const seen = new Map<Expr, Expr>();
     const stack: [Expr, Expr][] = [[this.result, result]];
     while (stack.length > 0) {
@@ -61,12 +63,12 @@ export class StepMatcher {
         case "const": {
           const cv = (cn as typeof rn).values;
           if (rn.integer !== (cn as typeof rn).integer) return "iterations compute different things";
-          if (!sameValues(rn.values, cv)) this.slot(r).perStep.set(step, cv);
+          if (!sameValues(rn.values, cv)) differing.push([r, cv]);
           continue;
         }
         case "access": {
           const cm = (cn as typeof rn).map;
-          if (!sameValues(rn.map, cm)) this.slot(r).perStep.set(step, cm);
+          if (!sameValues(rn.map, cm)) differing.push([r, cm]);
           break;
         }
         case "elementwise":
@@ -84,6 +86,8 @@ export class StepMatcher {
       if (r.inputs.length !== c.inputs.length) return "iterations compute different things";
       r.inputs.forEach((ri, k) => stack.push([ri, c.inputs[k]!]));
     }
+    for (const [r, values] of differing) this.slot(r).perStep.set(step, values);
+    this.steps++;
     return null;
   }
 

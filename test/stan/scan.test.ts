@@ -11,6 +11,26 @@ import { stanModel } from "../../src/stan/index.js";
 
 const y = Array.from({ length: 40 }, (_, t) => Math.sin(t * 0.7) + 0.3 * Math.cos(t * 1.9));
 
+/** Items 1..I with 1..I thresholds each; responses cycle through the items. */
+const PCM = `functions {
+  real pcm(int y, real theta, vector beta) {
+    vector[rows(beta) + 1] unsummed = append_row(rep_vector(0.0, 1), theta - beta);
+    return categorical_lpmf(y + 1 | softmax(cumulative_sum(unsummed)));
+  }
+}
+data { int N; int I; array[N] int<lower=1, upper=I> ii; array[N] int<lower=0> y; array[I] int m; array[I] int pos; vector[N] x; }
+parameters { vector<lower=0>[I] alpha; vector[sum(m)] beta; }
+model {
+  beta ~ normal(0, 2);
+  for (n in 1:N) target += pcm(y[n], x[n] * alpha[ii[n]], segment(beta, pos[ii[n]], m[ii[n]]));
+}`;
+function pcmData(I: number) {
+  const m = Array.from({ length: I }, (_, i) => i + 1);
+  const pos = m.map((_, i) => 1 + m.slice(0, i).reduce((a, b) => a + b, 0));
+  const ii = y.map((_, n) => 1 + (n % I));
+  return { N: y.length, I, ii, y: ii.map((i, n) => (7 * n) % (m[i - 1]! + 1)), m, pos, x: y };
+}
+
 const cases: { name: string; source: string; data: Record<string, unknown>; debug: RegExp }[] = [
   {
     name: "garch(1,1): sigma[t] from sigma[t-1]",
@@ -80,6 +100,19 @@ model {
 }`,
     data: { N: y.length, z: y.map((v) => 1 + (Math.round(Math.abs(v) * 10) % 3)), x: y },
     debug: /the loop over n runs as a scan: iteration 1 as written, then 39 steps carrying 1 value/,
+  },
+  {
+    // gpcm_latent_reg_irt's loop: the segment's length is its item's, so steps differ in shape (D211).
+    name: "a partial-credit likelihood per response, a segment of its item's length: one scan per structure",
+    source: PCM,
+    data: pcmData(3),
+    debug: /the loop over n runs as 3 scans, one per structure of its iterations: iteration 1 as written, then 39 steps adding to the target/,
+  },
+  {
+    name: "the same with more structures than MAX_STEP_CLASSES: unrolled",
+    source: PCM,
+    data: pcmData(9),
+    debug: /the loop over n is unrolled \(39 iterations\).*not a scan: a value changes shape between iterations \(more than 8 structures\)/,
   },
   {
     name: "an AR(2) recurrence on parameters (reads two iterations back): unrolled",

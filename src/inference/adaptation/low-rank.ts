@@ -22,7 +22,7 @@
  */
 import type { LowRankMetric } from "../metric.js";
 import { FISHER_LOWER, FISHER_UPPER } from "../welford.js";
-import { spdSolveSBS, symmetricEigen } from "./linalg.js";
+import { spdSolveSBSInto, symmetricEigenInto } from "./linalg.js";
 
 export interface LowRankSettings {
   /** Regulariser added to both second-moment matrices (nuts-rs: 1e-5, relative to unscaled sums). */
@@ -42,8 +42,22 @@ export const LOW_RANK_DEFAULTS: LowRankSettings = { gamma: 1e-5, cutoff: 2, rank
 /** Extra columns of the range finder beyond `rank` (Halko et al.'s p). */
 const OVERSAMPLE = 8;
 
-/** Scratch buffers, grown as needed and reused between estimates (one per thread: modules are per worker). */
-const scratch = { xs: new Float64Array(0), gs: new Float64Array(0), z: new Float64Array(0) };
+/**
+ * Scratch buffers, grown as needed and reused between estimates (one per thread: modules are
+ * per worker), so that an estimate allocates only the metric it returns.
+ */
+const scratch = {
+  xs: new Float64Array(0),
+  gs: new Float64Array(0),
+  z: new Float64Array(0),
+  q: new Float64Array(0),
+  projected: new Float64Array(0),
+  momentX: new Float64Array(0),
+  momentG: new Float64Array(0),
+  s: new Float64Array(0),
+  values: new Float64Array(0),
+  vectors: new Float64Array(0),
+};
 
 function buffer(key: keyof typeof scratch, size: number): Float64Array {
   if (scratch[key].length < size) scratch[key] = new Float64Array(Math.max(size, 2 * scratch[key].length));
@@ -64,27 +78,33 @@ function axpy(w: number, x: Float64Array, xo: number, y: Float64Array, yo: numbe
 }
 
 /**
- * Orthonormalises the `cols` columns of `q` (column-major: column c is q[c d .. (c+1) d))
- * in place by modified Gram-Schmidt, twice; a column left with under 1e-10 of its norm is
- * dropped. Returns how many columns remain (packed at the front).
+ * Orthonormalises the `cols` columns of `q` from offset `base` (column-major: column c is
+ * q[base + c d .. base + (c+1) d)) in place by modified Gram-Schmidt, twice; a column left
+ * with under 1e-10 of its norm is dropped. Returns how many columns remain (packed at the front).
  */
-function orthonormalise(q: Float64Array, cols: number, d: number): number {
+function orthonormalise(q: Float64Array, base: number, cols: number, d: number): number {
   let m = 0;
   for (let c = 0; c < cols; c++) {
-    const at = c * d;
+    const at = base + c * d;
     const norm0 = Math.sqrt(dot(q, at, q, at, d));
     if (!(norm0 > 0) || !Number.isFinite(norm0)) continue;
     for (let pass = 0; pass < 2; pass++) {
-      for (let j = 0; j < m; j++) axpy(-dot(q, j * d, q, at, d), q, j * d, q, at, d);
+      for (let j = 0; j < m; j++) axpy(-dot(q, base + j * d, q, at, d), q, base + j * d, q, at, d);
     }
     const norm = Math.sqrt(dot(q, at, q, at, d));
     if (!(norm > 1e-10 * norm0)) continue;
     const inv = 1 / norm;
-    const to = m * d;
+    const to = base + m * d;
     for (let i = 0; i < d; i++) q[to + i] = q[at + i]! * inv;
     m++;
   }
   return m;
+}
+
+/** Y = A' Z into q's `cols` columns from offset `base`: A n x d row-major, Z n x cols row-major. */
+function transposeTimes(a: Float64Array, n: number, d: number, z: Float64Array, cols: number, q: Float64Array, base: number): void {
+  q.fill(0, base, base + cols * d);
+  for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) axpy(z[t * cols + c]!, a, t * d, q, base + c * d, d);
 }
 
 /**
@@ -102,17 +122,44 @@ function rangeFinder(a: Float64Array, n: number, d: number, cols: number, q: Flo
     state ^= state << 5;
     z[k] = state & 1 ? 1 : -1;
   }
-  const y = q.subarray(at * d, (at + cols) * d);
-  const transposeTimes = (): void => {
-    y.fill(0);
-    for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) axpy(z[t * cols + c]!, a, t * d, y, c * d, d);
-  };
-  transposeTimes();
+  const base = at * d;
+  transposeTimes(a, n, d, z, cols, q, base);
   // One power iteration, Y = A'(A Y): the columns need no orthonormalising before it (with a
   // single iteration their scales stay within range); A Y is computed row by row.
-  for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) z[t * cols + c] = dot(a, t * d, y, c * d, d);
-  transposeTimes();
-  return orthonormalise(y, cols, d);
+  for (let t = 0; t < n; t++) for (let c = 0; c < cols; c++) z[t * cols + c] = dot(a, t * d, q, base + c * d, d);
+  transposeTimes(a, n, d, z, cols, q, base);
+  return orthonormalise(q, base, cols, d);
+}
+
+/** Whether an eigenvalue of the Fisher solution is kept: finite, positive and outside [1/cutoff, cutoff]. */
+function keptValue(l: number, cutoff: number): boolean {
+  return Number.isFinite(l) && l > 0 && (l > cutoff || l < 1 / cutoff);
+}
+
+/**
+ * The m x m second moment of the n rows of `src` (row-major n x d) projected onto Q's m
+ * columns (Q null: the rows as they are, m = d), plus gamma I, into `out`; O(n d m + n m^2).
+ * Each entry is one strided dot product over the rows, summed in row order.
+ */
+function secondMoment(src: Float64Array, n: number, d: number, Q: Float64Array | null, m: number, gamma: number, out: Float64Array): Float64Array {
+  let rows = src;
+  let stride = d;
+  if (Q !== null) {
+    rows = buffer("projected", n * m);
+    stride = m;
+    for (let t = 0; t < n; t++) for (let c = 0; c < m; c++) rows[t * m + c] = dot(src, t * d, Q, c * d, d);
+  }
+  const end = n * stride;
+  for (let a = 0; a < m; a++) {
+    for (let b = 0; b <= a; b++) {
+      let s = 0;
+      for (let at = 0; at < end; at += stride) s += rows[at + a]! * rows[at + b]!;
+      out[a * m + b] = s;
+      out[b * m + a] = s;
+    }
+    out[a * m + a] = out[a * m + a]! + gamma;
+  }
+  return out;
 }
 
 /**
@@ -167,61 +214,43 @@ export function lowRankEstimate(
     Q = null;
   } else if (n <= cols) {
     // The whole span of the 2n rescaled draws and gradients.
-    Q = new Float64Array(2 * n * d);
+    Q = buffer("q", 2 * n * d);
     Q.set(xs.subarray(0, n * d));
     Q.set(gs.subarray(0, n * d), n * d);
-    m = orthonormalise(Q, 2 * n, d);
+    m = orthonormalise(Q, 0, 2 * n, d);
   } else {
-    Q = new Float64Array(2 * cols * d);
+    Q = buffer("q", 2 * cols * d);
     const kx = rangeFinder(xs, n, d, cols, Q, 0);
     const kg = rangeFinder(gs, n, d, cols, Q, kx);
-    m = orthonormalise(Q, kx + kg, d);
+    m = orthonormalise(Q, 0, kx + kg, d);
   }
   if (m === 0) return { kind: "low-rank", inverse: diag, vectors: new Float64Array(0), values: new Float64Array(0) };
 
-  // Second moments of the projected draws and gradients, plus gamma I; O(n d m + n m^2).
-  const projected = new Float64Array(m);
-  const moment = (src: Float64Array): Float64Array => {
-    const out = new Float64Array(m * m);
-    for (let t = 0; t < n; t++) {
-      const p = Q === null ? src.subarray(t * d, (t + 1) * d) : projected;
-      if (Q !== null) for (let c = 0; c < m; c++) projected[c] = dot(src, t * d, Q, c * d, d);
-      for (let a = 0; a < m; a++) {
-        const pa = p[a]!;
-        if (pa === 0) continue;
-        const row = a * m;
-        for (let b = 0; b <= a; b++) out[row + b] = out[row + b]! + pa * p[b]!;
-      }
-    }
-    for (let a = 0; a < m; a++) {
-      for (let b = 0; b < a; b++) out[b * m + a] = out[a * m + b]!;
-      out[a * m + a] = out[a * m + a]! + settings.gamma;
-    }
-    return out;
-  };
-  const S = spdSolveSBS(moment(xs), moment(gs), m);
-  const es = symmetricEigen(S, m);
-  const kept: number[] = [];
-  for (let j = 0; j < m; j++) {
-    const l = es.values[j]!;
-    if (Number.isFinite(l) && l > 0 && (l > settings.cutoff || l < 1 / settings.cutoff)) kept.push(j);
-  }
-  const k = kept.length;
+  const A = secondMoment(xs, n, d, Q, m, settings.gamma, buffer("momentX", m * m));
+  const B = secondMoment(gs, n, d, Q, m, settings.gamma, buffer("momentG", m * m));
+  const S = spdSolveSBSInto(A, B, m, buffer("s", m * m));
+  const esValues = buffer("values", m);
+  const esVectors = buffer("vectors", m * m);
+  if (!symmetricEigenInto(S, m, esValues, esVectors)) return null;
+  let k = 0;
+  for (let j = 0; j < m; j++) if (keptValue(esValues[j]!, settings.cutoff)) k++;
   const vectors = new Float64Array(d * k);
   const values = new Float64Array(k);
-  kept.forEach((j, c) => {
-    values[c] = es.values[j]!;
+  for (let j = 0, c = 0; j < m; j++) {
+    if (!keptValue(esValues[j]!, settings.cutoff)) continue;
+    values[c] = esValues[j]!;
     if (Q === null) {
-      for (let i = 0; i < d; i++) vectors[i * k + c] = es.vectors[i * m + j]!;
-      return;
+      for (let i = 0; i < d; i++) vectors[i * k + c] = esVectors[i * m + j]!;
+    } else {
+      for (let a = 0; a < m; a++) {
+        const w = esVectors[a * m + j]!;
+        if (w === 0) continue;
+        const col = a * d;
+        for (let i = 0; i < d; i++) vectors[i * k + c] = vectors[i * k + c]! + w * Q[col + i]!;
+      }
     }
-    for (let a = 0; a < m; a++) {
-      const w = es.vectors[a * m + j]!;
-      if (w === 0) continue;
-      const col = a * d;
-      for (let i = 0; i < d; i++) vectors[i * k + c] = vectors[i * k + c]! + w * Q[col + i]!;
-    }
-  });
+    c++;
+  }
   for (let i = 0; i < vectors.length; i++) if (!Number.isFinite(vectors[i]!)) return null;
   return { kind: "low-rank", inverse: diag, vectors, values };
 }
