@@ -473,8 +473,10 @@ export class Pass {
       const rhs = this.mod.fresh("odr");
       const jac = this.mod.fresh("odj");
       const method = ODE_METHODS.indexOf(body.method);
+      // Times that depend on parameters live in a buffer each solve writes first (odeForward).
+      const times = body.ts === null ? this.odeTimesBuffer(n) : this.mod.constant(body.ts);
       return {
-        declaration: `const ${name} = rt.ode.problem(${size}, ${np}, ${rhs}, ${jac}, ${method}, ${literal(body.t0)}, ${this.mod.constant(body.ts)}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${!n.inputs[0]!.isConst});`,
+        declaration: `const ${name} = rt.ode.problem(${size}, ${np}, ${rhs}, ${jac}, ${method}, ${literal(body.t0)}, ${times}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${!n.inputs[0]!.isConst}, ${body.ts === null});`,
         functions: [
           `function ${rhs}(t, y, p, dy) {\n${fwdCode.prologue}\n${fwdCode.forward}\nfor (let k = 0; k < ${size}; k++) dy[k] = ${fwd.value(body.result, "k")};\n}`,
           `function ${jac}(t, y, p, jy, jp) {\nfor (let k = 0; k < ${size * size}; k++) jy[k] = 0;\nfor (let k = 0; k < ${size * np}; k++) jp[k] = 0;\nfor (let ${row} = 0; ${row} < ${size}; ${row}++) {\n${revCode.prologue}\n${revCode.forward}\nfor (let k = 0; k < ${size}; k++) ${rev.adjoint(body.result, "k")} = k === ${row} ? 1 : 0;\n${revCode.backward}\n}\n}`,
@@ -486,11 +488,27 @@ export class Pass {
   /** The parameter vector of an ode node's solve: its non-data arguments and free nodes, flattened. */
   private odeInputs(n: Expr): { input: Expr; offset: number }[] {
     let offset = 0;
-    return n.inputs.slice(1).map((input) => {
+    const times = this.odeTimes(n);
+    return n.inputs.slice(1, times === null ? undefined : -1).map((input) => {
       const at = offset;
       offset += input.size;
       return { input, offset: at };
     });
+  }
+
+  /** An ode node's output times when they depend on parameters (its last input), else null. */
+  private odeTimes(n: Expr): Expr | null {
+    return n.node.kind === "ode" && n.node.body.ts === null ? n.inputs[n.inputs.length - 1]! : null;
+  }
+
+  /** The buffer of an ode node's output times that depend on parameters (its problem's ts). */
+  private odeTimesBuffer(n: Expr): string {
+    return this.mod.array(`ot${n.id}`, n.shape[0]!);
+  }
+
+  /** The buffer holding an ode node's flattened parameters (written forward, read backward). */
+  private odeParameters(n: Expr, np: number): string {
+    return this.mod.array(`op${n.id}`, Math.max(np, 1));
   }
 
   /**
@@ -504,11 +522,13 @@ export class Pass {
     const inputs = this.odeInputs(n);
     const np = inputs.reduce((s, x) => s + x.input.size, 0);
     const y0Buffer = this.mod.scratch(y0.size);
-    const pBuffer = this.mod.scratch(Math.max(np, 1));
+    const pBuffer = this.odeParameters(n, np);
     const values = this.mod.array(`v${n.id}`, n.size);
+    const times = this.odeTimes(n);
     const fill = [
       `for (let k = 0; k < ${y0.size}; k++) ${y0Buffer}[k] = ${this.value(y0, "k")};`,
       ...inputs.map(({ input, offset }) => `for (let k = 0; k < ${input.size}; k++) ${pBuffer}[${offset}+k] = ${this.value(input, "k")};`),
+      ...(times === null ? [] : [`for (let k = 0; k < ${times.size}; k++) ${this.odeTimesBuffer(n)}[k] = ${this.value(times, "k")};`]),
     ].join("\n");
     const reject = this.opts.terms.length > 0 && this.opts.leaves === undefined ? "return -Infinity;" : "";
     // Every pass integrates the sensitivities, so that the error control (which includes them)
@@ -532,7 +552,7 @@ export class Pass {
     const n0 = y0.isConst ? 0 : y0.size;
     const m = n0 + np;
     const states = y0.size;
-    const times = n.node.body.ts.length;
+    const times = n.shape[0]!;
     const sens = this.odeSensitivities(n, np);
     const total = this.mod.scratch(Math.max(m, 1));
     const adjoint = this.mod.array(`g${n.id}`, n.size);
@@ -544,6 +564,16 @@ export class Pass {
     for (const { input, offset } of inputs) {
       const lv = this.adjoint(input, "k");
       if (lv !== null) lines.push(`for (let k = 0; k < ${input.size}; k++) ${lv} += ${total}[${n0 + offset}+k];`);
+    }
+    const ts = this.odeTimes(n);
+    const tsAdjoint = ts === null ? null : this.adjoint(ts, "k");
+    if (ts !== null && tsAdjoint !== null) {
+      // d y(ts[i]) / d ts[i] = f(ts[i], y(ts[i]), p): one right-hand side per output time.
+      const out = this.mod.scratch(times);
+      lines.push(
+        `rt.ode.timeAdjoints(${this.odeProblem(n)}, ${this.mod.array(`v${n.id}`, n.size)}, ${this.odeParameters(n, np)}, ${adjoint}, ${out});`,
+        `for (let k = 0; k < ${times}; k++) ${tsAdjoint} += ${out}[k];`,
+      );
     }
     return `{ ${lines.join("\n")} }`;
   }

@@ -49,7 +49,8 @@ export interface ScanBody {
  * An ODE's right-hand side, traced once: `result` (shape [n]) is dy/dt at the placeholders
  * `time` (scalar) and `state` ([n]), and `args` (placeholders for the arguments that are not
  * data). Inputs of the ode node: [y0, ...those arguments, ...free], `free` being outer nodes
- * the body reads. The solver settings are plain data.
+ * the body reads, then the output times when they depend on parameters (`ts` is then null).
+ * The solver settings are plain data.
  */
 export interface OdeBody {
   readonly method: OdeMethod;
@@ -57,7 +58,8 @@ export interface OdeBody {
   readonly atol: number;
   readonly maxSteps: number;
   readonly t0: number;
-  readonly ts: Float64Array;
+  /** The output times when they are data; null when they are the node's last input. */
+  readonly ts: Float64Array | null;
   readonly time: Expr;
   readonly state: Expr;
   readonly args: readonly Expr[];
@@ -245,10 +247,11 @@ function checkedNode(node: NodeKind, shape: Shape, inputs: readonly Expr[], what
       const n = Expr.isExpr(state) ? state.size : -1;
       if (
         !ODE_METHODS.includes(method) || checkOdeTolerances({ rtol, atol, maxSteps }) !== null ||
-        !(ts instanceof Float64Array) || !ArrayBuffer.isView(ts) || checkOdeTimes(t0, ts) !== null ||
+        (ts === null ? !Number.isFinite(t0) || inputs[inputs.length - 1]?.shape.length !== 1 || inputs[inputs.length - 1]!.size !== shape[0] : !(ts instanceof Float64Array) || checkOdeTimes(t0, ts) !== null) ||
         !Expr.isExpr(time) || time.size !== 1 || !Expr.isExpr(state) || state.shape.length !== 1 || !Expr.isExpr(result) || !sameShape(result.shape, state.shape) ||
         !Array.isArray(args) || !Array.isArray(free) || !args.every((x) => Expr.isExpr(x)) || !free.every((f) => Expr.isExpr(f)) ||
-        inputs.length !== 1 + args.length + free.length || inputs[0]!.size !== n || shape.length !== 2 || shape[0] !== ts.length || shape[1] !== n
+        inputs.length !== 1 + args.length + free.length + (ts === null ? 1 : 0) || inputs[0]!.size !== n || shape.length !== 2 || shape[1] !== n ||
+        (ts !== null && shape[0] !== ts.length)
       ) {
         return bad(what, "an ode node needs a body { method, rtol, atol, maxSteps, t0, ts, time, state, args, result, free } matching its inputs and shape");
       }

@@ -15,11 +15,16 @@ export interface CompiledOde extends OdeProblem {
   readonly tolerances: OdeTolerances;
   /** Whether y0 depends on parameters (its sensitivities are then integrated too). */
   readonly y0Varies: boolean;
+  /** Whether ts depends on parameters: generated code writes it before each solve, which checks it. */
+  readonly timesVary: boolean;
   /** Solves that failed, by reason, since this instance was made. */
   readonly failures: OdeFailureCounts;
   /** The solvers (without and with sensitivities), made at the first solve of each kind and reused. */
   solver: OdeSolver | null;
   sensSolver: OdeSolver | null;
+  /** Scratch for `timeAdjoints`: one state and its derivative. */
+  readonly row: Float64Array;
+  readonly slope: Float64Array;
 }
 
 /**
@@ -56,7 +61,7 @@ type Jacobian = NonNullable<OdeProblem["jacobian"]>;
 /** Generated code's entry points. */
 export const odeRuntime = {
   /** The problem of an ode node from its compiled right-hand side and Jacobian. */
-  problem(n: number, np: number, rhs: Rhs, jacobian: Jacobian, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean): CompiledOde {
+  problem(n: number, np: number, rhs: Rhs, jacobian: Jacobian, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean, timesVary: boolean): CompiledOde {
     return {
       n,
       np,
@@ -67,18 +72,23 @@ export const odeRuntime = {
       ts,
       tolerances: { rtol, atol, maxSteps },
       y0Varies,
+      timesVary,
       failures: noOdeFailures(),
       solver: null,
       sensSolver: null,
+      row: new Float64Array(n),
+      slope: new Float64Array(n),
     };
   },
   /** y (length ts.length * n) at the output times; false when the solve failed. */
   solve(problem: CompiledOde, y0: Float64Array, p: Float64Array, y: Float64Array): boolean {
+    if (!timesValid(problem, y)) return false;
     const solver = (problem.solver ??= new OdeSolver(problem, { method: problem.method, ...problem.tolerances }));
     return finish(problem, solver.solveInto(y0, problem.t0, problem.ts, p, y, null), y);
   },
   /** As `solve`, with the sensitivities written into `s` (layout of `OdeResult.sens`). */
   solveSens(problem: CompiledOde, y0: Float64Array, p: Float64Array, y: Float64Array, s: Float64Array): boolean {
+    if (!timesValid(problem, y)) return false;
     const solver = (problem.sensSolver ??= new OdeSolver(problem, {
       method: problem.method,
       ...problem.tolerances,
@@ -87,7 +97,43 @@ export const odeRuntime = {
     }));
     return finish(problem, solver.solveInto(y0, problem.t0, problem.ts, p, y, s), y);
   },
+  /**
+   * The adjoints of the output times from the solution's adjoint `gy`: dy(ts[i])/dts[i] is
+   * f(ts[i], y(ts[i]), p), so `out[i]` = sum over states of gy[i, s] f_s (Stan's
+   * ode_store_sensitivities for var times). `y` and `p` are the successful solve's.
+   */
+  timeAdjoints(problem: CompiledOde, y: Float64Array, p: Float64Array, gy: Float64Array, out: Float64Array): void {
+    const { n, ts, row, slope } = problem;
+    for (let i = 0; i < ts.length; i++) {
+      for (let s = 0; s < n; s++) row[s] = y[i * n + s]!;
+      problem.rhs(ts[i]!, row, p, slope);
+      let acc = 0;
+      for (let s = 0; s < n; s++) acc += gy[i * n + s]! * slope[s]!;
+      out[i] = acc;
+    }
+  },
 };
+
+/**
+ * Whether the output times can be solved for: always for data times (checked when the model
+ * was built); times that depend on parameters must be finite, after t0 and non-decreasing, or
+ * the solve fails as Stan's domain error does (counted, y NaN).
+ */
+function timesValid(problem: CompiledOde, y: Float64Array): boolean {
+  if (!problem.timesVary) return true;
+  const { t0, ts } = problem;
+  let previous = t0;
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i]!;
+    if (!(Number.isFinite(t) && (i === 0 ? t > previous : t >= previous))) {
+      recordFailure(problem, "invalid-times");
+      y.fill(NaN);
+      return false;
+    }
+    previous = t;
+  }
+  return true;
+}
 
 /** Whether the solve succeeded; a failure is counted and leaves y NaN. */
 function finish(problem: CompiledOde, failure: Failure | null, y: Float64Array): boolean {

@@ -40,18 +40,22 @@ export function defaultTolerances(method: OdeMethod): OdeTolerances {
   return method === "rk45" || method === "ckrk" ? { rtol: 1e-6, atol: 1e-6, maxSteps: 1e6 } : { rtol: 1e-10, atol: 1e-10, maxSteps: 1e8 };
 }
 
-/** Why a solve gave up: too many steps, a non-finite state or derivative, or a step too small to make progress. */
-export type OdeFailureReason = "max-steps" | "non-finite" | "step-too-small";
+/**
+ * Why a solve gave up: too many steps, a non-finite state or derivative, a step too small to
+ * make progress, or output times (depending on parameters) that are not finite, after t0 and
+ * non-decreasing at this point.
+ */
+export type OdeFailureReason = "max-steps" | "non-finite" | "step-too-small" | "invalid-times";
 
 /** Failed solves by reason. */
 export type OdeFailureCounts = Record<OdeFailureReason, number>;
 
 /** The reasons in a fixed order (for printing and for summing counts). */
-export const ODE_FAILURE_REASONS: readonly OdeFailureReason[] = ["max-steps", "non-finite", "step-too-small"];
+export const ODE_FAILURE_REASONS: readonly OdeFailureReason[] = ["max-steps", "non-finite", "step-too-small", "invalid-times"];
 
 /** Failed solves in words, e.g. "3 over max steps, 1 non-finite" (only the reasons that occurred). */
 export function describeOdeFailures(counts: OdeFailureCounts): string {
-  const words: Record<OdeFailureReason, string> = { "max-steps": "over max steps", "non-finite": "non-finite", "step-too-small": "step too small" };
+  const words: Record<OdeFailureReason, string> = { "max-steps": "over max steps", "non-finite": "non-finite", "step-too-small": "step too small", "invalid-times": "with output times out of order" };
   return ODE_FAILURE_REASONS.filter((r) => counts[r] > 0)
     .map((r) => `${counts[r]} ${words[r]}`)
     .join(", ");
@@ -59,7 +63,7 @@ export function describeOdeFailures(counts: OdeFailureCounts): string {
 
 /** No failed solve: a zero count for every reason. */
 export function noOdeFailures(): OdeFailureCounts {
-  return { "max-steps": 0, "non-finite": 0, "step-too-small": 0 };
+  return { "max-steps": 0, "non-finite": 0, "step-too-small": 0, "invalid-times": 0 };
 }
 
 /** Failed solves of all reasons. */

@@ -856,7 +856,6 @@ export class Interpreter {
       args = rest.slice(3);
     }
     const t0Value = numberOf(t0, "t0", e.loc);
-    if (!ts.e.isConst) throw new StanError("unsupported", `${name}: output times that depend on parameters are not supported.`, e.loc);
     const yType: SType = legacy ? { base: "real", arr: 1 } : { base: "vector", arr: 0 };
     const rhs = (t: Expr, y: Expr, argExprs: Expr[]): Expr => {
       const r = this.callUser(f, [{ t: REAL, e: t }, { t: yType, e: y }, ...argExprs.map((a, k) => ({ t: args[k]!.t, e: a }))], e.loc);
@@ -868,7 +867,7 @@ export class Interpreter {
         ode(rhs, {
           y0: y0.e.shape.length === 1 ? y0.e : reshape(y0.e, [y0.e.size]),
           t0: t0Value,
-          ts: ts.e.constValues,
+          ts: ts.e.isConst ? ts.e.constValues : ts.e.shape.length === 1 ? ts.e : reshape(ts.e, [ts.e.size]),
           args: args.map((a) => a.e),
           method,
           ...(tol.rtol !== undefined ? tol : {}),
