@@ -206,7 +206,9 @@ function odeFailuresFinding(warmup: readonly OdeFailureCounts[], sampling: reado
     threshold: "no failed solve after warmup",
     advice:
       ns > 0
-        ? "the solver gave up where the posterior has mass: raise maxSteps, use method \"bdf\" if the system is stiff, or bound the parameters that make it blow up"
+        ? `the solver gave up where the posterior has mass: raise maxSteps, use method "bdf" if the system is stiff, or bound the parameters that make it blow up${
+            s["invalid-times"] > 0 ? "; output times out of order: declare the parameters that set them so that they stay in order (positive increments after t0)" : ""
+          }`
         : null,
   };
 }

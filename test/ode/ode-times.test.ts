@@ -143,5 +143,10 @@ model {
     for (const chain of posterior.draws("tau")) expect(Math.min(...chain)).toBeGreaterThanOrEqual(0.5);
     const invalid = posterior.odeFailures().reduce((n, f) => n + f.warmup["invalid-times"] + f.sampling["invalid-times"], 0);
     expect(invalid).toBeGreaterThan(0);
+    const finding = posterior.diagnose().findings.find((f) => f.check === "ode-failures");
+    expect(finding?.message).toMatch(/with output times out of order/);
+    // Failed solves after warmup: a warning whose advice names the times.
+    expect(finding?.level).toBe("warn");
+    expect(finding?.advice).toMatch(/stay in order/);
   });
 });
