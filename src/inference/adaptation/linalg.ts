@@ -21,22 +21,19 @@ const EPS = 2 ** -52;
 /** QL iterations per eigenvalue before it gives up (EISPACK's limit). */
 const MAX_QL_ITERATIONS = 30;
 
-/** Scratch buffers, grown as needed and reused between calls. */
-const scratch = {
-  off: new Float64Array(0),
-  values: new Float64Array(0),
-  vectors: new Float64Array(0),
-  values2: new Float64Array(0),
-  vectors2: new Float64Array(0),
-  p1: new Float64Array(0),
-  p2: new Float64Array(0),
-  p3: new Float64Array(0),
-};
-
-function buffer(key: keyof typeof scratch, size: number): Float64Array {
-  if (scratch[key].length < size) scratch[key] = new Float64Array(Math.max(size, 2 * scratch[key].length));
-  return scratch[key];
+/**
+ * Named scratch buffers, grown as needed (at least doubling) and reused between calls. Each
+ * module makes its own pool once, so there is one per worker thread (modules are per worker).
+ */
+export function scratchBuffers<K extends string>(keys: readonly K[]): (key: K, size: number) => Float64Array {
+  const pool = Object.fromEntries(keys.map((k) => [k, new Float64Array(0)])) as Record<K, Float64Array>;
+  return (key, size) => {
+    if (pool[key].length < size) pool[key] = new Float64Array(Math.max(size, 2 * pool[key].length));
+    return pool[key];
+  };
 }
+
+const buffer = scratchBuffers(["off", "values", "vectors", "values2", "vectors2", "p1", "p2", "p3"]);
 
 /** sqrt(a^2 + b^2) without overflow or underflow (Math.hypot is several times slower). */
 function hypot(a: number, b: number): number {

@@ -22,7 +22,7 @@
  */
 import type { LowRankMetric } from "../metric.js";
 import { FISHER_LOWER, FISHER_UPPER } from "../welford.js";
-import { spdSolveSBSInto, symmetricEigenInto } from "./linalg.js";
+import { scratchBuffers, spdSolveSBSInto, symmetricEigenInto } from "./linalg.js";
 
 export interface LowRankSettings {
   /** Regulariser added to both second-moment matrices (nuts-rs: 1e-5, relative to unscaled sums). */
@@ -42,27 +42,8 @@ export const LOW_RANK_DEFAULTS: LowRankSettings = { gamma: 1e-5, cutoff: 2, rank
 /** Extra columns of the range finder beyond `rank` (Halko et al.'s p). */
 const OVERSAMPLE = 8;
 
-/**
- * Scratch buffers, grown as needed and reused between estimates (one per thread: modules are
- * per worker), so that an estimate allocates only the metric it returns.
- */
-const scratch = {
-  xs: new Float64Array(0),
-  gs: new Float64Array(0),
-  z: new Float64Array(0),
-  q: new Float64Array(0),
-  projected: new Float64Array(0),
-  momentX: new Float64Array(0),
-  momentG: new Float64Array(0),
-  s: new Float64Array(0),
-  values: new Float64Array(0),
-  vectors: new Float64Array(0),
-};
-
-function buffer(key: keyof typeof scratch, size: number): Float64Array {
-  if (scratch[key].length < size) scratch[key] = new Float64Array(Math.max(size, 2 * scratch[key].length));
-  return scratch[key];
-}
+/** Scratch reused between estimates, so that an estimate allocates only the metric it returns. */
+const buffer = scratchBuffers(["xs", "gs", "z", "q", "projected", "momentX", "momentG", "s", "values", "vectors"]);
 
 function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, d: number): number {
   let s = 0;
