@@ -4,7 +4,7 @@
  * buffers and answer whether they succeeded (a failure rejects the proposal).
  */
 import type { Failure } from "./erk.js";
-import { OdeSolver } from "./solve.js";
+import { checkOdeTimes, OdeSolver } from "./solve.js";
 import { noOdeFailures, ODE_FAILURE_REASONS, ODE_METHODS, type OdeFailureCounts, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
 
 /** One ode node of a compiled model: its problem, settings, and how its solves went. */
@@ -120,19 +120,10 @@ export const odeRuntime = {
  * the solve fails as Stan's domain error does (counted, y NaN).
  */
 function timesValid(problem: CompiledOde, y: Float64Array): boolean {
-  if (!problem.timesVary) return true;
-  const { t0, ts } = problem;
-  let previous = t0;
-  for (let i = 0; i < ts.length; i++) {
-    const t = ts[i]!;
-    if (!(Number.isFinite(t) && (i === 0 ? t > previous : t >= previous))) {
-      recordFailure(problem, "invalid-times");
-      y.fill(NaN);
-      return false;
-    }
-    previous = t;
-  }
-  return true;
+  if (!problem.timesVary || checkOdeTimes(problem.t0, problem.ts) === null) return true;
+  recordFailure(problem, "invalid-times");
+  y.fill(NaN);
+  return false;
 }
 
 /** Whether the solve succeeded; a failure is counted and leaves y NaN. */
