@@ -94,6 +94,26 @@ function report(title: string, killed: ReturnType<typeof killBusiest>, events: R
   return moved.map((x) => x.e);
 }
 
+/**
+ * Every chain of the killed runner moved, once, to a live runner. Other chains may move too,
+ * but only between live runners: with one runner fewer, Effect's HashRing.getShards caps each
+ * runner's load anew, so a few shards of a live runner can change hands (seen in CI: chain 5
+ * moved beside the victim's 1, 2, 3, 6, 7). The draws stay the local pool's either way.
+ */
+function expectMoves(k: ReturnType<typeof killBusiest>, moved: readonly Extract<RunEvent, { type: "chain-moved" }>[], runners: readonly RunnerProcess[]): void {
+  const live = runners.filter((r) => r !== k.victim).map((r) => r.address);
+  expect(k.chains.length).toBeGreaterThan(0);
+  for (const chain of k.chains) {
+    const first = moved.filter((m) => m.chain === chain)[0];
+    expect(first, `chain ${chain} of the killed runner moved`).toBeDefined();
+    expect(first!.from).toBe(k.victim.address);
+  }
+  for (const m of moved) {
+    expect(live, `chain ${m.chain} moved to a live runner`).toContain(m.to);
+    if (!k.chains.includes(m.chain)) expect(live, `chain ${m.chain} moved from a live runner`).toContain(m.from);
+  }
+}
+
 /** The first draws of `run` (fewer draws, same seed) equal `ref`'s, values and statistics, warmup included. */
 function expectSamePrefix(ref: Posterior, run: Posterior): void {
   expect(run.numWarmup).toBe(ref.numWarmup);
@@ -160,14 +180,8 @@ describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
     expect(posterior.status).toBe("completed");
     expect(posterior.chainStatus.every((s) => s.status === "completed")).toBe(true);
     expectSameDraws(reference, posterior);
-    // Exactly the killed runner's chains moved, each to a live runner.
-    expect(k.chains.length).toBeGreaterThan(0);
-    expect(moved.map((m) => m.chain).sort((a, b) => a - b)).toEqual(k.chains);
-    for (const m of moved) {
-      expect(m.from).toBe(k.victim.address);
-      expect(runners.filter((r) => r !== k.victim).map((r) => r.address)).toContain(m.to);
-      expect(m.fromIteration).toBeGreaterThanOrEqual(WARMUP);
-    }
+    expectMoves(k, moved, runners);
+    for (const m of moved) expect(m.fromIteration).toBeGreaterThanOrEqual(WARMUP);
     expect(w.events.some((x) => x.e.type === "chunk-failed" || x.e.type === "chain-failed")).toBe(false);
     await k.victim.exited;
     expect(alive(k.victim.pid)).toBe(false);
@@ -191,7 +205,7 @@ describe("chains on cluster runners (PostgreSQL, 3 runner processes)", () => {
     expect(posterior.status).toBe("completed");
     expect(posterior.numDraws).toBe(draws);
     expectSamePrefix(reference, posterior);
-    expect(moved.map((m) => m.chain).sort((a, b) => a - b)).toEqual(k.chains);
+    expectMoves(k, moved, runners);
     for (const m of moved) expect(m.fromIteration).toBeLessThan(WARMUP);
     // Later barriers were passed with every chain (the moved ones included).
     const after = w.events.filter((x) => x.t > k.t && x.e.type === "window-end").map((x) => x.e as Extract<RunEvent, { type: "window-end" }>);
