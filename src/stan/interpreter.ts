@@ -13,7 +13,7 @@ import type { Expr as Ast, FunctionDef, Index, Program, SizedType, Stmt, VarDecl
 import { StanError, type Location } from "./errors.js";
 import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, SPECIAL_DENSITIES, splitSuffix, transpose, unaryOp } from "./library.js";
 import { baseRank, indexLayout, INT, intVal, numberOf, observeWrites, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val, type WriteObserver } from "./values.js";
-import { StepMatcher } from "./reroll.js";
+import { foldAccesses, StepMatcher } from "./reroll.js";
 
 type BlockKind = "data" | "transformed data" | "parameters" | "transformed parameters" | "model" | "generated quantities" | "function";
 
@@ -104,6 +104,10 @@ const BUILDER_CONSTRAINTS = {
 const MAX_CALL_DEPTH = 1000;
 /** Loops with fewer steps after the first iteration are unrolled rather than lowered to a scan. */
 const MIN_SCAN_STEPS = 3;
+/** Elements a loop lowered to a scan carrying its whole series may write (D221): each step costs O(this). */
+const MAX_SERIES_WIDTH = 4096;
+/** Why a step-to-step scan failed where a scan carrying every element the loop writes may not (D221). */
+const SERIES_REASONS = /two or more iterations before|written as a whole or in slices|carried values are read differently|different numbers of values/;
 /** Structures among the steps of a loop that only adds to the target, each its own scan (D211). */
 const MAX_STEP_CLASSES = 8;
 /**
@@ -981,6 +985,13 @@ export class Interpreter {
     const first = this.observing((v, positions) => isOuter(v) && record(v, positions), () => this.runIteration(s, lo, scope));
     if (first === "break") return { next: hi + 1, why: `the loop over ${s.variable} ends in its first iteration` };
     const hasTarget = this.targetTerms.length > termsBefore;
+    const firstWrites = writes;
+    // A loop reading further back than the previous iteration gets a scan carrying its whole series (D221).
+    const orSeries = (why: string): { next: number; why: string } => {
+      if (!SERIES_REASONS.test(why)) return { next: lo + 1, why };
+      const series = this.runSeriesScan(s, lo, hi, scope, firstWrites, hasTarget);
+      return series.next > hi ? series : { next: lo + 1, why: `${why}; carrying the whole series: ${series.why}` };
+    };
     // The values an iteration passes on: what it wrote that is not known from the data.
     const carried = (): { cells: { v: Var; p: number }[]; values: Expr[] } => {
       const cells: { v: Var; p: number }[] = [];
@@ -1000,7 +1011,7 @@ export class Interpreter {
     try {
       prev = carried();
     } catch (e) {
-      if (e instanceof ScanAbort) return { next: lo + 1, why: e.reason };
+      if (e instanceof ScanAbort) return orSeries(e.reason);
       throw e;
     }
     const width = prev.cells.length + (hasTarget ? 1 : 0);
@@ -1088,7 +1099,7 @@ export class Interpreter {
       for (const [v, state] of snapshots) v.restore(state);
       this.targetTerms.length = termsAfterFirst;
       this.warnings.length = warningsBefore;
-      return { next: lo + 1, why: lifted };
+      return orSeries(lifted);
     }
     if (lifted.length > 1) {
       // Only target terms: each class's scan rows summed (no element is written back).
@@ -1109,6 +1120,136 @@ export class Interpreter {
     const added = this.warnings.splice(warningsBefore);
     this.warnings.push(...new Set(added));
     return { next: hi + 1, why: `the loop over ${s.variable} runs as a scan: iteration ${lo} as written, then ${steps} steps carrying ${width} value(s)` };
+  }
+
+  /**
+   * Lowers a loop whose iterations read what iterations before the previous one wrote (a renewal
+   * equation's convolution over the series so far) to a scan whose carry is every element the loop
+   * writes (D221). Iteration lo has run as written; the other iterations are traced once as written
+   * to learn which elements they write, then again step by step with those elements read from the
+   * carry. A step's result is the carry with the elements it wrote replaced (through 0/1 data rows),
+   * its reads folded to the carry's elements or the step's own values (`foldAccesses`), and
+   * matched as D157's steps are: reads at positions that change become masked sums, and
+   * reductions against data of a prefix that grows become one padded reduction (reroll.ts).
+   * Returns hi + 1 when lowered, lo + 1 (every variable as iteration lo left it) otherwise.
+   */
+  private runSeriesScan(s: Extract<Stmt, { kind: "for" }>, lo: number, hi: number, scope: Scope, firstWrites: ReadonlyMap<Var, ReadonlySet<number>>, hasTarget: boolean): { next: number; why: string } {
+    const isOuter = (v: Var) => scope.lookup(v.name)?.v === v;
+    const termsAfterFirst = this.targetTerms.length;
+    const warningsBefore = this.warnings.length;
+    // Each written variable as iteration lo left it, and every element the loop writes.
+    const after = new Map<Var, unknown>();
+    const written = new Map<Var, Set<number>>();
+    const record = (target: Map<Var, Set<number>>, v: Var, positions: Int32Array | null) => {
+      let set = target.get(v);
+      if (!set) target.set(v, (set = new Set()));
+      if (positions) for (const p of positions) set.add(p);
+      else for (let p = 0; p < v.size; p++) set.add(p);
+    };
+    for (const [v, set] of firstWrites) {
+      after.set(v, v.snapshot());
+      written.set(v, new Set(set));
+    }
+    const restore = () => {
+      for (const [v, state] of after) v.restore(state);
+      this.targetTerms.length = termsAfterFirst;
+      this.warnings.length = warningsBefore;
+    };
+    const failed = (e: unknown): { next: number; why: string } => {
+      restore();
+      if (!(e instanceof ScanAbort || e instanceof StanError || e instanceof ModelError || e instanceof ReturnSignal)) throw e;
+      return { next: lo + 1, why: abortReason(e) };
+    };
+    this.scanning = true;
+    try {
+      const observer = (v: Var, positions: Int32Array | null) => {
+        if (!isOuter(v)) return;
+        if (!after.has(v)) after.set(v, v.snapshot());
+        record(written, v, positions);
+      };
+      this.observing(observer, () => {
+        for (let i = lo + 1; i <= hi; i++) if (this.runIteration(s, i, scope) === "break") throw new ScanAbort("it may break");
+      });
+    } catch (e) {
+      return failed(e);
+    } finally {
+      this.scanning = false;
+    }
+    restore();
+    // The carry: every written element, variable by variable in increasing position, then the target.
+    const slotOf = new Map<Var, Map<number, number>>();
+    let cells = 0;
+    for (const [v, set] of written) slotOf.set(v, new Map([...set].sort((a, b) => a - b).map((p) => [p, cells++])));
+    const width = cells + (hasTarget ? 1 : 0);
+    if (width > MAX_SERIES_WIDTH) return { next: lo + 1, why: `it writes ${cells} elements, more than ${MAX_SERIES_WIDTH}` };
+    const initial: Expr[] = [];
+    for (const [v, at] of slotOf) for (const p of at.keys()) initial.push(v.isUnset(p) ? constant(0) : v.readAt(Int32Array.of(p), []));
+    const init = stackIr([...initial, ...(hasTarget ? [constant(0)] : [])]);
+    const steps = hi - lo;
+    let matcher: StepMatcher | null = null;
+    let why: string | null = null;
+    let stepWrites = new Map<Var, Set<number>>();
+    let recording = false;
+    const outerObserver = observeWrites((v, positions) => {
+      if (recording && isOuter(v)) record(stepWrites, v, positions);
+    });
+    this.scanning = true;
+    try {
+      for (let step = 0; step < steps && why === null; step++) {
+        const carry = new Expr({ kind: "placeholder" }, [width], [], `series carried by the loop over ${s.variable}`);
+        recording = false;
+        for (const [v, at] of slotOf) {
+          v.restore(after.get(v)!);
+          v.writeAt(Int32Array.from(at.keys()), accessNode(carry, Int32Array.from(at.values()), [at.size], v.name));
+        }
+        stepWrites = new Map();
+        recording = true;
+        if (this.runIteration(s, lo + 1 + step, scope) === "break") throw new ScanAbort("it may break");
+        recording = false;
+        const terms = this.targetTerms.splice(termsAfterFirst);
+        if ((terms.length > 0) !== hasTarget) throw new ScanAbort("some iterations add to the target and others do not");
+        let next = hasTarget ? accessNode(carry, Int32Array.from({ length: cells }, (_, k) => k), [cells], "carry") : carry;
+        for (const [v, set] of stepWrites) {
+          for (const p of [...set].sort((a, b) => a - b)) {
+            const k = slotOf.get(v)?.get(p);
+            if (k === undefined) throw new ScanAbort(`${v.name} is written where its trace as written did not write`);
+            const row = new Float64Array(cells);
+            row[k] = 1;
+            next = elementwise("ifElse", [constant(row, [cells], `${v.name}[${p}] written`, true), v.readAt(Int32Array.of(p), []), next]);
+          }
+        }
+        const result = foldAccesses(hasTarget ? concat([next, balancedSum(terms)!]) : next, carry.id);
+        if (matcher === null) matcher = new StepMatcher(result, carry);
+        else why = matcher.add(result, carry);
+      }
+    } catch (e) {
+      if (!(e instanceof ScanAbort || e instanceof StanError || e instanceof ModelError || e instanceof ReturnSignal)) throw e;
+      why = abortReason(e);
+    } finally {
+      this.scanning = false;
+      observeWrites(outerObserver);
+    }
+    let rows: Expr | string = why ?? "no steps";
+    if (why === null && matcher !== null) {
+      try {
+        rows = matcher.build(init);
+      } catch (e) {
+        if (!(e instanceof ModelError)) throw e;
+        rows = e.message;
+      }
+    }
+    restore();
+    if (typeof rows === "string") return { next: lo + 1, why: rows };
+    // The last step's carry holds every written element's final value.
+    const last = rows;
+    for (const [v, at] of slotOf) {
+      v.writeAt(Int32Array.from(at.keys()), accessNode(last, Int32Array.from(at.values(), (k) => (steps - 1) * width + k), [at.size], `${v.name} after the loop over ${s.variable}`));
+    }
+    if (hasTarget) {
+      const column = Int32Array.from({ length: steps }, (_, t) => t * width + width - 1);
+      this.targetTerms.push(sum(accessNode(last, column, [steps], `target of the loop over ${s.variable}`)));
+    }
+    return { next: hi + 1, why: `the loop over ${s.variable} runs as a scan carrying the ${cells} elements it writes: iteration ${lo} as written, then ${steps} steps` };
   }
 
   /** Runs `f` with `observer` seeing every variable write. */

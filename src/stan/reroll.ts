@@ -8,7 +8,8 @@
  * differing constants and reads become the scan's sequences, the rest is shared. So the scan
  * is the unrolled loop's function by construction; any other difference is a reason to unroll.
  */
-import { access, constant, elementwise, Expr, reshape } from "../model/expr.js";
+import { access, constant, elementwise, Expr, reshape, sum } from "../model/expr.js";
+import { concat } from "../model/linalg.js";
 import { dependsOn, scan } from "../model/scan.js";
 import { postOrder } from "../model/walk.js";
 
@@ -25,6 +26,10 @@ interface Slot {
  */
 export class StepMatcher {
   private readonly slots = new Map<Expr, Slot>();
+  /** Data-weighted reductions of a gather (dot_product with data) per step, by reference node (see `weightedGather`). */
+  private readonly gathers = new Map<Expr, Map<number, WeightedGather>>();
+  /** The reductions whose gathers change length between steps: padded to every position any step reads. */
+  private readonly ragged = new Set<Expr>();
   private steps = 1;
 
   constructor(
@@ -40,6 +45,8 @@ export class StepMatcher {
     const step = this.steps;
     // A step that does not match leaves the matcher as it was (another class may take it, D211).
     const differing: [Expr, Float64Array | Int32Array][] = [];
+    const raggedNow: Expr[] = [];
+    const gathered: [Expr, WeightedGather, WeightedGather][] = [];
     const seen = new Map<Expr, Expr>();
     const stack: [Expr, Expr][] = [[this.result, result]];
     while (stack.length > 0) {
@@ -54,6 +61,18 @@ export class StepMatcher {
       if (r === this.carry || c === carry) {
         if (r !== this.carry || c !== carry) return "the carried values are read differently";
         continue;
+      }
+      // A reduction of a gather against data (dot_product(x[1:i-1], w[...])) may read more positions in
+      // later steps: it matches as one reduction over the positions any step reads (D221).
+      const rg = weightedGather(r);
+      const cg = rg && weightedGather(c);
+      if (rg && cg) {
+        gathered.push([r, rg, cg]);
+        if (this.ragged.has(r) || rg.map.length !== cg.map.length) {
+          raggedNow.push(r);
+          stack.push([rg.source, cg.source]);
+          continue;
+        }
       }
       if (r.shape.length !== c.shape.length || r.shape.some((d, k) => d !== c.shape[k])) return "a value changes shape between iterations";
       const rn = r.node;
@@ -87,6 +106,12 @@ export class StepMatcher {
       r.inputs.forEach((ri, k) => stack.push([ri, c.inputs[k]!]));
     }
     for (const [r, values] of differing) this.slot(r).perStep.set(step, values);
+    for (const r of raggedNow) this.ragged.add(r);
+    for (const [r, rg, cg] of gathered) {
+      let perStep = this.gathers.get(r);
+      if (!perStep) this.gathers.set(r, (perStep = new Map([[0, rg]])));
+      perStep.set(step, cg);
+    }
     this.steps++;
     return null;
   }
@@ -106,9 +131,14 @@ export class StepMatcher {
     const xs: Expr[] = [];
     const slotNodes: Expr[] = [];
     const selects = new Set<Expr>();
+    const masked = new Set<Expr>();
     const varying = this.varyingNodes();
+    const children = (e: Expr): readonly Expr[] => (this.ragged.has(e) ? [this.gathers.get(e)!.get(0)!.source] : e.inputs);
+    const live = new Set(postOrder(this.result, (x) => !varying.has(x), children));
     for (const s of this.slots.values()) {
       const r = s.ref;
+      // A slot inside a padded reduction is read through the reduction's own rows.
+      if (!live.has(r)) continue;
       const n = r.size;
       if (r.node.kind === "const") {
         const values = new Float64Array(length * n);
@@ -120,29 +150,68 @@ export class StepMatcher {
         for (let t = 0; t < length; t++) map.set(s.perStep.get(t) ?? r.node.map, t * n);
         if (!varying.has(source)) {
           xs.push(access(source, map, [length, ...r.shape], `${r.label} per step`));
-        } else {
+        } else if (source.size <= MAX_SELECT) {
           // Positions that change in a value computed in the step (categorical_lpmf(y[n] | probs)): the
           // positions become a sequence, and the step selects among the few candidates.
-          if (source.size > MAX_SELECT) return `an iteration reads a computed value of more than ${MAX_SELECT} elements at positions that change`;
           xs.push(constant(Float64Array.from(map), [length, n], `${r.label} positions per step`, true));
           selects.add(r);
+        } else {
+          // In a larger value (a carried series, D221): one 0/1 row per position read, and an exact masked sum.
+          const size = source.size;
+          if (n * size > MAX_MASKED) return `an iteration reads ${n} element(s) of a computed value of ${size} elements at positions that change`;
+          const mask = new Float64Array(length * n * size);
+          for (let t = 0; t < length; t++) for (let k = 0; k < n; k++) mask[(t * n + k) * size + map[t * n + k]!] = 1;
+          xs.push(constant(mask, [length, n * size], `${r.label} one-hot per step`, true));
+          masked.add(r);
         }
       }
       slotNodes.push(r);
+    }
+    // Reductions whose gathers change length: one mask and one weight row over every position any step reads.
+    const padded = new Map<Expr, { source: Expr; positions: Int32Array; mask: number; weights: number }>();
+    for (const r of this.ragged) {
+      const perStep = this.gathers.get(r)!;
+      const ref = perStep.get(0)!;
+      const union = new Set<number>();
+      for (let t = 0; t < length; t++) for (const p of (perStep.get(t) ?? ref).map) union.add(p);
+      const positions = Int32Array.from([...union].sort((a, b) => a - b));
+      const column = new Map<number, number>();
+      positions.forEach((p, u) => column.set(p, u));
+      const width = positions.length;
+      const mask = new Float64Array(length * width);
+      const weights = new Float64Array(length * width);
+      for (let t = 0; t < length; t++) {
+        const g = perStep.get(t) ?? ref;
+        g.map.forEach((p, k) => {
+          const at = t * width + column.get(p)!;
+          mask[at] = 1;
+          weights[at] += g.weights[k]!;
+        });
+      }
+      padded.set(r, { source: ref.source, positions, mask: xs.length, weights: xs.length + 1 });
+      xs.push(constant(mask, [length, width], `${r.label} positions per step`, true), constant(weights, [length, width], `${r.label} weights per step`));
     }
     const result = this.result;
     const refCarry = this.carry;
     return scan(xs.length > 0 ? { init, xs } : { init, length }, (carry, rows) => {
       const memo = new Map<Expr, Expr>([[refCarry, carry]]);
       const rowOf = new Map<Expr, Expr>(slotNodes.map((r, k) => [r, rows[k]!]));
-      for (const e of postOrder(result, (x) => memo.has(x) || !varying.has(x))) {
+      for (const e of postOrder(result, (x) => memo.has(x) || !varying.has(x), children)) {
+        const pad = padded.get(e);
+        if (pad) {
+          const source = memo.get(pad.source) ?? pad.source;
+          const gathered = access(source, pad.positions, [pad.positions.length], `${source.label} at every position read`);
+          // ifElse, not a product with zero weights: an infinite value at a position this step does not read stays out.
+          memo.set(e, sum(elementwise("ifElse", [rows[pad.mask]!, elementwise("mul", [gathered, rows[pad.weights]!]), 0])));
+          continue;
+        }
         const row = rowOf.get(e);
-        if (row !== undefined && !selects.has(e)) {
+        if (row !== undefined && !selects.has(e) && !masked.has(e)) {
           memo.set(e, row);
           continue;
         }
         const inputs = e.inputs.map((i) => memo.get(i) ?? i);
-        if (row !== undefined) memo.set(e, select(inputs[0]!, row, e.shape));
+        if (row !== undefined) memo.set(e, selects.has(e) ? select(inputs[0]!, row, e.shape) : maskedGather(inputs[0]!, row, e.shape));
         else memo.set(e, inputs.some((i, k) => i !== e.inputs[k]) ? new Expr(e.node, e.shape, inputs, e.label) : e);
       }
       return memo.get(result) ?? result;
@@ -151,7 +220,7 @@ export class StepMatcher {
 
   /** The reference nodes that differ between steps: the carry, the slots, and what depends on them. */
   private varyingNodes(): Set<Expr> {
-    const seeds = new Set<Expr>([this.carry, ...this.slots.keys()]);
+    const seeds = new Set<Expr>([this.carry, ...this.slots.keys(), ...this.ragged]);
     const depends = new Map<Expr, boolean>();
     dependsOn(this.result, seeds, depends);
     const varying = new Set(seeds);
@@ -162,6 +231,86 @@ export class StepMatcher {
 
 /** Reads of a computed value at positions that change are selections among at most this many elements. */
 const MAX_SELECT = 64;
+/** Beyond MAX_SELECT, such reads are masked sums: at most this many mask entries per step. */
+const MAX_MASKED = 65_536;
+
+/** `sum(mul(access(source, map), weights))` with constant weights: dot_product of a gather with data. */
+interface WeightedGather {
+  readonly source: Expr;
+  readonly map: Int32Array;
+  readonly weights: Float64Array;
+}
+
+function weightedGather(e: Expr): WeightedGather | null {
+  if (e.node.kind !== "sum") return null;
+  const product = e.inputs[0]!;
+  if (product.node.kind !== "elementwise" || product.node.op !== "mul") return null;
+  const [a, b] = product.inputs as [Expr, Expr];
+  const [gather, weights] = a.isConst ? [b, a] : [a, b];
+  if (!weights.isConst || gather.node.kind !== "access" || gather.shape.length !== 1 || weights.shape.length !== 1 || weights.size !== gather.size) return null;
+  return { source: gather.inputs[0]!, map: gather.node.map, weights: weights.constValues };
+}
+
+/** `source` (flattened) at the positions whose 0/1 rows (n of them, each source.size long) are `mask`, in `shape`. */
+function maskedGather(source: Expr, mask: Expr, shape: readonly number[]): Expr {
+  const size = source.size;
+  const n = mask.size / size;
+  const flat = source.shape.length === 1 ? source : reshape(source, [size]);
+  const parts = Array.from({ length: n }, (_, k) =>
+    sum(elementwise("ifElse", [n === 1 ? mask : access(mask, Int32Array.from({ length: size }, (_, j) => k * size + j), [size], `${mask.label}[${k}]`), flat, 0])),
+  );
+  const out = n === 1 ? parts[0]! : concat(parts);
+  return out.shape.length === shape.length && out.shape.every((d, k) => d === shape[k]) ? out : reshape(out, [...shape]);
+}
+
+/**
+ * The step graph `result` with chains of element reads folded (D221): a read of a read is one read
+ * of the first source, and a read of a concatenation that stays within one part reads that part.
+ * Only nodes made at or after `since` are rebuilt (creation order is topological). In a step
+ * whose variables hold a carried series, this turns "element p of the variable as rewritten by
+ * this step" into the very value the step wrote there, or the carry's element.
+ */
+export function foldAccesses(result: Expr, since: number): Expr {
+  const memo = new Map<Expr, Expr>();
+  for (const e of postOrder(result, (x) => memo.has(x) || x.id < since)) {
+    const inputs = e.inputs.map((i) => memo.get(i) ?? i);
+    const rebuilt = inputs.some((i, k) => i !== e.inputs[k]) ? new Expr(e.node, e.shape, inputs, e.label) : e;
+    memo.set(e, rebuilt.node.kind === "access" ? foldAccess(rebuilt) : rebuilt);
+  }
+  return memo.get(result) ?? result;
+}
+
+function foldAccess(e: Expr): Expr {
+  let source = e.inputs[0]!;
+  let map = (e.node as { map: Int32Array }).map;
+  for (;;) {
+    if (source.node.kind === "access") {
+      const inner = source.node.map;
+      map = map.map((m) => inner[m]!);
+      source = source.inputs[0]!;
+      continue;
+    }
+    if (source.node.kind === "custom" && source.node.op.name === "concat") {
+      let offset = 0;
+      let part: Expr | undefined;
+      for (const p of source.inputs) {
+        if (map.every((m) => m >= offset && m < offset + p.size)) {
+          part = p;
+          break;
+        }
+        offset += p.size;
+      }
+      if (part) {
+        const from = offset;
+        map = map.map((m) => m - from);
+        source = part;
+        continue;
+      }
+    }
+    break;
+  }
+  return source === e.inputs[0] ? e : access(source, map, e.shape, e.label);
+}
 
 /** `source` (flattened) at the 0-based `positions` (shape [n]), in `shape`: a chain of exact selections. */
 function select(source: Expr, positions: Expr, shape: readonly number[]): Expr {

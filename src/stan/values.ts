@@ -109,6 +109,11 @@ export class Var {
     return this.vals.length;
   }
 
+  /** Whether the element at flat position `p` was never given a value. */
+  isUnset(p: number): boolean {
+    return this.unset !== null && this.unset[p] === 1;
+  }
+
   get isConst(): boolean {
     return !this.symbolic && this.cells === null;
   }
