@@ -118,6 +118,13 @@ const MAX_SCALAR_LOCALS = 1000;
 /** Arrays up to this length have their adjoints zeroed by a loop rather than `fill` (a call costs more than a few stores). */
 const SMALL_ARRAY = 16;
 const MAX_FUSED = 250;
+/**
+ * A pass whose code is longer than this (characters) runs each loop of at least OUTLINE_ELEMENTS
+ * elements as a closure of its own (DECISIONS.md D222): its one function would be too large for
+ * V8 to optimise.
+ */
+const OUTLINE_SOURCE = 60_000;
+const OUTLINE_ELEMENTS = 64;
 
 interface PassOptions {
   /** Log-density terms (scalars) to add into `target`; empty for pure evaluation. */
@@ -320,11 +327,18 @@ export class Pass {
       forward.push(`target += ${this.value(t, "0")};`);
       if (this.opts.gradient) forward.push(`${this.adjoint(t, "0")} += 1;`);
     }
+    // Units that loop over many elements, whose code may go into a function of its own (outline).
+    const heavy = new Set<string>();
+    const loop = (code: string, elements: number): string => {
+      if (elements >= OUTLINE_ELEMENTS) heavy.add(code);
+      return code;
+    };
     for (const u of this.units) {
       if (u.kind === "scan") {
-        forward.push(this.scanForward(u.node));
+        const elements = u.node.size;
+        forward.push(loop(this.scanForward(u.node), elements));
         if (this.termSet.has(u.node)) forward.push(`target += ${this.value(u.node, "0")};`);
-        if (this.opts.gradient) backward.push(this.scanBackward(u.node));
+        if (this.opts.gradient) backward.push(loop(this.scanBackward(u.node), elements));
         continue;
       }
       if (u.kind === "ode") {
@@ -333,9 +347,10 @@ export class Pass {
         continue;
       }
       if (u.kind === "custom") {
-        forward.push(this.customCode(u.node, "fwd"));
+        const elements = u.node.inputs.reduce((n, i) => n + i.size, u.node.size);
+        forward.push(loop(this.customCode(u.node, "fwd"), elements));
         if (this.termSet.has(u.node)) forward.push(`target += ${this.value(u.node, "0")};`);
-        if (this.opts.gradient) backward.push(this.customCode(u.node, "bwd"));
+        if (this.opts.gradient) backward.push(loop(this.customCode(u.node, "bwd"), elements));
         continue;
       }
       const root = u.group.root;
@@ -343,9 +358,10 @@ export class Pass {
         fusedTermGroups.push(u.group);
         continue;
       }
-      forward.push(this.loopCode([u.group], true, false));
+      const elements = u.group.domain.reduce((n, d) => n * d, 1);
+      forward.push(loop(this.loopCode([u.group], true, false), elements));
       if (this.termSet.has(root)) forward.push(`target += ${this.value(root, "0")};`);
-      if (this.opts.gradient) backward.push(this.loopCode([u.group], false, true));
+      if (this.opts.gradient) backward.push(loop(this.loopCode([u.group], false, true), elements));
     }
     // Terms depend on nothing after them, so they run last, one loop per shape (split where
     // one loop body would hold more than MAX_FUSED nodes).
@@ -358,7 +374,17 @@ export class Pass {
       if (last === undefined || last.reduce((n, x) => n + x.members.length + 1, 0) + g.members.length + 1 > MAX_FUSED) batches.push([g]);
       else last.push(g);
     }
-    for (const batches of byDomain.values()) for (const groups of batches) forward.push(this.loopCode(groups, true, this.opts.gradient));
+    for (const batches of byDomain.values()) {
+      for (const groups of batches) forward.push(loop(this.loopCode(groups, true, this.opts.gradient), groups[0]!.domain.reduce((n, d) => n * d, 1)));
+    }
+    // V8 does not optimise a function past about 60 KB of bytecode: in a large log density every
+    // loop would run in the interpreter. Each heavy loop then becomes a closure called where it
+    // stands, optimised on its own; it reads and writes the enclosing function's values as before.
+    if (forward.reduce((n, c) => n + c.length, 0) + backward.reduce((n, c) => n + c.length, 0) > OUTLINE_SOURCE) {
+      const outline = (code: string) => (heavy.has(code) ? `(() => {\n${code}\n})();` : code);
+      forward.splice(0, forward.length, ...forward.map(outline));
+      backward.splice(0, backward.length, ...backward.map(outline));
+    }
     return {
       prologue: [...this.scalarDecls, ...this.arrayAdjoints].join("\n"),
       forward: forward.join("\n"),

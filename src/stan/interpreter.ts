@@ -1183,8 +1183,13 @@ export class Interpreter {
     const width = cells + (hasTarget ? 1 : 0);
     if (width > MAX_SERIES_WIDTH) return { next: lo + 1, why: `it writes ${cells} elements, more than ${MAX_SERIES_WIDTH}` };
     const initial: Expr[] = [];
-    for (const [v, at] of slotOf) for (const p of at.keys()) initial.push(v.isUnset(p) ? constant(0) : v.readAt(Int32Array.of(p), []));
-    const init = stackIr([...initial, ...(hasTarget ? [constant(0)] : [])]);
+    for (const [v, at] of slotOf) {
+      const positions = Int32Array.from(at.keys());
+      // Never-set elements start at 0: the trace as written showed that no iteration reads them before writing.
+      if (positions.some((p) => v.isUnset(p))) for (const p of positions) initial.push(v.isUnset(p) ? constant(0) : v.readAt(Int32Array.of(p), []));
+      else initial.push(v.readAt(positions, [positions.length]));
+    }
+    const init = concat([...initial, ...(hasTarget ? [constant(0)] : [])]);
     const steps = hi - lo;
     let matcher: StepMatcher | null = null;
     let why: string | null = null;
@@ -1208,17 +1213,23 @@ export class Interpreter {
         recording = false;
         const terms = this.targetTerms.splice(termsAfterFirst);
         if ((terms.length > 0) !== hasTarget) throw new ScanAbort("some iterations add to the target and others do not");
-        let next = hasTarget ? accessNode(carry, Int32Array.from({ length: cells }, (_, k) => k), [cells], "carry") : carry;
-        for (const [v, set] of stepWrites) {
-          for (const p of [...set].sort((a, b) => a - b)) {
-            const k = slotOf.get(v)?.get(p);
+        for (const v of stepWrites.keys()) if (!slotOf.has(v)) throw new ScanAbort(`${v.name} is written where its trace as written did not write`);
+        // Each variable's elements: the carry's, with those the step wrote replaced.
+        const parts: Expr[] = [];
+        for (const [v, at] of slotOf) {
+          const slots = Int32Array.from(at.values());
+          let next = accessNode(carry, slots, [slots.length], v.name);
+          for (const p of [...(stepWrites.get(v) ?? [])].sort((a, b) => a - b)) {
+            const k = at.get(p);
             if (k === undefined) throw new ScanAbort(`${v.name} is written where its trace as written did not write`);
-            const row = new Float64Array(cells);
-            row[k] = 1;
-            next = elementwise("ifElse", [constant(row, [cells], `${v.name}[${p}] written`, true), v.readAt(Int32Array.of(p), []), next]);
+            const row = new Float64Array(slots.length);
+            row[k - slots[0]!] = 1;
+            next = elementwise("ifElse", [constant(row, [slots.length], `${v.name}[${p}] written`, true), v.readAt(Int32Array.of(p), []), next]);
           }
+          parts.push(next);
         }
-        const result = foldAccesses(hasTarget ? concat([next, balancedSum(terms)!]) : next, carry.id);
+        if (hasTarget) parts.push(balancedSum(terms)!);
+        const result = foldAccesses(parts.length === 1 ? parts[0]! : concat(parts), carry.id);
         if (matcher === null) matcher = new StepMatcher(result, carry);
         else why = matcher.add(result, carry);
       }

@@ -200,7 +200,7 @@ export class StepMatcher {
         const pad = padded.get(e);
         if (pad) {
           const source = memo.get(pad.source) ?? pad.source;
-          const gathered = access(source, pad.positions, [pad.positions.length], `${source.label} at every position read`);
+          const gathered = gatherSorted(source, pad.positions, `${source.label} at every position read`);
           // ifElse, not a product with zero weights: an infinite value at a position this step does not read stays out.
           memo.set(e, sum(elementwise("ifElse", [rows[pad.mask]!, elementwise("mul", [gathered, rows[pad.weights]!]), 0])));
           continue;
@@ -265,7 +265,7 @@ function maskedGather(source: Expr, mask: Expr, shape: readonly number[]): Expr 
 
 /**
  * The step graph `result` with chains of element reads folded (D221): a read of a read is one read
- * of the first source, and a read of a concatenation that stays within one part reads that part.
+ * of the first source, and a read of one element of a concatenation reads it from its part.
  * Only nodes made at or after `since` are rebuilt (creation order is topological). In a step
  * whose variables hold a carried series, this turns "element p of the variable as rewritten by
  * this step" into the very value the step wrote there, or the carry's element.
@@ -280,6 +280,30 @@ export function foldAccesses(result: Expr, since: number): Expr {
   return memo.get(result) ?? result;
 }
 
+/**
+ * `source` (flattened) at increasing `positions`. From a concatenation, each part's positions are
+ * read from that part (folded): a part outside the scan's step is then read outside it, and a step
+ * copies only what it reads, not the whole concatenation.
+ */
+function gatherSorted(source: Expr, positions: Int32Array, label: string): Expr {
+  const read = (x: Expr, map: Int32Array) => {
+    const e = access(x, map, [map.length], label);
+    return e.node.kind === "access" ? foldAccess(e) : e;
+  };
+  if (source.node.kind !== "custom" || source.node.op.name !== "concat") return read(source, positions);
+  const parts: Expr[] = [];
+  let offset = 0;
+  let k = 0;
+  for (const part of source.inputs) {
+    const start = k;
+    while (k < positions.length && positions[k]! < offset + part.size) k++;
+    const from = offset;
+    if (k > start) parts.push(read(part, positions.slice(start, k).map((p) => p - from)));
+    offset += part.size;
+  }
+  return parts.length === 1 ? parts[0]! : concat(parts);
+}
+
 function foldAccess(e: Expr): Expr {
   let source = e.inputs[0]!;
   let map = (e.node as { map: Int32Array }).map;
@@ -290,7 +314,9 @@ function foldAccess(e: Expr): Expr {
       source = source.inputs[0]!;
       continue;
     }
-    if (source.node.kind === "custom" && source.node.op.name === "concat") {
+    // One element only: a read of several (a prefix) keeps its concatenation whether or not it
+    // crosses a part's end, so that it has one structure in every step.
+    if (map.length === 1 && source.node.kind === "custom" && source.node.op.name === "concat") {
       let offset = 0;
       let part: Expr | undefined;
       for (const p of source.inputs) {
