@@ -988,7 +988,8 @@ export class Interpreter {
     const firstWrites = writes;
     // A loop reading further back than the previous iteration gets a scan carrying its whole series (D221).
     const orSeries = (why: string): { next: number; why: string } => {
-      if (!SERIES_REASONS.test(why)) return { next: lo + 1, why };
+      // Not in generated quantities: there a lowered loop only saves code, and D183's limits skip them instead.
+      if (!SERIES_REASONS.test(why) || this.block === "generated quantities") return { next: lo + 1, why };
       const series = this.runSeriesScan(s, lo, hi, scope, firstWrites, hasTarget);
       return series.next > hi ? series : { next: lo + 1, why: `${why}; carrying the whole series: ${series.why}` };
     };

@@ -1,5 +1,5 @@
 /**
- * Recurrences lowered to `scan` (DECISIONS.md D157): each program's log density and gradient
+ * Recurrences lowered to `scan` (DECISIONS.md D157, D211, D221): each program's log density and gradient
  * with its loops lowered equal the plain interpretation's (every loop unrolled) at several
  * points, and `onDebug` says what became of the loop.
  */
@@ -113,6 +113,42 @@ model {
     source: PCM,
     data: pcmData(9),
     debug: /the loop over n is unrolled \(39 iterations\).*not a scan: a value changes shape between iterations \(more than 8 structures\)/,
+  },
+  {
+    // covid19imperial's renewal equation, small (D221): each day reads every earlier day through a
+    // dot product with data, then a convolution of the whole series for the expected counts.
+    name: "a renewal equation over the whole series so far, then a convolution: a scan carrying the series, and padded reductions",
+    source: `data { int N; int N0; vector[N] si_rev; vector[N] f_rev; array[N] real obs; real pop; }
+parameters { real<lower=0> y0; real<lower=0> R; real<lower=0> s; }
+transformed parameters {
+  vector[N] pred = rep_vector(0, N);
+  vector[N] cum = rep_vector(0, N);
+  vector[N] expected = rep_vector(0, N);
+  pred[1:N0] = rep_vector(y0, N0);
+  cum[2:N0] = cumulative_sum(pred[2:N0]);
+  for (i in (N0 + 1):N) {
+    real conv = dot_product(pred[1:(i - 1)], tail(si_rev, i - 1));
+    cum[i] = cum[i - 1] + pred[i - 1];
+    pred[i] = R * ((pop - cum[i]) / pop) * conv;
+  }
+  expected[1] = 1e-3 * pred[1];
+  for (i in 2:N) expected[i] = s * dot_product(pred[1:(i - 1)], tail(f_rev, i - 1));
+}
+model {
+  y0 ~ exponential(1);
+  R ~ normal(1, 0.5);
+  s ~ normal(0, 1);
+  obs ~ normal(expected, 1);
+}`,
+    data: {
+      N: y.length,
+      N0: 6,
+      si_rev: y.map((_, t) => Math.exp(-0.3 * (y.length - t))),
+      f_rev: y.map((_, t) => 0.05 * Math.exp(-0.1 * (y.length - t))),
+      obs: y.map((v) => 2 + v),
+      pop: 1000,
+    },
+    debug: /line 9: the loop over i runs as a scan carrying the 68 elements it writes: iteration 7 as written, then 33 steps[\s\S]*line 15: the loop over i runs as a scan: iteration 2 as written, then 38 steps carrying 1 value/,
   },
   {
     name: "an AR(2) recurrence on parameters (reads two iterations back): unrolled",
