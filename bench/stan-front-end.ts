@@ -10,8 +10,12 @@
  * 2. Compile time: `stanModel` + `compile` of each of posteriordb's programs
  *    (test/stan/posteriordb) with its first data set; the better of two runs when the first
  *    takes under a second. Target: under 200 ms each.
+ * 3. With `--corpus-gradient` only: the gradient time of each of posteriordb's programs that
+ *    compiles (first data set, at a fixed point near 0), warm: the median of 5 batches of 100 ms
+ *    after 5 batches of warm-up (large programs run in the interpreter until V8 optimises their
+ *    loops, D222). Printed: the median over programs and the slowest.
  *
- *   node dist/bench/stan-front-end.js [--only name,name] [--skip-compile] [--skip-gradient]
+ *   node dist/bench/stan-front-end.js [--only name,name] [--skip-compile] [--skip-gradient] [--corpus-gradient]
  *
  * Last lines: `worst gradient ratio (front end / hand translation): X.XX (model)` and
  * `compile time: median M ms, worst W ms (program), N/P programs under 200 ms`.
@@ -25,7 +29,7 @@ import { dataText, programPath, programs, programSource } from "../test/stan/cor
 import { compareGradients, type GradientRow } from "./gradient-harness.js";
 
 const { values: args } = parseArgs({
-  options: { only: { type: "string" }, "skip-compile": { type: "boolean" }, "skip-gradient": { type: "boolean" } },
+  options: { only: { type: "string" }, "skip-compile": { type: "boolean" }, "skip-gradient": { type: "boolean" }, "corpus-gradient": { type: "boolean" } },
 });
 const only = args.only?.split(",");
 const wanted = (name: string) => !only || only.some((o) => name.includes(o));
@@ -93,4 +97,38 @@ if (args["skip-compile"] !== true) {
   console.log(
     `compile time: median ${median.toFixed(0)} ms, worst ${times[0]?.ms.toFixed(0) ?? "-"} ms (${times[0]?.model ?? "-"}), ${times.filter((t) => t.ms < 200).length}/${times.length} programs under 200 ms`,
   );
+}
+
+if (args["corpus-gradient"] === true) {
+  console.log("\n3. gradient time of each program that compiles, first data set, warm (µs)\n");
+  const rows: { model: string; us: number }[] = [];
+  for (const [model, posteriors] of programs()) {
+    if (!wanted(model)) continue;
+    const text = posteriors.map((p) => dataText(p.data)).find((t) => t !== null);
+    if (text === undefined) continue;
+    let density: ReturnType<typeof compile>;
+    try {
+      density = compile(stanModel(programSource(model), text, { file: programPath(model), ...quiet }));
+    } catch {
+      continue;
+    }
+    const q = Float64Array.from({ length: density.dim }, (_, i) => 0.1 * Math.sin(i + 1));
+    const g = new Float64Array(density.dim);
+    const batch = () => {
+      const t0 = performance.now();
+      let n = 0;
+      while (performance.now() - t0 < 100) {
+        density.logDensityGradient(q, g);
+        n++;
+      }
+      return ((performance.now() - t0) / n) * 1000;
+    };
+    for (let k = 0; k < 5; k++) batch();
+    const batches = Array.from({ length: 5 }, batch).sort((a, b) => a - b);
+    rows.push({ model, us: batches[2]! });
+  }
+  rows.sort((a, b) => b.us - a.us);
+  for (const r of rows.slice(0, 15)) console.log(`${r.model.padEnd(50)} ${r.us.toFixed(0).padStart(9)}`);
+  const median = rows.length === 0 ? NaN : rows.map((r) => r.us).sort((a, b) => a - b)[Math.floor(rows.length / 2)]!;
+  console.log(`gradient time: median ${median.toFixed(0)} µs over ${rows.length} programs, slowest ${rows[0]?.us.toFixed(0) ?? "-"} µs (${rows[0]?.model ?? "-"})`);
 }

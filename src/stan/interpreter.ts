@@ -106,6 +106,8 @@ const MAX_CALL_DEPTH = 1000;
 const MIN_SCAN_STEPS = 3;
 /** Elements a loop lowered to a scan carrying its whole series may write (D221): each step costs O(this). */
 const MAX_SERIES_WIDTH = 4096;
+/** Elements written per iteration past which a loop is not lowered to a scan carrying its series (D221). */
+const MAX_SERIES_WRITES = 4;
 /** Why a step-to-step scan failed where a scan carrying every element the loop writes may not (D221). */
 const SERIES_REASONS = /two or more iterations before|written as a whole or in slices|carried values are read differently|different numbers of values/;
 /** Structures among the steps of a loop that only adds to the target, each its own scan (D211). */
@@ -1183,6 +1185,9 @@ export class Interpreter {
     for (const [v, set] of written) slotOf.set(v, new Map([...set].sort((a, b) => a - b).map((p) => [p, cells++])));
     const width = cells + (hasTarget ? 1 : 0);
     if (width > MAX_SERIES_WIDTH) return { next: lo + 1, why: `it writes ${cells} elements, more than ${MAX_SERIES_WIDTH}` };
+    // Each step copies the whole carry: a loop whose iterations write rows, not elements, unrolls for less.
+    const iterations = hi - lo + 1;
+    if (cells > MAX_SERIES_WRITES * iterations) return { next: lo + 1, why: `it writes ${cells} elements in ${iterations} iterations, more than ${MAX_SERIES_WRITES} an iteration` };
     const initial: Expr[] = [];
     for (const [v, at] of slotOf) {
       const positions = Int32Array.from(at.keys());

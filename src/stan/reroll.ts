@@ -131,7 +131,7 @@ export class StepMatcher {
     const xs: Expr[] = [];
     const slotNodes: Expr[] = [];
     const selects = new Set<Expr>();
-    const masked = new Set<Expr>();
+    const masked = new Map<Expr, Int32Array>();
     const varying = this.varyingNodes();
     const children = (e: Expr): readonly Expr[] => (this.ragged.has(e) ? [this.gathers.get(e)!.get(0)!.source] : e.inputs);
     const live = new Set(postOrder(this.result, (x) => !varying.has(x), children));
@@ -156,13 +156,17 @@ export class StepMatcher {
           xs.push(constant(Float64Array.from(map), [length, n], `${r.label} positions per step`, true));
           selects.add(r);
         } else {
-          // In a larger value (a carried series, D221): one 0/1 row per position read, and an exact masked sum.
-          const size = source.size;
-          if (n * size > MAX_MASKED) return `an iteration reads ${n} element(s) of a computed value of ${size} elements at positions that change`;
+          // In a larger value (a carried series, D221): over the positions any step reads, one 0/1 row
+          // per element read, and an exact masked sum.
+          const positions = Int32Array.from(new Set(map)).sort();
+          const size = positions.length;
+          if (n * size > MAX_MASKED) return `an iteration reads ${n} element(s) of a computed value among ${size} positions that change`;
+          const column = new Map<number, number>();
+          positions.forEach((p, u) => column.set(p, u));
           const mask = new Float64Array(length * n * size);
-          for (let t = 0; t < length; t++) for (let k = 0; k < n; k++) mask[(t * n + k) * size + map[t * n + k]!] = 1;
+          for (let t = 0; t < length; t++) for (let k = 0; k < n; k++) mask[(t * n + k) * size + column.get(map[t * n + k]!)!] = 1;
           xs.push(constant(mask, [length, n * size], `${r.label} one-hot per step`, true));
-          masked.add(r);
+          masked.set(r, positions);
         }
       }
       slotNodes.push(r);
@@ -211,7 +215,10 @@ export class StepMatcher {
           continue;
         }
         const inputs = e.inputs.map((i) => memo.get(i) ?? i);
-        if (row !== undefined) memo.set(e, selects.has(e) ? select(inputs[0]!, row, e.shape) : maskedGather(inputs[0]!, row, e.shape));
+        if (row !== undefined) {
+          const positions = masked.get(e);
+          memo.set(e, positions === undefined ? select(inputs[0]!, row, e.shape) : maskedGather(gatherSorted(inputs[0]!, positions, `${e.label} at every position read`), row, e.shape));
+        }
         else memo.set(e, inputs.some((i, k) => i !== e.inputs[k]) ? new Expr(e.node, e.shape, inputs, e.label) : e);
       }
       return memo.get(result) ?? result;
@@ -251,7 +258,7 @@ function weightedGather(e: Expr): WeightedGather | null {
   return { source: gather.inputs[0]!, map: gather.node.map, weights: weights.constValues };
 }
 
-/** `source` (flattened) at the positions whose 0/1 rows (n of them, each source.size long) are `mask`, in `shape`. */
+/** `source` (a vector) at the positions whose 0/1 rows (n of them, each source.size long) are `mask`, in `shape`. */
 function maskedGather(source: Expr, mask: Expr, shape: readonly number[]): Expr {
   const size = source.size;
   const n = mask.size / size;
