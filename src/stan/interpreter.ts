@@ -1163,22 +1163,35 @@ export class Interpreter {
       if (!(e instanceof ScanAbort || e instanceof StanError || e instanceof ModelError || e instanceof ReturnSignal)) throw e;
       return { next: lo + 1, why: abortReason(e) };
     };
-    this.scanning = true;
+    const observer = (v: Var, positions: Int32Array | null) => {
+      if (!isOuter(v)) return;
+      if (!after.has(v)) after.set(v, v.snapshot());
+      record(written, v, positions);
+    };
+    const traceAsWritten = (from: number, to: number) => {
+      this.scanning = true;
+      try {
+        this.observing(observer, () => {
+          for (let i = from; i <= to; i++) if (this.runIteration(s, i, scope) === "break") throw new ScanAbort("it may break");
+        });
+      } finally {
+        this.scanning = false;
+      }
+    };
+    // Iteration lo + 1 as written; when every variable's elements move by one stride from iteration
+    // lo's, the rest are extrapolated (a superset is enough: a step writing elsewhere is refused).
+    // Otherwise, or where an extrapolated element was never set, every iteration is traced as written.
     try {
-      const observer = (v: Var, positions: Int32Array | null) => {
-        if (!isOuter(v)) return;
-        if (!after.has(v)) after.set(v, v.snapshot());
-        record(written, v, positions);
-      };
-      this.observing(observer, () => {
-        for (let i = lo + 1; i <= hi; i++) if (this.runIteration(s, i, scope) === "break") throw new ScanAbort("it may break");
-      });
+      traceAsWritten(lo + 1, lo + 1);
+      const strided = hi > lo + 1 ? this.extrapolateWrites(firstWrites, written, hi - lo) : true;
+      restore();
+      if (!strided || [...written].some(([v, set]) => [...set].some((p) => v.isUnset(p)))) {
+        traceAsWritten(lo + 1, hi);
+        restore();
+      }
     } catch (e) {
       return failed(e);
-    } finally {
-      this.scanning = false;
     }
-    restore();
     // The carry: every written element, variable by variable in increasing position, then the target.
     const slotOf = new Map<Var, Map<number, number>>();
     let cells = 0;
@@ -1235,7 +1248,7 @@ export class Interpreter {
           parts.push(next);
         }
         if (hasTarget) parts.push(balancedSum(terms)!);
-        const result = foldAccesses(parts.length === 1 ? parts[0]! : concat(parts), carry.id);
+        const result = foldAccesses(parts.length === 1 ? parts[0]! : concat(parts), carry);
         if (matcher === null) matcher = new StepMatcher(result, carry);
         else why = matcher.add(result, carry);
       }
@@ -1267,6 +1280,26 @@ export class Interpreter {
       this.targetTerms.push(sum(accessNode(last, column, [steps], `target of the loop over ${s.variable}`)));
     }
     return { next: hi + 1, why: `the loop over ${s.variable} runs as a scan carrying the ${cells} elements it writes: iteration ${lo} as written, then ${steps} steps` };
+  }
+
+  /**
+   * Adds to `written` (iteration lo's elements and lo + 1's) the elements of iterations lo + 2 ..
+   * lo + `steps` when each variable's elements in lo + 1 are its elements in lo moved by one
+   * stride; false (and `written` unchanged) when they are not, or would leave the variable.
+   */
+  private extrapolateWrites(firstWrites: ReadonlyMap<Var, ReadonlySet<number>>, written: Map<Var, Set<number>>, steps: number): boolean {
+    const strides = new Map<Var, { first: number[]; stride: number }>();
+    for (const [v, all] of written) {
+      const first = [...(firstWrites.get(v) ?? [])].sort((a, b) => a - b);
+      const second = [...all].filter((p) => !firstWrites.get(v)?.has(p)).sort((a, b) => a - b);
+      if (first.length === 0 || second.length !== first.length) return false;
+      const stride = second[0]! - first[0]!;
+      if (stride <= 0 || second.some((p, k) => p - first[k]! !== stride)) return false;
+      if (first[first.length - 1]! + steps * stride >= v.size) return false;
+      strides.set(v, { first, stride });
+    }
+    for (const [v, { first, stride }] of strides) for (let t = 2; t <= steps; t++) for (const p of first) written.get(v)!.add(p + t * stride);
+    return true;
   }
 
   /** Runs `f` with `observer` seeing every variable write. */

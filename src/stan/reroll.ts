@@ -273,13 +273,17 @@ function maskedGather(source: Expr, mask: Expr, shape: readonly number[]): Expr 
 /**
  * The step graph `result` with chains of element reads folded (D221): a read of a read is one read
  * of the first source, and a read of one element of a concatenation reads it from its part.
- * Only nodes made at or after `since` are rebuilt (creation order is topological). In a step
+ * Only nodes that read `carry` are rebuilt (creation order is topological). In a step
  * whose variables hold a carried series, this turns "element p of the variable as rewritten by
  * this step" into the very value the step wrote there, or the carry's element.
  */
-export function foldAccesses(result: Expr, since: number): Expr {
+export function foldAccesses(result: Expr, carry: Expr): Expr {
   const memo = new Map<Expr, Expr>();
-  for (const e of postOrder(result, (x) => memo.has(x) || x.id < since)) {
+  const reads = new Set<Expr>([carry]);
+  for (const e of postOrder(result, (x) => memo.has(x) || x.id < carry.id)) {
+    // Only what reads the carry: a value of the step's outside keeps one form whenever it was made.
+    if (e !== carry && e.inputs.some((i) => reads.has(i))) reads.add(e);
+    if (!reads.has(e)) continue;
     const inputs = e.inputs.map((i) => memo.get(i) ?? i);
     const rebuilt = inputs.some((i, k) => i !== e.inputs[k]) ? new Expr(e.node, e.shape, inputs, e.label) : e;
     memo.set(e, rebuilt.node.kind === "access" ? foldAccess(rebuilt) : rebuilt);
