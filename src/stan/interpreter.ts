@@ -14,6 +14,7 @@ import { StanError, type Location } from "./errors.js";
 import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, SPECIAL_DENSITIES, splitSuffix, transpose, unaryOp } from "./library.js";
 import { baseRank, indexLayout, INT, intVal, numberOf, observeWrites, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val, type WriteObserver } from "./values.js";
 import { foldAccesses, StepMatcher } from "./reroll.js";
+import { dependsOn } from "../model/scan.js";
 
 type BlockKind = "data" | "transformed data" | "parameters" | "transformed parameters" | "model" | "generated quantities" | "function";
 
@@ -106,6 +107,8 @@ const MAX_CALL_DEPTH = 1000;
 const MIN_SCAN_STEPS = 3;
 /** Elements a loop lowered to a scan carrying its whole series may write (D221): each step costs O(this). */
 const MAX_SERIES_WIDTH = 4096;
+/** Elements a loop whose iterations read nothing earlier ones wrote may carry as a series (D221): beyond, it unrolls. */
+const MAX_INDEPENDENT_SERIES = 64;
 /** Elements written per iteration past which a loop is not lowered to a scan carrying its series (D221). */
 const MAX_SERIES_WRITES = 4;
 /** Why a step-to-step scan failed where a scan carrying every element the loop writes may not (D221). */
@@ -1212,6 +1215,7 @@ export class Interpreter {
     const steps = hi - lo;
     let matcher: StepMatcher | null = null;
     let why: string | null = null;
+    let readsCarry = false;
     let stepWrites = new Map<Var, Set<number>>();
     let recording = false;
     const outerObserver = observeWrites((v, positions) => {
@@ -1243,11 +1247,16 @@ export class Interpreter {
             if (k === undefined) throw new ScanAbort(`${v.name} is written where its trace as written did not write`);
             const row = new Float64Array(slots.length);
             row[k - slots[0]!] = 1;
-            next = elementwise("ifElse", [constant(row, [slots.length], `${v.name}[${p}] written`, true), v.readAt(Int32Array.of(p), []), next]);
+            const value = v.readAt(Int32Array.of(p), []);
+            readsCarry ||= dependsOn(foldAccesses(value, carry), new Set([carry]));
+            next = elementwise("ifElse", [constant(row, [slots.length], `${v.name}[${p}] written`, true), value, next]);
           }
           parts.push(next);
         }
-        if (hasTarget) parts.push(balancedSum(terms)!);
+        if (hasTarget) {
+          parts.push(balancedSum(terms)!);
+          readsCarry ||= dependsOn(parts[parts.length - 1]!, new Set([carry]));
+        }
         const result = foldAccesses(parts.length === 1 ? parts[0]! : concat(parts), carry);
         if (matcher === null) matcher = new StepMatcher(result, carry);
         else why = matcher.add(result, carry);
@@ -1259,6 +1268,8 @@ export class Interpreter {
       this.scanning = false;
       observeWrites(outerObserver);
     }
+    // Iterations that read nothing earlier ones wrote gain from a scan only while the carry they copy is short.
+    if (why === null && !readsCarry && cells > MAX_INDEPENDENT_SERIES) why = `its iterations read nothing earlier ones wrote, and it writes ${cells} elements, more than ${MAX_INDEPENDENT_SERIES}`;
     let rows: Expr | string = why ?? "no steps";
     if (why === null && matcher !== null) {
       try {
