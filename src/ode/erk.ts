@@ -201,8 +201,14 @@ const MAX_TRIES = 500;
 /** Boost's slack when comparing times (`less_eq_with_sign`: t1 - t2 <= machine epsilon). */
 const TIME_EPS = Number.EPSILON;
 
-/** Boost's least error in the step growth, 5^-5 (stepper order 5). */
-const MIN_GROWTH_ERROR = Math.pow(5, -5);
+/**
+ * Boost's least error in the step growth, 5^-5 (stepper order 5), and the growth there,
+ * 0.9 (5^-5)^(-1/5) = 4.5: written out because they are what glibc's pow gives Boost, where
+ * V8's Math.pow is one unit in the last place off both (0.00031999999999999997 and
+ * 5.000000000000001), and a first step's error is often below 5^-5.
+ */
+const MIN_GROWTH_ERROR = 3.2e-4;
+const MAX_GROWTH = 4.5;
 
 export type Failure = { readonly reason: OdeFailureReason; readonly t: number };
 
@@ -318,7 +324,7 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
       while (i < ts.length && ts[i] === tNew) out.record(i++, zNew);
       steps = 0;
     }
-    const grown = err < 0.5 ? h * (0.9 * Math.pow(Math.max(MIN_GROWTH_ERROR, err), -1 / 5)) : h;
+    const grown = err < 0.5 ? h * (err <= MIN_GROWTH_ERROR ? MAX_GROWTH : 0.9 * Math.pow(err, -1 / 5)) : h;
     // Cash-Karp keeps the longer of its step and the one cut short to land on an output time.
     dt = dense ? grown : Math.max(dt, grown);
     t = tNew;
