@@ -19,6 +19,7 @@
 //   try <tNew> <dt> <err> <accepted 0|1>     one per try of a step, as the controller sees it
 //   out <t> <y and sensitivities, Stan's coupled layout: y, dy/dy0 by column, dy/dtheta by column>
 //   grad <d sum(y) / d(theta, y0)>            through integrate_ode_rk45 (Stan's observer)
+//   plain <t> <y>                              integrate_ode_rk45 on doubles (no sensitivities)
 #include <stan/math/rev/arr.hpp>
 #include <boost/numeric/odeint.hpp>
 #include <cstdio>
@@ -132,6 +133,18 @@ int main(int argc, char** argv) {
     std::printf("\n");
   } catch (const std::exception& e) {
     std::printf("gradfailed %s\n", e.what());
+  }
+
+  // The solve of Stan's log_prob without gradient (and of its initialisation's first check and
+  // write_array): integrate_ode_rk45 on doubles, the states alone.
+  std::vector<double> theta_d, y0_d;
+  for (int k = 0; k < 4; k++) theta_d.push_back(std::atof(argv[4 + k]));
+  for (int k = 0; k < 2; k++) y0_d.push_back(std::atof(argv[8 + k]));
+  try {
+    auto y = stan::math::integrate_ode_rk45(f, y0_d, 0.0, ts, theta_d, x_r, x_i, nullptr, rtol, atol, max_steps);
+    for (size_t i = 0; i < y.size(); i++) std::printf("plain %.17g %.17g %.17g\n", ts[i], y[i][0], y[i][1]);
+  } catch (const std::exception& e) {
+    std::printf("plainfailed %s\n", e.what());
   }
   return 0;
 }
