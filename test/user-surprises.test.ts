@@ -126,6 +126,17 @@ describe("diagnose's checks on known inputs", () => {
     expect(by["rhat"]!.level).toBe("ok");
   });
 
+  it("tree depth hit under a diagonal metric: the advice names the low-rank metric; under another metric it does not", () => {
+    const rows = summary([{ name: "x", chains: [chain(0), chain(0)] }]);
+    const hits = (metric?: string) =>
+      diagnoseInput(base(rows, { nuts: { divergences: [0, 0], treeDepthHits: [4, 0], maxTreeDepth: 10, ebfmi: [0.9, 0.9], ...(metric !== undefined ? { metric } : {}) } })).findings.find((f) => f.check === "tree-depth")!;
+    for (const metric of ["diag", "diag_e", "diag-fisher"]) {
+      expect(hits(metric).level).toBe("warn");
+      expect(hits(metric).advice).toMatch(/raise maxTreeDepth.*metric "low-rank".*--metric low-rank/);
+    }
+    for (const metric of [undefined, "dense", "low-rank", "dense_e"]) expect(hits(metric).advice).not.toMatch(/low-rank/);
+  });
+
   it("label switching: two components swapped between chains", () => {
     // Chain 0 has (mu[1], mu[2]) near (-2, 2); chain 1 near (2, -2).
     const rows = summary([

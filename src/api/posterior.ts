@@ -326,7 +326,7 @@ export class Posterior {
       chains: use.length,
       drawsPerChain: this.numDraws,
       rows,
-      nuts: { divergences: pick(this.divergences()), treeDepthHits: pick(this.treeDepthHits(this.maxTreeDepth)), maxTreeDepth: this.maxTreeDepth, ebfmi: pick(this.ebfmi()) },
+      nuts: { divergences: pick(this.divergences()), treeDepthHits: pick(this.treeDepthHits(this.maxTreeDepth)), maxTreeDepth: this.maxTreeDepth, ebfmi: pick(this.ebfmi()), metric: this.metricKind },
       vectorMeans,
       odeFailures: this.chains.some((c) => c.odeFailures !== undefined)
         ? { warmup: pick(this.odeFailures().map((f) => f.warmup)), sampling: pick(this.odeFailures().map((f) => f.sampling)) }

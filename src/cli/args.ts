@@ -26,6 +26,9 @@ sample options (CmdStan's defaults):
   --threads N          worker threads (min(chains, cores))
   --adapt-delta X      target acceptance rate of step-size adaptation (0.8)
   --max-depth N        maximum tree depth (10)
+  --metric M           the metric adapted in warmup: diag (CmdStan's diag_e), dense (dense_e), or
+                       low-rank (nutpie's low-rank Fisher metric on its schedule, adaptive warmup
+                       length: often far faster on correlated or unscaled predictors) (diag)
   --output FILE        Stan CSV, one file per chain: out.csv -> out_1.csv, out_2.csv, ... (output.csv)
   --idata FILE         InferenceData (netCDF-4) for ArviZ (none)
   --dashboard          serve the live dashboard on 127.0.0.1 and print its address
@@ -49,6 +52,7 @@ export interface SampleArgs {
   readonly threads: number | null;
   readonly adaptDelta: number;
   readonly maxDepth: number;
+  readonly metric: CliMetric;
   readonly output: string;
   readonly idata: string | null;
   readonly dashboard: boolean;
@@ -65,6 +69,11 @@ export interface DiagnoseArgs {
   readonly command: "diagnose";
   readonly files: readonly string[];
 }
+
+/** The metrics `--metric` takes (CmdStan's `diag_e` and `dense_e` are read as diag and dense). */
+export type CliMetric = "diag" | "dense" | "low-rank";
+
+const METRIC_NAMES: Readonly<Record<string, CliMetric>> = { diag: "diag", diag_e: "diag", dense: "dense", dense_e: "dense", "low-rank": "low-rank" };
 
 export type CliArgs = SampleArgs | CheckArgs | DiagnoseArgs | { readonly command: "help" | "version" };
 
@@ -115,6 +124,7 @@ export function parseCommandLine(argv: readonly string[]): CliArgs {
               threads: { type: "string" },
               "adapt-delta": { type: "string" },
               "max-depth": { type: "string" },
+              metric: { type: "string" },
               output: { type: "string" },
               idata: { type: "string" },
               dashboard: { type: "boolean" },
@@ -134,6 +144,9 @@ export function parseCommandLine(argv: readonly string[]): CliArgs {
   const adaptText = str("adapt-delta");
   const adaptDelta = adaptText === undefined ? 0.8 : Number(adaptText);
   if (!(adaptDelta > 0 && adaptDelta < 1)) throw new UsageError(`--adapt-delta must be a number in (0, 1), got "${adaptText}"`);
+  const metricText = str("metric") ?? "diag";
+  const metric = METRIC_NAMES[metricText];
+  if (metric === undefined) throw new UsageError(`--metric must be diag, dense or low-rank (or CmdStan's diag_e, dense_e), got "${metricText}"`);
   const port = str("port") === undefined ? null : integer("port", str("port"), 0, 0);
   if (port !== null && port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
   if (port !== null && v.dashboard !== true) throw new UsageError("--port is the dashboard's: give --dashboard too");
@@ -154,6 +167,7 @@ export function parseCommandLine(argv: readonly string[]): CliArgs {
     threads: str("threads") === undefined ? null : integer("threads", str("threads"), 1, 1),
     adaptDelta,
     maxDepth: integer("max-depth", str("max-depth"), 10, 1),
+    metric,
     output: str("output") ?? "output.csv",
     idata,
     dashboard: v.dashboard === true,

@@ -51,6 +51,7 @@ async function runSample(args: SampleArgs, io: CliStreams): Promise<number> {
     earlyStop: args.earlyStop,
     targetAccept: args.adaptDelta,
     maxTreeDepth: args.maxDepth,
+    metric: args.metric,
     ...(args.threads !== null ? { threads: args.threads } : {}),
     progress: !args.quiet,
     ...(args.dashboard ? { dashboard: args.port !== null ? { port: args.port } : true } : {}),

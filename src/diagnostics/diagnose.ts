@@ -46,6 +46,8 @@ export interface DiagnoseInput {
     readonly treeDepthHits: readonly number[];
     readonly maxTreeDepth: number;
     readonly ebfmi: readonly number[];
+    /** The adapted metric's kind ("diag", "dense", "low-rank", CmdStan's "diag_e", ...), where known. */
+    readonly metric?: string;
   } | null;
   /** Draws that were importance-resampled (Pathfinder with PSIS): R-hat and ESS do not apply to them. */
   readonly resampled?: { readonly distinct: number } | null;
@@ -68,6 +70,20 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 function listed(names: readonly string[], max = 5): string {
   return names.length <= max ? names.join(", ") : `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
+}
+
+/** Diagonal metrics, by the names runs and Stan CSV files give them. */
+const DIAGONAL_METRICS = new Set(["diag", "diag-fisher", "diag_e", "unit_e"]);
+
+/**
+ * Long trees under a diagonal metric usually mean correlated or badly scaled parameters, which a
+ * metric that learns correlations removes (DECISIONS.md D229: 49x to 340x in CPU seconds on
+ * posteriordb's unscaled regressions).
+ */
+function treeDepthAdvice(metric: string | undefined): string {
+  const base = "raise maxTreeDepth, or reparameterise to remove strong correlations";
+  if (metric === undefined || !DIAGONAL_METRICS.has(metric)) return base;
+  return `${base}; or adapt a metric that learns them: metric "low-rank" (the bayests command line: --metric low-rank)`;
 }
 
 /** The checks on `input`, in the order CmdStan's diagnose prints them, then ArviZ's. */
@@ -96,7 +112,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
             level: "warn",
             message: `${plural(hits, "transition")} hit the maximum tree depth ${n.maxTreeDepth} (${pct(hits, total)}): an efficiency concern, not a bias`,
             threshold: `tree depth < ${n.maxTreeDepth}`,
-            advice: "raise maxTreeDepth, or reparameterise to remove strong correlations",
+            advice: treeDepthAdvice(n.metric),
           }
         : { check: "tree-depth", level: "ok", message: `no transition hit the maximum tree depth ${n.maxTreeDepth}`, threshold: `tree depth < ${n.maxTreeDepth}`, advice: null },
     );

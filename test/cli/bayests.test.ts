@@ -44,6 +44,10 @@ describe("arguments", () => {
     expect(parseCommandLine(["sample", "m.stan"])).toMatchObject({ chains: 4, warmup: 1000, draws: 1000, seed: 1, earlyStop: false, threads: null, output: "output.csv", idata: null, dashboard: false });
     expect(parseCommandLine(["sample", "m.stan", "--early-stop"])).toMatchObject({ earlyStop: true, draws: 10000 });
     expect(parseCommandLine(["check", "m.stan"])).toEqual({ command: "check", model: "m.stan" });
+    expect(parseCommandLine(["sample", "m.stan"])).toMatchObject({ metric: "diag" });
+    for (const [given, metric] of [["low-rank", "low-rank"], ["dense_e", "dense"], ["diag_e", "diag"]] as const) {
+      expect(parseCommandLine(["sample", "m.stan", "--metric", given])).toMatchObject({ metric });
+    }
   });
 
   test.each([
@@ -56,6 +60,7 @@ describe("arguments", () => {
     [["sample", "a.stan", "b.stan"], "one Stan program only"],
     [["sample", "m.stan", "--adapt-delta", "1.2"], "--adapt-delta must be a number in (0, 1)"],
     [["sample", "m.stan", "--idata", "out.csv"], "name a .nc file"],
+    [["sample", "m.stan", "--metric", "unit_e"], '--metric must be diag, dense or low-rank (or CmdStan\'s diag_e, dense_e), got "unit_e"'],
     [["sample", "m.stan", "--port", "8080"], "give --dashboard too"],
     [["check", "m.stan", "--chains", "2"], "Unknown option '--chains'"],
     [["fit", "m.stan"], 'unknown command "fit"'],
@@ -111,6 +116,21 @@ describe("bayests sample", () => {
     for (const c of chains) expect(c.length).toBe(500);
     const precision = y.length + 1 / 100;
     const exact = y.reduce((s, v) => s + v, 0) / precision;
+    const mean = chains.reduce((s, c) => s + c.reduce((a, b) => a + b, 0), 0) / 1000;
+    expect(Math.abs(mean - exact)).toBeLessThan(4 * mcseMean(chains));
+  });
+
+  test("--metric low-rank samples with nutpie's low-rank metric: the summary says so, the mean is within MCSE", () => {
+    const out = join(dir, "out", "lowrank.csv");
+    const r = bayests("sample", modelFile, "--data", dataFile, "--chains", "2", "--warmup", "300", "--draws", "500", "--seed", "7", "--metric", "low-rank", "--output", out);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/metric low-rank/);
+    const chains = [1, 2].map((c) => {
+      const csv = parseStanCsv(readFileSync(join(dir, "out", `lowrank_${c}.csv`), "utf8"));
+      const k = csv.columns.indexOf("mu");
+      return Float64Array.from(csv.draws, (row) => row[k]!);
+    });
+    const exact = y.reduce((s, v) => s + v, 0) / (y.length + 1 / 100);
     const mean = chains.reduce((s, c) => s + c.reduce((a, b) => a + b, 0), 0) / 1000;
     expect(Math.abs(mean - exact)).toBeLessThan(4 * mcseMean(chains));
   });
