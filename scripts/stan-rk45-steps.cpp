@@ -9,7 +9,7 @@
 // error checker: default_error_checker with a line printed per try. The gradient is
 // stan::math::grad of the outputs' sum through integrate_ode_rk45 itself.
 //
-// Build (about a minute; Boost 1.74 from /usr/include, the headers rstan 2.21 compiles with):
+// Build (about 10 s; Boost 1.74 from /usr/include, the headers rstan 2.21 compiles with):
 //   g++ -O2 -std=c++14 -DBOOST_MATH_DISABLE_FLOAT128 \
 //     -I/usr/lib/R/site-library/StanHeaders/include \
 //     -I/usr/lib/R/site-library/RcppEigen/include \
