@@ -538,7 +538,7 @@ export class Pass {
   }
 
   /**
-   * Solves the ODE with its sensitivities. A failed solve rejects: the
+   * Solves the ODE (with its sensitivities in a gradient pass). A failed solve rejects: the
    * density functions return -Infinity; elsewhere the solution reads NaN.
    */
   private odeForward(n: Expr): string {
@@ -557,9 +557,13 @@ export class Pass {
       ...(times === null ? [] : [`for (let k = 0; k < ${times.size}; k++) ${this.odeTimesBuffer(n)}[k] = ${this.value(times, "k")};`]),
     ].join("\n");
     const reject = this.opts.terms.length > 0 && this.opts.leaves === undefined ? "return -Infinity;" : "";
-    // Every pass integrates the sensitivities, so that the error control (which includes them)
-    // takes the same steps and logDensity, logDensityGradient and constrain agree exactly.
-    const call = `rt.ode.solveSens(${problem}, ${y0Buffer}, ${pBuffer}, ${values}, ${this.odeSensitivities(n, np)})`;
+    // As Stan: the gradient pass integrates the sensitivities (whose error enters the step
+    // control, as in Stan's var solve); the value passes (logDensity, constrain) solve the
+    // states alone, as Stan's double solve does, so each takes the steps of its counterpart in
+    // Stan (DECISIONS.md D225, amending D130).
+    const call = this.opts.gradient
+      ? `rt.ode.solveSens(${problem}, ${y0Buffer}, ${pBuffer}, ${values}, ${this.odeSensitivities(n, np)})`
+      : `rt.ode.solve(${problem}, ${y0Buffer}, ${pBuffer}, ${values})`;
     return `{ ${fill}\nif (!${call}) { ${reject} } }`;
   }
 

@@ -1,7 +1,9 @@
 /**
  * Initial values, as Stan: uniform(-R, R) on the unconstrained scale (R = 2), retried up
  * to 100 times while the log density or its gradient is not finite; or user values in
- * constrained space, mapped through `model.unconstrain`.
+ * constrained space, mapped through `model.unconstrain`. As in Stan's initialize, a point
+ * must also have a finite `logDensity`: the two differ where an ODE is solved (the value pass
+ * solves the states alone, as Stan's double log_prob does; DECISIONS.md D226).
  */
 import type { LogDensity } from "../compile/types.js";
 import type { Rng } from "../rng/index.js";
@@ -32,14 +34,18 @@ export class InitializationError extends Error {
   }
 }
 
-function problem(model: LogDensity, q: Float64Array, g: Float64Array, lp: number): string | null {
-  if (!Number.isFinite(lp)) return `the log density is ${lp}`;
+/** What is not finite at q: the log density or its gradient (the `text` names it), or null. */
+function problem(model: LogDensity, q: Float64Array, g: Float64Array, lp: number): { readonly density: boolean; readonly text: string } | null {
+  if (!Number.isFinite(lp)) return { density: true, text: `the log density is ${lp}` };
   for (let i = 0; i < g.length; i++) {
     if (!Number.isFinite(g[i]!)) {
       const name = model.unconstrainedNames[i] ?? `q[${i}]`;
-      return `the gradient with respect to ${name} is ${g[i]} (at ${name} = ${q[i]})`;
+      return { density: false, text: `the gradient with respect to ${name} is ${g[i]} (at ${name} = ${q[i]})` };
     }
   }
+  // Checked last, so that it costs one more evaluation only at a point that passed the rest.
+  const value = model.logDensity(q);
+  if (!Number.isFinite(value)) return { density: true, text: `the log density is ${value} (without its gradient; with it, ${lp})` };
   return null;
 }
 
@@ -55,7 +61,7 @@ export function findInitialPoint(model: LogDensity, rng: Rng, options: InitOptio
     const why = problem(model, q, g, lp);
     if (why !== null) {
       throw new InitializationError(
-        `Rejecting the user-specified initial values: ${why}. Give values inside the support where the ` +
+        `Rejecting the user-specified initial values: ${why.text}. Give values inside the support where the ` +
           "log density and its gradient are finite.",
       );
     }
@@ -73,9 +79,9 @@ export function findInitialPoint(model: LogDensity, rng: Rng, options: InitOptio
     const lp = model.logDensityGradient(q, g);
     const why = problem(model, q, g, lp);
     if (why === null) return { position: q, gradient: g, logDensity: lp, attempts: attempt };
-    if (!Number.isFinite(lp)) nonFiniteDensity++;
+    if (why.density) nonFiniteDensity++;
     else nonFiniteGradient++;
-    last = why;
+    last = why.text;
     if (radius === 0) break;
   }
   const tries = nonFiniteDensity + nonFiniteGradient;

@@ -1,15 +1,21 @@
 /**
  * Embedded explicit Runge-Kutta pairs under Boost odeint's error control, as Stan's
- * `ode_rk45` (Dormand-Prince 5(4) with dense output) and `ode_ckrk` (Cash-Karp 5(4),
- * stepping onto each output time) use them:
+ * `ode_rk45` / `integrate_ode_rk45` (Dormand-Prince 5(4) through `integrate_times` with
+ * `make_dense_output`) and `ode_ckrk` (Cash-Karp 5(4), stepping onto each output time) use
+ * them:
  *
- *   err = max_i |e_i| / (atol + rtol (|z_i| + h |z'_i|))   (at the step's start)
+ *   err = max_i |e_i| / (atol + rtol (|z_i| + h |z'_i|))   (at the step's start; NaN terms skipped)
  *   rejected (err > 1): h *= max(0.9 err^(-1/3), 0.2)
  *   accepted, err < 0.5: h *= 0.9 max(err, 5^-5)^(-1/5)
  *
  * The first trial step is 0.1 (Stan's), and `maxSteps` bounds the steps between two output
- * times. Tableaus: Hairer, Norsett & Wanner I (II.5); Cash & Karp 1990; the dense output is
- * Shampine's fourth-order continuous extension of Dormand-Prince.
+ * times. Tableaus: Hairer, Norsett & Wanner I (II.5); Cash & Karp 1990. Dormand-Prince's
+ * output times come from Boost's `runge_kutta_dopri5::calc_state`.
+ *
+ * Dormand-Prince takes Boost's steps to the last bit where the two libraries' `pow` agree: the
+ * sums are Boost's (x + (h w_1) k_1 + (h w_2) k_2 + ..., left to right), and so are its dense
+ * output, its last step and its treatment of NaN (DECISIONS.md D225; scripts/stan-rk45-steps.cpp
+ * prints Stan's steps, scripts/rk45-steps.mjs ours).
  *
  * The stepping loop allocates nothing: the stages live in one flat array of a workspace made
  * once per system (DECISIONS.md D189).
@@ -18,7 +24,7 @@ import type { AugmentedSystem } from "./augmented.js";
 import type { OdeOutput } from "./output.js";
 import type { OdeFailureReason, OdeTolerances } from "./types.js";
 
-/** A pair's coefficients in flat arrays (row-major `a`, `dense`), so that the stage loops index numbers only. */
+/** A pair's coefficients in flat arrays (row-major `a`), so that the stage loops index numbers only. */
 export interface Tableau {
   readonly stages: number;
   readonly c: Float64Array;
@@ -35,11 +41,14 @@ export interface Tableau {
    * summed in the same order, so a step keeps it instead of summing again.
    */
   readonly lastStageIsSolution: boolean;
-  /** Dense output: y(t + th h) = y + h sum_r K_r (P_r . [th, th^2, th^3, th^4]), P_r = dense[4r .. 4r + 4); null where there is none. */
-  readonly dense: Float64Array | null;
+  /**
+   * Output times from Dormand-Prince's continuous extension (Boost's `calc_state`), stepping
+   * over them; otherwise each output time is stepped onto.
+   */
+  readonly denseOutput: boolean;
 }
 
-function tableau(c: number[], a: number[][], b: number[], b4: number[], fsal: boolean, dense: number[][] | null): Tableau {
+function tableau(c: number[], a: number[][], b: number[], b4: number[], fsal: boolean, denseOutput: boolean): Tableau {
   const stages = c.length;
   const flat = new Float64Array(stages * stages);
   a.forEach((row, s) => row.forEach((v, r) => (flat[s * stages + r] = v)));
@@ -53,7 +62,7 @@ function tableau(c: number[], a: number[][], b: number[], b4: number[], fsal: bo
     fsal,
     // The new solution's sum has one more term, b[stages - 1] k_last, which must be zero.
     lastStageIsSolution: b[stages - 1] === 0 && last.length === stages - 1 && last.every((v, r) => v === b[r]),
-    dense: dense === null ? null : Float64Array.from(dense.flat()),
+    denseOutput,
   };
 }
 
@@ -73,15 +82,7 @@ export const DORMAND_PRINCE: Tableau = tableau(
   DP_B,
   [5179 / 57600, 0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40],
   true,
-  [
-    [1, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432],
-    [0, 0, 0, 0],
-    [0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799],
-    [0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072],
-    [0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632],
-    [0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
-    [0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
-  ],
+  true,
 );
 
 export const CASH_KARP: Tableau = tableau(
@@ -97,39 +98,39 @@ export const CASH_KARP: Tableau = tableau(
   [37 / 378, 0, 250 / 621, 125 / 594, 0, 512 / 1771],
   [2825 / 27648, 0, 18575 / 48384, 13525 / 55296, 277 / 14336, 1 / 4],
   false,
-  null,
+  false,
 );
 
 /**
- * out[c] = base[c] + h * sum_{r < count} w[at + r] K_r[c] for every component c, in one pass
- * with the stages unrolled, a loop per count (a sum per component in the order of r, so the
- * result does not depend on this layout).
+ * out[c] = base[c] + (h w[at]) K_0[c] + (h w[at + 1]) K_1[c] + ... over r < count, left to
+ * right, for every component c: Boost's `scale_sum` (its stage and solution sums), in one pass
+ * with the stages unrolled, a loop per count.
  */
 function stageSum(out: Float64Array, base: Float64Array, h: number, w: Float64Array, at: number, count: number, kv: Float64Array[], N: number): void {
   const k0 = kv[0]!, k1 = kv[1]!, k2 = kv[2]!, k3 = kv[3]!, k4 = kv[4]!, k5 = kv[5]!, k6 = kv[6]!;
-  const w0 = w[at]!, w1 = count > 1 ? w[at + 1]! : 0, w2 = count > 2 ? w[at + 2]! : 0, w3 = count > 3 ? w[at + 3]! : 0;
-  const w4 = count > 4 ? w[at + 4]! : 0, w5 = count > 5 ? w[at + 5]! : 0, w6 = count > 6 ? w[at + 6]! : 0;
+  const w0 = h * w[at]!, w1 = count > 1 ? h * w[at + 1]! : 0, w2 = count > 2 ? h * w[at + 2]! : 0, w3 = count > 3 ? h * w[at + 3]! : 0;
+  const w4 = count > 4 ? h * w[at + 4]! : 0, w5 = count > 5 ? h * w[at + 5]! : 0, w6 = count > 6 ? h * w[at + 6]! : 0;
   switch (count) {
     case 1:
-      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]!);
+      for (let c = 0; c < N; c++) out[c] = base[c]! + w0 * k0[c]!;
       return;
     case 2:
-      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]!);
+      for (let c = 0; c < N; c++) out[c] = base[c]! + w0 * k0[c]! + w1 * k1[c]!;
       return;
     case 3:
-      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]!);
+      for (let c = 0; c < N; c++) out[c] = base[c]! + w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]!;
       return;
     case 4:
-      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]!);
+      for (let c = 0; c < N; c++) out[c] = base[c]! + w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]!;
       return;
     case 5:
-      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]!);
+      for (let c = 0; c < N; c++) out[c] = base[c]! + w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]!;
       return;
     case 6:
-      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]! + w5 * k5[c]!);
+      for (let c = 0; c < N; c++) out[c] = base[c]! + w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]! + w5 * k5[c]!;
       return;
     case 7:
-      for (let c = 0; c < N; c++) out[c] = base[c]! + h * (w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]! + w5 * k5[c]! + w6 * k6[c]!);
+      for (let c = 0; c < N; c++) out[c] = base[c]! + w0 * k0[c]! + w1 * k1[c]! + w2 * k2[c]! + w3 * k3[c]! + w4 * k4[c]! + w5 * k5[c]! + w6 * k6[c]!;
       return;
     default:
       throw new Error(`stageSum: ${count} stages`);
@@ -137,32 +138,77 @@ function stageSum(out: Float64Array, base: Float64Array, h: number, w: Float64Ar
 }
 
 /**
- * max_c |h sum_r e[r] K_r[c]| / (atol + rtol (|z[c]| + h |K_0[c]|)): the step's error in units
- * of the tolerance, its sums in the order of `stageSum` (so equal to summing into a vector
- * first), in one pass; NaN compares as failing.
+ * max_c |(h e_0) K_0[c] + (h e_1) K_1[c] + ...| / (atol + rtol (|z[c]| + h |K_0[c]|)): the
+ * step's error in units of the tolerance, as Boost's default_error_checker computes it, in one
+ * pass. A NaN term is skipped, as Boost's max (std::max(acc, NaN) is acc) skips it; an
+ * infinite one fails the step.
  */
 function errorNorm(z: Float64Array, h: number, e: Float64Array, stages: number, kv: Float64Array[], N: number, atol: number, rtol: number): number {
   const k0 = kv[0]!, k1 = kv[1]!, k2 = kv[2]!, k3 = kv[3]!, k4 = kv[4]!, k5 = kv[5]!, k6 = kv[6]!;
-  const e0 = e[0]!, e1 = e[1]!, e2 = e[2]!, e3 = e[3]!, e4 = e[4]!, e5 = e[5]!, e6 = stages === 7 ? e[6]! : 0;
+  const e0 = h * e[0]!, e1 = h * e[1]!, e2 = h * e[2]!, e3 = h * e[3]!, e4 = h * e[4]!, e5 = h * e[5]!, e6 = stages === 7 ? h * e[6]! : 0;
   let err = 0;
   if (stages === 7)
     for (let c = 0; c < N; c++) {
-      const sum = e0 * k0[c]! + e1 * k1[c]! + e2 * k2[c]! + e3 * k3[c]! + e4 * k4[c]! + e5 * k5[c]! + e6 * k6[c]!;
-      const r = Math.abs(h * sum) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k0[c]!)));
-      if (!(r <= err)) err = r;
+      const r = Math.abs(e0 * k0[c]! + e1 * k1[c]! + e2 * k2[c]! + e3 * k3[c]! + e4 * k4[c]! + e5 * k5[c]! + e6 * k6[c]!) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k0[c]!)));
+      if (r > err) err = r;
     }
   else if (stages === 6)
     for (let c = 0; c < N; c++) {
-      const sum = e0 * k0[c]! + e1 * k1[c]! + e2 * k2[c]! + e3 * k3[c]! + e4 * k4[c]! + e5 * k5[c]!;
-      const r = Math.abs(h * sum) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k0[c]!)));
-      if (!(r <= err)) err = r;
+      const r = Math.abs(e0 * k0[c]! + e1 * k1[c]! + e2 * k2[c]! + e3 * k3[c]! + e4 * k4[c]! + e5 * k5[c]!) / (atol + rtol * (Math.abs(z[c]!) + h * Math.abs(k0[c]!)));
+      if (r > err) err = r;
     }
   else throw new Error(`errorNorm: ${stages} stages`);
   return err;
 }
 
+/** Dormand-Prince's 5th-order weights, for the continuous extension. */
+const [B1, , B3, B4, B5, B6] = DP_B as [number, number, number, number, number, number];
+
+/**
+ * zOut = z + sum_r (dt b_r(theta)) K_r: the state at tOut within the accepted Dormand-Prince
+ * step from (t, z) to tNew with stages K (K_6 = f at the new point), by the polynomials and in
+ * the arithmetic of Boost's `runge_kutta_dopri5::calc_state` (which are not Shampine's
+ * fourth-order extension: the two agree only at theta = 1/2 and at the ends).
+ */
+function denseOutput(zOut: Float64Array, z: Float64Array, t: number, tNew: number, tOut: number, kv: Float64Array[], N: number): void {
+  const dt = tNew - t;
+  const theta = (tOut - t) / dt;
+  const X1 = (5 * (2558722523 - 31403016 * theta)) / 11282082432;
+  const X3 = (100 * (882725551 - 15701508 * theta)) / 32700410799;
+  const X4 = (25 * (443332067 - 31403016 * theta)) / 1880347072;
+  const X5 = (32805 * (23143187 - 3489224 * theta)) / 199316789632;
+  const X6 = (55 * (29972135 - 7076736 * theta)) / 822651844;
+  const X7 = (10 * (7414447 - 829305 * theta)) / 29380423;
+  const thetaM1 = theta - 1;
+  const thetaSq = theta * theta;
+  const A = thetaSq * (3 - 2 * theta);
+  const B = thetaSq * thetaM1;
+  const C = thetaSq * thetaM1 * thetaM1;
+  const D = theta * thetaM1 * thetaM1;
+  const w1 = dt * (A * B1 - C * X1 + D);
+  const w3 = dt * (A * B3 + C * X3);
+  const w4 = dt * (A * B4 - C * X4);
+  const w5 = dt * (A * B5 + C * X5);
+  const w6 = dt * (A * B6 - C * X6);
+  const w7 = dt * (B + C * X7);
+  const k1 = kv[0]!, k3 = kv[2]!, k4 = kv[3]!, k5 = kv[4]!, k6 = kv[5]!, k7 = kv[6]!;
+  for (let c = 0; c < N; c++) zOut[c] = z[c]! + w1 * k1[c]! + w3 * k3[c]! + w4 * k4[c]! + w5 * k5[c]! + w6 * k6[c]! + w7 * k7[c]!;
+}
+
 /** Boost's cap on consecutive rejected tries of one step. */
 const MAX_TRIES = 500;
+
+/** Boost's slack when comparing times (`less_eq_with_sign`: t1 - t2 <= machine epsilon). */
+const TIME_EPS = Number.EPSILON;
+
+/**
+ * Boost's least error in the step growth, 5^-5 (stepper order 5), and the growth there,
+ * 0.9 (5^-5)^(-1/5) = 4.5: written out because they are what glibc's pow gives Boost, where
+ * V8's Math.pow is one unit in the last place off both (0.00031999999999999997 and
+ * 5.000000000000001), and a first step's error is often below 5^-5.
+ */
+const MIN_GROWTH_ERROR = 3.2e-4;
+const MAX_GROWTH = 4.5;
 
 export type Failure = { readonly reason: OdeFailureReason; readonly t: number };
 
@@ -176,6 +222,12 @@ export class ExplicitWorkspace {
   readonly zNew: Float64Array;
   readonly zStage: Float64Array;
   readonly zOut: Float64Array;
+  /**
+   * Called after every try of a step with its end, its length, its error in units of the
+   * tolerance and whether it was accepted (scripts/rk45-steps.mjs prints these to compare
+   * with Stan's steps); null in every solve of a log density.
+   */
+  trace: ((tNew: number, h: number, err: number, accepted: boolean) => void) | null = null;
 
   constructor(
     readonly size: number,
@@ -190,14 +242,30 @@ export class ExplicitWorkspace {
   }
 }
 
+function allFinite(z: Float64Array, N: number): boolean {
+  for (let c = 0; c < N; c++) if (!Number.isFinite(z[c]!)) return false;
+  return true;
+}
+
 /**
  * Integrates `sys` from (t0, z0) and records the state at each `ts[i]` (strictly after t0,
  * non-decreasing) into `out`. Returns null on success or why it stopped.
+ *
+ * Dormand-Prince follows Boost's `integrate_times` for a dense-output stepper: steps of the
+ * controller's length while they end by the last output time, else one step of exactly the
+ * rest; every output time passed is interpolated. Cash-Karp shortens a step to land on the
+ * next output time and then goes on with the longer of the two lengths (Boost's
+ * `integrate_times` for a controlled stepper).
+ *
+ * A stage that is not finite is not a failure by itself: as in Boost, it enters the error
+ * estimate, where an infinite term rejects the try and a NaN term is skipped. An accepted step
+ * whose state is not finite ends the solve ("non-finite"; Stan's would go on with NaN, which
+ * its log density then rejects).
  */
 export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace, z0: Float64Array, t0: number, ts: ArrayLike<number>, tol: OdeTolerances, out: OdeOutput): Failure | null {
   const N = sys.size;
   const tab = work.tableau;
-  const { stages, a, b, e: eW, c: cT, dense } = tab;
+  const { stages, a, b, e: eW, c: cT, denseOutput: dense } = tab;
   const { k, kv, zOut } = work;
   let z = work.z;
   let zNew = work.zNew;
@@ -212,63 +280,53 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
   let i = 0;
   if (!sys.eval(t, z, k, 0)) return { reason: "non-finite", t };
   let tries = 0;
+  let stepStarted = false;
   while (i < ts.length) {
-    // Cash-Karp steps onto the next output time; Dormand-Prince only onto the last one.
-    const target = dense !== null ? last : ts[i]!;
-    const h = Math.min(dt, target - t);
-    const landing = h === target - t;
-    const tNew = landing ? target : t + h;
+    if (!stepStarted) {
+      // A new step: Dormand-Prince ends it on the last output time when its length would pass
+      // it; Cash-Karp shortens every try to end by the next output time.
+      if (dense && t + dt - last > TIME_EPS) dt = last - t;
+      if (steps++ >= maxSteps) return { reason: "max-steps", t };
+      stepStarted = true;
+    }
+    const h = dense ? dt : Math.min(dt, ts[i]! - t);
+    const landing = !dense && h === ts[i]! - t;
+    const tNew = landing ? ts[i]! : t + h;
     // Stages 2..s; a first-same-as-last pair's last stage is f at the new point.
-    let finite = true;
-    for (let s = 1; s < stages && finite; s++) {
+    for (let s = 1; s < stages; s++) {
       stageSum(zStage, z, h, a, s * stages, s, kv, N);
-      finite = sys.eval(cT[s] === 1 ? tNew : t + cT[s]! * h, zStage, k, s * N);
+      sys.eval(cT[s] === 1 ? tNew : t + cT[s]! * h, zStage, k, s * N);
     }
-    let err = Infinity;
-    if (finite) {
-      if (tab.lastStageIsSolution) {
-        const last = zStage;
-        zStage = zNew;
-        zNew = last;
-      } else stageSum(zNew, z, h, b, 0, stages, kv, N);
-      err = errorNorm(z, h, eW, stages, kv, N, atol, rtol);
-    }
+    if (tab.lastStageIsSolution) {
+      const solution = zStage;
+      zStage = zNew;
+      zNew = solution;
+    } else stageSum(zNew, z, h, b, 0, stages, kv, N);
+    const err = errorNorm(z, h, eW, stages, kv, N, atol, rtol);
+    if (work.trace !== null) work.trace(tNew, h, err, err <= 1);
     if (!(err <= 1)) {
-      // A rejected try (a non-finite stage counts as one: the step shrinks, as in Stan's
-      // solvers; a state that stays non-finite ends after MAX_TRIES).
-      dt = h * (err === Infinity || err !== err ? 0.2 : Math.max(0.9 * Math.pow(err, -1 / 3), 0.2));
-      if (++tries >= MAX_TRIES || t + dt === t) return { reason: finite ? "step-too-small" : "non-finite", t };
+      // A rejected try: Boost's decrease (an infinite error gives the least factor, 0.2).
+      dt = h * Math.max(0.9 * Math.pow(err, -1 / 3), 0.2);
+      if (++tries >= MAX_TRIES || t + dt === t) return { reason: err === Infinity ? "non-finite" : "step-too-small", t };
       continue;
     }
     tries = 0;
-    if (++steps > maxSteps) return { reason: "max-steps", t: tNew };
-    if (dense !== null) {
-      // Every output time passed by this step, from the continuous extension.
-      while (i < ts.length && ts[i]! <= tNew) {
-        if (ts[i] === tNew) out.record(i, zNew);
-        else {
-          const th = (ts[i]! - t) / h;
-          const p1 = th, p2 = th * th, p3 = p2 * th, p4 = p3 * th;
-          for (let c = 0; c < N; c++) {
-            let acc = 0;
-            for (let r = 0; r < stages; r++) {
-              const P = 4 * r;
-              acc += k[r * N + c]! * (dense[P]! * p1 + dense[P + 1]! * p2 + dense[P + 2]! * p3 + dense[P + 3]! * p4);
-            }
-            zOut[c] = z[c]! + h * acc;
-          }
-          out.record(i, zOut);
-        }
-        i++;
+    if (!allFinite(zNew, N)) return { reason: "non-finite", t: tNew };
+    stepStarted = false;
+    if (dense) {
+      // Every output time this step reached (within Boost's slack), from the continuous extension.
+      while (i < ts.length && ts[i]! - tNew <= TIME_EPS) {
+        denseOutput(zOut, z, t, tNew, ts[i]!, kv, N);
+        out.record(i++, zOut);
         steps = 0;
       }
     } else if (landing) {
       while (i < ts.length && ts[i] === tNew) out.record(i++, zNew);
       steps = 0;
     }
-    const grown = err < 0.5 ? h * 0.9 * Math.pow(Math.max(err, 3.2e-4), -1 / 5) : h;
+    const grown = err < 0.5 ? h * (err <= MIN_GROWTH_ERROR ? MAX_GROWTH : 0.9 * Math.pow(err, -1 / 5)) : h;
     // Cash-Karp keeps the longer of its step and the one cut short to land on an output time.
-    dt = dense !== null ? grown : Math.max(dt, grown);
+    dt = dense ? grown : Math.max(dt, grown);
     t = tNew;
     const swap = z;
     z = zNew;
