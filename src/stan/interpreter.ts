@@ -13,7 +13,7 @@ import type { Expr as Ast, FunctionDef, Index, Program, SizedType, Stmt, VarDecl
 import { StanError, type Location } from "./errors.js";
 import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, SPECIAL_DENSITIES, splitSuffix, transpose, unaryOp } from "./library.js";
 import { baseRank, indexLayout, INT, intVal, numberOf, observeWrites, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val, type WriteObserver } from "./values.js";
-import { foldAccesses, StepMatcher } from "./reroll.js";
+import { CARRY_READ_DIFFERENTLY, foldAccesses, READS_FURTHER_BACK, StepMatcher } from "./reroll.js";
 import { dependsOn } from "../model/scan.js";
 
 type BlockKind = "data" | "transformed data" | "parameters" | "transformed parameters" | "model" | "generated quantities" | "function";
@@ -111,8 +111,12 @@ const MAX_SERIES_WIDTH = 4096;
 const MAX_INDEPENDENT_SERIES = 64;
 /** Elements written per iteration past which a loop is not lowered to a scan carrying its series (D221). */
 const MAX_SERIES_WRITES = 4;
+/** A variable an iteration writes whole or in long slices: a step-to-step scan cannot carry it. */
+const WRITTEN_WHOLE = "is written as a whole or in slices of more than four elements";
+/** Iterations whose carried values differ in number. */
+const DIFFERENT_CARRY_COUNTS = "iterations pass on different numbers of values";
 /** Why a step-to-step scan failed where a scan carrying every element the loop writes may not (D221). */
-const SERIES_REASONS = /two or more iterations before|written as a whole or in slices|carried values are read differently|different numbers of values/;
+const SERIES_REASONS = [READS_FURTHER_BACK, WRITTEN_WHOLE, CARRY_READ_DIFFERENTLY, DIFFERENT_CARRY_COUNTS];
 /** Structures among the steps of a loop that only adds to the target, each its own scan (D211). */
 const MAX_STEP_CLASSES = 8;
 /**
@@ -994,7 +998,7 @@ export class Interpreter {
     // A loop reading further back than the previous iteration gets a scan carrying its whole series (D221).
     const orSeries = (why: string): { next: number; why: string } => {
       // Not in generated quantities: there a lowered loop only saves code, and D183's limits skip them instead.
-      if (!SERIES_REASONS.test(why) || this.block === "generated quantities") return { next: lo + 1, why };
+      if (!SERIES_REASONS.some((r) => why.includes(r)) || this.block === "generated quantities") return { next: lo + 1, why };
       const series = this.runSeriesScan(s, lo, hi, scope, firstWrites, hasTarget);
       return series.next > hi ? series : { next: lo + 1, why: `${why}; carrying the whole series: ${series.why}` };
     };
@@ -1003,7 +1007,7 @@ export class Interpreter {
       const cells: { v: Var; p: number }[] = [];
       const values: Expr[] = [];
       for (const [v, set] of writes) {
-        if (v.isWhole) throw new ScanAbort(`${v.name} is written as a whole or in slices of more than four elements`);
+        if (v.isWhole) throw new ScanAbort(`${v.name} ${WRITTEN_WHOLE}`);
         for (const p of [...set].sort((a, b) => a - b)) {
           const value = v.readAt(Int32Array.of(p), []);
           if (value.isConst) continue;
@@ -1067,7 +1071,7 @@ export class Interpreter {
         for (const [v, set] of writes) for (const p of set) source.get(v)?.delete(p);
         const next = carried();
         if (next.cells.length !== prev.cells.length) {
-          why = "iterations pass on different numbers of values";
+          why = DIFFERENT_CARRY_COUNTS;
           break;
         }
         next.cells.forEach(({ v, p }, k) => setSource(v, p, (step + 1) * width + k));

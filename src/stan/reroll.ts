@@ -20,6 +20,11 @@ interface Slot {
   readonly perStep: Map<number, Float64Array | Int32Array>;
 }
 
+/** A step that reads the carry where the first step did not, or the other way round (D157). */
+export const CARRY_READ_DIFFERENTLY = "the carried values are read differently";
+/** A step that reads what an iteration before the previous one wrote: a scan carrying the whole series may lower it (D221). */
+export const READS_FURTHER_BACK = "an iteration reads a value written two or more iterations before";
+
 /**
  * The reference step graph and what the other steps differ in. `add` matches one step at a
  * time (nothing of a matched step is kept but its differing values), `build` makes the scan.
@@ -59,7 +64,7 @@ export class StepMatcher {
       seen.set(r, c);
       if (r === c) continue;
       if (r === this.carry || c === carry) {
-        if (r !== this.carry || c !== carry) return "the carried values are read differently";
+        if (r !== this.carry || c !== carry) return CARRY_READ_DIFFERENTLY;
         continue;
       }
       // A reduction of a gather against data (dot_product(x[1:i-1], w[...])) may read more positions in
@@ -100,7 +105,7 @@ export class StepMatcher {
           break;
         default:
           // Parameters, other placeholders, nested scans and ODE solves must be the very same node.
-          return rn.kind === "placeholder" ? "an iteration reads a value written two or more iterations before" : "iterations compute different things";
+          return rn.kind === "placeholder" ? READS_FURTHER_BACK : "iterations compute different things";
       }
       if (r.inputs.length !== c.inputs.length) return "iterations compute different things";
       r.inputs.forEach((ri, k) => stack.push([ri, c.inputs[k]!]));
