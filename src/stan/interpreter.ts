@@ -31,6 +31,14 @@ function abortReason(e: unknown): string {
   if (e instanceof Error) return e.message;
   return e instanceof BreakSignal ? "it may break" : e instanceof ContinueSignal ? "it may continue" : "it may return";
 }
+/**
+ * Why tracing a loop's steps for a scan stopped, for the errors that only end the attempt (the
+ * loop then unrolls); any other error is rethrown.
+ */
+function scanFailure(e: unknown): string {
+  if (e instanceof ScanAbort || e instanceof StanError || e instanceof ModelError || e instanceof ReturnSignal) return abortReason(e);
+  throw e;
+}
 /** Thrown when a loop cannot run vectorised; the loop then runs iteration by iteration. */
 class BatchAbort {
   constructor(readonly reason: string) {}
@@ -1089,8 +1097,7 @@ export class Interpreter {
         prev = next;
       }
     } catch (e) {
-      if (!(e instanceof ScanAbort || e instanceof StanError || e instanceof ModelError || e instanceof ReturnSignal)) throw e;
-      why = abortReason(e);
+      why = scanFailure(e);
     } finally {
       this.scanning = false;
       observeWrites(outerObserver);
@@ -1167,8 +1174,7 @@ export class Interpreter {
     };
     const failed = (e: unknown): { next: number; why: string } => {
       restore();
-      if (!(e instanceof ScanAbort || e instanceof StanError || e instanceof ModelError || e instanceof ReturnSignal)) throw e;
-      return { next: lo + 1, why: abortReason(e) };
+      return { next: lo + 1, why: scanFailure(e) };
     };
     const observer = (v: Var, positions: Int32Array | null) => {
       if (!isOuter(v)) return;
@@ -1266,8 +1272,7 @@ export class Interpreter {
         else why = matcher.add(result, carry);
       }
     } catch (e) {
-      if (!(e instanceof ScanAbort || e instanceof StanError || e instanceof ModelError || e instanceof ReturnSignal)) throw e;
-      why = abortReason(e);
+      why = scanFailure(e);
     } finally {
       this.scanning = false;
       observeWrites(outerObserver);
