@@ -183,6 +183,14 @@ describe("low-rank plus diagonal Fisher estimator", () => {
       const got = estimatorDiagonal(e, previous);
       for (let i = 0; i < d; i++) expect(Math.abs(got[i]! / want[i]! - 1)).toBeLessThan(1e-9);
     }
+    // A window restored from a checkpoint made before D235 holds rows: merged with co-moment
+    // windows, its rows are summarised first and the estimate is still the rows' estimate.
+    const old = { kind: "low-rank" as const, n: parts[0]!.draws.length / d, draws: parts[0]!.draws, grads: parts[0]!.grads };
+    const mixed = mergeEstimators([old, chains[1]!, chains[2]!], d);
+    const mixedMetric = estimateMetric(mixed, previousMetric, settings) as LowRankMetric;
+    const allRows = lowRankEstimate(concat("draws"), concat("grads"), concat("draws").length / d, d, previous, settings)!;
+    const [ma, mb] = [denseInverse(mixedMetric, d), denseInverse(allRows, d)];
+    for (let i = 0; i < d * d; i++) expect(Math.abs(ma[i]! - mb[i]!)).toBeLessThan(1e-9 * Math.sqrt(mb[Math.floor(i / d) * (d + 1)]! * mb[(i % d) * (d + 1)]!));
     // A co-moment estimator is never thinned: its size does not grow with draws.
     const merged = mergeEstimators(chains, d);
     expect(thinEstimator(merged, d, 20)).toBe(merged);
