@@ -91,6 +91,8 @@ const shortLabel = (s: string): string => (s.length <= LABEL_MAX ? s : `${s.slic
  */
 export class Expr {
   readonly #id = nextId++;
+  /** The shape's element count, computed once (read for every node the tracer and the compiler visit). */
+  readonly #size: number;
   #label: string;
   readonly node: NodeKind;
   readonly shape: Shape;
@@ -99,6 +101,7 @@ export class Expr {
   constructor(node: NodeKind, shape: Shape, inputs: readonly Expr[], label: string) {
     this.#label = typeof label === "string" ? shortLabel(label) : "expression";
     this.shape = checkShape(shape, this.#label);
+    this.#size = sizeOf(this.shape);
     if (!Array.isArray(inputs) || !inputs.every((i) => Expr.isExpr(i))) {
       throw new ModelError("invalid-argument", `${this.#label}: the inputs of an expression must be expressions`);
     }
@@ -126,7 +129,7 @@ export class Expr {
   }
 
   get size(): number {
-    return sizeOf(this.shape);
+    return this.#size;
   }
   get isConst(): boolean {
     return this.node.kind === "const";
