@@ -179,11 +179,10 @@ function checkedNode(node: NodeKind, shape: Shape, inputs: readonly Expr[], what
         return bad(what, `a constant needs a Float64Array of ${size} values`);
       }
       arity(0);
-      values.forEach((v, i) => {
-        if (!Number.isFinite(v)) {
-          throw new ModelError("invalid-constant", `${what} is ${v}${size > 1 ? ` at [${i}]` : ""}; constant expressions must be finite`);
-        }
-      });
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]!;
+        if (!Number.isFinite(v)) throw new ModelError("invalid-constant", `${what} is ${v}${size > 1 ? ` at [${i}]` : ""}; constant expressions must be finite`);
+      }
       return Object.freeze({ kind: "const", values, integer: node.integer === true });
     }
     case "param": {
@@ -420,7 +419,7 @@ export function access(x: Expr, map: Int32Array, shape: Shape, label: string): E
     const src = x.constValues;
     return constantOf(Float64Array.from(map, (m) => src[m]!), shape, label, x.node.kind === "const" && x.node.integer);
   }
-  if (map.length === x.size && map.every((m, k) => m === k)) {
+  if (map.length === x.size && isIdentity(map)) {
     return sameShape(shape, x.shape) ? x : new Expr({ kind: "access", map }, shape, [x], label);
   }
   return new Expr({ kind: "access", map }, shape, [x], label);
@@ -470,7 +469,21 @@ export function reshape(x: Expr, shape: Shape): Expr {
     throw new ModelError("shape-mismatch", `cannot reshape ${x} to ${formatShape(shape)}`);
   }
   if (x.isConst) return constant(x.constValues, shape, x.label);
-  return access(x, new Int32Array(x.size).map((_, k) => k), shape, x.label);
+  // What the identity access below would give, without building and checking its map.
+  if (sameShape(shape, x.shape)) return x;
+  return access(x, identityMap(x.size), shape, x.label);
+}
+
+/** 0, 1, ..., n - 1. */
+function identityMap(n: number): Int32Array {
+  const map = new Int32Array(n);
+  for (let k = 0; k < n; k++) map[k] = k;
+  return map;
+}
+
+function isIdentity(map: Int32Array): boolean {
+  for (let k = 0; k < map.length; k++) if (map[k] !== k) return false;
+  return true;
 }
 
 /** Diagonal of a square matrix. */
