@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { compile, compileModel, instantiate } from "../src/compile/compile.js";
+import { instantiateChecked } from "../src/compile/compile-js.js";
 import { loadModuleModel, moduleModel } from "../src/compile/module-model.js";
 import type { LogDensity } from "../src/compile/types.js";
 import {
@@ -344,6 +345,35 @@ describe("serialised form", () => {
     }
     expect(b.names).toEqual(["a", "s", "fitted[1]", "fitted[2]", "fitted[3]", "fitted[4]", "fitted[5]"]);
     expect(b.paramCount).toBe(2);
+  });
+});
+
+describe("a generated function whose frame is too large for V8's stack (D158, D231)", () => {
+  const m = model("reg", (b) => {
+    const x = b.data("x", [1, 2, 3, 4, 5]);
+    const a = b.param("a", dist.normal(0, 10));
+    b.observe("y", dist.normal(add(a, x), 1), [1.1, 2.3, 2.9, 4.2, 5.1]);
+  });
+  const GUARD = "if (!q) return 0;\n";
+
+  test("is a too-large ModelError when instantiated, found by entering the gradient function", () => {
+    const compiled = compileModel(m);
+    expect(compiled.source).toContain(GUARD);
+    // 300,000 locals after the early return: V8 reserves them all on entry.
+    const locals = Array.from({ length: 300_000 }, (_, i) => `let z${i} = q[0] * ${i};`).join("\n");
+    const source = compiled.source.replace(GUARD, `${GUARD}${locals}\n`);
+    expect(() => instantiateChecked({ ...compiled, source })).toThrow(expect.objectContaining({ code: "too-large" }));
+  });
+
+  test("the check evaluates no gradient: a large model's code after the early return does not run", () => {
+    const compiled = compileModel(m);
+    expect(compiled.constants.length).toBeGreaterThan(0);
+    // Past the size that triggers the check, with a statement that marks the data if the body ran.
+    const source = compiled.source.replace(GUARD, `${GUARD}C[0][0] = 12345;\n${" ".repeat(600_000)}`);
+    const density = instantiateChecked({ ...compiled, source });
+    expect(compiled.constants.some((c) => c[0] === 12345)).toBe(false);
+    density.logDensityGradient(new Float64Array(1), new Float64Array(1));
+    expect(compiled.constants.some((c) => c[0] === 12345)).toBe(true);
   });
 });
 

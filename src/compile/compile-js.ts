@@ -107,7 +107,8 @@ export function lowerJs(model: Model, options: Pick<CompileOptions, "sharedData"
   const logLik = logLikFunction(mod, model);
 
   const functions = [
-    `function logDensityGradient(q, grad) {\nfor (let k = 0; k < ${model.dim}; k++) grad[k] = 0;\nlet target = 0;\n${grad.prologue}\n${grad.forward}\n${grad.backward}\nreturn target;\n}`,
+    // Called with q null it returns on entry: instantiation's check of its stack frame (D158, D231).
+    `function logDensityGradient(q, grad) {\nif (!q) return 0;\nfor (let k = 0; k < ${model.dim}; k++) grad[k] = 0;\nlet target = 0;\n${grad.prologue}\n${grad.forward}\n${grad.backward}\nreturn target;\n}`,
     `function logDensity(q) {\nlet target = 0;\n${dens.prologue}\n${dens.forward}\nreturn target;\n}`,
     `function constrainFlat(q, out) {\n${consCode.prologue}\n${consCode.forward}\n${cons.copyOut(outputs)}\n}`,
     `function evaluateContext(q, out) {\n${ctxCode.prologue}\n${ctxCode.forward}\n${ctx.copyOut(contexts)}\n}`,
@@ -153,7 +154,8 @@ export function toShared<T extends Float64Array | Int32Array>(a: T): T {
 }
 
 interface GeneratedFunctions {
-  logDensityGradient(q: Float64Array, grad: Float64Array): number;
+  /** With `q` null: returns 0 at once (the frame check). */
+  logDensityGradient(q: Float64Array | null, grad: Float64Array | null): number;
   logDensity(q: Float64Array): number;
   constrainFlat(q: Float64Array, out: Float64Array): void;
   evaluateContext(q: Float64Array, out: Float64Array): void;
@@ -173,19 +175,19 @@ export function instantiate(
   return instantiateChecked(verifyCompiledModel(compiled), inverses);
 }
 
-/** Generated code longer than this (characters) is run once when instantiated, to check that its frame fits V8's stack. */
+/** Generated code longer than this (characters) is entered once when instantiated, to check that its frame fits V8's stack. */
 const LARGE_SOURCE = 500_000;
 
 /**
  * A very large generated function (a long loop unrolled, tens of thousands of locals) can need a
- * stack frame larger than V8 allows, and every call then throws a RangeError. One call here turns
- * that into a typed error before any sampler starts (DECISIONS.md D158); other failures of this
- * call (a point outside the support) are left to the sampler's own checks.
+ * stack frame larger than V8 allows, and every call then throws a RangeError. Entering the
+ * gradient function once here turns that into a typed error before any sampler starts
+ * (DECISIONS.md D158). V8 reserves the whole frame on entry, so a call that returns at once
+ * (`q` null) is enough: no gradient is evaluated (D231).
  */
 function checkStackFits(fns: GeneratedFunctions, compiled: CompiledModel): void {
-  const q = new Float64Array(compiled.dim);
   try {
-    fns.logDensityGradient(q, new Float64Array(compiled.dim));
+    fns.logDensityGradient(null, null);
   } catch (e) {
     if (e instanceof RangeError) {
       throw new ModelError(
@@ -193,6 +195,7 @@ function checkStackFits(fns: GeneratedFunctions, compiled: CompiledModel): void 
         `${compiled.name}: its generated code (${(compiled.source.length / 1e6).toFixed(1)} MB) needs a larger stack frame than JavaScript allows (${e.message}); a long loop was probably unrolled (for Stan programs, onDebug says which loop and why)`,
       );
     }
+    throw e;
   }
 }
 

@@ -91,6 +91,8 @@ const shortLabel = (s: string): string => (s.length <= LABEL_MAX ? s : `${s.slic
  */
 export class Expr {
   readonly #id = nextId++;
+  /** The shape's element count, computed once (read for every node the tracer and the compiler visit). */
+  readonly #size: number;
   #label: string;
   readonly node: NodeKind;
   readonly shape: Shape;
@@ -99,6 +101,7 @@ export class Expr {
   constructor(node: NodeKind, shape: Shape, inputs: readonly Expr[], label: string) {
     this.#label = typeof label === "string" ? shortLabel(label) : "expression";
     this.shape = checkShape(shape, this.#label);
+    this.#size = sizeOf(this.shape);
     if (!Array.isArray(inputs) || !inputs.every((i) => Expr.isExpr(i))) {
       throw new ModelError("invalid-argument", `${this.#label}: the inputs of an expression must be expressions`);
     }
@@ -126,7 +129,7 @@ export class Expr {
   }
 
   get size(): number {
-    return sizeOf(this.shape);
+    return this.#size;
   }
   get isConst(): boolean {
     return this.node.kind === "const";
@@ -176,11 +179,10 @@ function checkedNode(node: NodeKind, shape: Shape, inputs: readonly Expr[], what
         return bad(what, `a constant needs a Float64Array of ${size} values`);
       }
       arity(0);
-      values.forEach((v, i) => {
-        if (!Number.isFinite(v)) {
-          throw new ModelError("invalid-constant", `${what} is ${v}${size > 1 ? ` at [${i}]` : ""}; constant expressions must be finite`);
-        }
-      });
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]!;
+        if (!Number.isFinite(v)) throw new ModelError("invalid-constant", `${what} is ${v}${size > 1 ? ` at [${i}]` : ""}; constant expressions must be finite`);
+      }
       return Object.freeze({ kind: "const", values, integer: node.integer === true });
     }
     case "param": {
@@ -417,7 +419,7 @@ export function access(x: Expr, map: Int32Array, shape: Shape, label: string): E
     const src = x.constValues;
     return constantOf(Float64Array.from(map, (m) => src[m]!), shape, label, x.node.kind === "const" && x.node.integer);
   }
-  if (map.length === x.size && map.every((m, k) => m === k)) {
+  if (map.length === x.size && isIdentity(map)) {
     return sameShape(shape, x.shape) ? x : new Expr({ kind: "access", map }, shape, [x], label);
   }
   return new Expr({ kind: "access", map }, shape, [x], label);
@@ -467,7 +469,21 @@ export function reshape(x: Expr, shape: Shape): Expr {
     throw new ModelError("shape-mismatch", `cannot reshape ${x} to ${formatShape(shape)}`);
   }
   if (x.isConst) return constant(x.constValues, shape, x.label);
-  return access(x, new Int32Array(x.size).map((_, k) => k), shape, x.label);
+  // What the identity access below would give, without building and checking its map.
+  if (sameShape(shape, x.shape)) return x;
+  return access(x, identityMap(x.size), shape, x.label);
+}
+
+/** 0, 1, ..., n - 1. */
+function identityMap(n: number): Int32Array {
+  const map = new Int32Array(n);
+  for (let k = 0; k < n; k++) map[k] = k;
+  return map;
+}
+
+function isIdentity(map: Int32Array): boolean {
+  for (let k = 0; k < map.length; k++) if (map[k] !== k) return false;
+  return true;
 }
 
 /** Diagonal of a square matrix. */

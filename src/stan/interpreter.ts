@@ -12,7 +12,7 @@ import type { Shape } from "../model/shape.js";
 import type { Expr as Ast, FunctionDef, Index, Program, SizedType, Stmt, VarDecl } from "./ast.js";
 import { StanError, type Location } from "./errors.js";
 import { binaryOp, DISTRIBUTIONS, ELEMENTWISE_FUNCTIONS, FUNCTIONS, INFINITIES, SPECIAL_DENSITIES, splitSuffix, transpose, unaryOp } from "./library.js";
-import { baseRank, indexLayout, INT, intVal, numberOf, observeWrites, REAL, toAxes, typeName, Var, type ResolvedIndex, type SType, type Val, type WriteObserver } from "./values.js";
+import { baseRank, INT, intVal, numberOf, observeWrites, REAL, resolvedLayout, typeName, Var, type ResolvedIndex, type SType, type Val, type WriteObserver } from "./values.js";
 import { CARRY_READ_DIFFERENTLY, foldAccesses, READS_FURTHER_BACK, StepMatcher } from "./reroll.js";
 import { dependsOn } from "../model/scan.js";
 
@@ -565,7 +565,7 @@ export class Interpreter {
     }
     const resolved = s.indices.map((ix) => this.resolveIndex(ix, scope));
     if (this.batch) return this.assignLanes(v, resolved, s, value);
-    const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, s.loc), v.name, s.loc);
+    const layout = resolvedLayout(v.t, v.shape, resolved as ResolvedIndex[], v.name, s.loc);
     if (s.op !== "=") {
       const current = { t: layout.t, e: v.readAt(layout.positions, layout.shape) };
       value = this.wrap(() => binaryOp(s.op.slice(0, -1), current, value, s.loc), s.loc);
@@ -742,12 +742,12 @@ export class Interpreter {
       const found = scope.lookup(e.target.name);
       if (found) {
         const v = found.v;
-        const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, e.loc), v.name, e.loc);
+        const layout = resolvedLayout(v.t, v.shape, resolved as ResolvedIndex[], v.name, e.loc);
         return { t: layout.t, e: this.wrap(() => v.readAt(layout.positions, layout.shape), e.loc) };
       }
     }
     const target = this.eval(e.target, scope);
-    const layout = indexLayout(target.t, target.e.shape, toAxes(resolved as ResolvedIndex[], target.e.shape, "the expression", e.loc), "the expression", e.loc);
+    const layout = resolvedLayout(target.t, target.e.shape, resolved as ResolvedIndex[], "the expression", e.loc);
     const flat = target.e.shape.length === 1 ? target.e : reshape(target.e, [target.e.size]);
     return { t: layout.t, e: this.wrap(() => accessFlat(flat, layout.positions, layout.shape), e.loc) };
   }
@@ -1249,6 +1249,7 @@ export class Interpreter {
         for (const v of stepWrites.keys()) if (!slotOf.has(v)) throw new ScanAbort(`${v.name} is written where its trace as written did not write`);
         // Each variable's elements: the carry's, with those the step wrote replaced.
         const parts: Expr[] = [];
+        const writtenValues: Expr[] = [];
         for (const [v, at] of slotOf) {
           const slots = Int32Array.from(at.values());
           let next = accessNode(carry, slots, [slots.length], v.name);
@@ -1258,11 +1259,13 @@ export class Interpreter {
             const row = new Float64Array(slots.length);
             row[k - slots[0]!] = 1;
             const value = v.readAt(Int32Array.of(p), []);
-            readsCarry ||= dependsOn(foldAccesses(value, carry), new Set([carry]));
+            writtenValues.push(value);
             next = elementwise("ifElse", [constant(row, [slots.length], `${v.name}[${p}] written`, true), value, next]);
           }
           parts.push(next);
         }
+        // Folded in one walk: the written values share most of their nodes.
+        if (!readsCarry && writtenValues.length > 0) readsCarry = dependsOn(foldAccesses(concat(writtenValues), carry), new Set([carry]));
         if (hasTarget) {
           parts.push(balancedSum(terms)!);
           readsCarry ||= dependsOn(parts[parts.length - 1]!, new Set([carry]));
@@ -1305,13 +1308,15 @@ export class Interpreter {
   /**
    * Adds to `written` (iteration lo's elements and lo + 1's) the elements of iterations lo + 2 ..
    * lo + `steps` when each variable's elements in lo + 1 are its elements in lo moved by one
-   * stride; false (and `written` unchanged) when they are not, or would leave the variable.
+   * stride, or among them (stride 0: nothing to add); false (and `written` unchanged) when they are not, or would leave the variable.
    */
   private extrapolateWrites(firstWrites: ReadonlyMap<Var, ReadonlySet<number>>, written: Map<Var, Set<number>>, steps: number): boolean {
     const strides = new Map<Var, { first: number[]; stride: number }>();
     for (const [v, all] of written) {
       const first = [...(firstWrites.get(v) ?? [])].sort((a, b) => a - b);
       const second = [...all].filter((p) => !firstWrites.get(v)?.has(p)).sort((a, b) => a - b);
+      // Nothing new: iteration lo + 1 wrote among lo's elements (a local array reused by every iteration), a stride of 0.
+      if (first.length > 0 && second.length === 0) continue;
       if (first.length === 0 || second.length !== first.length) return false;
       const stride = second[0]! - first[0]!;
       if (stride <= 0 || second.some((p, k) => p - first[k]! !== stride)) return false;
@@ -1338,7 +1343,7 @@ export class Interpreter {
     let type: SType = REAL;
     for (let l = 0; l < lanes; l++) {
       const at: ResolvedIndex[] = resolved.map((r) => (r.kind === "lanes" ? { kind: "single", value: r.values[l]! } : r));
-      const layout = indexLayout(t, shape, toAxes(at, shape, name, loc), name, loc);
+      const layout = resolvedLayout(t, shape, at, name, loc);
       if (layout.positions.length !== 1 || layout.shape.length !== 0) throw new BatchAbort(`${name}[...] is not a scalar per iteration`);
       positions[l] = layout.positions[0]!;
       type = layout.t;
@@ -1354,7 +1359,7 @@ export class Interpreter {
       if (perLane) throw new BatchAbort("indexing an expression per iteration");
       const target = this.eval(e.target, scope);
       if (this.isBatched(target)) throw new BatchAbort("indexing a per-iteration value");
-      const layout = indexLayout(target.t, target.e.shape, toAxes(resolved as ResolvedIndex[], target.e.shape, "the expression", e.loc), "the expression", e.loc);
+      const layout = resolvedLayout(target.t, target.e.shape, resolved as ResolvedIndex[], "the expression", e.loc);
       const flat = target.e.shape.length === 1 ? target.e : reshape(target.e, [target.e.size]);
       return { t: layout.t, e: this.wrap(() => accessFlat(flat, layout.positions, layout.shape), e.loc) };
     }
@@ -1363,7 +1368,7 @@ export class Interpreter {
     if (!perLane) {
       if (written) throw new BatchAbort(`${v.name} read after an element write`);
       batch.read.add(v);
-      const layout = indexLayout(v.t, v.shape, toAxes(resolved as ResolvedIndex[], v.shape, v.name, e.loc), v.name, e.loc);
+      const layout = resolvedLayout(v.t, v.shape, resolved as ResolvedIndex[], v.name, e.loc);
       return { t: layout.t, e: this.wrap(() => v.readAt(layout.positions, layout.shape), e.loc) };
     }
     const { positions, t } = this.lanePositions(v.t, v.shape, resolved, v.name, e.loc);

@@ -53,9 +53,12 @@ export class StepMatcher {
     const raggedNow: Expr[] = [];
     const gathered: [Expr, WeightedGather, WeightedGather][] = [];
     const seen = new Map<Expr, Expr>();
-    const stack: [Expr, Expr][] = [[this.result, result]];
-    while (stack.length > 0) {
-      const [r, c] = stack.pop()!;
+    // Pairs to compare, as two parallel stacks (no pair allocated per node: every step walks its whole graph).
+    const refStack: Expr[] = [this.result];
+    const stepStack: Expr[] = [result];
+    while (refStack.length > 0) {
+      const r = refStack.pop()!;
+      const c = stepStack.pop()!;
       const known = seen.get(r);
       if (known !== undefined) {
         if (known !== c) return "a value shared in one iteration is two values in another";
@@ -68,14 +71,15 @@ export class StepMatcher {
         continue;
       }
       // A reduction of a gather against data (dot_product(x[1:i-1], w[...])) may read more positions in
-      // later steps: it matches as one reduction over the positions any step reads (D221).
+      // later stepStack: it matches as one reduction over the positions any step reads (D221).
       const rg = weightedGather(r);
       const cg = rg && weightedGather(c);
       if (rg && cg) {
         gathered.push([r, rg, cg]);
         if (this.ragged.has(r) || rg.map.length !== cg.map.length) {
           raggedNow.push(r);
-          stack.push([rg.source, cg.source]);
+          refStack.push(rg.source);
+          stepStack.push(cg.source);
           continue;
         }
       }
@@ -108,7 +112,10 @@ export class StepMatcher {
           return rn.kind === "placeholder" ? READS_FURTHER_BACK : "iterations compute different things";
       }
       if (r.inputs.length !== c.inputs.length) return "iterations compute different things";
-      r.inputs.forEach((ri, k) => stack.push([ri, c.inputs[k]!]));
+      for (let k = 0; k < r.inputs.length; k++) {
+        refStack.push(r.inputs[k]!);
+        stepStack.push(c.inputs[k]!);
+      }
     }
     for (const [r, values] of differing) this.slot(r).perStep.set(step, values);
     for (const r of raggedNow) this.ragged.add(r);

@@ -330,17 +330,42 @@ export function indexLayout(t: SType, shape: Shape, axes: readonly AxisIndex[], 
     for (const p of full[a]!.positions) rec(a + 1, offset + p * strides[a]!);
   };
   rec(0, 0);
-  // The result's type: kept array dimensions, then what the base's kept dimensions make.
-  const arrKept = full.slice(0, t.arr).filter((ax) => !ax.drop).length;
-  const baseAxes = full.slice(t.arr);
+  return { positions, t: indexedType(t, (a) => full[a]!.drop), shape: outShape };
+}
+
+/** The type of a value of type `t` indexed with axis `a` dropped where `dropped(a)`: kept array dimensions, then what the base's kept dimensions make. */
+function indexedType(t: SType, dropped: (axis: number) => boolean): SType {
+  let arr = 0;
+  for (let a = 0; a < t.arr; a++) if (!dropped(a)) arr++;
   let base: SType["base"] = t.base;
   if (t.base === "matrix") {
-    const [r, c] = [!baseAxes[0]!.drop, !baseAxes[1]!.drop];
+    const [r, c] = [!dropped(t.arr), !dropped(t.arr + 1)];
     base = r && c ? "matrix" : r ? "vector" : c ? "row_vector" : "real";
   } else if (t.base === "vector" || t.base === "row_vector") {
-    base = baseAxes[0]!.drop ? "real" : t.base;
+    base = dropped(t.arr) ? "real" : t.base;
   }
-  return { positions, t: { base, arr: arrKept }, shape: outShape };
+  return { base, arr };
+}
+
+/**
+ * `indexLayout` of resolved syntax indexes. Single indexes into the leading axes (an element,
+ * a row: most indexing in a traced loop) take a direct path: their elements are one contiguous
+ * run, so no axis lists are built (the same positions, type and errors).
+ */
+export function resolvedLayout(t: SType, shape: Shape, indices: readonly ResolvedIndex[], what: string, loc?: Location): { positions: Int32Array; t: SType; shape: number[] } {
+  const n = indices.length;
+  if (n > shape.length || !indices.every((ix) => ix.kind === "single")) return indexLayout(t, shape, toAxes(indices, shape, what, loc), what, loc);
+  let offset = 0;
+  for (let a = 0; a < shape.length; a++) {
+    const size = shape[a]!;
+    const p = a < n ? (indices[a] as { value: number }).value - 1 : 0;
+    if (a < n && !(p >= 0 && p < size)) throw new StanError("runtime", `Index ${p + 1} out of range for ${what}: dimension ${a + 1} has size ${size} (indexes run from 1).`, loc);
+    offset = offset * size + p;
+  }
+  const outShape = shape.slice(n);
+  const positions = new Int32Array(sizeOf(outShape));
+  for (let k = 0; k < positions.length; k++) positions[k] = offset + k;
+  return { positions, t: indexedType(t, (a) => a < n), shape: outShape };
 }
 
 /** Resolves syntax indexes whose values are known: `single` takes a number, multi/range positions. */
