@@ -5,7 +5,7 @@
  */
 import type { Failure } from "./erk.js";
 import { checkOdeTimes, OdeSolver } from "./solve.js";
-import { noOdeFailures, ODE_FAILURE_REASONS, ODE_METHODS, type OdeFailureCounts, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
+import { noOdeFailures, ODE_FAILURE_REASONS, ODE_METHODS, type CoupledDerivative, type OdeFailureCounts, type OdeFailureReason, type OdeMethod, type OdeProblem, type OdeTolerances } from "./types.js";
 
 /** One ode node of a compiled model: its problem, settings, and how its solves went. */
 export interface CompiledOde extends OdeProblem {
@@ -57,16 +57,22 @@ function recordFailure(problem: CompiledOde, reason: OdeFailureReason): void {
 
 type Rhs = OdeProblem["rhs"];
 type Jacobian = NonNullable<OdeProblem["jacobian"]>;
+type Coupled = CoupledDerivative["evaluate"];
 
 /** Generated code's entry points. */
 export const odeRuntime = {
-  /** The problem of an ode node from its compiled right-hand side and Jacobian. */
-  problem(n: number, np: number, rhs: Rhs, jacobian: Jacobian, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean, timesVary: boolean): CompiledOde {
+  /**
+   * The problem of an ode node from its compiled right-hand side, Jacobian and (where the
+   * compiler made one) coupled system's derivative, whose sensitivities include y0's when
+   * y0 varies.
+   */
+  problem(n: number, np: number, rhs: Rhs, jacobian: Jacobian, coupled: Coupled | null, method: number, t0: number, ts: Float64Array, rtol: number, atol: number, maxSteps: number, y0Varies: boolean, timesVary: boolean): CompiledOde {
     return {
       n,
       np,
       rhs,
       jacobian,
+      ...(coupled === null ? {} : { coupled: { initialSensitivities: y0Varies, evaluate: coupled } }),
       method: ODE_METHODS[method]!,
       t0,
       ts,
