@@ -530,13 +530,15 @@ export class Pass {
             : `${revCode.prologue}\n${revCode.forward}\nfor (let ${row} = 0; ${row} < ${size}; ${row}++) {\nif (${row} > 0) {\n${revCode.adjointReset}\n}\n${seed}\n${revCode.backward}\n}`;
       const rhs = this.mod.fresh("odr");
       const jac = this.mod.fresh("odj");
-      const n0 = n.inputs[0]!.isConst ? 0 : size;
+      const n0 = this.odeInitialColumns(n);
       const coupled = revCode.adjointReset === null ? null : this.mod.fresh("odc");
       const method = ODE_METHODS.indexOf(body.method);
       // Times that depend on parameters live in a buffer each solve writes first (odeForward).
       const times = body.ts === null ? this.odeTimesBuffer(n) : this.mod.constant(body.ts);
+      // A t0 that depends on parameters lives in a buffer each solve writes first, as varying times.
+      const start = body.t0 === null ? this.odeStartBuffer(n) : this.mod.constant(Float64Array.of(body.t0));
       return {
-        declaration: `const ${name} = rt.ode.problem(${size}, ${np}, ${rhs}, ${jac}, ${coupled ?? "null"}, ${method}, ${literal(body.t0)}, ${times}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${!n.inputs[0]!.isConst}, ${body.ts === null});`,
+        declaration: `const ${name} = rt.ode.problem(${size}, ${np}, ${rhs}, ${jac}, ${coupled ?? "null"}, ${method}, ${start}, ${times}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${n0 > 0}, ${body.ts === null}, ${body.t0 === null});`,
         functions: [
           `function ${rhs}(t, y, p, dy) {\n${fwdCode.prologue}\n${fwdCode.forward}\nfor (let k = 0; k < ${size}; k++) dy[k] = ${fwd.value(body.result, "k")};\n}`,
           `function ${jac}(t, y, p, jy, jp) {\nfor (let k = 0; k < ${size * size}; k++) jy[k] = 0;\nfor (let k = 0; k < ${size * np}; k++) jp[k] = 0;\n${jacobianRows}\n}`,
@@ -585,18 +587,42 @@ export class Pass {
 
   /** The parameter vector of an ode node's solve: its non-data arguments and free nodes, flattened. */
   private odeInputs(n: Expr): { input: Expr; offset: number }[] {
+    if (n.node.kind !== "ode") throw new Error("not an ode");
     let offset = 0;
-    const times = this.odeTimes(n);
-    return n.inputs.slice(1, times === null ? undefined : -1).map((input) => {
+    return n.inputs.slice(1, 1 + n.node.body.args.length + n.node.body.free.length).map((input) => {
       const at = offset;
       offset += input.size;
       return { input, offset: at };
     });
   }
 
-  /** An ode node's output times when they depend on parameters (its last input), else null. */
+  /** An ode node's output times when they depend on parameters (its input after the free nodes), else null. */
   private odeTimes(n: Expr): Expr | null {
-    return n.node.kind === "ode" && n.node.body.ts === null ? n.inputs[n.inputs.length - 1]! : null;
+    return n.node.kind === "ode" && n.node.body.ts === null ? n.inputs[1 + n.node.body.args.length + n.node.body.free.length]! : null;
+  }
+
+  /** An ode node's initial time when it depends on parameters (its last input), else null. */
+  private odeStart(n: Expr): Expr | null {
+    return n.node.kind === "ode" && n.node.body.t0 === null ? n.inputs[n.inputs.length - 1]! : null;
+  }
+
+  /** The buffer of an ode node's initial time that depends on parameters (its problem's t0). */
+  private odeStartBuffer(n: Expr): string {
+    return this.mod.array(`oz${n.id}`, 1);
+  }
+
+  /**
+   * Sensitivity columns for y0: n where y0 or t0 depends on parameters (t0's derivative is
+   * read from y0's sensitivities: DECISIONS.md D208's formula), else 0.
+   */
+  private odeInitialColumns(n: Expr): number {
+    const y0 = n.inputs[0]!;
+    return y0.isConst && this.odeStart(n) === null ? 0 : y0.size;
+  }
+
+  /** The buffer of an ode node's initial state (written forward, read backward for t0's adjoint). */
+  private odeInitialState(n: Expr): string {
+    return this.mod.array(`oy${n.id}`, n.inputs[0]!.size);
   }
 
   /** The buffer of an ode node's output times that depend on parameters (its problem's ts). */
@@ -619,14 +645,16 @@ export class Pass {
     const y0 = n.inputs[0]!;
     const inputs = this.odeInputs(n);
     const np = inputs.reduce((s, x) => s + x.input.size, 0);
-    const y0Buffer = this.mod.scratch(y0.size);
+    const y0Buffer = this.odeInitialState(n);
     const pBuffer = this.odeParameters(n, np);
     const values = this.mod.array(`v${n.id}`, n.size);
     const times = this.odeTimes(n);
+    const start = this.odeStart(n);
     const fill = [
       `for (let k = 0; k < ${y0.size}; k++) ${y0Buffer}[k] = ${this.value(y0, "k")};`,
       ...inputs.map(({ input, offset }) => `for (let k = 0; k < ${input.size}; k++) ${pBuffer}[${offset}+k] = ${this.value(input, "k")};`),
       ...(times === null ? [] : [`for (let k = 0; k < ${times.size}; k++) ${this.odeTimesBuffer(n)}[k] = ${this.value(times, "k")};`]),
+      ...(start === null ? [] : [`${this.odeStartBuffer(n)}[0] = ${this.value(start, "0")};`]),
     ].join("\n");
     const reject = this.opts.terms.length > 0 && this.opts.leaves === undefined ? "return -Infinity;" : "";
     // As Stan: the gradient pass integrates the sensitivities (whose error enters the step
@@ -641,17 +669,20 @@ export class Pass {
 
   /** The buffer of an ode node's sensitivities (written by the forward solve, read backward). */
   private odeSensitivities(n: Expr, np: number): string {
-    const m = (n.inputs[0]!.isConst ? 0 : n.inputs[0]!.size) + np;
+    const m = this.odeInitialColumns(n) + np;
     return this.mod.array(`sv${n.id}`, Math.max(n.size * m, 1));
   }
 
-  /** Adjoints of y0 and the parameters: sum over times and states of the solution's adjoint times its sensitivity. */
+  /**
+   * Adjoints of y0 and the parameters: sum over times and states of the solution's adjoint
+   * times its sensitivity; then those of varying output times and a varying initial time.
+   */
   private odeBackward(n: Expr): string {
     if (n.node.kind !== "ode") throw new Error("not an ode");
     const y0 = n.inputs[0]!;
     const inputs = this.odeInputs(n);
     const np = inputs.reduce((s, x) => s + x.input.size, 0);
-    const n0 = y0.isConst ? 0 : y0.size;
+    const n0 = this.odeInitialColumns(n);
     const m = n0 + np;
     const states = y0.size;
     const times = n.shape[0]!;
@@ -676,6 +707,12 @@ export class Pass {
         `rt.ode.timeAdjoints(${this.odeProblem(n)}, ${this.mod.array(`v${n.id}`, n.size)}, ${this.odeParameters(n, np)}, ${adjoint}, ${out});`,
         `for (let k = 0; k < ${times}; k++) ${tsAdjoint} += ${out}[k];`,
       );
+    }
+    const start = this.odeStart(n);
+    const startAdjoint = start === null ? null : this.adjoint(start, "0");
+    if (startAdjoint !== null) {
+      // d y(ts[i]) / d t0 = -S_y0(ts[i]) f(t0, y0): y0's share of the adjoint times -f at the start.
+      lines.push(`${startAdjoint} += rt.ode.startAdjoint(${this.odeProblem(n)}, ${this.odeInitialState(n)}, ${this.odeParameters(n, np)}, ${total});`);
     }
     return `{ ${lines.join("\n")} }`;
   }
