@@ -13,6 +13,7 @@ const [oldRoot, newRoot, modelList = "simple,eight_schools,funnel,sv", repsArg =
 if (!oldRoot || !newRoot) throw new Error("usage: node scripts/compare-builds.mjs OLD_ROOT NEW_ROOT [models] [reps] [config]");
 const CONFIGS = {
   "low-rank": { metric: "low-rank", schedule: "nutpie", pooledWarmup: true, adaptiveWarmup: true },
+  "low-rank-chain": { metric: "low-rank", schedule: "nutpie", pooledWarmup: false, adaptiveWarmup: true },
   previous: { metric: "diag", schedule: "stan", adaptiveWarmup: false },
 };
 const options = CONFIGS[configName];

@@ -157,7 +157,10 @@ export class NutsKernel {
   setMetric(metric: Metric): void {
     const d = this.dim;
     this.lowRank = false;
-    if (metric.kind === "diag") {
+    // A low-rank metric without a low-rank part is its diagonal: run it on the diagonal path,
+    // which costs O(d) per leapfrog step less than the low-rank one (nutpie's adaptation ends at
+    // k = 0 on most small models: simple, medium, eight_schools, funnel; DECISIONS.md D235).
+    if (metric.kind === "diag" || (metric.kind === "low-rank" && metric.values.length === 0)) {
       this.dense = false;
       for (let i = 0; i < d; i++) {
         const m = metric.inverse[i]!;

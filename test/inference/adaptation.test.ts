@@ -16,6 +16,7 @@ import {
   estimateMetric,
   estimatorAdd,
   estimatorCount,
+  estimatorDiagonal,
   fisherStep,
   gradientInitVariance,
   initFisherSchedule,
@@ -140,6 +141,61 @@ describe("low-rank plus diagonal Fisher estimator", () => {
     for (let i = 0; i < d; i++) {
       for (let j = 0; j < d; j++) expect(Math.abs(got[i * d + j]! - C[i * d + j]!)).toBeLessThan(1e-6 * Math.sqrt(C[i * d + i]! * C[j * d + j]!));
     }
+  });
+
+  it("small d keeps running co-moments, not rows (D235): the estimate equals the one from the rows, also merged and pooled", () => {
+    const scales = [0.05, 0.5, 1, 4, 30, 100, 2, 0.3];
+    const d = scales.length;
+    const R = randomRotation(d, 21);
+    const settings = { ...LOW_RANK_DEFAULTS, cutoff: 1.05 };
+    const previous = new Float64Array(d).fill(1);
+    const previousMetric = { kind: "low-rank" as const, inverse: previous, vectors: new Float64Array(0), values: new Float64Array(0) };
+    // A mean far from 0 tests the co-moments' conditioning (Welford, not raw sums).
+    const parts = [0, 1, 2].map((c) => {
+      const { draws, grads } = gaussianSample(scales, R, 40 + 17 * c, 30 + c);
+      return { draws: draws.map((x) => x + 1e4), grads };
+    });
+    const chains = parts.map(({ draws, grads }) => {
+      const e = newEstimator("low-rank", d);
+      for (let t = 0; t < draws.length / d; t++) estimatorAdd(e, draws.subarray(t * d, (t + 1) * d), grads.subarray(t * d, (t + 1) * d));
+      return e;
+    });
+    const concat = (k: "draws" | "grads") => Float64Array.from(parts.flatMap((p) => Array.from(p[k])));
+    const cases = [
+      ...chains.map((e, c) => ({ e, draws: parts[c]!.draws, grads: parts[c]!.grads })),
+      { e: mergeEstimators(chains, d), draws: concat("draws"), grads: concat("grads") },
+    ];
+    for (const { e, draws, grads } of cases) {
+      if (e.kind !== "low-rank") throw new Error("low-rank estimator expected");
+      expect(e.moments).toBeDefined();
+      expect(e.draws.length).toBe(0);
+      expect(estimatorCount(e)).toBe(draws.length / d);
+      const fromMoments = estimateMetric(e, previousMetric, settings) as LowRankMetric;
+      const fromRows = lowRankEstimate(draws, grads, draws.length / d, d, previous, settings)!;
+      expect(fromMoments.values.length).toBe(fromRows.values.length);
+      expect(fromMoments.values.length).toBeGreaterThan(3);
+      const a = denseInverse(fromMoments, d);
+      const b = denseInverse(fromRows, d);
+      for (let i = 0; i < d * d; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-9 * Math.sqrt(b[Math.floor(i / d) * (d + 1)]! * b[(i % d) * (d + 1)]!));
+      const diagRows = newEstimator("diag", d);
+      for (let t = 0; t < draws.length / d; t++) estimatorAdd(diagRows, draws.subarray(t * d, (t + 1) * d), grads.subarray(t * d, (t + 1) * d));
+      const want = estimatorDiagonal(diagRows, previous);
+      const got = estimatorDiagonal(e, previous);
+      for (let i = 0; i < d; i++) expect(Math.abs(got[i]! / want[i]! - 1)).toBeLessThan(1e-9);
+    }
+    // A window restored from a checkpoint made before D235 holds rows: merged with co-moment
+    // windows, its rows are summarised first and the estimate is still the rows' estimate.
+    const old = { kind: "low-rank" as const, n: parts[0]!.draws.length / d, draws: parts[0]!.draws, grads: parts[0]!.grads };
+    const mixed = mergeEstimators([old, chains[1]!, chains[2]!], d);
+    const mixedMetric = estimateMetric(mixed, previousMetric, settings) as LowRankMetric;
+    const allRows = lowRankEstimate(concat("draws"), concat("grads"), concat("draws").length / d, d, previous, settings)!;
+    const [ma, mb] = [denseInverse(mixedMetric, d), denseInverse(allRows, d)];
+    for (let i = 0; i < d * d; i++) expect(Math.abs(ma[i]! - mb[i]!)).toBeLessThan(1e-9 * Math.sqrt(mb[Math.floor(i / d) * (d + 1)]! * mb[(i % d) * (d + 1)]!));
+    // A co-moment estimator is never thinned: its size does not grow with draws.
+    const merged = mergeEstimators(chains, d);
+    expect(thinEstimator(merged, d, 20)).toBe(merged);
+    // Above d = 2 (rank + 8) the estimator keeps rows.
+    expect((newEstimator("low-rank", 2 * (LOW_RANK_DEFAULTS.rank! + 8) + 1) as { moments?: unknown }).moments).toBeUndefined();
   });
 
   it("finds planted directions in a high-dimensional Gaussian from fewer draws than dimensions", () => {
@@ -267,10 +323,17 @@ describe("nutpie's schedule", () => {
   });
 
   it("a pooled low-rank window thinned to k rows keeps k evenly spaced rows, every chain's among them", () => {
-    const d = 2;
+    // Above 48 dimensions (below, the estimator keeps co-moments, not rows).
+    const d = 50;
+    const row = (a: number, b: number) => {
+      const r = new Float64Array(d);
+      r[0] = a;
+      r[1] = b;
+      return r;
+    };
     const chains = Array.from({ length: 16 }, (_, c) => {
       const e = newEstimator("low-rank", d);
-      for (let t = 0; t < 10; t++) estimatorAdd(e, Float64Array.of(c, t), Float64Array.of(-c, -t));
+      for (let t = 0; t < 10; t++) estimatorAdd(e, row(c, t), row(-c, -t));
       return e;
     });
     const pooled = mergeEstimators(chains, d);

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { LogDensity } from "../../src/compile/types.js";
-import { emptyStats, NutsKernel } from "../../src/inference/index.js";
+import { emptyStats, lowRankFromDiagonal, NutsKernel } from "../../src/inference/index.js";
 import { Rng } from "../../src/rng/index.js";
 import { correlatedNormal2, diagNormal, logSpacedScales, nanRegionNormal, standardNormal } from "./models.js";
 import { ReferenceNuts } from "./reference-nuts.js";
@@ -69,5 +69,28 @@ describe("NUTS kernel equals a literal transcription of Stan's base_nuts", () =>
     expect(a.divergences).toBeGreaterThan(0);
     const b = compare(nanRegionNormal(3, 0.5), new Float64Array(3).fill(1), 0.9, 300, 6);
     expect(b.divergences).toBeGreaterThan(0);
+  });
+});
+
+describe("metric forms that are the same metric", () => {
+  it("a low-rank metric with no low-rank part (k = 0) runs as its diagonal, bit for bit (D235)", () => {
+    const sc = logSpacedScales();
+    const model = diagNormal(sc);
+    const inv = Float64Array.from(sc, (s, i) => s * s * (0.5 + (i % 7) / 5));
+    const diag = new NutsKernel(model, { kind: "diag", inverse: inv });
+    const lowRank = new NutsKernel(model, lowRankFromDiagonal(inv));
+    const q = new Float64Array(model.dim).fill(0.1);
+    const g = new Float64Array(model.dim);
+    const lp = model.logDensityGradient(q, g);
+    diag.setPoint(q, g, lp);
+    lowRank.setPoint(q, g, lp);
+    const [rngA, rngB] = [Rng.fromSeed(7), Rng.fromSeed(7)];
+    const [a, b] = [emptyStats(), emptyStats()];
+    for (let t = 0; t < 200; t++) {
+      diag.transition(rngA, 0.5, 10, 1000, a);
+      lowRank.transition(rngB, 0.5, 10, 1000, b);
+      expect(b).toEqual(a);
+      expect(Array.from(lowRank.q)).toEqual(Array.from(diag.q));
+    }
   });
 });

@@ -305,6 +305,7 @@ const inverseSqrt = (x: number): number => 1 / Math.sqrt(x);
  * module's scratch: nothing is allocated once the buffers have grown.
  */
 export function spdSolveSBSInto(a: Float64Array, b: Float64Array, m: number, out: Float64Array): Float64Array {
+  if (choleskySolveSBS(a, b, m, out)) return out;
   const values = buffer("values", m);
   const vectors = buffer("vectors", m * m);
   const bHalf = buffer("p1", m * m);
@@ -321,6 +322,77 @@ export function spdSolveSBSInto(a: Float64Array, b: Float64Array, m: number, out
   const innerHalf = eigenFunctionInto(innerValues, innerVectors, m, sqrtPositive, bHalf);
   matmulInto(bInvHalf, innerHalf, m, t);
   return matmulInto(t, bInvHalf, m, out);
+}
+
+/**
+ * S B S = A through B's Cholesky factor L: L' S L squared is L' A L, so
+ * S = L^-T (L' A L)^1/2 L^-1. One symmetric eigendecomposition instead of two, and no matrix
+ * inverse square root (DECISIONS.md D235). Returns false, leaving `out` undefined, when B is
+ * not numerically positive definite or the eigensolver fails; the caller then takes the
+ * eigendecomposition route.
+ */
+function choleskySolveSBS(a: Float64Array, b: Float64Array, m: number, out: Float64Array): boolean {
+  const L = buffer("p1", m * m);
+  const t = buffer("p2", m * m);
+  const h = buffer("p3", m * m);
+  L.fill(0, 0, m * m);
+  for (let j = 0; j < m; j++) {
+    let d = b[j * m + j]!;
+    for (let k = 0; k < j; k++) d -= L[j * m + k]! * L[j * m + k]!;
+    if (!(d > 0) || !Number.isFinite(d)) return false;
+    const ljj = Math.sqrt(d);
+    L[j * m + j] = ljj;
+    for (let i = j + 1; i < m; i++) {
+      let x = b[i * m + j]!;
+      for (let k = 0; k < j; k++) x -= L[i * m + k]! * L[j * m + k]!;
+      L[i * m + j] = x / ljj;
+    }
+  }
+  // h = A L (L lower triangular: column j of L is zero above row j).
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) {
+      let x = 0;
+      for (let k = j; k < m; k++) x += a[i * m + k]! * L[k * m + j]!;
+      h[i * m + j] = x;
+    }
+  }
+  // t = L' h, symmetric: the lower triangle, mirrored.
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      let x = 0;
+      for (let k = i; k < m; k++) x += L[k * m + i]! * h[k * m + j]!;
+      t[i * m + j] = x;
+      t[j * m + i] = x;
+    }
+  }
+  const values = buffer("values", m);
+  const vectors = buffer("vectors", m * m);
+  if (!symmetricEigenInto(t, m, values, vectors)) return false;
+  const root = eigenFunctionInto(values, vectors, m, sqrtPositive, h);
+  // t = root L^-1: row r solves x L = root_r, i.e. L' x' = root_r' (back substitution).
+  for (let r = 0; r < m; r++) {
+    for (let j = m - 1; j >= 0; j--) {
+      let x = root[r * m + j]!;
+      for (let k = j + 1; k < m; k++) x -= t[r * m + k]! * L[k * m + j]!;
+      t[r * m + j] = x / L[j * m + j]!;
+    }
+  }
+  // out = L^-T t: column c solves L' y = t_c (back substitution).
+  for (let c = 0; c < m; c++) {
+    for (let i = m - 1; i >= 0; i--) {
+      let x = t[i * m + c]!;
+      for (let k = i + 1; k < m; k++) x -= L[k * m + i]! * out[k * m + c]!;
+      out[i * m + c] = x / L[i * m + i]!;
+    }
+  }
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < i; j++) {
+      const x = 0.5 * (out[i * m + j]! + out[j * m + i]!);
+      out[i * m + j] = x;
+      out[j * m + i] = x;
+    }
+  }
+  return true;
 }
 
 /** As `spdSolveSBSInto`, into a new array. */

@@ -209,6 +209,66 @@ export function lowRankEstimate(
 
   const A = secondMoment(xs, n, d, Q, m, settings.gamma, buffer("momentX", m * m));
   const B = secondMoment(gs, n, d, Q, m, settings.gamma, buffer("momentG", m * m));
+  return fromSecondMoments(A, B, m, Q, d, diag, settings);
+}
+
+/**
+ * Running means and co-moment sums (sum of (x - mean)(x - mean)', row-major d x d, lower
+ * triangle only: entry (i, j) for j <= i) of an estimator's draws and gradients.
+ */
+export interface CoMoments {
+  readonly meanX: Float64Array;
+  readonly comX: Float64Array;
+  readonly meanG: Float64Array;
+  readonly comG: Float64Array;
+}
+
+/**
+ * Whether the estimate works in all of R^d at dimension d with the default rank (no range
+ * finder), so that running co-moments stand in for the stored rows. The estimate from
+ * co-moments is the full-space one whatever `rank` says (rank only sizes the range finder).
+ */
+export function momentsFit(d: number): boolean {
+  return d <= 2 * (LOW_RANK_DEFAULTS.rank! + OVERSAMPLE);
+}
+
+/**
+ * `lowRankEstimate` from running co-moments instead of the rows, for dimensions where the
+ * subspace is all of R^d (`momentsFit`): the rescaled second moments are the co-moments divided
+ * (draws) or multiplied (gradients) by sigma_a sigma_b, so an estimate costs O(d^3) whatever the
+ * window's length. The same estimate up to rounding.
+ */
+export function lowRankFromMoments(mo: CoMoments, d: number, previous: Float64Array, settings: LowRankSettings = LOW_RANK_DEFAULTS): LowRankMetric | null {
+  const diag = new Float64Array(d);
+  const sd = buffer("xs", d);
+  for (let i = 0; i < d; i++) {
+    let s2 = Math.sqrt(mo.comX[i * d + i]! / mo.comG[i * d + i]!);
+    s2 = Number.isFinite(s2) && s2 > 0 ? Math.min(FISHER_UPPER, Math.max(FISHER_LOWER, s2)) : previous[i]!;
+    diag[i] = s2;
+    sd[i] = Math.sqrt(s2);
+  }
+  const A = buffer("momentX", d * d);
+  const B = buffer("momentG", d * d);
+  for (let a = 0; a < d; a++) {
+    for (let b = 0; b <= a; b++) {
+      const x = mo.comX[a * d + b]! / (sd[a]! * sd[b]!);
+      const g = mo.comG[a * d + b]! * (sd[a]! * sd[b]!);
+      A[a * d + b] = x;
+      A[b * d + a] = x;
+      B[a * d + b] = g;
+      B[b * d + a] = g;
+    }
+    A[a * d + a] = A[a * d + a]! + settings.gamma;
+    B[a * d + a] = B[a * d + a]! + settings.gamma;
+  }
+  return fromSecondMoments(A, B, d, null, d, diag, settings);
+}
+
+/**
+ * Steps 3 and 4: S with S B S = A in the m-dimensional subspace Q (null: R^d), its eigenvalues
+ * outside [1/c, c] and their eigenvectors mapped back to R^d.
+ */
+function fromSecondMoments(A: Float64Array, B: Float64Array, m: number, Q: Float64Array | null, d: number, diag: Float64Array, settings: LowRankSettings): LowRankMetric | null {
   const S = spdSolveSBSInto(A, B, m, buffer("s", m * m));
   const esValues = buffer("values", m);
   const esVectors = buffer("vectors", m * m);
