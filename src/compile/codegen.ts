@@ -117,6 +117,14 @@ const literal = (v: number): string => {
 const MAX_SCALAR_LOCALS = 1000;
 /** Arrays up to this length have their adjoints zeroed by a loop rather than `fill` (a call costs more than a few stores). */
 const SMALL_ARRAY = 16;
+
+/**
+ * An ODE right-hand side with at most this many states gets its Jacobian's reverse sweeps
+ * written out one per row (the row a constant), rather than looped over.
+ */
+const UNROLLED_JACOBIAN_ROWS = 4;
+/** An ODE's coupled product J_y S + [0 | J_p] is written out term by term up to this many products. */
+const UNROLLED_PRODUCT_TERMS = 128;
 const MAX_FUSED = 250;
 /**
  * A pass whose code is longer than this (characters) runs each loop of at least OUTLINE_ELEMENTS
@@ -146,6 +154,8 @@ export class Pass {
   private readonly materialised = new Set<Expr>();
   private readonly scalarDecls: string[] = [];
   private readonly arrayAdjoints: string[] = [];
+  /** Statements setting every scalar adjoint back to its initial value (`code().adjointReset`). */
+  private readonly scalarAdjointResets: string[] = [];
   /** Stored scalars past MAX_SCALAR_LOCALS: their slot in the spill arrays. */
   private readonly spillSlot = new Map<Expr, number>();
   private spillValues = "";
@@ -290,7 +300,16 @@ export class Pass {
 
   // ---- code ----
 
-  code(): { prologue: string; forward: string; backward: string } {
+  /**
+   * The pass's code: declarations, the forward sweep and the backward sweep. `adjointReset`
+   * (gradient passes of elementwise and custom nodes only; null otherwise) sets every adjoint
+   * back to its initial value, so that after one forward sweep the backward sweep can be run
+   * again from other output adjoints. There the backward sweep leaves what the forward sweep
+   * stored as it was: elementwise code writes only adjoints, and so does every custom op of
+   * src/model besides scratch of its own backward code; a scan's or ode's backward code
+   * recomputes into buffers the forward sweep wrote.
+   */
+  code(): { prologue: string; forward: string; backward: string; adjointReset: string | null } {
     const forward: string[] = [];
     const backward: string[] = [];
     const fusedTermGroups: Group[] = [];
@@ -305,7 +324,10 @@ export class Pass {
         }
         locals++;
         this.scalarDecls.push(`let v${n.id} = 0;`);
-        if (this.opts.gradient) this.scalarDecls.push(`let g${n.id} = ${this.termSet.has(n) ? 1 : 0};`);
+        if (this.opts.gradient) {
+          this.scalarDecls.push(`let g${n.id} = ${this.termSet.has(n) ? 1 : 0};`);
+          this.scalarAdjointResets.push(`g${n.id} = ${this.termSet.has(n) ? 1 : 0};`);
+        }
       } else if (this.opts.gradient) {
         // A loop zeroes a small array faster than a call to fill (the ODE Jacobian's rows: D189).
         const adjoint = this.mod.array(`g${n.id}`, n.size);
@@ -316,10 +338,9 @@ export class Pass {
       this.spillValues = this.mod.scratch(spilled.length);
       if (this.opts.gradient) {
         this.spillAdjoints = this.mod.scratch(spilled.length);
-        this.scalarDecls.push(`${this.spillAdjoints}.fill(0);`);
-        spilled.forEach((n, k) => {
-          if (this.termSet.has(n)) this.scalarDecls.push(`${this.spillAdjoints}[${k}] = 1;`);
-        });
+        const resets = [`${this.spillAdjoints}.fill(0);`, ...spilled.flatMap((n, k) => (this.termSet.has(n) ? [`${this.spillAdjoints}[${k}] = 1;`] : []))];
+        this.scalarDecls.push(...resets);
+        this.scalarAdjointResets.push(...resets);
       }
     }
     for (const t of this.opts.terms) {
@@ -385,10 +406,12 @@ export class Pass {
       forward.splice(0, forward.length, ...forward.map(outline));
       backward.splice(0, backward.length, ...backward.map(outline));
     }
+    const repeatable = this.opts.gradient && fusedTermGroups.length === 0 && this.units.every((u) => u.kind === "group" || u.kind === "custom");
     return {
       prologue: [...this.scalarDecls, ...this.arrayAdjoints].join("\n"),
       forward: forward.join("\n"),
       backward: backward.reverse().join("\n"),
+      adjointReset: repeatable ? [...this.scalarAdjointResets, ...this.arrayAdjoints].join("\n") : null,
     };
   }
 
@@ -496,35 +519,110 @@ export class Pass {
       const fwdCode = fwd.code();
       const rev = new Pass(this.mod, { terms: [], outputs: [body.result], gradient: true, leaves: leaves(true) });
       const revCode = rev.code();
+      const seed = `for (let k = 0; k < ${size}; k++) ${rev.adjoint(body.result, "k")} = k === ${row} ? 1 : 0;`;
+      // One forward sweep serves every row where the backward sweep leaves it intact; then, for
+      // a few states, a block per row whose row number is a constant (D233).
+      const jacobianRows =
+        revCode.adjointReset === null
+          ? `for (let ${row} = 0; ${row} < ${size}; ${row}++) {\n${revCode.prologue}\n${revCode.forward}\n${seed}\n${revCode.backward}\n}`
+          : size <= UNROLLED_JACOBIAN_ROWS
+            ? `${revCode.prologue}\n${revCode.forward}\n${Array.from({ length: size }, (_, r) => `{ const ${row} = ${r};\n${r > 0 ? revCode.adjointReset : ""}\n${seed}\n${revCode.backward}\n}`).join("\n")}`
+            : `${revCode.prologue}\n${revCode.forward}\nfor (let ${row} = 0; ${row} < ${size}; ${row}++) {\nif (${row} > 0) {\n${revCode.adjointReset}\n}\n${seed}\n${revCode.backward}\n}`;
       const rhs = this.mod.fresh("odr");
       const jac = this.mod.fresh("odj");
+      const n0 = this.odeInitialColumns(n);
+      const coupled = revCode.adjointReset === null ? null : this.mod.fresh("odc");
       const method = ODE_METHODS.indexOf(body.method);
       // Times that depend on parameters live in a buffer each solve writes first (odeForward).
       const times = body.ts === null ? this.odeTimesBuffer(n) : this.mod.constant(body.ts);
+      // A t0 that depends on parameters lives in a buffer each solve writes first, as varying times.
+      const start = body.t0 === null ? this.odeStartBuffer(n) : this.mod.constant(Float64Array.of(body.t0));
       return {
-        declaration: `const ${name} = rt.ode.problem(${size}, ${np}, ${rhs}, ${jac}, ${method}, ${literal(body.t0)}, ${times}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${!n.inputs[0]!.isConst}, ${body.ts === null});`,
+        declaration: `const ${name} = rt.ode.problem(${size}, ${np}, ${rhs}, ${jac}, ${coupled ?? "null"}, ${method}, ${start}, ${times}, ${literal(body.rtol)}, ${literal(body.atol)}, ${literal(body.maxSteps)}, ${n0 > 0}, ${body.ts === null}, ${body.t0 === null});`,
         functions: [
           `function ${rhs}(t, y, p, dy) {\n${fwdCode.prologue}\n${fwdCode.forward}\nfor (let k = 0; k < ${size}; k++) dy[k] = ${fwd.value(body.result, "k")};\n}`,
-          `function ${jac}(t, y, p, jy, jp) {\nfor (let k = 0; k < ${size * size}; k++) jy[k] = 0;\nfor (let k = 0; k < ${size * np}; k++) jp[k] = 0;\nfor (let ${row} = 0; ${row} < ${size}; ${row}++) {\n${revCode.prologue}\n${revCode.forward}\nfor (let k = 0; k < ${size}; k++) ${rev.adjoint(body.result, "k")} = k === ${row} ? 1 : 0;\n${revCode.backward}\n}\n}`,
+          `function ${jac}(t, y, p, jy, jp) {\nfor (let k = 0; k < ${size * size}; k++) jy[k] = 0;\nfor (let k = 0; k < ${size * np}; k++) jp[k] = 0;\n${jacobianRows}\n}`,
+          ...(coupled === null ? [] : [this.odeCoupled(coupled, size, np, n0, jacobianRows, rev.value(body.result, "k"))]),
         ],
       };
     });
   }
 
+  /**
+   * The coupled system's derivative in one function (an ode node whose Jacobian needs one
+   * forward sweep): `name(t, y, p, dz, at)` reads z = (y, S) from `y` (the states first, so the
+   * traced body reads them where it reads y) and writes (f, J_y S + [0 | J_p]) at dz[at ..),
+   * as AugmentedSystem's evaluation with `rhs` and `jacobian` would, term for term: f from the
+   * Jacobian's forward sweep, J into two buffers, the product in the same order of sums
+   * (written out, its indices constants, for a small system). One call instead of three per
+   * Runge-Kutta stage (DECISIONS.md D233).
+   */
+  private odeCoupled(name: string, n: number, np: number, n0: number, jacobianRows: string, result: string): string {
+    const [jy, jp] = [this.mod.scratch(Math.max(n * n, 1)), this.mod.scratch(Math.max(n * np, 1))];
+    const m = n0 + np;
+    const lines = [
+      `const jy = ${jy};`,
+      `const jp = ${jp};`,
+      `for (let k = 0; k < ${n * n}; k++) jy[k] = 0;`,
+      `for (let k = 0; k < ${n * np}; k++) jp[k] = 0;`,
+      jacobianRows,
+      `for (let k = 0; k < ${n}; k++) dz[at+k] = ${result};`,
+    ];
+    if (n * n * m <= UNROLLED_PRODUCT_TERMS)
+      for (let j = 0; j < m; j++) {
+        const col = n + j * n;
+        for (let r = 0; r < n; r++) {
+          const base = j >= n0 ? `jp[${r * np + j - n0}]` : "0";
+          const terms = Array.from({ length: n }, (_, k) => ` + jy[${r * n + k}] * y[${col + k}]`).join("");
+          lines.push(`dz[at+${col + r}] = ${base}${terms};`);
+        }
+      }
+    else
+      lines.push(`for (let j = 0; j < ${m}; j++) { const col = ${n} + j * ${n};
+        for (let r = 0; r < ${n}; r++) { let acc = j >= ${n0} ? jp[r * ${np} + j - ${n0}] : 0;
+          for (let k = 0; k < ${n}; k++) acc += jy[r * ${n} + k] * y[col + k];
+          dz[at + col + r] = acc; } }`);
+    return `function ${name}(t, y, p, dz, at) {\n${lines.join("\n")}\n}`;
+  }
+
   /** The parameter vector of an ode node's solve: its non-data arguments and free nodes, flattened. */
   private odeInputs(n: Expr): { input: Expr; offset: number }[] {
+    if (n.node.kind !== "ode") throw new Error("not an ode");
     let offset = 0;
-    const times = this.odeTimes(n);
-    return n.inputs.slice(1, times === null ? undefined : -1).map((input) => {
+    return n.inputs.slice(1, 1 + n.node.body.args.length + n.node.body.free.length).map((input) => {
       const at = offset;
       offset += input.size;
       return { input, offset: at };
     });
   }
 
-  /** An ode node's output times when they depend on parameters (its last input), else null. */
+  /** An ode node's output times when they depend on parameters (its input after the free nodes), else null. */
   private odeTimes(n: Expr): Expr | null {
-    return n.node.kind === "ode" && n.node.body.ts === null ? n.inputs[n.inputs.length - 1]! : null;
+    return n.node.kind === "ode" && n.node.body.ts === null ? n.inputs[1 + n.node.body.args.length + n.node.body.free.length]! : null;
+  }
+
+  /** An ode node's initial time when it depends on parameters (its last input), else null. */
+  private odeStart(n: Expr): Expr | null {
+    return n.node.kind === "ode" && n.node.body.t0 === null ? n.inputs[n.inputs.length - 1]! : null;
+  }
+
+  /** The buffer of an ode node's initial time that depends on parameters (its problem's t0). */
+  private odeStartBuffer(n: Expr): string {
+    return this.mod.array(`oz${n.id}`, 1);
+  }
+
+  /**
+   * Sensitivity columns for y0: n where y0 or t0 depends on parameters (t0's derivative is
+   * read from y0's sensitivities: DECISIONS.md D208's formula), else 0.
+   */
+  private odeInitialColumns(n: Expr): number {
+    const y0 = n.inputs[0]!;
+    return y0.isConst && this.odeStart(n) === null ? 0 : y0.size;
+  }
+
+  /** The buffer of an ode node's initial state (written forward, read backward for t0's adjoint). */
+  private odeInitialState(n: Expr): string {
+    return this.mod.array(`oy${n.id}`, n.inputs[0]!.size);
   }
 
   /** The buffer of an ode node's output times that depend on parameters (its problem's ts). */
@@ -547,14 +645,16 @@ export class Pass {
     const y0 = n.inputs[0]!;
     const inputs = this.odeInputs(n);
     const np = inputs.reduce((s, x) => s + x.input.size, 0);
-    const y0Buffer = this.mod.scratch(y0.size);
+    const y0Buffer = this.odeInitialState(n);
     const pBuffer = this.odeParameters(n, np);
     const values = this.mod.array(`v${n.id}`, n.size);
     const times = this.odeTimes(n);
+    const start = this.odeStart(n);
     const fill = [
       `for (let k = 0; k < ${y0.size}; k++) ${y0Buffer}[k] = ${this.value(y0, "k")};`,
       ...inputs.map(({ input, offset }) => `for (let k = 0; k < ${input.size}; k++) ${pBuffer}[${offset}+k] = ${this.value(input, "k")};`),
       ...(times === null ? [] : [`for (let k = 0; k < ${times.size}; k++) ${this.odeTimesBuffer(n)}[k] = ${this.value(times, "k")};`]),
+      ...(start === null ? [] : [`${this.odeStartBuffer(n)}[0] = ${this.value(start, "0")};`]),
     ].join("\n");
     const reject = this.opts.terms.length > 0 && this.opts.leaves === undefined ? "return -Infinity;" : "";
     // As Stan: the gradient pass integrates the sensitivities (whose error enters the step
@@ -569,17 +669,20 @@ export class Pass {
 
   /** The buffer of an ode node's sensitivities (written by the forward solve, read backward). */
   private odeSensitivities(n: Expr, np: number): string {
-    const m = (n.inputs[0]!.isConst ? 0 : n.inputs[0]!.size) + np;
+    const m = this.odeInitialColumns(n) + np;
     return this.mod.array(`sv${n.id}`, Math.max(n.size * m, 1));
   }
 
-  /** Adjoints of y0 and the parameters: sum over times and states of the solution's adjoint times its sensitivity. */
+  /**
+   * Adjoints of y0 and the parameters: sum over times and states of the solution's adjoint
+   * times its sensitivity; then those of varying output times and a varying initial time.
+   */
   private odeBackward(n: Expr): string {
     if (n.node.kind !== "ode") throw new Error("not an ode");
     const y0 = n.inputs[0]!;
     const inputs = this.odeInputs(n);
     const np = inputs.reduce((s, x) => s + x.input.size, 0);
-    const n0 = y0.isConst ? 0 : y0.size;
+    const n0 = this.odeInitialColumns(n);
     const m = n0 + np;
     const states = y0.size;
     const times = n.shape[0]!;
@@ -604,6 +707,12 @@ export class Pass {
         `rt.ode.timeAdjoints(${this.odeProblem(n)}, ${this.mod.array(`v${n.id}`, n.size)}, ${this.odeParameters(n, np)}, ${adjoint}, ${out});`,
         `for (let k = 0; k < ${times}; k++) ${tsAdjoint} += ${out}[k];`,
       );
+    }
+    const start = this.odeStart(n);
+    const startAdjoint = start === null ? null : this.adjoint(start, "0");
+    if (startAdjoint !== null) {
+      // d y(ts[i]) / d t0 = -S_y0(ts[i]) f(t0, y0): y0's share of the adjoint times -f at the start.
+      lines.push(`${startAdjoint} += rt.ode.startAdjoint(${this.odeProblem(n)}, ${this.odeInitialState(n)}, ${this.odeParameters(n, np)}, ${total});`);
     }
     return `{ ${lines.join("\n")} }`;
   }

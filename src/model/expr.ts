@@ -49,16 +49,18 @@ export interface ScanBody {
  * An ODE's right-hand side, traced once: `result` (shape [n]) is dy/dt at the placeholders
  * `time` (scalar) and `state` ([n]), and `args` (placeholders for the arguments that are not
  * data). Inputs of the ode node: [y0, ...those arguments, ...free], `free` being outer nodes
- * the body reads, then the output times when they depend on parameters (`ts` is then null).
- * The solver settings are plain data.
+ * the body reads, then the output times when they depend on parameters (`ts` is then null),
+ * then the initial time when it depends on parameters (`t0` is then null). The solver
+ * settings are plain data.
  */
 export interface OdeBody {
   readonly method: OdeMethod;
   readonly rtol: number;
   readonly atol: number;
   readonly maxSteps: number;
-  readonly t0: number;
-  /** The output times when they are data; null when they are the node's last input. */
+  /** The initial time when it is data; null when it is the node's last input (a scalar). */
+  readonly t0: number | null;
+  /** The output times when they are data; null when they are the node's input after `free`. */
   readonly ts: Float64Array | null;
   readonly time: Expr;
   readonly state: Expr;
@@ -247,12 +249,15 @@ function checkedNode(node: NodeKind, shape: Shape, inputs: readonly Expr[], what
       if (typeof body !== "object" || body === null) return bad(what, "an ode node needs a body");
       const { method, rtol, atol, maxSteps, t0, ts, time, state, args, result, free } = body as OdeBody;
       const n = Expr.isExpr(state) ? state.size : -1;
+      // Varying output times follow the free nodes.
+      const timesAt = 1 + (Array.isArray(args) ? args.length : 0) + (Array.isArray(free) ? free.length : 0);
       if (
         !ODE_METHODS.includes(method) || checkOdeTolerances({ rtol, atol, maxSteps }) !== null ||
-        (ts === null ? !Number.isFinite(t0) || inputs[inputs.length - 1]?.shape.length !== 1 || inputs[inputs.length - 1]!.size !== shape[0] : !(ts instanceof Float64Array) || checkOdeTimes(t0, ts) !== null) ||
+        (t0 === null ? inputs[inputs.length - 1]?.shape.length !== 0 : !Number.isFinite(t0)) ||
+        (ts === null ? inputs[timesAt]?.shape.length !== 1 || inputs[timesAt]!.size !== shape[0] : !(ts instanceof Float64Array) || (t0 !== null && checkOdeTimes(t0, ts) !== null)) ||
         !Expr.isExpr(time) || time.size !== 1 || !Expr.isExpr(state) || state.shape.length !== 1 || !Expr.isExpr(result) || !sameShape(result.shape, state.shape) ||
         !Array.isArray(args) || !Array.isArray(free) || !args.every((x) => Expr.isExpr(x)) || !free.every((f) => Expr.isExpr(f)) ||
-        inputs.length !== 1 + args.length + free.length + (ts === null ? 1 : 0) || inputs[0]!.size !== n || shape.length !== 2 || shape[1] !== n ||
+        inputs.length !== 1 + args.length + free.length + (ts === null ? 1 : 0) + (t0 === null ? 1 : 0) || inputs[0]!.size !== n || shape.length !== 2 || shape[1] !== n ||
         (ts !== null && shape[0] !== ts.length)
       ) {
         return bad(what, "an ode node needs a body { method, rtol, atol, maxSteps, t0, ts, time, state, args, result, free } matching its inputs and shape");

@@ -15,8 +15,11 @@ import { checkOptions, describeValue, toNumbers } from "./values.js";
 export interface OdeOptions {
   /** Initial state y(t0): a vector (data or an expression of parameters). */
   y0: ExprLike;
-  /** Initial time (a number; default 0). */
-  t0?: number;
+  /**
+   * Initial time: data (default 0), or a scalar expression of parameters (the solution is then
+   * differentiated in it too; a t0 not before ts[0] at a point rejects it).
+   */
+  t0?: ExprLike;
   /**
    * Output times, each after t0 and non-decreasing: data, or a vector expression of parameters
    * (the solution is then differentiated in them too; times out of order at a point reject it).
@@ -43,8 +46,8 @@ const OPTIONS = ["y0", "t0", "ts", "args", "method", "rtol", "atol", "maxSteps"]
 /**
  * Solves dy/dt = rhs(t, y, args), y(t0) = y0 and returns y at `ts` as a [ts.length, n]
  * expression (row i is y(ts[i])). Gradients with respect to y0, to every parameter the
- * right-hand side reads (through `args` or captured) and to the output times are exact to the
- * solver's tolerance. A
+ * right-hand side reads (through `args` or captured) and to the initial and output times are
+ * exact to the solver's tolerance. A
  * solve that fails (more than `maxSteps` steps, a non-finite state) rejects the proposal: the
  * log density is -Infinity there, as in Stan.
  *
@@ -67,15 +70,19 @@ export function ode(rhs: (t: Expr, y: Expr, args: Expr[]) => ExprLike, options: 
   if (tolProblem !== null) throw new ModelError("invalid-argument", `ode: ${tolProblem}`);
   const y0 = lift(o.y0, "ode: y0");
   if (y0.shape.length !== 1 || y0.size < 1) throw new ModelError("shape-mismatch", `ode: y0 must be a non-empty vector, got ${y0}`);
-  const t0 = o.t0 ?? 0;
-  if (typeof t0 !== "number") throw new ModelError("invalid-argument", `ode: t0 must be a number (data), got ${describeValue(t0)}`);
+  const t0Expr = lift(o.t0 ?? 0, "ode: t0");
+  if (t0Expr.shape.length !== 0) throw new ModelError("shape-mismatch", `ode: t0 must be a scalar, got ${t0Expr}`);
+  const start = t0Expr.isConst ? null : t0Expr;
+  const t0 = start === null ? t0Expr.constValues[0]! : null;
   const timesVary = Expr.isExpr(o.ts) && !o.ts.isConst;
   if (Expr.isExpr(o.ts) && o.ts.shape.length !== 1) throw new ModelError("shape-mismatch", `ode: ts must be a vector of times, got ${o.ts}`);
   const times = timesVary ? (o.ts as Expr) : null;
   const tsValues = times !== null ? null : Expr.isExpr(o.ts) ? o.ts.constValues : toNumbers(o.ts, "ode: ts").values;
   if (times !== null && times.size < 1) throw new ModelError("invalid-argument", "ode: ts is empty");
-  // Data times are checked now; times that depend on parameters at each solve (a failed solve there).
-  const timeProblem = tsValues === null ? (Number.isFinite(t0) ? null : `t0 is ${t0}; it must be finite`) : checkOdeTimes(t0, tsValues);
+  // Data times are checked now (against t0 where it is data); times or a t0 that depend on
+  // parameters at each solve (a failed solve there).
+  const timeProblem =
+    t0 !== null && !Number.isFinite(t0) ? `t0 is ${t0}; it must be finite` : tsValues !== null ? checkOdeTimes(t0 ?? -Number.MAX_VALUE, tsValues) : null;
   if (timeProblem !== null) throw new ModelError("invalid-argument", `ode: ${timeProblem}`);
   if (o.args !== undefined && !Array.isArray(o.args)) throw new ModelError("invalid-argument", `ode: args must be an array, got ${describeValue(o.args)}`);
   const args = ((o.args ?? []) as unknown[]).map((a, k) => lift(a, `ode: args[${k}]`));
@@ -97,10 +104,10 @@ export function ode(rhs: (t: Expr, y: Expr, args: Expr[]) => ExprLike, options: 
   if (!dependsOn(result, holders)) {
     throw new ModelError("invalid-argument", "ode: the right-hand side must depend on t, y or args (it computes dy/dt from them)");
   }
-  if (y0.isConst && varying.length === 0 && free.length === 0 && times === null) {
-    throw new ModelError("invalid-argument", "ode: nothing in this ODE depends on a parameter (y0, ts and every argument are data); solve it once outside the model and pass the solution as data");
+  if (y0.isConst && varying.length === 0 && free.length === 0 && times === null && start === null) {
+    throw new ModelError("invalid-argument", "ode: nothing in this ODE depends on a parameter (y0, t0, ts and every argument are data); solve it once outside the model and pass the solution as data");
   }
   const body: OdeBody = { method, ...tol, t0, ts: tsValues === null ? null : Float64Array.from(tsValues), time, state, args: argHolders, result, free };
   const count = times !== null ? times.size : tsValues!.length;
-  return new Expr({ kind: "ode", body }, [count, n], [y0, ...varying, ...free, ...(times !== null ? [times] : [])], `ode(${result.label})`);
+  return new Expr({ kind: "ode", body }, [count, n], [y0, ...varying, ...free, ...(times !== null ? [times] : []), ...(start !== null ? [start] : [])], `ode(${result.label})`);
 }

@@ -20,7 +20,7 @@ export class Substitution {
       e.node.kind === "scan"
         ? [...e.inputs.slice(0, 1 + e.node.body.xs.length), e.node.body.result, ...e.node.body.free]
         : e.node.kind === "ode"
-          ? [...e.inputs.slice(0, 1 + e.node.body.args.length), e.node.body.result, ...e.node.body.free, ...odeTimes(e)]
+          ? [...e.inputs.slice(0, 1 + e.node.body.args.length), e.node.body.result, ...e.node.body.free, ...odeTrailing(e)]
           : e.inputs;
     for (const e of postOrder(root, (x) => this.memo.has(x), scanChildren)) {
       let result = e;
@@ -38,7 +38,7 @@ export class Substitution {
         const result2 = get(body.result);
         const free = body.free.map(get);
         const inputs = e.inputs.slice(0, 1 + body.args.length).map(get);
-        const times = odeTimes(e);
+        const times = odeTrailing(e);
         const times2 = times.map(get);
         if (result2 !== body.result || free.some((f, k) => f !== body.free[k]) || inputs.some((i, k) => i !== e.inputs[k]) || times2.some((t, k) => t !== times[k])) {
           result = new Expr({ kind: "ode", body: { ...body, result: result2, free } }, e.shape, [...inputs, ...free, ...times2], e.label);
@@ -53,9 +53,9 @@ export class Substitution {
   }
 }
 
-/** An ode node's output times when they depend on parameters (its last input), else nothing. */
-function odeTimes(e: Expr): readonly Expr[] {
-  return e.node.kind === "ode" && e.node.body.ts === null ? [e.inputs[e.inputs.length - 1]!] : [];
+/** An ode node's inputs after its free nodes: the output times and the initial time where they depend on parameters. */
+function odeTrailing(e: Expr): readonly Expr[] {
+  return e.node.kind === "ode" ? e.inputs.slice(1 + e.node.body.args.length + e.node.body.free.length) : [];
 }
 
 /** Whether `target` is reachable from `root` through inputs. */

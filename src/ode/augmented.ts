@@ -3,10 +3,11 @@
  * sensitivities (Stan's coupled system). With theta = (y0, p) and S = dy/dtheta (n x m),
  * S' = J_y S + [0 | J_p], S(t0) = [I | 0]; the Jacobian rows come from the problem's
  * vector-Jacobian product, one call per state (or the problem's `jacobian`, all rows in one
- * call, where it has one). One system serves every solve of a problem: `setParameters`
+ * call, where it has one; or the whole derivative from the problem's `coupled`, where it has
+ * one for these columns). One system serves every solve of a problem: `setParameters`
  * points it at the next solve's p.
  */
-import type { OdeProblem } from "./types.js";
+import type { CoupledDerivative, OdeProblem } from "./types.js";
 
 export class AugmentedSystem {
   /** Length of the integrated vector z = (y, S column by column). */
@@ -25,6 +26,8 @@ export class AugmentedSystem {
   private readonly gp: Float64Array;
   /** Right-hand side evaluations (each Jacobian counts n more). */
   evaluations = 0;
+  /** The problem's one-call derivative of this coupled system, where it gives one for these columns. */
+  private readonly coupled: CoupledDerivative | null;
 
   private p: Float64Array;
 
@@ -47,6 +50,8 @@ export class AugmentedSystem {
     this.gy = new Float64Array(n);
     this.gp = new Float64Array(np);
     this.p = p;
+    const coupled = problem.coupled;
+    this.coupled = sensitivities && coupled !== undefined && coupled.initialSensitivities === this.n0 > 0 ? coupled : null;
   }
 
   /** The parameters of the next solve. */
@@ -65,6 +70,22 @@ export class AugmentedSystem {
 
   /** dz[at .. at + size) = F(t, z); false when any component is not finite. */
   eval(t: number, z: Float64Array, dz: Float64Array, at: number): boolean {
+    this.evalStage(t, z, dz, at);
+    const end = at + this.size;
+    for (let k = at; k < end; k++) if (!Number.isFinite(dz[k]!)) return false;
+    return true;
+  }
+
+  /**
+   * dz[at .. at + size) = F(t, z), unchecked: a Runge-Kutta stage that is not finite is judged
+   * by the step's error estimate, as in Boost (DECISIONS.md D225).
+   */
+  evalStage(t: number, z: Float64Array, dz: Float64Array, at: number): void {
+    if (this.coupled !== null) {
+      this.evaluations++;
+      this.coupled.evaluate(t, z, this.p, dz, at);
+      return;
+    }
     const { n } = this.problem;
     const y = this.y;
     for (let s = 0; s < n; s++) y[s] = z[s]!;
@@ -87,9 +108,6 @@ export class AugmentedSystem {
           }
         }
     }
-    const end = at + this.size;
-    for (let k = at; k < end; k++) if (!Number.isFinite(dz[k]!)) return false;
-    return true;
   }
 
   /**
@@ -104,7 +122,7 @@ export class AugmentedSystem {
       for (let j = 0; j < m; j++) dz[at + 1 + j] = (j >= n0 ? jp[j - n0]! : 0) + a * z[1 + j]!;
       return;
     }
-    const [a, b, c, d] = [jy[0]!, jy[1]!, jy[2]!, jy[3]!];
+    const a = jy[0]!, b = jy[1]!, c = jy[2]!, d = jy[3]!;
     for (let j = 0; j < m; j++) {
       const col = 2 + 2 * j;
       const z0 = z[col]!;

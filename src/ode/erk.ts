@@ -295,7 +295,7 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
     // Stages 2..s; a first-same-as-last pair's last stage is f at the new point.
     for (let s = 1; s < stages; s++) {
       stageSum(zStage, z, h, a, s * stages, s, kv, N);
-      sys.eval(cT[s] === 1 ? tNew : t + cT[s]! * h, zStage, k, s * N);
+      sys.evalStage(cT[s] === 1 ? tNew : t + cT[s]! * h, zStage, k, s * N);
     }
     if (tab.lastStageIsSolution) {
       const solution = zStage;
@@ -331,7 +331,7 @@ export function integrateExplicit(sys: AugmentedSystem, work: ExplicitWorkspace,
     const swap = z;
     z = zNew;
     zNew = swap;
-    if (tab.fsal) k.copyWithin(0, lastStage, lastStage + N);
+    if (tab.fsal) for (let c = 0; c < N; c++) k[c] = k[lastStage + c]!;
     else if (i < ts.length && !sys.eval(t, z, k, 0)) return { reason: "non-finite", t };
   }
   return null;

@@ -25,6 +25,19 @@ export interface OdeProblem {
    * one call; solvers use it rather than n vector-Jacobian products where it is given.
    */
   jacobian?(t: number, y: Float64Array, p: Float64Array, jy: Float64Array, jp: Float64Array): void;
+  /**
+   * The coupled system's derivative in one call (compiled models give it): for z = (y, S) with
+   * S's columns for y0 (when `initialSensitivities`) then p, writes (f, J_y S + [0 | J_p]) into
+   * dz[at ..), equal term for term to what `rhs` and `jacobian` give.
+   */
+  readonly coupled?: CoupledDerivative;
+}
+
+/** A problem's coupled system (states and forward sensitivities) evaluated in one call. */
+export interface CoupledDerivative {
+  /** Whether S has columns for y0 (n of them before p's np), as where y0 depends on parameters. */
+  readonly initialSensitivities: boolean;
+  evaluate(t: number, z: Float64Array, p: Float64Array, dz: Float64Array, at: number): void;
 }
 
 /** Error control and work limit (Stan's names: relative_tolerance, absolute_tolerance, max_num_steps). */

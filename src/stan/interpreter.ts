@@ -876,7 +876,8 @@ export class Interpreter {
     } else {
       args = rest.slice(3);
     }
-    const t0Value = numberOf(t0, "t0", e.loc);
+    // A t0 of parameters is differentiated too (Stan's var t0); data is checked as a number.
+    const t0Value = t0.e.isConst ? numberOf(t0, "t0", e.loc) : t0.e.size === 1 ? reshape(t0.e, []) : t0.e;
     const yType: SType = legacy ? { base: "real", arr: 1 } : { base: "vector", arr: 0 };
     const rhs = (t: Expr, y: Expr, argExprs: Expr[]): Expr => {
       const r = this.callUser(f, [{ t: REAL, e: t }, { t: yType, e: y }, ...argExprs.map((a, k) => ({ t: args[k]!.t, e: a }))], e.loc);
