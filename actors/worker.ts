@@ -188,7 +188,8 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
     onDraw(d);
   };
   const switches: LocalSwitch[] = [];
-  const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults, task.reportSwitches === true ? (w) => switches.push(w) : undefined);
+  // The task's state is this thread's own copy (it came by structured clone): no copy.
+  const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults, task.reportSwitches === true ? (w) => switches.push(w) : undefined, true);
   // Stopped early at a window end: only the draws made count.
   const seconds = (performance.now() - t0) / 1000;
   if (started !== undefined) started[TASK_CELL.ENDED] = Date.now();

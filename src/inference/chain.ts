@@ -692,6 +692,7 @@ export function runIterations(
   settingsIn: Partial<SamplerSettings>,
   onDraw?: OnDraw,
   onLocalSwitch?: OnLocalSwitch,
+  ownState = false,
 ): RunResult {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
   if (state.format !== CHAIN_STATE_FORMAT) throw new Error(`unknown chain state format ${String(state.format)}`);
@@ -699,7 +700,9 @@ export function runIterations(
   if (state.awaitingMetric) {
     throw new Error("the chain is at a window end waiting for its metric: call setMetricAtWindowEnd first");
   }
-  const s = cloneChainState(state);
+  // A worker's state arrived as its own copy (structured clone): copying it again cost a
+  // quarter of a worker's time where a pooled window's rows are large (DECISIONS.md D236).
+  const s = ownState ? state : cloneChainState(state);
   const kernel = loadKernel(model, s);
   const rng = Rng.fromState(s.rng);
   const stats = emptyStats();
