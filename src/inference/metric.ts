@@ -109,11 +109,20 @@ export function validateMetric(m: Metric, dim: number): void {
  * numerically positive definite.
  */
 export function cholesky(a: Float64Array, d: number, out: Float64Array = new Float64Array(d * d)): Float64Array {
-  out.fill(0);
+  if (!choleskyInto(a, d, out)) throw new Error("dense inverse metric is not positive definite");
+  return out;
+}
+
+/**
+ * As `cholesky`, into the first d x d entries of `out`, without throwing: false (with `out`
+ * partly written) when A is not numerically positive definite.
+ */
+export function choleskyInto(a: Float64Array, d: number, out: Float64Array): boolean {
+  out.fill(0, 0, d * d);
   for (let j = 0; j < d; j++) {
     let s = a[j * d + j]!;
     for (let k = 0; k < j; k++) s -= out[j * d + k]! * out[j * d + k]!;
-    if (!(s > 0)) throw new Error("dense inverse metric is not positive definite");
+    if (!(s > 0)) return false;
     const ljj = Math.sqrt(s);
     out[j * d + j] = ljj;
     for (let i = j + 1; i < d; i++) {
@@ -122,5 +131,5 @@ export function cholesky(a: Float64Array, d: number, out: Float64Array = new Flo
       out[i * d + j] = t / ljj;
     }
   }
-  return out;
+  return true;
 }

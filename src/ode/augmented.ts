@@ -51,7 +51,7 @@ export class AugmentedSystem {
     this.gp = new Float64Array(np);
     this.p = p;
     const coupled = problem.coupled;
-    this.coupled = sensitivities && coupled !== undefined && coupled.initialSensitivities === this.n0 > 0 ? coupled : null;
+    this.coupled = sensitivities && coupled !== undefined && coupled.initialSensitivities === (this.n0 > 0) ? coupled : null;
   }
 
   /** The parameters of the next solve. */

@@ -17,11 +17,15 @@ export function finiteDifferenceGradient(f: (q: Float64Array) => number, q: Floa
   return g;
 }
 
-/** Largest |analytic - numeric| / max(1, |numeric|) over coordinates, and where. */
-export function gradientError(model: LogDensity, q: Float64Array): { worst: number; index: number; analytic: Float64Array; numeric: Float64Array } {
+/**
+ * Largest |analytic - numeric| / max(1, |numeric|) over coordinates, and where. `relStep` as
+ * `finiteDifferenceGradient`'s (a density with a solver inside wants a larger one, so that the
+ * solver's error over the step stays small).
+ */
+export function gradientError(model: LogDensity, q: Float64Array, relStep = 1e-6): { worst: number; index: number; analytic: Float64Array; numeric: Float64Array } {
   const analytic = new Float64Array(model.dim);
   model.logDensityGradient(q, analytic);
-  const numeric = finiteDifferenceGradient((x) => model.logDensity(x), q);
+  const numeric = finiteDifferenceGradient((x) => model.logDensity(x), q, relStep);
   let worst = 0;
   let index = -1;
   for (let i = 0; i < q.length; i++) {

@@ -9,14 +9,13 @@
 import { describe, expect, test } from "vitest";
 import { compile } from "../../src/compile/compile.js";
 import type { LogDensity } from "../../src/compile/types.js";
-import { add, dist, exp, model, mul, neg, ode, stack, sub, type Expr } from "../../src/model/index.js";
+import { dist, model, neg, ode, stack } from "../../src/model/index.js";
 import { odeFailureTally } from "../../src/ode/runtime.js";
 import { stanModel } from "../../src/stan/index.js";
+import { gradientError } from "../helpers/finite-diff.js";
+import { forcedOscillator, TIME_GRADIENT_POINTS } from "./problems.js";
 
 const METHODS = ["rk45", "ckrk", "bdf"] as const;
-
-/** A forced, damped oscillator: y0' = y1, y1' = -a y0 - 0.3 y1 + 0.5 exp(-t) (f reads t, so t0 matters beyond a shift). */
-const oscillator = (t: Expr, y: Expr, [a]: Expr[]) => stack([y.at(1), add(sub(mul(neg(a!), y.at(0)), mul(0.3, y.at(1))), mul(0.5, exp(neg(t))))]);
 
 /** Observations of both states at 0.5, 1.2 and 2, from a start t0 = -s (s > 0 a parameter); y0 data or a parameter. */
 function shiftedStart(method: (typeof METHODS)[number], y0IsParameter: boolean) {
@@ -24,34 +23,21 @@ function shiftedStart(method: (typeof METHODS)[number], y0IsParameter: boolean) 
     const a = b.param("a", dist.logNormal(0, 0.3));
     const s = b.param("s", dist.logNormal(-1, 0.5));
     const y0 = y0IsParameter ? stack([b.param("y0", dist.normal(1, 0.2)), 0]) : [1, 0];
-    const y = ode(oscillator, { y0, t0: neg(s), ts: [0.5, 1.2, 2], args: [a], method, rtol: 1e-12, atol: 1e-12, maxSteps: 1e8 });
+    const y = ode(forcedOscillator, { y0, t0: neg(s), ts: [0.5, 1.2, 2], args: [a], method, rtol: 1e-12, atol: 1e-12, maxSteps: 1e8 });
     b.observe("obs", dist.normal(y.reshape([6]), 0.1), [0.8, -0.4, 0.3, -0.6, -0.2, 0.1]);
   });
 }
 
-/** The worst difference, relative to max(1, |derivative|), between the gradient and central differences. */
-function gradientError(ld: LogDensity, q: Float64Array, h = 1e-5): number {
-  const g = new Float64Array(ld.dim);
-  const lp = ld.logDensityGradient(q, g);
-  expect(Number.isFinite(lp)).toBe(true);
-  let worst = 0;
-  for (let j = 0; j < ld.dim; j++) {
-    const up = Float64Array.from(q);
-    const down = Float64Array.from(q);
-    up[j]! += h;
-    down[j]! -= h;
-    const fd = (ld.logDensity(up) - ld.logDensity(down)) / (2 * h);
-    worst = Math.max(worst, Math.abs(g[j]! - fd) / Math.max(1, Math.abs(fd)));
-  }
-  return worst;
+/** The worst relative difference between the gradient and central differences (steps of about 1e-5), at a point of finite density. */
+function odeGradientError(ld: LogDensity, q: Float64Array): number {
+  expect(Number.isFinite(ld.logDensity(q))).toBe(true);
+  return gradientError(ld, q, 1e-5).worst;
 }
-
-const POINTS = [Float64Array.of(0.1, -0.2, 0.9), Float64Array.of(-0.3, 0.4, 1.2), Float64Array.of(0.5, 0.1, 0.7)];
 
 describe("gradients with respect to an initial time that depends on parameters", () => {
   test.each(METHODS.flatMap((m) => [[m, false] as const, [m, true] as const]))("%s through the builder (y0 a parameter: %s): the gradient equals central differences", (method, y0IsParameter) => {
     const ld = compile(shiftedStart(method, y0IsParameter));
-    const errors = POINTS.map((q) => gradientError(ld, q.subarray(0, ld.dim)));
+    const errors = TIME_GRADIENT_POINTS.map((q) => odeGradientError(ld, q.subarray(0, ld.dim)));
     console.log(`${method} (builder, y0 ${y0IsParameter ? "parameter" : "data"}): worst gradient error ${Math.max(...errors).toExponential(2)}`);
     for (const e of errors) expect(e).toBeLessThan(1e-6);
   });
@@ -60,7 +46,7 @@ describe("gradients with respect to an initial time that depends on parameters",
     // s enters only through t0, so its derivative is the prior's plus t0's adjoint, which is not small here.
     const ld = compile(shiftedStart("rk45", false));
     const g = new Float64Array(ld.dim);
-    const q = POINTS[0]!.subarray(0, 2);
+    const q = TIME_GRADIENT_POINTS[0]!.subarray(0, 2);
     ld.logDensityGradient(q, g);
     // d/dlog(s) of the lognormal(-1, 0.5) log density plus the log transform's Jacobian.
     const prior = -(q[1]! + 1) / 0.25;
@@ -87,7 +73,7 @@ model {
   for (i in 1:3) obs[i] ~ normal(y[i][1], 0.1);
 }`;
     const ld = compile(stanModel(source, { obs: [0.8, 0.3, -0.2] }, { onWarning: () => undefined }));
-    const errors = POINTS.map((q) => gradientError(ld, q.subarray(0, 2)));
+    const errors = TIME_GRADIENT_POINTS.map((q) => odeGradientError(ld, q.subarray(0, 2)));
     console.log(`${method} (Stan): worst gradient error ${Math.max(...errors).toExponential(2)}`);
     for (const e of errors) expect(e).toBeLessThan(1e-6);
   });
@@ -98,7 +84,7 @@ model {
       model(`late-start-${method}`, (b) => {
         const a = b.param("a", dist.logNormal(0, 0.3));
         const u = b.param("u", dist.normal(0, 1));
-        const y = ode(oscillator, { y0: [1, 0], t0: u, ts: [0.5, 1], args: [a], method });
+        const y = ode(forcedOscillator, { y0: [1, 0], t0: u, ts: [0.5, 1], args: [a], method });
         b.observe("obs", dist.normal(y.reshape([4]).at(2), 0.1), 0.3);
       }),
     );

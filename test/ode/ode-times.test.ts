@@ -7,16 +7,15 @@
  */
 import { describe, expect, test } from "vitest";
 import { compile } from "../../src/compile/compile.js";
-import { add, dist, exp, model, mul, neg, ode, stack, sub, type Expr } from "../../src/model/index.js";
+import { add, dist, model, mul, neg, ode, stack } from "../../src/model/index.js";
 import { odeFailureTally } from "../../src/ode/runtime.js";
 import { stanModel } from "../../src/stan/index.js";
+import { gradientError } from "../helpers/finite-diff.js";
+import { forcedOscillator, TIME_GRADIENT_POINTS } from "./problems.js";
 import { sample } from "../../src/api/sample.js";
 import type { LogDensity } from "../../src/compile/types.js";
 
 const METHODS = ["rk45", "ckrk", "bdf"] as const;
-
-/** A forced, damped oscillator: y0' = y1, y1' = -a y0 - 0.3 y1 + 0.5 exp(-t) (f reads t). */
-const oscillator = (t: Expr, y: Expr, [a]: Expr[]) => stack([y.at(1), add(sub(mul(neg(a!), y.at(0)), mul(0.3, y.at(1))), mul(0.5, exp(neg(t))))]);
 
 /** Observations of both states at times tau, tau + 0.7 and 2 tau + 1, with tau a parameter. */
 function shiftedTimes(method: (typeof METHODS)[number]) {
@@ -25,34 +24,21 @@ function shiftedTimes(method: (typeof METHODS)[number]) {
     const tau = b.param("tau", dist.logNormal(0, 0.5));
     const y0 = b.param("y0", dist.normal(1, 0.2));
     const ts = stack([tau, add(tau, 0.7), add(mul(tau, 2), 1)]);
-    const y = ode(oscillator, { y0: stack([y0, 0]), ts, args: [a], method, rtol: 1e-12, atol: 1e-12, maxSteps: 1e8 });
+    const y = ode(forcedOscillator, { y0: stack([y0, 0]), ts, args: [a], method, rtol: 1e-12, atol: 1e-12, maxSteps: 1e8 });
     b.observe("obs", dist.normal(y.reshape([6]), 0.1), [0.8, -0.4, 0.3, -0.6, -0.2, 0.1]);
   });
 }
 
-/** The worst difference, relative to max(1, |derivative|), between the gradient and central differences. */
-function gradientError(ld: LogDensity, q: Float64Array, h = 1e-5): number {
-  const g = new Float64Array(ld.dim);
-  const lp = ld.logDensityGradient(q, g);
-  expect(Number.isFinite(lp)).toBe(true);
-  let worst = 0;
-  for (let j = 0; j < ld.dim; j++) {
-    const up = Float64Array.from(q);
-    const down = Float64Array.from(q);
-    up[j]! += h;
-    down[j]! -= h;
-    const fd = (ld.logDensity(up) - ld.logDensity(down)) / (2 * h);
-    worst = Math.max(worst, Math.abs(g[j]! - fd) / Math.max(1, Math.abs(fd)));
-  }
-  return worst;
+/** The worst relative difference between the gradient and central differences (steps of about 1e-5), at a point of finite density. */
+function odeGradientError(ld: LogDensity, q: Float64Array): number {
+  expect(Number.isFinite(ld.logDensity(q))).toBe(true);
+  return gradientError(ld, q, 1e-5).worst;
 }
-
-const POINTS = [Float64Array.of(0.1, -0.2, 0.9), Float64Array.of(-0.3, 0.4, 1.2), Float64Array.of(0.5, 0.1, 0.7)];
 
 describe("gradients with respect to output times that depend on parameters", () => {
   test.each(METHODS)("%s through the builder: the gradient equals central differences", (method) => {
     const ld = compile(shiftedTimes(method));
-    const errors = POINTS.map((q) => gradientError(ld, q));
+    const errors = TIME_GRADIENT_POINTS.map((q) => odeGradientError(ld, q));
     console.log(`${method} (builder): worst gradient error ${Math.max(...errors).toExponential(2)}`);
     for (const e of errors) expect(e).toBeLessThan(1e-6);
   });
@@ -61,7 +47,7 @@ describe("gradients with respect to output times that depend on parameters", () 
     // tau's derivative through the times alone: y(ts) moves with ts at the rate f, which is not small here.
     const ld = compile(shiftedTimes("rk45"));
     const g = new Float64Array(ld.dim);
-    ld.logDensityGradient(POINTS[0]!, g);
+    ld.logDensityGradient(TIME_GRADIENT_POINTS[0]!, g);
     const tauIndex = ld.unconstrainedNames.findIndex((n) => n.startsWith("tau"));
     expect(Math.abs(g[tauIndex]!)).toBeGreaterThan(1);
   });
@@ -87,7 +73,7 @@ model {
   for (i in 1:3) obs[i] ~ normal(y[i][1], 0.1);
 }`;
     const ld = compile(stanModel(source, { obs: [0.8, 0.3, -0.2] }, { onWarning: () => undefined }));
-    const errors = POINTS.map((q) => gradientError(ld, q.subarray(0, 2)));
+    const errors = TIME_GRADIENT_POINTS.map((q) => odeGradientError(ld, q.subarray(0, 2)));
     console.log(`${method} (Stan): worst gradient error ${Math.max(...errors).toExponential(2)}`);
     for (const e of errors) expect(e).toBeLessThan(1e-6);
   });
@@ -98,7 +84,7 @@ model {
       model(`unsorted-${method}`, (b) => {
         const a = b.param("a", dist.logNormal(0, 0.3));
         const tau = b.param("tau", dist.normal(1, 1));
-        const y = ode(oscillator, { y0: [1, 0], t0: 0.5, ts: stack([1, tau]), args: [a], method });
+        const y = ode(forcedOscillator, { y0: [1, 0], t0: 0.5, ts: stack([1, tau]), args: [a], method });
         b.observe("obs", dist.normal(y.reshape([4]).at(2), 0.1), 0.3);
       }),
     );
@@ -136,7 +122,7 @@ model {
     const m = model("times-threads", (b) => {
       const a = b.param("a", dist.logNormal(0, 0.3));
       const tau = b.param("tau", dist.normal(1, 0.5));
-      const y = ode(oscillator, { y0: [1, 0], ts: stack([0.5, tau]), args: [a] });
+      const y = ode(forcedOscillator, { y0: [1, 0], ts: stack([0.5, tau]), args: [a] });
       b.observe("obs", dist.normal(y.reshape([4]).at(2), 1), 0.3);
     });
     const posterior = await sample(compile(m), { chains: 2, warmup: 300, draws: 300, seed: 5, threads: 2 }).result;

@@ -1,5 +1,16 @@
-/** The reference problems of scripts/ode-reference.py as OdeProblems with hand-written Jacobians. */
+/**
+ * The reference problems of scripts/ode-reference.py as OdeProblems with hand-written Jacobians,
+ * and the builder's forced oscillator with the points at which the tests of parameter-dependent
+ * times check gradients.
+ */
+import { add, exp, mul, neg, stack, sub, type Expr } from "../../src/model/index.js";
 import type { OdeProblem } from "../../src/ode/index.js";
+
+/** A forced, damped oscillator: y0' = y1, y1' = -a y0 - 0.3 y1 + 0.5 exp(-t) (f reads t, so a shift of the times is no mere shift). */
+export const forcedOscillator = (t: Expr, y: Expr, [a]: Expr[]) => stack([y.at(1), add(sub(mul(neg(a!), y.at(0)), mul(0.3, y.at(1))), mul(0.5, exp(neg(t))))]);
+
+/** Unconstrained points (the first `dim` coordinates are used) where those gradients are checked. */
+export const TIME_GRADIENT_POINTS = [Float64Array.of(0.1, -0.2, 0.9), Float64Array.of(-0.3, 0.4, 1.2), Float64Array.of(0.5, 0.1, 0.7)];
 
 type Rhs = (t: number, y: Float64Array, p: Float64Array) => number[];
 /** Jacobian rows: [df_s/dy (n), df_s/dp (np)] for each state s. */

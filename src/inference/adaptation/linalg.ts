@@ -9,6 +9,7 @@
  * ml-matrix implement them, in the same order of operations, so the same results to the bit)
  * on flat buffers. Cyclic Jacobi was measured too and lost from m = 4 up (D200).
  */
+import { choleskyInto } from "../metric.js";
 
 export interface SymmetricEigen {
   /** Eigenvalues, ascending. */
@@ -335,19 +336,7 @@ function choleskySolveSBS(a: Float64Array, b: Float64Array, m: number, out: Floa
   const L = buffer("p1", m * m);
   const t = buffer("p2", m * m);
   const h = buffer("p3", m * m);
-  L.fill(0, 0, m * m);
-  for (let j = 0; j < m; j++) {
-    let d = b[j * m + j]!;
-    for (let k = 0; k < j; k++) d -= L[j * m + k]! * L[j * m + k]!;
-    if (!(d > 0) || !Number.isFinite(d)) return false;
-    const ljj = Math.sqrt(d);
-    L[j * m + j] = ljj;
-    for (let i = j + 1; i < m; i++) {
-      let x = b[i * m + j]!;
-      for (let k = 0; k < j; k++) x -= L[i * m + k]! * L[j * m + k]!;
-      L[i * m + j] = x / ljj;
-    }
-  }
+  if (!choleskyInto(b, m, L)) return false;
   // h = A L (L lower triangular: column j of L is zero above row j).
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < m; j++) {
