@@ -43,17 +43,25 @@ export let digamma: Special = lazySpecial("@stdlib/math-base-special-digamma", (
   runtime.digamma = f;
 });
 
+// The last argument of log1pExp and its exp(-|x|). Reverse mode differentiates log1pExp by
+// calling logistic on the same argument right after it (bernoulli_logit, log1p_exp, ...): the
+// exp is then taken once instead of twice, with the same bits either way. V8's Math.exp costs
+// about 18 ns, a quarter of a logistic regression's gradient.
+// (A Float64Array, so that storing them allocates no heap number.)
+const lastLog1pExp = Float64Array.of(NaN, 0);
+
 /** 1 / (1 + exp(-x)) without overflow. */
 export function logistic(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
+  const e = x === lastLog1pExp[0] ? lastLog1pExp[1]! : Math.exp(-Math.abs(x));
+  return x >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
 /** log(1 + exp(x)) without overflow or loss of precision in either tail. */
 export function log1pExp(x: number): number {
-  if (x > 0) return x + Math.log1p(Math.exp(-x));
-  return Math.log1p(Math.exp(x));
+  const e = Math.exp(-Math.abs(x));
+  lastLog1pExp[0] = x;
+  lastLog1pExp[1] = e;
+  return x > 0 ? x + Math.log1p(e) : Math.log1p(e);
 }
 
 /** log(1 - exp(x)) for x < 0 (Mächler's switch at -log 2). */
