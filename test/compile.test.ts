@@ -101,11 +101,34 @@ describe("elementwise operations", () => {
   }
 });
 
+describe("matvec's blocked loops", () => {
+  test("add every sum's terms in the order of the plain row loop (the same bits)", () => {
+    const [m, n] = [43, 5];
+    // Terms of one size and both signs: regrouping a sum changes its last bits.
+    const a = Array.from({ length: m * n }, (_, k) => Math.sin(3 * k + 1));
+    const w = Array.from({ length: m }, (_, i) => Math.cos(7 * i) + 0.1);
+    const ld = compile(model("mv", (b) => {
+      const x = b.param("x", { shape: [n] });
+      b.potential("f", dot(constant(w), matvec(constant(a, [m, n]), x)));
+    }));
+    const x = Float64Array.from({ length: n }, (_, j) => 0.3 * j - 0.7);
+    const grad = new Float64Array(n);
+    ld.logDensityGradient(x, grad);
+    for (let j = 0; j < n; j++) {
+      let g = 0;
+      for (let i = 0; i < m; i++) g += w[i]! * a[i * n + j]!;
+      expect(grad[j]).toBe(g);
+    }
+  });
+});
+
 describe("structural and linear-algebra operations", () => {
   const A = constant([1, 2, -1, 0.5, 3, 1, 0, -2, 1, 1, 1, 1], [3, 4]);
   const cases: [string, (x: Expr) => Expr][] = [
     ["matvec with a data matrix", (x) => square(matvec(A, x))],
     ["matvec with a parameter matrix", (x) => matvec(stack([x, exp(x), square(x)]), x)],
+    ["matvec with 7 data rows (a block of 4 and 3 more)", (x) => square(matvec(constant(Array.from({ length: 28 }, (_, k) => Math.sin(k + 1)), [7, 4]), x))],
+    ["matvec with a parameter matrix of 9 rows", (x) => matvec(stack([x, exp(x), square(x), add(x, 1), mul(x, 3), exp(neg(x)), sub(x, 2), mul(x, x.sum()), x]), x)],
     ["cumsum", (x) => mul(cumsum(x), cumsum(exp(x)))],
     ["concat of scalars and vectors", (x) => square(concat([x.sum(), x, 3, exp(x.slice(1, 3))]))],
     ["slice", (x) => mul(x.slice(0, 3), x.slice(1, 4))],
