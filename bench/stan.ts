@@ -36,7 +36,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Posterior } from "../src/api/posterior.js";
 import { DEFAULT_ADAPTATION } from "../src/api/sample-options.js";
@@ -637,7 +637,8 @@ interface SavedRun {
   readonly pieces?: number;
 }
 
-const SAVED = join(WORK, args.saved);
+// Relative to the work folder; an absolute path as it is.
+const SAVED = resolve(WORK, args.saved);
 
 function readSaved(path: string): SavedRun {
   if (!existsSync(path)) throw new Error(`--render: no saved run at ${path}; run the benchmark first`);
@@ -686,7 +687,7 @@ function output(run: SavedRun): void {
 
 /** `--render`: the report of the last run again (e.g. after editing bench/stan/NOTES.md), no sampling. */
 function renderSaved(): void {
-  const run = args.pieces === undefined ? readSaved(SAVED) : mergePieces(args.pieces.split(",").map((p) => readSaved(join(WORK, p))));
+  const run = args.pieces === undefined ? readSaved(SAVED) : mergePieces(args.pieces.split(",").map((p) => readSaved(resolve(WORK, p))));
   MODELS = run.models;
   SEEDS = run.seeds;
   loads = run.loads;
