@@ -344,6 +344,11 @@ export class Pass {
       }
     }
     for (const t of this.opts.terms) {
+      // A constant term (Stan's `target +=` of data only, kept in lp__): its value, no adjoint.
+      if (t.node.kind === "const") {
+        forward.push(`target += ${literal(t.constValues[0]!)};`);
+        continue;
+      }
       if (t.node.kind !== "param") continue;
       forward.push(`target += ${this.value(t, "0")};`);
       if (this.opts.gradient) forward.push(`${this.adjoint(t, "0")} += 1;`);

@@ -5,6 +5,7 @@
 import type { Distribution, NoncenteredForm } from "./distributions.js";
 import { normal } from "./distributions.js";
 import { ModelError } from "./errors.js";
+import { addends } from "./propto.js";
 import { access, add, constant, exp, Expr, findNode, lift, log, mul, neg, paramLeaf, square, sub, sum, tunableLeaf, type ExprLike, type ParamBlock } from "./expr.js";
 import { broadcastShapes, formatShape, sameShape, sizeOf, type Shape } from "./shape.js";
 import { dependsOn, Substitution } from "./rewrite.js";
@@ -227,16 +228,18 @@ export class ModelBuilder {
    * (iteratively: a sum built in a loop may be tens of thousands deep). A constant part only
    * shifts the density and is left out (constants are finite: see `Expr`).
    */
-  private addTerm(term: Expr) {
-    const stack = [term];
-    while (stack.length > 0) {
-      const t = stack.pop()!;
-      if (t.shape.length === 0 && t.node.kind === "elementwise" && t.node.op === "add") {
-        stack.push(t.inputs[1]!, t.inputs[0]!);
-      } else if (!t.isConst) {
-        this.terms.push(t);
-      }
+  /**
+   * Adds a scalar term's addends; those that are constants are left out (they change no
+   * draw), or with `keepConstants` summed into one constant term (Stan's `target +=` keeps
+   * them in lp__).
+   */
+  private addTerm(term: Expr, keepConstants = false) {
+    let constantPart = 0;
+    for (const t of addends(term)) {
+      if (!t.isConst) this.terms.push(t);
+      else if (keepConstants) constantPart += t.constValues[0]!;
     }
+    if (constantPart !== 0) this.terms.push(constant(constantPart));
   }
 
   private claim(name: unknown, kind: NodeKindWord): string {
@@ -591,12 +594,17 @@ export class ModelBuilder {
     return e;
   }
 
-  /** An extra log-density term (summed if not scalar), like Stan's `target +=`. */
-  potential(name: string, expr: ExprLike): void {
+  /**
+   * An extra log-density term (summed if not scalar), like Stan's `target +=`. Its parts that
+   * are constants are left out of the log density (they change no draw) unless
+   * `keepConstants`, as Stan's `target +=` keeps them in lp__ (the Stan front end's).
+   */
+  potential(name: string, expr: ExprLike, opts: { readonly keepConstants?: boolean } = {}): void {
     name = this.claim(name, "potential");
+    const o = checkOptions(opts, ["keepConstants"], `potential ${name}`);
     const term = sum(lift(expr, `potential ${name}`));
     if (!term.isConst) this.potentialTerms.push({ name, expr: term });
-    this.addTerm(term);
+    this.addTerm(term, o.keepConstants === true);
   }
 
   /**

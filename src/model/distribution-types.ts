@@ -41,6 +41,12 @@ export interface Distribution {
   logp(x: ExprLike): Expr;
   /** Log-density per element (univariate) or per draw (multivariate), not summed: Stan's `*_lpdf` inside `log_sum_exp`. */
   logpdf(x: ExprLike): Expr;
+  /**
+   * The log-density's additive terms (univariate distributions; their sum is `logp`, or with
+   * `pointwise` `logpdf`), as Stan's densities group them, so that a term free of parameters
+   * folds to a constant: Stan's `~` and `_lupdf` leave those out (`withoutConstantTerms`).
+   */
+  logpTerms?(x: ExprLike, pointwise: boolean): Expr[];
   /** Transform for a parameter with this prior when the user gives no bounds. */
   defaultTransform(): TransformSpec;
   /** Throws a ModelError naming the offending entry when data lie outside the support. */

@@ -128,6 +128,15 @@ function univariate(spec: Univariate): Distribution {
   const read = argumentReader(exprs.map((e) => e.shape), shape);
   const drawElement = (rng: RandomSource, values: readonly Float64Array[], i: number) =>
     spec.draw(rng, values.map((_, k) => read(values, k, i)));
+  /** The density's terms at x: per element (pointwise), or each summed and scaled by how often it repeats. */
+  const terms = (x: ExprLike, pointwise: boolean): Expr[] => {
+    if (pointwise) return [spec.density(lift(x), exprs)].flat();
+    const xs = lift(x, `${spec.name}: the value`);
+    const full = sizeOf(broadcastShapes(xs.shape, shape, () => `${spec.name} log-density of ${xs}`));
+    // No values (empty data): the empty sum.
+    if (full === 0) return [constant(0)];
+    return [spec.density(xs, exprs)].flat().map((t) => mul(sum(t), full / t.size));
+  };
   const drawWith = (rng: RandomSource, values: readonly Float64Array[]) => {
     const out = new Float64Array(sizeOf(shape));
     for (let i = 0; i < out.length; i++) out[i] = drawElement(rng, values, i);
@@ -140,15 +149,9 @@ function univariate(spec: Univariate): Distribution {
     support: spec.support,
     discrete: spec.discrete ?? false,
     argChecks: Object.fromEntries(names.map((n) => [n, spec.args[n]![1]])),
-    logp: (x) => {
-      const xs = lift(x, `${spec.name}: the value`);
-      const full = sizeOf(broadcastShapes(xs.shape, shape, () => `${spec.name} log-density of ${xs}`));
-      // No values (empty data): the empty sum.
-      if (full === 0) return constant(0);
-      const terms = [spec.density(xs, exprs)].flat();
-      return terms.map((t) => mul(sum(t), full / t.size)).reduce((a, b) => add(a, b));
-    },
-    logpdf: (x) => [spec.density(lift(x), exprs)].flat().reduce((a, b) => add(a, b)),
+    logp: (x) => terms(x, false).reduce((a, b) => add(a, b)),
+    logpdf: (x) => terms(x, true).reduce((a, b) => add(a, b)),
+    logpTerms: terms,
     defaultTransform: () => {
       if (spec.transform) return spec.transform(exprs);
       if (spec.support === "positive" || spec.support === "nonNegative") return { kind: "lower", lower: constant(0) };
@@ -349,8 +352,9 @@ export const halfCauchy = (sigma: ExprLike): Distribution =>
 
 const studentTDensity = (x: Expr, nu: Expr, mu: Expr, s: Expr, extra: number) => {
   const halfNu = mul(0.5, nu);
-  const norm = sub(sub(lgamma(add(halfNu, 0.5)), lgamma(halfNu)), add(mul(0.5, log(nu)), 0.5 * LOG_PI - extra));
-  return [norm, neg(log(s)), neg(mul(add(halfNu, 0.5), log1p(div(square(z(x, mu, s)), nu))))];
+  // Stan's summands: the terms of nu, the constant, the scale's, the kernel.
+  const norm = sub(sub(lgamma(add(halfNu, 0.5)), lgamma(halfNu)), mul(0.5, log(nu)));
+  return [norm, constant(extra - 0.5 * LOG_PI), neg(log(s)), neg(mul(add(halfNu, 0.5), log1p(div(square(z(x, mu, s)), nu))))];
 };
 const studentTDraw = (rng: RandomSource, nu: number) => rng.normal() / Math.sqrt((2 * gammaDraw(rng, nu / 2)) / nu);
 
@@ -410,8 +414,8 @@ export const beta = (alpha: ExprLike, betaArg: ExprLike): Distribution =>
     cdf: cdf.betaCdf,
     args: { alpha: [alpha, "positive"], beta: [betaArg, "positive"] },
     support: "unit",
-    density: (x, [a, b]) =>
-      add(sub(lgamma(add(a!, b!)), add(lgamma(a!), lgamma(b!))), add(mul(sub(a!, 1), log(x)), mul(sub(b!, 1), log1m(x)))),
+    // Stan's summands, each left out by `~` when it is free of parameters.
+    density: (x, [a, b]) => [lgamma(add(a!, b!)), neg(lgamma(a!)), neg(lgamma(b!)), mul(sub(a!, 1), log(x)), mul(sub(b!, 1), log1m(x))],
     draw: (rng, [a, b]) => {
       const ga = gammaDraw(rng, a!);
       return ga / (ga + gammaDraw(rng, b!));
@@ -424,7 +428,8 @@ export const uniform = (lower: ExprLike, upper: ExprLike): Distribution =>
     cdf: cdf.uniformCdf,
     args: { lower: [lower, "real"], upper: [upper, "real"] },
     support: "interval",
-    density: (x, [lo, hi]) => sub(mul(0, x), log(sub(hi!, lo!))),
+    // The zero term keeps the pointwise density the shape of x.
+    density: (x, [lo, hi]) => [mul(0, x), neg(log(sub(hi!, lo!)))],
     transform: ([lo, hi]) => ({ kind: "interval", lower: lo!, upper: hi! }),
     extraCheck: (x, [lo, hi]) => (x < lo! || x > hi! ? `outside the support of uniform(${lo}, ${hi})` : null),
     draw: (rng, [lo, hi]) => lo! + (hi! - lo!) * rng.uniform(),
@@ -462,10 +467,8 @@ export const weibull = (alpha: ExprLike, sigma: ExprLike): Distribution =>
     cdf: cdf.weibullCdf,
     args: { alpha: [alpha, "positive"], sigma: [sigma, "positive"] },
     support: "nonNegative",
-    density: (x, [a, s]) => {
-      const logRatio = sub(log(x), log(s!));
-      return sub(add(sub(log(a!), log(s!)), mul(sub(a!, 1), logRatio)), exp(mul(a!, logRatio)));
-    },
+    // Stan's summands: log alpha, (alpha - 1) log y, -alpha log sigma, -(y / sigma)^alpha.
+    density: (x, [a, s]) => [log(a!), mul(sub(a!, 1), log(x)), neg(mul(a!, log(s!))), neg(exp(mul(a!, sub(log(x), log(s!)))))],
     draw: (rng, [a, s]) => s! * Math.pow(-Math.log(uniformOpen(rng)), 1 / a!),
   });
 
@@ -477,7 +480,7 @@ export const logistic = (mu: ExprLike, sigma: ExprLike): Distribution =>
     support: "real",
     density: (x, [m, s]) => {
       const zz = z(x, m!, s!);
-      return neg(add(add(zz, log(s!)), mul(2, log1pExp(neg(zz)))));
+      return [neg(zz), neg(log(s!)), mul(-2, log1pExp(neg(zz)))];
     },
     draw: (rng, [m, s]) => {
       const u = uniformOpen(rng);
@@ -524,7 +527,7 @@ export const binomial = (n: ExprLike, p: ExprLike): Distribution =>
     args: { n: [n, "count"], p: [p, "unit"] },
     support: "boundedCount",
     discrete: true,
-    density: (y, [nn, pp]) => add(logChoose(nn!, y), add(mul(y, log(pp!)), mul(sub(nn!, y), log1m(pp!)))),
+    density: (y, [nn, pp]) => [logChoose(nn!, y), add(mul(y, log(pp!)), mul(sub(nn!, y), log1m(pp!)))],
     extraCheck: notAboveN,
     draw: (rng, [nn, pp]) => binomialDraw(rng, nn!, pp!),
   });
@@ -537,7 +540,7 @@ export const binomialLogit = (n: ExprLike, alpha: ExprLike): Distribution =>
     support: "boundedCount",
     discrete: true,
     // y log p + (n - y) log(1 - p) with log p = -log1pExp(-a), log(1 - p) = -log1pExp(a).
-    density: (y, [nn, a]) => sub(logChoose(nn!, y), add(mul(y, log1pExp(neg(a!))), mul(sub(nn!, y), log1pExp(a!)))),
+    density: (y, [nn, a]) => [logChoose(nn!, y), neg(add(mul(y, log1pExp(neg(a!))), mul(sub(nn!, y), log1pExp(a!))))],
     extraCheck: notAboveN,
     draw: (rng, [nn, a]) => binomialDraw(rng, nn!, 1 / (1 + Math.exp(-a!))),
   });
@@ -655,7 +658,8 @@ export function mvNormalCholesky(mu: ExprLike, choleskyFactor: ExprLike): Distri
   const mvDraw = mvNormalDraw(k);
   const rowDensity = (x: Expr) => {
     const zz = lowerSolve(L, sub(x, m));
-    return neg(add(add(mul(0.5, sum(square(zz))), sum(log(diagonal(L)))), 0.5 * k * LOG_2PI));
+    // Addends as Stan's summands, so that `~` can leave out those free of parameters.
+    return add(add(mul(-0.5, sum(square(zz))), neg(sum(log(diagonal(L))))), constant(-0.5 * k * LOG_2PI));
   };
   // An [n, k] variate is n vectors, each with this density (Stan's arrays of vectors).
   const mvNormalDensity = (x: ExprLike) => {

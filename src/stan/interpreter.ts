@@ -8,6 +8,7 @@
 import { add, concat, constant, dist, Expr, ModelBuilder, mul, ode, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
 import { elementwise, findNode } from "../model/expr.js";
 import { ModelError } from "../model/errors.js";
+import { logpdfWithoutConstantTerms, withoutConstantAddends, withoutConstantTerms } from "../model/propto.js";
 import type { Shape } from "../model/shape.js";
 import type { Expr as Ast, FunctionDef, Index, Program, SizedType, Stmt, VarDecl } from "./ast.js";
 import { StanError, type Location } from "./errors.js";
@@ -197,8 +198,10 @@ export class Interpreter {
         `${this.options.name}: its log density and transformed parameters take more than ${MAX_OPERATIONS} operations once traced; the code would be too large for JavaScript's stack (onDebug says how each loop was traced)`,
       );
     }
+    // `target +=` keeps its constants in lp__, as Stan's does; `~` statements' terms have none
+    // left (withoutConstantTerms), so lp__ is Stan's to the digit where densities split alike.
     const term = balancedSum(this.targetTerms);
-    if (term && !term.isConst) this.builder.potential("target", term);
+    if (term) this.builder.potential("target", term, { keepConstants: true });
     this.block = "generated quantities";
     this.generatedQuantities();
     for (const [name, { v, integer }] of this.dataValues) {
@@ -607,10 +610,12 @@ export class Interpreter {
     const special = SPECIAL_DENSITIES[s.dist];
     if (special && Object.hasOwn(SPECIAL_DENSITIES, s.dist)) {
       if (this.batch || s.truncation) throw this.batch ? new BatchAbort("a categorical density") : new StanError("unsupported", `Truncation of ${s.dist} is not supported.`, s.loc);
-      this.targetTerms.push(this.wrap(() => special(lhs, args, s.loc), s.loc));
+      this.targetTerms.push(this.wrap(() => withoutConstantAddends(special(lhs, args, s.loc)), s.loc));
       return;
     }
-    let d = this.distribution(s.dist, args, s.loc);
+    // Stan's ~ leaves out the terms free of parameters (_lupdf); a truncation's normaliser,
+    // added after it, stays whole, as stanc3's code adds it.
+    let d = withoutConstantTerms(this.distribution(s.dist, args, s.loc));
     if (s.truncation) {
       const lower = s.truncation.lower ? this.eval(s.truncation.lower, scope).e : undefined;
       const upper = s.truncation.upper ? this.eval(s.truncation.upper, scope).e : undefined;
@@ -786,10 +791,11 @@ export class Interpreter {
       }
       const d = this.distribution(family, rest, e.loc);
       switch (suffix) {
-        case "lpdf":
         case "lupdf":
-        case "lpmf":
         case "lupmf":
+          return { t: REAL, e: this.wrap(() => withoutConstantTerms(d).logp(y.e), e.loc) };
+        case "lpdf":
+        case "lpmf":
         case "log":
           return { t: REAL, e: this.wrap(() => d.logp(y.e), e.loc) };
         case "lcdf":
@@ -1411,10 +1417,11 @@ export class Interpreter {
       const d = this.distribution(split.family, rest, e.loc);
       if (d.shape.length > 1 || split.family.startsWith("multi") || split.family === "dirichlet" || split.family.endsWith("_glm")) throw new BatchAbort("a multivariate density");
       switch (split.suffix) {
-        case "lpdf":
         case "lupdf":
-        case "lpmf":
         case "lupmf":
+          return { t: REAL, e: this.wrap(() => logpdfWithoutConstantTerms(d, y.e), e.loc) };
+        case "lpdf":
+        case "lpmf":
           return { t: REAL, e: this.wrap(() => d.logpdf(y.e), e.loc) };
         case "lcdf":
           if (!d.lcdf) throw new BatchAbort("no lcdf");
