@@ -154,7 +154,7 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   // The arrays' first draw is draw `base` of the phase (0 for the trace store).
   const offset = t.offset - (t.base ?? 0);
   if (t.offset !== (warmup ? start : start - state.numWarmup) || offset < 0 || offset + most > cap || t.values.length !== width * cap) {
-    throw new Error(`worker: chain ${task.chain}: the draw target (offset ${t.offset}, capacity ${cap}) does not fit iterations ${start}..${start + n}`);
+    throw new Error(`worker: chain ${task.chain}: the draw target (offset ${t.offset}, capacity ${cap}) does not fit iterations ${start}..${start + most}`);
   }
   const out = new Float64Array(width);
   const faults = task.faults.filter((f) => f.chain === task.chain && task.attempt < f.attempts && f.atIteration >= start && f.atIteration < start + most);
