@@ -22,7 +22,7 @@ import { firstWindowEnd, nextWindowEnd, shortenWarmup, type ChainState, type Met
 import { noOdeFailures, ODE_FAILURE_REASONS, type OdeFailureCounts } from "../src/ode/index.js";
 import type { WarmupCoordinator } from "./coordinator.js";
 import type { ChainProgress, ChainStatusKind, RunSink } from "./events.js";
-import type { ChunkProgress, ChunkResult, ChunkTask, FaultSpec, InitRequest, ModelSpec } from "./protocol.js";
+import { mostIterations, type ChunkProgress, type ChunkResult, type ChunkTask, type FaultSpec, type InitRequest, type ModelSpec } from "./protocol.js";
 import type { BatchData, ChainTrace } from "./trace-store.js";
 import { extendWarmup } from "./warmup-extension.js";
 
@@ -32,6 +32,12 @@ const TRANSPORT_SHARE = 4;
 export interface ChunkSizing {
   /** Iterations of the first chunk (the chain's speed is unknown then). */
   readonly initial: number;
+  /**
+   * The first chunk goes on past `initial` iterations, up to the first window end (or `max`),
+   * while it has taken less than `targetSeconds` (`ChunkTask.extend`; D240), except under
+   * nutpie's schedule (see `ChainActor.extendsFirstChunk`). Absent: false.
+   */
+  readonly extendFirst?: boolean;
   /** Later chunks aim at this much compute (seconds). */
   readonly targetSeconds: number;
   readonly max: number;
@@ -64,8 +70,11 @@ export class ChainActor {
   state: ChainState | null = null;
   /** Window update (metric, or nutpie's switch) to apply at the start of the next chunk (the chain stands at a window end). */
   pendingMetric: WindowUpdate | null = null;
-  /** Whether the chain has met the coordinator at a shared switch (before it, nutpie's early switches are made inside the chunks, D147). */
-  private metShared = false;
+  /**
+   * Whether the chain has met the coordinator at a window end (a shared switch of nutpie's:
+   * before it, nutpie's early switches are made inside the chunks, D147).
+   */
+  private metWindowEnd = false;
   status: ChainStatusKind = "running";
   restarts = 0;
   /** Iteration from which the chain's draws are placeholders (a failed chain). */
@@ -140,25 +149,41 @@ export class ChainActor {
     return Math.max(0, this.numWarmup + this.config.numDraws - this.iteration) * this.secondsPerIteration;
   }
 
+  /**
+   * Whether the first chunk goes on past `initial` iterations while the time allows
+   * (`ChunkSizing.extendFirst`). Not under nutpie's schedule: its chains search step sizes
+   * inside their chunks, and what a chunk that fails for good is credited with (its gradients)
+   * would then depend on where the time ended the chunk before it.
+   */
+  private get extendsFirstChunk(): boolean {
+    return this.config.sizing.extendFirst === true && this.config.settings.schedule !== "nutpie";
+  }
+
   /** The next chunk from the current checkpoint. */
   nextTask(): ChunkTask {
     const s = this.state;
     const it = this.iteration;
     const warm = this.numWarmup;
-    let n = this.chunkSize;
+    // The most the chunk may run: to the next window end, the end of warmup, a check point or the last draw.
+    let limit: number;
     if (it < warm) {
-      n = Math.min(n, warm - it);
+      limit = warm - it;
       const we = s === null ? this.firstWindowEnd : nextWindowEnd(s, this.config.settings);
-      if (we !== null && we > it) n = Math.min(n, we - it);
+      if (we !== null && we > it) limit = Math.min(limit, we - it);
     } else {
       const drawn = it - warm;
-      n = Math.min(n, this.config.numDraws - drawn);
+      limit = this.config.numDraws - drawn;
       const cp = this.coordinator.nextCheckPoint(drawn);
-      if (cp !== null) n = Math.min(n, cp - drawn);
+      if (cp !== null) limit = Math.min(limit, cp - drawn);
     }
-    const iterations = Math.max(0, n);
+    limit = Math.max(0, limit);
+    const iterations = Math.min(this.chunkSize, limit);
+    // The first chunk: `initial` iterations, then on to the limit while it takes less than
+    // the target (D240). Its thread knows the model's speed; this thread does not yet.
+    const upTo = Math.min(limit, this.config.sizing.max);
+    const extend = s === null && this.extendsFirstChunk && upTo > iterations ? { upTo, seconds: this.config.sizing.targetSeconds } : null;
     // The chunk writes its draws straight into this chain's trace (shared arrays).
-    const target = (it < warm ? this.trace.warmup : this.trace.sampling).target(iterations);
+    const target = (it < warm ? this.trace.warmup : this.trace.sampling).target(extend?.upTo ?? iterations);
     return {
       kind: "chunk",
       modelId: this.config.modelId,
@@ -169,6 +194,7 @@ export class ChainActor {
       init: s === null ? this.config.init : null,
       metric: this.pendingMetric,
       iterations,
+      ...(extend !== null ? { extend } : {}),
       target,
       settings: this.config.settings,
       faults: this.config.faults,
@@ -184,7 +210,7 @@ export class ChainActor {
   continuesAfter(task: ChunkTask): boolean {
     const it = this.iteration;
     const warm = this.numWarmup;
-    const end = it + task.iterations;
+    const end = it + mostIterations(task);
     if (it < warm) {
       const we = this.state === null ? this.firstWindowEnd : nextWindowEnd(this.state, this.config.settings);
       return !(we === end && this.coordinator.sharesWindowEnds);
@@ -229,7 +255,8 @@ export class ChainActor {
       // of one finishing a full-size last chunk alone.
       const seconds = Math.min(targetSeconds, Math.max(targetSeconds / 5, this.remainingSeconds() / 2));
       const want = Math.round(seconds / Math.max(this.secondsPerIteration, 1e-9));
-      this.chunkSize = Math.max(1, Math.min(max, want, this.chunkSize * 4));
+      // Growth from what the chunk ran (an extended first chunk runs more than planned).
+      this.chunkSize = Math.max(1, Math.min(max, want, Math.max(this.chunkSize, result.count) * 4));
       this.publish(phase.view(this.chain, result.start, task.target.offset, result.count, result.warmup), result.warmup ? null : task.target.offset);
     }
     this.sink.progress(this.progress());
@@ -300,7 +327,7 @@ export class ChainActor {
         self.commit(task, result);
         const s = self.state!;
         if (s.awaitingMetric) {
-          self.metShared = true;
+          self.metWindowEnd = true;
           const decision = yield* self.coordinator.windowEnd(self.chain, s);
           self.pendingMetric = decision.update;
           if (decision.extendBy > 0) self.state = extendWarmup(s, decision.extendBy);
@@ -342,7 +369,7 @@ export class ChainActor {
     if (task.state !== this.state || !(progress.gradients > 0)) return 0;
     const warmup = this.iteration < this.numWarmup;
     const phase = warmup ? this.trace.warmup : this.trace.sampling;
-    const count = Math.min(Math.max(0, Math.floor(progress.written)), task.iterations);
+    const count = Math.min(Math.max(0, Math.floor(progress.written)), mostIterations(task));
     if (!phase.commit(task.target, count)) return 0;
     // The init or a window end's step-size search, then the kept draws' leapfrog steps.
     this.keptGradients = progress.gradients - (this.state?.gradientEvaluations ?? 0);
@@ -361,9 +388,11 @@ export class ChainActor {
    * The step size and metric of the chain's last real draw, for the result. A failed chain's
    * checkpoint may be older than its last real draw (where depends on chunk sizes): its step
    * size is that of its last real draw, its metric the one in effect where it failed. A chain
-   * that failed in nutpie's early phase with its switches made inside the chunks (D147) has no
-   * metric: the one in effect where it failed was adapted inside the chunk that failed, and the
-   * checkpoint's is an earlier one that depends on chunk sizes.
+   * that failed before its first window end has no metric when the checkpoint it has depends on
+   * the time: in nutpie's early phase with its switches made inside the chunks (D147) the one in
+   * effect was adapted inside the chunk that failed, and the checkpoint's is an earlier one that
+   * depends on chunk sizes; with an extended first chunk (`extendsFirstChunk`, D240), whether it
+   * has a checkpoint at all depends on how far that chunk went.
    */
   adaptation(): { readonly stepSize: number; readonly metric: Metric | null } {
     if (this.status !== "failed") return { stepSize: this.state?.stepSize ?? NaN, metric: this.state?.metric ?? null };
@@ -371,8 +400,9 @@ export class ChainActor {
     const phase = sampled > 0 ? this.trace.sampling : this.trace.warmup;
     const n = sampled > 0 ? sampled : this.trace.warmup.realLength();
     const stepSize = n > 0 ? phase.stats.stepSize[n - 1]! : NaN;
-    const settings = this.config.settings;
-    if (settings.schedule === "nutpie" && settings.sharedSwitches === "main" && !this.metShared) return { stepSize, metric: null };
+    const { settings } = this.config;
+    const localEarlySwitches = settings.schedule === "nutpie" && settings.sharedSwitches === "main";
+    if (!this.metWindowEnd && (localEarlySwitches || (this.extendsFirstChunk && this.firstWindowEnd !== null))) return { stepSize, metric: null };
     // A pending Fisher update is made into a metric only when applied: the chain's metric stands.
     const pending = this.pendingMetric?.kind === "metric" ? this.pendingMetric.metric : null;
     return { stepSize, metric: pending ?? this.state?.metric ?? null };

@@ -106,7 +106,14 @@ export interface ChunkTask {
   readonly metric: WindowUpdate | null;
   /** Iterations to run (the kernel stops earlier at a slow-window end). */
   readonly iterations: number;
-  /** Where the draws go (room for `iterations` draws from `offset`). */
+  /**
+   * The worker may go on past `iterations`, up to `upTo` iterations in all, while the chunk
+   * has taken less than `seconds`: a chain's first chunk, whose `iterations` (the sizing's
+   * `initial`) assume nothing of the model's speed, so that a fast model reaches its first
+   * window end in one chunk instead of two (D240). Absent: exactly `iterations`.
+   */
+  readonly extend?: { readonly upTo: number; readonly seconds: number };
+  /** Where the draws go (room for `extend.upTo`, else `iterations`, draws from `offset`). */
   readonly target: DrawTarget;
   readonly settings: SamplerSettings;
   readonly faults: readonly FaultSpec[];
@@ -118,6 +125,11 @@ export interface ChunkTask {
    * end set had its result lost: either way its thread died under another chunk.
    */
   readonly started?: Float64Array;
+}
+
+/** The most iterations `task` may run (`extend.upTo`, else `iterations`). */
+export function mostIterations(task: ChunkTask): number {
+  return task.extend?.upTo ?? task.iterations;
 }
 
 /** Loads a module model in a worker and describes it (`ModelDescription`). */

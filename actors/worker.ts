@@ -21,7 +21,7 @@ import { runAbcTask, simulatorFor } from "./abc-worker.js";
 import { ABC_LOADING, type ApproxTaskResult } from "./approx-protocol.js";
 import { runApproxTask } from "./approx-worker.js";
 import { checkGradientLength, describeModel } from "./model-checks.js";
-import { TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
+import { mostIterations, TASK_CELL, type ChunkResult, type ChunkTask, type FaultSpec, type LoadTask, type ModelDescription, type ModelSpec, type WorkerTask } from "./protocol.js";
 import { threadCpuSeconds } from "./thread-cpu.js";
 
 /** Models a thread keeps instantiated (least recently used dropped first). */
@@ -146,16 +146,18 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
   const start = state.iteration;
   const warmup = start < state.numWarmup;
   // A chunk holds one phase: it never crosses the end of warmup.
-  const n = warmup ? Math.min(task.iterations, state.numWarmup - start) : task.iterations;
+  const inPhase = (k: number): number => (warmup ? Math.min(k, state.numWarmup - start) : k);
+  const n = inPhase(task.iterations);
+  const most = inPhase(mostIterations(task));
   const t = task.target;
   const cap = t.capacity;
   // The arrays' first draw is draw `base` of the phase (0 for the trace store).
   const offset = t.offset - (t.base ?? 0);
-  if (t.offset !== (warmup ? start : start - state.numWarmup) || offset < 0 || offset + n > cap || t.values.length !== width * cap) {
-    throw new Error(`worker: chain ${task.chain}: the draw target (offset ${t.offset}, capacity ${cap}) does not fit iterations ${start}..${start + n}`);
+  if (t.offset !== (warmup ? start : start - state.numWarmup) || offset < 0 || offset + most > cap || t.values.length !== width * cap) {
+    throw new Error(`worker: chain ${task.chain}: the draw target (offset ${t.offset}, capacity ${cap}) does not fit iterations ${start}..${start + most}`);
   }
   const out = new Float64Array(width);
-  const faults = task.faults.filter((f) => f.chain === task.chain && task.attempt < f.attempts && f.atIteration >= start && f.atIteration < start + n);
+  const faults = task.faults.filter((f) => f.chain === task.chain && task.attempt < f.attempts && f.atIteration >= start && f.atIteration < start + most);
   const { values, lp, stepSize, treeDepth, nLeapfrog, divergent, energy, acceptStat } = t;
   let j = offset;
   let divergences = 0;
@@ -188,8 +190,19 @@ function runChunk(task: ChunkTask, model: LogDensity): ChunkResult {
     onDraw(d);
   };
   const switches: LocalSwitch[] = [];
+  const draw = faults.length === 0 ? onDraw : withFaults;
+  const onSwitch = task.reportSwitches === true ? (w: LocalSwitch) => switches.push(w) : undefined;
   // The task's state is this thread's own copy (it came by structured clone): no copy.
-  const r = runIterations(model, state, n, task.settings, faults.length === 0 ? onDraw : withFaults, task.reportSwitches === true ? (w) => switches.push(w) : undefined, true);
+  let r = runIterations(model, state, n, task.settings, draw, onSwitch, true);
+  // Then on in pieces while the time allows (`ChunkTask.extend`): a chain run in several
+  // calls makes the same draws as in one. Each piece is sized by the speed so far.
+  const budget = task.extend?.seconds ?? 0;
+  for (let done = r.iterations; done < most && !r.awaitingMetric && done > 0; done += r.iterations) {
+    const elapsed = (performance.now() - t0) / 1000;
+    if (elapsed >= budget) break;
+    const piece = Math.min(most - done, Math.max(1, Math.floor(((budget - elapsed) * done) / elapsed)));
+    r = runIterations(model, r.state, piece, task.settings, draw, onSwitch, true);
+  }
   // Stopped early at a window end: only the draws made count.
   const seconds = (performance.now() - t0) / 1000;
   if (started !== undefined) started[TASK_CELL.ENDED] = Date.now();

@@ -81,7 +81,11 @@ export interface SampleOptions extends SampleSyncOptions {
   readonly restart?: { readonly maxRestarts?: number; readonly backoff?: Duration.DurationInput } | RestartSchedule;
   /** Watchdog: a chunk running longer than this is killed (an Effect duration string such as "60 seconds", or a bare number of milliseconds; 60 s). */
   readonly chunkTimeout?: Duration.DurationInput;
-  /** Chunk sizing: first chunk's iterations (20), target compute per chunk in ms (50), most iterations (1e6). */
+  /**
+   * Chunk sizing: first chunk's iterations (20; unless set, the first chunk then goes on to the
+   * first window end while it has taken less than the target), target compute per chunk in ms
+   * (50), most iterations (1e6).
+   */
   readonly chunk?: { readonly initial?: number; readonly targetMs?: number; readonly max?: number };
   /**
    * Flow control of the draw streams: at most `maxPendingBatches` (16) undelivered batches
@@ -337,6 +341,8 @@ export function validateOptions(options: SampleOptions = {}): ValidatedOptions {
     initial: int("chunk.initial", c.initial, 1, 20),
     targetSeconds: num("chunk.targetMs", c.targetMs, (x) => x > 0 && Number.isFinite(x), "finite and > 0", clustered ? 250 : 50) / 1000,
     max: int("chunk.max", c.max, 1, 1_000_000),
+    // A first chunk the user sized is left as sized; a cluster's runners run chunks as planned.
+    extendFirst: c.initial === undefined && !clustered,
   };
   const s = o.stream === undefined ? {} : record("stream", o.stream, ["maxPendingBatches", "ack"]);
   const maxPendingBatches = int("stream.maxPendingBatches", s.maxPendingBatches, 1, 16);

@@ -125,6 +125,9 @@ describe("fault scenarios beyond a single crash", () => {
       expectSameDraws(one.post, two.post);
       expect(two.post.status).toBe("completed");
       expect(two.post.chainStatus[1]).toMatchObject({ status: "failed", failedAt: at });
+      // Before its first window end a failed chain has no metric: whether it has a checkpoint
+      // there depends on how far the time let its first chunk go (D240).
+      expect(two.post.chains[1]!.metric.inverse.length > 0).toBe(at >= 100);
       const windows = two.events.flatMap((e) => (e.type === "window-end" ? [e.chains] : []));
       expect(windows, `fault at ${at}`).toEqual([at === 99 ? [0, 2, 3] : [0, 1, 2, 3], [0, 2, 3], [0, 2, 3]]);
       expect(two.post.healthyChains()).toEqual([0, 2, 3]);
