@@ -1224,6 +1224,8 @@ export class Interpreter {
     }
     const init = concat([...initial, ...(hasTarget ? [constant(0)] : [])]);
     const steps = hi - lo;
+    // Each variable's carried positions and their slots in the carry, in increasing position.
+    const carried = new Map([...slotOf].map(([v, at]) => [v, { positions: Int32Array.from(at.keys()), slots: Int32Array.from(at.values()) }]));
     let matcher: StepMatcher | null = null;
     let why: string | null = null;
     let readsCarry = false;
@@ -1237,9 +1239,9 @@ export class Interpreter {
       for (let step = 0; step < steps && why === null; step++) {
         const carry = new Expr({ kind: "placeholder" }, [width], [], `series carried by the loop over ${s.variable}`);
         recording = false;
-        for (const [v, at] of slotOf) {
+        for (const [v, { positions, slots }] of carried) {
           v.restore(after.get(v)!);
-          v.writeAt(Int32Array.from(at.keys()), accessNode(carry, Int32Array.from(at.values()), [at.size], v.name));
+          v.writeAt(positions, accessNode(carry, slots, [slots.length], v.name));
         }
         stepWrites = new Map();
         recording = true;
@@ -1252,7 +1254,7 @@ export class Interpreter {
         const parts: Expr[] = [];
         const writtenValues: Expr[] = [];
         for (const [v, at] of slotOf) {
-          const slots = Int32Array.from(at.values());
+          const { slots } = carried.get(v)!;
           let next = accessNode(carry, slots, [slots.length], v.name);
           for (const p of [...(stepWrites.get(v) ?? [])].sort((a, b) => a - b)) {
             const k = at.get(p);
