@@ -152,18 +152,13 @@ export class Var {
   /** The elements at flat `positions`, in the shape `shape`. */
   readAt(positions: Int32Array, shape: Shape): Expr {
     this.checkSet(positions);
-    if (this.cells === null && !this.symbolic) {
-      const v = Float64Array.from(positions, (p) => this.vals[p]!);
-      return constant(v, shape, this.name, this.t.base === "int");
-    }
+    if (this.cells === null && !this.symbolic) return constant(gather(this.vals, positions), shape, this.name, this.t.base === "int");
     if (this.cells !== null && !this.symbolic) {
       if (positions.length === 1) {
         const c = this.cells[positions[0]!];
         return c ? (shape.length === 0 ? c : reshape(c, shape)) : constant(this.vals[positions[0]!]!, shape, this.name, this.t.base === "int");
       }
-      if (positions.every((p) => this.cells![p] === undefined)) {
-        return constant(Float64Array.from(positions, (p) => this.vals[p]!), shape, this.name, this.t.base === "int");
-      }
+      if (positions.every((p) => this.cells![p] === undefined)) return constant(gather(this.vals, positions), shape, this.name, this.t.base === "int");
       const parts = Array.from(positions, (p) => this.cells![p] ?? constant(this.vals[p]!));
       return reshape(joinCells(parts, new Float64Array(parts.length)), shape);
     }
@@ -327,6 +322,13 @@ export class Var {
 
 /** Element writes of at most this many elements are kept element by element (a scalar cell each). */
 const MAX_CELL_WRITE = 4;
+
+/** `values` at `positions` (a loop: reads of data by a loop's index run over every iteration at once). */
+function gather(values: Float64Array, positions: Int32Array): Float64Array {
+  const out = new Float64Array(positions.length);
+  for (let k = 0; k < positions.length; k++) out[k] = values[positions[k]!]!;
+  return out;
+}
 
 const sameSize = (e: Expr, shape: Shape) => e.shape.length === shape.length && e.shape.every((d, k) => d === shape[k]);
 const flat = (e: Expr): Expr => (e.shape.length === 1 ? e : reshape(e, [e.size]));
