@@ -5,7 +5,7 @@
  * the log density (and of transformed parameters and generated quantities) that the compiler
  * turns into one fused function with its gradient.
  */
-import { add, concat, constant, dist, Expr, ModelBuilder, mul, ode, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
+import { add, concat, constant, dist, Expr, logSumExp, ModelBuilder, mul, ode, reshape, sum, type Distribution, type Model, type ModelOptions, type ParamOptions } from "../model/index.js";
 import { elementwise, findNode } from "../model/expr.js";
 import { ModelError } from "../model/errors.js";
 import { logpdfWithoutConstantTerms, withoutConstantAddends, withoutConstantTerms } from "../model/propto.js";
@@ -66,6 +66,59 @@ class LaneVar extends Var {
     throw new BatchAbort("indexing a scalar");
   }
 }
+
+/**
+ * A local one-dimensional array or vector of scalars in a vectorised loop body (D238): each
+ * element one value per iteration, written and read by single indexes known from the data, and
+ * read whole only by the reductions in `LANE_REDUCTIONS`. Anything else ends the vectorised attempt.
+ */
+class LaneArrayVar extends Var {
+  private readonly elements: (Expr | undefined)[];
+  constructor(name: string, t: SType, shape: Shape) {
+    super(name, t, shape);
+    this.elements = new Array<Expr | undefined>(shape[0]!);
+  }
+  /** The type of one element. */
+  get elementType(): SType {
+    return this.t.base === "int" ? INT : REAL;
+  }
+  /** Element `k` (0-based): one value per iteration. */
+  element(k: number): Expr {
+    const e = this.elements[k];
+    if (!e) throw new BatchAbort(`${this.name}[${k + 1}] read before it is set`);
+    return e;
+  }
+  /** Sets element `k` (0-based) to `e`, one value per iteration. */
+  setElement(k: number, e: Expr): void {
+    this.assigned = true;
+    this.elements[k] = e;
+  }
+  /** Every element, one row each (shape [size, lanes]). */
+  rows(): Expr {
+    return stackIr(Array.from({ length: this.elements.length }, (_, k) => this.element(k)));
+  }
+  override read(): Expr {
+    throw new BatchAbort(`the local container ${this.name} read whole`);
+  }
+  override readAt(): Expr {
+    throw new BatchAbort(`the local container ${this.name} read in slices`);
+  }
+  override write(): void {
+    throw new BatchAbort(`the local container ${this.name} written whole`);
+  }
+  override writeAt(): void {
+    throw new BatchAbort(`the local container ${this.name} written in slices`);
+  }
+  override snapshot(): unknown {
+    throw new BatchAbort(`the local container ${this.name} assigned under a condition`);
+  }
+}
+
+/** Reductions of a local container per iteration (`LaneArrayVar`), from its rows ([size, lanes]) to one value per iteration. */
+const LANE_REDUCTIONS: Readonly<Record<string, (rows: Expr) => Expr>> = {
+  // The same arithmetic per iteration as log_sum_exp of that iteration's container (linalg's logSumExp).
+  log_sum_exp: (rows) => (rows.shape[0] === 1 ? reshape(rows, [rows.shape[1]!]) : logSumExp(rows, 0)),
+};
 
 /** The state of a loop body running vectorised: one lane per iteration. */
 interface Batch {
@@ -407,8 +460,9 @@ export class Interpreter {
         }
         const t = this.stypeOf(s.type);
         const shape = this.shapeOf(s.type, scope);
-        if (this.batch && shape.length > 0) throw new BatchAbort(`a local container ${s.name}`);
-        const v = this.batch ? new LaneVar(s.name, t, []) : new Var(s.name, t, shape);
+        const laneArray = this.batch !== null && shape.length === 1 && ((t.arr === 1 && (t.base === "real" || t.base === "int")) || (t.arr === 0 && (t.base === "vector" || t.base === "row_vector")));
+        if (this.batch && shape.length > 0 && (!laneArray || s.init)) throw new BatchAbort(`a local container ${s.name}`);
+        const v = laneArray ? new LaneArrayVar(s.name, t, shape) : this.batch ? new LaneVar(s.name, t, []) : new Var(s.name, t, shape);
         scope.define(s.name, v, this.block);
         // `array[N] real y_rep = normal_rng(...)` at the top of generated quantities: the draw is named y_rep.
         if (s.init && this.block === "generated quantities" && scope === this.globals && s.init.kind === "call" && s.init.name.endsWith("_rng")) this.rngName = { name: s.name, node: s.init };
@@ -767,6 +821,12 @@ export class Interpreter {
     if (name === "target" || name === "get_lp") {
       if (this.block !== "model" && this.block !== "function") throw new StanError("type", "target() is available only in the model block and _lp functions.", e.loc);
       return { t: REAL, e: balancedSum(this.targetTerms) ?? constant(0) };
+    }
+    const only = e.args.length === 1 && e.args[0]!.kind === "var" ? scope.lookup(e.args[0]!.name)?.v : undefined;
+    if (only instanceof LaneArrayVar) {
+      const reduce = Object.hasOwn(LANE_REDUCTIONS, name) ? LANE_REDUCTIONS[name] : undefined;
+      if (!reduce) throw new BatchAbort(`${name} of the local container ${only.name}`);
+      return { t: only.elementType, e: this.wrap(() => reduce(only.rows()), e.loc) };
     }
     const args = e.args.map((a) => this.eval(a, scope));
     const batched = this.batch !== null && args.some((a) => this.isBatched(a));
@@ -1230,6 +1290,8 @@ export class Interpreter {
     }
     const init = concat([...initial, ...(hasTarget ? [constant(0)] : [])]);
     const steps = hi - lo;
+    // Each variable's carried positions and their slots in the carry, in increasing position.
+    const carried = new Map([...slotOf].map(([v, at]) => [v, { positions: Int32Array.from(at.keys()), slots: Int32Array.from(at.values()) }]));
     let matcher: StepMatcher | null = null;
     let why: string | null = null;
     let readsCarry = false;
@@ -1243,9 +1305,9 @@ export class Interpreter {
       for (let step = 0; step < steps && why === null; step++) {
         const carry = new Expr({ kind: "placeholder" }, [width], [], `series carried by the loop over ${s.variable}`);
         recording = false;
-        for (const [v, at] of slotOf) {
+        for (const [v, { positions, slots }] of carried) {
           v.restore(after.get(v)!);
-          v.writeAt(Int32Array.from(at.keys()), accessNode(carry, Int32Array.from(at.values()), [at.size], v.name));
+          v.writeAt(positions, accessNode(carry, slots, [slots.length], v.name));
         }
         stepWrites = new Map();
         recording = true;
@@ -1258,7 +1320,7 @@ export class Interpreter {
         const parts: Expr[] = [];
         const writtenValues: Expr[] = [];
         for (const [v, at] of slotOf) {
-          const slots = Int32Array.from(at.values());
+          const { slots } = carried.get(v)!;
           let next = accessNode(carry, slots, [slots.length], v.name);
           for (const p of [...(stepWrites.get(v) ?? [])].sort((a, b) => a - b)) {
             const k = at.get(p);
@@ -1347,6 +1409,23 @@ export class Interpreter {
   private lanePositions(t: SType, shape: Shape, resolved: readonly (ResolvedIndex | LaneIndex)[], name: string, loc: Location): { positions: Int32Array; t: SType } {
     const lanes = this.batch!.lanes;
     const positions = new Int32Array(lanes);
+    const rank = shape.length;
+    if (resolved.length === rank && resolved.every((r) => r.kind === "single" || r.kind === "lanes")) {
+      // One element per lane: its row-major offset directly (resolvedLayout's arithmetic), without an index list per lane.
+      const laneAt = (l: number): ResolvedIndex[] => resolved.map((r) => (r.kind === "lanes" ? { kind: "single", value: r.values[l]! } : r));
+      for (let l = 0; l < lanes; l++) {
+        let offset = 0;
+        for (let a = 0; a < rank; a++) {
+          const r = resolved[a]!;
+          const p = (r.kind === "lanes" ? r.values[l]! : (r as { value: number }).value) - 1;
+          // Out of range: resolvedLayout throws Stan's error for this lane.
+          if (!(p >= 0 && p < shape[a]!)) resolvedLayout(t, shape, laneAt(l), name, loc);
+          offset = offset * shape[a]! + p;
+        }
+        positions[l] = offset;
+      }
+      return { positions, t: resolvedLayout(t, shape, laneAt(0), name, loc).t };
+    }
     let type: SType = REAL;
     for (let l = 0; l < lanes; l++) {
       const at: ResolvedIndex[] = resolved.map((r) => (r.kind === "lanes" ? { kind: "single", value: r.values[l]! } : r));
@@ -1362,6 +1441,10 @@ export class Interpreter {
     const batch = this.batch!;
     const perLane = resolved.some((r) => r.kind === "lanes");
     const found = e.target.kind === "var" ? scope.lookup(e.target.name) : undefined;
+    if (found?.v instanceof LaneArrayVar) {
+      const v = found.v;
+      return { t: v.elementType, e: v.element(this.laneArrayIndex(v, resolved, e.loc)) };
+    }
     if (!found || found.v instanceof LaneVar) {
       if (perLane) throw new BatchAbort("indexing an expression per iteration");
       const target = this.eval(e.target, scope);
@@ -1387,8 +1470,23 @@ export class Interpreter {
     return { t, e: this.wrap(() => v.readAt(positions, [batch.lanes]), e.loc) };
   }
 
+  /** The 0-based element of a local container that `resolved` names: one single index, the same for every iteration. */
+  private laneArrayIndex(v: LaneArrayVar, resolved: readonly (ResolvedIndex | LaneIndex)[], loc: Location): number {
+    const [index] = resolved;
+    if (resolved.length !== 1 || index!.kind !== "single") throw new BatchAbort(`${v.name} indexed otherwise than by one index the same for every iteration`);
+    return resolvedLayout(v.t, v.shape, [index!], v.name, loc).positions[0]!;
+  }
+
   private assignLanes(v: Var, resolved: readonly (ResolvedIndex | LaneIndex)[], s: Extract<Stmt, { kind: "assign" }>, value: Val) {
     const batch = this.batch!;
+    if (v instanceof LaneArrayVar) {
+      const k = this.laneArrayIndex(v, resolved, s.loc);
+      if (s.op !== "=") value = this.wrap(() => binaryOp(s.op.slice(0, -1), { t: v.elementType, e: v.element(k) }, value, s.loc), s.loc);
+      checkAssignable(v.elementType, value.t, v.name, s.loc);
+      if (value.t.arr !== 0 || (value.e.shape.length !== 0 && !this.isBatched(value)) || (value.e.shape.length === 1 && value.e.shape[0] !== batch.lanes)) throw new BatchAbort("a value that is not one scalar per iteration");
+      v.setElement(k, value.e.shape.length === 0 ? this.wrap(() => add(value.e, constant(new Float64Array(batch.lanes))), s.loc) : value.e);
+      return;
+    }
     if (v instanceof LaneVar || !resolved.some((r) => r.kind === "lanes")) throw new BatchAbort(`an element write to ${v.name} that is not one element per iteration`);
     if (batch.read.has(v)) throw new BatchAbort(`${v.name} is read and written in one loop`);
     const { positions, t } = this.lanePositions(v.t, v.shape, resolved, v.name, s.loc);

@@ -2,7 +2,9 @@
  * Values of the tracing interpreter: every Stan value is an expression of the builder's IR
  * (constants for data, whose operations fold at once; nodes of parameters otherwise), with its
  * Stan type. Variables are mutable stores that keep constants as numbers, element writes of
- * parameters as scalar cells, and rebuild one expression when the whole is read.
+ * parameters as scalar cells, and rebuild one expression when the whole is read; a variable
+ * held as one expression keeps its later element writes aside until it is read whole or in
+ * slices (D237).
  */
 import { concat, constant, Expr, reshape } from "../model/index.js";
 import { access } from "../model/expr.js";
@@ -65,6 +67,11 @@ export class Var {
   /** The whole value as one expression (a cache when `cells` is set; the value itself when `symbolic`). */
   private whole: Expr | null = null;
   private symbolic = false;
+  /**
+   * Scalar element writes not yet joined into `whole` (only when `symbolic`), in the order written.
+   * Joining them on each write rebuilt the whole variable per element: O(size) a write.
+   */
+  private pending: Map<number, Expr> | null = null;
   private readonly elementCache = new Map<number, Expr>();
   /** Whether the variable was ever given a value (reads of unset variables give NaN in Stan). */
   assigned = false;
@@ -130,6 +137,7 @@ export class Var {
   }
 
   private current(): Expr {
+    if (this.pending) this.rebuild();
     if (this.whole) return this.whole;
     const integer = this.t.base === "int";
     if (this.cells === null) {
@@ -144,20 +152,23 @@ export class Var {
   /** The elements at flat `positions`, in the shape `shape`. */
   readAt(positions: Int32Array, shape: Shape): Expr {
     this.checkSet(positions);
-    if (this.cells === null && !this.symbolic) {
-      const v = Float64Array.from(positions, (p) => this.vals[p]!);
-      return constant(v, shape, this.name, this.t.base === "int");
-    }
+    if (this.cells === null && !this.symbolic) return constant(gather(this.vals, positions), shape, this.name, this.t.base === "int");
     if (this.cells !== null && !this.symbolic) {
       if (positions.length === 1) {
         const c = this.cells[positions[0]!];
         return c ? (shape.length === 0 ? c : reshape(c, shape)) : constant(this.vals[positions[0]!]!, shape, this.name, this.t.base === "int");
       }
-      if (positions.every((p) => this.cells![p] === undefined)) {
-        return constant(Float64Array.from(positions, (p) => this.vals[p]!), shape, this.name, this.t.base === "int");
-      }
+      if (positions.every((p) => this.cells![p] === undefined)) return constant(gather(this.vals, positions), shape, this.name, this.t.base === "int");
       const parts = Array.from(positions, (p) => this.cells![p] ?? constant(this.vals[p]!));
       return reshape(joinCells(parts, new Float64Array(parts.length)), shape);
+    }
+    const pending = this.pending;
+    if (pending && positions.some((p) => pending.has(p))) {
+      if (positions.length === 1) {
+        const c = pending.get(positions[0]!)!;
+        return shape.length === 0 ? c : reshape(c, shape);
+      }
+      return this.withPending(positions, shape);
     }
     if (positions.length === 1 && shape.length === 0) {
       const p = positions[0]!;
@@ -173,15 +184,23 @@ export class Var {
 
   /** The store's state, to put back with `restore` (both branches of a select run on one variable). */
   snapshot(): unknown {
-    return { vals: Float64Array.from(this.vals), cells: this.cells ? [...this.cells] : null, whole: this.whole, symbolic: this.symbolic, unset: this.unset ? Uint8Array.from(this.unset) : null };
+    return {
+      vals: Float64Array.from(this.vals),
+      cells: this.cells ? [...this.cells] : null,
+      whole: this.whole,
+      symbolic: this.symbolic,
+      pending: this.pending ? new Map(this.pending) : null,
+      unset: this.unset ? Uint8Array.from(this.unset) : null,
+    };
   }
 
   restore(state: unknown): void {
-    const s = state as { vals: Float64Array; cells: (Expr | undefined)[] | null; whole: Expr | null; symbolic: boolean; unset: Uint8Array | null };
+    const s = state as { vals: Float64Array; cells: (Expr | undefined)[] | null; whole: Expr | null; symbolic: boolean; pending: Map<number, Expr> | null; unset: Uint8Array | null };
     this.vals = Float64Array.from(s.vals);
     this.cells = s.cells ? [...s.cells] : null;
     this.whole = s.whole;
     this.symbolic = s.symbolic;
+    this.pending = s.pending ? new Map(s.pending) : null;
     this.unset = s.unset ? Uint8Array.from(s.unset) : null;
     this.elementCache.clear();
   }
@@ -192,6 +211,7 @@ export class Var {
     this.assigned = true;
     this.markSet();
     this.elementCache.clear();
+    this.pending = null;
     if (e.isConst) {
       this.vals = Float64Array.from(e.constValues);
       this.cells = null;
@@ -209,6 +229,20 @@ export class Var {
     writeObserver?.(this, positions);
     this.assigned = true;
     this.markSet(positions);
+    if (this.symbolic && positions.length <= MAX_CELL_WRITE) {
+      // Set aside until read: the whole expression, and reads of other elements, stay as they are.
+      this.pending ??= new Map();
+      if (positions.length === 1) {
+        this.pending.delete(positions[0]!);
+        this.pending.set(positions[0]!, e.shape.length === 0 ? e : reshape(e, []));
+      } else {
+        positions.forEach((p, k) => {
+          this.pending!.delete(p);
+          this.pending!.set(p, access(e, Int32Array.of(k), [], `${e.label}[${k}]`));
+        });
+      }
+      return;
+    }
     this.elementCache.clear();
     if (e.isConst && this.cells === null && !this.symbolic) {
       const v = e.constValues;
@@ -217,7 +251,7 @@ export class Var {
       return;
     }
     if (!this.symbolic) {
-      if (positions.length <= 4 || e.isConst) {
+      if (positions.length <= MAX_CELL_WRITE || e.isConst) {
         this.cells ??= new Array<Expr | undefined>(this.vals.length);
         if (e.isConst) {
           const v = e.constValues;
@@ -240,17 +274,71 @@ export class Var {
       this.whole = current;
       this.symbolic = true;
     }
-    const n = this.size;
-    if (positions.length === n && positions.every((p, k) => p === k)) return this.write(e);
-    this.current();
-    const map = new Int32Array(n).map((_, k) => k);
-    positions.forEach((p, k) => (map[p] = n + k));
-    this.whole = access(concat([flat(this.whole!), flat(e)]), map, this.shape, this.name);
+    if (positions.length === this.size && positions.every((p, k) => p === k)) return this.write(e);
+    this.rebuild(positions, e);
   }
+
+  /**
+   * Joins the pending element writes, then `e` at `positions` when given, into `whole`: one read of
+   * the whole and the written values (a pending value that `positions` overwrites is left out).
+   */
+  private rebuild(positions?: Int32Array, e?: Expr): void {
+    const n = this.size;
+    const map = new Int32Array(n);
+    for (let k = 0; k < n; k++) map[k] = k;
+    const parts = [flatWhole(this.whole!)];
+    let k = n;
+    if (this.pending) {
+      const overwritten = new Uint8Array(n);
+      if (positions) for (const p of positions) overwritten[p] = 1;
+      for (const [p, value] of this.pending) {
+        if (overwritten[p]) continue;
+        map[p] = k++;
+        parts.push(value);
+      }
+    }
+    if (positions) {
+      positions.forEach((p, j) => (map[p] = k + j));
+      parts.push(flat(e!));
+    }
+    this.whole = access(concat(parts), map, this.shape, this.name);
+    this.pending = null;
+    this.elementCache.clear();
+  }
+
+  /**
+   * The elements at `positions`, some of them pending: one read of the whole and every pending
+   * value (every one, so that the read's structure depends on how many were written, not where).
+   */
+  private withPending(positions: Int32Array, shape: Shape): Expr {
+    const pending = this.pending!;
+    const slot = new Map<number, number>();
+    let k = this.size;
+    for (const p of pending.keys()) slot.set(p, k++);
+    const map = Int32Array.from(positions, (p) => slot.get(p) ?? p);
+    return access(concat([flatWhole(this.whole!), ...pending.values()]), map, shape, `${this.name}[...]`);
+  }
+}
+
+/** Element writes of at most this many elements are kept element by element (a scalar cell each). */
+const MAX_CELL_WRITE = 4;
+
+/** `values` at `positions` (a loop: reads of data by a loop's index run over every iteration at once). */
+function gather(values: Float64Array, positions: Int32Array): Float64Array {
+  const out = new Float64Array(positions.length);
+  for (let k = 0; k < positions.length; k++) out[k] = values[positions[k]!]!;
+  return out;
 }
 
 const sameSize = (e: Expr, shape: Shape) => e.shape.length === shape.length && e.shape.every((d, k) => d === shape[k]);
 const flat = (e: Expr): Expr => (e.shape.length === 1 ? e : reshape(e, [e.size]));
+/** Flattened variables' whole values, kept: a scan's steps restore one whole and flatten it again each step. */
+const flatWholes = new WeakMap<Expr, Expr>();
+function flatWhole(whole: Expr): Expr {
+  let f = flatWholes.get(whole);
+  if (f === undefined) flatWholes.set(whole, (f = flat(whole)));
+  return f;
+}
 
 /**
  * One vector from scalar cells (undefined: the constant in `vals`): runs of constants become

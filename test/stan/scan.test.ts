@@ -31,6 +31,22 @@ function pcmData(I: number) {
   return { N: y.length, I, ii, y: ii.map((i, n) => (7 * n) % (m[i - 1]! + 1)), m, pos, x: y };
 }
 
+/** ldaK5's likelihood: per word, a local array over topics, written element by element (once compounded). */
+const LDA = (reduction: string) => `data { int N; int K; int V; array[N] int<lower=1, upper=V> w; array[N] int<lower=1, upper=2> doc; }
+parameters { array[2] simplex[K] theta; array[K] simplex[V] phi; }
+model {
+  for (k in 1:K) phi[k] ~ dirichlet(rep_vector(1, V));
+  for (n in 1:N) {
+    array[K] real gamma;
+    for (k in 1:K) {
+      gamma[k] = log(theta[doc[n], k]);
+      gamma[k] += log(phi[k, w[n]]);
+    }
+    ${reduction}
+  }
+}`;
+const LDA_DATA = { N: y.length, K: 3, V: 4, w: y.map((_, n) => 1 + ((3 * n) % 4)), doc: y.map((_, n) => 1 + (n % 2)) };
+
 const cases: { name: string; source: string; data: Record<string, unknown>; debug: RegExp }[] = [
   {
     name: "garch(1,1): sigma[t] from sigma[t-1]",
@@ -163,6 +179,18 @@ model {
 }`,
     data: { T: y.length, y },
     debug: /the loop over t is unrolled \(37 iterations\).*not a scan: iterations compute different things/,
+  },
+  {
+    name: "a local array per observation, written by element and reduced by log_sum_exp (LDA): vectorised (D238)",
+    source: LDA("target += log_sum_exp(gamma);"),
+    data: LDA_DATA,
+    debug: /line 5: the loop over n \(40 iterations\) runs once, as vectors/,
+  },
+  {
+    name: "a local array per observation read whole by another function: a scan, as before D238",
+    source: LDA("target += log_sum_exp(gamma) + 0.1 * sum(gamma);"),
+    data: LDA_DATA,
+    debug: /line 5: the loop over n runs as a scan: iteration 1 as written, then 39 steps carrying 1 value/,
   },
 ];
 
