@@ -576,11 +576,12 @@ export const negativeBinomial = (mu: ExprLike, phi: ExprLike): Distribution =>
     support: "count",
     discrete: true,
     // lchoose(y + phi - 1, y) + y log(mu / (mu + phi)) - phi log1p(mu / phi).
-    density: (y, [m, ph]) =>
-      add(
-        sub(lgammaDiff(ph!, y), lgamma(add(y, 1))),
-        sub(mul(y, sub(log(m!), log(add(m!, ph!)))), mul(ph!, log1p(div(m!, ph!)))),
-      ),
+    // -lgamma(y + 1) on its own, as Stan's summands have it (its `~` leaves it out).
+    density: (y, [m, ph]) => [
+      neg(lgamma(add(y, 1))),
+      lgammaDiff(ph!, y),
+      sub(mul(y, sub(log(m!), log(add(m!, ph!)))), mul(ph!, log1p(div(m!, ph!)))),
+    ],
     draw: (rng, [m, ph]) => poissonDraw(rng, (gammaDraw(rng, ph!) * m!) / ph!),
   });
 
