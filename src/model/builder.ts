@@ -226,12 +226,8 @@ export class ModelBuilder {
   /**
    * Adds a log-density term, split at scalar additions so each part's loop fuses on its own
    * (iteratively: a sum built in a loop may be tens of thousands deep). A constant part only
-   * shifts the density and is left out (constants are finite: see `Expr`).
-   */
-  /**
-   * Adds a scalar term's addends; those that are constants are left out (they change no
-   * draw), or with `keepConstants` summed into one constant term (Stan's `target +=` keeps
-   * them in lp__).
+   * shifts the density and is left out (constants are finite: see `Expr`), or with
+   * `keepConstants` summed into one constant term (Stan's `target +=` keeps them in lp__).
    */
   private addTerm(term: Expr, keepConstants = false) {
     let constantPart = 0;
